@@ -1,0 +1,564 @@
+import { type InstancePorts, isHwType, type MasterPorts, type SlavePorts, type Spec, type WireBundle, walkSpec } from './bundle.js';
+import { ElaborationError } from './errors.js';
+import { Expr, fitsUnsigned, literal, type MemoryRef, type Operand } from './expr.js';
+import {
+  type DrivenSignal,
+  type Flow,
+  InPort,
+  InstanceInput,
+  InstanceOutput,
+  MemoryReadData,
+  OutPort,
+  Reg,
+  type Selection,
+  type Signal,
+  type SignalOwner,
+  Wire,
+} from './signal.js';
+import { captureSource, type SourceLoc } from './source.js';
+import { Bool, type HwType, log2Ceil, UInt } from './types.js';
+
+export type Stmt =
+  | { kind: 'assign'; target: DrivenSignal; sel: Selection | null; value: Expr; src: SourceLoc }
+  | { kind: 'when'; cond: Expr; ifTrue: Stmt[]; ifFalse: Stmt[]; src: SourceLoc }
+  | { kind: 'switch'; subject: Expr; cases: SwitchCase[]; default: Stmt[] | null; src: SourceLoc };
+
+export interface SwitchCase {
+  values: Expr[];
+  body: Stmt[];
+}
+
+export type ParamValue = number | string | boolean;
+export type Params = Readonly<Record<string, ParamValue>>;
+
+const verilogKeywords = new Set(
+  `always and assign automatic begin buf bufif0 bufif1 case casex casez cell cmos config deassign default defparam design
+  disable edge else end endcase endconfig endfunction endgenerate endmodule endprimitive endspecify endtable endtask event
+  for force forever fork function generate genvar highz0 highz1 if ifnone incdir include initial inout input instance
+  integer join large liblist library localparam macromodule medium module nand negedge nmos nor noshowcancelled not
+  notif0 notif1 or output parameter pmos posedge primitive pull0 pull1 pulldown pullup pulsestyle_onevent
+  pulsestyle_ondetect rcmos real realtime reg release repeat rnmos rpmos rtran rtranif0 rtranif1 scalared
+  showcancelled signed small specify specparam strong0 strong1 supply0 supply1 table task time tran tranif0 tranif1 tri
+  tri0 tri1 triand trior trireg unsigned use uwire vectored wait wand weak0 weak1 while wire wor xnor xor
+  bit byte logic int shortint longint interface always_ff always_comb always_latch unique priority`.split(/\s+/),
+);
+
+export interface MemoryWritePort {
+  addr: Expr;
+  data: Expr;
+  enable: Expr;
+  /** One bit per `granularity` bits of data, or null for whole-word writes. */
+  mask: Expr | null;
+  granularity: number;
+  src: SourceLoc;
+}
+
+export interface MemoryReadPort {
+  addr: Expr;
+  enable: Expr;
+  data: MemoryReadData;
+}
+
+/**
+ * A memory. Synchronous read ports and write ports in one clock domain map to block RAM in yosys;
+ * asynchronous reads make it distributed RAM or flip-flops. A read in the same cycle as a write to
+ * the same address returns the old word.
+ */
+export class Memory implements MemoryRef {
+  readonly writes: MemoryWritePort[] = [];
+  readonly reads: MemoryReadPort[] = [];
+  readonly asyncReads: Expr[] = [];
+  readonly addrWidth: number;
+
+  constructor(
+    readonly owner: ModuleBuilder,
+    readonly name: string,
+    readonly width: number,
+    readonly depth: number,
+    readonly init: readonly bigint[] | null,
+    readonly src: SourceLoc,
+  ) {
+    this.addrWidth = Math.max(1, log2Ceil(depth));
+  }
+
+  private address(addr: Operand, loc: SourceLoc): Expr {
+    const a = addr instanceof Expr ? addr : literal(addr, UInt(this.addrWidth), loc);
+    if (a.width !== this.addrWidth || a.type.signed) {
+      throw new ElaborationError(
+        `memory '${this.name}' (depth ${this.depth}) takes a ${this.addrWidth}-bit unsigned address, got ${a.width} bits`,
+        loc,
+      );
+    }
+    return a;
+  }
+
+  /** Writes `data` at `addr` on the clock edge, under the enclosing when/switch conditions. */
+  write(addr: Operand, data: Operand, mask?: Expr): void {
+    const loc = captureSource();
+    const a = this.address(addr, loc);
+    const d = data instanceof Expr ? data : literal(data, UInt(this.width), loc);
+    if (d.width !== this.width) {
+      throw new ElaborationError(`memory '${this.name}' is ${this.width} bits wide, write data is ${d.width} bits`, loc);
+    }
+    let granularity = this.width;
+    if (mask) {
+      if (this.width % mask.width !== 0) {
+        throw new ElaborationError(`memory '${this.name}': a ${mask.width}-bit mask does not divide ${this.width}-bit words evenly`, loc);
+      }
+      granularity = this.width / mask.width;
+    }
+    this.owner.checkBuilding(loc);
+    this.writes.push({ addr: a, data: d, enable: this.owner.pathCondition(loc), mask: mask ?? null, granularity, src: loc });
+  }
+
+  /**
+   * A synchronous read port: the word at `addr` appears on the returned signal one cycle later. The port
+   * reads when `enable` holds and the enclosing conditions hold; otherwise the output keeps its value.
+   */
+  read(addr: Operand, opts: { enable?: Expr; name?: string } = {}): MemoryReadData {
+    const loc = captureSource();
+    const a = this.address(addr, loc);
+    const cond = this.owner.pathCondition(loc);
+    const enable = opts.enable ? cond.and(opts.enable) : cond;
+    const name = opts.name ?? `${this.name}_rd${this.reads.length === 0 ? '' : this.reads.length}`;
+    const data = this.owner.declare(new MemoryReadData(name, 'memrd', UInt(this.width), this.owner, loc));
+    this.reads.push({ addr: a, enable, data });
+    return data;
+  }
+
+  /** A combinational read (distributed RAM or flip-flops, never block RAM). */
+  readAsync(addr: Operand): Expr {
+    const loc = captureSource();
+    const a = this.address(addr, loc);
+    const e = new Expr({ kind: 'memread', mem: this, addr: a }, UInt(this.width), loc);
+    this.asyncReads.push(e);
+    return e;
+  }
+}
+
+export interface InstanceRecord {
+  name: string;
+  def: ModuleDef<unknown>;
+  /** Parent-side signal for each child port, by the child's port name. */
+  connections: Map<string, InstanceInput | InstanceOutput>;
+  src: SourceLoc;
+}
+
+/** A submodule instance; its `io` has the child's ports seen from the parent. */
+export interface Instance<IO> {
+  readonly name: string;
+  readonly io: InstancePorts<IO>;
+}
+
+type Frame = { stmts: Stmt[]; cond: Expr | null };
+
+/** Builds one module: its ports, signals, statements, memories and instances. */
+export class ModuleBuilder implements SignalOwner {
+  readonly ports: Signal[] = [];
+  readonly signals: Signal[] = [];
+  readonly body: Stmt[] = [];
+  readonly memories: Memory[] = [];
+  readonly instances: InstanceRecord[] = [];
+  readonly localNames = new Map<string, SourceLoc>();
+  clk: InPort | null = null;
+  rst: InPort | null = null;
+  private frames: Frame[] = [];
+  private finished = false;
+
+  constructor(
+    readonly name: string,
+    readonly params: Params,
+  ) {
+    this.frames.push({ stmts: this.body, cond: null });
+  }
+
+  // ---- declarations ----
+
+  claimName(name: string, loc: SourceLoc): void {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
+      throw new ElaborationError(`'${name}' is not a legal Verilog name (letters, digits and _; not starting with a digit)`, loc);
+    }
+    if (verilogKeywords.has(name)) throw new ElaborationError(`'${name}' is a Verilog keyword; pick another name`, loc);
+    const prev = this.localNames.get(name);
+    if (prev)
+      throw new ElaborationError(`'${name}' is declared twice in module ${this.name}`, loc, [{ what: 'first declared', loc: prev }]);
+    this.localNames.set(name, loc);
+  }
+
+  declare<T extends Signal>(s: T): T {
+    this.checkBuilding(s.src);
+    this.claimName(s.name, s.src);
+    this.signals.push(s);
+    if (s instanceof InPort || s instanceof OutPort) this.ports.push(s);
+    return s;
+  }
+
+  checkBuilding(loc: SourceLoc): void {
+    if (this.finished) throw new ElaborationError(`module ${this.name} is already elaborated; build hardware inside its body`, loc);
+  }
+
+  input(name: string, type: HwType = Bool): InPort {
+    return this.declare(new InPort(name, 'input', type, this, captureSource()));
+  }
+
+  output(name: string, type: HwType = Bool): OutPort {
+    return this.declare(new OutPort(name, 'output', type, this, captureSource()));
+  }
+
+  /** A combinational signal; with `init` it takes that value wherever no assignment overrides it. */
+  wire(name: string, type: HwType = Bool, opts: { init?: Operand } = {}): Wire {
+    const loc = captureSource();
+    const w = this.declare(new Wire(name, 'wire', type, this, loc));
+    if (opts.init !== undefined) w.set(opts.init);
+    return w;
+  }
+
+  /** A named wire that carries `value`: for readable Verilog and waveforms. */
+  named(name: string, value: Expr): Wire {
+    const w = this.declare(new Wire(name, 'wire', value.type, this, captureSource()));
+    w.set(value);
+    return w;
+  }
+
+  /** A register on `clk`; with `reset` it takes that value while `rst` is high (synchronous). */
+  reg(name: string, type: HwType = Bool, opts: { reset?: number | bigint | boolean } = {}): Reg {
+    const loc = captureSource();
+    let reset: bigint | undefined;
+    if (opts.reset !== undefined) {
+      const l = literal(opts.reset, type, loc);
+      reset = l.op.kind === 'lit' ? l.op.value : undefined;
+      this.ensureReset();
+    }
+    this.ensureClock();
+    return this.declare(new Reg(name, 'reg', type, this, loc, reset === undefined ? {} : { reset }));
+  }
+
+  /** A register whose values are named states (used by the FSM helper). */
+  stateReg(name: string, states: readonly string[], reset: number): Reg {
+    const loc = captureSource();
+    const width = Math.max(1, log2Ceil(states.length));
+    const enumNames = new Map<bigint, string>();
+    states.forEach((s, i) => {
+      enumNames.set(BigInt(i), `${name.toUpperCase()}_${s}`);
+    });
+    this.ensureClock();
+    this.ensureReset();
+    return this.declare(new Reg(name, 'reg', UInt(width), this, loc, { reset: BigInt(reset), enumNames }));
+  }
+
+  memory(name: string, opts: { width: number; depth: number; init?: readonly (number | bigint)[] }): Memory {
+    const loc = captureSource();
+    if (!Number.isInteger(opts.depth) || opts.depth < 1)
+      throw new ElaborationError(`memory '${name}': depth ${opts.depth} must be >= 1`, loc);
+    if (!Number.isInteger(opts.width) || opts.width < 1)
+      throw new ElaborationError(`memory '${name}': width ${opts.width} must be >= 1`, loc);
+    let init: bigint[] | null = null;
+    if (opts.init) {
+      if (opts.init.length > opts.depth) {
+        throw new ElaborationError(`memory '${name}': ${opts.init.length} initial words for a depth of ${opts.depth}`, loc);
+      }
+      init = opts.init.map((v, i) => {
+        const b = BigInt(v);
+        if (!fitsUnsigned(b, opts.width))
+          throw new ElaborationError(`memory '${name}': initial word ${i} (${b}) does not fit ${opts.width} bits`, loc);
+        return b;
+      });
+    }
+    this.checkBuilding(loc);
+    this.claimName(name, loc);
+    this.ensureClock();
+    const m = new Memory(this, name, opts.width, opts.depth, init, loc);
+    this.memories.push(m);
+    return m;
+  }
+
+  /** Ports for the master side of a bundle: `m.master('m_axis', axisSpec(...))`. */
+  master<S extends Spec>(prefix: string, spec: S): MasterPorts<S> {
+    return this.bundlePorts(prefix, spec, 'fwd') as MasterPorts<S>;
+  }
+
+  /** Ports for the slave side of a bundle: `m.slave('s_axil', axiLiteSpec(...))`. */
+  slave<S extends Spec>(prefix: string, spec: S): SlavePorts<S> {
+    return this.bundlePorts(prefix, spec, 'bwd') as SlavePorts<S>;
+  }
+
+  private bundlePorts(prefix: string, spec: Spec, side: 'fwd' | 'bwd'): unknown {
+    const loc = captureSource();
+    return walkSpec(spec, prefix, 'fwd', (name, type, flow) => {
+      const out = (flow === 'fwd') === (side === 'fwd');
+      const s = out ? new OutPort(name, 'output', type, this, loc, { flow }) : new InPort(name, 'input', type, this, loc, { flow });
+      return this.declare(s);
+    });
+  }
+
+  /** Wires shaped like a bundle, e.g. between two submodules. */
+  wires<S extends Spec>(prefix: string, spec: S): WireBundle<S> {
+    const loc = captureSource();
+    return walkSpec(spec, prefix, 'fwd', (name, type, flow: Flow) =>
+      this.declare(new Wire(name, 'wire', type, this, loc, { flow })),
+    ) as WireBundle<S>;
+  }
+
+  ensureClock(): InPort {
+    if (!this.clk) {
+      const loc = captureSource();
+      this.clk = new InPort('clk', 'input', Bool, this, loc);
+      this.claimName('clk', loc);
+      this.signals.push(this.clk);
+    }
+    return this.clk;
+  }
+
+  ensureReset(): InPort {
+    if (!this.rst) {
+      const loc = captureSource();
+      this.rst = new InPort('rst', 'input', Bool, this, loc);
+      this.claimName('rst', loc);
+      this.signals.push(this.rst);
+    }
+    return this.rst;
+  }
+
+  /** Instantiates a submodule; every input of `inst.io` must then be driven. */
+  instance<IO>(name: string, def: ModuleDef<IO>): Instance<IO> {
+    const loc = captureSource();
+    this.checkBuilding(loc);
+    this.claimName(name, loc);
+    if (def.builder.clk) this.ensureClock();
+    if (def.builder.rst) this.ensureReset();
+    const connections = new Map<string, InstanceInput | InstanceOutput>();
+    const mapTree = (t: unknown): unknown => {
+      if (t instanceof InPort) {
+        const s = this.declare(new InstanceInput(`${name}_${t.name}`, 'instIn', t.type, this, loc, { flow: t.flow }));
+        connections.set(t.name, s);
+        return s;
+      }
+      if (t instanceof OutPort) {
+        const s = this.declare(new InstanceOutput(`${name}_${t.name}`, 'instOut', t.type, this, loc, { flow: t.flow }));
+        connections.set(t.name, s);
+        return s;
+      }
+      if (typeof t !== 'object' || t === null) return t;
+      const out: Record<string, unknown> = {};
+      for (const k of Object.keys(t)) out[k] = mapTree((t as Record<string, unknown>)[k]);
+      return out;
+    };
+    const io = mapTree(def.io) as InstancePorts<IO>;
+    // Ports the child declared but did not return in its io still need a parent-side signal.
+    for (const p of def.builder.ports) {
+      if (!connections.has(p.name)) mapTree(p);
+    }
+    this.instances.push({ name, def: def as ModuleDef<unknown>, connections, src: loc });
+    return { name, io };
+  }
+
+  // ---- statements ----
+
+  private get frame(): Frame {
+    return this.frames[this.frames.length - 1] as Frame;
+  }
+
+  recordAssign(target: DrivenSignal, sel: Selection | null, value: Expr, loc: SourceLoc): void {
+    this.checkBuilding(loc);
+    if (target.owner !== this) {
+      throw new ElaborationError(`'${target.name}' belongs to module ${target.owner.name}, not ${this.name}`, loc);
+    }
+    this.frame.stmts.push({ kind: 'assign', target, sel, value, src: loc });
+  }
+
+  private inFrame(stmts: Stmt[], cond: Expr | null, body: () => void): void {
+    this.frames.push({ stmts, cond });
+    try {
+      body();
+    } finally {
+      this.frames.pop();
+    }
+  }
+
+  /** The conjunction of the enclosing when/switch conditions (for memory ports). */
+  pathCondition(loc: SourceLoc): Expr {
+    let c: Expr | null = null;
+    for (const f of this.frames) if (f.cond) c = c ? c.and(f.cond) : f.cond;
+    return c ?? literal(1, Bool, loc);
+  }
+
+  private condition(c: Operand, loc: SourceLoc): Expr {
+    const e = c instanceof Expr ? c : literal(c, Bool, loc);
+    if (e.width !== 1) throw new ElaborationError(`a condition must be 1 bit wide, got ${e.width} bits (use orR() or ne(0))`, loc);
+    return e;
+  }
+
+  /** `when(c, ...).elseWhen(c2, ...).otherwise(...)`; later assignments win over earlier ones. */
+  when(cond: Operand, body: () => void): WhenChain {
+    const loc = captureSource();
+    const c = this.condition(cond, loc);
+    const stmt: Stmt = { kind: 'when', cond: c, ifTrue: [], ifFalse: [], src: loc };
+    this.frame.stmts.push(stmt);
+    this.inFrame(stmt.ifTrue, c, body);
+    return new WhenChain(this, stmt, this.frames.length, [c]);
+  }
+
+  /** @internal used by WhenChain */
+  addElse(
+    stmt: Extract<Stmt, { kind: 'when' }>,
+    depth: number,
+    prior: Expr[],
+    cond: Expr | null,
+    body: () => void,
+    loc: SourceLoc,
+  ): Extract<Stmt, { kind: 'when' }> | null {
+    if (this.frames.length !== depth) throw new ElaborationError('elseWhen/otherwise must directly follow its when', loc);
+    if (stmt.ifFalse.length > 0) throw new ElaborationError('this when already has an otherwise branch', loc);
+    const notPrior = prior.map((p) => p.not()).reduce((a, b) => a.and(b));
+    if (cond === null) {
+      this.inFrame(stmt.ifFalse, notPrior, body);
+      return null;
+    }
+    const inner: Extract<Stmt, { kind: 'when' }> = { kind: 'when', cond, ifTrue: [], ifFalse: [], src: loc };
+    stmt.ifFalse.push(inner);
+    this.inFrame(inner.ifTrue, notPrior.and(cond), body);
+    return inner;
+  }
+
+  /** `switch(state).is(A, ...).is([B, C], ...).default(...)`. */
+  switch(subject: Expr): SwitchChain {
+    const loc = captureSource();
+    const stmt: Extract<Stmt, { kind: 'switch' }> = { kind: 'switch', subject, cases: [], default: null, src: loc };
+    this.frame.stmts.push(stmt);
+    return new SwitchChain(this, stmt, this.frames.length);
+  }
+
+  /** @internal used by SwitchChain */
+  addCase(stmt: Extract<Stmt, { kind: 'switch' }>, depth: number, values: Operand[] | null, body: () => void, loc: SourceLoc): void {
+    if (this.frames.length !== depth) throw new ElaborationError('is/default must directly follow its switch', loc);
+    if (stmt.default) throw new ElaborationError('a switch case after default is never reached', loc);
+    if (values === null) {
+      const taken = stmt.cases.flatMap((c) => c.values.map((v) => stmt.subject.eq(v)));
+      const cond = taken.length ? taken.reduce((a, b) => a.or(b)).not() : null;
+      stmt.default = [];
+      this.inFrame(stmt.default, cond, body);
+      return;
+    }
+    const vals = values.map((v) => {
+      const e = v instanceof Expr ? v : literal(v, stmt.subject.type, loc);
+      if (e.op.kind !== 'lit') throw new ElaborationError('switch case values must be constants', loc);
+      if (e.width !== stmt.subject.width) {
+        throw new ElaborationError(`case value is ${e.width} bits but the switch subject is ${stmt.subject.width} bits`, loc);
+      }
+      for (const c of stmt.cases) {
+        for (const prev of c.values) {
+          if (prev.op.kind === 'lit' && e.op.kind === 'lit' && prev.op.value === e.op.value) {
+            throw new ElaborationError(`switch case value ${e.op.value} appears twice`, loc, [{ what: 'first case', loc: prev.src }]);
+          }
+        }
+      }
+      return e;
+    });
+    const c: SwitchCase = { values: vals, body: [] };
+    stmt.cases.push(c);
+    const cond = vals.map((v) => stmt.subject.eq(v)).reduce((a, b) => a.or(b));
+    this.inFrame(c.body, cond, body);
+  }
+
+  finish(): void {
+    this.finished = true;
+  }
+}
+
+export class WhenChain {
+  constructor(
+    private readonly m: ModuleBuilder,
+    private readonly stmt: Extract<Stmt, { kind: 'when' }>,
+    private readonly depth: number,
+    private readonly prior: Expr[],
+  ) {}
+
+  elseWhen(cond: Operand, body: () => void): WhenChain {
+    const loc = captureSource();
+    const c = cond instanceof Expr ? cond : literal(cond, Bool, loc);
+    const inner = this.m.addElse(this.stmt, this.depth, this.prior, c, body, loc);
+    return new WhenChain(this.m, inner as Extract<Stmt, { kind: 'when' }>, this.depth, [...this.prior, c]);
+  }
+
+  otherwise(body: () => void): void {
+    this.m.addElse(this.stmt, this.depth, this.prior, null, body, captureSource());
+  }
+}
+
+export class SwitchChain {
+  constructor(
+    private readonly m: ModuleBuilder,
+    private readonly stmt: Extract<Stmt, { kind: 'switch' }>,
+    private readonly depth: number,
+  ) {}
+
+  is(values: Operand | Operand[], body: () => void): SwitchChain {
+    this.m.addCase(this.stmt, this.depth, Array.isArray(values) ? values : [values], body, captureSource());
+    return this;
+  }
+
+  default(body: () => void): void {
+    this.m.addCase(this.stmt, this.depth, null, body, captureSource());
+  }
+}
+
+/** An elaborated module: one per distinct (name, parameters). */
+export interface ModuleDef<IO> {
+  readonly name: string;
+  readonly verilogName: string;
+  readonly params: Params;
+  readonly io: IO;
+  readonly builder: ModuleBuilder;
+  readonly src: SourceLoc;
+}
+
+const definitions = new Map<string, ModuleDef<unknown>>();
+
+function paramSuffix(params: Params): string {
+  return Object.keys(params)
+    .sort()
+    .map((k) => `${k}${String(params[k]).replace(/[^A-Za-z0-9]/g, '')}`)
+    .join('_');
+}
+
+/**
+ * Defines (and elaborates, once per distinct parameter set) a module. The body declares ports, builds
+ * logic and returns the ports it exposes. Passes run at the end (see passes.ts).
+ */
+export function defineModule<IO>(
+  name: string,
+  params: Params,
+  body: (m: ModuleBuilder) => IO,
+  opts: { verilogName?: string } = {},
+): ModuleDef<IO> {
+  const src = captureSource();
+  const key = `${name}|${opts.verilogName ?? ''}|${JSON.stringify(
+    Object.keys(params)
+      .sort()
+      .map((k) => [k, params[k]]),
+  )}`;
+  const cached = definitions.get(key);
+  if (cached) return cached as ModuleDef<IO>;
+  const suffix = paramSuffix(params);
+  const verilogName = opts.verilogName ?? (suffix ? `${name}__${suffix}` : name);
+  const builder = new ModuleBuilder(verilogName, params);
+  const io = body(builder);
+  builder.finish();
+  const def: ModuleDef<IO> = { name, verilogName, params, io, builder, src };
+  runChecks(def as ModuleDef<unknown>);
+  definitions.set(key, def as ModuleDef<unknown>);
+  return def;
+}
+
+/** Forgets memoized definitions (tests that re-elaborate after changing a generator use this). */
+export function clearDefinitions(): void {
+  definitions.clear();
+}
+
+let runChecks: (def: ModuleDef<unknown>) => void = () => {};
+/** The passes module installs its checks here, so this file does not import it (no cycle). */
+export function installChecks(fn: (def: ModuleDef<unknown>) => void): void {
+  runChecks = fn;
+}
+
+export { isHwType };
