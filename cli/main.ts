@@ -1,0 +1,55 @@
+/**
+ * The `cdna` command line. Each subcommand lives in its own module under cli/ and is loaded only when
+ * used, so `cdna generate` does not pay for the simulator or the synthesis flow.
+ */
+import { Command, InvalidArgumentError } from 'commander';
+
+function collectParam(value: string, previous: Record<string, string>): Record<string, string> {
+  const eq = value.indexOf('=');
+  if (eq <= 0) throw new InvalidArgumentError(`'${value}' is not NAME=VALUE (for example --param N_CTX=1024)`);
+  return { ...previous, [value.slice(0, eq).trim()]: value.slice(eq + 1).trim() };
+}
+
+const program = new Command();
+program
+  .name('cdna')
+  .description('Generate, simulate and synthesize the CDNA virtualized NIC')
+  .showHelpAfterError('(run cdna --help for the commands)');
+
+program
+  .command('generate')
+  .description('write Verilog for a design into build/ (designs: nic, lib, or one library block)')
+  .argument('[design]', 'nic | lib | a library block name', 'nic')
+  .option('--profile <name>', 'a parameter profile of the NIC: test, ricenic, 10g')
+  .option('--param <NAME=VALUE>', 'override a generation parameter (repeatable)', collectParam, {})
+  .option('--out <dir>', 'output directory (default: build/generated/<design>)')
+  .option('--bundle', 'also write the C header, register docs and a file list for vendor tools')
+  .action(async (design: string, opts: GenerateOptions) => {
+    const { runGenerate } = await import('./generate.js');
+    await runGenerate(design, opts);
+  });
+
+program
+  .command('demo')
+  .description('the main job: generate the NIC, build it with Verilator, run a scenario against the models, print a report')
+  .option('--seed <n>', 'random seed of the scenario', '1')
+  .action(async (opts: { seed: string }) => {
+    const { runDemo } = await import('./demo.js');
+    await runDemo(opts);
+  });
+
+export interface GenerateOptions {
+  profile?: string;
+  param: Record<string, string>;
+  out?: string;
+  bundle?: boolean;
+}
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  // Elaboration and parameter errors are the user's to fix: print the message, not a stack.
+  const e = err as Error;
+  process.stderr.write(`cdna: ${e.message}\n`);
+  process.exitCode = 1;
+}
