@@ -1,0 +1,181 @@
+/**
+ * Host physical memory: a sparse 64-bit address space of 4 KiB pages. Each page has an owner
+ * (a guest, the hypervisor, or nobody), a type, and the guests it is mapped into with their access.
+ * Page contents are allocated on first write; unwritten bytes read as zero.
+ */
+
+export const PAGE_SHIFT = 12n;
+export const PAGE_SIZE = 4096;
+const PAGE_SIZE_N = 4096n;
+const ADDR_LIMIT = 1n << 64n;
+
+export type GuestId = number;
+export type Owner = GuestId | 'hypervisor' | null;
+export type PageType = 'normal' | 'page-table' | 'ring' | 'mailbox' | 'hypervisor' | 'io';
+export type Access = 'ro' | 'rw';
+
+export interface PageInfo {
+  readonly pfn: bigint;
+  readonly owner: Owner;
+  readonly type: PageType;
+  /** Guests this page is mapped into, with their access. */
+  readonly mappings: ReadonlyMap<GuestId, Access>;
+}
+
+interface Page {
+  owner: Owner;
+  type: PageType;
+  mappings: Map<GuestId, Access>;
+  data: Uint8Array | null;
+}
+
+export function pfnOf(addr: bigint): bigint {
+  return addr >> PAGE_SHIFT;
+}
+
+export function pageBase(pfn: bigint): bigint {
+  return pfn << PAGE_SHIFT;
+}
+
+export function pageOffset(addr: bigint): number {
+  return Number(addr & (PAGE_SIZE_N - 1n));
+}
+
+export function formatAddr(addr: bigint): string {
+  return `0x${addr.toString(16).padStart(9, '0')}`;
+}
+
+export function formatOwner(owner: Owner): string {
+  if (owner === null) return 'nobody';
+  return owner === 'hypervisor' ? 'the hypervisor' : `guest ${owner}`;
+}
+
+/** Checks that [addr, addr+len) is inside the 64-bit address space. */
+export function checkRange(addr: bigint, len: number, what: string): void {
+  if (addr < 0n || addr >= ADDR_LIMIT) throw new Error(`${what}: address ${addr} is outside the 64-bit address space`);
+  if (!Number.isInteger(len) || len < 0) throw new Error(`${what}: length ${len} must be a non-negative integer`);
+  if (addr + BigInt(len) > ADDR_LIMIT)
+    throw new Error(`${what}: ${formatAddr(addr)} + ${len} runs past the top of the 64-bit address space`);
+}
+
+/** Splits [addr, addr+len) at page boundaries: (pfn, offset in page, length, offset in the range). */
+export function* pageSpans(addr: bigint, len: number): Generator<{ pfn: bigint; offset: number; len: number; at: number }> {
+  let at = 0;
+  while (at < len) {
+    const a = addr + BigInt(at);
+    const offset = pageOffset(a);
+    const n = Math.min(len - at, PAGE_SIZE - offset);
+    yield { pfn: pfnOf(a), offset, len: n, at };
+    at += n;
+  }
+}
+
+export class HostMemory {
+  private readonly pages = new Map<bigint, Page>();
+
+  private page(pfn: bigint): Page {
+    let p = this.pages.get(pfn);
+    if (!p) {
+      p = { owner: null, type: 'normal', mappings: new Map(), data: null };
+      this.pages.set(pfn, p);
+    }
+    return p;
+  }
+
+  /** Metadata of a page (an untouched page is owned by nobody, normal, unmapped). */
+  info(pfn: bigint): PageInfo {
+    const p = this.pages.get(pfn);
+    return { pfn, owner: p?.owner ?? null, type: p?.type ?? 'normal', mappings: new Map(p?.mappings ?? []) };
+  }
+
+  ownerOf(pfn: bigint): Owner {
+    return this.pages.get(pfn)?.owner ?? null;
+  }
+
+  typeOf(pfn: bigint): PageType {
+    return this.pages.get(pfn)?.type ?? 'normal';
+  }
+
+  /** Sets owner and type; mappings are left as they are (callers unmap on a change of owner). */
+  setPage(pfn: bigint, owner: Owner, type: PageType): void {
+    const p = this.page(pfn);
+    p.owner = owner;
+    p.type = type;
+  }
+
+  map(pfn: bigint, guest: GuestId, access: Access): void {
+    this.page(pfn).mappings.set(guest, access);
+  }
+
+  unmap(pfn: bigint, guest: GuestId): void {
+    this.pages.get(pfn)?.mappings.delete(guest);
+  }
+
+  unmapAll(pfn: bigint): void {
+    this.pages.get(pfn)?.mappings.clear();
+  }
+
+  /** The access `guest` has to the page, or undefined when it is not mapped into it. */
+  accessOf(pfn: bigint, guest: GuestId): Access | undefined {
+    return this.pages.get(pfn)?.mappings.get(guest);
+  }
+
+  /** Pages that are owned by someone or mapped anywhere. */
+  *knownPages(): Generator<PageInfo> {
+    for (const pfn of this.pages.keys()) yield this.info(pfn);
+  }
+
+  read(addr: bigint, len: number): Uint8Array {
+    checkRange(addr, len, 'host memory read');
+    const out = new Uint8Array(len);
+    for (const s of pageSpans(addr, len)) {
+      const data = this.pages.get(s.pfn)?.data;
+      if (data) out.set(data.subarray(s.offset, s.offset + s.len), s.at);
+    }
+    return out;
+  }
+
+  /** Writes `bytes` at `addr`; with `byteMask`, only bytes whose mask entry is true are written (AXI `wstrb`). */
+  write(addr: bigint, bytes: Uint8Array, byteMask?: ArrayLike<boolean>): void {
+    checkRange(addr, bytes.length, 'host memory write');
+    if (byteMask && byteMask.length !== bytes.length) {
+      throw new Error(`host memory write: byte mask has ${byteMask.length} entries for ${bytes.length} bytes`);
+    }
+    for (const s of pageSpans(addr, bytes.length)) {
+      const p = this.page(s.pfn);
+      if (!p.data) p.data = new Uint8Array(PAGE_SIZE);
+      if (!byteMask) {
+        p.data.set(bytes.subarray(s.at, s.at + s.len), s.offset);
+        continue;
+      }
+      for (let i = 0; i < s.len; i++) if (byteMask[s.at + i]) p.data[s.offset + i] = bytes[s.at + i];
+    }
+  }
+
+  /** Zeroes a whole page (on allocation and on hand-over, so no data leaks between owners). */
+  clearPage(pfn: bigint): void {
+    const p = this.pages.get(pfn);
+    if (p) p.data = null;
+  }
+
+  readU32(addr: bigint): number {
+    const b = this.read(addr, 4);
+    return (b[0] | (b[1] << 8) | (b[2] << 16) | (b[3] << 24)) >>> 0;
+  }
+
+  writeU32(addr: bigint, value: number): void {
+    const b = new Uint8Array(4);
+    new DataView(b.buffer).setUint32(0, value >>> 0, true);
+    this.write(addr, b);
+  }
+
+  readU64(addr: bigint): bigint {
+    return new DataView(this.read(addr, 8).buffer).getBigUint64(0, true);
+  }
+
+  writeU64(addr: bigint, value: bigint): void {
+    const b = new Uint8Array(8);
+    new DataView(b.buffer).setBigUint64(0, BigInt.asUintN(64, value), true);
+    this.write(addr, b);
+  }
+}
