@@ -1,0 +1,353 @@
+/**
+ * The interrupt engine (spec section 8): the pending vector, the per-context masks, coalescing by
+ * completions and by cycles, and the interrupt ring in host memory, written through its own AXI4 master.
+ *
+ * Registers (BAR1 globals, hdl/registers/map.ts): INTR_CTRL, INTR_RING_BASE_LO/HI, INTR_RING_LOG2,
+ * INTR_RING_TAIL, INTR_RING_HEAD, INTR_SEQ_INIT, COALESCE_EVENTS, COALESCE_CYCLES, INTR_ENTRIES and
+ * INTR_IRQS. The BAR1 block refuses writes to the locked ones while INTR_CTRL.EN is set; this engine
+ * still ignores an INTR_RING_LOG2 above MAX_INTR_RING_LOG2 itself.
+ *
+ * Decisions the spec leaves open (also in docs/architecture.md):
+ * - Masks reset to unmasked; INTR_CTRL.EN (reset 0) gates the ring, so nothing is written before the
+ *   hypervisor has set it up.
+ * - A snapshot takes only the unmasked pending bits. Masked bits stay pending (the snapshot does not
+ *   clear them) and go out with the first snapshot after their context is unmasked.
+ * - An interrupt is due when some unmasked bit is pending and one of: max(1, COALESCE_EVENTS)
+ *   completions (masked contexts' too) since the last snapshot; COALESCE_CYCLES (when not 0) cycles
+ *   since the first of them; an unmask of a context whose bit is pending (I-7, whatever the
+ *   coalescing settings). Masked bits alone never make one due.
+ * - If the ring fills in the middle of a snapshot's entries, `irq` is raised for the entries written
+ *   so far and the rest follow (with another `irq`) once the tail moves, so even a ring smaller than
+ *   the number of groups delivers every bit.
+ */
+import { any, Bool, cat, defineModule, type Expr, fsm, lit, log2Ceil, mux, UInt } from '../../generator/index.js';
+import { lowestSetBit } from '../../generator/lib/priorityEncoder.js';
+import { fieldBits, INTR_ENTRY } from '../descriptors.js';
+import { CONTEXTS_PER_INTR_GROUP, deriveParams, type NicParams } from '../params.js';
+import {
+  type Bar1GlobalReg,
+  bar1GlobalOffset,
+  bar1GlobalRegisters,
+  COALESCE_CYCLES,
+  COALESCE_EVENTS,
+  findRegister,
+  INTR_CTRL,
+  MAX_INTR_RING_LOG2,
+  RING_BASE_LO,
+  RING_LOG2,
+} from '../registers/map.js';
+import { dmaSpec, intCtrlSpec, intrSetSpec, type NicWidths, regBusSpec } from './interfaces.js';
+
+/** The widths every block derives from the parameters. */
+export function nicWidthsOf(p: NicParams): NicWidths {
+  const d = deriveParams(p);
+  return { ctxW: d.ctxIndexWidth, nCtx: p.N_CTX, seqW: p.SEQ_W, dmaW: p.DMA_W, streamW: p.STREAM_W };
+}
+
+/** The BAR1 registers this engine answers reads of. */
+export const INTR_OWNED_REGS = [
+  'INTR_CTRL',
+  'INTR_RING_BASE_LO',
+  'INTR_RING_BASE_HI',
+  'INTR_RING_LOG2',
+  'INTR_RING_TAIL',
+  'INTR_RING_HEAD',
+  'INTR_SEQ_INIT',
+  'COALESCE_EVENTS',
+  'COALESCE_CYCLES',
+  'INTR_ENTRIES',
+  'INTR_IRQS',
+] as const satisfies readonly Bar1GlobalReg[];
+type IntrReg = (typeof INTR_OWNED_REGS)[number];
+
+/** Assembles a record from field values placed at their `fieldBits` positions (gaps and the top are zero). */
+function packRecord(bytes: number, parts: { lsb: number; width: number; value: Expr }[]): Expr {
+  const sorted = [...parts].sort((a, b) => b.lsb - a.lsb);
+  const pieces: Expr[] = [];
+  let top = bytes * 8;
+  for (const f of sorted) {
+    const gap = top - (f.lsb + f.width);
+    if (gap < 0) throw new RangeError(`packRecord: field at bit ${f.lsb} overlaps the next one`);
+    if (gap > 0) pieces.push(lit(0, gap));
+    pieces.push(f.value.resize(f.width));
+    top = f.lsb;
+  }
+  if (top > 0) pieces.push(lit(0, top));
+  return cat(...pieces);
+}
+
+export function intrEngine(p: NicParams) {
+  const d = deriveParams(p);
+  const w = nicWidthsOf(p);
+  const n = p.N_CTX;
+  const groups = d.intrGroups;
+  const groupIdxW = Math.max(1, log2Ceil(groups));
+  const dmaBytes = p.DMA_W / 8;
+  const entryBytes = INTR_ENTRY.bytes;
+  // An entry is `beats` full-width beats; on a 256-bit bus it fills half a beat (wstrb marks which half).
+  const beats = Math.max(1, entryBytes / dmaBytes);
+  const axSize = log2Ceil(dmaBytes);
+  const evW = COALESCE_EVENTS.COUNT.width;
+  const cycW = COALESCE_CYCLES.CYCLES.width;
+  const log2W = RING_LOG2.LOG2.width;
+  const slotW = MAX_INTR_RING_LOG2;
+  const entryShift = log2Ceil(entryBytes);
+  const globals = bar1GlobalRegisters(p);
+
+  return defineModule('intr_engine', { N_CTX: n, DMA_W: p.DMA_W }, (m) => {
+    const reg = m.slave('s_reg', regBusSpec());
+    const intCtrl = m.slave('s_int_ctrl', intCtrlSpec(w));
+    const txSet = m.slave('s_tx_intr', intrSetSpec(w));
+    const rxSet = m.slave('s_rx_intr', intrSetSpec(w));
+    const axi = m.master('m_axi', dmaSpec(w));
+    const irq = m.output('irq');
+    const pendOut = m.output('pend_vec', UInt(n));
+    const maskOut = m.output('mask_vec', UInt(n));
+
+    // ---- registers owned here ----
+    const enable = m.reg('intr_en', Bool, { reset: 0 });
+    const ringBase = m.reg('ring_base', UInt(64), { reset: 0 });
+    const ringLog2 = m.reg('ring_log2', UInt(log2W), { reset: 0 });
+    const tail = m.reg('ring_tail', UInt(32), { reset: 0 });
+    const head = m.reg('ring_head', UInt(32), { reset: 0 });
+    const seqInit = m.reg('seq_init', UInt(32), { reset: 0 });
+    const seqNext = m.reg('seq_next', UInt(32), { reset: 0 });
+    const coalEvents = m.reg('coalesce_events', UInt(evW), { reset: findRegister(globals, 'COALESCE_EVENTS').reset });
+    const coalCycles = m.reg('coalesce_cycles', UInt(cycW), { reset: 0 });
+    const entriesCount = m.reg('intr_entries', UInt(32), { reset: 0 });
+    const irqCount = m.reg('intr_irqs', UInt(32), { reset: 0 });
+
+    reg.wr_ready.set(1);
+    reg.rd_ready.set(1);
+    const wordOf = (name: Bar1GlobalReg): number => bar1GlobalOffset(name) >> 2;
+    const writes = new Map<IntrReg, Expr>(
+      INTR_OWNED_REGS.map((name) => [
+        name,
+        m.named(`wr_${name.toLowerCase()}`, reg.wr_valid.and(reg.wr_addr.bits(19, 2).eq(wordOf(name)))),
+      ]),
+    );
+    const wrAt = (name: IntrReg): Expr => writes.get(name) as Expr;
+    const data = reg.wr_data;
+    const baseLoLsb = RING_BASE_LO.ADDR.lsb;
+    m.when(wrAt('INTR_CTRL'), () => enable.set(data.bit(INTR_CTRL.EN.lsb)));
+    m.when(wrAt('INTR_RING_BASE_LO'), () => ringBase.at(31, 0).set(cat(data.bits(31, baseLoLsb), lit(0, baseLoLsb))));
+    m.when(wrAt('INTR_RING_BASE_HI'), () => ringBase.at(63, 32).set(data));
+    m.when(wrAt('INTR_RING_LOG2').and(data.le(MAX_INTR_RING_LOG2)), () => ringLog2.set(data.trunc(log2W)));
+    m.when(wrAt('COALESCE_EVENTS'), () => coalEvents.set(data.bits(evW - 1, 0)));
+    m.when(wrAt('COALESCE_CYCLES'), () => coalCycles.set(data.bits(cycW - 1, 0)));
+
+    const respValid = m.reg('resp_valid_q', Bool, { reset: 0 });
+    const respData = m.reg('resp_data_q', UInt(32), { reset: 0 });
+    respValid.set(reg.rd_valid);
+    const readable: Record<IntrReg, Expr> = {
+      INTR_CTRL: enable.resize(32),
+      INTR_RING_BASE_LO: ringBase.bits(31, 0),
+      INTR_RING_BASE_HI: ringBase.bits(63, 32),
+      INTR_RING_LOG2: ringLog2.resize(32),
+      INTR_RING_TAIL: tail,
+      INTR_RING_HEAD: head,
+      INTR_SEQ_INIT: seqInit,
+      COALESCE_EVENTS: coalEvents.resize(32),
+      COALESCE_CYCLES: coalCycles.resize(32),
+      INTR_ENTRIES: entriesCount,
+      INTR_IRQS: irqCount,
+    };
+    const readValue = m.wire('read_value', UInt(32), { init: 0 });
+    const readSwitch = m.switch(reg.rd_addr.bits(19, 2));
+    for (const name of INTR_OWNED_REGS) readSwitch.is(wordOf(name), () => readValue.set(readable[name]));
+    respData.set(mux(reg.rd_valid, readValue, lit(0, 32)));
+    reg.resp_valid.set(respValid);
+    reg.resp_data.set(respData);
+
+    // ---- pending vector and masks ----
+    const pend = m.reg('pend', UInt(n), { reset: 0 });
+    const mask = m.reg('mask', UInt(n), { reset: 0 });
+    pendOut.set(pend);
+    maskOut.set(mask);
+    const oneHot = (valid: Expr, ctx: Expr): Expr => mux(valid, lit(1, n).shl(ctx), lit(0, n));
+    const setBits = m.named('set_bits', oneHot(txSet.valid, txSet.ctx).or(oneHot(rxSet.valid, rxSet.ctx)));
+    intCtrl.ready.set(1);
+    // Both bits set: the context ends unmasked (the register map's rule).
+    const doUnmask = m.named('do_unmask', intCtrl.valid.and(intCtrl.unmask));
+    const doMask = m.named('do_mask', intCtrl.valid.and(intCtrl.mask).and(intCtrl.unmask.not()));
+    const ctrlBit = m.named('ctrl_bit', lit(1, n).shl(intCtrl.ctx));
+    m.when(doUnmask, () => mask.set(mask.and(ctrlBit.not()))).elseWhen(doMask, () => mask.set(mask.or(ctrlBit)));
+    const unmaskPending = m.named('unmask_pending', doUnmask.and(pend.bit(intCtrl.ctx)).and(mask.bit(intCtrl.ctx)));
+
+    const unmasked = m.named('unmasked', pend.and(mask.not()));
+    const anyUnmasked = m.named('any_unmasked', unmasked.orR());
+
+    // ---- coalescing ----
+    const evCount = m.reg('ev_count', UInt(evW), { reset: 0 });
+    const armed = m.reg('armed', Bool, { reset: 0 });
+    const cycles = m.reg('cycles', UInt(cycW), { reset: 0 });
+    const kick = m.reg('kick', Bool, { reset: 0 });
+    const completions = m.named('completions', txSet.valid.resize(2).addWrap(rxSet.valid.resize(2)));
+    const evSum = m.named('ev_sum', evCount.add(completions.resize(evW)));
+    const evNext = m.named('ev_next', mux(evSum.bit(evW), lit((1 << evW) - 1, evW), evSum.trunc(evW)));
+    const anyCompletion = m.named('any_completion', completions.ne(0));
+    const evThreshold = m.named('ev_threshold', mux(coalEvents.eq(0), lit(1, evW), coalEvents));
+    const byCount = m.named('by_count', evCount.ge(evThreshold));
+    const byTime = m.named('by_time', coalCycles.ne(0).and(armed).and(cycles.ge(coalCycles)));
+    const due = m.named('due', anyUnmasked.and(any(byCount, byTime, kick)));
+
+    // ---- ring space: full when head - tail == size; a tail past the head also reads as full ----
+    const used = m.named('ring_used', head.subWrap(tail));
+    const size = m.named('ring_size', lit(1, slotW + 1).shl(ringLog2));
+    const room = m.named('ring_room', enable.and(used.lt(size)));
+    const slotMask = m.named(
+      'slot_mask',
+      lit((1 << slotW) - 1, slotW)
+        .shl(ringLog2)
+        .not(),
+    );
+    const slot = m.named('slot', head.trunc(slotW).and(slotMask));
+    const entryAddr = m.named('entry_addr', ringBase.addWrap(cat(slot, lit(0, entryShift)).resize(64)));
+
+    // ---- snapshot ----
+    const snap = m.reg('snap', UInt(n));
+    const snapGroups = m.reg('snap_groups', UInt(groups), { reset: 0 });
+    const groupOf = (v: Expr, g: number): Expr => (n <= CONTEXTS_PER_INTR_GROUP ? v : v.bits(64 * g + 63, 64 * g));
+    const summary = m.named('group_summary', cat(...Array.from({ length: groups }, (_, i) => groupOf(unmasked, groups - 1 - i).orR())));
+
+    // Writer: per entry one AW and `beats` W beats, issued back to back; irq once every B is back (I-1).
+    const st = fsm(m, 'state', ['IDLE', 'ENTRY', 'FLUSH'] as const);
+    const entryGroup = m.reg('entry_group', UInt(groupIdxW), { reset: 0 });
+    const entryVec = m.reg('entry_vec', UInt(64), { reset: 0 });
+    const entrySeq = m.reg('entry_seq', UInt(32), { reset: 0 });
+    const entryAt = m.reg('entry_at', UInt(64), { reset: 0 });
+    const awPending = m.reg('aw_pending', Bool, { reset: 0 });
+    const wPending = m.reg('w_pending', Bool, { reset: 0 });
+    const beat = m.reg('beat', UInt(Math.max(1, log2Ceil(beats))), { reset: 0 });
+    const outstanding = m.reg('outstanding', UInt(log2Ceil(groups + 2)), { reset: 0 });
+    const wrote = m.reg('wrote', Bool, { reset: 0 });
+    const irqQ = m.reg('irq_q', Bool, { reset: 0 });
+    irq.set(irqQ);
+
+    const take = m.named('take', st.is('IDLE').and(due).and(room));
+    const next = lowestSetBit(m, 'grp', snapGroups);
+    const nextGroup = m.named('next_group', next.index.trunc(groupIdxW));
+    const entryIdle = m.named('entry_idle', awPending.not().and(wPending.not()));
+    const issue = m.named('issue', st.is('ENTRY').and(entryIdle).and(next.valid).and(room));
+    const bDone = m.named('b_done', axi.bvalid.and(axi.bready));
+
+    // A snapshot clears exactly the bits it took; completions of this very cycle go to the next one (I-6).
+    m.when(take, () => pend.set(pend.and(unmasked.not()).or(setBits))).otherwise(() => pend.set(pend.or(setBits)));
+    m.when(take, () => {
+      snap.set(unmasked);
+      snapGroups.set(summary);
+      evCount.set(completions.resize(evW));
+      armed.set(anyCompletion);
+      cycles.set(0);
+      kick.set(unmaskPending);
+      st.goto('ENTRY');
+    }).otherwise(() => {
+      evCount.set(evNext);
+      m.when(anyCompletion, () => armed.set(1));
+      m.when(armed.and(cycles.ne((1 << cycW) - 1)), () => cycles.set(cycles.addWrap(1)));
+      m.when(unmaskPending, () => kick.set(1));
+    });
+
+    const groupVec = groups === 1 ? snap.resize(64) : snap.part(nextGroup, 64);
+    m.when(issue, () => {
+      entryGroup.set(nextGroup);
+      entryVec.set(groupVec);
+      entrySeq.set(seqNext);
+      entryAt.set(entryAddr);
+      seqNext.set(seqNext.addWrap(1));
+      head.set(head.addWrap(1));
+      snapGroups.set(snapGroups.and(lit(1, groups).shl(nextGroup).not()));
+      awPending.set(1);
+      wPending.set(1);
+      wrote.set(1);
+    });
+    // INTR_SEQ_INIT restarts the ring (register map): the next entry goes to slot 0 with this seq.
+    m.when(wrAt('INTR_SEQ_INIT'), () => {
+      seqInit.set(data);
+      seqNext.set(data);
+      head.set(0);
+      tail.set(0);
+    }).elseWhen(wrAt('INTR_RING_TAIL'), () => tail.set(data));
+
+    m.when(issue.and(bDone.not()), () => outstanding.set(outstanding.addWrap(1))).elseWhen(bDone.and(issue.not()), () =>
+      outstanding.set(outstanding.subWrap(1)),
+    );
+
+    // FLUSH: every issued entry acknowledged, then irq (if anything was written) and either the rest of
+    // the snapshot (the ring had filled) or idle.
+    const flushed = m.named('flushed', entryIdle.and(outstanding.eq(0).or(outstanding.eq(1).and(bDone))));
+    irqQ.set(0);
+    st.switch({
+      ENTRY: () => {
+        // With nothing written yet and no room, wait here for the tail to move.
+        m.when(entryIdle.and(next.valid.not().or(room.not().and(wrote))), () => st.goto('FLUSH'));
+      },
+      FLUSH: () => {
+        m.when(flushed, () => {
+          irqQ.set(1);
+          wrote.set(0);
+          m.when(snapGroups.ne(0), () => st.goto('ENTRY')).otherwise(() => st.goto('IDLE'));
+        });
+      },
+    });
+    m.when(irqQ, () => irqCount.set(irqCount.addWrap(1)));
+    m.when(bDone, () => entriesCount.set(entriesCount.addWrap(1)));
+
+    // ---- AXI4 write of one entry ----
+    const f = INTR_ENTRY.fields;
+    const entryData = m.named(
+      'entry_data',
+      packRecord(entryBytes, [
+        { ...fieldBits(f.vec), value: entryVec },
+        { ...fieldBits(f.seq), value: entrySeq },
+        { ...fieldBits(f.group), value: entryGroup },
+      ]),
+    );
+    axi.awid.set(0);
+    axi.awlen.set(beats - 1);
+    axi.awsize.set(axSize);
+    axi.awburst.set(1);
+    axi.awlock.set(0);
+    axi.awcache.set(0b0011);
+    axi.awprot.set(0);
+    axi.awvalid.set(awPending);
+    if (dmaBytes > entryBytes) {
+      // One bus-aligned beat; the entry sits in its 16-byte lane, which wstrb marks exactly.
+      const lanes = dmaBytes / entryBytes;
+      const laneW = log2Ceil(lanes);
+      const lane = entryAt.bits(entryShift + laneW - 1, entryShift);
+      axi.awaddr.set(cat(entryAt.bits(63, entryShift + laneW), lit(0, entryShift + laneW)));
+      axi.wdata.set(entryData.repeat(lanes));
+      axi.wstrb.set(lit((1 << entryBytes) - 1, dmaBytes).shl(cat(lane, lit(0, entryShift))));
+    } else {
+      // A 16-byte aligned entry never crosses 4 KiB.
+      axi.awaddr.set(entryAt);
+      axi.wdata.set(beats === 1 ? entryData : entryData.part(beat, p.DMA_W));
+      axi.wstrb.set(lit((1n << BigInt(dmaBytes)) - 1n, dmaBytes));
+    }
+    const lastBeat = m.named('last_beat', beats === 1 ? lit(1, 1) : beat.eq(beats - 1));
+    axi.wlast.set(lastBeat);
+    axi.wvalid.set(wPending);
+    axi.bready.set(1);
+    m.when(axi.awvalid.and(axi.awready), () => awPending.set(0));
+    m.when(axi.wvalid.and(axi.wready), () => {
+      m.when(lastBeat, () => {
+        wPending.set(0);
+        beat.set(0);
+      }).otherwise(() => beat.set(beat.addWrap(1)));
+    });
+    // The ring is write-only for this engine: the read channels stay idle.
+    axi.arid.set(0);
+    axi.araddr.set(0);
+    axi.arlen.set(0);
+    axi.arsize.set(axSize);
+    axi.arburst.set(1);
+    axi.arlock.set(0);
+    axi.arcache.set(0);
+    axi.arprot.set(0);
+    axi.arvalid.set(0);
+    axi.rready.set(1);
+
+    return { reg, intCtrl, txSet, rxSet, axi, irq, pendVec: pendOut, maskVec: maskOut };
+  });
+}
