@@ -77,6 +77,8 @@ export const BAR0_OFFSETS = {
   RX_DONE_SEQ: 0x014,
 } as const;
 export type Bar0Reg = keyof typeof BAR0_OFFSETS;
+/** The doorbell words: a write raises `mbox_ev[c][m]` with m the word index (C-2). */
+export const BAR0_EVENT_REGS: readonly Bar0Reg[] = Object.freeze(['TX_PROD', 'RX_PROD', 'INT_CTRL'] as const);
 
 export const BAR1_GLOBAL_OFFSETS = {
   ID: 0x000,
@@ -217,10 +219,13 @@ interface RegDef {
   readonly doc: string;
   readonly fields: readonly FieldDef[];
   readonly lockedWhen?: Lock;
-  readonly event?: boolean;
 }
 
-function spec<N extends string>(offsets: Readonly<Record<N, number>>, defs: Readonly<Record<N, RegDef>>): RegisterSpec<N>[] {
+function spec<N extends string>(
+  offsets: Readonly<Record<N, number>>,
+  defs: Readonly<Record<N, RegDef>>,
+  events: readonly N[] = [],
+): RegisterSpec<N>[] {
   const names = Object.keys(offsets) as N[];
   return names.map((name) => {
     const d = defs[name];
@@ -239,7 +244,7 @@ function spec<N extends string>(offsets: Readonly<Record<N, number>>, defs: Read
       reset,
       fields: Object.freeze(fields),
       lockedWhen: d.lockedWhen ?? null,
-      event: d.event ?? false,
+      event: events.includes(name),
       doc: d.doc,
     });
   });
@@ -264,39 +269,40 @@ const bytesHi = (what: string): RegDef => ({
 });
 
 export function bar0Registers(p: NicParams): RegisterSpec<Bar0Reg>[] {
-  return spec(BAR0_OFFSETS, {
-    TX_PROD: {
-      access: 'WO',
-      event: true,
-      doc: 'TX doorbell: descriptors are enqueued up to this sequence value. A hint only: the NIC never trusts the value.',
-      fields: [seqField(p, 'sequence value (ignored by the NIC)')],
+  return spec(
+    BAR0_OFFSETS,
+    {
+      TX_PROD: {
+        access: 'WO',
+        doc: 'TX doorbell: descriptors are enqueued up to this sequence value. A hint only: the NIC never trusts the value.',
+        fields: [seqField(p, 'sequence value (ignored by the NIC)')],
+      },
+      RX_PROD: {
+        access: 'WO',
+        doc: 'RX doorbell: buffers are posted up to this sequence value. A hint only: the NIC never trusts the value.',
+        fields: [seqField(p, 'sequence value (ignored by the NIC)')],
+      },
+      INT_CTRL: {
+        access: 'WO',
+        doc: "Masks or unmasks this context's interrupt (contexts start unmasked). With both bits set, the context ends unmasked. Unmasking with the pending bit set raises an interrupt (I-7).",
+        fields: [
+          { name: 'MASK', bits: INT_CTRL.MASK, doc: "1: mask this context's interrupt" },
+          { name: 'UNMASK', bits: INT_CTRL.UNMASK, doc: "1: unmask this context's interrupt" },
+        ],
+      },
+      TX_DONE_SEQ: {
+        access: 'RO',
+        doc: 'Last TX sequence number completed. Writing TX_EXP_SEQ in BAR1 sets it to TX_EXP_SEQ - 1.',
+        fields: [seqField(p, 'last completed TX sequence number', 0)],
+      },
+      RX_DONE_SEQ: {
+        access: 'RO',
+        doc: 'Last RX sequence number completed. Writing RX_EXP_SEQ in BAR1 sets it to RX_EXP_SEQ - 1.',
+        fields: [seqField(p, 'last completed RX sequence number', 0)],
+      },
     },
-    RX_PROD: {
-      access: 'WO',
-      event: true,
-      doc: 'RX doorbell: buffers are posted up to this sequence value. A hint only: the NIC never trusts the value.',
-      fields: [seqField(p, 'sequence value (ignored by the NIC)')],
-    },
-    INT_CTRL: {
-      access: 'WO',
-      event: true,
-      doc: "Masks or unmasks this context's interrupt. With both bits set, the context ends unmasked. Unmasking with the pending bit set raises an interrupt (I-7).",
-      fields: [
-        { name: 'MASK', bits: INT_CTRL.MASK, doc: "1: mask this context's interrupt" },
-        { name: 'UNMASK', bits: INT_CTRL.UNMASK, doc: "1: unmask this context's interrupt" },
-      ],
-    },
-    TX_DONE_SEQ: {
-      access: 'RO',
-      doc: 'Last TX sequence number completed. Writing TX_EXP_SEQ in BAR1 sets it to TX_EXP_SEQ - 1.',
-      fields: [seqField(p, 'last completed TX sequence number', 0)],
-    },
-    RX_DONE_SEQ: {
-      access: 'RO',
-      doc: 'Last RX sequence number completed. Writing RX_EXP_SEQ in BAR1 sets it to RX_EXP_SEQ - 1.',
-      fields: [seqField(p, 'last completed RX sequence number', 0)],
-    },
-  });
+    BAR0_EVENT_REGS,
+  );
 }
 
 export function bar1GlobalRegisters(p: NicParams): RegisterSpec<Bar1GlobalReg>[] {
