@@ -1,0 +1,95 @@
+import type { MasterPorts, SlavePorts } from '../dsl/bundle.js';
+import { type Expr, lit, mux } from '../dsl/expr.js';
+import { defineModule, type ModuleBuilder, type ModuleDef } from '../dsl/module.js';
+import type { OutPort, Reg } from '../dsl/signal.js';
+import { bitsFor, isPow2, log2Ceil, UInt } from '../dsl/types.js';
+import { requireInt } from './params.js';
+import { dataStreamSpec } from './stream.js';
+
+/** Where the FIFO keeps its words: block RAM (synchronous read), or flip-flops / LUT RAM (asynchronous read). */
+export type FifoStorage = 'block' | 'flops';
+
+export interface SyncFifoOptions {
+  /** Data width in bits. */
+  width: number;
+  /** Words held, 1..65536 (any number; powers of two need no wrap logic). */
+  depth: number;
+  /** Default: block RAM from `blockRamMinDepth` words up, flip-flops below. */
+  storage?: FifoStorage;
+}
+
+/** The depth from which a FIFO uses block RAM unless told otherwise. */
+export const blockRamMinDepth = 32;
+
+type Stream = ReturnType<typeof dataStreamSpec>;
+
+export interface SyncFifoIO {
+  in: SlavePorts<Stream>;
+  out: MasterPorts<Stream>;
+  /** Words in the FIFO (bitsFor(depth) bits). */
+  count: OutPort;
+}
+
+/**
+ * Synchronous first-in first-out queue with valid/ready on both sides. Words are accepted while
+ * `count` < depth and offered while the FIFO holds one; a word can enter and another leave on the same
+ * edge, so it sustains one word per cycle. `in_ready` and `out_valid` are registers' values: no
+ * combinational path crosses from one side to the other except `out_ready` into the block RAM's read
+ * enable.
+ *
+ * Flip-flop storage reads asynchronously: a word pushed into an empty FIFO is offered on the next
+ * cycle. Block RAM storage reads synchronously into the RAM's output register, which serves as the
+ * output stage: the next word is fetched whenever that register is empty or being emptied, so the
+ * output has no bubbles; a word pushed into an empty FIFO is offered two cycles later.
+ */
+export function syncFifo(opts: SyncFifoOptions): ModuleDef<SyncFifoIO> {
+  requireInt('syncFifo', 'width', opts.width, 1, 65536);
+  requireInt('syncFifo', 'depth', opts.depth, 1, 65536);
+  if (opts.storage !== undefined && opts.storage !== 'block' && opts.storage !== 'flops') {
+    throw new RangeError(`syncFifo: storage = '${String(opts.storage)}' is not allowed; use 'block' or 'flops'`);
+  }
+  const { width, depth } = opts;
+  const storage = opts.storage ?? (depth >= blockRamMinDepth ? 'block' : 'flops');
+  return defineModule('sync_fifo', { WIDTH: width, DEPTH: depth, STORAGE: storage }, (m) => {
+    const input = m.slave('in', dataStreamSpec(width));
+    const output = m.master('out', dataStreamSpec(width));
+    const count = m.output('count', UInt(bitsFor(depth)));
+    const mem = m.memory('mem', { width, depth });
+    const words = m.reg('words', UInt(bitsFor(depth)), { reset: 0 });
+    count.set(words);
+    input.ready.set(m.named('not_full', words.ne(depth)));
+    const push = m.named('push', input.valid.and(input.ready));
+    const pop = m.named('pop', output.valid.and(output.ready));
+    const wrPtr = pointer(m, 'wr_ptr', depth, push);
+    m.when(push, () => mem.write(wrPtr, input.data));
+    m.when(push.and(pop.not()), () => words.set(words.addWrap(1))).elseWhen(pop.and(push.not()), () => words.set(words.subWrap(1)));
+
+    if (storage === 'flops') {
+      const rdPtr = pointer(m, 'rd_ptr', depth, pop);
+      output.valid.set(m.named('not_empty', words.ne(0)));
+      output.data.set(mem.readAsync(rdPtr));
+    } else {
+      // Words in the RAM that have not been fetched into its output register yet.
+      const stored = m.reg('stored', UInt(bitsFor(depth)), { reset: 0 });
+      const outValid = m.reg('out_valid_q', undefined, { reset: 0 });
+      const fetch = m.named('fetch', stored.ne(0).and(outValid.not().or(output.ready)));
+      const rdPtr = pointer(m, 'rd_ptr', depth, fetch);
+      output.valid.set(outValid);
+      output.data.set(mem.read(rdPtr, { enable: fetch, name: 'out_word' }));
+      m.when(fetch, () => outValid.set(1)).elseWhen(pop, () => outValid.set(0));
+      m.when(push.and(fetch.not()), () => stored.set(stored.addWrap(1))).elseWhen(fetch.and(push.not()), () =>
+        stored.set(stored.subWrap(1)),
+      );
+    }
+    return { in: input, out: output, count };
+  });
+}
+
+/** A RAM address that steps by one (wrapping at depth) on each edge where `step` holds. */
+function pointer(m: ModuleBuilder, name: string, depth: number, step: Expr): Expr {
+  if (depth === 1) return lit(0, 1);
+  const ptr: Reg = m.reg(name, UInt(log2Ceil(depth)), { reset: 0 });
+  const next = isPow2(depth) ? ptr.addWrap(1) : mux(ptr.eq(depth - 1), 0, ptr.addWrap(1));
+  m.when(step, () => ptr.set(next));
+  return ptr;
+}
