@@ -3,6 +3,7 @@
  * from the master (producer) side, so a connection between two blocks is one `connect()` line.
  */
 import { axi4Spec, Bool, flip, UInt } from '../../generator/index.js';
+import { deriveParams, type NicParams } from '../params.js';
 
 /** Widths every block derives from the generation parameters. */
 export interface NicWidths {
@@ -12,6 +13,12 @@ export interface NicWidths {
   seqW: number;
   dmaW: number;
   streamW: number;
+}
+
+/** The widths of a parameter set; every block calls this rather than deriving its own. */
+export function nicWidths(p: NicParams): NicWidths {
+  const d = deriveParams(p);
+  return { ctxW: d.ctxIndexWidth, nCtx: p.N_CTX, seqW: p.SEQ_W, dmaW: p.DMA_W, streamW: p.STREAM_W };
 }
 
 /** AXI4 ID bits each DMA client may use; the interconnect adds the client number above them. */
