@@ -1,0 +1,17 @@
+/**
+ * The Verilator bridge: build a model from a DSL module or Verilog, load it, and drive it through
+ * port views over its memory. See docs/testbench.md.
+ */
+export type { BuildSpec, BuiltModel, VerilogText } from './build.js';
+export { buildModel } from './build.js';
+export { BuildError } from './exec.js';
+export type { TraceFormat } from './glue.js';
+export type { PortInput, PortValue, PortValues } from './port-class.js';
+export { readWords, writeWords } from './port-class.js';
+export type { PortDir, PortInfo } from './ports.js';
+export type { Design, SimulateOptions, VerilogDesign } from './simulate.js';
+export { simulate, specOf, verilogOf } from './simulate.js';
+export type { Port, ResetOptions } from './simulation.js';
+export { loadModel, Simulation, Waves } from './simulation.js';
+export { ToolchainError, toolchain } from './toolchain.js';
+export type { WavesOption } from './waves.js';
