@@ -1,0 +1,679 @@
+/**
+ * The VMM (hypervisor) model of spec section 10: it owns host memory and the NIC's BAR1, assigns
+ * contexts to guests, validates and pins DMA buffers in the enqueue hypercalls, releases pins
+ * lazily from the trusted completion records, fans interrupts out to guests, and tears contexts
+ * down. It reaches the NIC only through a NicBus and host memory, so the same model drives the
+ * reference model and the RTL.
+ */
+import {
+  COMPLETION,
+  DESC_FLAGS,
+  DESCRIPTOR,
+  decodeCompletion,
+  encodeCompletion,
+  encodeDescriptor,
+  intrEntryContexts,
+} from '../../hdl/descriptors.js';
+import { deriveParams, type NicParams } from '../../hdl/params.js';
+import {
+  BAR0_PAGE_BYTES,
+  BAR1_BYTES,
+  type Bar1CtxReg,
+  type Bar1GlobalReg,
+  bar1CtxOffset,
+  bar1GlobalOffset,
+  bar1MacTableOffset,
+  CTRL,
+  INTR_CTRL,
+  MAC_TABLE_HI,
+  MAX_INTR_RING_LOG2,
+  macTableGeometry,
+  STATUS,
+} from '../../hdl/registers/map.js';
+import { formatMac, type MacAddress } from '../ethernet/mac.js';
+import type { DmaMonitor } from '../host/dma-monitor.js';
+import { formatAddr, type GuestId, type HostMemory, PAGE_SIZE, type PageType, pageBase, pfnOf } from '../host/memory.js';
+import { DescriptorRing, type Direction, type DoneSeqFault, type ShadowEntry } from './descriptor-ring.js';
+import { type BufferRequest, checkBuffer, MAX_DESC_LEN } from './enqueue-checks.js';
+import { InterruptRing } from './interrupt-ring.js';
+import { type MacHash, MacTable, type MacTableWrite } from './mac-table.js';
+import { GuestMmu } from './mmu.js';
+import type { NicBus } from './nic-bus.js';
+import { OperationCounter } from './operations.js';
+import { PhysicalPages, type PhysicalPagesOptions } from './physical-pages.js';
+import { type Outcome, refuse } from './refusal.js';
+import { SeqSpace } from './seq.js';
+
+export interface VmmOptions {
+  params: NicParams;
+  memory: HostMemory;
+  bus: NicBus;
+  /** Receives a grant for every region the NIC may touch; optional for VMM-only tests. */
+  monitor?: DmaMonitor;
+  /** Validation and pinning on (default). Off: the VMM only writes descriptors (Q-2). */
+  protection?: boolean;
+  pages?: PhysicalPagesOptions;
+  /** Physical address of BAR0 (default 0xf000_0000) and of BAR1 (default 0xf800_0000). */
+  bar0Base?: bigint;
+  bar1Base?: bigint;
+  /** log2 of interrupt-ring entries (default 6). */
+  intrRingLog2?: number;
+  /** Seq of the first interrupt entry (default 1, so a zeroed ring never looks new). */
+  intrSeqInit?: number;
+  /** STATUS reads before a teardown gives up waiting for QUIESCED (default 10000). */
+  quiescePolls?: number;
+  /** The MAC-table hash, when the NIC uses another one than macTableIndex. */
+  macHash?: MacHash;
+}
+
+export interface ContextConfig {
+  mac: MacAddress;
+  txRingLog2?: number;
+  rxRingLog2?: number;
+  /** Receive multicast (default off). */
+  mcast?: boolean;
+  /** Drop TX frames with a foreign source MAC (default on). */
+  spoofchk?: boolean;
+  /** First sequence numbers (default 1; never 0, P-8). */
+  txInitialSeq?: number;
+  rxInitialSeq?: number;
+}
+
+export interface TxBuffer extends BufferRequest {
+  /** Last descriptor of its frame (default true). */
+  eop?: boolean;
+}
+
+export type RxBuffer = BufferRequest;
+
+/** `lastSeq` is the seq of the last descriptor enqueued: the value for the doorbell. */
+export type EnqueueResult = Outcome<{ seqs: number[]; lastSeq: number }>;
+
+export type ContextState = 'assigned' | 'enabled' | 'quiescing';
+
+export interface RingView {
+  base: bigint;
+  size: number;
+  nextSeq: number;
+  lastDone: number;
+  outstanding: number;
+  entries: ShadowEntry[];
+}
+
+export interface ContextView {
+  ctx: number;
+  owner: GuestId;
+  state: ContextState;
+  mac?: MacAddress;
+  mailboxMapped: boolean;
+  recordAddr: bigint;
+  tx?: RingView;
+  rx?: RingView;
+}
+
+export interface InterruptRun {
+  /** Ring entries consumed. */
+  entries: number;
+  /** Contexts whose bits were set, in increasing order. */
+  contexts: number[];
+  /** Guests sent a virtual interrupt, each once. */
+  notified: GuestId[];
+  /** Bits of contexts no guest owns. */
+  spurious: number;
+}
+
+export type VirtualInterruptHandler = (ctxs: readonly number[]) => void;
+
+interface GuestState {
+  readonly id: GuestId;
+  handler?: VirtualInterruptHandler;
+  virtualInterrupts: number;
+}
+
+interface CtxState {
+  readonly ctx: number;
+  readonly owner: GuestId;
+  state: ContextState;
+  mailboxMapped: boolean;
+  mac?: MacAddress;
+  tx?: DescriptorRing;
+  rx?: DescriptorRing;
+  ringPfns: bigint[];
+  /** Monitor grants of the rings and the completion record. */
+  grants: number[];
+}
+
+const BAR0_DEFAULT = 0xf000_0000n;
+const BAR1_DEFAULT = 0xf800_0000n;
+
+function pagesFor(bytes: number): number {
+  return Math.ceil(bytes / PAGE_SIZE);
+}
+
+export class Vmm {
+  readonly params: NicParams;
+  readonly memory: HostMemory;
+  readonly pages: PhysicalPages;
+  readonly ops = new OperationCounter();
+  /** Impossible done seqs reported by the NIC (P-13). */
+  readonly faults: DoneSeqFault[] = [];
+  /** Interrupt bits of contexts no guest owns (I-5). */
+  spuriousCtxIntr = 0;
+  /** Protection on: the seven checks, pins and shadow-table releases. Switchable at any time (Q-2). */
+  protection: boolean;
+  readonly bar0Base: bigint;
+  readonly bar1Base: bigint;
+
+  private readonly bus: NicBus;
+  private readonly monitor?: DmaMonitor;
+  private readonly seq: SeqSpace;
+  private readonly maxFrameBytes: number;
+  private readonly guests = new Map<GuestId, GuestState>();
+  private readonly contexts = new Map<number, CtxState>();
+  private readonly macTable: MacTable;
+  private readonly intrRingLog2: number;
+  private readonly intrSeqInit: number;
+  private readonly quiescePolls: number;
+  private intr?: InterruptRing;
+  private recordsBase = 0n;
+  private nextGuest = 1;
+
+  constructor(options: VmmOptions) {
+    this.params = options.params;
+    this.memory = options.memory;
+    this.bus = options.bus;
+    this.monitor = options.monitor;
+    this.protection = options.protection ?? true;
+    this.pages = new PhysicalPages(this.memory, options.pages);
+    this.seq = new SeqSpace(this.params.SEQ_W);
+    this.maxFrameBytes = deriveParams(this.params).maxFrameBytes;
+    this.macTable = new MacTable(macTableGeometry(this.params), options.macHash);
+    this.bar0Base = options.bar0Base ?? BAR0_DEFAULT;
+    this.bar1Base = options.bar1Base ?? BAR1_DEFAULT;
+    this.intrRingLog2 = options.intrRingLog2 ?? 6;
+    this.intrSeqInit = options.intrSeqInit ?? 1;
+    this.quiescePolls = options.quiescePolls ?? 10000;
+    if (!Number.isInteger(this.intrRingLog2) || this.intrRingLog2 < 0 || this.intrRingLog2 > MAX_INTR_RING_LOG2) {
+      throw new Error(`intrRingLog2 ${this.intrRingLog2} must be an integer in 0..${MAX_INTR_RING_LOG2}`);
+    }
+    for (const [base, bytes, what] of [
+      [this.bar0Base, this.params.N_CTX * BAR0_PAGE_BYTES, 'BAR0'],
+      [this.bar1Base, BAR1_BYTES, 'BAR1'],
+    ] as const) {
+      if (base % BigInt(PAGE_SIZE) !== 0n) throw new Error(`${what} base ${formatAddr(base)} must be 4 KiB aligned`);
+      for (let i = 0; i < pagesFor(bytes); i++) {
+        const pfn = pfnOf(base) + BigInt(i);
+        if (this.pages.inPool(pfn)) throw new Error(`${what} at ${formatAddr(base)} overlaps the page pool: move it or the pool`);
+        this.memory.setPage(pfn, 'hypervisor', what === 'BAR0' ? 'mailbox' : 'io');
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------ setup
+
+  /** Allocates the interrupt ring and the completion records, and programs the interrupt ring. */
+  async init(): Promise<void> {
+    const ringBytes = 2 ** this.intrRingLog2 * 16;
+    const ring = this.allocateHypervisor(pagesFor(ringBytes), 'ring', 'the interrupt ring');
+    this.recordsBase = pageBase(
+      this.allocateHypervisor(pagesFor(this.params.N_CTX * COMPLETION.bytes), 'hypervisor', 'completion records')[0],
+    );
+    this.intr = new InterruptRing(this.memory, pageBase(ring[0]), this.intrRingLog2, this.intrSeqInit);
+    this.monitor?.grant(this.intr.base, this.intr.bytes, 'write', 'interrupt ring');
+    // The ring registers are locked while the ring is enabled.
+    await this.writeGlobal('INTR_CTRL', 0);
+    await this.writeGlobal('INTR_RING_BASE_LO', Number(this.intr.base & 0xffff_fff0n));
+    await this.writeGlobal('INTR_RING_BASE_HI', Number(this.intr.base >> 32n));
+    await this.writeGlobal('INTR_RING_LOG2', this.intrRingLog2);
+    await this.writeGlobal('INTR_SEQ_INIT', this.intrSeqInit);
+    await this.writeGlobal('INTR_CTRL', INTR_CTRL.EN.mask);
+  }
+
+  createGuest(): GuestId {
+    const id = this.nextGuest++;
+    this.guests.set(id, { id, virtualInterrupts: 0 });
+    return id;
+  }
+
+  onVirtualInterrupt(guest: GuestId, handler: VirtualInterruptHandler): void {
+    this.guest(guest).handler = handler;
+  }
+
+  virtualInterruptsOf(guest: GuestId): number {
+    return this.guest(guest).virtualInterrupts;
+  }
+
+  mmu(guest: GuestId): GuestMmu {
+    this.guest(guest);
+    return new GuestMmu(guest, this.memory, { bar0Base: this.bar0Base, bar0Bytes: this.params.N_CTX * BAR0_PAGE_BYTES, bar0: this.bus });
+  }
+
+  // ------------------------------------------------------------------ pages
+
+  /** Gives `count` contiguous zeroed pages to a guest (also the balloon's deflate). */
+  allocatePages(guest: GuestId, count = 1, type: PageType = 'normal'): Outcome<{ pfns: bigint[] }> {
+    if (!this.guests.has(guest)) return refuse('no-such-guest', `guest ${guest} does not exist`);
+    return this.pages.allocate(guest, type, count);
+  }
+
+  /** The guest returns a page to the hypervisor (balloon inflate); refused while pinned (P-4). */
+  balloonOut(guest: GuestId, pfn: bigint): Outcome {
+    return this.pages.release(pfn, guest);
+  }
+
+  /** The hypervisor frees any allocated page; refused while pinned (P-4). */
+  freePage(pfn: bigint): Outcome {
+    return this.pages.release(pfn);
+  }
+
+  /** Moves a page from one guest to another, zeroed (page flipping); refused while pinned (P-4). */
+  transferPage(from: GuestId, pfn: bigint, to: GuestId): Outcome {
+    if (!this.guests.has(to)) return refuse('no-such-guest', `guest ${to} does not exist`);
+    return this.pages.transfer(pfn, from, to);
+  }
+
+  /** Maps a page the owner grants into another guest (a foreign mapping). */
+  mapForeign(owner: GuestId, pfn: bigint, into: GuestId, access: 'ro' | 'rw'): Outcome {
+    if (this.memory.ownerOf(pfn) !== owner)
+      return refuse('not-page-owner', `page ${formatAddr(pageBase(pfn))} is not guest ${owner}'s to grant`);
+    if (!this.guests.has(into)) return refuse('no-such-guest', `guest ${into} does not exist`);
+    this.memory.map(pfn, into, access);
+    return { ok: true };
+  }
+
+  /** Maps one of the guest's own pages read-only into it. */
+  protectPage(guest: GuestId, pfn: bigint): Outcome {
+    if (this.memory.ownerOf(pfn) !== guest) return refuse('not-page-owner', `page ${formatAddr(pageBase(pfn))} is not guest ${guest}'s`);
+    this.memory.map(pfn, guest, 'ro');
+    return { ok: true };
+  }
+
+  pinsOf(pfn: bigint): number {
+    return this.pages.pins(pfn);
+  }
+
+  // ------------------------------------------------------------------ contexts
+
+  mailboxAddr(ctx: number): bigint {
+    this.checkCtx(ctx);
+    return this.bar0Base + BigInt(ctx * BAR0_PAGE_BYTES);
+  }
+
+  assignContext(guest: GuestId, ctx: number): Outcome {
+    this.checkCtx(ctx);
+    if (!this.guests.has(guest)) return refuse('no-such-guest', `guest ${guest} does not exist`);
+    const c = this.contexts.get(ctx);
+    if (c) return refuse('context-taken', `context ${ctx} already belongs to guest ${c.owner}`);
+    this.contexts.set(ctx, { ctx, owner: guest, state: 'assigned', mailboxMapped: false, ringPfns: [], grants: [] });
+    return { ok: true };
+  }
+
+  /** Maps mailbox page `ctx` into its owner, and only its owner (C-4). */
+  mapMailbox(guest: GuestId, ctx: number): Outcome<{ addr: bigint }> {
+    const c = this.contexts.get(ctx);
+    if (!c || c.owner !== guest) {
+      return refuse(
+        'mailbox-not-owner',
+        `guest ${guest} does not own context ${ctx}${c ? ` (guest ${c.owner} does)` : ''}: its mailbox stays unmapped`,
+      );
+    }
+    const pfn = pfnOf(this.mailboxAddr(ctx));
+    const others = [...this.memory.info(pfn).mappings.keys()].filter((g) => g !== guest);
+    if (others.length > 0) return refuse('mailbox-taken', `mailbox page ${ctx} is already mapped into guest ${others[0]}`);
+    this.memory.map(pfn, guest, 'rw');
+    c.mailboxMapped = true;
+    return { ok: true, addr: this.mailboxAddr(ctx) };
+  }
+
+  /** BAR1 controls every context: no guest ever gets it (C-5). */
+  mapBar1(guest: GuestId): Outcome {
+    return refuse('bar1-never-mapped', `BAR1 (hypervisor control) is never mapped into a guest; guest ${guest} asked`);
+  }
+
+  /** Allocates the rings and completion record, programs the context and enables it. */
+  async startContext(ctx: number, config: ContextConfig): Promise<Outcome> {
+    const c = this.contexts.get(ctx);
+    if (!c) return refuse('no-such-context', `context ${ctx} is not assigned to a guest`);
+    if (c.state !== 'assigned') return refuse('context-state', `context ${ctx} is already ${c.state}`);
+    if (!this.intr) throw new Error('Vmm.init() must run before contexts are started');
+    const txLog2 = config.txRingLog2 ?? this.params.MAX_RING_LOG2;
+    const rxLog2 = config.rxRingLog2 ?? this.params.MAX_RING_LOG2;
+    for (const [log2, what] of [
+      [txLog2, 'txRingLog2'],
+      [rxLog2, 'rxRingLog2'],
+    ] as const) {
+      if (!Number.isInteger(log2) || log2 < 0 || log2 > this.params.MAX_RING_LOG2) {
+        throw new Error(`${what} ${log2} must be an integer in 0..MAX_RING_LOG2 (${this.params.MAX_RING_LOG2})`);
+      }
+    }
+    const txInit = config.txInitialSeq ?? 1;
+    const rxInit = config.rxInitialSeq ?? 1;
+    for (const [v, what] of [
+      [txInit, 'txInitialSeq'],
+      [rxInit, 'rxInitialSeq'],
+    ] as const) {
+      this.seq.check(v, what);
+      if (v === 0) throw new Error(`${what} must not be 0: rings start at a non-zero seq so zeroed memory never matches (P-8)`);
+    }
+    const writes = this.macTable.insert(config.mac, ctx);
+    if (!writes) return refuse('context-state', `no room for MAC ${formatMac(config.mac)} in the NIC's MAC table`);
+
+    const ringPfns = (log2: number, dir: Direction) =>
+      this.allocateHypervisor(pagesFor(2 ** log2 * DESCRIPTOR.bytes), 'ring', `ctx ${ctx} ${dir} ring`);
+    const txPfns = ringPfns(txLog2, 'tx');
+    const rxPfns = ringPfns(rxLog2, 'rx');
+    c.ringPfns = [...txPfns, ...rxPfns];
+    // Rings are readable by their guest, never writable (spec section 5).
+    for (const pfn of c.ringPfns) this.memory.map(pfn, c.owner, 'ro');
+    c.tx = new DescriptorRing(ctx, 'tx', pageBase(txPfns[0]), txLog2, this.seq, txInit);
+    c.rx = new DescriptorRing(ctx, 'rx', pageBase(rxPfns[0]), rxLog2, this.seq, rxInit);
+    c.mac = config.mac;
+    const record = this.recordAddr(ctx);
+    this.memory.write(record, encodeCompletion({ txDoneSeq: c.tx.lastDone, rxDoneSeq: c.rx.lastDone }));
+    if (this.monitor) {
+      c.grants = [
+        this.monitor.grant(c.tx.base, c.tx.size * DESCRIPTOR.bytes, 'read-write', `ctx ${ctx} TX ring`),
+        this.monitor.grant(c.rx.base, c.rx.size * DESCRIPTOR.bytes, 'read-write', `ctx ${ctx} RX ring`),
+        this.monitor.grant(record, COMPLETION.bytes, 'write', `ctx ${ctx} completion record`),
+      ];
+    }
+
+    await this.writeCtx(ctx, 'CTRL', 0);
+    await this.writeCtx(ctx, 'MAC_LO', config.mac % 2 ** 32);
+    await this.writeCtx(ctx, 'MAC_HI', Math.floor(config.mac / 2 ** 32));
+    await this.writeCtx(ctx, 'TX_RING_BASE_LO', Number(c.tx.base & 0xffff_fff0n));
+    await this.writeCtx(ctx, 'TX_RING_BASE_HI', Number(c.tx.base >> 32n));
+    await this.writeCtx(ctx, 'TX_RING_LOG2', txLog2);
+    await this.writeCtx(ctx, 'TX_EXP_SEQ', txInit);
+    await this.writeCtx(ctx, 'RX_RING_BASE_LO', Number(c.rx.base & 0xffff_fff0n));
+    await this.writeCtx(ctx, 'RX_RING_BASE_HI', Number(c.rx.base >> 32n));
+    await this.writeCtx(ctx, 'RX_RING_LOG2', rxLog2);
+    await this.writeCtx(ctx, 'RX_EXP_SEQ', rxInit);
+    await this.writeCtx(ctx, 'DONE_BASE_LO', Number(record & 0xffff_fff8n));
+    await this.writeCtx(ctx, 'DONE_BASE_HI', Number(record >> 32n));
+    await this.writeMacTable(writes);
+    const ctrl = CTRL.EN.mask | (config.mcast ? CTRL.MCAST_EN.mask : 0) | ((config.spoofchk ?? true) ? CTRL.SPOOFCHK.mask : 0);
+    await this.writeCtx(ctx, 'CTRL', ctrl);
+    c.state = 'enabled';
+    return { ok: true };
+  }
+
+  /** assignContext + mapMailbox + startContext: a guest's virtual NIC, ready. */
+  async attachContext(guest: GuestId, ctx: number, config: ContextConfig): Promise<Outcome<{ mailbox: bigint }>> {
+    const a = this.assignContext(guest, ctx);
+    if (!a.ok) return a;
+    const m = this.mapMailbox(guest, ctx);
+    if (!m.ok) return m;
+    const s = await this.startContext(ctx, config);
+    if (!s.ok) return s;
+    return { ok: true, mailbox: m.addr };
+  }
+
+  /**
+   * P-12: clear EN and set QUIESCE, wait for QUIESCED, release every pin, clear the MAC, unmap the
+   * mailbox; only then are the context and its pages free for reuse.
+   */
+  async teardownContext(ctx: number): Promise<Outcome> {
+    const c = this.contexts.get(ctx);
+    if (!c) return refuse('no-such-context', `context ${ctx} is not assigned`);
+    if (c.state === 'quiescing') return refuse('context-state', `context ${ctx} is already being torn down`);
+    if (c.state === 'enabled') {
+      // Hypercalls are refused from here on (check 7).
+      c.state = 'quiescing';
+      await this.writeCtx(ctx, 'CTRL', CTRL.QUIESCE.mask);
+      let polls = 0;
+      while (((await this.readCtx(ctx, 'STATUS')) & STATUS.QUIESCED.mask) === 0) {
+        if (++polls >= this.quiescePolls) {
+          throw new Error(`context ${ctx} never reported QUIESCED after ${polls} STATUS reads: the NIC still has DMA in flight for it`);
+        }
+      }
+      for (const ring of [c.tx, c.rx]) for (const e of ring?.drain() ?? []) this.release(e);
+      if (c.mac !== undefined) {
+        const w = this.macTable.remove(c.mac);
+        if (w) await this.writeMacTable([w]);
+      }
+      await this.writeCtx(ctx, 'MAC_LO', 0);
+      await this.writeCtx(ctx, 'MAC_HI', 0);
+      await this.writeCtx(ctx, 'CTRL', 0);
+    }
+    if (c.mailboxMapped) this.memory.unmap(pfnOf(this.mailboxAddr(ctx)), c.owner);
+    for (const g of c.grants) this.monitor?.revoke(g);
+    for (const pfn of c.ringPfns) {
+      const r = this.pages.release(pfn);
+      if (!r.ok) throw new Error(`ring page of context ${ctx} could not be freed: ${r.message}`);
+    }
+    this.contexts.delete(ctx);
+    return { ok: true };
+  }
+
+  contextOf(ctx: number): ContextView | undefined {
+    const c = this.contexts.get(ctx);
+    if (!c) return undefined;
+    const ring = (r?: DescriptorRing): RingView | undefined =>
+      r && { base: r.base, size: r.size, nextSeq: r.nextSeq, lastDone: r.lastDone, outstanding: r.outstanding, entries: r.entries() };
+    return {
+      ctx,
+      owner: c.owner,
+      state: c.state,
+      mac: c.mac,
+      mailboxMapped: c.mailboxMapped,
+      recordAddr: this.recordAddr(ctx),
+      tx: ring(c.tx),
+      rx: ring(c.rx),
+    };
+  }
+
+  recordAddr(ctx: number): bigint {
+    this.checkCtx(ctx);
+    return this.recordsBase + BigInt(ctx * COMPLETION.bytes);
+  }
+
+  // ------------------------------------------------------------------ hypercalls
+
+  /** The TX enqueue hypercall: all seven checks, all or nothing (P-1..P-6, P-11). */
+  enqueueTx(guest: GuestId, ctx: number, bufs: readonly TxBuffer[]): EnqueueResult {
+    return this.enqueue(guest, ctx, 'tx', bufs);
+  }
+
+  /** The RX post hypercall: the same checks plus RX writability (P-3). */
+  enqueueRx(guest: GuestId, ctx: number, bufs: readonly RxBuffer[]): EnqueueResult {
+    return this.enqueue(guest, ctx, 'rx', bufs);
+  }
+
+  /**
+   * Lazy release: reads the context's completion record (VMM-owned memory only the NIC writes) and
+   * drops the references of every descriptor up to its done seqs (P-5). Impossible values are
+   * recorded in `faults` and release nothing (P-13).
+   */
+  reclaim(ctx: number): void {
+    const c = this.contexts.get(ctx);
+    if (!c?.tx || !c.rx) return;
+    this.ops.add('recordRead');
+    const rec = decodeCompletion(this.memory.read(this.recordAddr(ctx), COMPLETION.bytes));
+    for (const [ring, reported] of [
+      [c.tx, rec.txDoneSeq],
+      [c.rx, rec.rxDoneSeq],
+    ] as const) {
+      const r = ring.complete(reported);
+      if (r === undefined) continue;
+      if (Array.isArray(r)) for (const e of r) this.release(e);
+      else this.faults.push(r);
+    }
+  }
+
+  private enqueue(guest: GuestId, ctx: number, dir: Direction, bufs: readonly TxBuffer[]): EnqueueResult {
+    this.ops.add('hypercall');
+    const c = this.contexts.get(ctx);
+    const check = () => this.ops.add('check');
+    const protect = this.protection;
+    // 1: context ownership (P-11).
+    if (protect) check();
+    if (protect && (!c || c.owner !== guest)) {
+      return refuse('not-context-owner', `guest ${guest} does not own context ${ctx}${c ? ` (guest ${c.owner} does)` : ''}`);
+    }
+    // 7: context state.
+    if (protect) check();
+    if (c?.state !== 'enabled' || !c.tx || !c.rx) {
+      return refuse('context-state', `context ${ctx} is ${c ? c.state : 'not assigned'}: it takes no descriptors`);
+    }
+    // Not a protection check: a descriptor cannot even encode these, so they never reach a ring.
+    const unencodable = bufs.findIndex(
+      (b) => !Number.isInteger(b.len) || b.len < 0 || b.len > MAX_DESC_LEN || b.addr < 0n || b.addr >= 1n << 64n,
+    );
+    if (!protect && unencodable >= 0)
+      return refuse('bad-bounds', `buffer ${unencodable}: address or length does not fit a descriptor`, unencodable);
+    this.reclaim(ctx);
+    const ring = dir === 'tx' ? c.tx : c.rx;
+    // 2, 3, 4 per buffer; 5 per frame. With protection off they are only evaluated, uncounted, to
+    // decide which buffers the DMA monitor may allow: what gets through then shows as a violation.
+    const valid: boolean[] = [];
+    let frameBytes = ring.openFrameBytes;
+    for (let i = 0; i < bufs.length; i++) {
+      const b = bufs[i];
+      const r = checkBuffer(this.memory, guest, dir, b, i, protect ? check : () => {});
+      if (r && protect) return r;
+      valid.push(!r);
+      if (dir === 'tx') {
+        frameBytes += b.len;
+        if (protect) check();
+        if (protect && frameBytes > this.maxFrameBytes) {
+          return refuse(
+            'frame-too-large',
+            `buffer ${i}: the frame reaches ${frameBytes} bytes, over the ${this.maxFrameBytes}-byte maximum`,
+            i,
+          );
+        }
+        if (b.eop ?? true) frameBytes = 0;
+      }
+    }
+    // 6: ring space (P-6); kept with protection off, since it guards the guest's own ring.
+    this.ops.add('ringCheck');
+    if (bufs.length > ring.free) {
+      return refuse(
+        'ring-full',
+        `${bufs.length} descriptor(s) do not fit: ${ring.outstanding} of ${ring.size} slots are still outstanding`,
+      );
+    }
+    const seqs: number[] = [];
+    for (let i = 0; i < bufs.length; i++) {
+      const b = bufs[i];
+      const pfn = pfnOf(b.addr);
+      if (protect) {
+        this.pages.pin(pfn);
+        this.ops.add('pin');
+      }
+      const seq = ring.nextSeq;
+      const grant = valid[i]
+        ? this.monitor?.grant(b.addr, b.len, dir === 'tx' ? 'read' : 'write', `ctx ${ctx} ${dir.toUpperCase()} buffer seq ${seq}`)
+        : undefined;
+      ring.issue({ pfn, addr: b.addr, len: b.len, pinned: protect, grant });
+      const flags = dir === 'tx' && (b.eop ?? true) ? DESC_FLAGS.EOP : 0;
+      this.memory.write(ring.slotAddr(seq), encodeDescriptor({ addr: b.addr, len: b.len, flags, seq }));
+      this.ops.add('descriptorWrite');
+      seqs.push(seq);
+    }
+    ring.openFrameBytes = frameBytes;
+    return { ok: true, seqs, lastSeq: this.seq.add(ring.nextSeq, -1) };
+  }
+
+  private release(e: ShadowEntry): void {
+    if (e.pinned) {
+      this.pages.unpin(e.pfn);
+      this.ops.add('unpin');
+    }
+    if (e.grant !== undefined) this.monitor?.revoke(e.grant);
+  }
+
+  // ------------------------------------------------------------------ interrupts
+
+  /**
+   * The physical interrupt handler (spec section 8): walk the ring while entries are new, write
+   * INTR_RING_TAIL, look once more (an entry may have landed meanwhile), then reclaim and send one
+   * virtual interrupt per guest that owns a set bit (I-2, I-5).
+   */
+  async handleInterrupt(): Promise<InterruptRun> {
+    const intr = this.intr;
+    if (!intr) throw new Error('Vmm.init() must run before interrupts are handled');
+    const set = new Set<number>();
+    let entries = 0;
+    const walk = (): number => {
+      let n = 0;
+      for (let e = intr.take(() => this.ops.add('intrEntryRead')); e; e = intr.take(() => this.ops.add('intrEntryRead'))) {
+        for (const ctx of intrEntryContexts(e)) set.add(ctx);
+        n++;
+      }
+      entries += n;
+      return n;
+    };
+    walk();
+    do await this.writeGlobal('INTR_RING_TAIL', intr.tail);
+    while (walk() > 0);
+
+    const contexts = [...set].sort((a, b) => a - b);
+    const perGuest = new Map<GuestId, number[]>();
+    let spurious = 0;
+    for (const ctx of contexts) {
+      const c = this.contexts.get(ctx);
+      if (!c) {
+        spurious++;
+        continue;
+      }
+      this.reclaim(ctx);
+      perGuest.set(c.owner, [...(perGuest.get(c.owner) ?? []), ctx]);
+    }
+    this.spuriousCtxIntr += spurious;
+    for (const [g, ctxs] of perGuest) {
+      const gs = this.guest(g);
+      gs.virtualInterrupts++;
+      this.ops.add('virtualInterrupt');
+      gs.handler?.(ctxs);
+    }
+    return { entries, contexts, notified: [...perGuest.keys()], spurious };
+  }
+
+  // ------------------------------------------------------------------ internals
+
+  private guest(id: GuestId): GuestState {
+    const g = this.guests.get(id);
+    if (!g) throw new Error(`guest ${id} does not exist (create it with createGuest())`);
+    return g;
+  }
+
+  private checkCtx(ctx: number): void {
+    if (!Number.isInteger(ctx) || ctx < 0 || ctx >= this.params.N_CTX) {
+      throw new RangeError(`context ${ctx} does not exist: contexts are 0..${this.params.N_CTX - 1} (N_CTX=${this.params.N_CTX})`);
+    }
+  }
+
+  private allocateHypervisor(count: number, type: PageType, what: string): bigint[] {
+    const r = this.pages.allocate('hypervisor', type, count);
+    if (!r.ok) throw new Error(`the hypervisor cannot allocate ${what}: ${r.message}`);
+    return r.pfns;
+  }
+
+  private async writeGlobal(reg: Bar1GlobalReg, value: number): Promise<void> {
+    this.ops.add('registerWrite');
+    await this.bus.bar1Write(bar1GlobalOffset(reg), value >>> 0);
+  }
+
+  private async writeCtx(ctx: number, reg: Bar1CtxReg, value: number): Promise<void> {
+    this.ops.add('registerWrite');
+    await this.bus.bar1Write(bar1CtxOffset(ctx, reg, this.params), value >>> 0);
+  }
+
+  private async readCtx(ctx: number, reg: Bar1CtxReg): Promise<number> {
+    this.ops.add('registerRead');
+    return (await this.bus.bar1Read(bar1CtxOffset(ctx, reg, this.params))) >>> 0;
+  }
+
+  private async writeMacTable(writes: readonly MacTableWrite[]): Promise<void> {
+    for (const w of writes) {
+      const e = w.entry;
+      const hi = e ? (Math.floor(e.mac / 2 ** 32) | (e.ctx * 2 ** MAC_TABLE_HI.CTX.lsb) | MAC_TABLE_HI.VALID.mask) >>> 0 : 0;
+      // ENTRY_LO is staged; the ENTRY_HI write commits both at once.
+      this.ops.add('registerWrite', 2);
+      await this.bus.bar1Write(bar1MacTableOffset(w.way, w.index, 'ENTRY_LO', this.params), e ? e.mac % 2 ** 32 : 0);
+      await this.bus.bar1Write(bar1MacTableOffset(w.way, w.index, 'ENTRY_HI', this.params), hi);
+    }
+  }
+}
