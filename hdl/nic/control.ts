@@ -1,0 +1,221 @@
+/**
+ * The BAR1 block: the hypervisor's AXI4-Lite port. It owns the ID, version and parameter read-back,
+ * SCRATCH, GLOBAL_STATUS, and per context CTRL and STATUS; it refuses writes that the spec forbids
+ * (C-6: locked registers of an enabled context; ring sizes out of range; interrupt-ring registers while
+ * the ring is enabled) and flags them in CFG_ERR; everything else goes over the register bus to the
+ * engines, which own the rest of the map (docs/architecture.md).
+ *
+ * One transaction at a time: BAR1 is the slow control path, and this keeps the ordering obvious.
+ * Registers are written whole; `wstrb` is ignored (documented in docs/registers.md's notes).
+ */
+import { axiLiteSpec, Bool, defineModule, type Expr, fsm, lit, mux, UInt } from '../../generator/index.js';
+import type { NicParams } from '../params.js';
+import { decodeBar1Addr, fieldsValue, readSelect } from '../registers/decoder.js';
+import {
+  type Bar1GlobalReg,
+  bar1AddrWidth,
+  bar1GlobalRegisters,
+  CTRL,
+  GLOBAL_STATUS,
+  INTR_CTRL,
+  MAX_INTR_RING_LOG2,
+  RING_LOG2,
+  STATUS,
+} from '../registers/map.js';
+import { ctxFlagsSpec, nicWidths, regBusSpec, STATUS_BUSY_BIT } from './interfaces.js';
+
+/** The engines on the register bus, in the order their ports appear. */
+export const REG_BUS_ENGINES = ['tx', 'rx', 'intr'] as const;
+
+/** Global registers answered here from constants: the values come from the register map's resets. */
+const CONSTANT_GLOBALS: readonly Bar1GlobalReg[] = [
+  'ID',
+  'VERSION',
+  'PARAM_N_CTX',
+  'PARAM_SEQ_W',
+  'PARAM_MAX_RING_LOG2',
+  'PARAM_STREAM_W',
+  'PARAM_DMA_W',
+  'PARAM_TX_QUANTUM',
+  'PARAM_FEATURES',
+  'PARAM_MAC_TABLE',
+];
+
+export function control(p: NicParams) {
+  const w = nicWidths(p);
+  return defineModule('control', { ...p }, (m) => {
+    const n = p.N_CTX;
+    const bar1 = m.slave('s_axil_bar1', axiLiteSpec({ addrWidth: bar1AddrWidth(p), dataWidth: 32 }));
+    const buses = REG_BUS_ENGINES.map((e) => m.master(`m_reg_${e}`, regBusSpec()));
+    const flagsOut = m.master('ctx', ctxFlagsSpec(w));
+
+    // Per-context control bits (vectors: the engines and the broadcast path test them every cycle).
+    const en = m.reg('ctx_en_bits', UInt(n), { reset: 0 });
+    const quiesce = m.reg('ctx_quiesce_bits', UInt(n), { reset: 0 });
+    const mcastEn = m.reg('ctx_mcast_bits', UInt(n), { reset: 0 });
+    const spoofchk = m.reg('ctx_spoofchk_bits', UInt(n), { reset: (1n << BigInt(n)) - 1n });
+    const cfgErr = m.reg('ctx_cfg_err_bits', UInt(n), { reset: 0 });
+    const scratch = m.reg('scratch', UInt(32), { reset: 0 });
+    const globalCfgErr = m.reg('global_cfg_err', Bool, { reset: 0 });
+    // A copy of INTR_CTRL.EN (the interrupt engine owns the register) for the interrupt-ring locks.
+    const intrEnabled = m.reg('intr_enabled', Bool, { reset: 0 });
+    flagsOut.en.set(en);
+    flagsOut.quiesce.set(quiesce);
+    flagsOut.mcast_en.set(mcastEn);
+    flagsOut.spoofchk.set(spoofchk);
+
+    // The transaction being served.
+    const addr = m.reg('req_addr', UInt(bar1AddrWidth(p)), { reset: 0 });
+    const data = m.reg('req_data', UInt(32), { reset: 0 });
+    const rdata = m.reg('resp_rdata', UInt(32), { reset: 0 });
+    const dec = decodeBar1Addr(m, addr, p, 'req');
+    const ctx = dec.ctx;
+
+    const st = fsm(m, 'state', ['IDLE', 'W_DECIDE', 'W_FORWARD', 'W_RESP', 'R_DECIDE', 'R_FORWARD', 'R_RESP'] as const);
+    const takeWrite = m.named('take_write', st.is('IDLE').and(bar1.awvalid).and(bar1.wvalid));
+    const takeRead = m.named('take_read', st.is('IDLE').and(takeWrite.not()).and(bar1.arvalid));
+    bar1.awready.set(takeWrite);
+    bar1.wready.set(takeWrite);
+    bar1.arready.set(takeRead);
+    bar1.bvalid.set(st.is('W_RESP'));
+    bar1.bresp.set(0);
+    bar1.rvalid.set(st.is('R_RESP'));
+    bar1.rresp.set(0);
+    bar1.rdata.set(rdata);
+
+    // Per-engine progress of a forwarded request: sent (taken by the engine) and, for reads, answered.
+    const sent = m.reg('fwd_sent', UInt(buses.length), { reset: 0 });
+    const answered = m.reg('fwd_answered', UInt(buses.length), { reset: 0 });
+    const gathered = m.reg('fwd_data', UInt(32), { reset: 0 });
+    const allOnes = (1 << buses.length) - 1;
+    let sentNow: Expr = sent;
+    let answeredNow: Expr = answered;
+    let answerBits: Expr = gathered;
+    buses.forEach((b, i) => {
+      const pending = sent.bit(i).not();
+      b.wr_valid.set(st.is('W_FORWARD').and(pending));
+      b.wr_addr.set(addr.resize(20));
+      b.wr_data.set(data);
+      b.rd_valid.set(st.is('R_FORWARD').and(pending));
+      b.rd_addr.set(addr.resize(20));
+      const took = mux(st.is('W_FORWARD'), b.wr_ready, b.rd_ready).and(pending);
+      sentNow = sentNow.or(mux(took, lit(1 << i, buses.length), lit(0, buses.length)));
+      answeredNow = answeredNow.or(mux(b.resp_valid, lit(1 << i, buses.length), lit(0, buses.length)));
+      answerBits = answerBits.or(mux(b.resp_valid, b.resp_data, lit(0, 32)));
+    });
+    const sentAll = m.named('fwd_sent_all', sentNow.eq(allOnes));
+    const answeredAll = m.named('fwd_answered_all', answeredNow.eq(allOnes));
+
+    // Values answered here.
+    const globals = bar1GlobalRegisters(p);
+    const constants: Partial<Record<Bar1GlobalReg, Expr>> = {};
+    for (const reg of globals) if (CONSTANT_GLOBALS.includes(reg.name)) constants[reg.name] = lit(reg.reset, 32);
+    const localGlobal = m.named(
+      'local_global_data',
+      readSelect(dec.isGlobal, {
+        ...constants,
+        SCRATCH: scratch,
+        GLOBAL_STATUS: fieldsValue([[GLOBAL_STATUS.CFG_ERR, globalCfgErr]]),
+      }),
+    );
+    const isLocalGlobal = m.named(
+      'is_local_global',
+      [...CONSTANT_GLOBALS, 'SCRATCH', 'GLOBAL_STATUS'].map((r) => dec.isGlobal(r as Bar1GlobalReg)).reduce((a, b) => a.or(b)),
+    );
+    const ctrlValue = m.named(
+      'ctrl_value',
+      fieldsValue([
+        [CTRL.EN, en.bit(ctx)],
+        [CTRL.QUIESCE, quiesce.bit(ctx)],
+        [CTRL.MCAST_EN, mcastEn.bit(ctx)],
+        [CTRL.SPOOFCHK, spoofchk.bit(ctx)],
+      ]),
+    );
+    const busy = m.named('engines_busy', answerBits.bit(STATUS_BUSY_BIT));
+    const statusValue = m.named(
+      'status_value',
+      fieldsValue([
+        [STATUS.QUIESCED, quiesce.bit(ctx).and(busy.not())],
+        [STATUS.CFG_ERR, cfgErr.bit(ctx)],
+      ]),
+    );
+
+    const ringLog2 = data.bits(RING_LOG2.LOG2.lsb + RING_LOG2.LOG2.width - 1, RING_LOG2.LOG2.lsb);
+    const badRingLog2 = dec.isCtx('TX_RING_LOG2').or(dec.isCtx('RX_RING_LOG2')).and(ringLog2.gt(p.MAX_RING_LOG2));
+    const badIntrLog2 = dec.isGlobal('INTR_RING_LOG2').and(ringLog2.gt(MAX_INTR_RING_LOG2));
+    const ctxRefused = m.named('ctx_write_refused', dec.isCtxLocked.and(en.bit(ctx)).or(badRingLog2));
+    const globalRefused = m.named('global_write_refused', dec.isGlobalLocked.and(intrEnabled).or(badIntrLog2));
+
+    st.switch({
+      IDLE: () => {
+        m.when(takeWrite, () => {
+          addr.set(bar1.awaddr);
+          data.set(bar1.wdata);
+          st.goto('W_DECIDE');
+        }).elseWhen(takeRead, () => {
+          addr.set(bar1.araddr);
+          st.goto('R_DECIDE');
+        });
+      },
+      W_DECIDE: () => {
+        sent.set(0);
+        st.goto('W_RESP');
+        m.when(ctxRefused, () => cfgErr.atIndex(ctx).set(1))
+          .elseWhen(globalRefused, () => globalCfgErr.set(1))
+          .elseWhen(dec.isCtx('CTRL'), () => {
+            en.atIndex(ctx).set(data.bit(CTRL.EN.lsb));
+            quiesce.atIndex(ctx).set(data.bit(CTRL.QUIESCE.lsb));
+            mcastEn.atIndex(ctx).set(data.bit(CTRL.MCAST_EN.lsb));
+            spoofchk.atIndex(ctx).set(data.bit(CTRL.SPOOFCHK.lsb));
+          })
+          .elseWhen(dec.isCtx('STATUS'), () => {
+            m.when(data.bit(STATUS.CFG_ERR.lsb), () => cfgErr.atIndex(ctx).set(0));
+          })
+          .elseWhen(dec.isGlobal('SCRATCH'), () => scratch.set(data))
+          .elseWhen(dec.isGlobal('GLOBAL_STATUS'), () => {
+            m.when(data.bit(GLOBAL_STATUS.CFG_ERR.lsb), () => globalCfgErr.set(0));
+          })
+          .elseWhen(isLocalGlobal.not(), () => {
+            m.when(dec.isGlobal('INTR_CTRL'), () => intrEnabled.set(data.bit(INTR_CTRL.EN.lsb)));
+            st.goto('W_FORWARD');
+          });
+      },
+      W_FORWARD: () => {
+        sent.set(sentNow);
+        m.when(sentAll, () => st.goto('W_RESP'));
+      },
+      W_RESP: () => {
+        m.when(bar1.bready, () => st.goto('IDLE'));
+      },
+      R_DECIDE: () => {
+        sent.set(0);
+        answered.set(0);
+        gathered.set(0);
+        m.when(isLocalGlobal, () => {
+          rdata.set(localGlobal);
+          st.goto('R_RESP');
+        })
+          .elseWhen(dec.isCtx('CTRL'), () => {
+            rdata.set(ctrlValue);
+            st.goto('R_RESP');
+          })
+          .otherwise(() => st.goto('R_FORWARD'));
+      },
+      R_FORWARD: () => {
+        sent.set(sentNow);
+        answered.set(answeredNow);
+        gathered.set(answerBits);
+        m.when(sentAll.and(answeredAll), () => {
+          // The busy bit is internal: a STATUS read answers QUIESCED and CFG_ERR from it.
+          rdata.set(mux(dec.isCtx('STATUS'), statusValue, answerBits));
+          st.goto('R_RESP');
+        });
+      },
+      R_RESP: () => {
+        m.when(bar1.rready, () => st.goto('IDLE'));
+      },
+    });
+
+    return { bar1, buses, flagsOut };
+  });
+}
