@@ -78,27 +78,51 @@ function leaves(tree: unknown, path: string[] = []): { path: string[]; sig: Sign
 export function connect<M extends object, S extends object>(master: M, slave: S): void {
   const loc = captureSource();
   const ms = leaves(master);
+  if (ms.length === 0) throw new ElaborationError('connect: the master side has no signals; pass a bundle of ports or wires', loc);
   const ss = new Map(leaves(slave).map((l) => [l.path.join('.'), l.sig]));
-  const seen = new Set<string>();
+  const field = (key: string): string => (key === '' ? 'the signal' : `field '${key}'`);
   for (const { path, sig: m } of ms) {
     const key = path.join('.');
-    const s = ss.get(key);
-    if (!s) throw new ElaborationError(`connect: field '${key}' of ${m.name} has no partner on the other side`, loc);
-    seen.add(key);
-    const [from, to] = m.flow === 'fwd' ? [m, s] : [s, m];
-    if (!(to instanceof DrivenSignal)) {
+    if (!ss.has(key)) {
       throw new ElaborationError(
-        `connect: '${to.name}' cannot be driven here (it is ${describeReadOnly(to)}); are master and slave swapped?`,
+        `connect: ${field(key)} (${m.name}) of the master side has no partner on the slave side; the bundles differ in shape`,
         loc,
       );
     }
-    if (to.width !== from.width) {
-      throw new ElaborationError(`connect: '${from.name}' is ${from.width} bits but '${to.name}' is ${to.width} bits`, loc);
-    }
-    to.set(from);
   }
-  for (const key of ss.keys()) {
-    if (!seen.has(key)) throw new ElaborationError(`connect: field '${key}' of the slave side has no partner`, loc);
+  const mkeys = new Set(ms.map((l) => l.path.join('.')));
+  for (const [key, s] of ss) {
+    if (!mkeys.has(key)) {
+      throw new ElaborationError(
+        `connect: ${field(key)} (${s.name}) of the slave side has no partner on the master side; the bundles differ in shape`,
+        loc,
+      );
+    }
+  }
+  for (const { path, sig: m } of ms) {
+    const key = path.join('.');
+    const s = ss.get(key) as Signal;
+    if (m.flow !== s.flow) {
+      throw new ElaborationError(
+        `connect: ${field(key)} flows ${m.flow === 'fwd' ? 'forward' : 'backward'} in ${m.name} but ${s.flow === 'fwd' ? 'forward' : 'backward'} in ${s.name}; the specs differ in flip()`,
+        loc,
+      );
+    }
+    const [from, to] = m.flow === 'fwd' ? [m, s] : [s, m];
+    if (!(to instanceof DrivenSignal)) {
+      throw new ElaborationError(
+        `connect: '${to.name}' cannot be driven here (it is ${describeReadOnly(to)}); are master and slave swapped? connect(master, slave) takes the side that drives the forward fields first`,
+        loc,
+      );
+    }
+    if (to.width !== from.width || to.type.signed !== from.type.signed) {
+      throw new ElaborationError(`connect: ${field(key)}: '${from.name}' is ${from.width} bits but '${to.name}' is ${to.width} bits`, loc);
+    }
+  }
+  for (const { path, sig: m } of ms) {
+    const s = ss.get(path.join('.')) as Signal;
+    const [from, to] = m.flow === 'fwd' ? [m, s] : [s, m];
+    (to as DrivenSignal).set(from);
   }
 }
 
@@ -122,12 +146,28 @@ export interface AxisOptions {
   dest?: number;
 }
 
-/** AXI4-Stream with tdata, tkeep, tvalid, tready, tlast and optional tuser. */
-export function axisSpec(o: AxisOptions) {
-  if (o.dataWidth % 8 !== 0)
-    throw new ElaborationError(`AXI4-Stream data width ${o.dataWidth} is not a whole number of bytes`, captureSource());
-  const base = { tdata: UInt(o.dataWidth), tkeep: UInt(o.dataWidth / 8), tvalid: Bool, tready: flip(Bool), tlast: Bool };
-  return o.user ? { ...base, tuser: UInt(o.user) } : base;
+type AxisBase = { tdata: HwType; tkeep: HwType; tvalid: HwType; tready: Flipped<HwType>; tlast: HwType };
+type Has<O, K extends string, F extends string> = O extends { [k in K]: number } ? { [f in F]: HwType } : unknown;
+/** The AXI4-Stream spec for options O: tuser, tid and tdest appear only when their width is given. */
+export type AxisSpec<O extends AxisOptions> = AxisBase & Has<O, 'user', 'tuser'> & Has<O, 'id', 'tid'> & Has<O, 'dest', 'tdest'>;
+
+/** AXI4-Stream with tdata, tkeep, tvalid, tready, tlast, and tuser/tid/tdest when their widths are given. */
+export function axisSpec<O extends AxisOptions>(o: O): AxisSpec<O> {
+  const loc = captureSource();
+  if (!Number.isInteger(o.dataWidth) || o.dataWidth < 8 || o.dataWidth % 8 !== 0) {
+    throw new ElaborationError(`AXI4-Stream data width ${o.dataWidth} is not a whole number of bytes`, loc);
+  }
+  const spec: Record<string, Spec> = {
+    tdata: UInt(o.dataWidth),
+    tkeep: UInt(o.dataWidth / 8),
+    tvalid: Bool,
+    tready: flip(Bool),
+    tlast: Bool,
+  };
+  if (o.user) spec.tuser = UInt(o.user);
+  if (o.id) spec.tid = UInt(o.id);
+  if (o.dest) spec.tdest = UInt(o.dest);
+  return spec as AxisSpec<O>;
 }
 
 export interface AxiLiteOptions {

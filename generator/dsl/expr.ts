@@ -12,6 +12,7 @@ export type ExprOp =
   | { kind: 'lit'; value: bigint; name?: string }
   | { kind: 'ref' }
   | { kind: 'not'; a: Expr }
+  | { kind: 'neg'; a: Expr }
   | { kind: 'bin'; op: BinaryOp; a: Expr; b: Expr }
   | { kind: 'reduce'; op: 'and' | 'or' | 'xor'; a: Expr }
   | { kind: 'slice'; a: Expr; hi: number; lo: number }
@@ -61,6 +62,9 @@ function jsValue(v: number | bigint | boolean, loc: SourceLoc): bigint {
 
 /** Makes a literal of an exact type, refusing a value that does not fit. */
 export function literal(value: number | bigint | boolean, type: HwType, loc: SourceLoc = captureSource()): Expr {
+  if (!Number.isInteger(type.width) || type.width < 1) {
+    throw new ElaborationError(`a literal of width ${type.width}: a width must be a whole number >= 1`, loc);
+  }
   const v = jsValue(value, loc);
   const ok = type.signed ? fitsSigned(v, type.width) : fitsUnsigned(v, type.width);
   if (!ok) {
@@ -75,13 +79,48 @@ function describe(e: Expr): string {
   return `${e.label()} (${kind}(${e.type.width}))`;
 }
 
+/** The operand expressions of a node, in a fixed order (passes and the emitter walk them). */
+export function children(op: ExprOp): Expr[] {
+  switch (op.kind) {
+    case 'lit':
+    case 'ref':
+      return [];
+    case 'not':
+    case 'neg':
+    case 'reduce':
+    case 'slice':
+    case 'repeat':
+    case 'ext':
+    case 'cast':
+      return [op.a];
+    case 'bin':
+      return [op.a, op.b];
+    case 'index':
+    case 'part':
+      return [op.a, op.index];
+    case 'concat':
+      return op.parts;
+    case 'mux':
+      return [op.cond, op.ifTrue, op.ifFalse];
+    case 'memread':
+      return [op.addr];
+  }
+}
+
 /** A hardware expression. Every node records the TypeScript line that built it. */
 export class Expr {
+  /** Longest path to a leaf; the emitter names deep subexpressions so nothing recurses without bound. */
+  readonly depth: number;
+
   constructor(
     readonly op: ExprOp,
     readonly type: HwType,
     readonly src: SourceLoc,
-  ) {}
+  ) {
+    let d = 0;
+    for (const c of children(op)) if (c.depth > d) d = c.depth;
+    this.depth = d + 1;
+  }
 
   get width(): number {
     return this.type.width;
@@ -175,8 +214,14 @@ export class Expr {
     return this.bitwise('xor', v);
   }
 
+  /** Bitwise complement, same type. */
   not(): Expr {
     return new Expr({ kind: 'not', a: this }, this.type, captureSource());
+  }
+
+  /** Two's complement negation: -a as an SInt one bit wider than a (so -(-128) still fits). */
+  neg(): Expr {
+    return new Expr({ kind: 'neg', a: this }, { width: this.width + 1, signed: true }, captureSource());
   }
 
   private compare(op: 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge', v: Operand): Expr {
@@ -387,25 +432,60 @@ export function lit(value: number | bigint | boolean, width: number, signed = fa
   return literal(value, { width, signed }, captureSource());
 }
 
-/** Selects `options[index]` (a balanced mux tree is left to synthesis); all options must share a type. */
+/**
+ * Selects `options[index]`: the options are packed into one vector and the index picks a part of it
+ * (`packed[index*w +: w]`), which synthesis turns into a mux tree. All options must share a type; an
+ * index past the last option reads an undefined value.
+ */
 export function select(index: Expr, options: Expr[]): Expr {
   const loc = captureSource();
   if (options.length === 0) throw new ElaborationError('select() needs at least one option', loc);
   const first = options[0] as Expr;
   for (const o of options) {
-    if (o.width !== first.width) throw new ElaborationError(`select options differ in width: ${describe(first)} and ${describe(o)}`, loc);
+    if (o.width !== first.width || o.type.signed !== first.type.signed) {
+      throw new ElaborationError(`select options differ in type: ${describe(first)} and ${describe(o)}`, loc);
+    }
   }
+  checkIndex(first, index, options.length, loc);
   if (options.length === 1) return first;
-  const packed = cat(...[...options].reverse());
-  return packed.part(index, first.width);
+  const w = first.width;
+  const packed = new Expr({ kind: 'concat', parts: [...options].reverse() }, { width: w * options.length, signed: false }, loc);
+  const picked = new Expr({ kind: 'part', a: packed, index, size: w }, { width: w, signed: false }, loc);
+  return first.type.signed ? new Expr({ kind: 'cast', a: picked }, first.type, loc) : picked;
 }
 
-/** AND / OR of many one-bit conditions (true / false when empty). */
-export function all(...conds: Expr[]): Expr {
-  if (conds.length === 0) return literal(1, { width: 1, signed: false }, captureSource());
-  return conds.reduce((a, b) => a.and(b));
+/** Combines many operands pairwise as a balanced tree, so 1024 terms nest 10 deep, not 1024. */
+function balanced(items: Expr[], op: 'and' | 'or', loc: SourceLoc): Expr {
+  let level = items;
+  while (level.length > 1) {
+    const next: Expr[] = [];
+    for (let i = 0; i + 1 < level.length; i += 2) {
+      const a = level[i] as Expr;
+      const b = level[i + 1] as Expr;
+      if (a.width !== b.width || a.type.signed !== b.type.signed) {
+        throw new ElaborationError(
+          `${op === 'and' ? 'all' : 'any'}() needs operands of one type, got ${describe(a)} and ${describe(b)}`,
+          loc,
+        );
+      }
+      next.push(new Expr({ kind: 'bin', op, a, b }, a.type, loc));
+    }
+    if (level.length % 2) next.push(level[level.length - 1] as Expr);
+    level = next;
+  }
+  return level[0] as Expr;
 }
+
+/** AND of many conditions (true when empty), as a balanced tree. */
+export function all(...conds: Expr[]): Expr {
+  const loc = captureSource();
+  if (conds.length === 0) return literal(1, { width: 1, signed: false }, loc);
+  return balanced(conds, 'and', loc);
+}
+
+/** OR of many conditions (false when empty), as a balanced tree. */
 export function any(...conds: Expr[]): Expr {
-  if (conds.length === 0) return literal(0, { width: 1, signed: false }, captureSource());
-  return conds.reduce((a, b) => a.or(b));
+  const loc = captureSource();
+  if (conds.length === 0) return literal(0, { width: 1, signed: false }, loc);
+  return balanced(conds, 'or', loc);
 }

@@ -20,7 +20,14 @@ export class Fsm<S extends string> {
   ) {
     const loc = captureSource();
     if (states.length === 0) throw new ElaborationError(`FSM '${name}' needs at least one state`, loc);
-    if (new Set(states).size !== states.length) throw new ElaborationError(`FSM '${name}' names a state twice`, loc);
+    const seen = new Set<string>();
+    for (const s of states) {
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(s)) {
+        throw new ElaborationError(`FSM '${name}': state name '${s}' is not a legal Verilog name (letters, digits and _)`, loc);
+      }
+      if (seen.has(s)) throw new ElaborationError(`FSM '${name}' names state ${s} twice`, loc);
+      seen.add(s);
+    }
     const start = states.indexOf(initial);
     if (start < 0) throw new ElaborationError(`FSM '${name}': initial state ${initial} is not one of its states`, loc);
     this.state = m.stateReg(name, states, start);
@@ -48,6 +55,12 @@ export class Fsm<S extends string> {
 
   /** One case per state; states left out keep their state unless a handler moves them. */
   switch(handlers: Partial<Record<S, () => void>>): void {
+    const loc = captureSource();
+    for (const k of Object.keys(handlers)) {
+      if (!this.codes.has(k as S)) {
+        throw new ElaborationError(`FSM '${this.state.name}' has no state '${k}' (its states: ${this.states.join(', ')})`, loc);
+      }
+    }
     let chain = this.m.switch(this.state);
     for (const s of this.states) {
       const h = handlers[s];

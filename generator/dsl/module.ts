@@ -1,6 +1,7 @@
 import { type InstancePorts, isHwType, type MasterPorts, type SlavePorts, type Spec, type WireBundle, walkSpec } from './bundle.js';
 import { ElaborationError } from './errors.js';
-import { Expr, fitsUnsigned, literal, type MemoryRef, type Operand } from './expr.js';
+import { any, Expr, fitsUnsigned, literal, type MemoryRef, type Operand } from './expr.js';
+import { checkModule } from './passes.js';
 import {
   type DrivenSignal,
   type Flow,
@@ -11,21 +12,37 @@ import {
   OutPort,
   Reg,
   type Selection,
-  type Signal,
+  Signal,
   type SignalOwner,
   Wire,
 } from './signal.js';
 import { captureSource, type SourceLoc } from './source.js';
 import { Bool, type HwType, log2Ceil, UInt } from './types.js';
+import { DrivenVec } from './vec.js';
 
+/** One `when`/`elseWhen` arm: its condition and the statements under it. */
+export interface WhenBranch {
+  cond: Expr;
+  body: Stmt[];
+  src: SourceLoc;
+}
+
+/**
+ * The statement IR. A when-chain is flat (`if / else if / else`), so a chain of 1000 elseWhens is one
+ * statement, not 1000 nested ones.
+ */
 export type Stmt =
   | { kind: 'assign'; target: DrivenSignal; sel: Selection | null; value: Expr; src: SourceLoc }
-  | { kind: 'when'; cond: Expr; ifTrue: Stmt[]; ifFalse: Stmt[]; src: SourceLoc }
+  | { kind: 'when'; branches: WhenBranch[]; otherwise: Stmt[] | null; src: SourceLoc }
   | { kind: 'switch'; subject: Expr; cases: SwitchCase[]; default: Stmt[] | null; src: SourceLoc };
+
+export type WhenStmt = Extract<Stmt, { kind: 'when' }>;
+export type SwitchStmt = Extract<Stmt, { kind: 'switch' }>;
 
 export interface SwitchCase {
   values: Expr[];
   body: Stmt[];
+  src: SourceLoc;
 }
 
 export type ParamValue = number | string | boolean;
@@ -42,6 +59,11 @@ const verilogKeywords = new Set(
   tri0 tri1 triand trior trireg unsigned use uwire vectored wait wand weak0 weak1 while wire wor xnor xor
   bit byte logic int shortint longint interface always_ff always_comb always_latch unique priority`.split(/\s+/),
 );
+
+function checkCount(count: number, name: string): void {
+  if (!Number.isInteger(count) || count < 1)
+    throw new ElaborationError(`Vec '${name}' of ${count} elements: the count must be >= 1`, captureSource());
+}
 
 export interface MemoryWritePort {
   addr: Expr;
@@ -233,6 +255,24 @@ export class ModuleBuilder implements SignalOwner {
     return this.declare(new Reg(name, 'reg', type, this, loc, reset === undefined ? {} : { reset }));
   }
 
+  /** `count` registers `<name>_0..`, as a Vec: `v.at(i)`, `v.read(idx)`, `v.write(idx, x)`. */
+  regVec(name: string, count: number, type: HwType = Bool, opts: { reset?: number | bigint | boolean } = {}): DrivenVec<Reg> {
+    checkCount(count, name);
+    return new DrivenVec(
+      this,
+      Array.from({ length: count }, (_, i) => this.reg(`${name}_${i}`, type, opts)),
+    );
+  }
+
+  /** `count` wires `<name>_0..`, as a Vec. */
+  wireVec(name: string, count: number, type: HwType = Bool, opts: { init?: Operand } = {}): DrivenVec<Wire> {
+    checkCount(count, name);
+    return new DrivenVec(
+      this,
+      Array.from({ length: count }, (_, i) => this.wire(`${name}_${i}`, type, opts)),
+    );
+  }
+
   /** A register whose values are named states (used by the FSM helper). */
   stateReg(name: string, states: readonly string[], reset: number): Reg {
     const loc = captureSource();
@@ -243,7 +283,10 @@ export class ModuleBuilder implements SignalOwner {
     });
     this.ensureClock();
     this.ensureReset();
-    return this.declare(new Reg(name, 'reg', UInt(width), this, loc, { reset: BigInt(reset), enumNames }));
+    const reg = this.declare(new Reg(name, 'reg', UInt(width), this, loc, { reset: BigInt(reset), enumNames }));
+    // The localparams share the module's namespace with its signals.
+    for (const n of enumNames.values()) this.claimName(n, loc);
+    return reg;
   }
 
   memory(name: string, opts: { width: number; depth: number; init?: readonly (number | bigint)[] }): Memory {
@@ -324,30 +367,44 @@ export class ModuleBuilder implements SignalOwner {
     const loc = captureSource();
     this.checkBuilding(loc);
     this.claimName(name, loc);
+    if (def.builder === this) throw new ElaborationError(`module ${this.name} cannot instantiate itself`, loc);
     if (def.builder.clk) this.ensureClock();
     if (def.builder.rst) this.ensureReset();
     const connections = new Map<string, InstanceInput | InstanceOutput>();
-    const mapTree = (t: unknown): unknown => {
-      if (t instanceof InPort) {
-        const s = this.declare(new InstanceInput(`${name}_${t.name}`, 'instIn', t.type, this, loc, { flow: t.flow }));
-        connections.set(t.name, s);
-        return s;
+    const parentSide = (p: InPort | OutPort): InstanceInput | InstanceOutput => {
+      const known = connections.get(p.name);
+      if (known) return known;
+      const s =
+        p instanceof InPort
+          ? new InstanceInput(`${name}_${p.name}`, 'instIn', p.type, this, loc, { flow: p.flow })
+          : new InstanceOutput(`${name}_${p.name}`, 'instOut', p.type, this, loc, { flow: p.flow });
+      this.declare(s);
+      connections.set(p.name, s);
+      return s;
+    };
+    const mapTree = (t: unknown, at: string): unknown => {
+      if (t instanceof InPort || t instanceof OutPort) {
+        if (t.owner !== def.builder) {
+          throw new ElaborationError(`the io of module ${def.verilogName} returns '${t.name}' (at ${at}), a port of another module`, loc);
+        }
+        return parentSide(t);
       }
-      if (t instanceof OutPort) {
-        const s = this.declare(new InstanceOutput(`${name}_${t.name}`, 'instOut', t.type, this, loc, { flow: t.flow }));
-        connections.set(t.name, s);
-        return s;
+      if (t instanceof Signal) {
+        throw new ElaborationError(
+          `the io of module ${def.verilogName} returns '${t.name}' (at ${at}), a ${t.kind} and not a port; only ports can be seen from outside`,
+          loc,
+        );
       }
-      if (typeof t !== 'object' || t === null) return t;
+      if (Array.isArray(t)) return t.map((x, i) => mapTree(x, `${at}[${i}]`));
+      // Plain records are walked; anything else (numbers, specs) is passed through as it is.
+      if (typeof t !== 'object' || t === null || Object.getPrototypeOf(t) !== Object.prototype) return t;
       const out: Record<string, unknown> = {};
-      for (const k of Object.keys(t)) out[k] = mapTree((t as Record<string, unknown>)[k]);
+      for (const k of Object.keys(t)) out[k] = mapTree((t as Record<string, unknown>)[k], at ? `${at}.${k}` : k);
       return out;
     };
-    const io = mapTree(def.io) as InstancePorts<IO>;
+    const io = mapTree(def.io, 'io') as InstancePorts<IO>;
     // Ports the child declared but did not return in its io still need a parent-side signal.
-    for (const p of def.builder.ports) {
-      if (!connections.has(p.name)) mapTree(p);
-    }
+    for (const p of def.builder.ports) if (p instanceof InPort || p instanceof OutPort) parentSide(p);
     this.instances.push({ name, def: def as ModuleDef<unknown>, connections, src: loc });
     return { name, io };
   }
@@ -384,79 +441,102 @@ export class ModuleBuilder implements SignalOwner {
 
   private condition(c: Operand, loc: SourceLoc): Expr {
     const e = c instanceof Expr ? c : literal(c, Bool, loc);
-    if (e.width !== 1) throw new ElaborationError(`a condition must be 1 bit wide, got ${e.width} bits (use orR() or ne(0))`, loc);
+    if (e.width !== 1) {
+      throw new ElaborationError(`a condition must be 1 bit wide, got ${e.width} bits (use orR() or ne(0))`, loc);
+    }
     return e;
   }
 
   /** `when(c, ...).elseWhen(c2, ...).otherwise(...)`; later assignments win over earlier ones. */
   when(cond: Operand, body: () => void): WhenChain {
     const loc = captureSource();
+    this.checkBuilding(loc);
     const c = this.condition(cond, loc);
-    const stmt: Stmt = { kind: 'when', cond: c, ifTrue: [], ifFalse: [], src: loc };
-    this.frame.stmts.push(stmt);
-    this.inFrame(stmt.ifTrue, c, body);
-    return new WhenChain(this, stmt, this.frames.length, [c]);
+    const branch: WhenBranch = { cond: c, body: [], src: loc };
+    const stmt: WhenStmt = { kind: 'when', branches: [branch], otherwise: null, src: loc };
+    const list = this.frame.stmts;
+    list.push(stmt);
+    this.inFrame(branch.body, c, body);
+    return new WhenChain(this, stmt, list, null, c);
   }
 
-  /** @internal used by WhenChain */
-  addElse(
-    stmt: Extract<Stmt, { kind: 'when' }>,
-    depth: number,
-    prior: Expr[],
-    cond: Expr | null,
-    body: () => void,
-    loc: SourceLoc,
-  ): Extract<Stmt, { kind: 'when' }> | null {
-    if (this.frames.length !== depth) throw new ElaborationError('elseWhen/otherwise must directly follow its when', loc);
-    if (stmt.ifFalse.length > 0) throw new ElaborationError('this when already has an otherwise branch', loc);
-    const notPrior = prior.map((p) => p.not()).reduce((a, b) => a.and(b));
-    if (cond === null) {
-      this.inFrame(stmt.ifFalse, notPrior, body);
-      return null;
+  /** Checks that a chain continues right after its statement, at the same nesting level. */
+  private checkAdjacent(stmt: Stmt, list: Stmt[], what: string, loc: SourceLoc): void {
+    this.checkBuilding(loc);
+    if (this.frame.stmts !== list || list[list.length - 1] !== stmt) {
+      throw new ElaborationError(`${what} must directly follow its ${stmt.kind} (no statement in between)`, loc, [
+        { what: `the ${stmt.kind}`, loc: stmt.src },
+      ]);
     }
-    const inner: Extract<Stmt, { kind: 'when' }> = { kind: 'when', cond, ifTrue: [], ifFalse: [], src: loc };
-    stmt.ifFalse.push(inner);
-    this.inFrame(inner.ifTrue, notPrior.and(cond), body);
-    return inner;
+  }
+
+  /**
+   * @internal used by WhenChain: adds an elseWhen (cond) or otherwise (null) arm; `none` says that no
+   * earlier arm was taken. Returns the arm's condition.
+   */
+  addElse(stmt: WhenStmt, list: Stmt[], none: Expr, cond: Operand | null, body: () => void, loc: SourceLoc): Expr {
+    const what = cond === null ? 'otherwise' : 'elseWhen';
+    this.checkAdjacent(stmt, list, what, loc);
+    if (stmt.otherwise) {
+      throw new ElaborationError(`${what} after otherwise is never reached`, loc, [{ what: 'the when', loc: stmt.src }]);
+    }
+    if (cond === null) {
+      stmt.otherwise = [];
+      this.inFrame(stmt.otherwise, none, body);
+      return none;
+    }
+    const c = this.condition(cond, loc);
+    const branch: WhenBranch = { cond: c, body: [], src: loc };
+    stmt.branches.push(branch);
+    this.inFrame(branch.body, none.and(c), body);
+    return c;
   }
 
   /** `switch(state).is(A, ...).is([B, C], ...).default(...)`. */
   switch(subject: Expr): SwitchChain {
     const loc = captureSource();
-    const stmt: Extract<Stmt, { kind: 'switch' }> = { kind: 'switch', subject, cases: [], default: null, src: loc };
-    this.frame.stmts.push(stmt);
-    return new SwitchChain(this, stmt, this.frames.length);
+    this.checkBuilding(loc);
+    const stmt: SwitchStmt = { kind: 'switch', subject, cases: [], default: null, src: loc };
+    const list = this.frame.stmts;
+    list.push(stmt);
+    return new SwitchChain(this, stmt, list);
   }
 
-  /** @internal used by SwitchChain */
-  addCase(stmt: Extract<Stmt, { kind: 'switch' }>, depth: number, values: Operand[] | null, body: () => void, loc: SourceLoc): void {
-    if (this.frames.length !== depth) throw new ElaborationError('is/default must directly follow its switch', loc);
-    if (stmt.default) throw new ElaborationError('a switch case after default is never reached', loc);
+  /** @internal used by SwitchChain: adds a case (values) or the default (null). */
+  addCase(stmt: SwitchStmt, list: Stmt[], seen: Map<bigint, SourceLoc>, values: Operand[] | null, body: () => void, loc: SourceLoc): void {
+    this.checkAdjacent(stmt, list, values === null ? 'default' : 'is', loc);
+    if (stmt.default) {
+      throw new ElaborationError(`a switch ${values === null ? 'default' : 'case'} after default is never reached`, loc, [
+        { what: 'the switch', loc: stmt.src },
+      ]);
+    }
     if (values === null) {
       const taken = stmt.cases.flatMap((c) => c.values.map((v) => stmt.subject.eq(v)));
-      const cond = taken.length ? taken.reduce((a, b) => a.or(b)).not() : null;
+      const cond = taken.length ? any(...taken).not() : null;
       stmt.default = [];
       this.inFrame(stmt.default, cond, body);
       return;
     }
+    if (values.length === 0) throw new ElaborationError('is([]) has no values; a case needs at least one', loc);
     const vals = values.map((v) => {
       const e = v instanceof Expr ? v : literal(v, stmt.subject.type, loc);
-      if (e.op.kind !== 'lit') throw new ElaborationError('switch case values must be constants', loc);
-      if (e.width !== stmt.subject.width) {
-        throw new ElaborationError(`case value is ${e.width} bits but the switch subject is ${stmt.subject.width} bits`, loc);
+      if (e.op.kind !== 'lit') {
+        throw new ElaborationError(`switch case values must be constants, got ${e.label()}; use when() to compare signals`, loc);
       }
-      for (const c of stmt.cases) {
-        for (const prev of c.values) {
-          if (prev.op.kind === 'lit' && e.op.kind === 'lit' && prev.op.value === e.op.value) {
-            throw new ElaborationError(`switch case value ${e.op.value} appears twice`, loc, [{ what: 'first case', loc: prev.src }]);
-          }
-        }
+      if (e.width !== stmt.subject.width || e.type.signed !== stmt.subject.type.signed) {
+        throw new ElaborationError(
+          `case value ${e.op.value} is ${e.width} bits but the switch subject is ${stmt.subject.width} bits; case values take the subject's type`,
+          loc,
+        );
       }
+      const prev = seen.get(e.op.value);
+      if (prev) throw new ElaborationError(`switch case value ${e.op.value} appears twice`, loc, [{ what: 'first case', loc: prev }]);
+      seen.set(e.op.value, loc);
       return e;
     });
-    const c: SwitchCase = { values: vals, body: [] };
+    const c: SwitchCase = { values: vals, body: [], src: loc };
     stmt.cases.push(c);
-    const cond = vals.map((v) => stmt.subject.eq(v)).reduce((a, b) => a.or(b));
+    const cond = any(...vals.map((v) => stmt.subject.eq(v)));
     this.inFrame(c.body, cond, body);
   }
 
@@ -465,40 +545,51 @@ export class ModuleBuilder implements SignalOwner {
   }
 }
 
+/** The rest of a when-chain: `.elseWhen(c, f)` and `.otherwise(f)`. */
 export class WhenChain {
   constructor(
     private readonly m: ModuleBuilder,
-    private readonly stmt: Extract<Stmt, { kind: 'when' }>,
-    private readonly depth: number,
-    private readonly prior: Expr[],
+    private readonly stmt: WhenStmt,
+    private readonly list: Stmt[],
+    /** "None of the arms before the last was taken" (null after the first arm). */
+    private readonly noneBefore: Expr | null,
+    /** The last arm's condition. */
+    private readonly last: Expr,
   ) {}
 
+  /** "No arm so far was taken": the enable of memory ports in the next arm. Built only when needed. */
+  private none(): Expr {
+    return this.noneBefore ? this.noneBefore.and(this.last.not()) : this.last.not();
+  }
+
   elseWhen(cond: Operand, body: () => void): WhenChain {
-    const loc = captureSource();
-    const c = cond instanceof Expr ? cond : literal(cond, Bool, loc);
-    const inner = this.m.addElse(this.stmt, this.depth, this.prior, c, body, loc);
-    return new WhenChain(this.m, inner as Extract<Stmt, { kind: 'when' }>, this.depth, [...this.prior, c]);
+    const none = this.none();
+    const c = this.m.addElse(this.stmt, this.list, none, cond, body, captureSource());
+    return new WhenChain(this.m, this.stmt, this.list, none, c);
   }
 
   otherwise(body: () => void): void {
-    this.m.addElse(this.stmt, this.depth, this.prior, null, body, captureSource());
+    this.m.addElse(this.stmt, this.list, this.none(), null, body, captureSource());
   }
 }
 
+/** The cases of a switch: `.is(v, f)`, `.is([v1, v2], f)`, `.default(f)`. */
 export class SwitchChain {
+  private readonly seen = new Map<bigint, SourceLoc>();
+
   constructor(
     private readonly m: ModuleBuilder,
-    private readonly stmt: Extract<Stmt, { kind: 'switch' }>,
-    private readonly depth: number,
+    private readonly stmt: SwitchStmt,
+    private readonly list: Stmt[],
   ) {}
 
   is(values: Operand | Operand[], body: () => void): SwitchChain {
-    this.m.addCase(this.stmt, this.depth, Array.isArray(values) ? values : [values], body, captureSource());
+    this.m.addCase(this.stmt, this.list, this.seen, Array.isArray(values) ? values : [values], body, captureSource());
     return this;
   }
 
   default(body: () => void): void {
-    this.m.addCase(this.stmt, this.depth, null, body, captureSource());
+    this.m.addCase(this.stmt, this.list, this.seen, null, body, captureSource());
   }
 }
 
@@ -512,18 +603,40 @@ export interface ModuleDef<IO> {
   readonly src: SourceLoc;
 }
 
-const definitions = new Map<string, ModuleDef<unknown>>();
+interface Definition {
+  def: ModuleDef<unknown>;
+  /** The body's source text: a second body under the same name and parameters is a mistake. */
+  body: string;
+}
+
+const definitions = new Map<string, Definition>();
+/** Verilog name -> definition key, so two parameter sets never share a Verilog name. */
+const verilogNames = new Map<string, { key: string; src: SourceLoc }>();
+
+function paramText(v: ParamValue): string {
+  if (typeof v === 'number') return String(v).replace('-', 'm').replace('.', 'p');
+  return String(v).replace(/[^A-Za-z0-9]/g, '_');
+}
 
 function paramSuffix(params: Params): string {
   return Object.keys(params)
     .sort()
-    .map((k) => `${k}${String(params[k]).replace(/[^A-Za-z0-9]/g, '')}`)
+    .map((k) => `${k}${paramText(params[k] as ParamValue)}`)
     .join('_');
+}
+
+function checkModuleName(name: string, loc: SourceLoc): void {
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
+    throw new ElaborationError(`module name '${name}' is not a legal Verilog name (letters, digits and _; not starting with a digit)`, loc);
+  }
+  if (verilogKeywords.has(name)) throw new ElaborationError(`module name '${name}' is a Verilog keyword; pick another name`, loc);
 }
 
 /**
  * Defines (and elaborates, once per distinct parameter set) a module. The body declares ports, builds
- * logic and returns the ports it exposes. Passes run at the end (see passes.ts).
+ * logic and returns the ports it exposes. Passes run at the end (see passes.ts). Everything that
+ * changes the hardware must be in `params`: a second call with equal parameters returns the first
+ * definition without running the body.
  */
 export function defineModule<IO>(
   name: string,
@@ -537,28 +650,50 @@ export function defineModule<IO>(
       .sort()
       .map((k) => [k, params[k]]),
   )}`;
+  const bodyText = body.toString();
   const cached = definitions.get(key);
-  if (cached) return cached as ModuleDef<IO>;
+  if (cached) {
+    if (cached.body !== bodyText) {
+      throw new ElaborationError(
+        `two different bodies define module '${name}' with the same parameters; give one of them another name`,
+        src,
+        [{ what: 'the other definition', loc: cached.def.src }],
+      );
+    }
+    return cached.def as ModuleDef<IO>;
+  }
+  checkModuleName(name, src);
+  for (const k of Object.keys(params)) {
+    const v = params[k];
+    if (typeof v !== 'number' && typeof v !== 'string' && typeof v !== 'boolean') {
+      throw new ElaborationError(`parameter ${k} of module '${name}' is a ${typeof v}; parameters are numbers, strings or booleans`, src);
+    }
+  }
   const suffix = paramSuffix(params);
   const verilogName = opts.verilogName ?? (suffix ? `${name}__${suffix}` : name);
+  checkModuleName(verilogName, src);
+  const taken = verilogNames.get(verilogName);
+  if (taken && taken.key !== key) {
+    throw new ElaborationError(
+      `module '${name}' with these parameters would be named ${verilogName}, like another definition; pass opts.verilogName`,
+      src,
+      [{ what: 'the other definition', loc: taken.src }],
+    );
+  }
   const builder = new ModuleBuilder(verilogName, params);
   const io = body(builder);
   builder.finish();
   const def: ModuleDef<IO> = { name, verilogName, params, io, builder, src };
-  runChecks(def as ModuleDef<unknown>);
-  definitions.set(key, def as ModuleDef<unknown>);
+  checkModule(def as ModuleDef<unknown>);
+  definitions.set(key, { def: def as ModuleDef<unknown>, body: bodyText });
+  verilogNames.set(verilogName, { key, src });
   return def;
 }
 
 /** Forgets memoized definitions (tests that re-elaborate after changing a generator use this). */
 export function clearDefinitions(): void {
   definitions.clear();
-}
-
-let runChecks: (def: ModuleDef<unknown>) => void = () => {};
-/** The passes module installs its checks here, so this file does not import it (no cycle). */
-export function installChecks(fn: (def: ModuleDef<unknown>) => void): void {
-  runChecks = fn;
+  verilogNames.clear();
 }
 
 export { isHwType };

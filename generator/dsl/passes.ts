@@ -1,14 +1,16 @@
 /**
  * The checks and analyses that run when a module's body has been elaborated, in order:
- * drivers (every output, wire and submodule input is driven; every register is assigned),
- * grouping (which signals share an always block), latches (every combinational signal is assigned on
- * every path), combinational loops (through submodules too, using their port summaries), and usage
- * (which bits are read, so that the emitter can explain what Verilator would call unused).
+ * drivers (every output, wire and submodule input is driven; every register bit is assigned; every
+ * memory is written or initialised), combinational dependencies and loops (through submodules too,
+ * using their port summaries), grouping (which signals share an always block), latches (every
+ * combinational signal is assigned on every path), and usage (which bits are read, so that the
+ * emitter can explain what Verilator would call unused). Every pass is linear in the design's size.
  */
 import { ElaborationError } from './errors.js';
-import type { Expr } from './expr.js';
-import { installChecks, type ModuleDef, type Stmt } from './module.js';
-import { DrivenSignal, InPort, InstanceInput, InstanceOutput, OutPort, Reg, type Signal, Wire } from './signal.js';
+import { children, type Expr } from './expr.js';
+import type { ModuleDef, Stmt } from './module.js';
+import { DrivenSignal, InPort, InstanceInput, OutPort, Reg, type Signal, Wire } from './signal.js';
+import type { SourceLoc } from './source.js';
 
 export interface SignalGroup {
   kind: 'comb' | 'seq';
@@ -32,55 +34,52 @@ export function analysisOf(def: ModuleDef<unknown>): ModuleAnalysis {
   return a;
 }
 
-function isComb(s: Signal): boolean {
+/** Signals driven combinationally (assigned with `=` in always @(*), or by `assign`). */
+export function isComb(s: Signal): boolean {
   return s instanceof Wire || s instanceof OutPort || s instanceof InstanceInput;
 }
 
-/** Calls `f` for every signal an expression reads, with the bit range when it is a constant slice. */
-export function visitRefs(e: Expr, f: (s: Signal, hi: number, lo: number) => void): void {
-  const op = e.op;
-  switch (op.kind) {
-    case 'lit':
-      return;
-    case 'ref': {
-      const s = e as Signal;
-      f(s, s.width - 1, 0);
-      return;
+function ones(width: number): bigint {
+  return (1n << BigInt(width)) - 1n;
+}
+
+function bitsMask(hi: number, lo: number): bigint {
+  return ones(hi - lo + 1) << BigInt(lo);
+}
+
+/** `7:4, 1` for the bits set in mask. */
+export function describeBits(mask: bigint, width: number): string {
+  const parts: string[] = [];
+  let i = 0;
+  while (i < width) {
+    if (!((mask >> BigInt(i)) & 1n)) {
+      i++;
+      continue;
     }
-    case 'slice':
-      if (op.a.op.kind === 'ref') {
-        f(op.a as Signal, op.hi, op.lo);
-        return;
-      }
-      visitRefs(op.a, f);
-      return;
-    case 'not':
-    case 'reduce':
-    case 'ext':
-    case 'cast':
-    case 'repeat':
-      visitRefs(op.a, f);
-      return;
-    case 'bin':
-      visitRefs(op.a, f);
-      visitRefs(op.b, f);
-      return;
-    case 'index':
-    case 'part':
-      visitRefs(op.a, f);
-      visitRefs(op.index, f);
-      return;
-    case 'concat':
-      for (const p of op.parts) visitRefs(p, f);
-      return;
-    case 'mux':
-      visitRefs(op.cond, f);
-      visitRefs(op.ifTrue, f);
-      visitRefs(op.ifFalse, f);
-      return;
-    case 'memread':
-      visitRefs(op.addr, f);
-      return;
+    let j = i;
+    while (j + 1 < width && (mask >> BigInt(j + 1)) & 1n) j++;
+    parts.push(i === j ? `${i}` : `${j}:${i}`);
+    i = j + 1;
+  }
+  return parts.reverse().join(', ');
+}
+
+/**
+ * Calls `f` for every signal an expression reads, with the bit range when it is a constant slice.
+ * Iterative: a user's chain of 10,000 muxes must not overflow the stack.
+ */
+export function visitRefs(root: Expr, f: (s: Signal, hi: number, lo: number) => void): void {
+  const todo: Expr[] = [root];
+  while (todo.length) {
+    const e = todo.pop() as Expr;
+    const op = e.op;
+    if (op.kind === 'ref') {
+      f(e as Signal, e.width - 1, 0);
+    } else if (op.kind === 'slice' && op.a.op.kind === 'ref') {
+      f(op.a as Signal, op.hi, op.lo);
+    } else {
+      for (const c of children(op)) todo.push(c);
+    }
   }
 }
 
@@ -88,8 +87,8 @@ function targetsOf(stmts: Stmt[], out: Set<DrivenSignal>): Set<DrivenSignal> {
   for (const st of stmts) {
     if (st.kind === 'assign') out.add(st.target);
     else if (st.kind === 'when') {
-      targetsOf(st.ifTrue, out);
-      targetsOf(st.ifFalse, out);
+      for (const b of st.branches) targetsOf(b.body, out);
+      if (st.otherwise) targetsOf(st.otherwise, out);
     } else {
       for (const c of st.cases) targetsOf(c.body, out);
       if (st.default) targetsOf(st.default, out);
@@ -105,11 +104,14 @@ export function project(stmts: Stmt[], keep: (s: DrivenSignal) => boolean): Stmt
     if (st.kind === 'assign') {
       if (keep(st.target)) out.push(st);
     } else if (st.kind === 'when') {
-      const ifTrue = project(st.ifTrue, keep);
-      const els = project(st.ifFalse, keep);
-      if (ifTrue.length || els.length) out.push({ ...st, ifTrue, ifFalse: els });
+      const branches = st.branches.map((b) => ({ ...b, body: project(b.body, keep) }));
+      const otherwise = st.otherwise ? project(st.otherwise, keep) : null;
+      // Trailing empty arms are dropped; an empty arm before a used one stays (it takes priority).
+      while (branches.length && (branches[branches.length - 1]?.body.length ?? 0) === 0 && !otherwise?.length) branches.pop();
+      if (branches.length === 0) continue;
+      out.push({ ...st, branches, otherwise: otherwise?.length ? otherwise : null });
     } else {
-      const cases = st.cases.map((c) => ({ values: c.values, body: project(c.body, keep) }));
+      const cases = st.cases.map((c) => ({ ...c, body: project(c.body, keep) }));
       const def = st.default ? project(st.default, keep) : null;
       if (cases.some((c) => c.body.length) || def?.length) out.push({ ...st, cases, default: def });
     }
@@ -117,15 +119,198 @@ export function project(stmts: Stmt[], keep: (s: DrivenSignal) => boolean): Stmt
   return out;
 }
 
+/**
+ * The conditions that guard a statement: its arm's condition, the conditions of earlier arms of the
+ * same when (an arm is taken only when they are false), and everything enclosing. The signals they
+ * read are collected once per arm, so a chain of 1000 elseWhens costs 1000 steps, not 1000^2/2.
+ */
+class Guards {
+  private cached: Set<Signal> | null = null;
+  constructor(
+    private readonly parent: Guards | null,
+    private readonly conds: Expr[],
+  ) {}
+
+  refs(): Set<Signal> {
+    if (!this.cached) {
+      const set = new Set<Signal>(this.parent ? this.parent.refs() : []);
+      for (const c of this.conds) visitRefs(c, (s) => set.add(s));
+      this.cached = set;
+    }
+    return this.cached;
+  }
+}
+
+/** Walks every assignment with the guards that enclose it. */
+function forEachAssign(
+  stmts: Stmt[],
+  f: (st: Extract<Stmt, { kind: 'assign' }>, guards: Guards | null) => void,
+  guards: Guards | null = null,
+): void {
+  for (const st of stmts) {
+    if (st.kind === 'assign') f(st, guards);
+    else if (st.kind === 'when') {
+      let arm = guards;
+      for (const b of st.branches) {
+        arm = new Guards(arm, [b.cond]);
+        forEachAssign(b.body, f, arm);
+      }
+      if (st.otherwise) forEachAssign(st.otherwise, f, arm);
+    } else {
+      const inner = new Guards(guards, [st.subject]);
+      for (const c of st.cases) forEachAssign(c.body, f, inner);
+      if (st.default) forEachAssign(st.default, f, inner);
+    }
+  }
+}
+
+// ---- drivers ----
+
+function checkDrivers(def: ModuleDef<unknown>): void {
+  const b = def.builder;
+  const driven = targetsOf(b.body, new Set());
+  for (const s of b.signals) {
+    if (!(s instanceof DrivenSignal) || driven.has(s)) continue;
+    if (s instanceof InstanceInput) {
+      const inst = b.instances.find((i) => [...i.connections.values()].includes(s));
+      const port = inst ? [...inst.connections].find(([, v]) => v === s)?.[0] : undefined;
+      throw new ElaborationError(
+        `input '${port ?? s.name}' of submodule '${inst?.name ?? '?'}' (${inst?.def.verilogName ?? '?'}) is never driven; set ${s.name} or connect() it`,
+        s.src,
+      );
+    }
+    const what = s instanceof OutPort ? 'output' : s instanceof Reg ? 'register' : 'wire';
+    throw new ElaborationError(`${what} '${s.name}' of module ${def.verilogName} is never assigned; drive it with .set()`, s.src);
+  }
+  // A register bit that nothing assigns and no reset sets holds X forever.
+  const assigned = new Map<DrivenSignal, bigint>();
+  forEachAssign(b.body, (st) => {
+    if (!(st.target instanceof Reg)) return;
+    const bits = st.sel?.kind === 'slice' ? bitsMask(st.sel.hi, st.sel.lo) : ones(st.target.width);
+    assigned.set(st.target, (assigned.get(st.target) ?? 0n) | bits);
+  });
+  for (const [r, bits] of assigned) {
+    if (r.options.reset !== undefined || bits === ones(r.width)) continue;
+    throw new ElaborationError(
+      `bits ${describeBits(ones(r.width) & ~bits, r.width)} of register '${r.name}' are never assigned and it has no reset; assign them or make the register narrower`,
+      r.src,
+    );
+  }
+  for (const m of b.memories) {
+    if (m.writes.length === 0 && !m.init) {
+      throw new ElaborationError(`memory '${m.name}' is never written and has no initial contents; write() it or give it init`, m.src);
+    }
+  }
+}
+
+// ---- combinational dependencies, loops, port summaries ----
+
+/** Signals each combinational signal reads: values, enclosing conditions and index expressions. */
+function combDependencies(def: ModuleDef<unknown>): Map<Signal, Set<Signal>> {
+  const deps = new Map<Signal, Set<Signal>>();
+  const into = (t: Signal): Set<Signal> => {
+    let set = deps.get(t);
+    if (!set) {
+      set = new Set();
+      deps.set(t, set);
+    }
+    return set;
+  };
+  forEachAssign(def.builder.body, (st, guards) => {
+    if (!isComb(st.target)) return;
+    const set = into(st.target);
+    const add = (s: Signal): void => {
+      set.add(s);
+    };
+    visitRefs(st.value, add);
+    if (guards) for (const g of guards.refs()) set.add(g);
+    if (st.sel && st.sel.kind !== 'slice') visitRefs(st.sel.index, add);
+  });
+  // A submodule's output depends on the inputs its summary names.
+  for (const inst of def.builder.instances) {
+    const summary = analysisOf(inst.def).combPaths;
+    for (const [outName, inNames] of summary) {
+      const out = inst.connections.get(outName);
+      if (!out) continue;
+      const set = into(out);
+      for (const n of inNames) {
+        const i = inst.connections.get(n);
+        if (i) set.add(i);
+      }
+    }
+  }
+  return deps;
+}
+
+/**
+ * One depth-first walk over the dependency graph: finds a combinational loop (an error) and computes,
+ * for every signal, the set of input ports it depends on (as a bit set over the module's inputs).
+ */
+function checkLoopsAndPaths(def: ModuleDef<unknown>, deps: Map<Signal, Set<Signal>>): Map<string, Set<string>> {
+  const inputs = def.builder.ports.filter((p): p is InPort => p instanceof InPort);
+  const inputBit = new Map<Signal, bigint>(inputs.map((p, i) => [p, 1n << BigInt(i)]));
+  const reach = new Map<Signal, bigint>();
+  const onStack = new Set<Signal>();
+  type Frame = { s: Signal; next: Iterator<Signal> };
+  for (const root of deps.keys()) {
+    if (reach.has(root)) continue;
+    const stack: Frame[] = [{ s: root, next: (deps.get(root) ?? new Set<Signal>()).values() }];
+    onStack.add(root);
+    while (stack.length) {
+      const top = stack[stack.length - 1] as Frame;
+      const step = top.next.next();
+      if (!step.done) {
+        const d = step.value;
+        if (reach.has(d)) continue;
+        if (onStack.has(d)) {
+          const from = stack.findIndex((f) => f.s === d);
+          const cycle = stack.slice(from).map((f) => f.s);
+          throw new ElaborationError(
+            `combinational loop in module ${def.verilogName}: ${[...cycle, d].map((c) => c.name).join(' <- ')}; break it with a register`,
+            d.src,
+            cycle.slice(1).map((c) => ({ what: `'${c.name}'`, loc: c.src })),
+          );
+        }
+        const ds = deps.get(d);
+        if (!ds) {
+          reach.set(d, inputBit.get(d) ?? 0n);
+          continue;
+        }
+        onStack.add(d);
+        stack.push({ s: d, next: ds.values() });
+        continue;
+      }
+      let bits = inputBit.get(top.s) ?? 0n;
+      for (const d of deps.get(top.s) ?? []) bits |= reach.get(d) ?? 0n;
+      reach.set(top.s, bits);
+      onStack.delete(top.s);
+      stack.pop();
+    }
+  }
+  const paths = new Map<string, Set<string>>();
+  for (const p of def.builder.ports) {
+    if (!(p instanceof OutPort)) continue;
+    const bits = reach.get(p) ?? 0n;
+    if (bits === 0n) continue;
+    paths.set(p.name, new Set(inputs.filter((_, i) => (bits >> BigInt(i)) & 1n).map((i) => i.name)));
+  }
+  return paths;
+}
+
+// ---- grouping ----
+
 class UnionFind<T> {
   private parent = new Map<T, T>();
   find(x: T): T {
-    let p = this.parent.get(x) ?? x;
-    if (p !== x) {
-      p = this.find(p);
-      this.parent.set(x, p);
+    let root = x;
+    for (let p = this.parent.get(root); p !== undefined && p !== root; p = this.parent.get(root)) root = p;
+    // Path compression, iteratively.
+    for (let y = x; y !== root; ) {
+      const next = this.parent.get(y) as T;
+      this.parent.set(y, root);
+      y = next;
     }
-    return p;
+    return root;
   }
   union(a: T, b: T): void {
     const ra = this.find(a);
@@ -134,180 +319,155 @@ class UnionFind<T> {
   }
 }
 
-function groupSignals(def: ModuleDef<unknown>): SignalGroup[] {
+/**
+ * Signals assigned in one top-level statement share an always block (registers and combinational
+ * signals apart). A combinational signal that another member of its block reads gets a block of its
+ * own: inside one always @(*) a read would see the value assigned so far, not the final one.
+ */
+function groupSignals(def: ModuleDef<unknown>, deps: Map<Signal, Set<Signal>>): SignalGroup[] {
   const b = def.builder;
   const uf = new UnionFind<DrivenSignal>();
-  const tops = b.body.map((st) => [...targetsOf([st], new Set())]);
-  for (const ts of tops) {
-    const comb = ts.filter(isComb);
-    const seq = ts.filter((t) => t instanceof Reg);
-    for (const list of [comb, seq]) for (let i = 1; i < list.length; i++) uf.union(list[0] as DrivenSignal, list[i] as DrivenSignal);
+  const firstTargets: { comb: DrivenSignal | null; seq: DrivenSignal | null }[] = [];
+  for (const st of b.body) {
+    const ts = targetsOf([st], new Set());
+    let comb: DrivenSignal | null = null;
+    let seq: DrivenSignal | null = null;
+    for (const t of ts) {
+      if (t instanceof Reg) {
+        if (seq) uf.union(seq, t);
+        else seq = t;
+      } else if (comb) uf.union(comb, t);
+      else comb = t;
+    }
+    firstTargets.push({ comb, seq });
   }
-  const byRoot = new Map<DrivenSignal, DrivenSignal[]>();
+  const stmtsOf = new Map<DrivenSignal, Stmt[]>();
+  b.body.forEach((st, i) => {
+    const ft = firstTargets[i] as { comb: DrivenSignal | null; seq: DrivenSignal | null };
+    for (const t of [ft.comb, ft.seq]) {
+      if (!t) continue;
+      const root = uf.find(t);
+      const list = stmtsOf.get(root) ?? [];
+      list.push(st);
+      stmtsOf.set(root, list);
+    }
+  });
+  const members = new Map<DrivenSignal, DrivenSignal[]>();
   for (const s of b.signals) {
     if (!(s instanceof DrivenSignal)) continue;
     const r = uf.find(s);
-    const list = byRoot.get(r) ?? [];
+    if (!stmtsOf.has(r)) continue;
+    const list = members.get(r) ?? [];
     list.push(s);
-    byRoot.set(r, list);
+    members.set(r, list);
   }
   const groups: SignalGroup[] = [];
-  for (const members of byRoot.values()) {
-    const set = new Set<DrivenSignal>(members);
-    const stmts = project(b.body, (t) => set.has(t));
-    if (stmts.length === 0) continue;
-    groups.push({ kind: members[0] instanceof Reg ? 'seq' : 'comb', signals: members, stmts });
+  for (const [root, sigs] of members) {
+    const top = stmtsOf.get(root) as Stmt[];
+    const kind = sigs[0] instanceof Reg ? 'seq' : 'comb';
+    if (kind === 'seq' || sigs.length === 1) {
+      const set = new Set<DrivenSignal>(sigs);
+      groups.push({ kind, signals: sigs, stmts: project(top, (t) => set.has(t)) });
+      continue;
+    }
+    const set = new Set<DrivenSignal>(sigs);
+    const readInside = new Set<DrivenSignal>();
+    for (const s of sigs) for (const d of deps.get(s) ?? []) if (d !== s && set.has(d as DrivenSignal)) readInside.add(d as DrivenSignal);
+    const rest = sigs.filter((s) => !readInside.has(s));
+    const restSet = new Set(rest);
+    for (const s of sigs) {
+      if (readInside.has(s)) groups.push({ kind, signals: [s], stmts: project(top, (t) => t === s) });
+      else if (s === rest[0]) groups.push({ kind, signals: rest, stmts: project(top, (t) => restSet.has(t)) });
+    }
   }
   return groups;
 }
 
-function checkDrivers(def: ModuleDef<unknown>): void {
-  const driven = targetsOf(def.builder.body, new Set());
-  for (const s of def.builder.signals) {
-    if (!(s instanceof DrivenSignal) || driven.has(s)) continue;
-    const what = s instanceof OutPort ? 'output' : s instanceof InstanceInput ? 'submodule input' : s instanceof Reg ? 'register' : 'wire';
-    throw new ElaborationError(`${what} '${s.name}' of module ${def.verilogName} is never assigned; drive it with .set()`, s.src);
-  }
-}
+// ---- latches ----
 
-/** Whether every path through `stmts` fully assigns `s`, given whether it already was. */
-function fullyAssigned(stmts: Stmt[], s: DrivenSignal, before: boolean): boolean {
-  let done = before;
+type Cover = Map<DrivenSignal, bigint>;
+
+/**
+ * Which bits of each signal every path through `stmts` assigns, starting from `cover`. A dynamic
+ * partial assignment (`atIndex`, `atPart`) to a signal that has no full value yet is refused: the
+ * bits it does not hit would hold their old value.
+ */
+function coverOf(stmts: Stmt[], cover: Cover, lostAt: Map<DrivenSignal, SourceLoc>): Cover {
   for (const st of stmts) {
     if (st.kind === 'assign') {
-      if (st.target !== s) continue;
-      if (st.sel === null) done = true;
-      else if (!done) {
+      const s = st.target;
+      const full = ones(s.width);
+      if (st.sel === null) cover.set(s, full);
+      else if (st.sel.kind === 'slice') cover.set(s, (cover.get(s) ?? 0n) | bitsMask(st.sel.hi, st.sel.lo));
+      else if ((cover.get(s) ?? 0n) !== full) {
         throw new ElaborationError(
-          `combinational '${s.name}' is assigned in part before it has a value on this path (this would infer a latch); set the whole signal first`,
+          `combinational '${s.name}' is assigned by a dynamic index before it has a full value on this path (the other bits would infer a latch); set the whole signal first`,
           st.src,
           [{ what: `'${s.name}' declared`, loc: s.src }],
         );
       }
-    } else if (st.kind === 'when') {
-      const a = fullyAssigned(st.ifTrue, s, done);
-      const b = fullyAssigned(st.ifFalse, s, done);
-      done = a && b;
-    } else {
-      let all = st.cases.every((c) => fullyAssigned(c.body, s, done));
-      if (st.default) all = all && fullyAssigned(st.default, s, done);
-      else {
-        const covered = st.cases.reduce((n, c) => n + c.values.length, 0);
-        all = all && st.subject.width < 20 && covered === 2 ** st.subject.width;
-      }
-      done = done || all;
+      continue;
     }
+    const arms: Stmt[][] = [];
+    let exhaustive: boolean;
+    if (st.kind === 'when') {
+      for (const b of st.branches) arms.push(b.body);
+      if (st.otherwise) arms.push(st.otherwise);
+      exhaustive = st.otherwise !== null;
+    } else {
+      for (const c of st.cases) arms.push(c.body);
+      if (st.default) arms.push(st.default);
+      const covered = st.cases.reduce((n, c) => n + c.values.length, 0);
+      exhaustive = st.default !== null || (st.subject.width < 31 && covered === 2 ** st.subject.width);
+    }
+    const results = arms.map((a) => coverOf(a, new Map(cover), lostAt));
+    if (!exhaustive) results.push(cover);
+    const merged: Cover = new Map();
+    const keys = new Set<DrivenSignal>();
+    for (const r of results) for (const k of r.keys()) keys.add(k);
+    for (const k of keys) {
+      let bits = ones(k.width);
+      let best = 0n;
+      for (const r of results) {
+        const v = r.get(k) ?? 0n;
+        bits &= v;
+        best |= v;
+      }
+      if (bits !== best && !lostAt.has(k)) lostAt.set(k, st.src);
+      if (bits !== 0n) merged.set(k, bits);
+    }
+    cover = merged;
   }
-  return done;
+  return cover;
 }
 
 function checkLatches(groups: SignalGroup[]): void {
   for (const g of groups) {
     if (g.kind !== 'comb') continue;
+    const lostAt = new Map<DrivenSignal, SourceLoc>();
+    const cover = coverOf(g.stmts, new Map(), lostAt);
     for (const s of g.signals) {
-      if (!fullyAssigned(g.stmts, s, false)) {
-        throw new ElaborationError(
-          `combinational '${s.name}' is not assigned on every path (this would infer a latch); give it a default with .set() before the when, or an otherwise branch`,
-          s.src,
-        );
-      }
-    }
-  }
-}
-
-/** Signals each combinational signal reads: values, enclosing conditions and index expressions. */
-function combDependencies(def: ModuleDef<unknown>): Map<Signal, Set<Signal>> {
-  const deps = new Map<Signal, Set<Signal>>();
-  const add = (t: Signal, e: Expr): void => {
-    let set = deps.get(t);
-    if (!set) {
-      set = new Set();
-      deps.set(t, set);
-    }
-    const into = set;
-    visitRefs(e, (s) => into.add(s));
-  };
-  const walk = (stmts: Stmt[], conds: Expr[]): void => {
-    for (const st of stmts) {
-      if (st.kind === 'assign') {
-        if (!isComb(st.target)) continue;
-        add(st.target, st.value);
-        for (const c of conds) add(st.target, c);
-        if (st.sel && st.sel.kind !== 'slice') add(st.target, st.sel.index);
-      } else if (st.kind === 'when') {
-        walk(st.ifTrue, [...conds, st.cond]);
-        walk(st.ifFalse, [...conds, st.cond]);
-      } else {
-        for (const c of st.cases) walk(c.body, [...conds, st.subject]);
-        if (st.default) walk(st.default, [...conds, st.subject]);
-      }
-    }
-  };
-  walk(def.builder.body, []);
-  // A submodule's output depends on the inputs its summary names.
-  for (const inst of def.builder.instances) {
-    const summary = analysisOf(inst.def).combPaths;
-    for (const [outName, inNames] of summary) {
-      const out = inst.connections.get(outName);
-      if (!out) continue;
-      const set = new Set<Signal>();
-      for (const n of inNames) {
-        const i = inst.connections.get(n);
-        if (i) set.add(i);
-      }
-      deps.set(out, set);
-    }
-  }
-  return deps;
-}
-
-function checkLoops(def: ModuleDef<unknown>, deps: Map<Signal, Set<Signal>>): void {
-  const state = new Map<Signal, 1 | 2>();
-  const stack: Signal[] = [];
-  const visit = (s: Signal): void => {
-    const st = state.get(s);
-    if (st === 2) return;
-    if (st === 1) {
-      const cycle = stack.slice(stack.indexOf(s));
+      const full = ones(s.width);
+      const bits = cover.get(s) ?? 0n;
+      if (bits === full) continue;
+      const what =
+        bits === 0n ? `combinational '${s.name}' is` : `bits ${describeBits(full & ~bits, s.width)} of combinational '${s.name}' are`;
+      const lost = lostAt.get(s);
       throw new ElaborationError(
-        `combinational loop in module ${def.verilogName}: ${[...cycle, s].map((c) => c.name).join(' -> ')}; break it with a register`,
+        `${what} not assigned on every path (this would infer a latch); give it a default with .set() before the when (or an init), or add an otherwise/default branch`,
         s.src,
-        cycle.slice(1).map((c) => ({ what: `'${c.name}'`, loc: c.src })),
+        lost ? [{ what: 'a path through this when/switch leaves it unassigned', loc: lost }] : [],
       );
     }
-    state.set(s, 1);
-    stack.push(s);
-    for (const d of deps.get(s) ?? []) visit(d);
-    stack.pop();
-    state.set(s, 2);
-  };
-  for (const s of deps.keys()) visit(s);
+  }
 }
 
-function combPaths(def: ModuleDef<unknown>, deps: Map<Signal, Set<Signal>>): Map<string, Set<string>> {
-  const out = new Map<string, Set<string>>();
-  for (const p of def.builder.ports) {
-    if (!(p instanceof OutPort)) continue;
-    const found = new Set<string>();
-    const seen = new Set<Signal>();
-    const todo: Signal[] = [p];
-    while (todo.length) {
-      const s = todo.pop() as Signal;
-      if (seen.has(s)) continue;
-      seen.add(s);
-      if (s instanceof InPort) found.add(s.name);
-      for (const d of deps.get(s) ?? []) todo.push(d);
-    }
-    if (found.size) out.set(p.name, found);
-  }
-  return out;
-}
+// ---- usage ----
 
 function usage(def: ModuleDef<unknown>): Map<Signal, bigint> {
   const used = new Map<Signal, bigint>();
   const mark = (s: Signal, hi: number, lo: number): void => {
-    const bits = ((1n << BigInt(hi - lo + 1)) - 1n) << BigInt(lo);
-    used.set(s, (used.get(s) ?? 0n) | bits);
+    used.set(s, (used.get(s) ?? 0n) | bitsMask(hi, lo));
   };
   const expr = (e: Expr): void => visitRefs(e, mark);
   const walk = (stmts: Stmt[]): void => {
@@ -316,9 +476,11 @@ function usage(def: ModuleDef<unknown>): Map<Signal, bigint> {
         expr(st.value);
         if (st.sel && st.sel.kind !== 'slice') expr(st.sel.index);
       } else if (st.kind === 'when') {
-        expr(st.cond);
-        walk(st.ifTrue);
-        walk(st.ifFalse);
+        for (const b of st.branches) {
+          expr(b.cond);
+          walk(b.body);
+        }
+        if (st.otherwise) walk(st.otherwise);
       } else {
         expr(st.subject);
         for (const c of st.cases) walk(c.body);
@@ -355,17 +517,11 @@ function usage(def: ModuleDef<unknown>): Map<Signal, bigint> {
 /** Runs every check and stores the analysis for the emitter. */
 export function checkModule(def: ModuleDef<unknown>): ModuleAnalysis {
   checkDrivers(def);
-  const groups = groupSignals(def);
-  checkLatches(groups);
   const deps = combDependencies(def);
-  checkLoops(def, deps);
-  const analysis: ModuleAnalysis = { groups, usage: usage(def), combPaths: combPaths(def, deps) };
+  const combPaths = checkLoopsAndPaths(def, deps);
+  const groups = groupSignals(def, deps);
+  checkLatches(groups);
+  const analysis: ModuleAnalysis = { groups, usage: usage(def), combPaths };
   analyses.set(def, analysis);
   return analysis;
 }
-
-installChecks((def) => {
-  checkModule(def);
-});
-
-export { InstanceOutput };

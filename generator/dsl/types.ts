@@ -1,3 +1,6 @@
+import { ElaborationError } from './errors.js';
+import { captureSource } from './source.js';
+
 /** A hardware value type: an unsigned or signed bit vector of a fixed width. */
 export interface HwType {
   readonly width: number;
@@ -6,7 +9,7 @@ export interface HwType {
 
 function checkWidth(width: number, what: string): void {
   if (!Number.isInteger(width) || width < 1 || width > 65536) {
-    throw new RangeError(`${what}(${width}): a width must be a whole number from 1 to 65536`);
+    throw new ElaborationError(`${what}(${width}): a width must be a whole number from 1 to 65536`, captureSource());
   }
 }
 

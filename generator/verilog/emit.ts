@@ -1,22 +1,16 @@
 /**
  * The Verilog-2005 emitter: one file per distinct module, names from the source, sized literals, one
  * always block per register group, localparams for named states. Output is deterministic.
+ *
+ * Every expression is printed so that its Verilog self-determined width and signedness equal the
+ * DSL type: operands are extended explicitly (`{1'b0, a}`, `$signed({a[7], a})`), part selects of
+ * signed values are wrapped in `$signed()`, and nothing relies on Verilog's context-dependent sizing.
  */
 import { ElaborationError } from '../dsl/errors.js';
-import type { Expr } from '../dsl/expr.js';
-import type { Memory, ModuleDef, Stmt } from '../dsl/module.js';
-import { analysisOf, type ModuleAnalysis, project, type SignalGroup } from '../dsl/passes.js';
-import {
-  type DrivenSignal,
-  InPort,
-  InstanceInput,
-  InstanceOutput,
-  MemoryReadData,
-  OutPort,
-  Reg,
-  type Selection,
-  type Signal,
-} from '../dsl/signal.js';
+import { children, type Expr } from '../dsl/expr.js';
+import type { InstanceRecord, Memory, ModuleDef, Stmt, WhenStmt } from '../dsl/module.js';
+import { analysisOf, describeBits, type ModuleAnalysis, project, type SignalGroup } from '../dsl/passes.js';
+import { type DrivenSignal, InPort, InstanceOutput, MemoryReadData, OutPort, Reg, type Selection, type Signal } from '../dsl/signal.js';
 import { formatLoc } from '../dsl/source.js';
 
 export interface EmittedModule {
@@ -25,40 +19,52 @@ export interface EmittedModule {
   text: string;
 }
 
+/** Subexpressions this many levels deep get a name, so text and recursion stay bounded. */
+const maxInlineDepth = 32;
+
 function range(width: number): string {
   return width === 1 ? '' : `[${width - 1}:0] `;
 }
 
-function litText(value: bigint, width: number, signed: boolean): string {
-  let v = value;
-  if (v < 0n) v = (1n << BigInt(width)) + v;
-  const body = width <= 32 ? `${width}'d${v.toString(10)}` : `${width}'h${v.toString(16)}`;
-  return signed ? `$signed(${body})` : body;
+function bitsOf(value: bigint, width: number): bigint {
+  const mask = (1n << BigInt(width)) - 1n;
+  return value & mask;
 }
 
-function describeBits(mask: bigint, width: number): string {
-  const parts: string[] = [];
-  let i = 0;
-  while (i < width) {
-    if ((mask >> BigInt(i)) & 1n) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j + 1 < width && !((mask >> BigInt(j + 1)) & 1n)) j++;
-    parts.push(i === j ? `${i}` : `${j}:${i}`);
-    i = j + 1;
+/** A sized literal: 1'b1, 8'd5, 64'h1f, 8'sd5, -8'sd3 (negative signed values keep their sign). */
+export function litText(value: bigint, width: number, signed: boolean): string {
+  if (signed) {
+    const mag = value < 0n ? -value : value;
+    const body = width <= 32 ? `${width}'sd${mag.toString(10)}` : `${width}'sh${mag.toString(16)}`;
+    return value < 0n ? `-${body}` : body;
   }
-  return parts.reverse().join(', ');
+  const v = bitsOf(value, width);
+  if (width === 1) return `1'b${v.toString()}`;
+  return width <= 32 ? `${width}'d${v.toString(10)}` : `${width}'h${v.toString(16)}`;
+}
+
+/** Reads bits hi..lo of a literal's two's-complement pattern. */
+function litBits(value: bigint, hi: number, lo: number): bigint {
+  return bitsOf(value >> BigInt(lo), hi - lo + 1);
+}
+
+function log2Ceil(n: number): number {
+  let bits = 0;
+  while (2 ** bits < n) bits++;
+  return bits;
 }
 
 class ModuleEmitter {
   private readonly decls: string[] = [];
   private readonly body: string[] = [];
   private readonly temps = new Map<Expr, string>();
+  private readonly tempCount = new Map<string, number>();
   private readonly usedNames: Set<string>;
   private readonly usedParams = new Set<string>();
+  private readonly combRegs = new Set<Signal>();
+  private readonly shallow = new Set<Expr>();
   private readonly a: ModuleAnalysis;
+  /** What temporaries are named after: the signal the expression feeds. */
   private tempBase = 'expr';
 
   constructor(private readonly def: ModuleDef<unknown>) {
@@ -68,13 +74,19 @@ class ModuleEmitter {
 
   // ---- expressions ----
 
+  private freshName(base: string): string {
+    let n = this.tempCount.get(base) ?? 0;
+    let name = n === 0 ? `${base}_t` : `${base}_t${n}`;
+    while (this.usedNames.has(name)) name = `${base}_t${++n}`;
+    this.tempCount.set(base, n + 1);
+    this.usedNames.add(name);
+    return name;
+  }
+
   private temp(e: Expr, partial = false): string {
     const known = this.temps.get(e);
     if (known) return known;
-    let n = 0;
-    let name = `${this.tempBase}_t`;
-    while (this.usedNames.has(name)) name = `${this.tempBase}_t${++n}`;
-    this.usedNames.add(name);
+    const name = this.freshName(this.tempBase);
     const value = this.expr(e, true);
     const decl = `  wire ${e.type.signed ? 'signed ' : ''}${range(e.width)}${name} = ${value};`;
     if (partial) {
@@ -91,57 +103,119 @@ class ModuleEmitter {
     return this.temp(e, partial);
   }
 
-  private extend(e: Expr, width: number): string {
-    const inner = this.expr(e, false);
-    const k = width - e.width;
-    if (k === 0) return inner;
-    if (e.type.signed) {
-      const n = this.named(e);
-      const msb = e.width === 1 ? n : `${n}[${e.width - 1}]`;
-      return `$signed({{${k}{${msb}}}, ${n}})`;
+  /**
+   * Names every maxInlineDepth-th level of a deep expression (a long mux chain), bottom-up and
+   * without recursion, so that printing it later never nests deeper than maxInlineDepth.
+   */
+  private flatten(root: Expr): void {
+    if (root.depth <= maxInlineDepth || this.shallow.has(root)) return;
+    const order: Expr[] = [];
+    const todo: Expr[] = [root];
+    while (todo.length) {
+      const e = todo.pop() as Expr;
+      if (this.shallow.has(e) || e.depth <= maxInlineDepth) continue;
+      this.shallow.add(e);
+      order.push(e);
+      for (const c of children(e.op)) todo.push(c);
     }
-    return k === 1 ? `{1'b0, ${inner}}` : `{${k}'d0, ${inner}}`;
+    // Children come after their parents in `order`; name them first.
+    for (let i = order.length - 1; i >= 0; i--) {
+      const e = order[i] as Expr;
+      if (e.depth % maxInlineDepth === 0 && e.op.kind !== 'ref' && e.op.kind !== 'lit') this.temp(e);
+    }
   }
 
-  private select(base: Expr, sel: Selection | { kind: 'slice'; hi: number; lo: number }): string {
-    const n = this.named(base, true);
-    if (sel.kind === 'slice') {
-      if (base.width === 1) return n;
-      return sel.hi === sel.lo ? `${n}[${sel.hi}]` : `${n}[${sel.hi}:${sel.lo}]`;
+  /** Prints a value at the top of a statement or declaration. */
+  value(e: Expr): string {
+    this.flatten(e);
+    return this.expr(e, true);
+  }
+
+  /** A signed value as (sign bit, bits) texts, without a temporary when it is a signal or a slice of one. */
+  private signParts(e: Expr): { msb: string; bits: string } {
+    const op = e.op;
+    if (op.kind === 'ref') {
+      const n = (e as Signal).name;
+      return { msb: e.width === 1 ? n : `${n}[${e.width - 1}]`, bits: n };
     }
-    if (base.width === 1) return n;
-    if (sel.kind === 'index') return `${n}[${this.indexText(sel.index, base.width)}]`;
-    const count = base.width / sel.size;
-    const idx = this.indexText(sel.index, count);
-    const shift = Math.log2(sel.size);
-    const start = Number.isInteger(shift) ? (shift === 0 ? idx : `{${idx}, ${shift}'d0}`) : `${idx} * ${sel.size}`;
-    return `${n}[${start} +: ${sel.size}]`;
+    if (op.kind === 'slice' && op.a.op.kind === 'ref') {
+      const base = op.a as Signal;
+      if (base.width === 1) return { msb: base.name, bits: base.name };
+      return { msb: `${base.name}[${op.hi}]`, bits: op.hi === op.lo ? `${base.name}[${op.hi}]` : `${base.name}[${op.hi}:${op.lo}]` };
+    }
+    const n = this.named(e);
+    return { msb: e.width === 1 ? n : `${n}[${e.width - 1}]`, bits: n };
+  }
+
+  /** e extended to `width` bits: zero-extended if unsigned, sign-extended if signed. */
+  private extend(e: Expr, width: number): string {
+    const k = width - e.width;
+    if (k === 0) return this.expr(e, false);
+    if (e.op.kind === 'lit') {
+      const text = litText(e.op.value, width, e.type.signed);
+      return text.startsWith('-') ? `(${text})` : text;
+    }
+    if (e.type.signed) {
+      const { msb, bits } = this.signParts(e);
+      const fill = k === 1 ? msb : `{${k}{${msb}}}`;
+      return `$signed({${fill}, ${bits}})`;
+    }
+    return `{${k === 1 ? "1'b0" : `${k}'d0`}, ${this.expr(e, true)}}`;
   }
 
   /** An index zero-extended to exactly the bits that address `count` positions. */
   private indexText(index: Expr, count: number): string {
-    let needed = 0;
-    while (1 << needed < count) needed++;
-    return this.extend(index, Math.max(needed, index.width));
+    return this.extend(index, Math.max(log2Ceil(count), index.width));
+  }
+
+  private select(base: Expr, sel: Selection): string {
+    if (sel.kind === 'slice') {
+      if (base.op.kind === 'lit') return litText(litBits(base.op.value, sel.hi, sel.lo), sel.hi - sel.lo + 1, false);
+      const n = this.named(base, sel.hi - sel.lo + 1 < base.width);
+      if (base.width === 1) return n;
+      return sel.hi === sel.lo ? `${n}[${sel.hi}]` : `${n}[${sel.hi}:${sel.lo}]`;
+    }
+    const n = this.named(base);
+    if (base.width === 1) return n;
+    if (sel.kind === 'index') return `${n}[${this.indexText(sel.index, base.width)}]`;
+    const count = base.width / sel.size;
+    const idx = this.indexText(sel.index, count);
+    if (sel.size === 1) return `${n}[${idx}]`;
+    const shift = Math.log2(sel.size);
+    // A power-of-two group size is a shift; others multiply by a constant, both sized to address
+    // every bit of the base (what Verilator expects of a part-select start).
+    const w = Math.max(log2Ceil(base.width), sel.index.width);
+    const start = Number.isInteger(shift)
+      ? `{${idx}, ${shift}'d0}`
+      : `${this.extend(sel.index, w)} * ${litText(BigInt(sel.size), w, false)}`;
+    return `${n}[${start} +: ${sel.size}]`;
   }
 
   expr(e: Expr, top = false): string {
+    const named = this.temps.get(e);
+    if (named) return named;
     const wrap = (s: string): string => (top ? s : `(${s})`);
     const op = e.op;
     switch (op.kind) {
-      case 'lit':
+      case 'lit': {
         if (op.name) {
           this.usedParams.add(op.name);
           return op.name;
         }
-        return litText(op.value, e.width, e.type.signed);
+        const text = litText(op.value, e.width, e.type.signed);
+        return text.startsWith('-') ? wrap(text) : text;
+      }
       case 'ref':
         return (e as Signal).name;
       case 'not':
         return `~${this.expr(op.a)}`;
+      case 'neg':
+        // The operand is widened first so that -(-128) is +128, not -128 again.
+        if (op.a.type.signed) return wrap(`-${this.extend(op.a, e.width)}`);
+        return wrap(`-$signed(${this.extend(op.a, e.width)})`);
       case 'reduce': {
-        const sym = op.op === 'and' ? '&' : op.op === 'or' ? '|' : '^';
         if (op.a.width === 1) return this.expr(op.a, top);
+        const sym = op.op === 'and' ? '&' : op.op === 'or' ? '|' : '^';
         return wrap(`${sym}${this.expr(op.a)}`);
       }
       case 'bin': {
@@ -162,17 +236,21 @@ class ModuleEmitter {
           shr: e.type.signed ? '>>>' : '>>',
         }[op.op];
         if (op.op === 'shl' || op.op === 'shr') return wrap(`${this.expr(op.a)} ${sym} ${this.expr(op.b)}`);
-        const w = ['eq', 'ne', 'lt', 'le', 'gt', 'ge'].includes(op.op) ? Math.max(op.a.width, op.b.width) : e.width;
+        const compare = op.op === 'eq' || op.op === 'ne' || op.op === 'lt' || op.op === 'le' || op.op === 'gt' || op.op === 'ge';
+        const w = compare ? Math.max(op.a.width, op.b.width) : e.width;
         return wrap(`${this.extend(op.a, w)} ${sym} ${this.extend(op.b, w)}`);
       }
       case 'slice':
-        return this.select(op.a, op);
       case 'index':
-        return this.select(op.a, op);
-      case 'part':
-        return this.select(op.a, op);
-      case 'concat':
-        return `{${op.parts.map((p) => this.expr(p, true)).join(', ')}}`;
+      case 'part': {
+        const text = this.select(op.a, op);
+        // A part select is unsigned in Verilog; a signed slice (trunc of an SInt) says so.
+        return e.type.signed ? `$signed(${text})` : text;
+      }
+      case 'concat': {
+        const text = `{${op.parts.map((p) => this.expr(p, true)).join(', ')}}`;
+        return e.type.signed ? `$signed(${text})` : text;
+      }
       case 'repeat':
         return `{${op.count}{${this.expr(op.a, true)}}}`;
       case 'mux':
@@ -192,71 +270,61 @@ class ModuleEmitter {
     return sel ? this.select(target, sel) : target.name;
   }
 
+  private block(head: string, stmts: Stmt[], indent: string, op: '=' | '<='): string[] {
+    return [`${indent}${head} begin`, ...this.stmts(stmts, `${indent}  `, op)];
+  }
+
   private stmts(stmts: Stmt[], indent: string, op: '=' | '<='): string[] {
     const out: string[] = [];
     for (const st of stmts) {
       if (st.kind === 'assign') {
+        const base = this.tempBase;
         this.tempBase = st.target.name;
-        out.push(`${indent}${this.lhs(st.target, st.sel)} ${op} ${this.expr(st.value, true)};`);
+        out.push(`${indent}${this.lhs(st.target, st.sel)} ${op} ${this.value(st.value)};`);
+        this.tempBase = base;
       } else if (st.kind === 'when') {
-        this.tempBase = 'cond';
-        out.push(...this.ifChain(st, indent, op, ''));
+        out.push(...this.ifChain(st, indent, op));
       } else {
-        this.tempBase = 'case';
-        out.push(`${indent}case (${this.expr(st.subject, true)})`);
+        const dropEmpty = !st.default?.length;
+        out.push(`${indent}case (${this.value(st.subject)})`);
+        const arm = `${indent}  `;
         for (const c of st.cases) {
-          out.push(`${indent}  ${c.values.map((v) => this.expr(v, true)).join(', ')}: begin`);
-          out.push(...this.stmts(c.body, `${indent}    `, op));
-          out.push(`${indent}  end`);
+          if (dropEmpty && c.body.length === 0) continue;
+          out.push(...this.block(`${c.values.map((v) => this.value(v)).join(', ')}:`, c.body, arm, op), `${arm}end`);
         }
-        if (st.default?.length) {
-          out.push(`${indent}  default: begin`);
-          out.push(...this.stmts(st.default, `${indent}    `, op));
-          out.push(`${indent}  end`);
-        } else {
-          out.push(`${indent}  default: begin`);
-          out.push(`${indent}    // other values keep what was assigned before this case`);
-          out.push(`${indent}  end`);
-        }
+        if (st.default?.length) out.push(...this.block('default:', st.default, arm, op), `${arm}end`);
+        else out.push(`${indent}  default: ;`);
         out.push(`${indent}endcase`);
       }
     }
     return out;
   }
 
-  private ifChain(st: Extract<Stmt, { kind: 'when' }>, indent: string, op: '=' | '<=', lead: string): string[] {
+  private ifChain(st: WhenStmt, indent: string, op: '=' | '<='): string[] {
     const out: string[] = [];
-    const cond = this.expr(st.cond, true);
-    if (st.ifTrue.length === 0) {
-      out.push(`${indent}${lead}if (!(${cond})) begin`);
-      out.push(...this.stmts(st.ifFalse, `${indent}  `, op));
-      out.push(`${indent}end`);
+    const only = st.branches[0];
+    if (st.branches.length === 1 && only && only.body.length === 0 && st.otherwise) {
+      out.push(...this.block(`if (!(${this.value(only.cond)}))`, st.otherwise, indent, op), `${indent}end`);
       return out;
     }
-    out.push(`${indent}${lead}if (${cond}) begin`);
-    out.push(...this.stmts(st.ifTrue, `${indent}  `, op));
-    if (st.ifFalse.length === 1 && st.ifFalse[0]?.kind === 'when') {
-      const chained = this.ifChain(st.ifFalse[0], indent, op, 'end else ');
-      chained[0] = chained[0]?.replace(`${indent}end else `, `${indent}end else `) ?? '';
-      out.push(...chained);
-      return out;
-    }
-    if (st.ifFalse.length) {
-      out.push(`${indent}end else begin`);
-      out.push(...this.stmts(st.ifFalse, `${indent}  `, op));
-    }
+    st.branches.forEach((b, i) => {
+      const head = `${i === 0 ? '' : 'end else '}if (${this.value(b.cond)})`;
+      out.push(...this.block(head, b.body, indent, op));
+    });
+    if (st.otherwise) out.push(...this.block('end else', st.otherwise, indent, op));
     out.push(`${indent}end`);
     return out;
   }
 
   private comb(g: SignalGroup): void {
+    this.tempBase = `${(g.signals[0] as Signal).name}_cond`;
     const simple = g.stmts.every((s) => s.kind === 'assign' && s.sel === null);
     const once = new Set(g.stmts.map((s) => (s.kind === 'assign' ? s.target : null)));
     if (simple && once.size === g.stmts.length) {
       for (const st of g.stmts) {
         if (st.kind !== 'assign') continue;
         this.tempBase = st.target.name;
-        this.body.push(`  assign ${st.target.name} = ${this.expr(st.value, true)};`);
+        this.body.push(`  assign ${st.target.name} = ${this.value(st.value)};`);
       }
       return;
     }
@@ -265,8 +333,6 @@ class ModuleEmitter {
     this.body.push(...this.stmts(g.stmts, '    ', '='));
     this.body.push('  end');
   }
-
-  private readonly combRegs = new Set<Signal>();
 
   private resetValue(r: Reg): string {
     const v = r.options.reset as bigint;
@@ -282,6 +348,7 @@ class ModuleEmitter {
     const regs = g.signals as Reg[];
     const withReset = regs.filter((r) => r.options.reset !== undefined);
     const without = regs.filter((r) => r.options.reset === undefined);
+    this.tempBase = `${(regs[0] as Signal).name}_cond`;
     if (withReset.length) {
       const set = new Set<DrivenSignal>(withReset);
       this.body.push('', '  always @(posedge clk) begin');
@@ -312,38 +379,45 @@ class ModuleEmitter {
     }
   }
 
+  private isTrue(e: Expr): boolean {
+    return e.op.kind === 'lit' && e.op.value === 1n;
+  }
+
   private memory(m: Memory): void {
     for (const w of m.writes) {
       this.tempBase = `${m.name}_wr`;
-      const addr = this.expr(w.addr, true);
-      const en = this.expr(w.enable, true);
+      const addr = this.value(w.addr);
       this.body.push('', '  always @(posedge clk) begin');
-      const guard = en === "1'd1" ? '' : `if (${en}) `;
+      const inner = this.isTrue(w.enable) ? '    ' : '      ';
+      if (!this.isTrue(w.enable)) this.body.push(`    if (${this.value(w.enable)}) begin`);
       if (!w.mask) {
-        this.body.push(`    ${guard}${m.name}[${addr}] <= ${this.expr(w.data, true)};`);
+        this.body.push(`${inner}${m.name}[${addr}] <= ${this.value(w.data)};`);
       } else {
         const data = this.named(w.data);
         const mask = this.named(w.mask);
         const lanes = w.mask.width;
+        const g = w.granularity;
         for (let i = 0; i < lanes; i++) {
           const bit = lanes === 1 ? mask : `${mask}[${i}]`;
-          const g = w.granularity;
-          this.body.push(
-            `    if (${en === "1'd1" ? '' : `${en} && `}${bit}) ${m.name}[${addr}][${(i + 1) * g - 1}:${i * g}] <= ${data}[${(i + 1) * g - 1}:${i * g}];`,
-          );
+          const hi = (i + 1) * g - 1;
+          const lo = i * g;
+          const part = g === m.width ? '' : hi === lo ? `[${hi}]` : `[${hi}:${lo}]`;
+          const dpart = w.data.width === 1 ? '' : hi === lo ? `[${hi}]` : `[${hi}:${lo}]`;
+          this.body.push(`${inner}if (${bit}) ${m.name}[${addr}]${part} <= ${data}${dpart};`);
         }
       }
+      if (!this.isTrue(w.enable)) this.body.push('    end');
       this.body.push('  end');
     }
     for (const r of m.reads) {
       this.tempBase = r.data.name;
-      const en = this.expr(r.enable, true);
+      const guard = this.isTrue(r.enable) ? '' : `if (${this.value(r.enable)}) `;
       this.body.push('', '  always @(posedge clk) begin');
-      this.body.push(`    ${en === "1'd1" ? '' : `if (${en}) `}${r.data.name} <= ${m.name}[${this.expr(r.addr, true)}];`);
+      this.body.push(`    ${guard}${r.data.name} <= ${m.name}[${this.value(r.addr)}];`);
       this.body.push('  end');
     }
     if (m.init) {
-      this.body.push('', '  // Initial contents (block RAM initialisation in synthesis).');
+      this.body.push('', `  // Initial contents of ${m.name} (block RAM initialisation in synthesis).`);
       this.body.push('  initial begin');
       m.init.forEach((v, i) => {
         this.body.push(`    ${m.name}[${i}] = ${litText(v, m.width, false)};`);
@@ -352,7 +426,7 @@ class ModuleEmitter {
     }
   }
 
-  private instance(inst: ModuleDef<unknown>['builder']['instances'][number]): void {
+  private instance(inst: InstanceRecord): void {
     const child = inst.def.builder;
     const conns: string[] = [];
     if (child.clk) conns.push('.clk(clk)');
@@ -371,7 +445,8 @@ class ModuleEmitter {
     const used = this.a.usage.get(s) ?? 0n;
     const all = (1n << BigInt(s.width)) - 1n;
     if (used === all) return null;
-    const bits = used === 0n ? 'it is' : `bits ${describeBits(used, s.width)} are`;
+    const unused = all & ~used;
+    const bits = used === 0n ? 'it is' : `bits ${describeBits(unused, s.width)} are`;
     if (s instanceof InPort) return `${bits} part of the interface but not read in this configuration`;
     if (s instanceof InstanceOutput) return `${bits} an output of the submodule that this module does not need`;
     if (s instanceof MemoryReadData) return `${bits} read data this configuration does not use`;
@@ -416,7 +491,7 @@ class ModuleEmitter {
       const unread = m.reads.length === 0 && m.asyncReads.length === 0;
       if (unread) declLines.push('  // verilator lint_off UNUSEDSIGNAL');
       declLines.push(
-        `  reg [${m.width - 1}:0] ${m.name} [0:${m.depth - 1}];  // ${formatLoc(m.src)}${unread ? ' (written, never read here)' : ''}`,
+        `  reg ${range(m.width)}${m.name} [0:${m.depth - 1}];  // ${formatLoc(m.src)}${unread ? ' (written, never read here)' : ''}`,
       );
       if (unread) declLines.push('  // verilator lint_on UNUSEDSIGNAL');
     }
@@ -480,5 +555,3 @@ export function emitDesign(top: ModuleDef<unknown>): EmittedModule[] {
   visit(top);
   return order.map((d) => new ModuleEmitter(d).emit());
 }
-
-export { InstanceInput };

@@ -1,0 +1,37 @@
+/** Shared set-up for the DSL tests: throwaway modules, Verilator lint and yosys synthesis of a design. */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { expect } from 'vitest';
+import { runYosysScript } from '../../fpga/yosys.js';
+import { defineModule, emitDesign, type ModuleBuilder, type ModuleDef } from '../../generator/index.js';
+import { lintDesign } from '../../generator/verilog/lint.js';
+
+const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+let serial = 0;
+
+/** Elaborates `body` in a fresh module (a new name each call, so the definition cache never interferes). */
+export function scratch<T>(body: (m: ModuleBuilder) => T): { def: ModuleDef<unknown>; result: T } {
+  let result: T | undefined;
+  const def = defineModule(`scratch${serial++}`, {}, (m) => {
+    result = body(m);
+    return {};
+  });
+  return { def, result: result as T };
+}
+
+/** Lints a design with `verilator --lint-only -Wall` under build/test-dsl/<name>; any warning fails. */
+export async function expectLintClean(def: ModuleDef<unknown>, name: string = def.verilogName): Promise<void> {
+  const result = await lintDesign(def, { dir: path.join(projectRoot, 'build', 'test-dsl', name) });
+  expect(result.warnings).toEqual([]);
+}
+
+/** Synthesizes a design for iCE40 with yosys and returns its log. */
+export async function synthIce40(def: ModuleDef<unknown>): Promise<string> {
+  const modules = emitDesign(def);
+  const inputs: Record<string, string> = {};
+  for (const m of modules) inputs[m.fileName] = m.text;
+  const files = modules.map((m) => m.fileName).join(' ');
+  const run = await runYosysScript(`read_verilog ${files}; synth_ice40 -top ${def.verilogName}; stat`, inputs);
+  return run.log;
+}
