@@ -1,0 +1,526 @@
+/**
+ * The reference model of the CDNA NIC: the spec's behaviour at transaction level, with the same
+ * register semantics as the RTL (hdl/registers/map.ts) and the same host-memory formats
+ * (hdl/descriptors.ts). It is fed the same stimulus as the RTL — register writes, doorbells, frames
+ * from the wire — and reports what the RTL must do: frames on the wire in order, DMA writes, counters,
+ * done seqs and interrupt bits. The scoreboard (scoreboard.ts) compares the two.
+ *
+ * Time is abstract here: the harness calls `serveTransmit()` to let the NIC send what it can, and
+ * `receive()` for each frame from the wire. Interrupt coalescing is timing, so the model keeps only
+ * what is invariant: which context bits are pending, and entries written when the harness asks.
+ */
+import { DESC_FLAGS, DESCRIPTOR, decodeDescriptor, encodeIntrEntry, INTR_ENTRY } from '../../hdl/descriptors.js';
+import { deriveParams, type NicParams } from '../../hdl/params.js';
+import { BROADCAST_MAC, decodeMacEntry, isMulticastMac, macFromBytes, macHash } from '../../hdl/registers/macTable.js';
+import {
+  BAR0_OFFSETS,
+  BAR0_PAGE_SHIFT,
+  BAR1_CTX_BASE,
+  BAR1_CTX_OFFSETS,
+  BAR1_CTX_SHIFT,
+  BAR1_GLOBAL_OFFSETS,
+  BAR1_MAC_TABLE_BASE,
+  type Bar1CtxReg,
+  type Bar1GlobalReg,
+  bar1CtxRegisters,
+  bar1GlobalRegisters,
+  CTRL,
+  getField,
+  INT_CTRL,
+  MAC_TABLE_WAY_STRIDE,
+  MAX_INTR_RING_LOG2,
+  macTableGeometry,
+  STATUS,
+} from '../../hdl/registers/map.js';
+
+/** How the NIC reaches host memory: the host-memory model, usually behind the DMA monitor. */
+export interface DmaPort {
+  dmaRead(addr: bigint, len: number): Uint8Array;
+  dmaWrite(addr: bigint, bytes: Uint8Array, byteMask?: ArrayLike<boolean>): void;
+}
+
+/** A DMA write the NIC made, for the scoreboard. */
+export interface DmaWriteRecord {
+  ctx: number | null;
+  kind: 'tx-desc' | 'rx-desc' | 'rx-payload' | 'completion' | 'intr-entry';
+  addr: bigint;
+  bytes: Uint8Array;
+}
+
+export interface WireFrame {
+  ctx: number;
+  bytes: Uint8Array;
+}
+
+export type RxDropReason = 'fcs' | 'runt' | 'oversize' | 'nomatch' | 'nobuf' | 'too-small' | 'disabled';
+
+export interface RxOutcome {
+  delivered: number[];
+  dropped: { ctx: number | null; reason: RxDropReason }[];
+}
+
+const CTX_COUNTERS = [
+  'TX_FRAMES',
+  'TX_SEQ_MISS',
+  'TX_OVERSIZE',
+  'TX_SPOOFED',
+  'RX_FRAMES',
+  'RX_SEQ_MISS',
+  'RX_NOBUF',
+  'RX_BUF_TOO_SMALL',
+] as const;
+type CtxCounter = (typeof CTX_COUNTERS)[number];
+const GLOBAL_COUNTERS = ['RX_NOMATCH', 'RX_FCS_ERR', 'RX_RUNT', 'RX_OVERSIZE', 'RX_FIFO_DROP', 'INTR_ENTRIES', 'INTR_IRQS'] as const;
+type GlobalCounter = (typeof GLOBAL_COUNTERS)[number];
+
+interface ContextState {
+  regs: Map<Bar1CtxReg, number>;
+  counters: Record<CtxCounter, number>;
+  txBytes: bigint;
+  rxBytes: bigint;
+  cfgErr: boolean;
+  txExp: number;
+  rxExp: number;
+  txDone: number;
+  rxDone: number;
+  masked: boolean;
+}
+
+const TWO32 = 2 ** 32;
+
+export class ReferenceNic {
+  readonly dmaWrites: DmaWriteRecord[] = [];
+  readonly wire: WireFrame[] = [];
+  /** Interrupt requests raised (one per `deliverInterrupts` that wrote at least one entry). */
+  irqs = 0;
+  private readonly ctxs: ContextState[];
+  private readonly globals = new Map<Bar1GlobalReg, number>();
+  private readonly globalCounters: Record<GlobalCounter, number>;
+  private globalCfgErr = false;
+  private readonly macTable: { lo: number; hi: number }[][];
+  private readonly seqMask: number;
+  private readonly maxFrame: number;
+  /** Contexts with TX work, in round-robin order; a context is in it at most once. */
+  private readonly txActive: number[] = [];
+  private pend = 0n;
+  private intrHead = 0;
+  private intrSeq = 0;
+
+  constructor(
+    readonly params: NicParams,
+    private readonly mem: DmaPort,
+  ) {
+    const d = deriveParams(params);
+    this.seqMask = d.seqMask;
+    this.maxFrame = d.maxFrameBytes;
+    const ctxRegs = bar1CtxRegisters(params);
+    this.ctxs = Array.from({ length: params.N_CTX }, () => ({
+      regs: new Map(ctxRegs.map((r) => [r.name, r.reset])),
+      counters: Object.fromEntries(CTX_COUNTERS.map((c) => [c, 0])) as Record<CtxCounter, number>,
+      txBytes: 0n,
+      rxBytes: 0n,
+      cfgErr: false,
+      txExp: ctxRegs.find((r) => r.name === 'TX_EXP_SEQ')?.reset ?? 1,
+      rxExp: ctxRegs.find((r) => r.name === 'RX_EXP_SEQ')?.reset ?? 1,
+      txDone: 0,
+      rxDone: 0,
+      masked: false,
+    }));
+    for (const c of this.ctxs) {
+      c.txDone = (c.txExp - 1) & this.seqMask;
+      c.rxDone = (c.rxExp - 1) & this.seqMask;
+    }
+    for (const r of bar1GlobalRegisters(params)) this.globals.set(r.name, r.reset);
+    this.globalCounters = Object.fromEntries(GLOBAL_COUNTERS.map((c) => [c, 0])) as Record<GlobalCounter, number>;
+    const g = macTableGeometry(params);
+    this.macTable = Array.from({ length: g.ways }, () => Array.from({ length: g.entriesPerWay }, () => ({ lo: 0, hi: 0 })));
+  }
+
+  // ---------------------------------------------------------------- registers
+
+  private ctrl(c: number): number {
+    return this.ctxs[c]?.regs.get('CTRL') ?? 0;
+  }
+  private flag(c: number, f: { lsb: number; width: number; mask: number }): boolean {
+    return getField(this.ctrl(c), f as Parameters<typeof getField>[1]) === 1;
+  }
+  enabled(c: number): boolean {
+    return this.flag(c, CTRL.EN) && !this.flag(c, CTRL.QUIESCE);
+  }
+
+  bar0Write(offset: number, value: number): void {
+    const c = offset >>> BAR0_PAGE_SHIFT;
+    const word = offset & ((1 << BAR0_PAGE_SHIFT) - 1);
+    const ctx = this.ctxs[c];
+    if (!ctx) return;
+    if (word === BAR0_OFFSETS.TX_PROD) {
+      if (!this.txActive.includes(c)) this.txActive.push(c);
+    } else if (word === BAR0_OFFSETS.INT_CTRL) {
+      if (getField(value, INT_CTRL.MASK)) ctx.masked = true;
+      if (getField(value, INT_CTRL.UNMASK)) ctx.masked = false;
+    }
+    // RX_PROD is only a hint: receive() looks at the ring itself.
+  }
+
+  bar0Read(offset: number): number {
+    const ctx = this.ctxs[offset >>> BAR0_PAGE_SHIFT];
+    const word = offset & ((1 << BAR0_PAGE_SHIFT) - 1);
+    if (!ctx) return 0;
+    if (word === BAR0_OFFSETS.TX_DONE_SEQ) return ctx.txDone;
+    if (word === BAR0_OFFSETS.RX_DONE_SEQ) return ctx.rxDone;
+    return 0;
+  }
+
+  private ctxReg(offset: number): { c: number; reg: Bar1CtxReg } | null {
+    if (offset < BAR1_CTX_BASE) return null;
+    const c = (offset - BAR1_CTX_BASE) >>> BAR1_CTX_SHIFT;
+    const within = (offset - BAR1_CTX_BASE) & ((1 << BAR1_CTX_SHIFT) - 1);
+    if (c >= this.params.N_CTX) return null;
+    const reg = (Object.keys(BAR1_CTX_OFFSETS) as Bar1CtxReg[]).find((r) => BAR1_CTX_OFFSETS[r] === within);
+    return reg ? { c, reg } : null;
+  }
+
+  bar1Write(offset: number, value: number): void {
+    const v = value >>> 0;
+    const cr = this.ctxReg(offset);
+    if (cr) {
+      const ctx = this.ctxs[cr.c] as ContextState;
+      const spec = bar1CtxRegisters(this.params).find((r) => r.name === cr.reg);
+      if (!spec || spec.access === 'RO') return;
+      const locked = spec.lockedWhen === 'ctx-enabled' && this.flag(cr.c, CTRL.EN);
+      const badLog2 = (cr.reg === 'TX_RING_LOG2' || cr.reg === 'RX_RING_LOG2') && (v & 0x1f) > this.params.MAX_RING_LOG2;
+      if (locked || badLog2) {
+        ctx.cfgErr = true;
+        return;
+      }
+      if (cr.reg === 'STATUS') {
+        if (getField(v, STATUS.CFG_ERR)) ctx.cfgErr = false;
+        return;
+      }
+      ctx.regs.set(cr.reg, v);
+      if (cr.reg === 'TX_EXP_SEQ') {
+        ctx.txExp = v & this.seqMask;
+        ctx.txDone = (ctx.txExp - 1) & this.seqMask;
+      } else if (cr.reg === 'RX_EXP_SEQ') {
+        ctx.rxExp = v & this.seqMask;
+        ctx.rxDone = (ctx.rxExp - 1) & this.seqMask;
+      }
+      return;
+    }
+    if (offset >= BAR1_MAC_TABLE_BASE && offset < BAR1_CTX_BASE) {
+      const rel = offset - BAR1_MAC_TABLE_BASE;
+      const way = Math.floor(rel / MAC_TABLE_WAY_STRIDE);
+      const index = (rel % MAC_TABLE_WAY_STRIDE) >>> 3;
+      const slot = this.macTable[way]?.[index];
+      if (!slot) return;
+      if (rel & 4) slot.hi = v;
+      else slot.lo = v;
+      return;
+    }
+    const reg = (Object.keys(BAR1_GLOBAL_OFFSETS) as Bar1GlobalReg[]).find((r) => BAR1_GLOBAL_OFFSETS[r] === offset);
+    if (!reg) return;
+    const spec = bar1GlobalRegisters(this.params).find((r) => r.name === reg);
+    if (!spec || spec.access === 'RO') return;
+    const intrOn = ((this.globals.get('INTR_CTRL') ?? 0) & 1) === 1;
+    if ((spec.lockedWhen === 'intr-enabled' && intrOn) || (reg === 'INTR_RING_LOG2' && (v & 0x1f) > MAX_INTR_RING_LOG2)) {
+      this.globalCfgErr = true;
+      return;
+    }
+    if (reg === 'GLOBAL_STATUS') {
+      if (v & 1) this.globalCfgErr = false;
+      return;
+    }
+    this.globals.set(reg, v);
+    if (reg === 'INTR_SEQ_INIT') this.intrSeq = v;
+  }
+
+  bar1Read(offset: number): number {
+    const cr = this.ctxReg(offset);
+    if (cr) {
+      const ctx = this.ctxs[cr.c] as ContextState;
+      switch (cr.reg) {
+        case 'STATUS':
+          return (this.flag(cr.c, CTRL.QUIESCE) ? 1 << STATUS.QUIESCED.lsb : 0) | (ctx.cfgErr ? 1 << STATUS.CFG_ERR.lsb : 0);
+        case 'TX_EXP_SEQ':
+          return ctx.txExp;
+        case 'RX_EXP_SEQ':
+          return ctx.rxExp;
+        case 'TX_BYTES_LO':
+          return Number(ctx.txBytes % BigInt(TWO32));
+        case 'TX_BYTES_HI':
+          return Number((ctx.txBytes >> 32n) % BigInt(TWO32));
+        case 'RX_BYTES_LO':
+          return Number(ctx.rxBytes % BigInt(TWO32));
+        case 'RX_BYTES_HI':
+          return Number((ctx.rxBytes >> 32n) % BigInt(TWO32));
+        default:
+          if ((CTX_COUNTERS as readonly string[]).includes(cr.reg)) return ctx.counters[cr.reg as CtxCounter] >>> 0;
+          return (ctx.regs.get(cr.reg) ?? 0) >>> 0;
+      }
+    }
+    const reg = (Object.keys(BAR1_GLOBAL_OFFSETS) as Bar1GlobalReg[]).find((r) => BAR1_GLOBAL_OFFSETS[r] === offset);
+    if (!reg) return 0;
+    if ((GLOBAL_COUNTERS as readonly string[]).includes(reg)) return this.globalCounters[reg as GlobalCounter] >>> 0;
+    if (reg === 'GLOBAL_STATUS') return this.globalCfgErr ? 1 : 0;
+    if (reg === 'INTR_RING_HEAD') return this.intrHead;
+    return (this.globals.get(reg) ?? 0) >>> 0;
+  }
+
+  // ---------------------------------------------------------------- state the scoreboard reads
+
+  counter(c: number, name: CtxCounter): number {
+    return (this.ctxs[c] as ContextState).counters[name];
+  }
+  globalCounter(name: GlobalCounter): number {
+    return this.globalCounters[name];
+  }
+  doneSeqs(c: number): { tx: number; rx: number } {
+    const s = this.ctxs[c] as ContextState;
+    return { tx: s.txDone, rx: s.rxDone };
+  }
+  pendingVector(): bigint {
+    return this.pend;
+  }
+
+  private addr64(c: number, lo: Bar1CtxReg, hi: Bar1CtxReg): bigint {
+    const s = this.ctxs[c] as ContextState;
+    return (BigInt(s.regs.get(hi) ?? 0) << 32n) | BigInt((s.regs.get(lo) ?? 0) >>> 0);
+  }
+
+  private write(ctx: number | null, kind: DmaWriteRecord['kind'], addr: bigint, bytes: Uint8Array): void {
+    this.mem.dmaWrite(addr, bytes);
+    this.dmaWrites.push({ ctx, kind, addr, bytes });
+  }
+
+  private ring(c: number, dir: 'TX' | 'RX'): { base: bigint; size: number } {
+    const s = this.ctxs[c] as ContextState;
+    const base = this.addr64(c, `${dir}_RING_BASE_LO`, `${dir}_RING_BASE_HI`) & ~0xfn;
+    return { base, size: 2 ** ((s.regs.get(`${dir}_RING_LOG2`) ?? 0) & 0x1f) };
+  }
+
+  private descAddr(c: number, dir: 'TX' | 'RX', seq: number): bigint {
+    const r = this.ring(c, dir);
+    return r.base + BigInt((seq % r.size) * DESCRIPTOR.bytes);
+  }
+
+  private writeFlags(c: number, kind: 'tx-desc' | 'rx-desc', descAt: bigint, len: number | null, flags: number): void {
+    // Bytes 8..11 (len, flags) for RX; only the flags (10..11) for TX, which does not change len.
+    if (len === null) {
+      const b = new Uint8Array(2);
+      new DataView(b.buffer).setUint16(0, flags, true);
+      this.write(c, kind, descAt + BigInt(DESCRIPTOR.fields.flags.offset), b);
+    } else {
+      const b = new Uint8Array(4);
+      const v = new DataView(b.buffer);
+      v.setUint16(0, len, true);
+      v.setUint16(2, flags, true);
+      this.write(c, kind, descAt + BigInt(DESCRIPTOR.fields.len.offset), b);
+    }
+  }
+
+  private completion(c: number, dir: 'tx' | 'rx'): void {
+    const s = this.ctxs[c] as ContextState;
+    const base = this.addr64(c, 'DONE_BASE_LO', 'DONE_BASE_HI') & ~0x7n;
+    const b = new Uint8Array(4);
+    new DataView(b.buffer).setUint32(0, dir === 'tx' ? s.txDone : s.rxDone, true);
+    this.write(c, 'completion', base + (dir === 'tx' ? 0n : 4n), b);
+    this.pend |= 1n << BigInt(c);
+  }
+
+  // ---------------------------------------------------------------- transmit
+
+  private lookup(mac: number): number | undefined {
+    const g = macTableGeometry(this.params);
+    for (let way = 0; way < g.ways; way++) {
+      const slot = this.macTable[way]?.[macHash(mac, way, g.indexBits)];
+      if (!slot) continue;
+      const e = decodeMacEntry(slot.lo, slot.hi);
+      if (e.valid && e.mac === mac) return e.ctx;
+    }
+    return undefined;
+  }
+
+  /** Serves the TX round-robin until no context has a valid descriptor; returns the frames sent. */
+  serveTransmit(): WireFrame[] {
+    const sent: WireFrame[] = [];
+    while (this.txActive.length) {
+      const c = this.txActive.shift() as number;
+      let keep = true;
+      for (let q = 0; q < this.params.TX_QUANTUM && keep; q++) keep = this.sendOne(c, sent);
+      if (keep) this.txActive.push(c);
+    }
+    return sent;
+  }
+
+  /** One frame of context c; false when c has no valid descriptor (it goes idle). */
+  private sendOne(c: number, sent: WireFrame[]): boolean {
+    const s = this.ctxs[c] as ContextState;
+    if (!this.enabled(c)) return false;
+    const descs: { at: bigint; len: number; addr: bigint }[] = [];
+    let seq = s.txExp;
+    for (;;) {
+      const at = this.descAddr(c, 'TX', seq);
+      const d = decodeDescriptor(this.mem.dmaRead(at, DESCRIPTOR.bytes));
+      if (d.seq !== seq || descs.length >= this.ring(c, 'TX').size) {
+        s.counters.TX_SEQ_MISS++;
+        return false;
+      }
+      descs.push({ at, len: d.len, addr: d.addr });
+      seq = (seq + 1) & this.seqMask;
+      if (d.flags & DESC_FLAGS.EOP) break;
+    }
+    const total = descs.reduce((n, d) => n + d.len, 0);
+    let err = false;
+    let frame: Uint8Array | null = null;
+    if (total > this.maxFrame) {
+      s.counters.TX_OVERSIZE++;
+      err = true;
+    } else {
+      frame = new Uint8Array(Math.max(60, total));
+      let at = 0;
+      for (const d of descs) {
+        frame.set(this.mem.dmaRead(d.addr, d.len), at);
+        at += d.len;
+      }
+      const spoofed = this.flag(c, CTRL.SPOOFCHK) && (total < 12 || macFromBytes(frame, 6) !== this.ctxMac(c));
+      if (spoofed) {
+        s.counters.TX_SPOOFED++;
+        err = true;
+        frame = null;
+      }
+    }
+    if (frame) {
+      s.counters.TX_FRAMES++;
+      s.txBytes += BigInt(total);
+      this.route(c, frame, sent);
+    }
+    for (const d of descs)
+      this.writeFlags(
+        c,
+        'tx-desc',
+        d.at,
+        null,
+        DESC_FLAGS.DONE | (err ? DESC_FLAGS.ERR : 0) | (d === descs[descs.length - 1] ? DESC_FLAGS.EOP : 0),
+      );
+    s.txExp = seq;
+    s.txDone = (seq - 1) & this.seqMask;
+    this.completion(c, 'tx');
+    return true;
+  }
+
+  private ctxMac(c: number): number {
+    const s = this.ctxs[c] as ContextState;
+    return ((s.regs.get('MAC_HI') ?? 0) & 0xffff) * TWO32 + ((s.regs.get('MAC_LO') ?? 0) >>> 0);
+  }
+
+  /** Wire and/or local delivery of a frame sent by context c. */
+  private route(c: number, frame: Uint8Array, sent: WireFrame[]): void {
+    const dst = macFromBytes(frame, 0);
+    const local = this.params.LOCAL_LOOPBACK;
+    if (local && !isMulticastMac(dst)) {
+      const target = this.lookup(dst);
+      if (target !== undefined && target !== c && this.enabled(target)) {
+        this.deliver(target, frame);
+        return;
+      }
+    }
+    sent.push({ ctx: c, bytes: frame });
+    this.wire.push({ ctx: c, bytes: frame });
+    if (local && isMulticastMac(dst)) this.replicate(frame, dst, c);
+  }
+
+  // ---------------------------------------------------------------- receive
+
+  /** A frame from the wire (without FCS); `badFcs` is the MAC's verdict on the last beat. */
+  receive(frame: Uint8Array, badFcs = false): RxOutcome {
+    const out: RxOutcome = { delivered: [], dropped: [] };
+    const drop = (reason: RxDropReason, counter: GlobalCounter): RxOutcome => {
+      this.globalCounters[counter]++;
+      out.dropped.push({ ctx: null, reason });
+      return out;
+    };
+    if (badFcs) return drop('fcs', 'RX_FCS_ERR');
+    if (frame.length < 60) return drop('runt', 'RX_RUNT');
+    if (frame.length > this.maxFrame) return drop('oversize', 'RX_OVERSIZE');
+    const dst = macFromBytes(frame, 0);
+    if (!isMulticastMac(dst)) {
+      const target = this.lookup(dst);
+      if (target === undefined || !this.enabled(target)) return drop('nomatch', 'RX_NOMATCH');
+      this.deliverInto(target, frame, out);
+      return out;
+    }
+    this.replicate(frame, dst, null, out);
+    return out;
+  }
+
+  private replicate(frame: Uint8Array, dst: number, except: number | null, out: RxOutcome = { delivered: [], dropped: [] }): void {
+    for (let t = 0; t < this.params.N_CTX; t++) {
+      if (t === except || !this.enabled(t)) continue;
+      if (dst !== BROADCAST_MAC && !this.flag(t, CTRL.MCAST_EN)) continue;
+      this.deliverInto(t, frame, out);
+    }
+  }
+
+  private deliver(c: number, frame: Uint8Array): void {
+    this.deliverInto(c, frame, { delivered: [], dropped: [] });
+  }
+
+  private deliverInto(c: number, frame: Uint8Array, out: RxOutcome): void {
+    const s = this.ctxs[c] as ContextState;
+    const at = this.descAddr(c, 'RX', s.rxExp);
+    const d = decodeDescriptor(this.mem.dmaRead(at, DESCRIPTOR.bytes));
+    if (d.seq !== s.rxExp) {
+      s.counters.RX_NOBUF++;
+      out.dropped.push({ ctx: c, reason: 'nobuf' });
+      return;
+    }
+    if (frame.length > d.len) {
+      s.counters.RX_BUF_TOO_SMALL++;
+      out.dropped.push({ ctx: c, reason: 'too-small' });
+      return;
+    }
+    this.write(c, 'rx-payload', d.addr, frame);
+    this.writeFlags(c, 'rx-desc', at, frame.length, DESC_FLAGS.DONE | DESC_FLAGS.EOP);
+    s.rxDone = s.rxExp;
+    s.rxExp = (s.rxExp + 1) & this.seqMask;
+    s.counters.RX_FRAMES++;
+    s.rxBytes += BigInt(frame.length);
+    this.completion(c, 'rx');
+    out.delivered.push(c);
+  }
+
+  // ---------------------------------------------------------------- interrupts
+
+  /**
+   * Snapshots the unmasked pending bits and writes one ring entry per non-empty group of 64, if the
+   * ring is enabled and has room; masked bits stay pending. Returns the contexts delivered.
+   */
+  deliverInterrupts(): number[] {
+    if (((this.globals.get('INTR_CTRL') ?? 0) & 1) === 0) return [];
+    let unmasked = 0n;
+    for (let c = 0; c < this.params.N_CTX; c++) if (!(this.ctxs[c] as ContextState).masked) unmasked |= 1n << BigInt(c);
+    const snap = this.pend & unmasked;
+    if (snap === 0n) return [];
+    const size = 2 ** ((this.globals.get('INTR_RING_LOG2') ?? 0) & 0x1f);
+    const tail = this.globals.get('INTR_RING_TAIL') ?? 0;
+    const groups: number[] = [];
+    for (let g = 0; g * 64 < this.params.N_CTX; g++) if ((snap >> BigInt(g * 64)) & 0xffff_ffff_ffff_ffffn) groups.push(g);
+    const used = (this.intrHead - tail) >>> 0;
+    if (used + groups.length > size) return [];
+    const base = (BigInt(this.globals.get('INTR_RING_BASE_HI') ?? 0) << 32n) | BigInt((this.globals.get('INTR_RING_BASE_LO') ?? 0) & ~0xf);
+    for (const g of groups) {
+      const vec = (snap >> BigInt(g * 64)) & 0xffff_ffff_ffff_ffffn;
+      const bytes = encodeIntrEntry({ vec, seq: this.intrSeq >>> 0, group: g });
+      this.write(null, 'intr-entry', base + BigInt((this.intrHead % size) * INTR_ENTRY.bytes), bytes);
+      this.intrSeq = (this.intrSeq + 1) >>> 0;
+      this.intrHead = (this.intrHead + 1) >>> 0;
+      this.globalCounters.INTR_ENTRIES++;
+    }
+    this.pend &= ~snap;
+    this.irqs++;
+    this.globalCounters.INTR_IRQS++;
+    const out: number[] = [];
+    for (let c = 0; c < this.params.N_CTX; c++) if ((snap >> BigInt(c)) & 1n) out.push(c);
+    return out;
+  }
+}
