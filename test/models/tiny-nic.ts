@@ -60,7 +60,15 @@ export class TinyNic implements NicBus {
 
   // ---------------------------------------------------------------- bus
 
+  /** Called after each BAR1 write (to stage races in tests). */
+  afterBar1Write?: (offset: number, value: number) => void;
+
   bar1Write(offset: number, value: number): void {
+    this.applyBar1Write(offset, value);
+    this.afterBar1Write?.(offset, value);
+  }
+
+  private applyBar1Write(offset: number, value: number): void {
     const loc = decodeBar1(this.params, offset);
     if (loc.region === 'ctx' && loc.reg) {
       const locked = !['CTRL', 'STATUS'].includes(loc.reg);

@@ -17,6 +17,7 @@ export type RefusalReason =
   | 'mailbox-not-owner'
   | 'mailbox-taken'
   | 'bar1-never-mapped'
+  | 'mac-in-use'
   | 'no-such-context'
   | 'no-such-guest';
 

@@ -355,8 +355,10 @@ export class Vmm {
       this.seq.check(v, what);
       if (v === 0) throw new Error(`${what} must not be 0: rings start at a non-zero seq so zeroed memory never matches (P-8)`);
     }
+    const holder = this.macTable.lookup(config.mac);
+    if (holder !== undefined) return refuse('mac-in-use', `MAC ${formatMac(config.mac)} already belongs to context ${holder}`);
     const writes = this.macTable.insert(config.mac, ctx);
-    if (!writes) return refuse('context-state', `no room for MAC ${formatMac(config.mac)} in the NIC's MAC table`);
+    if (!writes) return refuse('mac-in-use', `no room for MAC ${formatMac(config.mac)} in the NIC's MAC table`);
 
     const ringPfns = (log2: number, dir: Direction) =>
       this.allocateHypervisor(pagesFor(2 ** log2 * DESCRIPTOR.bytes), 'ring', `ctx ${ctx} ${dir} ring`);
@@ -367,6 +369,7 @@ export class Vmm {
     for (const pfn of c.ringPfns) this.memory.map(pfn, c.owner, 'ro');
     c.tx = new DescriptorRing(ctx, 'tx', pageBase(txPfns[0]), txLog2, this.seq, txInit);
     c.rx = new DescriptorRing(ctx, 'rx', pageBase(rxPfns[0]), rxLog2, this.seq, rxInit);
+    for (const ring of [c.tx, c.rx]) this.poisonRing(ring);
     c.mac = config.mac;
     const record = this.recordAddr(ctx);
     this.memory.write(record, encodeCompletion({ txDoneSeq: c.tx.lastDone, rxDoneSeq: c.rx.lastDone }));
@@ -574,6 +577,19 @@ export class Vmm {
     }
     ring.openFrameBytes = frameBytes;
     return { ok: true, seqs, lastSeq: this.seq.add(ring.nextSeq, -1) };
+  }
+
+  /**
+   * Stamps every slot with the seq of the lap before the one it will first be expected in. A zeroed
+   * slot holds seq 0, which the NIC would accept if the first lap wraps through 0 before the slot
+   * is written (a start seq near 2^SEQ_W); a stale lap's seq is never expected again.
+   */
+  private poisonRing(ring: DescriptorRing): void {
+    for (let k = 0; k < ring.size; k++) {
+      const seq = this.seq.add(ring.nextSeq, k);
+      this.memory.write(ring.slotAddr(seq), encodeDescriptor({ addr: 0n, len: 0, flags: 0, seq: this.seq.add(seq, -ring.size) }));
+    }
+    this.ops.add('descriptorWrite', ring.size);
   }
 
   private release(e: ShadowEntry): void {
