@@ -41,23 +41,42 @@ export function macHashTaps(indexBits: number, way: number): number[][] {
   return taps;
 }
 
-function macBit(mac: number, i: number): number {
-  return i < 32 ? ((mac % TWO32) >>> i) & 1 : (Math.floor(mac / TWO32) >>> (i - 32)) & 1;
-}
-
 function checkMac(mac: number): void {
   if (!Number.isInteger(mac) || mac < 0 || mac >= 2 ** MAC_BITS) throw new RangeError(`MAC ${mac} is not a 48-bit value`);
+}
+
+function parity32(x: number): number {
+  x ^= x >>> 16;
+  x ^= x >>> 8;
+  x ^= x >>> 4;
+  x ^= x >>> 2;
+  x ^= x >>> 1;
+  return x & 1;
+}
+
+/** Per index bit, the taps as masks over the MAC's low 32 and high 16 bits (cached: lookups are hot in the models). */
+const tapMasks = new Map<string, { lo: number; hi: number }[]>();
+function masksFor(indexBits: number, way: number): { lo: number; hi: number }[] {
+  const key = `${indexBits}/${way}`;
+  let masks = tapMasks.get(key);
+  if (!masks) {
+    masks = macHashTaps(indexBits, way).map((taps) => ({
+      lo: taps.filter((i) => i < 32).reduce((m, i) => (m | (1 << i)) >>> 0, 0),
+      hi: taps.filter((i) => i >= 32).reduce((m, i) => (m | (1 << (i - 32))) >>> 0, 0),
+    }));
+    tapMasks.set(key, masks);
+  }
+  return masks;
 }
 
 /** The slot of `mac` in `way` for a table with 2^indexBits entries per way. */
 export function macHash(mac: number, way: number, indexBits: number): number {
   checkMac(mac);
-  const taps = macHashTaps(indexBits, way);
+  const lo = (mac % TWO32) >>> 0;
+  const hi = Math.floor(mac / TWO32);
   let h = 0;
-  taps.forEach((bits, j) => {
-    let x = 0;
-    for (const i of bits) x ^= macBit(mac, i);
-    h |= x << j;
+  masksFor(indexBits, way).forEach((m, j) => {
+    h |= (parity32(lo & m.lo) ^ parity32(hi & m.hi)) << j;
   });
   return h >>> 0;
 }
@@ -191,9 +210,9 @@ export class MacTable {
     const writes: MacTableWrite[] = [];
     for (let k = path.length - 1; k >= 1; k--) {
       const from = path[k - 1];
-      writes.push(this.apply({ way: path[k].way, index: path[k].index, entry: this.slots[from.way][from.index] }));
+      writes.push(this.applyWrite({ way: path[k].way, index: path[k].index, entry: this.slots[from.way][from.index] }));
     }
-    writes.push(this.apply({ way: path[0].way, index: path[0].index, entry: { valid: true, ctx, mac } }));
+    writes.push(this.applyWrite({ way: path[0].way, index: path[0].index, entry: { valid: true, ctx, mac } }));
     return writes;
   }
 
@@ -204,7 +223,7 @@ export class MacTable {
     for (let way = 0; way < this.geometry.ways; way++) {
       const index = this.slotOf(mac, way);
       const e = this.slots[way][index];
-      if (e.valid && e.mac === mac) writes.push(this.apply({ way, index, entry: EMPTY_ENTRY }));
+      if (e.valid && e.mac === mac) writes.push(this.applyWrite({ way, index, entry: EMPTY_ENTRY }));
     }
     return writes;
   }
@@ -227,7 +246,18 @@ export class MacTable {
     return out;
   }
 
-  private apply(w: MacTableWrite): MacTableWrite {
+  /** Applies one entry write (as the hardware would on the ENTRY_HI commit); returns it. */
+  applyWrite(w: MacTableWrite): MacTableWrite {
+    if (
+      !Number.isInteger(w.way) ||
+      w.way < 0 ||
+      w.way >= this.geometry.ways ||
+      !Number.isInteger(w.index) ||
+      w.index < 0 ||
+      w.index >= this.geometry.entriesPerWay
+    ) {
+      throw new RangeError(`MAC table slot ${w.way}.${w.index} does not exist`);
+    }
     this.slots[w.way][w.index] = w.entry;
     return w;
   }
