@@ -53,11 +53,11 @@ export const PROFILE_NAMES: readonly ProfileName[] = ['test', 'ricenic', '10g'];
 /** Named profiles: each is the defaults with these values replaced. */
 export const PROFILES: Readonly<Record<ProfileName, Readonly<Partial<NicParams>>>> = Object.freeze({
   // Small and fast to simulate; SEQ_W=4 with 8-entry rings exercises sequence wraparound (P-9).
-  test: { N_CTX: 4, SEQ_W: 4, MAX_RING_LOG2: 3 },
+  test: Object.freeze({ N_CTX: 4, SEQ_W: 4, MAX_RING_LOG2: 3 }),
   // The RiceNIC prototype: 32 contexts, one 1 GbE port.
-  ricenic: { N_CTX: 32 },
+  ricenic: Object.freeze({ N_CTX: 32 }),
   // One 10 GbE port: 64-bit stream at 156.25 MHz, a wider DMA path to keep up with it.
-  '10g': { N_CTX: 256, STREAM_W: 64, DMA_W: 128 },
+  '10g': Object.freeze({ N_CTX: 256, STREAM_W: 64, DMA_W: 128 }),
 });
 
 export const MAX_N_CTX = 1024;
