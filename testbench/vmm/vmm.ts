@@ -126,7 +126,8 @@ export type VirtualInterruptHandler = (ctxs: readonly number[]) => void;
 
 interface GuestState {
   readonly id: GuestId;
-  handler?: VirtualInterruptHandler;
+  /** Each driver of the guest registers its own; all see every virtual interrupt of the guest. */
+  readonly handlers: VirtualInterruptHandler[];
   virtualInterrupts: number;
 }
 
@@ -231,12 +232,13 @@ export class Vmm {
 
   createGuest(): GuestId {
     const id = this.nextGuest++;
-    this.guests.set(id, { id, virtualInterrupts: 0 });
+    this.guests.set(id, { id, handlers: [], virtualInterrupts: 0 });
     return id;
   }
 
+  /** Registers a receiver of the guest's virtual interrupts (the guest kernel's handler). */
   onVirtualInterrupt(guest: GuestId, handler: VirtualInterruptHandler): void {
-    this.guest(guest).handler = handler;
+    this.guest(guest).handlers.push(handler);
   }
 
   virtualInterruptsOf(guest: GuestId): number {
@@ -642,7 +644,7 @@ export class Vmm {
       const gs = this.guest(g);
       gs.virtualInterrupts++;
       this.ops.add('virtualInterrupt');
-      gs.handler?.(ctxs);
+      for (const h of gs.handlers) h(ctxs);
     }
     return { entries, contexts, notified: [...perGuest.keys()], spurious };
   }
