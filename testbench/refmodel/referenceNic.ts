@@ -231,7 +231,12 @@ export class ReferenceNic {
       return;
     }
     this.globals.set(reg, v);
-    if (reg === 'INTR_SEQ_INIT') this.intrSeq = v;
+    if (reg === 'INTR_SEQ_INIT') {
+      // Writing the initial seq restarts the ring: head and tail count from 0 again (docs/registers.md).
+      this.intrSeq = v;
+      this.intrHead = 0;
+      this.globals.set('INTR_RING_TAIL', 0);
+    }
   }
 
   bar1Read(offset: number): number {
