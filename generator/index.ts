@@ -15,7 +15,7 @@ export { ElaborationError } from './dsl/errors.js';
 export type { Operand } from './dsl/expr.js';
 export { all, any, cat, Expr, lit, mux, select } from './dsl/expr.js';
 export { Fsm, fsm } from './dsl/fsm.js';
-export type { Instance, ModuleDef, Params, ParamValue, Stmt } from './dsl/module.js';
+export type { Instance, MemoryOptions, ModuleDef, Params, ParamValue, ReadUnderWrite, Stmt } from './dsl/module.js';
 export { clearDefinitions, defineModule, Memory, ModuleBuilder, SwitchChain, WhenChain } from './dsl/module.js';
 export { analysisOf } from './dsl/passes.js';
 export { DrivenSignal, InPort, InstanceInput, InstanceOutput, OutPort, Reg, Signal, Wire } from './dsl/signal.js';

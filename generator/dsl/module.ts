@@ -82,9 +82,26 @@ export interface MemoryReadPort {
 }
 
 /**
+ * What a synchronous read of a word returns in the cycle that word is written: `'old'` (the word
+ * before the write, as the emitted Verilog simulates; yosys adds bypass flops where the block RAM
+ * cannot do this itself, e.g. iCE40) or `'undefined'` (the design never relies on it; the memory is
+ * marked `(* no_rw_check *)` and maps to bare block RAM).
+ */
+export type ReadUnderWrite = 'old' | 'undefined';
+
+export interface MemoryOptions {
+  width: number;
+  depth: number;
+  /** Initial words from address 0; the rest start at zero in synthesis and X in simulation. */
+  init?: readonly (number | bigint)[];
+  readUnderWrite?: ReadUnderWrite;
+}
+
+/**
  * A memory. Synchronous read ports and write ports in one clock domain map to block RAM in yosys;
- * asynchronous reads make it distributed RAM or flip-flops. A read in the same cycle as a write to
- * the same address returns the old word.
+ * asynchronous reads make it distributed RAM or flip-flops. A synchronous read in the same cycle as a
+ * write to the same address returns the old word unless the memory says readUnderWrite: 'undefined'.
+ * Writes from several write() calls to one address in one cycle: the last call wins.
  */
 export class Memory implements MemoryRef {
   readonly writes: MemoryWritePort[] = [];
@@ -99,6 +116,8 @@ export class Memory implements MemoryRef {
     readonly depth: number,
     readonly init: readonly bigint[] | null,
     readonly src: SourceLoc,
+    /** What a synchronous read returns while the same word is written: see MemoryOptions. */
+    readonly readUnderWrite: ReadUnderWrite = 'old',
   ) {
     this.addrWidth = Math.max(1, log2Ceil(depth));
   }
@@ -141,7 +160,12 @@ export class Memory implements MemoryRef {
     const loc = captureSource();
     const a = this.address(addr, loc);
     const cond = this.owner.pathCondition(loc);
-    const enable = opts.enable ? cond.and(opts.enable) : cond;
+    let enable = cond;
+    if (opts.enable) {
+      if (opts.enable.width !== 1)
+        throw new ElaborationError(`memory '${this.name}': a read enable must be 1 bit wide, got ${opts.enable.width}`, loc);
+      enable = cond.op.kind === 'lit' ? opts.enable : cond.and(opts.enable);
+    }
     const name = opts.name ?? `${this.name}_rd${this.reads.length === 0 ? '' : this.reads.length}`;
     const data = this.owner.declare(new MemoryReadData(name, 'memrd', UInt(this.width), this.owner, loc));
     this.reads.push({ addr: a, enable, data });
@@ -170,6 +194,8 @@ export interface InstanceRecord {
 export interface Instance<IO> {
   readonly name: string;
   readonly io: InstancePorts<IO>;
+  /** Every port of the child by its name, including those its io leaves out. */
+  readonly ports: ReadonlyMap<string, InstanceInput | InstanceOutput>;
 }
 
 type Frame = { stmts: Stmt[]; cond: Expr | null };
@@ -217,6 +243,13 @@ export class ModuleBuilder implements SignalOwner {
 
   checkBuilding(loc: SourceLoc): void {
     if (this.finished) throw new ElaborationError(`module ${this.name} is already elaborated; build hardware inside its body`, loc);
+    const active = building[building.length - 1];
+    if (active !== this) {
+      throw new ElaborationError(
+        `this builds hardware in module ${this.name} while module ${active?.name ?? '(none)'} is being elaborated; use the builder of the module whose body you are in`,
+        loc,
+      );
+    }
   }
 
   input(name: string, type: HwType = Bool): InPort {
@@ -289,8 +322,12 @@ export class ModuleBuilder implements SignalOwner {
     return reg;
   }
 
-  memory(name: string, opts: { width: number; depth: number; init?: readonly (number | bigint)[] }): Memory {
+  memory(name: string, opts: MemoryOptions): Memory {
     const loc = captureSource();
+    const ruw = opts.readUnderWrite ?? 'old';
+    if (ruw !== 'old' && ruw !== 'undefined') {
+      throw new ElaborationError(`memory '${name}': readUnderWrite '${String(ruw)}' is not 'old' or 'undefined'`, loc);
+    }
     if (!Number.isInteger(opts.depth) || opts.depth < 1)
       throw new ElaborationError(`memory '${name}': depth ${opts.depth} must be >= 1`, loc);
     if (!Number.isInteger(opts.width) || opts.width < 1)
@@ -301,6 +338,9 @@ export class ModuleBuilder implements SignalOwner {
         throw new ElaborationError(`memory '${name}': ${opts.init.length} initial words for a depth of ${opts.depth}`, loc);
       }
       init = opts.init.map((v, i) => {
+        if (typeof v === 'number' && !Number.isSafeInteger(v)) {
+          throw new ElaborationError(`memory '${name}': initial word ${i} (${v}) is not a whole number; use a bigint`, loc);
+        }
         const b = BigInt(v);
         if (!fitsUnsigned(b, opts.width))
           throw new ElaborationError(`memory '${name}': initial word ${i} (${b}) does not fit ${opts.width} bits`, loc);
@@ -310,7 +350,7 @@ export class ModuleBuilder implements SignalOwner {
     this.checkBuilding(loc);
     this.claimName(name, loc);
     this.ensureClock();
-    const m = new Memory(this, name, opts.width, opts.depth, init, loc);
+    const m = new Memory(this, name, opts.width, opts.depth, init, loc, ruw);
     this.memories.push(m);
     return m;
   }
@@ -406,7 +446,7 @@ export class ModuleBuilder implements SignalOwner {
     // Ports the child declared but did not return in its io still need a parent-side signal.
     for (const p of def.builder.ports) if (p instanceof InPort || p instanceof OutPort) parentSide(p);
     this.instances.push({ name, def: def as ModuleDef<unknown>, connections, src: loc });
-    return { name, io };
+    return { name, io, ports: connections };
   }
 
   // ---- statements ----
@@ -416,10 +456,10 @@ export class ModuleBuilder implements SignalOwner {
   }
 
   recordAssign(target: DrivenSignal, sel: Selection | null, value: Expr, loc: SourceLoc): void {
-    this.checkBuilding(loc);
-    if (target.owner !== this) {
-      throw new ElaborationError(`'${target.name}' belongs to module ${target.owner.name}, not ${this.name}`, loc);
+    if (!this.finished && building[building.length - 1] !== this) {
+      throw new ElaborationError(`'${target.name}' belongs to module ${this.name}, which is not the module being elaborated here`, loc);
     }
+    this.checkBuilding(loc);
     this.frame.stmts.push({ kind: 'assign', target, sel, value, src: loc });
   }
 
@@ -603,6 +643,9 @@ export interface ModuleDef<IO> {
   readonly src: SourceLoc;
 }
 
+/** The modules whose bodies are running, innermost last (a body may define its submodules). */
+const building: ModuleBuilder[] = [];
+
 interface Definition {
   def: ModuleDef<unknown>;
   /** The body's source text: a second body under the same name and parameters is a mistake. */
@@ -681,7 +724,13 @@ export function defineModule<IO>(
     );
   }
   const builder = new ModuleBuilder(verilogName, params);
-  const io = body(builder);
+  building.push(builder);
+  let io: IO;
+  try {
+    io = body(builder);
+  } finally {
+    building.pop();
+  }
   builder.finish();
   const def: ModuleDef<IO> = { name, verilogName, params, io, builder, src };
   checkModule(def as ModuleDef<unknown>);

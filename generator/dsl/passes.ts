@@ -464,42 +464,70 @@ function checkLatches(groups: SignalGroup[]): void {
 
 // ---- usage ----
 
+/**
+ * Which bits of each signal are read. The same walk refuses an expression that reads a signal or a
+ * memory of another module: Verilog could not name it.
+ */
 function usage(def: ModuleDef<unknown>): Map<Signal, bigint> {
+  const b = def.builder;
   const used = new Map<Signal, bigint>();
   const mark = (s: Signal, hi: number, lo: number): void => {
     used.set(s, (used.get(s) ?? 0n) | bitsMask(hi, lo));
   };
-  const expr = (e: Expr): void => visitRefs(e, mark);
+  const foreign = (what: string, owner: string, loc: SourceLoc): never => {
+    throw new ElaborationError(
+      `module ${def.verilogName} reads ${what} of module ${owner}; a module sees only its own signals and the ports of its instances (m.instance(...).io)`,
+      loc,
+    );
+  };
+  const expr = (root: Expr, loc: SourceLoc): void => {
+    const todo: Expr[] = [root];
+    while (todo.length) {
+      const e = todo.pop() as Expr;
+      const op = e.op;
+      if (op.kind === 'ref') {
+        const s = e as Signal;
+        if (s.owner !== b) foreign(`'${s.name}'`, s.owner.name, loc);
+        mark(s, e.width - 1, 0);
+      } else if (op.kind === 'slice' && op.a.op.kind === 'ref') {
+        const s = op.a as Signal;
+        if (s.owner !== b) foreign(`'${s.name}'`, s.owner.name, loc);
+        mark(s, op.hi, op.lo);
+      } else {
+        if (op.kind === 'memread' && !b.memories.includes(op.mem as never)) foreign(`memory '${op.mem.name}'`, 'another module', loc);
+        for (const c of children(op)) todo.push(c);
+      }
+    }
+  };
   const walk = (stmts: Stmt[]): void => {
     for (const st of stmts) {
       if (st.kind === 'assign') {
-        expr(st.value);
-        if (st.sel && st.sel.kind !== 'slice') expr(st.sel.index);
+        expr(st.value, st.src);
+        if (st.sel && st.sel.kind !== 'slice') expr(st.sel.index, st.src);
       } else if (st.kind === 'when') {
-        for (const b of st.branches) {
-          expr(b.cond);
-          walk(b.body);
+        for (const br of st.branches) {
+          expr(br.cond, br.src);
+          walk(br.body);
         }
         if (st.otherwise) walk(st.otherwise);
       } else {
-        expr(st.subject);
+        expr(st.subject, st.src);
         for (const c of st.cases) walk(c.body);
         if (st.default) walk(st.default);
       }
     }
   };
-  walk(def.builder.body);
-  const b = def.builder;
+  walk(b.body);
   for (const m of b.memories) {
     for (const w of m.writes) {
-      expr(w.addr);
-      expr(w.data);
-      expr(w.enable);
-      if (w.mask) expr(w.mask);
+      expr(w.addr, w.src);
+      expr(w.data, w.src);
+      expr(w.enable, w.src);
+      if (w.mask) expr(w.mask, w.src);
     }
     for (const r of m.reads) {
-      expr(r.addr);
-      expr(r.enable);
+      expr(r.addr, r.data.src);
+      expr(r.enable, r.data.src);
     }
   }
   // Clock and reset feed registers and submodules, which the expression walk does not see.

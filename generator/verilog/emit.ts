@@ -56,7 +56,8 @@ function log2Ceil(n: number): number {
 
 class ModuleEmitter {
   private readonly decls: string[] = [];
-  private readonly body: string[] = [];
+  /** Continuous assignments and blocks, in order; a block is separated from its neighbours by a blank line. */
+  private readonly body: { block: boolean; lines: string[] }[] = [];
   private readonly temps = new Map<Expr, string>();
   private readonly tempCount = new Map<string, number>();
   private readonly usedNames: Set<string>;
@@ -113,7 +114,7 @@ class ModuleEmitter {
     const todo: Expr[] = [root];
     while (todo.length) {
       const e = todo.pop() as Expr;
-      if (this.shallow.has(e) || e.depth <= maxInlineDepth) continue;
+      if (this.shallow.has(e) || e.depth < maxInlineDepth) continue;
       this.shallow.add(e);
       order.push(e);
       for (const c of children(e.op)) todo.push(c);
@@ -148,12 +149,12 @@ class ModuleEmitter {
   }
 
   /** e extended to `width` bits: zero-extended if unsigned, sign-extended if signed. */
-  private extend(e: Expr, width: number): string {
+  private extend(e: Expr, width: number, top = false): string {
     const k = width - e.width;
-    if (k === 0) return this.expr(e, false);
+    if (k === 0) return this.expr(e, top);
     if (e.op.kind === 'lit') {
       const text = litText(e.op.value, width, e.type.signed);
-      return text.startsWith('-') ? `(${text})` : text;
+      return text.startsWith('-') && !top ? `(${text})` : text;
     }
     if (e.type.signed) {
       const { msb, bits } = this.signParts(e);
@@ -256,7 +257,7 @@ class ModuleEmitter {
       case 'mux':
         return wrap(`${this.expr(op.cond)} ? ${this.expr(op.ifTrue)} : ${this.expr(op.ifFalse)}`);
       case 'ext':
-        return this.extend(op.a, e.width);
+        return this.extend(op.a, e.width, top);
       case 'cast':
         return e.type.signed ? `$signed(${this.expr(op.a, true)})` : `$unsigned(${this.expr(op.a, true)})`;
       case 'memread':
@@ -324,14 +325,12 @@ class ModuleEmitter {
       for (const st of g.stmts) {
         if (st.kind !== 'assign') continue;
         this.tempBase = st.target.name;
-        this.body.push(`  assign ${st.target.name} = ${this.value(st.value)};`);
+        this.body.push({ block: false, lines: [`  assign ${st.target.name} = ${this.value(st.value)};`] });
       }
       return;
     }
     for (const s of g.signals) this.combRegs.add(s);
-    this.body.push('', '  always @(*) begin');
-    this.body.push(...this.stmts(g.stmts, '    ', '='));
-    this.body.push('  end');
+    this.body.push({ block: true, lines: ['  always @(*) begin', ...this.stmts(g.stmts, '    ', '='), '  end'] });
   }
 
   private resetValue(r: Reg): string {
@@ -351,31 +350,32 @@ class ModuleEmitter {
     this.tempBase = `${(regs[0] as Signal).name}_cond`;
     if (withReset.length) {
       const set = new Set<DrivenSignal>(withReset);
-      this.body.push('', '  always @(posedge clk) begin');
-      this.body.push('    if (rst) begin');
-      for (const r of withReset) this.body.push(`      ${r.name} <= ${this.resetValue(r)};`);
-      this.body.push('    end else begin');
-      this.body.push(
+      const lines = ['  always @(posedge clk) begin', '    if (rst) begin'];
+      for (const r of withReset) lines.push(`      ${r.name} <= ${this.resetValue(r)};`);
+      lines.push(
+        '    end else begin',
         ...this.stmts(
           project(g.stmts, (t) => set.has(t)),
           '      ',
           '<=',
         ),
+        '    end',
+        '  end',
       );
-      this.body.push('    end');
-      this.body.push('  end');
+      this.body.push({ block: true, lines });
     }
     if (without.length) {
       const set = new Set<DrivenSignal>(without);
-      this.body.push('', '  always @(posedge clk) begin');
-      this.body.push(
+      const lines = [
+        '  always @(posedge clk) begin',
         ...this.stmts(
           project(g.stmts, (t) => set.has(t)),
           '    ',
           '<=',
         ),
-      );
-      this.body.push('  end');
+        '  end',
+      ];
+      this.body.push({ block: true, lines });
     }
   }
 
@@ -384,45 +384,48 @@ class ModuleEmitter {
   }
 
   private memory(m: Memory): void {
+    // All write ports in one block, in the order of the write() calls, so the last one wins.
+    const writes: string[] = [];
     for (const w of m.writes) {
       this.tempBase = `${m.name}_wr`;
       const addr = this.value(w.addr);
-      this.body.push('', '  always @(posedge clk) begin');
-      const inner = this.isTrue(w.enable) ? '    ' : '      ';
-      if (!this.isTrue(w.enable)) this.body.push(`    if (${this.value(w.enable)}) begin`);
+      const guarded = !this.isTrue(w.enable);
+      const inner = guarded ? '      ' : '    ';
+      if (guarded) writes.push(`    if (${this.value(w.enable)}) begin`);
       if (!w.mask) {
-        this.body.push(`${inner}${m.name}[${addr}] <= ${this.value(w.data)};`);
+        writes.push(`${inner}${m.name}[${addr}] <= ${this.value(w.data)};`);
       } else {
         const data = this.named(w.data);
         const mask = this.named(w.mask);
         const lanes = w.mask.width;
         const g = w.granularity;
+        const bits = (hi: number, lo: number, width: number): string => (width === 1 ? '' : hi === lo ? `[${hi}]` : `[${hi}:${lo}]`);
         for (let i = 0; i < lanes; i++) {
           const bit = lanes === 1 ? mask : `${mask}[${i}]`;
           const hi = (i + 1) * g - 1;
           const lo = i * g;
-          const part = g === m.width ? '' : hi === lo ? `[${hi}]` : `[${hi}:${lo}]`;
-          const dpart = w.data.width === 1 ? '' : hi === lo ? `[${hi}]` : `[${hi}:${lo}]`;
-          this.body.push(`${inner}if (${bit}) ${m.name}[${addr}]${part} <= ${data}${dpart};`);
+          const part = g === m.width ? '' : bits(hi, lo, m.width);
+          writes.push(`${inner}if (${bit}) ${m.name}[${addr}]${part} <= ${data}${bits(hi, lo, w.data.width)};`);
         }
       }
-      if (!this.isTrue(w.enable)) this.body.push('    end');
-      this.body.push('  end');
+      if (guarded) writes.push('    end');
     }
+    if (writes.length) this.body.push({ block: true, lines: ['  always @(posedge clk) begin', ...writes, '  end'] });
     for (const r of m.reads) {
       this.tempBase = r.data.name;
       const guard = this.isTrue(r.enable) ? '' : `if (${this.value(r.enable)}) `;
-      this.body.push('', '  always @(posedge clk) begin');
-      this.body.push(`    ${guard}${r.data.name} <= ${m.name}[${this.value(r.addr)}];`);
-      this.body.push('  end');
+      this.body.push({
+        block: true,
+        lines: ['  always @(posedge clk) begin', `    ${guard}${r.data.name} <= ${m.name}[${this.value(r.addr)}];`, '  end'],
+      });
     }
     if (m.init) {
-      this.body.push('', `  // Initial contents of ${m.name} (block RAM initialisation in synthesis).`);
-      this.body.push('  initial begin');
+      const lines = [`  // Initial contents of ${m.name} (block RAM initialisation in synthesis).`, '  initial begin'];
       m.init.forEach((v, i) => {
-        this.body.push(`    ${m.name}[${i}] = ${litText(v, m.width, false)};`);
+        lines.push(`    ${m.name}[${i}] = ${litText(v, m.width, false)};`);
       });
-      this.body.push('  end');
+      lines.push('  end');
+      this.body.push({ block: true, lines });
     }
   }
 
@@ -435,9 +438,24 @@ class ModuleEmitter {
       const s = inst.connections.get(p.name);
       if (s) conns.push(`.${p.name}(${s.name})`);
     }
-    this.body.push('', `  ${inst.def.verilogName} ${inst.name} (  // ${formatLoc(inst.src)}`);
-    this.body.push(conns.map((c) => `    ${c}`).join(',\n'));
-    this.body.push('  );');
+    const lines = [`  ${inst.def.verilogName} ${inst.name} (  // ${formatLoc(inst.src)}`];
+    conns.forEach((c, i) => {
+      lines.push(`    ${c}${i === conns.length - 1 ? '' : ','}`);
+    });
+    lines.push('  );');
+    this.body.push({ block: true, lines });
+  }
+
+  /** The body's lines: blocks apart, runs of `assign` together. */
+  private bodyLines(): string[] {
+    const out: string[] = [];
+    let prevBlock: boolean | null = null;
+    for (const item of this.body) {
+      if (prevBlock !== null && (item.block || prevBlock)) out.push('');
+      out.push(...item.lines);
+      prevBlock = item.block;
+    }
+    return out;
   }
 
   private unusedNote(s: Signal): string | null {
@@ -453,10 +471,12 @@ class ModuleEmitter {
     return `${bits} kept for waveforms and debug but not read in this configuration`;
   }
 
-  private waived(decl: string, s: Signal, indent: string): string[] {
+  /** A declaration, with a waiver and its reason when Verilator would call the signal (partly) unused. */
+  private waived(decl: string, comment: string | null, s: Signal, indent: string): string[] {
     const note = this.unusedNote(s);
-    if (!note) return [decl];
-    return [`${indent}// verilator lint_off UNUSEDSIGNAL`, `${decl}  // ${note}`, `${indent}// verilator lint_on UNUSEDSIGNAL`];
+    if (!note) return [comment ? `${decl}  // ${comment}` : decl];
+    const text = `${decl}  // ${comment ? `${comment}; ` : ''}${note}`;
+    return [`${indent}// verilator lint_off UNUSEDSIGNAL`, text, `${indent}// verilator lint_on UNUSEDSIGNAL`];
   }
 
   emit(): EmittedModule {
@@ -468,7 +488,6 @@ class ModuleEmitter {
     for (const i of b.instances) this.instance(i);
 
     const sign = (s: Signal): string => (s.type.signed ? 'signed ' : '');
-    const loc = (s: Signal): string => `// ${formatLoc(s.src)}`;
     // Ports: clock and reset first, then in declaration order.
     const portList: Signal[] = [];
     if (b.clk) portList.push(b.clk);
@@ -478,20 +497,22 @@ class ModuleEmitter {
     portList.forEach((p, i) => {
       const comma = i === portList.length - 1 ? '' : ',';
       const dir = p instanceof InPort ? 'input  wire' : this.combRegs.has(p) ? 'output reg ' : 'output wire';
-      portLines.push(...this.waived(`    ${dir} ${sign(p)}${range(p.width)}${p.name}${comma}`, p, '    '));
+      portLines.push(...this.waived(`    ${dir} ${sign(p)}${range(p.width)}${p.name}${comma}`, null, p, '    '));
     });
 
     const declLines: string[] = [];
     for (const s of b.signals) {
       if (s instanceof InPort || s instanceof OutPort) continue;
       const kind = s instanceof Reg || s instanceof MemoryReadData || this.combRegs.has(s) ? 'reg ' : 'wire';
-      declLines.push(...this.waived(`  ${kind} ${sign(s)}${range(s.width)}${s.name};  ${loc(s)}`, s, '  '));
+      declLines.push(...this.waived(`  ${kind} ${sign(s)}${range(s.width)}${s.name};`, formatLoc(s.src), s, '  '));
     }
     for (const m of b.memories) {
       const unread = m.reads.length === 0 && m.asyncReads.length === 0;
       if (unread) declLines.push('  // verilator lint_off UNUSEDSIGNAL');
+      // Tells yosys that no read relies on a word written in the same cycle: no bypass logic.
+      if (m.readUnderWrite === 'undefined' && m.reads.length > 0) declLines.push('  (* no_rw_check *)');
       declLines.push(
-        `  reg ${range(m.width)}${m.name} [0:${m.depth - 1}];  // ${formatLoc(m.src)}${unread ? ' (written, never read here)' : ''}`,
+        `  reg  ${range(m.width)}${m.name} [0:${m.depth - 1}];  // ${formatLoc(m.src)}${unread ? '; written, never read in this configuration' : ''}`,
       );
       if (unread) declLines.push('  // verilator lint_on UNUSEDSIGNAL');
     }
@@ -525,7 +546,7 @@ class ModuleEmitter {
       ');',
       ...(params.length ? ['', ...params] : []),
       ...(declLines.length || this.decls.length ? ['', ...declLines, ...this.decls] : []),
-      ...(this.body.length ? ['', ...this.body] : []),
+      ...(this.body.length ? ['', ...this.bodyLines()] : []),
       '',
       'endmodule',
       '',

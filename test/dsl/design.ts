@@ -26,6 +26,24 @@ export async function expectLintClean(def: ModuleDef<unknown>, name: string = de
   expect(result.warnings).toEqual([]);
 }
 
+/** The cells of the last `stat` in a yosys log, by type. */
+export function cellCounts(log: string): Map<string, number> {
+  const at = log.lastIndexOf('Number of cells');
+  const counts = new Map<string, number>();
+  if (at < 0) return counts;
+  for (const line of log.slice(at).split('\n').slice(1)) {
+    const m = /^\s+(\S+)\s+(\d+)$/.exec(line);
+    if (!m) break;
+    counts.set(m[1] as string, Number(m[2]));
+  }
+  return counts;
+}
+
+/** Whether yosys reported a latch (it also prints "No latch inferred ..." lines, which are fine). */
+export function inferredLatch(log: string): boolean {
+  return /^Latch inferred/m.test(log);
+}
+
 /** Synthesizes a design for iCE40 with yosys and returns its log. */
 export async function synthIce40(def: ModuleDef<unknown>): Promise<string> {
   const modules = emitDesign(def);
