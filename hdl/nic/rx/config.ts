@@ -1,0 +1,118 @@
+/**
+ * Sizes of the receive engine, derived once from the NIC parameters so every RX block agrees on them.
+ * `RxOptions` lets a test or a board shrink or grow the buffers without touching the spec parameters.
+ */
+import { deriveParams, type NicParams } from '../../params.js';
+import { type NicWidths, nicWidths } from '../interfaces.js';
+
+export interface RxOptions {
+  /** Bytes of frame buffer for the MAC stream (a power of two, at least 4096). */
+  macBufferBytes?: number;
+  /** Bytes of frame buffer for the loopback stream from the TX engine (a power of two, at least 4096). */
+  loopBufferBytes?: number;
+  /** Descriptors prefetched per context (a power of two, 1..64); default scales down as N_CTX grows. */
+  descCache?: number;
+  /** Frames between buffer assignment and completion that may be in flight at once (power of two, 2..256). */
+  jobs?: number;
+}
+
+export interface RxConfig {
+  readonly p: NicParams;
+  readonly w: NicWidths;
+  readonly ctxW: number;
+  readonly nCtx: number;
+  readonly seqW: number;
+  readonly ringLog2W: number;
+  readonly maxRingLog2: number;
+  readonly streamW: number;
+  readonly streamBytes: number;
+  readonly dmaW: number;
+  readonly dmaBytes: number;
+  /** log2(dmaBytes). */
+  readonly dmaShift: number;
+  /** Frame-buffer word: max(STREAM_W, DMA_W), so one stream beat never spans two words. */
+  readonly bufW: number;
+  readonly bufBytes: number;
+  readonly macBufWords: number;
+  readonly loopBufWords: number;
+  /** Bits of a frame length (holds the largest frame plus a beat). */
+  readonly lenW: number;
+  readonly maxFrameBytes: number;
+  readonly minFrameBytes: number;
+  /** Descriptors prefetched per context. */
+  readonly descCache: number;
+  readonly cacheCntW: number;
+  /** Descriptors fetched by one AXI read at most. */
+  readonly fetchBurst: number;
+  /** Parsed descriptors the response queue holds (the fetch credits). */
+  readonly fetchCredits: number;
+  /** Descriptor reads in flight at most. */
+  readonly fetchReads: number;
+  readonly jobs: number;
+  /** Write transactions awaiting their B response at most. */
+  readonly writesInFlight: number;
+  /** Bits of a per-context generation number, bumped when its ring is reconfigured. */
+  readonly genW: number;
+}
+
+function pow2In(name: string, v: number, lo: number, hi: number): number {
+  if (!Number.isInteger(v) || v < lo || v > hi || (v & (v - 1)) !== 0) {
+    throw new RangeError(`rxEngine: ${name}=${v} is refused: it must be a power of two from ${lo} to ${hi}`);
+  }
+  return v;
+}
+
+function log2(n: number): number {
+  return Math.round(Math.log2(n));
+}
+
+/**
+ * Default prefetch depth: deep enough that one context can take short frames back to back while its
+ * refills are in flight, bounded so that N_CTX * depth descriptors stay a few block RAMs.
+ */
+function defaultDescCache(p: NicParams): number {
+  const byCtx = p.N_CTX <= 64 ? 16 : p.N_CTX <= 256 ? 8 : 4;
+  return Math.min(byCtx, 2 ** p.MAX_RING_LOG2);
+}
+
+export function rxConfig(p: NicParams, o: RxOptions = {}): RxConfig {
+  const d = deriveParams(p);
+  const bufW = Math.max(p.STREAM_W, p.DMA_W);
+  const bufBytes = bufW / 8;
+  const macBufferBytes = pow2In('macBufferBytes', o.macBufferBytes ?? 16384, 4096, 1 << 20);
+  const loopBufferBytes = pow2In('loopBufferBytes', o.loopBufferBytes ?? 4096, 4096, 1 << 20);
+  const descCache = pow2In('descCache', o.descCache ?? defaultDescCache(p), 1, 64);
+  if (descCache > 2 ** (p.SEQ_W - 1)) {
+    throw new RangeError(`rxEngine: descCache=${descCache} is refused: it must not exceed 2^(SEQ_W-1) = ${2 ** (p.SEQ_W - 1)}`);
+  }
+  const jobs = pow2In('jobs', o.jobs ?? 32, 2, 256);
+  return Object.freeze({
+    p,
+    w: nicWidths(p),
+    ctxW: d.ctxIndexWidth,
+    nCtx: p.N_CTX,
+    seqW: p.SEQ_W,
+    ringLog2W: d.ringLog2Width,
+    maxRingLog2: p.MAX_RING_LOG2,
+    streamW: p.STREAM_W,
+    streamBytes: d.streamBytes,
+    dmaW: p.DMA_W,
+    dmaBytes: d.dmaBytes,
+    dmaShift: log2(d.dmaBytes),
+    bufW,
+    bufBytes,
+    macBufWords: macBufferBytes / bufBytes,
+    loopBufWords: loopBufferBytes / bufBytes,
+    lenW: 11,
+    maxFrameBytes: d.maxFrameBytes,
+    minFrameBytes: d.minFrameBytes,
+    descCache,
+    cacheCntW: Math.max(1, log2(descCache) + 1),
+    fetchBurst: Math.min(descCache, 8),
+    fetchCredits: 32,
+    fetchReads: 8,
+    jobs,
+    writesInFlight: 32,
+    genW: 2,
+  });
+}

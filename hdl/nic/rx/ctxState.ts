@@ -1,0 +1,442 @@
+/**
+ * Per-context receive state in block RAM, and the one unit that reads and writes it.
+ *
+ * Memories (one word per context): the ring base and size, DONE_BASE, the dynamic state
+ * {exp_seq, fetch_seq, cached descriptors, active, generation}, the counters; and the descriptor
+ * cache, `descCache` prefetched descriptors per context. Every change to a context goes through one
+ * operation at a time (read, then read the cache, then decide and write), so no two operations ever
+ * race on the same words; an operation takes three cycles whatever N_CTX is.
+ *
+ * Operations, by priority: a register access; a frame copy asking for a buffer (consume); a fetched
+ * descriptor (fresh); a doorbell; a retry of a fetch that lacked resources.
+ *
+ * Sequence rules (spec section 5, P-7/P-8/P-9): descriptors are fetched from slot fetch_seq mod ring
+ * size, at most min(descCache, ring size) ahead of exp_seq, and kept only if their seq field equals
+ * the seq they were fetched for (all 32 bits) and they arrive in order. A mismatch counts rx_seq_miss
+ * and idles the context (`active` clears) until its next doorbell. A consume takes the descriptor for
+ * exp_seq from the cache: the frame goes in only if it fits (R-7: otherwise rx_buf_too_small and the
+ * descriptor stays); with none cached the copy is dropped at once (rx_nobuf, R-5), so a context
+ * without buffers never waits for a DMA round trip. Writing RX_EXP_SEQ or the ring registers empties
+ * the cache and bumps the generation, so no descriptor fetched before the write is ever used.
+ * Contexts not enabled or quiescing start no fetch and are given no buffer.
+ */
+import { all, Bool, cat, type Expr, fsm, lit, type Memory, type ModuleBuilder, mux, UInt, type Wire } from '../../../generator/index.js';
+import { rrArbiter } from '../../../generator/lib/rrArbiter.js';
+import { DONE_BASE_LO, RING_BASE_LO } from '../../registers/map.js';
+import type { RxConfig } from './config.js';
+import { REG_CODE_W, regCode } from './registers.js';
+import { fitWidth, log2 } from './widths.js';
+
+/** What a consume answers. */
+export const CONSUME = { OK: 0, NOBUF: 1, SMALL: 2, OFF: 3 } as const;
+
+export interface CtxStateInputs {
+  /** Bit c: context c is enabled and not quiescing. */
+  ok: Expr;
+  reg: { valid: Expr; wr: Expr; ctx: Expr; code: Expr; data: Expr };
+  consume: { valid: Expr; ctx: Expr; len: Expr };
+  fresh: { valid: Expr; ctx: Expr; gen: Expr; seq: Expr; addr: Expr; len: Expr; dseq: Expr };
+  doorbell: { valid: Expr; ctx: Expr };
+  /** The descriptor-read queue can take a request. */
+  arSpace: Expr;
+}
+
+export interface CtxStateOutputs {
+  regTake: Expr;
+  regResp: { valid: Expr; data: Expr };
+  consumeTake: Expr;
+  result: { valid: Expr; kind: Expr; addr: Expr; slot: Expr; seq: Expr; doneBase: Expr };
+  freshTake: Expr;
+  doorbellTake: Expr;
+  ar: { valid: Expr; ctx: Expr; gen: Expr; seq: Expr; n: Expr; addr: Expr };
+  doneUpd: { valid: Expr; ctx: Expr; seq: Expr };
+  /** The reset sweep has initialised every context. */
+  ready: Expr;
+}
+
+interface WritePort {
+  we: Wire;
+  addr: Wire;
+  data: Wire;
+  mask: Wire | null;
+}
+
+function writePort(m: ModuleBuilder, mem: Memory, maskW = 0): WritePort {
+  const we = m.wire(`${mem.name}_we`, Bool, { init: 0 });
+  const addr = m.wire(`${mem.name}_wa`, UInt(mem.addrWidth), { init: 0 });
+  const data = m.wire(`${mem.name}_wd`, UInt(mem.width), { init: 0 });
+  const mask = maskW > 0 ? m.wire(`${mem.name}_wm`, UInt(maskW), { init: 0 }) : null;
+  m.when(we, () => (mask ? mem.write(addr, data, mask) : mem.write(addr, data)));
+  return { we, addr, data, mask };
+}
+
+export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxStateOutputs {
+  const { seqW, ctxW, genW } = c;
+  const cw = c.cacheCntW;
+  const D = c.descCache;
+  const ld = log2(D);
+  const L = c.maxRingLog2;
+  const ctxAddrW = Math.max(1, log2(c.nCtx));
+  const ctxAddr = (ctx: Expr) => (c.nCtx === 1 ? lit(0, 1) : ctx);
+  const cacheAddr = (ctx: Expr, seq: Expr) => {
+    if (D === 1) return ctxAddr(ctx);
+    const idx = seq.bits(ld - 1, 0);
+    return c.nCtx === 1 ? idx : cat(ctx, idx);
+  };
+
+  const ringMem = m.memory('rx_ring_base', { width: 64, depth: c.nCtx });
+  const log2Mem = m.memory('rx_ring_log2', { width: c.ringLog2W, depth: c.nCtx });
+  const doneMem = m.memory('rx_done_base', { width: 64, depth: c.nCtx });
+  const dynW = 2 * seqW + cw + 1 + genW;
+  const dynMem = m.memory('rx_dyn', { width: dynW, depth: c.nCtx });
+  const cntMem = m.memory('rx_counters', { width: 192, depth: c.nCtx });
+  const cacheMem = m.memory('rx_desc_cache', { width: 80, depth: c.nCtx * D });
+  const wRing = writePort(m, ringMem, 2);
+  const wLog2 = writePort(m, log2Mem);
+  const wDone = writePort(m, doneMem, 2);
+  const wDyn = writePort(m, dynMem);
+  const wCnt = writePort(m, cntMem);
+  const wCache = writePort(m, cacheMem);
+
+  const st = fsm(m, 'ctx_op', ['INIT', 'IDLE', 'READ', 'DECIDE'] as const);
+  const initCtx = m.reg('ctx_init', UInt(ctxAddrW), { reset: 0 });
+  const credits = m.reg('fetch_credits', UInt(log2(c.fetchCredits) + 1), { reset: c.fetchCredits });
+  const want = m.reg('fetch_want', UInt(c.nCtx), { reset: 0 });
+  const wantArb = m.instance('u_fetch_want', rrArbiter({ n: c.nCtx }));
+  wantArb.io.req.set(want);
+
+  // ---- select (IDLE): one operation, highest priority first.
+  const idle = st.is('IDLE');
+  const selReg = m.named('op_sel_reg', idle.and(i.reg.valid));
+  const selCons = m.named('op_sel_consume', idle.and(i.reg.valid.not()).and(i.consume.valid));
+  const selFresh = m.named('op_sel_fresh', idle.and(i.reg.valid.not()).and(i.consume.valid.not()).and(i.fresh.valid));
+  const selDb = m.named('op_sel_doorbell', idle.and(all(i.reg.valid.not(), i.consume.valid.not(), i.fresh.valid.not(), i.doorbell.valid)));
+  const fetchCan = credits.ne(0).and(i.arSpace);
+  const selFetch = m.named(
+    'op_sel_fetch',
+    idle.and(all(i.reg.valid.not(), i.consume.valid.not(), i.fresh.valid.not(), i.doorbell.valid.not(), wantArb.io.grant_valid, fetchCan)),
+  );
+  wantArb.io.advance.set(selFetch);
+  const selAny = m.named('op_sel_any', selReg.or(selCons).or(selFresh).or(selDb).or(selFetch));
+  const OP = { REG: 0, CONSUME: 1, FRESH: 2, DOORBELL: 3, FETCH: 4 } as const;
+  const selCtx = m.named(
+    'op_sel_ctx',
+    mux(
+      selReg,
+      i.reg.ctx,
+      mux(selCons, i.consume.ctx, mux(selFresh, i.fresh.ctx, mux(selDb, i.doorbell.ctx, fitWidth(wantArb.io.grant_index, ctxW)))),
+    ),
+  );
+  const selKind = mux(
+    selReg,
+    lit(OP.REG, 3),
+    mux(selCons, lit(OP.CONSUME, 3), mux(selFresh, lit(OP.FRESH, 3), mux(selDb, lit(OP.DOORBELL, 3), lit(OP.FETCH, 3)))),
+  );
+
+  const opKind = m.reg('op_kind', UInt(3), { reset: 0 });
+  const opCtx = m.reg('op_ctx', UInt(ctxW), { reset: 0 });
+  const opWr = m.reg('op_wr', Bool, { reset: 0 });
+  const opCode = m.reg('op_code', UInt(REG_CODE_W), { reset: 0 });
+  const opData = m.reg('op_data', UInt(32), { reset: 0 });
+  const opLen = m.reg('op_len', UInt(c.lenW), { reset: 0 });
+  const opGen = m.reg('op_gen', UInt(genW), { reset: 0 });
+  const opSeq = m.reg('op_seq', UInt(seqW), { reset: 0 });
+  const opAddr = m.reg('op_addr', UInt(64), { reset: 0 });
+  const opDlen = m.reg('op_dlen', UInt(16), { reset: 0 });
+  const opDseq = m.reg('op_dseq', UInt(32), { reset: 0 });
+  m.when(selAny, () => {
+    opKind.set(selKind);
+    opCtx.set(selCtx);
+    opWr.set(i.reg.wr);
+    opCode.set(i.reg.code);
+    opData.set(i.reg.data);
+    opLen.set(i.consume.len);
+    opGen.set(i.fresh.gen);
+    opSeq.set(i.fresh.seq);
+    opAddr.set(i.fresh.addr);
+    opDlen.set(i.fresh.len);
+    opDseq.set(i.fresh.dseq);
+    st.goto('READ');
+  });
+  m.when(selFetch, () => want.atIndex(fitWidth(wantArb.io.grant_index, ctxAddrW)).set(0));
+
+  const rdAddr = ctxAddr(selCtx);
+  const qRing = ringMem.read(rdAddr, { enable: selAny, name: 'q_ring_base' });
+  const qLog2 = log2Mem.read(rdAddr, { enable: selAny, name: 'q_ring_log2' });
+  const qDone = doneMem.read(rdAddr, { enable: selAny, name: 'q_done_base' });
+  const qDyn = dynMem.read(rdAddr, { enable: selAny, name: 'q_dyn' });
+  const qCnt = cntMem.read(rdAddr, { enable: selAny, name: 'q_counters' });
+
+  const exp = m.named('cur_exp', qDyn.bits(seqW - 1, 0));
+  const fetchSeq = m.named('cur_fetch', qDyn.bits(2 * seqW - 1, seqW));
+  const cnt = m.named('cur_cnt', qDyn.bits(2 * seqW + cw - 1, 2 * seqW));
+  const active = m.named('cur_active', qDyn.bit(2 * seqW + cw));
+  const gen = m.named('cur_gen', qDyn.bits(dynW - 1, dynW - genW));
+  const packDyn = (e: Expr, f: Expr, n: Expr, a: Expr, g: Expr) => cat(g, a, n, f, e);
+
+  // ---- READ: the context's words are out; read its cache slot for exp_seq.
+  const reading = st.is('READ');
+  const qCache = cacheMem.read(cacheAddr(opCtx, exp), { enable: reading, name: 'q_cache' });
+  m.when(reading, () => st.goto('DECIDE'));
+
+  // ---- DECIDE: act and write back.
+  const deciding = st.is('DECIDE');
+  m.when(deciding, () => st.goto('IDLE'));
+  const ctxOk = c.nCtx === 1 ? i.ok.bit(0) : i.ok.bit(opCtx);
+  const isKind = (k: number) => m.named(`op_is_${Object.keys(OP)[k]?.toLowerCase()}`, deciding.and(opKind.eq(k)));
+  const doReg = isKind(OP.REG);
+  const doCons = isKind(OP.CONSUME);
+  const doFresh = isKind(OP.FRESH);
+  const doDb = isKind(OP.DOORBELL);
+  const doFetch = isKind(OP.FETCH);
+
+  const cFrames = qCnt.bits(31, 0);
+  const cBytes = qCnt.bits(95, 32);
+  const cMiss = qCnt.bits(127, 96);
+  const cNobuf = qCnt.bits(159, 128);
+  const cSmall = qCnt.bits(191, 160);
+  const packCnt = (f: Expr, b: Expr, mi: Expr, nb: Expr, sm: Expr) => cat(sm, nb, mi, b, f);
+  const cacheAddrQ = qCache.bits(63, 0);
+  const cacheLen = qCache.bits(79, 64);
+
+  // Ring geometry: mask = ring size - 1; a LOG2 register value never exceeds MAX_RING_LOG2.
+  const maskBits: Expr[] = [];
+  for (let b = L - 1; b >= 0; b--) maskBits.push(qLog2.gt(b));
+  const ringMask = m.named('ring_mask', cat(...maskBits));
+  const slotOf = (seq: Expr) => seq.trunc(L).and(ringMask);
+
+  // Outcome of each operation on the dynamic word (before a fetch is added).
+  const nExp = m.wire('next_exp', UInt(seqW), { init: exp });
+  const nFetch = m.wire('next_fetch', UInt(seqW), { init: fetchSeq });
+  const nCnt = m.wire('next_cnt', UInt(cw), { init: cnt });
+  const nActive = m.wire('next_active', Bool, { init: active });
+  const nGen = m.wire('next_gen', UInt(genW), { init: gen });
+  const tryFetch = m.wire('try_fetch', Bool, { init: 0 });
+  const dynChange = m.wire('dyn_change', Bool, { init: 0 });
+  const cntChange = m.wire('cnt_change', Bool, { init: 0 });
+  const nFrames = m.wire('next_frames', UInt(32), { init: cFrames });
+  const nBytes = m.wire('next_bytes', UInt(64), { init: cBytes });
+  const nMiss = m.wire('next_miss', UInt(32), { init: cMiss });
+  const nNobuf = m.wire('next_nobuf', UInt(32), { init: cNobuf });
+  const nSmall = m.wire('next_small', UInt(32), { init: cSmall });
+
+  const resValid = m.reg('res_valid', Bool, { reset: 0 });
+  const resKind = m.reg('res_kind', UInt(2), { reset: 0 });
+  const resAddr = m.reg('res_addr', UInt(64), { reset: 0 });
+  const resSlot = m.reg('res_slot', UInt(64), { reset: 0 });
+  const resSeq = m.reg('res_seq', UInt(seqW), { reset: 0 });
+  const resDone = m.reg('res_done_base', UInt(64), { reset: 0 });
+  resValid.set(doCons);
+
+  // Consume: a buffer for a frame copy of opLen bytes.
+  m.when(doCons, () => {
+    resAddr.set(cacheAddrQ);
+    resSlot.set(qRing.addWrap(cat(slotOf(exp), lit(0, 4)).resize(64)));
+    resSeq.set(exp);
+    resDone.set(qDone);
+    m.when(ctxOk.not(), () => resKind.set(CONSUME.OFF))
+      .elseWhen(cnt.eq(0), () => {
+        resKind.set(CONSUME.NOBUF);
+        cntChange.set(1);
+        nNobuf.set(cNobuf.addWrap(1));
+      })
+      .elseWhen(cacheLen.lt(opLen), () => {
+        resKind.set(CONSUME.SMALL);
+        cntChange.set(1);
+        nSmall.set(cSmall.addWrap(1));
+      })
+      .otherwise(() => {
+        resKind.set(CONSUME.OK);
+        dynChange.set(1);
+        nExp.set(exp.addWrap(1));
+        nCnt.set(cnt.subWrap(1));
+        cntChange.set(1);
+        nFrames.set(cFrames.addWrap(1));
+        nBytes.set(cBytes.addWrap(opLen.resize(64)));
+        tryFetch.set(1);
+      });
+  });
+
+  // Fresh: a fetched descriptor, kept only at the next free place of the cache with the right seq.
+  const inPlace = m.named('fresh_in_place', opGen.eq(gen).and(opSeq.eq(exp.addWrap(cnt.resize(seqW)))));
+  const seqOk = m.named('fresh_seq_ok', opDseq.eq(opSeq.resize(32)));
+  m.when(doFresh.and(inPlace), () => {
+    dynChange.set(1);
+    m.when(seqOk, () => {
+      nCnt.set(cnt.addWrap(1));
+      wCache.we.set(1);
+      wCache.addr.set(cacheAddr(opCtx, opSeq));
+      wCache.data.set(cat(opDlen, opAddr));
+    }).otherwise(() => {
+      // The slot holds no valid descriptor for this seq: idle until the next doorbell.
+      nActive.set(0);
+      nFetch.set(opSeq);
+      cntChange.set(1);
+      nMiss.set(cMiss.addWrap(1));
+    });
+  });
+
+  m.when(doDb, () => {
+    dynChange.set(1);
+    nActive.set(1);
+    tryFetch.set(1);
+  });
+  m.when(doFetch, () => tryFetch.set(1));
+
+  // Register accesses.
+  const regResValid = m.reg('reg_resp_valid', Bool, { reset: 0 });
+  const regResData = m.reg('reg_resp_data', UInt(32), { reset: 0 });
+  const doneUpdValid = m.reg('done_upd_valid', Bool, { reset: 0 });
+  const doneUpdCtx = m.reg('done_upd_ctx', UInt(ctxW), { reset: 0 });
+  const doneUpdSeq = m.reg('done_upd_seq', UInt(seqW), { reset: 0 });
+  regResValid.set(doReg.and(opWr.not()));
+  doneUpdValid.set(0);
+  const codeIs = (r: Parameters<typeof regCode>[0]) => opCode.eq(regCode(r));
+  const flush = () => {
+    dynChange.set(1);
+    nFetch.set(exp);
+    nCnt.set(0);
+    nActive.set(0);
+    nGen.set(gen.addWrap(1));
+  };
+  m.when(doReg.and(opWr), () => {
+    const ringLoMask = RING_BASE_LO.ADDR.mask >>> 0;
+    const doneLoMask = DONE_BASE_LO.ADDR.mask >>> 0;
+    m.when(codeIs('RX_RING_BASE_LO'), () => {
+      wRing.we.set(1);
+      wRing.data.set(cat(lit(0, 32), opData.and(lit(ringLoMask, 32))));
+      wRing.mask?.set(lit(1, 2));
+      flush();
+    });
+    m.when(codeIs('RX_RING_BASE_HI'), () => {
+      wRing.we.set(1);
+      wRing.data.set(cat(opData, lit(0, 32)));
+      wRing.mask?.set(lit(2, 2));
+      flush();
+    });
+    // A LOG2 beyond MAX_RING_LOG2 is ignored (the BAR1 block flags it).
+    m.when(codeIs('RX_RING_LOG2').and(opData.le(L)), () => {
+      wLog2.we.set(1);
+      wLog2.data.set(opData.trunc(c.ringLog2W));
+      flush();
+    });
+    m.when(codeIs('RX_EXP_SEQ'), () => {
+      flush();
+      nExp.set(opData.trunc(seqW));
+      nFetch.set(opData.trunc(seqW));
+      doneUpdValid.set(1);
+      doneUpdSeq.set(opData.trunc(seqW).subWrap(1));
+    });
+    m.when(codeIs('DONE_BASE_LO'), () => {
+      wDone.we.set(1);
+      wDone.data.set(cat(lit(0, 32), opData.and(lit(doneLoMask, 32))));
+      wDone.mask?.set(lit(1, 2));
+    });
+    m.when(codeIs('DONE_BASE_HI'), () => {
+      wDone.we.set(1);
+      wDone.data.set(cat(opData, lit(0, 32)));
+      wDone.mask?.set(lit(2, 2));
+    });
+  });
+  m.when(doReg, () => doneUpdCtx.set(opCtx));
+  const readBack: [Parameters<typeof regCode>[0], Expr][] = [
+    ['RX_RING_BASE_LO', qRing.bits(31, 0)],
+    ['RX_RING_BASE_HI', qRing.bits(63, 32)],
+    ['RX_RING_LOG2', qLog2.resize(32)],
+    ['RX_EXP_SEQ', exp.resize(32)],
+    ['DONE_BASE_LO', qDone.bits(31, 0)],
+    ['DONE_BASE_HI', qDone.bits(63, 32)],
+    ['RX_FRAMES', cFrames],
+    ['RX_BYTES_LO', cBytes.bits(31, 0)],
+    ['RX_BYTES_HI', cBytes.bits(63, 32)],
+    ['RX_SEQ_MISS', cMiss],
+    ['RX_NOBUF', cNobuf],
+    ['RX_BUF_TOO_SMALL', cSmall],
+  ];
+  m.when(doReg, () => {
+    regResData.set(0);
+    for (const [r, v] of readBack) m.when(codeIs(r), () => regResData.set(v));
+  });
+
+  // ---- fetch: as many descriptors as the window, the ring end, the 4 KiB page, the burst and the credits allow.
+  const ringSize = m.named('ring_size', cat(lit(0, 1), ringMask).addWrap(1));
+  // The window and the distance fetch - exp never exceed 2^(SEQ_W-1), so SEQ_W bits hold them.
+  const window = m.named('fetch_window', mux(ringSize.lt(D), fitWidth(ringSize, seqW), lit(D, seqW)));
+  const inWin = m.named('fetch_in_window', nFetch.subWrap(nExp));
+  const slot = m.named('fetch_slot', slotOf(nFetch));
+  const descAddr = m.named('fetch_addr', qRing.addWrap(cat(slot, lit(0, 4)).resize(64)));
+  const toWrap = m.named('fetch_to_wrap', ringSize.subWrap(slot.resize(L + 1)));
+  const toPage = m.named('fetch_to_page', lit(256, 9).subWrap(descAddr.bits(11, 4).resize(9)));
+  const nw = log2(Math.max(D, c.fetchBurst, c.fetchCredits)) + 1;
+  const clampTo = (x: Expr, limit: Expr) => mux(x.lt(limit), x, limit);
+  const room = m.named('fetch_room', mux(inWin.lt(window), window.subWrap(inWin), lit(0, seqW)));
+  const capConst = (x: Expr, k: number) => (k >= 2 ** x.width ? x : mux(x.lt(k), x, lit(k, x.width)));
+  let n: Expr = fitWidth(capConst(room, c.fetchBurst), nw);
+  n = clampTo(n, fitWidth(capConst(toWrap, c.fetchBurst), nw));
+  n = clampTo(n, fitWidth(capConst(toPage, c.fetchBurst), nw));
+  n = clampTo(n, fitWidth(credits, nw));
+  const fetchN = m.named('fetch_n', n);
+  const wantFetch = m.named('fetch_wanted', tryFetch.and(ctxOk).and(nActive).and(room.ne(0)));
+  const issue = m.named('fetch_issue', wantFetch.and(fetchN.ne(0)).and(i.arSpace));
+  const finalFetch = mux(issue, nFetch.addWrap(fitWidth(fetchN, seqW)), nFetch);
+
+  const arValid = m.reg('ar_req_valid', Bool, { reset: 0 });
+  const arCtx = m.reg('ar_req_ctx', UInt(ctxW), { reset: 0 });
+  const arGen = m.reg('ar_req_gen', UInt(genW), { reset: 0 });
+  const arSeq = m.reg('ar_req_seq', UInt(seqW), { reset: 0 });
+  const arN = m.reg('ar_req_n', UInt(nw), { reset: 0 });
+  const arAddr = m.reg('ar_req_addr', UInt(64), { reset: 0 });
+  arValid.set(issue);
+  m.when(issue, () => {
+    arCtx.set(opCtx);
+    arGen.set(nGen);
+    arSeq.set(nFetch);
+    arN.set(fetchN);
+    arAddr.set(descAddr);
+  });
+  m.when(wantFetch.and(issue.not()), () => want.atIndex(fitWidth(opCtx, ctxAddrW)).set(1));
+
+  const creditBack = i.fresh.valid.and(selFresh);
+  const creditTake = mux(issue, fitWidth(fetchN, credits.width), lit(0, credits.width));
+  credits.set(credits.addWrap(mux(creditBack, lit(1, credits.width), lit(0, credits.width))).subWrap(creditTake));
+
+  // ---- write back.
+  m.when(dynChange.or(issue), () => {
+    wDyn.we.set(1);
+    wDyn.addr.set(ctxAddr(opCtx));
+    wDyn.data.set(packDyn(nExp, finalFetch, nCnt, nActive, nGen));
+  });
+  m.when(cntChange, () => {
+    wCnt.we.set(1);
+    wCnt.addr.set(ctxAddr(opCtx));
+    wCnt.data.set(packCnt(nFrames, nBytes, nMiss, nNobuf, nSmall));
+  });
+  wRing.addr.set(ctxAddr(opCtx));
+  wLog2.addr.set(ctxAddr(opCtx));
+  wDone.addr.set(ctxAddr(opCtx));
+
+  // ---- reset sweep: every context to its reset values (RX_EXP_SEQ = 1, P-8).
+  m.when(st.is('INIT'), () => {
+    for (const p of [wRing, wLog2, wDone, wDyn, wCnt]) {
+      p.we.set(1);
+      p.addr.set(initCtx);
+      p.data.set(0);
+      p.mask?.set(lit(3, 2));
+    }
+    wDyn.data.set(packDyn(lit(1, seqW), lit(1, seqW), lit(0, cw), lit(0, 1), lit(0, genW)));
+    initCtx.set(initCtx.addWrap(1));
+    m.when(initCtx.eq(c.nCtx - 1), () => st.goto('IDLE'));
+  });
+
+  return {
+    regTake: selReg,
+    regResp: { valid: regResValid, data: regResData },
+    consumeTake: selCons,
+    result: { valid: resValid, kind: resKind, addr: resAddr, slot: resSlot, seq: resSeq, doneBase: resDone },
+    freshTake: selFresh,
+    doorbellTake: selDb,
+    ar: { valid: arValid, ctx: arCtx, gen: arGen, seq: arSeq, n: arN, addr: arAddr },
+    doneUpd: { valid: doneUpdValid, ctx: doneUpdCtx, seq: doneUpdSeq },
+    ready: st.is('INIT').not(),
+  };
+}

@@ -1,0 +1,177 @@
+/**
+ * Descriptor reads: takes fetch requests from the context-state unit (a context, the seq of the first
+ * descriptor, how many, the address of the first), issues one AXI4 read burst per request with several
+ * in flight (all on one ID, so data returns in request order), splits the data into 16-byte
+ * descriptors and queues them for the context-state unit. Requests never cross a 4 KiB page (the
+ * context-state unit cuts them there) and the queue has room reserved for every descriptor asked for,
+ * so `rready` never waits on the context-state unit.
+ */
+import { cat, type Expr, lit, type MasterPorts, type ModuleBuilder, mux, UInt } from '../../../generator/index.js';
+import { syncFifo } from '../../../generator/lib/syncFifo.js';
+import { DESCRIPTOR, fieldBits } from '../../descriptors.js';
+import type { dmaSpec } from '../interfaces.js';
+import type { RxConfig } from './config.js';
+import { flopQueue } from './flopQueue.js';
+import { fitWidth, log2 } from './widths.js';
+
+type Dma = MasterPorts<ReturnType<typeof dmaSpec>>;
+
+export interface FetchRequest {
+  valid: Expr;
+  ctx: Expr;
+  gen: Expr;
+  seq: Expr;
+  n: Expr;
+  addr: Expr;
+}
+
+export interface DescFetchOutputs {
+  /** The request queue can take one more request. */
+  arSpace: Expr;
+  fresh: { valid: Expr; ctx: Expr; gen: Expr; seq: Expr; addr: Expr; len: Expr; dseq: Expr };
+  /** Is a descriptor read for `ctx` queued or in flight? */
+  busy(ctx: Expr): Expr;
+}
+
+const ADDR = fieldBits(DESCRIPTOR.fields.addr);
+const LEN = fieldBits(DESCRIPTOR.fields.len);
+const SEQ = fieldBits(DESCRIPTOR.fields.seq);
+
+export function descFetch(m: ModuleBuilder, c: RxConfig, dma: Dma, req: FetchRequest, freshTake: Expr): DescFetchOutputs {
+  const { ctxW, genW, seqW } = c;
+  const db = c.dmaBytes;
+  const nw = req.n.width;
+  const reqW = ctxW + genW + seqW + nw + 64;
+  const q = flopQueue(m, 'fetch_req', reqW, 4);
+  q.push.set(req.valid);
+  q.pushData.set(cat(req.ctx, req.gen, req.seq, req.n, req.addr));
+  return issue();
+
+  function issue(): DescFetchOutputs {
+    const h = q.head;
+    const hAddr = h.bits(63, 0);
+    const hN = h.bits(64 + nw - 1, 64);
+    const hSeq = h.bits(64 + nw + seqW - 1, 64 + nw);
+    const hGen = h.bits(64 + nw + seqW + genW - 1, 64 + nw + seqW);
+    const hCtx = h.bits(reqW - 1, reqW - ctxW);
+    // Beats: 16-byte descriptors in db-byte beats; with 32-byte beats the first may start mid-beat.
+    const skip = db === 32 ? hAddr.bit(4) : lit(0, 1);
+    const beats =
+      db === 8
+        ? hN
+            .resize(nw + 1)
+            .shl(1)
+            .trunc(nw + 1)
+        : db === 16
+          ? hN.resize(nw + 1)
+          : hN
+              .resize(nw + 1)
+              .addWrap(skip.resize(nw + 1))
+              .addWrap(1)
+              .shr(1);
+    const tagW = ctxW + genW + seqW + nw + 1;
+    const tags = flopQueue(m, 'fetch_tag', tagW, c.fetchReads);
+    dma.arvalid.set(q.valid.and(tags.full.not()));
+    dma.arid.set(0);
+    dma.araddr.set(hAddr.and(lit((1n << 64n) - BigInt(db), 64)));
+    dma.arlen.set(fitWidth(beats.subWrap(1), 8));
+    dma.arsize.set(log2(db));
+    dma.arburst.set(1);
+    dma.arlock.set(0);
+    dma.arcache.set(0);
+    dma.arprot.set(0);
+    const arFire = m.named('fetch_ar_fire', dma.arvalid.and(dma.arready));
+    q.pop.set(arFire);
+    tags.push.set(arFire);
+    tags.pushData.set(cat(hCtx, hGen, hSeq, hN, skip));
+
+    const t = tags.head;
+    const tSkip = t.bit(0);
+    const tN = t.bits(nw, 1);
+    const tSeq = t.bits(nw + seqW, nw + 1);
+    const tGen = t.bits(nw + seqW + genW, nw + seqW + 1);
+    const tCtx = t.bits(tagW - 1, tagW - ctxW);
+    const k = m.reg('fetch_k', UInt(nw), { reset: 0 });
+    const outW = ctxW + genW + seqW + 64 + 16 + 32;
+    const out = m.instance('u_fresh', syncFifo({ width: outW, depth: c.fetchCredits }));
+    const push = m.wire('fresh_push', undefined, { init: 0 });
+    const pAddr = m.wire('fresh_addr', UInt(64), { init: 0 });
+    const pLen = m.wire('fresh_len', UInt(16), { init: 0 });
+    const pSeqField = m.wire('fresh_dseq', UInt(32), { init: 0 });
+    const rTake = m.wire('fetch_r_take', undefined, { init: 0 });
+    const rv = m.named('fetch_r_valid', dma.rvalid.and(tags.valid));
+    const pick = (word: Expr, base: number) => ({
+      addr: word.bits(base + ADDR.lsb + ADDR.width - 1, base + ADDR.lsb),
+      len: word.bits(base + LEN.lsb + LEN.width - 1, base + LEN.lsb),
+      seq: word.bits(base + SEQ.lsb + SEQ.width - 1, base + SEQ.lsb),
+    });
+    if (db === 8) {
+      // Two beats per descriptor: the address, then length, flags and seq.
+      const half = m.reg('fetch_half', undefined, { reset: 0 });
+      const lo = m.reg('fetch_lo', UInt(64), { reset: 0 });
+      rTake.set(rv);
+      m.when(rv, () => {
+        half.set(half.not());
+        m.when(half.not(), () => lo.set(dma.rdata));
+      });
+      const hiWord = dma.rdata;
+      m.when(rv.and(half), () => {
+        push.set(1);
+        pAddr.set(lo);
+        pLen.set(hiWord.bits(LEN.lsb - 64 + LEN.width - 1, LEN.lsb - 64));
+        pSeqField.set(hiWord.bits(SEQ.lsb - 64 + SEQ.width - 1, SEQ.lsb - 64));
+      });
+    } else if (db === 16) {
+      const d = pick(dma.rdata, 0);
+      rTake.set(rv);
+      m.when(rv, () => {
+        push.set(1);
+        pAddr.set(d.addr);
+        pLen.set(d.len);
+        pSeqField.set(d.seq);
+      });
+    } else {
+      // Two descriptors per beat; one leaves per cycle. The lane after the last descriptor is ignored.
+      const lane = m.reg('fetch_lane', undefined, { reset: 0 });
+      const first = m.reg('fetch_first', undefined, { reset: 1 });
+      const skipNow = m.named('fetch_skip_now', first.and(tSkip).and(lane.not()));
+      const d0 = pick(dma.rdata, 0);
+      const d1 = pick(dma.rdata, 128);
+      const lastDesc = k.eq(tN.subWrap(1));
+      m.when(rv.and(skipNow.not()), () => {
+        push.set(1);
+        pAddr.set(mux(lane, d1.addr, d0.addr));
+        pLen.set(mux(lane, d1.len, d0.len));
+        pSeqField.set(mux(lane, d1.seq, d0.seq));
+      });
+      const beatDone = m.named('fetch_beat_done', rv.and(lane.or(skipNow.not().and(lastDesc))));
+      rTake.set(beatDone);
+      m.when(rv, () => lane.set(beatDone.not()));
+      m.when(beatDone, () => first.set(dma.rlast));
+    }
+    dma.rready.set(rTake);
+    const burstDone = m.named('fetch_burst_done', rTake.and(dma.rlast));
+    tags.pop.set(burstDone);
+    m.when(push, () => k.set(k.addWrap(1)));
+    m.when(burstDone, () => k.set(0));
+
+    out.io.in.valid.set(push);
+    out.io.in.data.set(cat(tCtx, tGen, tSeq.addWrap(fitWidth(k, seqW)), pAddr, pLen, pSeqField));
+    const od = out.io.out.data;
+    out.io.out.ready.set(freshTake);
+    return {
+      arSpace: q.full.not(),
+      fresh: {
+        valid: out.io.out.valid,
+        dseq: od.bits(31, 0),
+        len: od.bits(47, 32),
+        addr: od.bits(111, 48),
+        seq: od.bits(111 + seqW, 112),
+        gen: od.bits(111 + seqW + genW, 112 + seqW),
+        ctx: od.bits(outW - 1, outW - ctxW),
+      },
+      busy: (ctx: Expr) =>
+        q.holds((e) => e.bits(reqW - 1, reqW - ctxW).eq(ctx)).or(tags.holds((e) => e.bits(tagW - 1, tagW - ctxW).eq(ctx))),
+    };
+  }
+}

@@ -1,0 +1,109 @@
+/**
+ * Demultiplexing and replication (spec section 7, R-1..R-5): for each classified frame, the set of
+ * contexts that get a copy, then one buffer request per context, lowest context first.
+ *
+ * - Unicast: the table's context, if it is enabled, not quiescing and (for loopback) not the sender.
+ *   Otherwise the frame is dropped before any DMA and counts rx_nomatch (R-2, P-12).
+ * - Broadcast: every enabled, non-quiescing context; multicast: those of them with MCAST_EN (R-3, R-4).
+ *   A loopback frame never goes back to its sender. With no such context the frame is dropped uncounted.
+ * Each request is answered from prefetched state in a few cycles (no buffer: dropped and counted by
+ * the context-state unit, R-5), so a context without buffers never holds up the others. After the
+ * last copy the frame's buffer space is released, in order, behind the copies' payload reads.
+ */
+import { Bool, type Expr, fsm, lit, type ModuleBuilder, UInt } from '../../../generator/index.js';
+import { lowestSetBit } from '../../../generator/lib/priorityEncoder.js';
+import type { Classified } from './classify.js';
+import type { RxConfig } from './config.js';
+import { CONSUME } from './ctxState.js';
+import { fitWidth } from './widths.js';
+
+export interface DispatchInputs {
+  en: Expr;
+  quiesce: Expr;
+  mcastEn: Expr;
+  consumeTake: Expr;
+  result: { valid: Expr; kind: Expr; addr: Expr; slot: Expr; seq: Expr; doneBase: Expr };
+  canCopy: Expr;
+  canRelease: Expr;
+}
+
+export interface DispatchOutputs {
+  consume: { valid: Expr; ctx: Expr; len: Expr };
+  job: { valid: Expr; buf: Expr; start: Expr; len: Expr; ctx: Expr; addr: Expr; slot: Expr; seq: Expr; doneBase: Expr };
+  release: { valid: Expr; buf: Expr; end: Expr };
+  nomatch: Expr;
+}
+
+export function dispatch(m: ModuleBuilder, c: RxConfig, f: Classified, pw: number, i: DispatchInputs): DispatchOutputs {
+  const n = c.nCtx;
+  const ctxW = c.ctxW;
+  const st = fsm(m, 'disp_state', ['IDLE', 'COPY', 'WAIT', 'RELEASE'] as const);
+  const ok = m.named('disp_ok', i.en.and(i.quiesce.not()));
+  const onehot = (ctx: Expr) => (n === 1 ? lit(1, 1) : lit(1, n).shl(ctx));
+  const notSelf = f.buf.eq(1).repeat(n).and(onehot(f.src)).not();
+  const okAt = n === 1 ? ok.bit(0) : ok.bit(f.ctx);
+  const uniOk = m.named('disp_uni_ok', f.hit.and(okAt).and(f.buf.eq(0).or(f.ctx.ne(f.src))));
+  const multi = f.bcast.or(f.mcast);
+  const group = m.named('disp_group', ok.and(f.mcast.repeat(n).and(i.mcastEn).or(f.mcast.not().repeat(n))).and(notSelf));
+
+  const targets = m.reg('disp_targets', UInt(n), { reset: 0 });
+  const fBuf = m.reg('disp_buf', Bool, { reset: 0 });
+  const fStart = m.reg('disp_start', UInt(pw), { reset: 0 });
+  const fEnd = m.reg('disp_end', UInt(pw), { reset: 0 });
+  const fLen = m.reg('disp_len', UInt(c.lenW), { reset: 0 });
+  const cur = m.reg('disp_ctx', UInt(ctxW), { reset: 0 });
+  const nomatch = m.reg('disp_nomatch', Bool, { reset: 0 });
+  nomatch.set(0);
+
+  const idle = st.is('IDLE');
+  f.pop.set(idle.and(f.valid));
+  m.when(idle.and(f.valid), () => {
+    fBuf.set(f.buf);
+    fStart.set(f.start);
+    fEnd.set(f.end);
+    fLen.set(f.len);
+    m.when(multi, () => targets.set(group))
+      .elseWhen(uniOk, () => targets.set(onehot(f.ctx)))
+      .otherwise(() => {
+        targets.set(0);
+        nomatch.set(1);
+      });
+    st.goto('COPY');
+  });
+
+  const next = lowestSetBit(m, 'disp_next', targets);
+  const nextCtx = fitWidth(next.index, ctxW);
+  const asking = m.named('disp_asking', st.is('COPY').and(next.valid).and(i.canCopy));
+  m.when(st.is('COPY'), () => {
+    m.when(next.valid.not(), () => st.goto('RELEASE'));
+    m.when(asking.and(i.consumeTake), () => {
+      cur.set(nextCtx);
+      st.goto('WAIT');
+    });
+  });
+  const granted = m.named('disp_granted', st.is('WAIT').and(i.result.valid).and(i.result.kind.eq(CONSUME.OK)));
+  m.when(st.is('WAIT').and(i.result.valid), () => {
+    if (n === 1) targets.set(0);
+    else targets.atIndex(cur).set(0);
+    st.goto('COPY');
+  });
+  const releasing = m.named('disp_release', st.is('RELEASE').and(i.canRelease));
+  m.when(releasing, () => st.goto('IDLE'));
+
+  return {
+    consume: { valid: asking, ctx: nextCtx, len: fLen },
+    job: {
+      valid: granted,
+      buf: fBuf,
+      start: fStart,
+      len: fLen,
+      ctx: cur,
+      addr: i.result.addr,
+      slot: i.result.slot,
+      seq: i.result.seq,
+      doneBase: i.result.doneBase,
+    },
+    release: { valid: releasing, buf: fBuf, end: fEnd },
+    nomatch,
+  };
+}

@@ -1,0 +1,68 @@
+/**
+ * A short first-in first-out queue in flip-flops, built inside the calling module, whose entries can
+ * all be inspected at once: the receive engine asks "is any DMA for context c still queued?" of its
+ * request queues to answer STATUS reads (P-12). The library FIFO hides its entries, hence this one.
+ */
+import { any, type Expr, lit, type ModuleBuilder, select, UInt, type Wire } from '../../../generator/index.js';
+
+export interface FlopQueue {
+  /** Drive high to push `pushData` (ignored while full). */
+  readonly push: Wire;
+  readonly pushData: Wire;
+  /** Drive high to drop the head (ignored while empty). */
+  readonly pop: Wire;
+  readonly full: Expr;
+  /** Some entry is queued. */
+  readonly valid: Expr;
+  /** The oldest entry. */
+  readonly head: Expr;
+  /** Entries queued. */
+  readonly count: Expr;
+  /** True when `pred` holds for some queued entry. */
+  holds(pred: (entry: Expr) => Expr): Expr;
+}
+
+export function flopQueue(m: ModuleBuilder, name: string, width: number, depth: number): FlopQueue {
+  if (!Number.isInteger(depth) || depth < 2 || (depth & (depth - 1)) !== 0) {
+    throw new RangeError(`flopQueue ${name}: depth ${depth} must be a power of two >= 2`);
+  }
+  const aw = Math.round(Math.log2(depth));
+  const push = m.wire(`${name}_push`, undefined, { init: 0 });
+  const pushData = m.wire(`${name}_push_data`, UInt(width), { init: 0 });
+  const pop = m.wire(`${name}_pop`, undefined, { init: 0 });
+  const entries = Array.from({ length: depth }, (_, i) => m.reg(`${name}_e${i}`, UInt(width)));
+  const wr = m.reg(`${name}_wr`, UInt(aw), { reset: 0 });
+  const rd = m.reg(`${name}_rd`, UInt(aw), { reset: 0 });
+  const count = m.reg(`${name}_count`, UInt(aw + 1), { reset: 0 });
+  const full = m.named(`${name}_full`, count.eq(depth));
+  const valid = m.named(`${name}_valid`, count.ne(0));
+  const doPush = m.named(`${name}_do_push`, push.and(full.not()));
+  const doPop = m.named(`${name}_do_pop`, pop.and(valid));
+  entries.forEach((e, i) => {
+    m.when(doPush.and(wr.eq(i)), () => e.set(pushData));
+  });
+  m.when(doPush, () => wr.set(wr.addWrap(1)));
+  m.when(doPop, () => rd.set(rd.addWrap(1)));
+  m.when(doPush.and(doPop.not()), () => count.set(count.addWrap(1))).elseWhen(doPop.and(doPush.not()), () => count.set(count.subWrap(1)));
+  const head = m.named(`${name}_head`, select(rd, entries));
+  // Entry i is live when it lies within `count` places after the read pointer.
+  const live = entries.map((_, i) =>
+    m.named(
+      `${name}_live${i}`,
+      lit(i, aw)
+        .subWrap(rd)
+        .resize(aw + 1)
+        .lt(count),
+    ),
+  );
+  return {
+    push,
+    pushData,
+    pop,
+    full,
+    valid,
+    head,
+    count,
+    holds: (pred) => any(...entries.map((e, i) => (live[i] as Expr).and(pred(e)))),
+  };
+}

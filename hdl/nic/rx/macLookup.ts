@@ -1,0 +1,147 @@
+/**
+ * The MAC lookup table (spec section 7, "Demultiplexing"): the two-way hashed table of
+ * hdl/registers/macTable.ts in block RAM, placed by the hypervisor through BAR1. One read per way per
+ * lookup, compared in the next cycle, so a lookup is answered a fixed two cycles after it is asked, for
+ * any N_CTX and without a CAM of flops. Way 0 wins when a MAC sits in both ways (during a move).
+ *
+ * Port A serves the receive path and, when it is idle, BAR1 reads of the table; port B serves the
+ * transmit engine's local-delivery lookups (MAC_LOOKUP_LATENCY) and only reports a hit for a context
+ * that is enabled and not quiescing. ENTRY_LO writes are staged and committed with the ENTRY_HI write,
+ * so the receive path never sees half an entry.
+ */
+import { Bool, cat, defineModule, type Expr, lit, mux, UInt } from '../../../generator/index.js';
+import type { NicParams } from '../../params.js';
+import { macHashExpr } from '../../registers/macHashRtl.js';
+import { MAC_TABLE_HI, macTableGeometry } from '../../registers/map.js';
+import { MAC_LOOKUP_LATENCY, macLookupSpec, type NicWidths } from '../interfaces.js';
+import { MAC_W } from './frameBuffer.js';
+
+export function rxMacLookup(p: NicParams, w: NicWidths) {
+  const g = macTableGeometry(p);
+  const ib = g.indexBits;
+  const ctxW = w.ctxW;
+  const ew = 1 + ctxW + MAC_W;
+  if (MAC_LOOKUP_LATENCY !== 2) throw new RangeError(`rxMacLookup answers in 2 cycles; interfaces.ts asks for ${MAC_LOOKUP_LATENCY}`);
+  return defineModule('rx_mac_lookup', { N_CTX: p.N_CTX, WAYS: g.ways, INDEX_W: ib }, (m) => {
+    const ctxOk = m.input('ctx_ok', UInt(w.nCtx));
+    const wrValid = m.input('wr_valid');
+    const wrWay = m.input('wr_way', UInt(1));
+    const wrIndex = m.input('wr_index', UInt(ib));
+    const wrHi = m.input('wr_hi');
+    const wrData = m.input('wr_data', UInt(32));
+    const rdValid = m.input('rd_valid');
+    const rdReady = m.output('rd_ready');
+    const rdWay = m.input('rd_way', UInt(1));
+    const rdIndex = m.input('rd_index', UInt(ib));
+    const rdHi = m.input('rd_hi');
+    const respValid = m.output('resp_valid');
+    const respData = m.output('resp_data', UInt(32));
+    const aValid = m.input('a_valid');
+    const aMac = m.input('a_mac', UInt(MAC_W));
+    const aRespValid = m.output('a_resp_valid');
+    const aHit = m.output('a_hit');
+    const aCtx = m.output('a_ctx', UInt(ctxW));
+    const b = m.slave('b', macLookupSpec(w));
+
+    const ways = [0, 1].map((i) => m.memory(`way${i}`, { width: ew, depth: g.entriesPerWay }));
+    const staged = m.reg('staged_lo', UInt(32), { reset: 0 });
+    m.when(wrValid.and(wrHi.not()), () => staged.set(wrData));
+    const entry = cat(
+      wrData.bit(MAC_TABLE_HI.VALID.lsb),
+      wrData.bits(MAC_TABLE_HI.CTX.lsb + ctxW - 1, MAC_TABLE_HI.CTX.lsb),
+      wrData.bits(MAC_TABLE_HI.MAC.lsb + MAC_TABLE_HI.MAC.width - 1, MAC_TABLE_HI.MAC.lsb),
+      staged,
+    );
+    ways.forEach((mem, i) => {
+      m.when(wrValid.and(wrHi).and(wrWay.eq(i)), () => mem.write(wrIndex, entry));
+    });
+
+    const fields = (q: Expr) => ({ valid: q.bit(ew - 1), ctx: q.bits(ew - 2, MAC_W), mac: q.bits(MAC_W - 1, 0) });
+    /** Reads both ways at the MAC's slots; the next cycle's compare says which way holds it. */
+    const lookup = (name: string, valid: Expr, mac: Expr, altAddr: Expr | null, altEn: Expr) => {
+      const q = ways.map((mem, i) => {
+        const slot = macHashExpr(mac, i, ib);
+        const addr = altAddr ? mux(valid, slot, altAddr) : slot;
+        return fields(mem.read(addr, { enable: valid.or(altEn), name: `${name}_q${i}` }));
+      });
+      const v1 = m.reg(`${name}_v1`, Bool, { reset: 0 });
+      const mac1 = m.reg(`${name}_mac1`, UInt(MAC_W));
+      v1.set(valid);
+      m.when(valid, () => mac1.set(mac));
+      const [q0, q1] = q as [ReturnType<typeof fields>, ReturnType<typeof fields>];
+      const m0 = q0.valid.and(q0.mac.eq(mac1));
+      const m1 = q1.valid.and(q1.mac.eq(mac1));
+      return { v1, q0, q1, hit: m0.or(m1), ctx: mux(m0, q0.ctx, q1.ctx) };
+    };
+
+    // Port A: the RX path has priority; a BAR1 read takes a cycle in which it does not look up.
+    const rdTake = m.named('rd_take', rdValid.and(aValid.not()));
+    rdReady.set(aValid.not());
+    const la = lookup('a', aValid, aMac, rdIndex, rdTake);
+    const aV2 = m.reg('a_v2', Bool, { reset: 0 });
+    const aHit2 = m.reg('a_hit2', Bool, { reset: 0 });
+    const aCtx2 = m.reg('a_ctx2', UInt(ctxW), { reset: 0 });
+    aV2.set(la.v1);
+    aHit2.set(la.v1.and(la.hit));
+    aCtx2.set(la.ctx);
+    aRespValid.set(aV2);
+    aHit.set(aHit2);
+    aCtx.set(aCtx2);
+
+    const cfgV1 = m.reg('cfg_v1', Bool, { reset: 0 });
+    const cfgWay1 = m.reg('cfg_way1', UInt(1));
+    const cfgHi1 = m.reg('cfg_hi1', Bool);
+    cfgV1.set(rdTake);
+    m.when(rdTake, () => {
+      cfgWay1.set(rdWay);
+      cfgHi1.set(rdHi);
+    });
+    const qe = {
+      valid: mux(cfgWay1.eq(1), la.q1.valid, la.q0.valid),
+      ctx: mux(cfgWay1.eq(1), la.q1.ctx, la.q0.ctx),
+      mac: mux(cfgWay1.eq(1), la.q1.mac, la.q0.mac),
+    };
+    const hiWord = cat(qe.valid, lit(0, 31 - MAC_TABLE_HI.CTX.lsb - ctxW), qe.ctx, qe.mac.bits(MAC_W - 1, 32));
+    const cfgV2 = m.reg('cfg_v2', Bool, { reset: 0 });
+    const cfgData2 = m.reg('cfg_data2', UInt(32), { reset: 0 });
+    cfgV2.set(cfgV1);
+    m.when(cfgV1, () => cfgData2.set(mux(cfgHi1, hiWord, qe.mac.bits(31, 0))));
+    respValid.set(cfgV2);
+    respData.set(cfgData2);
+
+    // Port B: the TX engine's lookups.
+    const lb = lookup('b', b.req_valid, b.req_mac, null, lit(0, 1));
+    const bV2 = m.reg('b_v2', Bool, { reset: 0 });
+    const bHit2 = m.reg('b_hit2', Bool, { reset: 0 });
+    const bCtx2 = m.reg('b_ctx2', UInt(ctxW), { reset: 0 });
+    const okBit = w.nCtx === 1 ? ctxOk.bit(0) : ctxOk.bit(lb.ctx);
+    bV2.set(lb.v1);
+    bHit2.set(lb.v1.and(lb.hit).and(okBit));
+    bCtx2.set(lb.ctx);
+    b.resp_valid.set(bV2);
+    b.resp_hit.set(bHit2);
+    b.resp_ctx.set(bCtx2);
+
+    return {
+      ctx_ok: ctxOk,
+      wr_valid: wrValid,
+      wr_way: wrWay,
+      wr_index: wrIndex,
+      wr_hi: wrHi,
+      wr_data: wrData,
+      rd_valid: rdValid,
+      rd_ready: rdReady,
+      rd_way: rdWay,
+      rd_index: rdIndex,
+      rd_hi: rdHi,
+      resp_valid: respValid,
+      resp_data: respData,
+      a_valid: aValid,
+      a_mac: aMac,
+      a_resp_valid: aRespValid,
+      a_hit: aHit,
+      a_ctx: aCtx,
+      b,
+    };
+  });
+}

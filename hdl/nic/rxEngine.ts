@@ -1,0 +1,245 @@
+/**
+ * The receive engine (spec section 7): frames from the MAC and from the transmit engine's loopback,
+ * store-and-forward buffering with runt/oversize/FCS drops (R-6), MAC-table demultiplexing with
+ * broadcast and multicast replication (R-1..R-4), RX descriptors prefetched per context with the
+ * sequence check (P-7/P-8), buffers decided from prefetched state (R-5), byte-exact payload DMA that
+ * never passes a buffer's end (R-7), then write-back, completion record, done seq and interrupt bit,
+ * each after the previous writes were acknowledged.
+ *
+ *   s_axis_rx --> frame buffer (MAC) --\
+ *                                       classify (MAC table) --> dispatch --> context state (BRAM)
+ *   s_lb -----> frame buffer (loop) --/                              |             |    ^
+ *                                                                    v             v    |
+ *                                                   DMA writer (payload, write-back,  descriptor
+ *                                                   record) --> m_done, m_intr        fetch (AR/R)
+ *
+ * Decisions (also in docs/architecture.md):
+ * - A frame for a context whose EN is clear or QUIESCE is set gets no DMA. Unicast to such a context
+ *   counts rx_nomatch (as after teardown, P-12); broadcast and multicast simply skip it.
+ * - rx_frames / rx_bytes count a frame when it is given a buffer.
+ * - One reason is counted per bad frame: FCS, then runt, then oversize, then buffer overflow.
+ * - Writing RX_EXP_SEQ sends RX_EXP_SEQ - 1 to the mailbox as the RX done seq (hdl/registers/map.ts).
+ * - AXI IDs: descriptor reads and all writes use ID 0; reads return in order, B responses too.
+ * - `tkeep` is all ones except on the last beat, where it marks the frame's first bytes (lane 0 up).
+ */
+import { axisSpec, cat, defineModule, type Expr, UInt } from '../../generator/index.js';
+import type { NicParams } from '../params.js';
+import { ctxEventSpec, ctxFlagsSpec, dmaSpec, doneSeqSpec, frameSpec, intrSetSpec, macLookupSpec, regBusSpec } from './interfaces.js';
+import { classify, type StatusSource } from './rx/classify.js';
+import { type RxOptions, rxConfig } from './rx/config.js';
+import { ctxState } from './rx/ctxState.js';
+import { descFetch } from './rx/descFetch.js';
+import { dispatch } from './rx/dispatch.js';
+import { dmaWriter, type FrameBufferPort } from './rx/dmaWriter.js';
+import { frameBufferPtrW, rxFrameBuffer } from './rx/frameBuffer.js';
+import { rxMacLookup } from './rx/macLookup.js';
+import { REG_CODE_W, RX_GLOBAL_COUNTERS } from './rx/registers.js';
+import { regPort } from './rx/regPort.js';
+import { fitWidth, popcount } from './rx/widths.js';
+
+export type { RxOptions } from './rx/config.js';
+
+export function rxEngine(p: NicParams, opts: RxOptions = {}) {
+  const c = rxConfig(p, opts);
+  const w = c.w;
+  const loop = p.LOCAL_LOOPBACK;
+  return defineModule(
+    'rx_engine',
+    {
+      // Short keys: every value that changes the hardware, in a Verilog name Verilator keeps whole.
+      N: p.N_CTX,
+      SEQ: p.SEQ_W,
+      RING: p.MAX_RING_LOG2,
+      SW: p.STREAM_W,
+      DW: p.DMA_W,
+      LB: p.LOCAL_LOOPBACK ? 1 : 0,
+      VLAN: p.VLAN ? 1 : 0,
+      MB: (c.macBufWords * c.bufBytes) / 1024,
+      LBB: (c.loopBufWords * c.bufBytes) / 1024,
+      DC: c.descCache,
+      J: c.jobs,
+    },
+    (m) => {
+      const rx = m.slave('s_axis_rx', axisSpec({ dataWidth: c.streamW, user: 1 }));
+      const lb = m.slave('s_lb', frameSpec(w));
+      const reg = m.slave('s_reg', regBusSpec());
+      const db = m.slave('s_db', ctxEventSpec(w));
+      const flags = m.slave('ctx', ctxFlagsSpec(w));
+      const axi = m.master('m_axi', dmaSpec(w));
+      const done = m.master('m_done', doneSeqSpec(w));
+      const intr = m.master('m_intr', intrSetSpec(w));
+      const mac = m.slave('s_mac', macLookupSpec(w));
+
+      // ---- frame buffers
+      const common = { streamW: c.streamW, bufW: c.bufW, maxFrameBytes: c.maxFrameBytes, minFrameBytes: c.minFrameBytes, lenW: c.lenW };
+      const fbMac = m.instance(
+        'u_fb_mac',
+        rxFrameBuffer({ ...common, words: c.macBufWords, userW: 1, fcsCheck: true, backpressure: false }),
+      );
+      fbMac.io.s.tdata.set(rx.tdata);
+      fbMac.io.s.tkeep.set(rx.tkeep);
+      fbMac.io.s.tvalid.set(rx.tvalid);
+      fbMac.io.s.tlast.set(rx.tlast);
+      fbMac.io.s.tuser.set(rx.tuser);
+      rx.tready.set(fbMac.io.s.tready);
+      const fbLoop = loop
+        ? m.instance('u_fb_loop', rxFrameBuffer({ ...common, words: c.loopBufWords, userW: c.ctxW, fcsCheck: false, backpressure: true }))
+        : null;
+      if (fbLoop) {
+        fbLoop.io.s.tdata.set(lb.tdata);
+        fbLoop.io.s.tkeep.set(lb.tkeep);
+        fbLoop.io.s.tvalid.set(lb.tvalid);
+        fbLoop.io.s.tlast.set(lb.tlast);
+        fbLoop.io.s.tuser.set(lb.tuser);
+        lb.tready.set(fbLoop.io.s.tready);
+      } else {
+        // Without LOCAL_LOOPBACK the transmit engine sends nothing here; anything that comes is dropped.
+        lb.tready.set(1);
+      }
+      const pw = Math.max(frameBufferPtrW(c.macBufWords), fbLoop ? frameBufferPtrW(c.loopBufWords) : 0);
+      const fbs = fbLoop ? [fbMac, fbLoop] : [fbMac];
+
+      // ---- MAC table
+      const ok = m.named('ctx_ok', flags.en.and(flags.quiesce.not()));
+      const table = m.instance('u_mac', rxMacLookup(p, w));
+      table.io.ctx_ok.set(ok);
+      table.io.b.req_valid.set(mac.req_valid);
+      table.io.b.req_mac.set(mac.req_mac);
+      mac.resp_valid.set(table.io.b.resp_valid);
+      mac.resp_hit.set(table.io.b.resp_hit);
+      mac.resp_ctx.set(table.io.b.resp_ctx);
+
+      // ---- classification
+      const sources: StatusSource[] = fbs.map((fb, i) => ({
+        valid: fb.io.st.valid,
+        ready: fb.io.st.ready,
+        start: fb.io.st.start,
+        end: fb.io.st.end,
+        len: fb.io.st.len,
+        mac: fb.io.st.mac,
+        src: i === 1 ? fb.io.st.user : null,
+      }));
+      const cls = classify(m, c, sources, pw, {
+        valid: table.io.a_valid,
+        mac: table.io.a_mac,
+        respValid: table.io.a_resp_valid,
+        hit: table.io.a_hit,
+        ctx: table.io.a_ctx,
+      });
+
+      // ---- loops between the units are closed through these wires
+      const consumeValid = m.wire('consume_valid');
+      const consumeCtx = m.wire('consume_ctx', UInt(c.ctxW));
+      const consumeLen = m.wire('consume_len', UInt(c.lenW));
+      const regOpValid = m.wire('reg_op_valid');
+      const regOpWr = m.wire('reg_op_wr');
+      const regOpCtx = m.wire('reg_op_ctx', UInt(c.ctxW));
+      const regOpCode = m.wire('reg_op_code', UInt(REG_CODE_W));
+      const regOpData = m.wire('reg_op_data', UInt(32));
+      const arSpace = m.wire('fetch_ar_space');
+      const fresh = {
+        valid: m.wire('fresh_valid'),
+        ctx: m.wire('fresh_ctx', UInt(c.ctxW)),
+        gen: m.wire('fresh_gen', UInt(c.genW)),
+        seq: m.wire('fresh_seq', UInt(c.seqW)),
+        addr: m.wire('fresh_desc_addr', UInt(64)),
+        len: m.wire('fresh_desc_len', UInt(16)),
+        dseq: m.wire('fresh_desc_seq', UInt(32)),
+      };
+      const canCopy = m.wire('can_copy');
+      const canRelease = m.wire('can_release');
+
+      const cs = ctxState(m, c, {
+        ok,
+        reg: { valid: regOpValid, wr: regOpWr, ctx: regOpCtx, code: regOpCode, data: regOpData },
+        consume: { valid: consumeValid, ctx: consumeCtx, len: consumeLen },
+        fresh,
+        doorbell: { valid: db.valid, ctx: db.ctx },
+        arSpace,
+      });
+      db.ready.set(cs.doorbellTake);
+
+      const fetch = descFetch(m, c, axi, cs.ar, cs.freshTake);
+      arSpace.set(fetch.arSpace);
+      fresh.valid.set(fetch.fresh.valid);
+      fresh.ctx.set(fetch.fresh.ctx);
+      fresh.gen.set(fetch.fresh.gen);
+      fresh.seq.set(fetch.fresh.seq);
+      fresh.addr.set(fetch.fresh.addr);
+      fresh.len.set(fetch.fresh.len);
+      fresh.dseq.set(fetch.fresh.dseq);
+
+      const disp = dispatch(m, c, cls, pw, {
+        en: flags.en,
+        quiesce: flags.quiesce,
+        mcastEn: flags.mcast_en,
+        consumeTake: cs.consumeTake,
+        result: cs.result,
+        canCopy,
+        canRelease,
+      });
+      consumeValid.set(disp.consume.valid);
+      consumeCtx.set(disp.consume.ctx);
+      consumeLen.set(disp.consume.len);
+
+      const ports: FrameBufferPort[] = fbs.map((fb, i) => ({
+        aw: Math.round(Math.log2(i === 0 ? c.macBufWords : c.loopBufWords)),
+        rdAddr: fb.io.rd_addr,
+        rdEn: fb.io.rd_en,
+        rdData: fb.io.rd_data,
+        relValid: fb.io.rel_valid,
+        relPtr: fb.io.rel_ptr,
+      }));
+      const writer = dmaWriter(m, c, axi, ports, pw, disp.job, disp.release, cs.doneUpd);
+      canCopy.set(writer.canCopy);
+      canRelease.set(writer.canRelease);
+      done.valid.set(writer.done.valid);
+      done.ctx.set(writer.done.ctx);
+      done.seq.set(writer.done.seq);
+      intr.valid.set(writer.intr.valid);
+      intr.ctx.set(writer.intr.ctx);
+
+      // ---- global counters (RX_GLOBAL_COUNTERS order)
+      const sumOf = (pick: (fb: (typeof fbs)[number]) => Expr) => popcount(cat(...fbs.map(pick)), 2);
+      const events: Expr[] = [
+        disp.nomatch.resize(2),
+        sumOf((fb) => fb.io.dropFcs),
+        sumOf((fb) => fb.io.dropRunt),
+        sumOf((fb) => fb.io.dropOversize),
+        sumOf((fb) => fb.io.dropFifo),
+      ];
+      const counters = RX_GLOBAL_COUNTERS.map((name, i) => {
+        const r = m.reg(`cnt_${name.toLowerCase()}`, UInt(32), { reset: 0 });
+        r.set(r.addWrap(fitWidth(events[i] as Expr, 32)));
+        return r;
+      });
+
+      // ---- register bus
+      const rp = regPort(m, c, reg, {
+        ready: cs.ready,
+        regTake: cs.regTake,
+        regResp: cs.regResp,
+        tableRdReady: table.io.rd_ready,
+        tableResp: { valid: table.io.resp_valid, data: table.io.resp_data },
+        busy: (ctx) => fetch.busy(ctx).or(writer.busy(ctx)),
+        counters,
+      });
+      regOpValid.set(rp.op.valid);
+      regOpWr.set(rp.op.wr);
+      regOpCtx.set(rp.op.ctx);
+      regOpCode.set(rp.op.code);
+      regOpData.set(rp.op.data);
+      table.io.wr_valid.set(rp.tableWr.valid);
+      table.io.wr_way.set(rp.tableWr.way);
+      table.io.wr_index.set(rp.tableWr.index);
+      table.io.wr_hi.set(rp.tableWr.hi);
+      table.io.wr_data.set(rp.tableWr.data);
+      table.io.rd_valid.set(rp.tableRd.valid);
+      table.io.rd_way.set(rp.tableRd.way);
+      table.io.rd_index.set(rp.tableRd.index);
+      table.io.rd_hi.set(rp.tableRd.hi);
+
+      return { s_axis_rx: rx, s_lb: lb, s_reg: reg, s_db: db, ctx: flags, m_axi: axi, m_done: done, m_intr: intr, s_mac: mac };
+    },
+  );
+}
