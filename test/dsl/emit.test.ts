@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { clearDefinitions, emitDesign, lit, type ModuleDef, SInt, select, UInt, writeDesign } from '../../generator/index.js';
+import { clearDefinitions, type Expr, emitDesign, lit, type ModuleDef, SInt, select, UInt, writeDesign } from '../../generator/index.js';
 import { cellCounts, expectLintClean, inferredLatch, scratch, synthIce40 } from './design.js';
 import * as designs from './designs.js';
 import * as expected from './expected.js';
@@ -113,7 +113,7 @@ describe('operators', () => {
     const { def } = scratch((m) => {
       const sel = m.input('sel', UInt(12));
       const d = m.input('d', UInt(8));
-      let acc = d;
+      let acc: Expr = d;
       for (let i = 0; i < 3000; i++) acc = acc.xor(sel.eq(i).repeat(8));
       m.output('o', UInt(8)).set(acc);
     });

@@ -291,18 +291,22 @@ describe('instances and parameters', () => {
       m.output('o').set(1);
       return {};
     });
-    const at = nextLine();
-    expectError(
-      () => defineModule('twice', { N: 1 }, (m) => m.output('p').set(0)),
-      at,
-      "two different bodies define module 'twice' with the same parameters",
-    );
+    const at = marker();
+    const again = () => {
+      at.next();
+      return defineModule('twice', { N: 1 }, (m) => m.output('p').set(0));
+    };
+    expectError(again, at, "two different bodies define module 'twice' with the same parameters");
   });
 
   it('refuse parameter sets that would share a Verilog name', () => {
     defineModule('named', { MODE: 'a-b' }, () => ({}));
-    const at = nextLine();
-    expectError(() => defineModule('named', { MODE: 'a_b' }, () => ({})), at, 'would be named named__MODEa_b, like another definition');
+    const at = marker();
+    const clash = () => {
+      at.next();
+      return defineModule('named', { MODE: 'a_b' }, () => ({}));
+    };
+    expectError(clash, at, 'would be named named__MODEa_b, like another definition');
   });
 
   it('refuse an io that exposes an internal signal', () => {
