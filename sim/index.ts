@@ -14,4 +14,6 @@ export { simulate, specOf, verilogOf } from './simulate.js';
 export type { Port, ResetOptions } from './simulation.js';
 export { loadModel, Simulation, Waves } from './simulation.js';
 export { ToolchainError, toolchain } from './toolchain.js';
+export type { WaveHeader, WaveSignal } from './wave-file.js';
+export { readWaveHeader } from './wave-file.js';
 export type { WavesOption } from './waves.js';

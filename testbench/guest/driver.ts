@@ -32,6 +32,20 @@ export interface ContextInfo {
   seqWidth: number;
 }
 
+/** What the hypervisor tells a guest about an attached context. */
+export function contextInfoOf(vmm: Vmm, ctx: number): ContextInfo {
+  const v = vmm.contextOf(ctx);
+  if (!v?.tx || !v.rx || v.mac === undefined) throw new Error(`context ${ctx} is not started: attach it first`);
+  return {
+    ctx,
+    mac: v.mac,
+    mailbox: vmm.mailboxAddr(ctx),
+    txRing: { base: v.tx.base, size: v.tx.size, firstSeq: v.tx.nextSeq },
+    rxRing: { base: v.rx.base, size: v.rx.size, firstSeq: v.rx.nextSeq },
+    seqWidth: vmm.params.SEQ_W,
+  };
+}
+
 export interface GuestDriverOptions {
   hypervisor: Hypervisor;
   guest: GuestId;
@@ -144,15 +158,7 @@ export class GuestDriver {
   ): Promise<GuestDriver> {
     const r = await vmm.attachContext(guest, ctx, config);
     if (!r.ok) throw new Error(`guest ${guest} cannot attach context ${ctx}: ${r.message}`);
-    const v = vmm.contextOf(ctx)!;
-    const info: ContextInfo = {
-      ctx,
-      mac: config.mac,
-      mailbox: r.mailbox,
-      txRing: { base: v.tx!.base, size: v.tx!.size, firstSeq: v.tx!.nextSeq },
-      rxRing: { base: v.rx!.base, size: v.rx!.size, firstSeq: v.rx!.nextSeq },
-      seqWidth: vmm.params.SEQ_W,
-    };
+    const info = contextInfoOf(vmm, ctx);
     return new GuestDriver({ hypervisor: vmm, guest, mmu: vmm.mmu(guest), info, pages, ...options });
   }
 

@@ -107,7 +107,7 @@ export class Testbench<P extends object = PortValues> {
     this.maxCycles = opts.maxCycles ?? Number.POSITIVE_INFINITY;
     this.stallLimit = opts.stallCycles === 0 ? Number.POSITIVE_INFINITY : (opts.stallCycles ?? 1_000_000);
     this.startCycle = sim.cycle;
-    sim.afterEdge = this.onEdge;
+    sim.afterEdge = this.edgeHook;
   }
 
   /** The simulation's ports (write inputs, read outputs). */
@@ -310,7 +310,7 @@ export class Testbench<P extends object = PortValues> {
    * Calls `fn(cycle)` after every rising edge (before coroutines forked later) until it returns false
    * or the returned task is cancelled.
    */
-  every(fn: (cycle: number) => unknown, opts: { name?: string } = {}): Task<void> {
+  onEdge(fn: (cycle: number) => unknown, opts: { name?: string } = {}): Task<void> {
     this.checkOpen();
     const task = new Task<void>(opts.name ?? (fn.name || `callback${++this.taskCount}`), 'callback');
     task.joinHook = () => this.joinTask(task);
@@ -367,7 +367,7 @@ export class Testbench<P extends object = PortValues> {
     for (const a of this.activities) if (!a.task.done) a.task.finish('cancelled', undefined, undefined);
     this.rejectAll(new Error('the testbench was closed'));
     this.closed = true;
-    if (this.sim.afterEdge === this.onEdge) this.sim.afterEdge = null;
+    if (this.sim.afterEdge === this.edgeHook) this.sim.afterEdge = null;
   }
 
   // ---- internals ----
@@ -566,7 +566,7 @@ export class Testbench<P extends object = PortValues> {
       if (idle > 0) {
         sim.afterEdge = null;
         sim.tick(idle);
-        sim.afterEdge = this.onEdge;
+        sim.afterEdge = this.edgeHook;
         this.idleCycles += idle;
       }
     }
@@ -574,7 +574,7 @@ export class Testbench<P extends object = PortValues> {
     this.idleCycles++;
   }
 
-  private readonly onEdge = (): void => {
+  private readonly edgeHook = (): void => {
     const cycle = this.sim.cycle;
     const acts = this.activities;
     for (let i = 0; i < acts.length; i++) {

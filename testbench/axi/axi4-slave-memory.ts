@@ -1,0 +1,297 @@
+/**
+ * An AXI4 slave memory for the design's AXI4 master port: configurable read latency, several bursts
+ * in flight, responses reordered across IDs (never within one ID), and back-pressure on every channel.
+ * An embedded checker fails the test when the master breaks a rule (a burst across 4 KiB, VALID
+ * dropped before READY, WLAST on the wrong beat).
+ */
+import type { Port } from '../../sim/index.js';
+import { Rng } from '../runtime/random.js';
+import type { Testbench } from '../runtime/testbench.js';
+import { type AddressChannel, Axi4Checker, sampledBurst } from './axi4-checker.js';
+import { type Burst, beatLanes } from './axi4-rules.js';
+import { ChannelRule, type CheckerOptions } from './checker-base.js';
+import { always, type Pattern } from './patterns.js';
+import { big, expectDir, optionalSignal, signal } from './signals.js';
+import { SparseMemory } from './sparse-memory.js';
+
+export interface Axi4SlaveMemoryOptions extends CheckerOptions {
+  /** The backing store (shared with the test to preload and inspect). Default: a new empty one. */
+  memory?: SparseMemory;
+  /** Addresses [base, base + size) answer OKAY; others DECERR. Default: all. */
+  base?: number;
+  size?: number;
+  /** Edges from a read request's handshake to its first data transfer, at least 1 (default 1). */
+  readLatency?: number;
+  /** Edges from a write's last data beat to its response, at least 1 (default 1). */
+  writeLatency?: number;
+  /** Read bursts accepted and not yet answered (default 8). */
+  maxReads?: number;
+  /** Write bursts accepted and not yet answered (default 8). */
+  maxWrites?: number;
+  /** Answer ready bursts of different IDs in random order (default false: oldest first). */
+  reorder?: boolean;
+  /** Randomness for reordering (default: seed 1). */
+  rng?: Rng;
+  arready?: Pattern;
+  awready?: Pattern;
+  wready?: Pattern;
+  /** When a new read data beat may start (gaps in R). */
+  rvalid?: Pattern;
+  /** When a write response may start. */
+  bvalid?: Pattern;
+}
+
+interface ReadBurst {
+  burst: Burst;
+  readyAt: number;
+  beat: number;
+  resp: number;
+}
+
+interface WriteResp {
+  id: number;
+  resp: number;
+  readyAt: number;
+}
+
+interface WBeat {
+  data: bigint;
+  strb: bigint;
+  last: boolean;
+}
+
+export class Axi4SlaveMemory {
+  readonly memory: SparseMemory;
+  readonly checker: Axi4Checker;
+  readonly dataBytes: number;
+  private readonly o: Required<Omit<Axi4SlaveMemoryOptions, 'memory' | 'onViolation' | 'base' | 'size'>> & { base: number; size: number };
+  private readonly ar: AddressChannel | null;
+  private readonly aw: AddressChannel | null;
+  private readonly arRule: ChannelRule | null = null;
+  private readonly awRule: ChannelRule | null = null;
+  private readonly wRule: ChannelRule | null = null;
+  private readonly rRule: ChannelRule | null = null;
+  private readonly bRule: ChannelRule | null = null;
+  private readonly r: { id: Port | null; data: Port; resp: Port | null; last: Port | null; valid: Port } | null = null;
+  private readonly w: { data: Port; strb: Port | null; last: Port | null } | null = null;
+  private readonly b: { id: Port | null; resp: Port | null; valid: Port } | null = null;
+  private readonly readQ: ReadBurst[] = [];
+  private curRead: ReadBurst | null = null;
+  private rDriving = false;
+  private readonly awQ: Burst[] = [];
+  private readonly wBeats: WBeat[] = [];
+  private readonly bQ: WriteResp[] = [];
+  private bDriving = false;
+  private writesInFlight = 0;
+  private peakReads = 0;
+  private readonly wready: Port | null = null;
+  /** Bursts served, for tests that want to see reordering happen. */
+  readonly servedOrder: { id: number; addr: number }[] = [];
+
+  constructor(
+    private readonly tb: Testbench<object>,
+    readonly prefix: string,
+    opts: Axi4SlaveMemoryOptions = {},
+  ) {
+    const sim = tb.sim;
+    this.memory = opts.memory ?? new SparseMemory();
+    this.o = {
+      base: opts.base ?? 0,
+      size: opts.size ?? Number.POSITIVE_INFINITY,
+      readLatency: opts.readLatency ?? 1,
+      writeLatency: opts.writeLatency ?? 1,
+      maxReads: opts.maxReads ?? 8,
+      maxWrites: opts.maxWrites ?? 8,
+      reorder: opts.reorder ?? false,
+      rng: opts.rng ?? new Rng(1),
+      arready: opts.arready ?? always,
+      awready: opts.awready ?? always,
+      wready: opts.wready ?? always,
+      rvalid: opts.rvalid ?? always,
+      bvalid: opts.bvalid ?? always,
+    };
+    if (this.o.readLatency < 1 || this.o.writeLatency < 1) throw new RangeError('Axi4SlaveMemory: latencies are at least 1 edge');
+    // The checker registers its callback first, so it sees each edge before this transactor reacts.
+    this.checker = new Axi4Checker(tb, prefix, { master: true, slave: false, onViolation: opts.onViolation });
+    this.dataBytes = this.checker.dataBytes;
+    const need = (n: string) => signal(sim, prefix, n);
+    const may = (n: string) => optionalSignal(sim, prefix, n);
+    const ar = may('arvalid');
+    const aw = may('awvalid');
+    this.ar = ar
+      ? {
+          valid: ar,
+          ready: need('arready'),
+          id: may('arid'),
+          addr: need('araddr'),
+          len: may('arlen'),
+          size: may('arsize'),
+          burst: may('arburst'),
+        }
+      : null;
+    this.aw = aw
+      ? {
+          valid: aw,
+          ready: need('awready'),
+          id: may('awid'),
+          addr: need('awaddr'),
+          len: may('awlen'),
+          size: may('awsize'),
+          burst: may('awburst'),
+        }
+      : null;
+    if (this.ar) {
+      expectDir(this.ar.valid, 'output', 'AXI4 slave memory');
+      this.r = { id: may('rid'), data: need('rdata'), resp: may('rresp'), last: may('rlast'), valid: need('rvalid') };
+      this.arRule = new ChannelRule(null, this.ar.valid, this.ar.ready, [], '');
+      this.rRule = new ChannelRule(null, this.r.valid, need('rready'), [], '');
+      this.r.valid.set(0);
+    }
+    if (this.aw) {
+      expectDir(this.aw.valid, 'output', 'AXI4 slave memory');
+      this.w = { data: need('wdata'), strb: may('wstrb'), last: may('wlast') };
+      this.b = { id: may('bid'), resp: may('bresp'), valid: need('bvalid') };
+      this.awRule = new ChannelRule(null, this.aw.valid, this.aw.ready, [], '');
+      this.wready = need('wready');
+      this.wRule = new ChannelRule(null, need('wvalid'), this.wready, [], '');
+      this.bRule = new ChannelRule(null, this.b.valid, need('bready'), [], '');
+      this.b.valid.set(0);
+    }
+    this.driveReadies();
+    tb.onEdge(() => this.edge(), { name: `${prefix} AXI4 memory` });
+  }
+
+  private inRange(b: Burst): boolean {
+    const bytes = (b.len + 1) << b.size;
+    return b.addr >= this.o.base && b.addr + bytes <= this.o.base + this.o.size;
+  }
+
+  private edge(): void {
+    const cycle = this.tb.cycle;
+    if (this.rRule?.edge() && this.rDriving) {
+      this.rDriving = false;
+      const cur = this.curRead as ReadBurst;
+      cur.beat++;
+      if (cur.beat > cur.burst.len) {
+        this.readQ.splice(this.readQ.indexOf(cur), 1);
+        this.curRead = null;
+      }
+    }
+    if (this.bRule?.edge() && this.bDriving) {
+      this.bDriving = false;
+      this.bQ.shift();
+      this.writesInFlight--;
+    }
+    if (this.arRule?.edge() && this.ar) {
+      const burst = sampledBurst(this.ar, this.dataBytes);
+      this.readQ.push({ burst, readyAt: cycle + this.o.readLatency - 1, beat: 0, resp: this.inRange(burst) ? 0 : 3 });
+      this.peakReads = Math.max(this.peakReads, this.readQ.length);
+    }
+    if (this.awRule?.edge() && this.aw) {
+      this.awQ.push(sampledBurst(this.aw, this.dataBytes));
+      this.writesInFlight++;
+    }
+    if (this.wRule?.edge() && this.w) {
+      const all = (1n << BigInt(this.dataBytes)) - 1n;
+      this.wBeats.push({
+        data: big(this.w.data.sampled()),
+        strb: this.w.strb ? big(this.w.strb.sampled()) : all,
+        last: this.w.last ? this.w.last.sampled() !== 0 : true,
+      });
+    }
+    this.completeWrites(cycle);
+    this.driveReadies();
+    this.driveRead(cycle);
+    this.driveWriteResponse(cycle);
+  }
+
+  private completeWrites(cycle: number): void {
+    while (this.awQ.length > 0) {
+      const b = this.awQ[0];
+      let end = this.wBeats.findIndex((w) => w.last);
+      if (end < 0 && this.wBeats.length >= b.len + 1) end = b.len;
+      if (end < 0) return;
+      this.awQ.shift();
+      const beats = this.wBeats.splice(0, end + 1);
+      const ok = this.inRange(b);
+      if (ok) {
+        beats.forEach((w, n) => {
+          const { addr, lo, hi } = beatLanes(b, n, this.dataBytes);
+          for (let lane = lo; lane <= hi; lane++) {
+            if ((w.strb >> BigInt(lane)) & 1n) this.memory.writeByte(addr + lane, Number((w.data >> BigInt(8 * lane)) & 0xffn));
+          }
+        });
+      }
+      this.bQ.push({ id: b.id, resp: ok ? 0 : 3, readyAt: cycle + this.o.writeLatency - 1 });
+    }
+  }
+
+  private driveReadies(): void {
+    const c = this.tb.cycle;
+    if (this.ar) this.ar.ready.set(this.readQ.length < this.o.maxReads && this.o.arready(c) ? 1 : 0);
+    if (this.aw) {
+      this.aw.ready.set(this.writesInFlight < this.o.maxWrites && this.o.awready(c) ? 1 : 0);
+      this.wready?.set(this.o.wready(c) ? 1 : 0);
+    }
+  }
+
+  /** The next burst to answer: the oldest ready one, or (reordering) any ready one that is first of its ID. */
+  private pickRead(cycle: number): ReadBurst | null {
+    const seen = new Set<number>();
+    const ready: ReadBurst[] = [];
+    for (const r of this.readQ) {
+      if (seen.has(r.burst.id)) continue;
+      seen.add(r.burst.id);
+      if (r.readyAt <= cycle) ready.push(r);
+    }
+    if (ready.length === 0) return null;
+    return this.o.reorder ? this.o.rng.pick(ready) : ready[0];
+  }
+
+  private driveRead(cycle: number): void {
+    if (!this.r || this.rDriving) return;
+    if (this.curRead === null) {
+      this.curRead = this.pickRead(cycle);
+      if (this.curRead) this.servedOrder.push({ id: this.curRead.burst.id, addr: this.curRead.burst.addr });
+    }
+    const cur = this.curRead;
+    if (cur === null || !this.o.rvalid(cycle)) {
+      this.r.valid.set(0);
+      return;
+    }
+    let data = 0n;
+    if (cur.resp === 0) {
+      const { addr, lo, hi } = beatLanes(cur.burst, cur.beat, this.dataBytes);
+      for (let lane = hi; lane >= lo; lane--) data |= BigInt(this.memory.readByte(addr + lane)) << BigInt(8 * lane);
+    }
+    this.r.id?.set(cur.burst.id);
+    this.r.data.set(data);
+    this.r.resp?.set(cur.resp);
+    this.r.last?.set(cur.beat === cur.burst.len ? 1 : 0);
+    this.r.valid.set(1);
+    this.rDriving = true;
+  }
+
+  private driveWriteResponse(cycle: number): void {
+    if (!this.b || this.bDriving) return;
+    const head = this.bQ[0];
+    if (head === undefined || head.readyAt > cycle || !this.o.bvalid(cycle)) {
+      this.b.valid.set(0);
+      return;
+    }
+    this.b.id?.set(head.id);
+    this.b.resp?.set(head.resp);
+    this.b.valid.set(1);
+    this.bDriving = true;
+  }
+
+  /** Read bursts accepted and not fully answered. */
+  get readsInFlight(): number {
+    return this.readQ.length;
+  }
+
+  /** The most read bursts that were in flight at once. */
+  get maxReadsSeen(): number {
+    return this.peakReads;
+  }
+}
