@@ -1,0 +1,342 @@
+/**
+ * A bench around the receive engine alone: host memory behind the AXI4 slave transactor, the MAC
+ * stream and the loopback stream as AXI4-Stream sources, and the engine's other ports driven and
+ * watched directly (register bus, doorbell queue, context flags, done seq, interrupt bits, MAC lookup).
+ * Each test gets a fresh testbench on a simulation built once per parameter set.
+ */
+import { DESC_FLAGS } from '../../hdl/descriptors.js';
+import { type RxOptions, rxEngine } from '../../hdl/nic/rxEngine.js';
+import { type NicParams, resolveParams } from '../../hdl/params.js';
+import { MacTable, macWords } from '../../hdl/registers/macTable.js';
+import { type Bar1CtxReg, type Bar1GlobalReg, bar1CtxOffset, bar1GlobalOffset, bar1MacTableOffset } from '../../hdl/registers/map.js';
+import { type PortValue, type Simulation, simulate } from '../../sim/index.js';
+import {
+  Axi4SlaveMemory,
+  type Axi4SlaveMemoryOptions,
+  AxisSource,
+  type AxisSourceOptions,
+  SparseMemory,
+} from '../../testbench/axi/index.js';
+import { Testbench } from '../../testbench/runtime/index.js';
+
+type Ports = { [name: string]: PortValue };
+
+/** Host memory that remembers every byte the NIC wrote, with the cycle. */
+export class WatchedMemory extends SparseMemory {
+  readonly writes: { addr: number; value: number; cycle: number }[] = [];
+  cycle = () => 0;
+  private host = false;
+  override writeByte(addr: number, value: number): void {
+    if (!this.host) this.writes.push({ addr, value, cycle: this.cycle() });
+    super.writeByte(addr, value);
+  }
+  /** A write by the host (the hypervisor or the test), not logged as NIC DMA. */
+  hostWrite(addr: number, bytes: number, value: bigint | number): void {
+    this.host = true;
+    try {
+      this.writeUint(addr, bytes, value);
+    } finally {
+      this.host = false;
+    }
+  }
+  /** Bytes written in [lo, hi). */
+  writesIn(lo: number, hi: number): { addr: number; value: number; cycle: number }[] {
+    return this.writes.filter((w) => w.addr >= lo && w.addr < hi);
+  }
+}
+
+export interface CtxSetup {
+  mac?: number;
+  ringBase: number;
+  ringLog2: number;
+  /** First RX sequence number (RX_EXP_SEQ); default 1. */
+  expSeq?: number;
+  doneBase: number;
+  mcast?: boolean;
+}
+
+export interface Event {
+  ctx: number;
+  seq: number;
+  cycle: number;
+}
+
+export interface BenchOptions {
+  profile?: string;
+  params?: Record<string, number | boolean>;
+  rx?: RxOptions;
+  memory?: Omit<Axi4SlaveMemoryOptions, 'memory'>;
+  source?: AxisSourceOptions;
+}
+
+const sims = new Map<string, Promise<Simulation<Ports>>>();
+
+function simFor(p: NicParams, rx: RxOptions): Promise<Simulation<Ports>> {
+  const key = JSON.stringify([p, rx]);
+  let s = sims.get(key);
+  if (!s) {
+    s = simulate<Ports>(rxEngine(p, rx));
+    sims.set(key, s);
+  }
+  return s;
+}
+
+export async function closeSims(): Promise<void> {
+  for (const s of sims.values()) (await s).close();
+  sims.clear();
+}
+
+/** Standard host layout for context c: ring, buffers, completion record; above 4 GiB to exercise 64-bit addresses. */
+export const layout = {
+  ring: (c: number) => 0x1_1000_0000 + c * 0x1_0000,
+  buffer: (c: number, i: number) => 0x1_2000_0000 + c * 0x10_0000 + i * 0x1000,
+  done: (c: number) => 0x1_3000_0000 + c * 0x100,
+};
+
+export class RxBench {
+  readonly tb: Testbench<Ports>;
+  readonly mem = new WatchedMemory();
+  readonly axi: Axi4SlaveMemory;
+  readonly mac: AxisSource;
+  readonly lb: AxisSource;
+  readonly table: MacTable;
+  readonly done: Event[] = [];
+  readonly intr: { ctx: number; cycle: number }[] = [];
+  readonly aw: { addr: number; len: number; cycle: number }[] = [];
+  readonly b: number[] = [];
+  readonly ar: { addr: number; len: number; cycle: number }[] = [];
+  readonly ringLog2 = new Map<number, number>();
+  private readonly dbQueue: number[] = [];
+  private en = 0n;
+  private quiesce = 0n;
+  private mcast = 0n;
+
+  private constructor(
+    readonly sim: Simulation<Ports>,
+    readonly p: NicParams,
+    opts: BenchOptions,
+  ) {
+    this.tb = new Testbench(sim, { stallCycles: 200_000 });
+    this.mem.cycle = () => this.tb.cycle;
+    this.axi = new Axi4SlaveMemory(this.tb, 'm_axi', { ...opts.memory, memory: this.mem });
+    this.mac = new AxisSource(this.tb, 's_axis_rx', opts.source);
+    this.lb = new AxisSource(this.tb, 's_lb', opts.source);
+    this.table = new MacTable(p);
+    const P = sim.ports;
+    P.s_reg_wr_valid = 0;
+    P.s_reg_rd_valid = 0;
+    P.s_db_valid = 0;
+    P.s_mac_req_valid = 0;
+    this.setFlags();
+    this.tb.onEdge(() => this.watch(), { name: 'rx bench monitors' });
+  }
+
+  static async create(opts: BenchOptions = {}): Promise<RxBench> {
+    const p = resolveParams(opts.profile ?? 'test', opts.params ?? {});
+    const sim = await simFor(p, opts.rx ?? {});
+    const bench = new RxBench(sim, p, opts);
+    await bench.tb.reset();
+    return bench;
+  }
+
+  close(): void {
+    this.tb.close();
+  }
+
+  private num(name: string): number {
+    return Number(this.sim.sampled[name]);
+  }
+
+  private watch(): void {
+    const s = this.sim.sampled;
+    const cycle = this.tb.cycle;
+    if (s.m_done_valid) this.done.push({ ctx: Number(s.m_done_ctx), seq: Number(s.m_done_seq), cycle });
+    if (s.m_intr_valid) this.intr.push({ ctx: Number(s.m_intr_ctx), cycle });
+    if (s.m_axi_awvalid && s.m_axi_awready) this.aw.push({ addr: Number(s.m_axi_awaddr), len: this.num('m_axi_awlen') + 1, cycle });
+    if (s.m_axi_bvalid && s.m_axi_bready) this.b.push(cycle);
+    if (s.m_axi_arvalid && s.m_axi_arready) this.ar.push({ addr: Number(s.m_axi_araddr), len: this.num('m_axi_arlen') + 1, cycle });
+    if (s.s_db_valid && s.s_db_ready) this.dbQueue.shift();
+    const head = this.dbQueue[0];
+    this.sim.ports.s_db_valid = head === undefined ? 0 : 1;
+    this.sim.ports.s_db_ctx = head ?? 0;
+  }
+
+  // ---- context flags (the BAR1 block's CTRL bits)
+
+  private setFlags(): void {
+    const P = this.sim.ports;
+    P.ctx_en = this.asPort(this.en);
+    P.ctx_quiesce = this.asPort(this.quiesce);
+    P.ctx_mcast_en = this.asPort(this.mcast);
+    P.ctx_spoofchk = this.asPort(0n);
+  }
+
+  private asPort(v: bigint): PortValue {
+    return this.p.N_CTX > 32 ? v : Number(v);
+  }
+
+  flags(ctx: number, f: { en?: boolean; quiesce?: boolean; mcast?: boolean }): void {
+    const bit = 1n << BigInt(ctx);
+    const upd = (v: bigint, on: boolean | undefined) => (on === undefined ? v : on ? v | bit : v & ~bit);
+    this.en = upd(this.en, f.en);
+    this.quiesce = upd(this.quiesce, f.quiesce);
+    this.mcast = upd(this.mcast, f.mcast);
+    this.setFlags();
+  }
+
+  // ---- register bus
+
+  async regWrite(addr: number, data: number): Promise<void> {
+    const P = this.sim.ports;
+    P.s_reg_wr_addr = addr;
+    P.s_reg_wr_data = data >>> 0;
+    P.s_reg_wr_valid = 1;
+    do await this.tb.rising();
+    while (!this.sim.sampled.s_reg_wr_ready);
+    P.s_reg_wr_valid = 0;
+  }
+
+  async regRead(addr: number): Promise<number> {
+    const P = this.sim.ports;
+    P.s_reg_rd_addr = addr;
+    P.s_reg_rd_valid = 1;
+    do await this.tb.rising();
+    while (!this.sim.sampled.s_reg_rd_ready);
+    P.s_reg_rd_valid = 0;
+    for (let i = 0; i < 100; i++) {
+      if (this.sim.ports.s_reg_resp_valid) {
+        const v = Number(this.sim.ports.s_reg_resp_data) >>> 0;
+        await this.tb.rising();
+        return v;
+      }
+      await this.tb.rising();
+    }
+    throw new Error(`register read of 0x${addr.toString(16)} got no answer within 100 cycles`);
+  }
+
+  ctxReg(ctx: number, reg: Bar1CtxReg): Promise<number> {
+    return this.regRead(bar1CtxOffset(ctx, reg, this.p));
+  }
+
+  writeCtx(ctx: number, reg: Bar1CtxReg, v: number): Promise<void> {
+    return this.regWrite(bar1CtxOffset(ctx, reg, this.p), v);
+  }
+
+  globalReg(reg: Bar1GlobalReg): Promise<number> {
+    return this.regRead(bar1GlobalOffset(reg));
+  }
+
+  async counters(ctx: number): Promise<{ frames: number; bytes: number; seqMiss: number; nobuf: number; tooSmall: number }> {
+    return {
+      frames: await this.ctxReg(ctx, 'RX_FRAMES'),
+      bytes: (await this.ctxReg(ctx, 'RX_BYTES_LO')) + 2 ** 32 * (await this.ctxReg(ctx, 'RX_BYTES_HI')),
+      seqMiss: await this.ctxReg(ctx, 'RX_SEQ_MISS'),
+      nobuf: await this.ctxReg(ctx, 'RX_NOBUF'),
+      tooSmall: await this.ctxReg(ctx, 'RX_BUF_TOO_SMALL'),
+    };
+  }
+
+  async globals(): Promise<{ nomatch: number; fcs: number; runt: number; oversize: number; fifo: number }> {
+    return {
+      nomatch: await this.globalReg('RX_NOMATCH'),
+      fcs: await this.globalReg('RX_FCS_ERR'),
+      runt: await this.globalReg('RX_RUNT'),
+      oversize: await this.globalReg('RX_OVERSIZE'),
+      fifo: await this.globalReg('RX_FIFO_DROP'),
+    };
+  }
+
+  /** Writes a context's RX registers (while disabled, as the hypervisor must), its MAC, then enables it. */
+  async configure(ctx: number, s: CtxSetup): Promise<void> {
+    this.flags(ctx, { en: false });
+    const hi = (a: number) => Math.floor(a / 2 ** 32);
+    await this.writeCtx(ctx, 'RX_RING_BASE_LO', s.ringBase >>> 0);
+    await this.writeCtx(ctx, 'RX_RING_BASE_HI', hi(s.ringBase));
+    await this.writeCtx(ctx, 'RX_RING_LOG2', s.ringLog2);
+    await this.writeCtx(ctx, 'RX_EXP_SEQ', s.expSeq ?? 1);
+    await this.writeCtx(ctx, 'DONE_BASE_LO', s.doneBase >>> 0);
+    await this.writeCtx(ctx, 'DONE_BASE_HI', hi(s.doneBase));
+    this.ringLog2.set(ctx, s.ringLog2);
+    if (s.mac !== undefined) await this.addMac(s.mac, ctx);
+    this.flags(ctx, { en: true, mcast: s.mcast ?? false });
+  }
+
+  async addMac(mac: number, ctx: number): Promise<void> {
+    for (const w of this.table.insert(mac, ctx)) await this.tableWrite(w.way, w.index, w.entry);
+  }
+
+  async removeMac(mac: number): Promise<void> {
+    for (const w of this.table.remove(mac)) await this.tableWrite(w.way, w.index, w.entry);
+  }
+
+  private async tableWrite(way: number, index: number, e: { valid: boolean; ctx: number; mac: number }): Promise<void> {
+    const { lo, hi } = macWords(e.mac);
+    await this.regWrite(bar1MacTableOffset(way, index, 'ENTRY_LO', this.p), lo);
+    await this.regWrite(bar1MacTableOffset(way, index, 'ENTRY_HI', this.p), hi | (e.ctx << 16) | (e.valid ? 0x8000_0000 : 0));
+  }
+
+  /** Writes the descriptor for `seq` into its ring slot (addr, len, flags 0, seq), as the hypervisor does. */
+  postBuffer(ctx: number, seq: number, addr: number, len: number): void {
+    const log2 = this.ringLog2.get(ctx);
+    if (log2 === undefined) throw new Error(`context ${ctx} is not configured`);
+    const slot = this.slotAddr(ctx, seq);
+    this.mem.hostWrite(slot, 8, BigInt(addr));
+    this.mem.hostWrite(slot + 8, 2, len);
+    this.mem.hostWrite(slot + 10, 2, 0);
+    this.mem.hostWrite(slot + 12, 4, seq);
+  }
+
+  slotAddr(ctx: number, seq: number): number {
+    const log2 = this.ringLog2.get(ctx) ?? 0;
+    return layout.ring(ctx) + (seq % 2 ** log2) * 16;
+  }
+
+  /** The RX doorbell of a context (the mailbox queue holds each context at most once). */
+  doorbell(ctx: number): void {
+    if (!this.dbQueue.includes(ctx)) this.dbQueue.push(ctx);
+  }
+
+  send(frame: Uint8Array, badFcs = false): Promise<void> {
+    return this.mac.send(frame, { user: badFcs ? 1n : 0n });
+  }
+
+  sendLoopback(frame: Uint8Array, src: number): Promise<void> {
+    return this.lb.send(frame, { user: BigInt(src) });
+  }
+
+  async waitDone(ctx: number, seq: number, timeout = 5000): Promise<Event> {
+    const find = () => this.done.find((e) => e.ctx === ctx && e.seq === seq);
+    await this.tb.until(() => find() !== undefined, { timeout, what: `done seq ${seq} of context ${ctx}` });
+    return find() as Event;
+  }
+
+  /** Runs until the engine has been idle (no DMA write, no done) for `quiet` cycles. */
+  async settle(quiet = 400): Promise<void> {
+    let last = -1;
+    let since = 0;
+    while (since < quiet) {
+      await this.tb.cycles(50);
+      const n = this.mem.writes.length + this.done.length + this.ar.length;
+      if (n === last && this.mac.idle && this.lb.idle) since += 50;
+      else since = 0;
+      last = n;
+    }
+  }
+
+  /** The descriptor as the NIC left it. */
+  descriptor(ctx: number, seq: number): { addr: bigint; len: number; flags: number; seq: number } {
+    const a = this.slotAddr(ctx, seq);
+    return {
+      addr: this.mem.readUint(a, 8),
+      len: Number(this.mem.readUint(a + 8, 2)),
+      flags: Number(this.mem.readUint(a + 10, 2)),
+      seq: Number(this.mem.readUint(a + 12, 4)),
+    };
+  }
+
+  rxDoneSeq(ctx: number): number {
+    return Number(this.mem.readUint(layout.done(ctx) + 4, 4));
+  }
+}
+
+export const DONE_EOP = DESC_FLAGS.DONE | DESC_FLAGS.EOP;
