@@ -11,6 +11,7 @@ import {
   type Bar1GlobalReg,
   bar1CtxOffset,
   bar1GlobalOffset,
+  bar1GlobalRegisters,
   CTRL,
   decodeBar0,
   decodeBar1,
@@ -41,6 +42,9 @@ export class TinyNic implements NicBus {
   /** Contexts with an event not yet written to the interrupt ring. */
   readonly pending = new Set<number>();
   readonly masked = new Set<number>();
+  /** False makes it a broken NIC that trusts TX doorbells instead of seqs (to show the DMA monitor catches it). */
+  checkSeq = true;
+  private readonly txProd = new Map<number, number>();
   /** STATUS reads that still report DMA in flight after QUIESCE is set. */
   busyPolls = 0;
   /** Extra BAR1 accesses answered, for tests of what the VMM reads. */
@@ -56,6 +60,7 @@ export class TinyNic implements NicBus {
     private readonly dma: DmaPort,
   ) {
     this.seq = new SeqSpace(params.SEQ_W);
+    for (const r of bar1GlobalRegisters(params)) this.bar1.set(bar1GlobalOffset(r.name), r.reset);
   }
 
   // ---------------------------------------------------------------- bus
@@ -101,6 +106,7 @@ export class TinyNic implements NicBus {
     const loc = decodeBar0(this.params, offset);
     if (!loc?.reg) return;
     this.doorbells.push({ ctx: loc.ctx, reg: loc.reg, value });
+    if (loc.reg === 'TX_PROD') this.txProd.set(loc.ctx, value);
     if (loc.reg === 'INT_CTRL') {
       if (value & INT_CTRL.MASK.mask) this.masked.add(loc.ctx);
       if (value & INT_CTRL.UNMASK.mask) this.masked.delete(loc.ctx);
@@ -126,7 +132,9 @@ export class TinyNic implements NicBus {
     for (;;) {
       const slot = this.slotAddr(ctx, 'TX', e.exp);
       const d = decodeDescriptor(this.dma.dmaRead(slot, DESCRIPTOR.bytes));
-      if (d.seq !== e.exp) break;
+      // The broken NIC takes every slot up to the doorbell's value, whatever its seq.
+      const upToDoorbell = this.seq.diff(this.txProd.get(ctx) ?? e.done, e.exp) < this.seq.modulus / 2;
+      if (this.checkSeq ? d.seq !== e.exp : !upToDoorbell) break;
       parts.push(this.dma.dmaRead(d.addr, d.len));
       slots.push({ addr: slot, flags: d.flags });
       e.exp = this.seq.add(e.exp, 1);
