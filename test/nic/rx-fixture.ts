@@ -100,7 +100,10 @@ export class RxBench {
   readonly mac: AxisSource;
   readonly lb: AxisSource;
   readonly table: MacTable;
+  /** Completions: a done-seq update together with the context's interrupt bit. */
   readonly done: Event[] = [];
+  /** Every done-seq update sent to the mailbox. */
+  readonly doneUpdates: Event[] = [];
   readonly intr: { ctx: number; cycle: number }[] = [];
   readonly aw: { addr: number; len: number; cycle: number }[] = [];
   readonly b: number[] = [];
@@ -150,7 +153,12 @@ export class RxBench {
   private watch(): void {
     const s = this.sim.sampled;
     const cycle = this.tb.cycle;
-    if (s.m_done_valid) this.done.push({ ctx: Number(s.m_done_ctx), seq: Number(s.m_done_seq), cycle });
+    if (s.m_done_valid) {
+      const e = { ctx: Number(s.m_done_ctx), seq: Number(s.m_done_seq), cycle };
+      this.doneUpdates.push(e);
+      // Completions come with the interrupt bit; the others are RX_EXP_SEQ writes resetting the read-back.
+      if (s.m_intr_valid) this.done.push(e);
+    }
     if (s.m_intr_valid) this.intr.push({ ctx: Number(s.m_intr_ctx), cycle });
     if (s.m_axi_awvalid && s.m_axi_awready) this.aw.push({ addr: Number(s.m_axi_awaddr), len: this.num('m_axi_awlen') + 1, cycle });
     if (s.m_axi_bvalid && s.m_axi_bready) this.b.push(cycle);
