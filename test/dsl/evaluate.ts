@@ -26,14 +26,14 @@ export function evaluate(root: Expr, read: (s: Signal) => bigint | null): bigint
   };
   const compute = (e: Expr): bigint | null => {
     const w = e.width;
-    const fit = (v: bigint): bigint => v & mask(w);
+    const toWidth = (v: bigint): bigint => v & mask(w);
     const op = e.op;
     switch (op.kind) {
       case 'lit':
-        return fit(op.value);
+        return toWidth(op.value);
       case 'ref': {
         const v = read(e as Signal);
-        return v === null ? null : fit(v);
+        return v === null ? null : toWidth(v);
       }
       case 'memread':
         throw new Error('memories are not interpreted');
@@ -56,9 +56,9 @@ export function evaluate(root: Expr, read: (s: Signal) => bigint | null): bigint
     if (a === null) return null;
     switch (op.kind) {
       case 'not':
-        return fit(~a);
+        return toWidth(~a);
       case 'neg':
-        return fit(-num(op.a, a));
+        return toWidth(-num(op.a, a));
       case 'reduce': {
         if (op.op === 'and') return a === mask(op.a.width) ? 1n : 0n;
         if (op.op === 'or') return a !== 0n ? 1n : 0n;
@@ -74,7 +74,7 @@ export function evaluate(root: Expr, read: (s: Signal) => bigint | null): bigint
         return acc;
       }
       case 'ext':
-        return fit(num(op.a, a));
+        return toWidth(num(op.a, a));
       case 'cast':
         return a;
       case 'index': {
@@ -94,11 +94,11 @@ export function evaluate(root: Expr, read: (s: Signal) => bigint | null): bigint
         const y = num(op.b, b);
         switch (op.op) {
           case 'add':
-            return fit(x + y);
+            return toWidth(x + y);
           case 'sub':
-            return fit(x - y);
+            return toWidth(x - y);
           case 'mul':
-            return fit(x * y);
+            return toWidth(x * y);
           case 'and':
             return a & b;
           case 'or':
@@ -118,9 +118,9 @@ export function evaluate(root: Expr, read: (s: Signal) => bigint | null): bigint
           case 'ge':
             return x >= y ? 1n : 0n;
           case 'shl':
-            return fit(a << b);
+            return toWidth(a << b);
           case 'shr':
-            return fit(x >> b);
+            return toWidth(x >> b);
         }
       }
     }
