@@ -145,7 +145,7 @@ export function evaluateModule(def: ModuleDef<unknown>, inputs: ReadonlyMap<stri
     }
     if (values.has(s)) return values.get(s) as bigint | null;
     const g = groups.find((x) => x.signals.includes(s as never));
-    if (!g || g.kind !== 'comb') throw new Error(`'${s.name}' is not combinational`);
+    if (g?.kind !== 'comb') throw new Error(`'${s.name}' is not combinational`);
     const v = run(g.stmts, s, null);
     values.set(s, v);
     return v;
