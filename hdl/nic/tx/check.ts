@@ -1,0 +1,243 @@
+/**
+ * The sequence check (spec section 5; P-7, P-8, P-9) and frame assembly. Fetched descriptors arrive in
+ * fetch order. A fetch of context c for seq s is:
+ * - stale when s is not c's expected seq (it was fetched speculatively before a rollback, or its slot
+ *   was already consumed): dropped without a trace;
+ * - a miss when its descriptor's 32-bit seq is not s, its length is 0, or the read failed: counted in
+ *   tx_seq_miss; c's fetching rolls back to s and c goes idle (or probes again if a doorbell came);
+ * - accepted otherwise. Only then does c's expected seq advance: the slot read is exp_seq mod ring
+ *   size, so a stale, forged or zeroed slot is never used.
+ *
+ * Descriptors up to EOP form a frame. The next descriptor of a frame is taken from the head of the
+ * fetch stream when it is the right one (speculative fetching puts it there), else fetched on its own
+ * (ID 1) while the stream waits. A frame's fragments are pushed tentatively and committed at EOP, with
+ * the expected seq advancing by the whole frame at once; if a later descriptor of the frame misses, the
+ * whole frame is abandoned and will be fetched again, so no part of a frame is ever read or sent before
+ * all its descriptors passed. A frame over the maximum (or with more descriptors than fit the
+ * fragment queue) is committed as an error: nothing to read, its descriptors complete with ERR.
+ */
+import { type Expr, fsm, type InstancePorts, lit, type ModuleBuilder, mux, UInt } from '../../../generator/index.js';
+import type { SyncFifoIO } from '../../../generator/lib/index.js';
+import type { TxConfig } from './config.js';
+import type { ContextMemories } from './contextMemory.js';
+import type { DmaRead } from './dmaRead.js';
+import type { fragFifo } from './fragFifo.js';
+import { descFields, slotAddr, type TxLayouts } from './layouts.js';
+import { type Flags, mayRun, pushContext, type Scheduler, setBit } from './scheduler.js';
+import type { SharedPort } from './sharedPort.js';
+
+export interface CheckDeps {
+  readonly flags: Flags;
+  readonly mems: ContextMemories;
+  readonly sched: Scheduler;
+  readonly dma: DmaRead;
+  readonly metaOut: InstancePorts<SyncFifoIO>['out'];
+  readonly frags: FragFifoPorts;
+  readonly frameIn: InstancePorts<SyncFifoIO>['in'];
+  readonly counters: SharedPort<CounterEventField>;
+  readonly probeCtx: Expr;
+}
+
+export type FragFifoPorts = InstancePorts<ReturnType<typeof fragFifo>['io']>;
+
+export type CounterEventField = 'ctx' | 'miss' | 'sent' | 'bytes' | 'oversize' | 'spoofed';
+
+export interface Check {
+  /** The check rolls a context's next-to-fetch seq back (or forward) in this cycle. */
+  readonly fetchSeqWrite: { en: Expr; ctx: Expr; value: Expr };
+  /** The check changes context bits in this cycle. */
+  readonly deciding: Expr;
+  readonly probeHit: Expr;
+}
+
+export function sequenceCheck(m: ModuleBuilder, cfg: TxConfig, lay: TxLayouts, deps: CheckDeps): Check {
+  const { flags, mems, sched, dma, metaOut, frameIn, counters } = deps;
+  const fragIn = deps.frags.in;
+  const { bits } = sched;
+  const st = fsm(m, 'chk_state', ['IDLE', 'CMP', 'CONT', 'CWAIT'] as const);
+  const mrec = lay.meta.unpack(metaOut.data);
+  const start = m.named('chk_start', st.is('IDLE').and(metaOut.valid));
+  const expRd = mems.exp.mem.read(mrec.ctx, { enable: start, name: 'chk_exp_rd' });
+  m.when(start, () => st.goto('CMP'));
+
+  const pickLane = (data: Expr, laneBit: Expr): Expr =>
+    cfg.db === 32 ? mux(laneBit, data.bits(255, 128), data.bits(127, 0)) : data.trunc(128);
+  const headRec = lay.desc.unpack(dma.descFifo.out.data);
+  const head = descFields(m.named('chk_head_desc', pickLane(headRec.data, mrec.lane)));
+  const contLane = m.reg('chk_cont_lane', undefined, { reset: 0 });
+  const contRec = lay.desc.unpack(dma.contData);
+  const cont = descFields(m.named('chk_cont_desc', pickLane(contRec.data, contLane)));
+  const seq32 = (s: Expr): Expr => s.trunc(cfg.seqW).resize(32);
+  const room = m.named('chk_room', fragIn.ready.and(frameIn.ready));
+  const maxLen = cfg.maxFrame;
+
+  // ---- a frame's first descriptor (CMP) ----
+  const c = mrec.ctx;
+  const cmpGo = m.named('chk_cmp_go', st.is('CMP').and(dma.descFifo.out.valid).and(room));
+  const runs = mayRun(flags, c);
+  const stale = mrec.seq.ne(expRd);
+  const match = headRec.err
+    .not()
+    .and(head.seq.eq(seq32(mrec.seq)))
+    .and(head.len.ne(0));
+  const aDis = m.named('chk_disabled', cmpGo.and(runs.not()));
+  const bStale = m.named('chk_stale', cmpGo.and(runs).and(stale));
+  const cMiss = m.named('chk_miss', cmpGo.and(runs).and(stale.not()).and(match.not()));
+  const dOk = m.named('chk_accept', cmpGo.and(runs).and(stale.not()).and(match));
+  const probe = mrec.probe;
+  const rearmC = bits.rearm.bit(c);
+  const headTooLong = head.len.gt(maxLen);
+
+  // ---- the frame being assembled ----
+  const fLenW = 17;
+  const fCtx = m.reg('chk_f_ctx', UInt(cfg.ctxW), { reset: 0 });
+  const fFirst = m.reg('chk_f_first', UInt(cfg.iseqW), { reset: 0 });
+  const fNext = m.reg('chk_f_next', UInt(cfg.iseqW), { reset: 0 });
+  const fN = m.reg('chk_f_n', UInt(cfg.nW), { reset: 0 });
+  const fLen = m.reg('chk_f_len', UInt(fLenW), { reset: 0 });
+  const fErr = m.reg('chk_f_err', undefined, { reset: 0 });
+  const fBase = m.reg('chk_f_base', UInt(60), { reset: 0 });
+  const fLog2 = m.reg('chk_f_log2', UInt(cfg.log2W), { reset: 0 });
+  const fUsedCont = m.reg('chk_f_used_cont', undefined, { reset: 0 });
+
+  // ---- the frame's next descriptor (CONT / CWAIT) ----
+  const headIsNext = m.named('chk_head_is_next', metaOut.valid.and(mrec.ctx.eq(fCtx)).and(mrec.seq.eq(fNext)));
+  const useHead = m.named('chk_use_head', st.is('CONT').and(headIsNext).and(dma.descFifo.out.valid).and(room));
+  const useCont = m.named('chk_use_cont', st.is('CWAIT').and(dma.contValid).and(room));
+  const contAddr = slotAddr(cfg, fBase, fLog2, fNext);
+  dma.cont.valid.set(st.is('CONT').and(headIsNext.not()));
+  dma.cont.addr.set(cfg.db === 32 ? contAddr.bits(63, 5).shl(5) : contAddr);
+  dma.cont.len.set(cfg.db < 16 ? 1 : 0);
+  m.when(dma.cont.grant, () => {
+    contLane.set(contAddr.bit(4));
+    st.goto('CWAIT');
+  });
+  dma.contTake.set(useCont);
+  const contGo = m.named('chk_cont_go', useHead.or(useCont));
+  const nd = {
+    addr: mux(useHead, head.addr, cont.addr),
+    len: mux(useHead, head.len, cont.len),
+    eop: mux(useHead, head.eop, cont.eop),
+    seq: mux(useHead, head.seq, cont.seq),
+    err: mux(useHead, headRec.err, contRec.err),
+  };
+  const fRuns = mayRun(flags, fCtx);
+  const nMatch = nd.err
+    .not()
+    .and(nd.seq.eq(seq32(fNext)))
+    .and(nd.len.ne(0));
+  const contDis = m.named('chk_cont_disabled', contGo.and(fRuns.not()));
+  const contMiss = m.named('chk_cont_miss', contGo.and(fRuns).and(nMatch.not()));
+  const contOk = m.named('chk_cont_accept', contGo.and(fRuns).and(nMatch));
+  const abandon = m.named('chk_abandon', contDis.or(contMiss));
+  const n1 = fN.addWrap(1);
+  const len1 = fLen.add(nd.len);
+  const tooMany = 2 ** cfg.nW - 1 > cfg.fragDepth ? n1.gt(cfg.fragDepth) : lit(0, 1);
+  const errNow = m.named('chk_err_now', fErr.or(len1.gt(maxLen)).or(tooMany));
+  const fNextInc = fNext.addWrap(1);
+
+  metaOut.ready.set(cmpGo.or(useHead));
+  dma.descFifo.out.ready.set(cmpGo.or(useHead));
+
+  // ---- fragments and frames ----
+  const pushFirst = dOk.and(headTooLong.not());
+  const pushNext = contOk.and(errNow.not());
+  fragIn.valid.set(pushFirst.or(pushNext));
+  fragIn.data.set(lay.frag.pack({ addr: mux(dOk, head.addr, nd.addr), len: mux(dOk, head.len, nd.len) }));
+  const commitFirst = dOk.and(head.eop);
+  const commitNext = contOk.and(nd.eop);
+  deps.frags.commit.set(commitFirst.and(headTooLong.not()).or(commitNext.and(errNow.not())));
+  deps.frags.rollback.set(abandon.or(contOk.and(errNow).and(fErr.not())));
+  frameIn.valid.set(commitFirst.or(commitNext));
+  frameIn.data.set(
+    mux(
+      commitFirst,
+      lay.frame.pack({
+        ctx: c,
+        first: mrec.seq,
+        n: lit(1, cfg.nW),
+        len: head.len,
+        err: headTooLong,
+        base: mrec.base,
+        log2: mrec.log2,
+      }),
+      lay.frame.pack({
+        ctx: fCtx,
+        first: fFirst,
+        n: n1,
+        len: len1.trunc(16),
+        err: errNow,
+        base: fBase,
+        log2: fLog2,
+      }),
+    ),
+  );
+
+  m.when(dOk, () => {
+    fCtx.set(c);
+    fFirst.set(mrec.seq);
+    fNext.set(mrec.seq.addWrap(1));
+    fN.set(1);
+    fLen.set(head.len.resize(fLenW));
+    fErr.set(headTooLong);
+    fBase.set(mrec.base);
+    fLog2.set(mrec.log2);
+    fUsedCont.set(0);
+  });
+  m.when(cmpGo, () => st.goto('IDLE'));
+  m.when(dOk.and(head.eop.not()), () => st.goto('CONT'));
+  m.when(contOk.and(nd.eop.not()), () => {
+    fN.set(n1);
+    m.when(errNow.not(), () => fLen.set(len1.trunc(fLenW)));
+    fErr.set(errNow);
+    fNext.set(fNextInc);
+    m.when(useCont, () => fUsedCont.set(1));
+    st.goto('CONT');
+  });
+  m.when(abandon.or(contOk.and(nd.eop)), () => st.goto('IDLE'));
+
+  // ---- the expected seq advances by a whole frame at its EOP ----
+  mems.exp.port.request('chk', commitFirst.or(commitNext), {
+    addr: mux(commitFirst, c, fCtx),
+    data: mux(commitFirst, mrec.seq.addWrap(1), fNextInc),
+    mask: lit(1, 1),
+  });
+
+  // ---- rollbacks of the next-to-fetch seq ----
+  const rbHead = m.named('chk_rb_head', aDis.or(bStale.and(probe)).or(cMiss));
+  const resetAfterCont = commitNext.and(fUsedCont.or(useCont));
+  const fsEn = m.named('chk_fseq_en', rbHead.or(abandon).or(resetAfterCont));
+  const fsCtx = m.named('chk_fseq_ctx', mux(rbHead, c, fCtx));
+  const fsValue = m.named('chk_fseq_value', mux(rbHead, expRd, mux(abandon, fFirst, fNextInc)));
+  mems.fetchSeq.port.request('chk', fsEn, { addr: fsCtx, data: fsValue, mask: lit(1, 1) });
+
+  // ---- counters: a miss ----
+  const missEv = m.named('chk_miss_ev', cMiss.or(contMiss));
+  counters.request('chk', missEv, {
+    ctx: mux(cMiss, c, fCtx),
+    miss: lit(1, 1),
+    sent: lit(0, 1),
+    bytes: lit(0, 16),
+    oversize: lit(0, 1),
+    spoofed: lit(0, 1),
+  });
+
+  // ---- context bits ----
+  // A parked context (its probe was this fetch) goes back into the queue, or idles.
+  setBit(m, bits.active, aDis.and(probe), c, 0);
+  setBit(m, bits.probing, aDis.and(probe), c, 1);
+  setBit(m, bits.rearm, aDis.and(probe), c, 0);
+  pushContext(m, sched, 'chk', bStale.and(probe).or(cMiss.and(probe).and(rearmC)).or(dOk.and(probe)), c);
+  setBit(m, bits.probing, cMiss, c, 1);
+  setBit(m, bits.rearm, cMiss, c, 0);
+  setBit(m, bits.active, cMiss.and(rearmC.not()), c, 0);
+  setBit(m, bits.probing, dOk.and(probe), c, 0);
+  const fRearm = bits.rearm.bit(fCtx);
+  setBit(m, bits.probing, abandon, fCtx, 1);
+  setBit(m, bits.rearm, abandon, fCtx, 0);
+  setBit(m, bits.active, contDis.or(contMiss.and(fRearm.not())), fCtx, 0);
+
+  const deciding = m.named('chk_deciding', cmpGo.or(contGo));
+  const probeHit = m.named('chk_probe_hit', st.is('CONT').or(st.is('CWAIT')).and(fCtx.eq(deps.probeCtx)));
+  return { fetchSeqWrite: { en: fsEn, ctx: fsCtx, value: fsValue }, deciding, probeHit };
+}

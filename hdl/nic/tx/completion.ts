@@ -1,0 +1,133 @@
+/**
+ * Completion (spec sections 5 and 6, T-4): for each frame whose payload has been read in full, in
+ * order, the engine
+ * 1. sets DONE (and ERR for a frame not sent) in each of its descriptors: a one-byte write of flags
+ *    bits 15..8, so EOP and the rest of the descriptor are untouched (wstrb names that byte only);
+ * 2. writes tx_done_seq (the frame's last seq) into bytes 0..3 of the context's completion record
+ *    (wstrb names those four bytes only: RX owns bytes 4..7);
+ * 3. once every one of those writes has its B response, reports the done seq to the mailbox
+ *    (TX_DONE_SEQ) and sets the context's interrupt bit.
+ * Writes of several frames may be in flight: their B responses come back in order (one AXI ID).
+ */
+import { cat, type Expr, fsm, type InstancePorts, lit, type MasterPorts, type ModuleBuilder, mux, UInt } from '../../../generator/index.js';
+import type { SyncFifoIO } from '../../../generator/lib/index.js';
+import { DESC_FLAG_BITS, DESCRIPTOR } from '../../descriptors.js';
+import type { dmaSpec } from '../interfaces.js';
+import type { CounterEventField } from './check.js';
+import { TX_ID, type TxConfig } from './config.js';
+import { type ContextMemories, lane } from './contextMemory.js';
+import { slotAddr, type TxLayouts } from './layouts.js';
+import type { SharedPort } from './sharedPort.js';
+
+export interface CompletionDeps {
+  readonly mems: ContextMemories;
+  readonly complOut: InstancePorts<SyncFifoIO>['out'];
+  readonly bwaitIn: InstancePorts<SyncFifoIO>['in'];
+  readonly bwaitOut: InstancePorts<SyncFifoIO>['out'];
+  readonly axi: MasterPorts<ReturnType<typeof dmaSpec>>;
+  readonly counters: SharedPort<CounterEventField>;
+  readonly probeCtx: Expr;
+}
+
+export interface Completion {
+  /** A frame of `ctx` completed up to `seq` (registered, one cycle). */
+  readonly retire: Expr;
+  readonly retireCtx: Expr;
+  readonly retireSeq: Expr;
+  readonly probeHit: Expr;
+}
+
+/** Bits 15..8 of a descriptor's flags, at byte 11 of the descriptor. */
+const FLAGS_HI_BYTE = DESCRIPTOR.fields.flags.offset + 1;
+
+export function completion(m: ModuleBuilder, cfg: TxConfig, lay: TxLayouts, deps: CompletionDeps): Completion {
+  const { mems, complOut, bwaitIn, bwaitOut, axi, counters } = deps;
+  const db = cfg.db;
+  const st = fsm(m, 'cpl_state', ['IDLE', 'FLAGS', 'RECORD'] as const);
+  const cur = m.reg('cpl_frame', UInt(lay.verdict.width), { reset: 0 });
+  const v = lay.verdict.unpack(cur);
+  const incoming = lay.verdict.unpack(complOut.data);
+  const idx = m.reg('cpl_idx', UInt(cfg.nW), { reset: 0 });
+
+  const go = m.named('cpl_go', st.is('IDLE').and(complOut.valid).and(bwaitIn.ready).and(counters.free()));
+  complOut.ready.set(go);
+  const doneRd = mems.done.mem.read(incoming.ctx, { enable: go, name: 'cpl_done_rd' });
+  const lastSeq = incoming.first.addWrap(incoming.n.resize(cfg.iseqW)).subWrap(1).trunc(cfg.seqW);
+  bwaitIn.valid.set(go);
+  bwaitIn.data.set(lay.bwait.pack({ ctx: incoming.ctx, last: lastSeq, writes: incoming.n.resize(cfg.nW + 1).addWrap(1) }));
+  counters.request('cpl', go, {
+    ctx: incoming.ctx,
+    miss: lit(0, 1),
+    sent: incoming.sent,
+    bytes: incoming.bytes,
+    oversize: incoming.oversize,
+    spoofed: incoming.spoofed,
+  });
+  m.when(go, () => {
+    cur.set(complOut.data);
+    idx.set(0);
+    st.goto('FLAGS');
+  });
+
+  // ---- one write per cycle at most: AW and W together ----
+  const writing = st.is('FLAGS').or(st.is('RECORD'));
+  const awDone = m.reg('cpl_aw_done', undefined, { reset: 0 });
+  const wDone = m.reg('cpl_w_done', undefined, { reset: 0 });
+  const awFire = axi.awvalid.and(axi.awready);
+  const wFire = axi.wvalid.and(axi.wready);
+  const both = m.named('cpl_write_done', writing.and(awDone.or(awFire)).and(wDone.or(wFire)));
+
+  const flagAddr = slotAddr(cfg, v.base, v.log2, v.first.addWrap(idx.resize(cfg.iseqW))).addWrap(FLAGS_HI_BYTE);
+  const flagByte = cat(lit(1, 1), v.err, lit(0, 6));
+  if (DESC_FLAG_BITS.DONE !== 15 || DESC_FLAG_BITS.ERR !== 14) throw new RangeError('completion: descriptor flag bits moved');
+  const recAddr = cat(lane(doneRd, 1), lane(doneRd, 0).bits(31, 3), lit(0, 3));
+  const seq32 = v.first.addWrap(v.n.resize(cfg.iseqW)).subWrap(1).trunc(cfg.seqW).resize(32);
+  const isFlags = st.is('FLAGS');
+  const addr = mux(isFlags, flagAddr, recAddr);
+  const laneOf = addr.bits(cfg.dbLog2 - 1, 0);
+  const shift = cat(laneOf, lit(0, 3));
+  axi.awvalid.set(writing.and(awDone.not()));
+  axi.awid.set(TX_ID.WRITE);
+  axi.awaddr.set(cat(addr.bits(63, cfg.dbLog2), lit(0, cfg.dbLog2)));
+  axi.awlen.set(0);
+  axi.awsize.set(cfg.dbLog2);
+  axi.awburst.set(1);
+  axi.awlock.set(0);
+  axi.awcache.set(0b0011);
+  axi.awprot.set(0);
+  axi.wvalid.set(writing.and(wDone.not()));
+  axi.wdata.set(mux(isFlags, flagByte.resize(db * 8), seq32.resize(db * 8)).shl(shift));
+  axi.wstrb.set(mux(isFlags, lit(1, db), lit(0xf, db)).shl(laneOf));
+  axi.wlast.set(1);
+  m.when(both, () => {
+    awDone.set(0);
+    wDone.set(0);
+  }).otherwise(() => {
+    m.when(awFire, () => awDone.set(1));
+    m.when(wFire, () => wDone.set(1));
+  });
+  const lastFlag = idx.addWrap(1).eq(v.n);
+  m.when(both.and(isFlags), () => {
+    idx.set(idx.addWrap(1));
+    m.when(lastFlag, () => st.goto('RECORD'));
+  });
+  m.when(both.and(st.is('RECORD')), () => st.goto('IDLE'));
+
+  // ---- B responses, in order: the head frame retires with its last one ----
+  axi.bready.set(1);
+  const head = lay.bwait.unpack(bwaitOut.data);
+  const bCount = m.reg('cpl_b_count', UInt(cfg.nW + 1), { reset: 0 });
+  const bLast = m.named('cpl_b_last', axi.bvalid.and(bCount.addWrap(1).eq(head.writes)));
+  bwaitOut.ready.set(bLast);
+  m.when(axi.bvalid, () => bCount.set(mux(bLast, lit(0, cfg.nW + 1), bCount.addWrap(1))));
+  const retire = m.reg('cpl_retire', undefined, { reset: 0 });
+  const retireCtx = m.reg('cpl_retire_ctx', UInt(cfg.ctxW), { reset: 0 });
+  const retireSeq = m.reg('cpl_retire_seq', UInt(cfg.seqW), { reset: 0 });
+  retire.set(bLast);
+  m.when(bLast, () => {
+    retireCtx.set(head.ctx);
+    retireSeq.set(head.last);
+  });
+  const probeHit = m.named('cpl_probe_hit', writing.and(v.ctx.eq(deps.probeCtx)));
+  return { retire, retireCtx, retireSeq, probeHit };
+}

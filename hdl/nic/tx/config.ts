@@ -1,0 +1,100 @@
+/**
+ * Sizes and widths of the transmit engine, derived once from the generation parameters so that every
+ * stage of hdl/nic/tx agrees on them. The queue depths are what hides DMA latency: see
+ * docs/architecture.md ("Transmit engine") for how they were chosen.
+ */
+import { log2Ceil } from '../../../generator/index.js';
+import { type DerivedParams, deriveParams, type NicParams } from '../../params.js';
+import { RING_LOG2 } from '../../registers/map.js';
+import type { NicWidths } from '../interfaces.js';
+
+export interface TxConfig {
+  readonly p: NicParams;
+  readonly d: DerivedParams;
+  readonly w: NicWidths;
+  readonly nCtx: number;
+  readonly ctxW: number;
+  /** Sequence numbers as the host sees them (SEQ_W bits). */
+  readonly seqW: number;
+  /**
+   * Sequence numbers inside the engine: SEQ_W bits plus 8 that never leave it, so that a speculative
+   * fetch issued before a rollback can never look current again after the low bits wrap.
+   */
+  readonly iseqW: number;
+  /** Bits of a TX_RING_LOG2 value as stored. */
+  readonly log2W: number;
+  /** Bits of a ring slot index (MAX_RING_LOG2, at least 1). */
+  readonly slotW: number;
+  /** Bits of a count of descriptors in one frame (up to a whole ring). */
+  readonly nW: number;
+  /** Bytes per DMA beat and per stream beat, and their log2. */
+  readonly db: number;
+  readonly dbLog2: number;
+  readonly sb: number;
+  /** Descriptor fetches in flight on the main path (ID 0): the descriptor buffer's depth. */
+  readonly descInflight: number;
+  /** Descriptors held for frames being assembled or waiting for payload reads; the most one frame may have. */
+  readonly fragDepth: number;
+  /** Committed frames waiting for their payload reads to be issued. */
+  readonly frameDepth: number;
+  /** Frames whose payload reads are issued, waiting to be streamed out. */
+  readonly orderDepth: number;
+  /** Payload data buffer in DMA beats (4 KiB): payload reads are issued only against free space here. */
+  readonly rawBeats: number;
+  /** Payload bursts in flight. */
+  readonly burstDepth: number;
+  /** Payload bursts stay inside aligned windows of this many bytes (so never cross 4 KiB). */
+  readonly burstWindow: number;
+  readonly packedDepth: number;
+  readonly headerDepth: number;
+  readonly verdictDepth: number;
+  readonly complDepth: number;
+  readonly bwaitDepth: number;
+  readonly maxFrame: number;
+  readonly minFrame: number;
+  readonly quantum: number;
+}
+
+/** AXI IDs of the engine's own transactions (CLIENT_ID_W = 2 bits). */
+export const TX_ID = Object.freeze({ DESC: 0, CONT: 1, PAYLOAD: 2, WRITE: 3 });
+
+/** 16-byte descriptors; ring bases are 16-byte aligned, so a ring address is base[63:4] plus a slot. */
+export const DESC_SHIFT = 4;
+
+export function txConfig(p: NicParams, w: NicWidths): TxConfig {
+  const d = deriveParams(p);
+  const db = d.dmaBytes;
+  return Object.freeze({
+    p,
+    d,
+    w,
+    nCtx: p.N_CTX,
+    ctxW: w.ctxW,
+    seqW: p.SEQ_W,
+    iseqW: p.SEQ_W + 8,
+    log2W: Math.max(d.ringLog2Width, 1),
+    slotW: Math.max(1, p.MAX_RING_LOG2),
+    nW: p.MAX_RING_LOG2 + 1,
+    db,
+    dbLog2: log2Ceil(db),
+    sb: d.streamBytes,
+    descInflight: 32,
+    fragDepth: 32,
+    frameDepth: 16,
+    orderDepth: 32,
+    rawBeats: 4096 / db,
+    burstDepth: 64,
+    burstWindow: 256,
+    packedDepth: 32,
+    headerDepth: 8,
+    verdictDepth: 4,
+    complDepth: 4,
+    bwaitDepth: 8,
+    maxFrame: d.maxFrameBytes,
+    minFrame: d.minFrameBytes,
+    quantum: p.TX_QUANTUM,
+  });
+}
+
+/** RING_LOG2 as stored in the register map: the field is wider than any legal value needs. */
+export const RING_LOG2_FIELD = RING_LOG2.LOG2;

@@ -1,0 +1,99 @@
+/**
+ * The transmit engine's per-context state that lives in block RAM: ring registers, the completion
+ * record address, the MAC, the expected and the next-to-fetch sequence numbers, and the counters.
+ * Each memory has one write port shared by its writers in a fixed priority (SharedPort), so it maps to
+ * one block RAM however many stages write it.
+ *
+ * After reset a sweep writes every context's reset values (one context per cycle), since a block RAM
+ * cannot be reset at once; `initBusy` holds the engine's inputs off until it is done.
+ */
+import { cat, type Expr, lit, type Memory, type ModuleBuilder, UInt } from '../../../generator/index.js';
+import { bar1CtxRegisters, findRegister } from '../../registers/map.js';
+import type { TxConfig } from './config.js';
+import { RecordLayout } from './record.js';
+import { SharedPort } from './sharedPort.js';
+
+/** Counter words of one context, in the order of the register map (TX_FRAMES .. TX_SPOOFED). */
+export const COUNTER_WORDS = ['frames', 'bytesLo', 'bytesHi', 'seqMiss', 'oversize', 'spoofed'] as const;
+export type CounterWord = (typeof COUNTER_WORDS)[number];
+
+export interface CtxMemory {
+  readonly mem: Memory;
+  readonly port: SharedPort<'addr' | 'data' | 'mask'>;
+  /** Lanes of the write mask (1 for whole-word writes). */
+  readonly lanes: number;
+}
+
+export interface ContextMemories {
+  /** {log2, base[63:32], base[31:4] << 4}: three 32-bit lanes. */
+  readonly ring: CtxMemory;
+  /** DONE_BASE: {hi, lo} lanes. */
+  readonly done: CtxMemory;
+  /** MAC: {hi 16 bits zero-extended, lo} lanes. */
+  readonly mac: CtxMemory;
+  /** TX_EXP_SEQ, in the engine's wider sequence space. */
+  readonly exp: CtxMemory;
+  /** The next sequence number the scheduler fetches (runs ahead of exp while fetching speculatively). */
+  readonly fetchSeq: CtxMemory;
+  readonly counters: CtxMemory;
+  readonly initBusy: Expr;
+  /** Writes every memory's port; call after every stage has requested its ports. */
+  finish(): void;
+}
+
+export const counterLayout = new RecordLayout(COUNTER_WORDS.map((w) => [w, 32] as const));
+
+export function contextMemories(m: ModuleBuilder, cfg: TxConfig): ContextMemories {
+  const n = cfg.nCtx;
+  const make = (name: string, width: number, lanes: number): CtxMemory => ({
+    mem: m.memory(name, { width, depth: n }),
+    port: new SharedPort(m, `${name}_wr`, ['addr', 'data', 'mask']),
+    lanes,
+  });
+  const ring = make('ring_mem', 96, 3);
+  const done = make('done_mem', 64, 2);
+  const mac = make('mac_mem', 64, 2);
+  const exp = make('exp_mem', cfg.iseqW, 1);
+  const fetchSeq = make('fseq_mem', cfg.iseqW, 1);
+  const counters = make('cnt_mem', counterLayout.width, 1);
+
+  // ---- the reset sweep: the first requester of every port ----
+  const initBusy = m.reg('init_busy', undefined, { reset: 1 });
+  const initIdx = m.reg('init_idx', UInt(cfg.ctxW), { reset: 0 });
+  m.when(initBusy, () => {
+    initIdx.set(initIdx.addWrap(1));
+    m.when(initIdx.eq(n - 1), () => initBusy.set(0));
+  });
+  const expReset = findRegister(bar1CtxRegisters(cfg.p), 'TX_EXP_SEQ').reset;
+  for (const cm of [ring, done, mac, exp, fetchSeq, counters]) {
+    const reset = cm === exp || cm === fetchSeq ? expReset : 0;
+    cm.port.request('init', initBusy, {
+      addr: initIdx,
+      data: lit(reset, cm.mem.width),
+      mask: lit((1 << cm.lanes) - 1, cm.lanes),
+    });
+  }
+
+  const finish = (): void => {
+    for (const cm of [ring, done, mac, exp, fetchSeq, counters]) {
+      const { valid, values } = cm.port.result();
+      m.when(valid, () => {
+        if (cm.lanes === 1) cm.mem.write(values.addr, values.data);
+        else cm.mem.write(values.addr, values.data, values.mask);
+      });
+    }
+  };
+  return { ring, done, mac, exp, fetchSeq, counters, initBusy, finish };
+}
+
+/** The 32-bit lane `i` of a laned memory word. */
+export function lane(word: Expr, i: number): Expr {
+  return word.bits(i * 32 + 31, i * 32);
+}
+
+/** A laned word with `value` in lane `i` and zero elsewhere (for masked writes). */
+export function inLane(value: Expr, i: number, lanes: number): Expr {
+  const parts: Expr[] = [];
+  for (let k = lanes - 1; k >= 0; k--) parts.push(k === i ? value.resize(32) : lit(0, 32));
+  return cat(...parts);
+}

@@ -1,0 +1,125 @@
+/**
+ * The read side of the transmit engine's AXI4 master. Three requesters share the AR channel: the
+ * continuation fetch of a frame's next descriptor (ID 1, first: the sequence check waits for it), the
+ * payload bursts (ID 2) and the scheduler's descriptor fetches (ID 0), the last two alternating. The
+ * AR channel is driven from a register.
+ *
+ * Every read is issued only against free space in the buffer its data goes to, so `rready` is always
+ * high: beats of different IDs may interleave in any order and none can block another.
+ */
+
+import type { InstancePorts, MasterPorts } from '../../../generator/index.js';
+import { any, type Expr, lit, type ModuleBuilder, mux, UInt } from '../../../generator/index.js';
+import { type SyncFifoIO, syncFifo } from '../../../generator/lib/index.js';
+import type { dmaSpec } from '../interfaces.js';
+import { TX_ID, type TxConfig } from './config.js';
+import type { TxLayouts } from './layouts.js';
+
+type Axi = MasterPorts<ReturnType<typeof dmaSpec>>;
+
+export interface ReadRequest {
+  /** Set by the requester: it wants the AR channel this cycle (must not depend on `grant`). */
+  readonly valid: ReturnType<ModuleBuilder['wire']>;
+  readonly addr: ReturnType<ModuleBuilder['wire']>;
+  readonly len: ReturnType<ModuleBuilder['wire']>;
+  /** The request goes out on this edge. */
+  readonly grant: Expr;
+}
+
+export interface DmaRead {
+  readonly desc: ReadRequest;
+  readonly cont: ReadRequest;
+  readonly payload: ReadRequest;
+  /** Fetched descriptors of the main path, in fetch order. */
+  readonly descFifo: InstancePorts<SyncFifoIO>;
+  /** The continuation descriptor, when it has arrived; `contTake` empties the register. */
+  readonly contValid: Expr;
+  readonly contData: Expr;
+  readonly contTake: ReturnType<ModuleBuilder['wire']>;
+  /** Payload beats, in burst order. */
+  readonly rawFifo: InstancePorts<SyncFifoIO>;
+}
+
+export function dmaRead(m: ModuleBuilder, cfg: TxConfig, lay: TxLayouts, axi: Axi): DmaRead {
+  const request = (name: string, grant: Expr): ReadRequest => ({
+    valid: m.wire(`ar_${name}_valid`),
+    addr: m.wire(`ar_${name}_addr`, UInt(64)),
+    len: m.wire(`ar_${name}_len`, UInt(8)),
+    grant,
+  });
+  const load = m.named('ar_load', axi.arvalid.not().or(axi.arready));
+  const gCont = m.wire('ar_gnt_cont');
+  const gPay = m.wire('ar_gnt_pay');
+  const gDesc = m.wire('ar_gnt_desc');
+  const cont = request('cont', gCont);
+  const payload = request('pay', gPay);
+  const desc = request('desc', gDesc);
+  // Payload and descriptor fetches alternate when both ask; the continuation goes first.
+  const preferPay = m.reg('ar_prefer_pay', undefined, { reset: 0 });
+  gCont.set(load.and(cont.valid));
+  gPay.set(load.and(payload.valid).and(cont.valid.not()).and(desc.valid.not().or(preferPay)));
+  gDesc.set(load.and(desc.valid).and(cont.valid.not()).and(payload.valid.not().or(preferPay.not())));
+  m.when(gPay, () => preferPay.set(0)).elseWhen(gDesc, () => preferPay.set(1));
+
+  const arValid = m.reg('ar_valid_q', undefined, { reset: 0 });
+  const arId = m.reg('ar_id_q', UInt(axi.arid.width), { reset: 0 });
+  const arAddr = m.reg('ar_addr_q', UInt(64), { reset: 0 });
+  const arLen = m.reg('ar_len_q', UInt(8), { reset: 0 });
+  m.when(load, () => {
+    arValid.set(any(gCont, gPay, gDesc));
+    arId.set(mux(gCont, lit(TX_ID.CONT, arId.width), mux(gPay, lit(TX_ID.PAYLOAD, arId.width), lit(TX_ID.DESC, arId.width))));
+    arAddr.set(mux(gCont, cont.addr, mux(gPay, payload.addr, desc.addr)));
+    arLen.set(mux(gCont, cont.len, mux(gPay, payload.len, desc.len)));
+  });
+  axi.arvalid.set(arValid);
+  axi.arid.set(arId);
+  axi.araddr.set(arAddr);
+  axi.arlen.set(arLen);
+  axi.arsize.set(cfg.dbLog2);
+  axi.arburst.set(1);
+  axi.arlock.set(0);
+  axi.arcache.set(0b0011);
+  axi.arprot.set(0);
+  axi.rready.set(1);
+
+  // ---- R: route each beat by its ID ----
+  const beat = m.named('r_beat', axi.rvalid);
+  const rErr = m.named('r_err', axi.rresp.ne(0));
+  const isId = (id: number): Expr => beat.and(axi.rid.eq(id));
+  const wide = cfg.db < 16;
+  /** A descriptor is 2 beats on a 64-bit bus: keep the first (and whether any beat had an error). */
+  const assemble = (name: string, id: number): { data: Expr; err: Expr; done: Expr } => {
+    const done = m.named(`${name}_done`, isId(id).and(axi.rlast));
+    if (!wide) return { data: axi.rdata, err: rErr, done };
+    const lo = m.reg(`${name}_lo`, UInt(64), { reset: 0 });
+    const errSeen = m.reg(`${name}_err`, undefined, { reset: 0 });
+    m.when(isId(id), () => {
+      m.when(axi.rlast, () => errSeen.set(0)).otherwise(() => {
+        lo.set(axi.rdata);
+        errSeen.set(rErr);
+      });
+    });
+    return { data: axi.rdata.resize(64).shl(64).or(lo.resize(128)), err: errSeen.or(rErr), done };
+  };
+
+  const descFifo = m.instance('u_desc_fifo', syncFifo({ width: lay.desc.width, depth: cfg.descInflight }));
+  const d0 = assemble('desc_asm', TX_ID.DESC);
+  descFifo.io.in.valid.set(d0.done);
+  descFifo.io.in.data.set(lay.desc.pack({ data: d0.data.trunc(lay.desc.widthOf('data')), err: d0.err }));
+
+  const c1 = assemble('cont_asm', TX_ID.CONT);
+  const contValid = m.reg('cont_valid', undefined, { reset: 0 });
+  const contData = m.reg('cont_data', UInt(lay.desc.width), { reset: 0 });
+  const contTake = m.wire('cont_take');
+  m.when(contTake, () => contValid.set(0));
+  m.when(c1.done, () => {
+    contValid.set(1);
+    contData.set(lay.desc.pack({ data: c1.data.trunc(lay.desc.widthOf('data')), err: c1.err }));
+  });
+
+  const rawFifo = m.instance('u_raw_fifo', syncFifo({ width: cfg.db * 8, depth: cfg.rawBeats }));
+  rawFifo.io.in.valid.set(isId(TX_ID.PAYLOAD));
+  rawFifo.io.in.data.set(axi.rdata);
+
+  return { desc, cont, payload, descFifo: descFifo.io, contValid, contData, contTake, rawFifo: rawFifo.io };
+}

@@ -1,0 +1,210 @@
+/**
+ * The egress: what happens to each frame once its payload is being read, and the frame streams out.
+ *
+ * The decision stage takes frames in order with their first 12 bytes (from the packer) and decides,
+ * a few frames ahead of the stream:
+ * - an oversize frame is not sent (it has no payload in the buffer); ERR, tx_oversize;
+ * - with SPOOFCHK[c], a frame whose source MAC (bytes 6..11) is not MAC[c] is dropped; ERR,
+ *   tx_spoofed (P-14);
+ * - with LOCAL_LOOPBACK, a unicast frame for another local context (the RX engine's MAC table says
+ *   which) goes only to the loopback stream; broadcast and multicast go to the wire and the loopback
+ *   stream; anything else goes to the wire.
+ *
+ * The stream stage sends the frame's beats to the wire and/or the loopback stream (a beat moves on
+ * when every output it goes to took it), pads a frame under 60 bytes with zero bytes, drops the beats
+ * of a dropped frame, and passes every frame to the completion stage when its last byte has left the
+ * payload buffer, i.e. when its payload has been read in full. Back-to-back frames have no gap.
+ */
+import {
+  type axisSpec,
+  bitsFor,
+  cat,
+  type Expr,
+  fsm,
+  type InstancePorts,
+  lit,
+  type MasterPorts,
+  type ModuleBuilder,
+  mux,
+  UInt,
+} from '../../../generator/index.js';
+import type { SyncFifoIO } from '../../../generator/lib/index.js';
+import { type frameSpec, MAC_LOOKUP_LATENCY, type macLookupSpec } from '../interfaces.js';
+import type { TxConfig } from './config.js';
+import { type ContextMemories, lane } from './contextMemory.js';
+import type { TxLayouts } from './layouts.js';
+import { HEADER_BYTES, packedLayout } from './packer.js';
+import type { Flags } from './scheduler.js';
+
+export interface DecisionDeps {
+  readonly flags: Flags;
+  readonly mems: ContextMemories;
+  readonly orderOut: InstancePorts<SyncFifoIO>['out'];
+  readonly headerOut: InstancePorts<SyncFifoIO>['out'];
+  readonly verdictIn: InstancePorts<SyncFifoIO>['in'];
+  readonly lookup: MasterPorts<ReturnType<typeof macLookupSpec>>;
+}
+
+/** The 48-bit MAC (first octet in bits 47..40, as in MAC_HI:MAC_LO) of header bytes `at`..`at+5`. */
+function macAt(header: Expr, at: number): Expr {
+  const octets: Expr[] = [];
+  for (let i = 0; i < 6; i++) octets.push(header.bits((at + i) * 8 + 7, (at + i) * 8));
+  return cat(...octets);
+}
+
+export function decision(m: ModuleBuilder, cfg: TxConfig, lay: TxLayouts, deps: DecisionDeps): void {
+  const { flags, mems, orderOut, headerOut, verdictIn, lookup } = deps;
+  const st = fsm(m, 'dec_state', ['IDLE', 'WAIT', 'DECIDE'] as const);
+  const fr = lay.frame.unpack(orderOut.data);
+  const header = headerOut.data;
+  if (header.width !== HEADER_BYTES * 8) throw new RangeError('decision: header width');
+  const go = m.named('dec_go', st.is('IDLE').and(orderOut.valid).and(fr.err.or(headerOut.valid)));
+  const macRd = mems.mac.mem.read(fr.ctx, { enable: go, name: 'dec_mac_rd' });
+  const dst = m.named('dec_dst', macAt(header, 0));
+  const src = m.named('dec_src', macAt(header, 6));
+  lookup.req_valid.set(cfg.p.LOCAL_LOOPBACK ? go.and(fr.err.not()) : lit(0, 1));
+  lookup.req_mac.set(dst);
+  const waitW = bitsFor(MAC_LOOKUP_LATENCY);
+  const wait = m.reg('dec_wait', UInt(waitW), { reset: 0 });
+  const hit = m.reg('dec_hit', undefined, { reset: 0 });
+  const hitCtx = m.reg('dec_hit_ctx', UInt(cfg.ctxW), { reset: 0 });
+  m.when(go, () => {
+    wait.set(1);
+    st.goto('WAIT');
+  });
+  // The lookup answers exactly MAC_LOOKUP_LATENCY cycles after the request.
+  m.when(st.is('WAIT'), () => {
+    wait.set(wait.addWrap(1));
+    m.when(wait.eq(MAC_LOOKUP_LATENCY), () => {
+      hit.set(lookup.resp_valid.and(lookup.resp_hit));
+      hitCtx.set(lookup.resp_ctx);
+      st.goto('DECIDE');
+    });
+  });
+
+  const c = fr.ctx;
+  const myMac = cat(lane(macRd, 1).trunc(16), lane(macRd, 0));
+  const spoofed = m.named('dec_spoofed', fr.err.not().and(flags.spoofchk.bit(c)).and(src.ne(myMac)));
+  const multicast = dst.bit(40);
+  const forOther = hit.and(hitCtx.ne(c));
+  const loopback = cfg.p.LOCAL_LOOPBACK;
+  const toLoop = loopback ? multicast.or(forOther) : lit(0, 1);
+  const toWire = loopback ? multicast.or(forOther.not()) : lit(1, 1);
+  const sent = fr.err.not().and(spoofed.not());
+  const minLen = lit(cfg.minFrame, 16);
+  const wireBytes = mux(fr.len.lt(cfg.minFrame), minLen, fr.len);
+  const done = m.named('dec_done', st.is('DECIDE').and(verdictIn.ready));
+  verdictIn.valid.set(done);
+  verdictIn.data.set(
+    lay.verdict.pack({
+      ctx: c,
+      first: fr.first,
+      n: fr.n,
+      err: fr.err.or(spoofed),
+      noPayload: fr.err,
+      drop: spoofed,
+      toWire,
+      toLoop,
+      sent,
+      oversize: fr.err,
+      spoofed,
+      bytes: wireBytes,
+      base: fr.base,
+      log2: fr.log2,
+    }),
+  );
+  orderOut.ready.set(done);
+  headerOut.ready.set(done.and(fr.err.not()));
+  m.when(done, () => st.goto('IDLE'));
+}
+
+export interface StreamDeps {
+  readonly verdictOut: InstancePorts<SyncFifoIO>['out'];
+  readonly packedOut: InstancePorts<SyncFifoIO>['out'];
+  readonly complIn: InstancePorts<SyncFifoIO>['in'];
+  readonly complCount: Expr;
+  readonly wire: MasterPorts<ReturnType<typeof axisSpec>>;
+  readonly loop: MasterPorts<ReturnType<typeof frameSpec>>;
+  readonly probeCtx: Expr;
+}
+
+export function frameStream(m: ModuleBuilder, cfg: TxConfig, lay: TxLayouts, deps: StreamDeps): { probeHit: Expr } {
+  const { verdictOut, packedOut, complIn, wire, loop } = deps;
+  const sb = cfg.sb;
+  const pk = packedLayout(sb).unpack(packedOut.data);
+  const cur = m.reg('eg_frame', UInt(lay.verdict.width), { reset: 0 });
+  const curValid = m.reg('eg_valid', undefined, { reset: 0 });
+  const v = lay.verdict.unpack(cur);
+  const pad = m.reg('eg_pad', undefined, { reset: 0 });
+  const posW = 7;
+  const pos = m.reg('eg_pos', UInt(posW), { reset: 0 });
+  const sentW = m.reg('eg_sent_wire', undefined, { reset: 0 });
+  const sentL = m.reg('eg_sent_loop', undefined, { reset: 0 });
+
+  const minF = cfg.minFrame;
+  const keepOf = (bytes: Expr): Expr =>
+    lit((1n << BigInt(sb)) - 1n, sb)
+      .shl(bytes)
+      .not();
+  const withPayload = curValid.and(v.noPayload.not());
+  const beatAvail = m.named('eg_beat_avail', withPayload.and(pad.or(packedOut.valid)));
+  const posPlusSb = pos.add(sb);
+  const padEnds = posPlusSb.ge(minF);
+  const toMin = lit(minF, posW + 1).subWrap(pos.resize(posW + 1));
+  const padBytes = mux(padEnds, toMin, lit(sb, posW + 1));
+  const shortLast = pos.add(pk.cnt).lt(minF);
+  // What this beat is on the wire: its bytes and whether it ends the frame.
+  const beatBytes = m.named(
+    'eg_beat_bytes',
+    mux(pad, padBytes, mux(pk.last.not(), lit(sb, posW + 1), mux(shortLast, padBytes, pk.cnt.resize(posW + 1)))),
+  );
+  const beatLast = m.named('eg_beat_last', mux(pad.or(pk.last.and(shortLast)), padEnds, pk.last));
+  const data = mux(pad, lit(0, sb * 8), pk.data);
+  const keep = keepOf(beatBytes);
+
+  const sending = beatAvail.and(v.drop.not());
+  const wValid = sending.and(v.toWire).and(sentW.not());
+  const lValid = sending.and(v.toLoop).and(sentL.not());
+  wire.tvalid.set(wValid);
+  wire.tdata.set(data);
+  wire.tkeep.set(keep);
+  wire.tlast.set(beatLast);
+  loop.tvalid.set(lValid);
+  loop.tdata.set(data);
+  loop.tkeep.set(keep);
+  loop.tlast.set(beatLast);
+  loop.tuser.set(v.ctx);
+  const wDone = v.toWire.not().or(sentW).or(wire.tready);
+  const lDone = v.toLoop.not().or(sentL).or(loop.tready);
+  const beatDone = m.named('eg_beat_done', beatAvail.and(v.drop.or(wDone.and(lDone))));
+  packedOut.ready.set(beatDone.and(pad.not()));
+  const frameEnd = mux(v.drop, pk.last, beatLast);
+  const finish = m.named('eg_finish', curValid.and(v.noPayload).or(beatDone.and(frameEnd)));
+  m.when(wValid.and(wire.tready), () => sentW.set(1));
+  m.when(lValid.and(loop.tready), () => sentL.set(1));
+  m.when(beatDone, () => {
+    sentW.set(0);
+    sentL.set(0);
+    pos.set(mux(pos.ge(minF), pos, posPlusSb.trunc(posW)));
+    m.when(pad.not().and(pk.last).and(frameEnd.not()), () => pad.set(1));
+  });
+  m.when(finish, () => {
+    pad.set(0);
+    pos.set(0);
+  });
+
+  // ---- the next frame loads as this one finishes: no gap between frames ----
+  const depth = cfg.complDepth;
+  const room = mux(finish, deps.complCount.lt(depth - 1), deps.complCount.lt(depth));
+  const load = m.named('eg_load', curValid.not().or(finish).and(verdictOut.valid).and(room));
+  verdictOut.ready.set(load);
+  m.when(finish, () => curValid.set(0));
+  m.when(load, () => {
+    cur.set(verdictOut.data);
+    curValid.set(1);
+  });
+  complIn.valid.set(finish);
+  complIn.data.set(cur);
+  const probeHit = m.named('eg_probe_hit', curValid.and(v.ctx.eq(deps.probeCtx)));
+  return { probeHit };
+}

@@ -1,0 +1,89 @@
+/**
+ * The records that travel between the transmit engine's stages, and the descriptor and ring-address
+ * arithmetic they share. Every record starts with the context number (the queues' STATUS probe reads
+ * it at bit 0).
+ */
+import { cat, type Expr, lit } from '../../../generator/index.js';
+import { DESC_FLAG_BITS, DESCRIPTOR, fieldBits } from '../../descriptors.js';
+import { DESC_SHIFT, type TxConfig } from './config.js';
+import { RecordLayout } from './record.js';
+
+export function txLayouts(cfg: TxConfig) {
+  const { ctxW, iseqW, nW, log2W } = cfg;
+  const base = 64 - DESC_SHIFT;
+  return {
+    /** A descriptor fetch in flight. */
+    meta: new RecordLayout([
+      ['ctx', ctxW],
+      ['seq', iseqW],
+      ['probe', 1],
+      ['lane', 1],
+      ['base', base],
+      ['log2', log2W],
+    ] as const),
+    /** A fetched descriptor (a whole DMA beat on a 256-bit bus; `lane` of its meta says which half). */
+    desc: new RecordLayout([
+      ['data', Math.max(128, cfg.db * 8)],
+      ['err', 1],
+    ] as const),
+    /** One buffer of a frame. */
+    frag: new RecordLayout([
+      ['addr', 64],
+      ['len', 16],
+    ] as const),
+    /** A frame whose descriptors all passed the check (err: oversize, nothing to read). */
+    frame: new RecordLayout([
+      ['ctx', ctxW],
+      ['first', iseqW],
+      ['n', nW],
+      ['len', 16],
+      ['err', 1],
+      ['base', base],
+      ['log2', log2W],
+    ] as const),
+    /** What the egress does with a frame, and what its completion writes and counts. */
+    verdict: new RecordLayout([
+      ['ctx', ctxW],
+      ['first', iseqW],
+      ['n', nW],
+      ['err', 1],
+      ['noPayload', 1],
+      ['drop', 1],
+      ['toWire', 1],
+      ['toLoop', 1],
+      ['sent', 1],
+      ['oversize', 1],
+      ['spoofed', 1],
+      ['bytes', 16],
+      ['base', base],
+      ['log2', log2W],
+    ] as const),
+    /** A frame's completion writes waiting for their B responses. */
+    bwait: new RecordLayout([
+      ['ctx', ctxW],
+      ['last', cfg.seqW],
+      ['writes', nW + 1],
+    ] as const),
+  };
+}
+export type TxLayouts = ReturnType<typeof txLayouts>;
+
+/** The fields of a 16-byte descriptor (little-endian) held in the low 128 bits of `rec`. */
+export function descFields(rec: Expr) {
+  const f = (name: keyof typeof DESCRIPTOR.fields): Expr => {
+    const { lsb, width } = fieldBits(DESCRIPTOR.fields[name]);
+    return rec.bits(lsb + width - 1, lsb);
+  };
+  const flags = f('flags');
+  return { addr: f('addr'), len: f('len'), flags, seq: f('seq'), eop: flags.bit(DESC_FLAG_BITS.EOP) };
+}
+
+/** The address of the slot of `seq` in a ring at `base` (address bits 63..4) of 2^log2 entries. */
+export function slotAddr(cfg: TxConfig, base: Expr, log2: Expr, seq: Expr): Expr {
+  const w = cfg.slotW;
+  const mask = lit((1 << w) - 1, w)
+    .shl(log2.resize(Math.max(log2.width, 1)))
+    .not();
+  const slot = seq.trunc(w).and(mask);
+  return cat(base, lit(0, DESC_SHIFT)).addWrap(cat(slot, lit(0, DESC_SHIFT)).resize(64));
+}

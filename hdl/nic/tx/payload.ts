@@ -1,0 +1,93 @@
+/**
+ * Payload reads. For each committed frame, in order, the issuer reads its fragments in bursts that
+ * stay inside aligned 256-byte windows (so no burst crosses 4 KiB) and issues each burst only against
+ * free space in the 4 KiB payload buffer, which is what lets many bursts, of this frame and the next
+ * ones, be in flight at once while earlier data streams out. Each burst's record (where its bytes start
+ * in the first beat, how many, whether it ends the frame) goes to the packer. The frame itself then
+ * goes to the egress queue; frames with nothing to read (oversize) go there directly.
+ */
+import { bitsFor, cat, type Expr, fsm, type InstancePorts, lit, type ModuleBuilder, mux, UInt } from '../../../generator/index.js';
+import type { SyncFifoIO } from '../../../generator/lib/index.js';
+import type { TxConfig } from './config.js';
+import type { ReadRequest } from './dmaRead.js';
+import type { TxLayouts } from './layouts.js';
+import { burstLayout } from './packer.js';
+
+export interface PayloadDeps {
+  readonly frameOut: InstancePorts<SyncFifoIO>['out'];
+  readonly fragOut: InstancePorts<SyncFifoIO>['out'];
+  readonly orderIn: InstancePorts<SyncFifoIO>['in'];
+  readonly burstIn: InstancePorts<SyncFifoIO>['in'];
+  readonly ar: ReadRequest;
+  /** A payload beat leaves the payload buffer in this cycle. */
+  readonly rawPop: Expr;
+  readonly probeCtx: Expr;
+}
+
+export function payloadIssuer(m: ModuleBuilder, cfg: TxConfig, lay: TxLayouts, deps: PayloadDeps): { probeHit: Expr } {
+  const { frameOut, fragOut, orderIn, burstIn, ar } = deps;
+  const st = fsm(m, 'pay_state', ['IDLE', 'NEXT', 'BURST', 'DONE'] as const);
+  const frame = m.reg('pay_frame', UInt(lay.frame.width), { reset: 0 });
+  const fr = lay.frame.unpack(frame);
+  const left = m.reg('pay_frags_left', UInt(cfg.nW), { reset: 0 });
+  const addr = m.reg('pay_addr', UInt(64), { reset: 0 });
+  const rem = m.reg('pay_rem', UInt(16), { reset: 0 });
+
+  const take = m.named('pay_take', st.is('IDLE').and(frameOut.valid));
+  frameOut.ready.set(take);
+  const incoming = lay.frame.unpack(frameOut.data);
+  m.when(take, () => {
+    frame.set(frameOut.data);
+    left.set(incoming.n);
+    st.goto('DONE');
+  });
+  m.when(take.and(incoming.err.not()), () => st.goto('NEXT'));
+
+  const nextFrag = m.named('pay_next_frag', st.is('NEXT').and(fragOut.valid));
+  fragOut.ready.set(nextFrag);
+  const frag = lay.frag.unpack(fragOut.data);
+  m.when(nextFrag, () => {
+    addr.set(frag.addr);
+    rem.set(frag.len);
+    left.set(left.subWrap(1));
+    st.goto('BURST');
+  });
+
+  // ---- one burst: up to the end of the fragment or of the 256-byte window ----
+  const winBits = Math.log2(cfg.burstWindow);
+  const bW = bitsFor(cfg.burstWindow);
+  const winRoom = m.named('pay_win_room', lit(cfg.burstWindow, bW).subWrap(addr.bits(winBits - 1, 0).resize(bW)));
+  const fits = rem.lt(winRoom);
+  const bytes = m.named('pay_bytes', mux(fits, rem.trunc(bW), winRoom));
+  const lo = addr.bits(cfg.dbLog2 - 1, 0);
+  const span = lo
+    .resize(bW + 1)
+    .addWrap(bytes.resize(bW + 1))
+    .addWrap(lit(cfg.db - 1, bW + 1));
+  const beats = m.named('pay_beats', span.bits(bW, cfg.dbLog2));
+  const credW = bitsFor(cfg.rawBeats);
+  const credit = m.reg('pay_credit', UInt(credW), { reset: cfg.rawBeats });
+  const lastOfFrag = bytes.resize(16).eq(rem);
+  const eof = lastOfFrag.and(left.eq(0));
+  ar.valid.set(st.is('BURST').and(credit.ge(beats)).and(burstIn.ready));
+  ar.addr.set(cat(addr.bits(63, cfg.dbLog2), lit(0, cfg.dbLog2)));
+  ar.len.set(beats.subWrap(1).resize(8));
+  const burst = burstLayout(cfg.db, cfg.burstWindow);
+  burstIn.valid.set(ar.grant);
+  burstIn.data.set(burst.pack({ lo: lo.resize(burst.widthOf('lo')), bytes, eof }));
+  m.when(ar.grant, () => {
+    addr.set(addr.addWrap(bytes.resize(64)));
+    rem.set(rem.subWrap(bytes.resize(16)));
+    m.when(lastOfFrag, () => st.goto('DONE'));
+    m.when(lastOfFrag.and(left.ne(0)), () => st.goto('NEXT'));
+  });
+  const used = mux(ar.grant, beats.resize(credW), lit(0, credW));
+  credit.set(credit.addWrap(mux(deps.rawPop, lit(1, credW), lit(0, credW))).subWrap(used));
+
+  orderIn.valid.set(st.is('DONE'));
+  orderIn.data.set(frame);
+  m.when(st.is('DONE').and(orderIn.ready), () => st.goto('IDLE'));
+
+  const probeHit = m.named('pay_probe_hit', st.is('IDLE').not().and(fr.ctx.eq(deps.probeCtx)));
+  return { probeHit };
+}

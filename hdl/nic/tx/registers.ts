@@ -1,0 +1,145 @@
+/**
+ * The transmit engine's side of the register bus (interfaces.ts, regBusSpec): the per-context
+ * registers it owns in BAR1 (hdl/registers/map.ts) and its answer to every read.
+ *
+ * Writes: MAC_LO/HI (the copy used for the source check), TX_RING_BASE_LO/HI, TX_RING_LOG2 (a value
+ * above MAX_RING_LOG2 is ignored), TX_EXP_SEQ (also the next-to-fetch seq, and TX_DONE_SEQ = value - 1
+ * in the mailbox), DONE_BASE_LO/HI. The BAR1 block forwards only writes the spec permits (C-6). A write
+ * is held in a register until the ports it needs are free.
+ *
+ * Reads are answered one cycle after they are taken: those registers, the TX counters, and STATUS
+ * with bit 31 (STATUS_BUSY_BIT) set while the engine has DMA in flight for the context (P-12). Every
+ * other address reads 0.
+ */
+import { cat, type Expr, lit, type ModuleBuilder, mux, type Reg, type SlavePorts, UInt } from '../../../generator/index.js';
+import { decodeBar1Addr, readSelect } from '../../registers/decoder.js';
+import { BAR1_CTX_OFFSETS, type Bar1CtxReg, DONE_BASE_LO, RING_BASE_LO } from '../../registers/map.js';
+import { type regBusSpec, STATUS_BUSY_BIT } from '../interfaces.js';
+import type { TxConfig } from './config.js';
+import { type ContextMemories, counterLayout, inLane, lane } from './contextMemory.js';
+import type { SharedPort } from './sharedPort.js';
+
+/** The BAR1 per-context registers whose reads the transmit engine answers. */
+export const TX_OWNED_REGS = [
+  'STATUS',
+  'MAC_LO',
+  'MAC_HI',
+  'TX_RING_BASE_LO',
+  'TX_RING_BASE_HI',
+  'TX_RING_LOG2',
+  'TX_EXP_SEQ',
+  'DONE_BASE_LO',
+  'DONE_BASE_HI',
+  'TX_FRAMES',
+  'TX_BYTES_LO',
+  'TX_BYTES_HI',
+  'TX_SEQ_MISS',
+  'TX_OVERSIZE',
+  'TX_SPOOFED',
+] as const satisfies readonly Bar1CtxReg[];
+
+export interface RegisterDeps {
+  readonly bus: SlavePorts<ReturnType<typeof regBusSpec>>;
+  readonly mems: ContextMemories;
+  readonly done: SharedPort<'ctx' | 'seq'>;
+  /** The context whose STATUS is being read (the queues compare against it). */
+  readonly probeCtx: Reg;
+  /** Some stage holds work of probeCtx (valid the cycle after the read was taken). */
+  readonly busy: Expr;
+}
+
+export function registerBus(m: ModuleBuilder, cfg: TxConfig, deps: RegisterDeps): void {
+  const { bus, mems, done } = deps;
+  const p = cfg.p;
+
+  // ---- writes ----
+  const holdValid = m.reg('rw_hold_valid', undefined, { reset: 0 });
+  const holdAddr = m.reg('rw_hold_addr', UInt(bus.wr_addr.width), { reset: 0 });
+  const holdData = m.reg('rw_hold_data', UInt(32), { reset: 0 });
+  bus.wr_ready.set(holdValid.not().and(mems.initBusy.not()));
+  m.when(bus.wr_valid.and(bus.wr_ready), () => {
+    holdValid.set(1);
+    holdAddr.set(bus.wr_addr);
+    holdData.set(bus.wr_data);
+  });
+  const w = decodeBar1Addr(m, holdAddr, p, 'txw');
+  const is = (r: Bar1CtxReg): Expr => m.named(`txw_is_${r.toLowerCase()}`, holdValid.and(w.isCtx(r)));
+  const d = holdData;
+  const c = w.ctx;
+
+  const isExp = is('TX_EXP_SEQ');
+  const expFree = mems.exp.port.free().and(mems.fetchSeq.port.free()).and(done.free());
+  const apply = m.named('txw_apply', holdValid.and(isExp.not().or(expFree)));
+  m.when(apply, () => holdValid.set(0));
+
+  const clearLow = (bits: number): Expr => lit(0xffffffff - (2 ** bits - 1), 32).and(d);
+  const ringLo = is('TX_RING_BASE_LO');
+  const ringHi = is('TX_RING_BASE_HI');
+  const ringLog2 = is('TX_RING_LOG2').and(d.le(p.MAX_RING_LOG2));
+  mems.ring.port.request('reg', ringLo.or(ringHi).or(ringLog2), {
+    addr: c,
+    data: inLane(clearLow(RING_BASE_LO.ADDR.lsb), 0, 3)
+      .or(inLane(d, 1, 3))
+      .or(inLane(d, 2, 3)),
+    mask: cat(ringLog2, ringHi, ringLo),
+  });
+  const doneLo = is('DONE_BASE_LO');
+  const doneHi = is('DONE_BASE_HI');
+  mems.done.port.request('reg', doneLo.or(doneHi), {
+    addr: c,
+    data: inLane(clearLow(DONE_BASE_LO.ADDR.lsb), 0, 2).or(inLane(d, 1, 2)),
+    mask: cat(doneHi, doneLo),
+  });
+  const macLo = is('MAC_LO');
+  const macHi = is('MAC_HI');
+  mems.mac.port.request('reg', macLo.or(macHi), {
+    addr: c,
+    data: inLane(d, 0, 2).or(inLane(d.trunc(16), 1, 2)),
+    mask: cat(macHi, macLo),
+  });
+  const setExp = isExp.and(expFree);
+  const expValue = d.trunc(cfg.seqW).resize(cfg.iseqW);
+  mems.exp.port.request('reg', setExp, { addr: c, data: expValue, mask: lit(1, 1) });
+  mems.fetchSeq.port.request('reg', setExp, { addr: c, data: expValue, mask: lit(1, 1) });
+  done.request('reg', setExp, { ctx: c, seq: d.trunc(cfg.seqW).subWrap(1) });
+
+  // ---- reads ----
+  const rdBusy = m.reg('rr_busy', undefined, { reset: 0 });
+  bus.rd_ready.set(rdBusy.not().and(mems.initBusy.not()));
+  const take = m.named('rr_take', bus.rd_valid.and(bus.rd_ready));
+  const r = decodeBar1Addr(m, bus.rd_addr, p, 'txr');
+  const ringRd = mems.ring.mem.read(r.ctx, { enable: take, name: 'rr_ring' });
+  const doneRd = mems.done.mem.read(r.ctx, { enable: take, name: 'rr_done' });
+  const macRd = mems.mac.mem.read(r.ctx, { enable: take, name: 'rr_mac' });
+  const expRd = mems.exp.mem.read(r.ctx, { enable: take, name: 'rr_exp' });
+  const cntRd = mems.counters.mem.read(r.ctx, { enable: take, name: 'rr_cnt' });
+  const selInCtx = m.reg('rr_in_ctx', undefined, { reset: 0 });
+  const selWord = m.reg('rr_word', UInt(r.ctxWord.width), { reset: 0 });
+  rdBusy.set(take);
+  m.when(take, () => {
+    selInCtx.set(r.inCtx);
+    selWord.set(r.ctxWord);
+    deps.probeCtx.set(r.ctx);
+  });
+  const sel = (reg: Bar1CtxReg): Expr => selInCtx.and(selWord.eq(BAR1_CTX_OFFSETS[reg] >> 2));
+  const cnt = counterLayout.unpack(cntRd);
+  const value = readSelect(sel, {
+    STATUS: mux(deps.busy, lit(2 ** STATUS_BUSY_BIT, 32), lit(0, 32)),
+    MAC_LO: lane(macRd, 0),
+    MAC_HI: lane(macRd, 1).trunc(16),
+    TX_RING_BASE_LO: lane(ringRd, 0),
+    TX_RING_BASE_HI: lane(ringRd, 1),
+    TX_RING_LOG2: lane(ringRd, 2).trunc(cfg.log2W),
+    TX_EXP_SEQ: expRd.trunc(cfg.seqW),
+    DONE_BASE_LO: lane(doneRd, 0),
+    DONE_BASE_HI: lane(doneRd, 1),
+    TX_FRAMES: cnt.frames,
+    TX_BYTES_LO: cnt.bytesLo,
+    TX_BYTES_HI: cnt.bytesHi,
+    TX_SEQ_MISS: cnt.seqMiss,
+    TX_OVERSIZE: cnt.oversize,
+    TX_SPOOFED: cnt.spoofed,
+  } satisfies Record<(typeof TX_OWNED_REGS)[number], Expr>);
+  bus.resp_valid.set(rdBusy);
+  bus.resp_data.set(mux(rdBusy, value, lit(0, 32)));
+}
