@@ -109,6 +109,8 @@ export class RxBench {
   readonly b: number[] = [];
   readonly ar: { addr: number; len: number; cycle: number }[] = [];
   readonly ringLog2 = new Map<number, number>();
+  /** W beats accepted by the memory. */
+  wBeats = 0;
   private readonly dbQueue: number[] = [];
   private en = 0n;
   private quiesce = 0n;
@@ -162,6 +164,7 @@ export class RxBench {
     if (s.m_intr_valid) this.intr.push({ ctx: Number(s.m_intr_ctx), cycle });
     if (s.m_axi_awvalid && s.m_axi_awready) this.aw.push({ addr: Number(s.m_axi_awaddr), len: this.num('m_axi_awlen') + 1, cycle });
     if (s.m_axi_bvalid && s.m_axi_bready) this.b.push(cycle);
+    if (s.m_axi_wvalid && s.m_axi_wready) this.wBeats++;
     if (s.m_axi_arvalid && s.m_axi_arready) this.ar.push({ addr: Number(s.m_axi_araddr), len: this.num('m_axi_arlen') + 1, cycle });
     if (s.s_db_valid && s.s_db_ready) this.dbQueue.shift();
     const head = this.dbQueue[0];
@@ -324,7 +327,8 @@ export class RxBench {
     let since = 0;
     while (since < quiet) {
       await this.tb.cycles(50);
-      const n = this.mem.writes.length + this.done.length + this.ar.length;
+      const n =
+        this.mem.writes.length + this.done.length + this.ar.length + this.wBeats + this.b.length + this.mac.beatsSent + this.lb.beatsSent;
       if (n === last && this.mac.idle && this.lb.idle) since += 50;
       else since = 0;
       last = n;
