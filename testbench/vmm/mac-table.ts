@@ -4,22 +4,18 @@
  */
 
 import type { MacTableGeometry } from '../../hdl/registers/map.js';
-import type { MacAddress } from '../ethernet/mac.js';
+import { crc32 } from '../ethernet/crc32.js';
+import { type MacAddress, macToBytes } from '../ethernet/mac.js';
 
 /**
- * Index of `mac` in `way`: an XOR fold of the 48-bit MAC, rotated by a different amount per way so
- * the two ways hash independently. The RTL's lookup must compute the same function.
+ * Index of `mac` in `way`: bits of the CRC-32 of its six bytes, the low bits for way 0 and the bits
+ * from 16 up for way 1, so the two ways hash independently (a cheap XOR network in hardware).
+ * The RTL's lookup must compute the same function.
  */
 export function macTableIndex(way: number, mac: MacAddress, g: MacTableGeometry): number {
-  const bits = g.indexBits;
-  if (bits === 0) return 0;
-  const rot = (way * 7 + 1) % 48;
-  const v = BigInt(mac);
-  const r = ((v << BigInt(rot)) | (v >> BigInt(48 - rot))) & ((1n << 48n) - 1n);
-  const mask = (1n << BigInt(bits)) - 1n;
-  let h = 0n;
-  for (let x = r; x > 0n; x >>= BigInt(bits)) h ^= x & mask;
-  return Number(h);
+  if (g.indexBits > 16) throw new Error(`MAC table index of ${g.indexBits} bits: at most 16 come from each half of the CRC`);
+  const h = crc32(macToBytes(mac));
+  return Math.floor(h / 2 ** (16 * way)) % 2 ** g.indexBits;
 }
 
 export interface MacTableSlot {
