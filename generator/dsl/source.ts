@@ -18,7 +18,8 @@ const unknownLoc: SourceLoc = { file: '<unknown>', line: 0, column: 0 };
 const framePattern = /\(?((?:file:\/\/)?[^()\s]+):(\d+):(\d+)\)?$/;
 
 // DSL calls nest a few frames deep at most; a short trace is cheaper to take.
-const traceDepth = 16;
+const shortDepth = 5;
+const traceDepth = 24;
 
 function toPath(file: string): string {
   return file.startsWith('file://') ? fileURLToPath(file) : file;
@@ -62,12 +63,12 @@ function mappedLoc(): SourceLoc {
 type CallSite = NodeJS.CallSite;
 const rawFrames = (_e: Error, frames: CallSite[]): CallSite[] => frames;
 
-/** The first user frame as the engine sees it (compiled positions), without formatting the stack. */
-function rawUserFrame(): string | null {
+/** The first user frame within `depth` frames, as the engine sees it (compiled positions), unformatted. */
+function rawUserFrame(depth: number): string | null {
   const savedPrepare = Error.prepareStackTrace;
   const savedLimit = Error.stackTraceLimit;
   Error.prepareStackTrace = rawFrames;
-  Error.stackTraceLimit = traceDepth;
+  Error.stackTraceLimit = depth;
   try {
     const holder: { stack?: CallSite[] } = {};
     Error.captureStackTrace(holder, captureSource);
@@ -94,7 +95,8 @@ const bySite = new Map<string, SourceLoc>();
  * line (source maps applied).
  */
 export function captureSource(): SourceLoc {
-  const site = rawUserFrame();
+  // Most nodes are built two or three frames below the user's line; a short trace is cheaper.
+  const site = rawUserFrame(shortDepth) ?? rawUserFrame(traceDepth);
   if (site === null) return mappedLoc();
   let loc = bySite.get(site);
   if (!loc) {
