@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { macHash } from '../../hdl/registers/macTable.js';
 import {
   bar1CtxOffset,
   bar1GlobalOffset,
@@ -10,7 +11,6 @@ import {
 } from '../../hdl/registers/map.js';
 import { localMac } from '../../testbench/ethernet/mac.js';
 import { pfnOf } from '../../testbench/host/memory.js';
-import { macTableIndex } from '../../testbench/vmm/mac-table.js';
 import { PageFault } from '../../testbench/vmm/mmu.js';
 import { guestWithContext, vmmFixture } from './vmm-fixture.js';
 
@@ -63,7 +63,7 @@ describe('contexts and mailboxes', () => {
     // The MAC table entry for localMac(3) -> ctx 2, in one of its two candidate slots.
     const g = macTableGeometry(f.params);
     const hits = [0, 1].filter((way) => {
-      const hi = f.nic.bar1.get(bar1MacTableOffset(way, macTableIndex(way, localMac(3), g), 'ENTRY_HI')) ?? 0;
+      const hi = f.nic.bar1.get(bar1MacTableOffset(way, macHash(localMac(3), way, g.indexBits), 'ENTRY_HI')) ?? 0;
       return hi === (0x02cd | (2 << MAC_TABLE_HI.CTX.lsb) | MAC_TABLE_HI.VALID.mask) >>> 0;
     });
     expect(hits).toHaveLength(1);

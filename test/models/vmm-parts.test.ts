@@ -1,12 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { resolveParams } from '../../hdl/params.js';
-import { macTableGeometry } from '../../hdl/registers/map.js';
-import { localMac } from '../../testbench/ethernet/mac.js';
 import { HostMemory } from '../../testbench/host/memory.js';
-import { MacTable, macTableIndex } from '../../testbench/vmm/mac-table.js';
 import { PhysicalPages } from '../../testbench/vmm/physical-pages.js';
 import { SeqSpace } from '../../testbench/vmm/seq.js';
-import { withSeed } from './seeded.js';
 
 describe('sequence arithmetic', () => {
   it('wraps at SEQ_W bits in both directions', () => {
@@ -60,44 +55,5 @@ describe('physical pages', () => {
     expect(() => pages.unpin(p)).toThrow(/holds no reference/);
     expect(pages.transfer(p, 1, 2).ok).toBe(true);
     expect([mem.ownerOf(p), mem.accessOf(p, 1), mem.accessOf(p, 2)]).toEqual([2, undefined, 'rw']);
-  });
-});
-
-describe('MAC table placement', () => {
-  it('places every context of a 1024-context NIC, each MAC findable in one of its two slots', async () => {
-    await withSeed((rng) => {
-      const g = macTableGeometry(resolveParams(undefined, { N_CTX: 1024 }));
-      const t = new MacTable(g);
-      const slots = new Map<string, number>();
-      for (let ctx = 0; ctx < 1024; ctx++) {
-        const mac = localMac(rng.int(0, 0xffff_ffff));
-        if (t.lookup(mac) !== undefined) continue;
-        const writes = t.insert(mac, ctx);
-        expect(writes).toBeDefined();
-        for (const w of writes!) slots.set(`${w.way}:${w.index}`, w.entry?.ctx ?? -1);
-        expect(t.lookup(mac)).toBe(ctx);
-        // The shadow the NIC sees (replaying the writes) has the MAC at one of its two indexes.
-        expect([0, 1].some((way) => slots.get(`${way}:${macTableIndex(way, mac, g)}`) === ctx)).toBe(true);
-      }
-    });
-  });
-
-  it('removes entries and reuses their slots', () => {
-    const g = macTableGeometry(resolveParams('test'));
-    const t = new MacTable(g);
-    const w = t.insert(localMac(1), 0)!;
-    expect(t.remove(localMac(1))).toEqual({ way: w[0].way, index: w[0].index, entry: undefined });
-    expect(t.lookup(localMac(1))).toBeUndefined();
-    expect(t.remove(localMac(1))).toBeUndefined();
-    expect(t.insert(localMac(1), 3)).toEqual([{ ...w[0], entry: { mac: localMac(1), ctx: 3 } }]);
-  });
-
-  it('reports a full table without changing it', () => {
-    const g = { ways: 2, indexBits: 1, entriesPerWay: 2 };
-    const t = new MacTable(g);
-    const placed = [1, 2, 3, 4, 5, 6, 7, 8].filter((i) => t.insert(localMac(i), i) !== undefined);
-    expect(placed.length).toBeLessThanOrEqual(4);
-    for (const i of placed) expect(t.lookup(localMac(i))).toBe(i);
-    for (const i of [1, 2, 3, 4, 5, 6, 7, 8].filter((x) => !placed.includes(x))) expect(t.lookup(localMac(i))).toBeUndefined();
   });
 });

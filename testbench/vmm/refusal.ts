@@ -18,6 +18,8 @@ export type RefusalReason =
   | 'mailbox-taken'
   | 'bar1-never-mapped'
   | 'mac-in-use'
+  | 'mac-table-full'
+  | 'bad-mac'
   | 'no-such-context'
   | 'no-such-guest';
 

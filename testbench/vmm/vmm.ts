@@ -15,6 +15,7 @@ import {
   intrEntryContexts,
 } from '../../hdl/descriptors.js';
 import { deriveParams, type NicParams } from '../../hdl/params.js';
+import { encodeMacEntry, formatMac, isMulticastMac, MacTable, MacTableError, type MacTableWrite } from '../../hdl/registers/macTable.js';
 import {
   BAR0_PAGE_BYTES,
   BAR1_BYTES,
@@ -25,18 +26,15 @@ import {
   bar1MacTableOffset,
   CTRL,
   INTR_CTRL,
-  MAC_TABLE_HI,
   MAX_INTR_RING_LOG2,
-  macTableGeometry,
   STATUS,
 } from '../../hdl/registers/map.js';
-import { formatMac, type MacAddress } from '../ethernet/mac.js';
+import type { MacAddress } from '../ethernet/mac.js';
 import type { DmaMonitor } from '../host/dma-monitor.js';
 import { formatAddr, type GuestId, type HostMemory, PAGE_SIZE, type PageType, pageBase, pfnOf } from '../host/memory.js';
 import { DescriptorRing, type Direction, type DoneSeqFault, type ShadowEntry } from './descriptor-ring.js';
 import { type BufferRequest, checkBuffer, MAX_DESC_LEN } from './enqueue-checks.js';
 import { InterruptRing } from './interrupt-ring.js';
-import { type MacHash, MacTable, type MacTableWrite } from './mac-table.js';
 import { GuestMmu } from './mmu.js';
 import type { NicBus } from './nic-bus.js';
 import { OperationCounter } from './operations.js';
@@ -62,8 +60,6 @@ export interface VmmOptions {
   intrSeqInit?: number;
   /** STATUS reads before a teardown gives up waiting for QUIESCED (default 10000). */
   quiescePolls?: number;
-  /** The MAC-table hash, when the NIC uses another one than macTableIndex. */
-  macHash?: MacHash;
 }
 
 export interface ContextConfig {
@@ -188,7 +184,7 @@ export class Vmm {
     this.pages = new PhysicalPages(this.memory, options.pages);
     this.seq = new SeqSpace(this.params.SEQ_W);
     this.maxFrameBytes = deriveParams(this.params).maxFrameBytes;
-    this.macTable = new MacTable(macTableGeometry(this.params), options.macHash);
+    this.macTable = new MacTable(this.params);
     this.bar0Base = options.bar0Base ?? BAR0_DEFAULT;
     this.bar1Base = options.bar1Base ?? BAR1_DEFAULT;
     this.intrRingLog2 = options.intrRingLog2 ?? 6;
@@ -357,10 +353,17 @@ export class Vmm {
       this.seq.check(v, what);
       if (v === 0) throw new Error(`${what} must not be 0: rings start at a non-zero seq so zeroed memory never matches (P-8)`);
     }
+    if (isMulticastMac(config.mac))
+      return refuse('bad-mac', `${formatMac(config.mac)} is a group address: a context's MAC must be unicast`);
     const holder = this.macTable.lookup(config.mac);
     if (holder !== undefined) return refuse('mac-in-use', `MAC ${formatMac(config.mac)} already belongs to context ${holder}`);
-    const writes = this.macTable.insert(config.mac, ctx);
-    if (!writes) return refuse('mac-in-use', `no room for MAC ${formatMac(config.mac)} in the NIC's MAC table`);
+    let writes: MacTableWrite[];
+    try {
+      writes = this.macTable.insert(config.mac, ctx);
+    } catch (e) {
+      if (e instanceof MacTableError) return refuse('mac-table-full', e.message);
+      throw e;
+    }
 
     const ringPfns = (log2: number, dir: Direction) =>
       this.allocateHypervisor(pagesFor(2 ** log2 * DESCRIPTOR.bytes), 'ring', `ctx ${ctx} ${dir} ring`);
@@ -433,10 +436,7 @@ export class Vmm {
         }
       }
       for (const ring of [c.tx, c.rx]) for (const e of ring?.drain() ?? []) this.release(e);
-      if (c.mac !== undefined) {
-        const w = this.macTable.remove(c.mac);
-        if (w) await this.writeMacTable([w]);
-      }
+      await this.writeMacTable(this.macTable.removeContext(ctx));
       await this.writeCtx(ctx, 'MAC_LO', 0);
       await this.writeCtx(ctx, 'MAC_HI', 0);
       await this.writeCtx(ctx, 'CTRL', 0);
@@ -686,11 +686,10 @@ export class Vmm {
 
   private async writeMacTable(writes: readonly MacTableWrite[]): Promise<void> {
     for (const w of writes) {
-      const e = w.entry;
-      const hi = e ? (Math.floor(e.mac / 2 ** 32) | (e.ctx * 2 ** MAC_TABLE_HI.CTX.lsb) | MAC_TABLE_HI.VALID.mask) >>> 0 : 0;
+      const { lo, hi } = encodeMacEntry(w.entry);
       // ENTRY_LO is staged; the ENTRY_HI write commits both at once.
       this.ops.add('registerWrite', 2);
-      await this.bus.bar1Write(bar1MacTableOffset(w.way, w.index, 'ENTRY_LO', this.params), e ? e.mac % 2 ** 32 : 0);
+      await this.bus.bar1Write(bar1MacTableOffset(w.way, w.index, 'ENTRY_LO', this.params), lo);
       await this.bus.bar1Write(bar1MacTableOffset(w.way, w.index, 'ENTRY_HI', this.params), hi);
     }
   }
