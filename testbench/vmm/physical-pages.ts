@@ -141,5 +141,3 @@ export class PhysicalPages {
     return undefined;
   }
 }
-
-export type { GuestId };

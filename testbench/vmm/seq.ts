@@ -21,11 +21,6 @@ export class SeqSpace {
     return this.add(a, -b);
   }
 
-  /** Reduces a value read from a register or memory word to the sequence width. */
-  wrap(v: number): number {
-    return this.add(v, 0);
-  }
-
   check(v: number, what: string): number {
     if (!Number.isInteger(v) || v < 0 || v > this.mask)
       throw new Error(`${what} ${v} must be an integer in 0..${this.mask} (SEQ_W=${this.width})`);
