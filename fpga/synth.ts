@@ -23,6 +23,16 @@ export interface SynthOptions {
   dir?: string;
   /** Return latches in the result instead of throwing. */
   allowLatches?: boolean;
+  /**
+   * Flatten before mapping (the default for the FPGA targets: the figures a device needs, with
+   * optimization across block boundaries), or keep the hierarchy (the default for `generic`) to get
+   * figures per block.
+   */
+  flatten?: boolean;
+  /** Also write the mapped netlist as Yosys JSON (`netlist.json`, what nextpnr reads). */
+  netlist?: boolean;
+  /** Sees each line of the Yosys log as it is printed (progress displays). */
+  onLog?: (line: string) => void;
 }
 
 /** Resource figures of one module (or, for `design`, of the whole hierarchy below the top). */
@@ -51,8 +61,12 @@ export interface SynthResult {
   target: SynthTarget;
   /** The whole design: the top with its submodules counted as often as they are instantiated. */
   design: CellStats;
-  /** Each module left after synthesis (FPGA flows flatten, so there it is only the top). */
+  /** Each module left after synthesis, its own cells only (a flattened run leaves only the top). */
   modules: Record<string, CellStats>;
+  /** Each module with everything below it, submodules counted as often as they are instantiated. */
+  subtrees: Record<string, CellStats>;
+  /** For each module, its submodules and how many instances of each it has. */
+  children: Record<string, Record<string, number>>;
   /** Bits of the memories the design declares (what block RAM has to hold); 0 for hand-written sources. */
   memoryBits: number;
   /** Latch cells and Yosys' "Latch inferred" lines; empty for a good design. */
@@ -61,6 +75,8 @@ export interface SynthResult {
   warnings: string[];
   dir: string;
   logFile: string;
+  /** The mapped netlist (Yosys JSON) when `netlist` was asked for. */
+  netlistFile?: string;
 }
 
 /** Synthesis found something the design must not have (a latch); the message names it. */
@@ -74,12 +90,19 @@ export class SynthesisError extends Error {
   }
 }
 
-const synthCommand: Record<SynthTarget, (top: string) => string> = {
-  generic: (top) => `synth -top ${top}`,
-  ice40: (top) => `synth_ice40 -top ${top}`,
-  ecp5: (top) => `synth_ecp5 -top ${top}`,
-  xc7: (top) => `synth_xilinx -family xc7 -top ${top}`,
-};
+/** The Yosys synthesis command of each target; `flatten` overrides the target's own default. */
+function synthCommand(target: SynthTarget, top: string, flatten: boolean | undefined): string {
+  switch (target) {
+    case 'generic':
+      return `synth ${flatten ? '-flatten ' : ''}-top ${top}`;
+    case 'ice40':
+      return `synth_ice40 ${flatten === false ? '-noflatten ' : ''}-top ${top}`;
+    case 'ecp5':
+      return `synth_ecp5 ${flatten === false ? '-noflatten ' : ''}-top ${top}`;
+    case 'xc7':
+      return `synth_xilinx -family xc7 ${flatten === false ? '' : '-flatten '}-top ${top}`;
+  }
+}
 
 type Kind = 'ff' | 'lut' | 'carry' | 'logic' | 'bram' | 'lutram' | 'dsp' | 'latch' | 'other';
 
@@ -174,8 +197,16 @@ interface StatJson {
 
 const yosysName = (name: string): string => (name.startsWith('\\') ? name.slice(1) : name);
 
+/** What `stat -json` says: each module's own cells, its subtree's, its submodules, and the design total below `top`. */
+export interface ParsedStat {
+  modules: Record<string, CellStats>;
+  subtrees: Record<string, CellStats>;
+  children: Record<string, Record<string, number>>;
+  design: CellStats;
+}
+
 /** Reads `stat -json` output into per-module figures and the design total below `top`. */
-export function parseStat(json: string, top: string): { modules: Record<string, CellStats>; design: CellStats } {
+export function parseStat(json: string, top: string): ParsedStat {
   const stat = JSON.parse(json) as StatJson;
   const raw = new Map<string, Record<string, number>>();
   for (const [name, m] of Object.entries(stat.modules)) raw.set(yosysName(name), m.num_cells_by_type ?? {});
@@ -198,7 +229,15 @@ export function parseStat(json: string, top: string): { modules: Record<string, 
     totals.set(name, s);
     return s;
   };
-  return { modules, design: total(top) };
+  const subtrees: Record<string, CellStats> = {};
+  const children: Record<string, Record<string, number>> = {};
+  for (const [name, types] of raw) {
+    subtrees[name] = total(name);
+    const kids: Record<string, number> = {};
+    for (const [type, n] of Object.entries(types)) if (raw.has(yosysName(type))) kids[yosysName(type)] = n;
+    children[name] = kids;
+  }
+  return { modules, subtrees, children, design: total(top) };
 }
 
 function designMemoryBits(def: ModuleDef<unknown>): number {
@@ -237,18 +276,26 @@ export async function synthesizeSources(top: string, sources: Record<string, str
   const script = [
     `read_verilog ${Object.keys(sources).join(' ')}`,
     `hierarchy -check -top ${top}`,
-    synthCommand[target](top),
+    synthCommand(target, top, opts.flatten),
     'check',
     'tee -q -o stat.json stat -json',
     'stat',
+    ...(opts.netlist ? ['write_json netlist.json'] : []),
   ].join('\n');
-  const run = await runYosysScript(script, sources);
+  const run = await runYosysScript(script, sources, opts.onLog);
   const logFile = path.join(dir, 'yosys.log');
   await writeFile(logFile, run.log);
   const statJson = run.files['stat.json'];
   if (!statJson) throw new Error(`synthesize: yosys wrote no statistics for ${top}; see ${logFile}`);
   await writeFile(path.join(dir, 'stat.json'), statJson);
-  const { modules, design } = parseStat(statJson, top);
+  const { modules, subtrees, children, design } = parseStat(statJson, top);
+  let netlistFile: string | undefined;
+  if (opts.netlist) {
+    const netlist = run.files['netlist.json'];
+    if (!netlist) throw new Error(`synthesize: yosys wrote no netlist for ${top}; see ${logFile}`);
+    netlistFile = path.join(dir, 'netlist.json');
+    await writeFile(netlistFile, netlist);
+  }
 
   const latches: string[] = [];
   for (const line of run.log.split('\n')) if (/^\s*Latch inferred for signal/.test(line)) latches.push(line.trim());
@@ -264,11 +311,14 @@ export async function synthesizeSources(top: string, sources: Record<string, str
     target,
     design,
     modules,
+    subtrees,
+    children,
     memoryBits: 0,
     latches,
     warnings: [...new Set(warnings)],
     dir,
     logFile,
+    ...(netlistFile ? { netlistFile } : {}),
   };
   if (latches.length > 0 && !opts.allowLatches) {
     throw new SynthesisError(`synthesis of ${top} (${target}) found latches; see ${logFile}:\n${latches.join('\n')}`, result);

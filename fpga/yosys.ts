@@ -31,12 +31,23 @@ function flatten(tree: Tree, prefix: string, out: Record<string, string>): void 
   }
 }
 
-/** Runs the Yosys `script` (commands separated by `;` or newlines) over `inputs` (path -> text). */
-export async function runYosysScript(script: string, inputs: Record<string, string>): Promise<YosysRun> {
+/**
+ * Runs the Yosys `script` (commands separated by `;` or newlines) over `inputs` (path -> text).
+ * `onLine`, if given, sees each line of the log as Yosys prints it (for progress displays).
+ */
+export async function runYosysScript(script: string, inputs: Record<string, string>, onLine?: (line: string) => void): Promise<YosysRun> {
   let log = '';
+  let pending = '';
   const decoder = new TextDecoder();
   const sink = (bytes: Uint8Array | null): void => {
-    if (bytes) log += decoder.decode(bytes, { stream: true });
+    if (!bytes) return;
+    const text = decoder.decode(bytes, { stream: true });
+    log += text;
+    if (onLine) {
+      const lines = (pending + text).split('\n');
+      pending = lines.pop() ?? '';
+      for (const l of lines) onLine(l);
+    }
   };
   const tree: Tree = {};
   for (const [p, text] of Object.entries(inputs)) {

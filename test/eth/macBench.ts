@@ -3,7 +3,7 @@
  * into `s_axis_tx` as beats of the stream width, records every GMII transmit cycle, drives GMII receive
  * from a byte schedule or from the transmit side (loopback), and collects frames from `m_axis_rx`.
  */
-
+import type { ModuleDef } from '../../generator/index.js';
 import { ethMac } from '../../hdl/eth/index.js';
 import { type Simulation, simulate } from '../../sim/index.js';
 
@@ -77,16 +77,23 @@ export class MacBench {
   private rxSchedule: (GmiiCycle | null)[] = [];
   private rxAcc: number[] = [];
   cycle = 0;
+  /** The MAC's status outputs (`tx_underrun` on the MAC, `mac_tx_underrun` on cdna_nic_gmii). */
+  private readonly underrunPort: string;
+  private readonly overflowPort: string;
 
   constructor(
     readonly sim: Simulation<MacPorts>,
     readonly streamW: number,
   ) {
     this.bytes = streamW / 8;
+    const has = (n: string) => sim.portList.some((p) => p.name === n);
+    this.underrunPort = has('tx_underrun') ? 'tx_underrun' : 'mac_tx_underrun';
+    this.overflowPort = has('rx_overflow') ? 'rx_overflow' : 'mac_rx_overflow';
   }
 
-  static async create(streamW: number): Promise<MacBench> {
-    const sim = await simulate<MacPorts>(ethMac({ streamW }));
+  /** A bench on the MAC itself, or on `design` if given (a top with the MAC's port names). */
+  static async create(streamW: number, design?: ModuleDef<unknown>): Promise<MacBench> {
+    const sim = await simulate<MacPorts>(design ?? ethMac({ streamW }));
     const b = new MacBench(sim, streamW);
     b.reset();
     return b;
@@ -171,8 +178,8 @@ export class MacBench {
     if (s.s_axis_tx_tvalid === 1 && s.s_axis_tx_tready === 1) this.beatIndex++;
     // The GMII registers' values during the cycle just ended are the ones before the edge.
     this.tx.push({ en: s.gmii_tx_en === 1, er: s.gmii_tx_er === 1, d: Number(s.gmii_txd) });
-    if (s.tx_underrun === 1) this.underruns.push(this.cycle);
-    if (s.rx_overflow === 1) this.overflows.push(this.cycle);
+    if (s[this.underrunPort] === 1) this.underruns.push(this.cycle);
+    if (s[this.overflowPort] === 1) this.overflows.push(this.cycle);
     if (s.m_axis_rx_tvalid === 1) {
       const keep = Number(s.m_axis_rx_tkeep);
       let data = BigInt(s.m_axis_rx_tdata);

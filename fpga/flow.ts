@@ -1,0 +1,157 @@
+/**
+ * The synthesis flow behind `cdna synth`: a flattened Yosys run for the design's totals (what a device
+ * needs), a run that keeps the hierarchy for the figures per block, and for iCE40 a place and route of
+ * the design inside a pin harness for the achieved clock.
+ */
+import { mkdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { ModuleDef } from '../generator/index.js';
+import { type Harness, type HarnessInfo, synthHarness } from './harness.js';
+import { type Ice40Device, type PnrResult, placeAndRouteIce40 } from './nextpnr.js';
+import { type CellStats, type SynthResult, type SynthTarget, synthesize } from './synth.js';
+
+/** Reports what the flow is doing: a phase starts, or something happens inside it. */
+export interface FlowProgress {
+  phase(name: string): void;
+  detail(text: string): void;
+}
+
+export interface FlowOptions {
+  target: SynthTarget;
+  /** Output directory (the report, logs and netlists go here). */
+  dir: string;
+  /** The clock the design must run at, MHz (checked by place and route on iCE40). */
+  freqMHz: number;
+  /** Keep a second, hierarchical run for figures per block (default true). */
+  breakdown?: boolean;
+  /** Place and route (iCE40 only; default true there). */
+  pnr?: boolean;
+  device?: Ice40Device;
+  seed?: number;
+  progress?: FlowProgress;
+}
+
+/** One block of the hierarchy: a module, how many instances of it its parent has, and its subtree's figures. */
+export interface BlockRow {
+  depth: number;
+  module: string;
+  instances: number;
+  /** Figures of one instance with everything below it. */
+  stats: CellStats;
+}
+
+export interface FlowResult {
+  top: string;
+  target: SynthTarget;
+  /** The whole design, flattened and optimized across blocks. */
+  total: CellStats;
+  /** Per block, from the run that kept the hierarchy (no optimization across block boundaries). */
+  blocks: BlockRow[];
+  /** The hierarchical run's total, for comparison with `total`. */
+  hierarchicalTotal?: CellStats;
+  memoryBits: number;
+  warnings: number;
+  pnr?: PnrResult & { harness: HarnessInfo; harnessTotal: CellStats };
+  /** Seconds per phase. */
+  timings: Record<string, number>;
+  dir: string;
+}
+
+/** Rows of the hierarchy below `top`, depth first, children in name order. */
+export function blockRows(r: SynthResult, top: string): BlockRow[] {
+  const rows: BlockRow[] = [];
+  const visit = (name: string, depth: number, instances: number): void => {
+    const stats = r.subtrees[name];
+    if (!stats) return;
+    rows.push({ depth, module: name, instances, stats });
+    const kids = r.children[name] ?? {};
+    for (const child of Object.keys(kids).sort()) visit(child, depth + 1, kids[child] as number);
+  };
+  visit(top, 0, 1);
+  return rows;
+}
+
+/** Lines of Yosys and nextpnr logs that mark progress worth showing. */
+function yosysDetail(line: string): string | null {
+  const m = /^\d+(?:\.\d+)*\. Executing (.+?)(?: pass)?[.(]/.exec(line);
+  return m ? (m[1] as string) : null;
+}
+
+function nextpnrDetail(line: string): string | null {
+  if (/^Info: Packing/.test(line)) return 'packing';
+  if (/^Info: Running main analytical placer|^Info: Running simulated annealing placer|^Info: Placed /.test(line)) return 'placing';
+  if (/^Info: Routing|^Info: Router2|^Info: Running router/.test(line)) return 'routing';
+  const iter = /^Info:\s+(\d+)\s*\|\s*\d+\s+\d+\s*\|\s*(\d+)\s+\d+\s*\|/.exec(line);
+  if (iter) return `routing: ${iter[2]} arcs left`;
+  return null;
+}
+
+export async function runFlow(core: ModuleDef<unknown>, opts: FlowOptions): Promise<FlowResult> {
+  const timings: Record<string, number> = {};
+  const progress = opts.progress;
+  await mkdir(opts.dir, { recursive: true });
+  const timed = async <T>(name: string, f: () => Promise<T>): Promise<T> => {
+    progress?.phase(name);
+    const t0 = performance.now();
+    try {
+      return await f();
+    } finally {
+      timings[name] = (performance.now() - t0) / 1000;
+    }
+  };
+  const onLog = (line: string): void => {
+    const d = yosysDetail(line);
+    if (d) progress?.detail(d);
+  };
+
+  const flat = await timed(`yosys ${opts.target} (flattened)`, () =>
+    synthesize(core, { target: opts.target, dir: path.join(opts.dir, 'flat'), flatten: true, onLog }),
+  );
+  let blocks: BlockRow[] = [];
+  let hierarchicalTotal: CellStats | undefined;
+  let warnings = flat.warnings.length;
+  if (opts.breakdown ?? true) {
+    const hier = await timed(`yosys ${opts.target} (per block)`, () =>
+      synthesize(core, { target: opts.target, dir: path.join(opts.dir, 'blocks'), flatten: false, onLog }),
+    );
+    blocks = blockRows(hier, hier.top);
+    hierarchicalTotal = hier.design;
+    warnings = Math.max(warnings, hier.warnings.length);
+  } else {
+    blocks = [{ depth: 0, module: flat.top, instances: 1, stats: flat.design }];
+  }
+
+  const result: FlowResult = {
+    top: flat.top,
+    target: opts.target,
+    total: flat.design,
+    blocks,
+    ...(hierarchicalTotal ? { hierarchicalTotal } : {}),
+    memoryBits: flat.memoryBits,
+    warnings,
+    timings,
+    dir: opts.dir,
+  };
+
+  if (opts.target === 'ice40' && (opts.pnr ?? true)) {
+    const harness: Harness = synthHarness(core);
+    const hs = await timed('yosys ice40 (pin harness)', () =>
+      synthesize(harness.def, { target: 'ice40', dir: path.join(opts.dir, 'harness'), flatten: true, netlist: true, onLog }),
+    );
+    const netlist = await readFile(hs.netlistFile as string, 'utf8');
+    const pnr = await timed('nextpnr-ice40 (place and route)', () =>
+      placeAndRouteIce40(netlist, {
+        device: opts.device,
+        freqMHz: opts.freqMHz,
+        seed: opts.seed,
+        dir: path.join(opts.dir, 'harness'),
+        onLog: (line) => {
+          const d = nextpnrDetail(line);
+          if (d) progress?.detail(d);
+        },
+      }),
+    );
+    result.pnr = { ...pnr, harness: harness.info, harnessTotal: hs.design };
+  }
+  return result;
+}
