@@ -3,6 +3,7 @@
  * used, so `cdna generate` does not pay for the simulator or the synthesis flow.
  */
 import { Command, InvalidArgumentError } from 'commander';
+import type { SynthCliOptions } from './synth.js';
 
 function collectParam(value: string, previous: Record<string, string>): Record<string, string> {
   const eq = value.indexOf('=');
@@ -36,6 +37,24 @@ program
   .action(async (opts: { seed: string }) => {
     const { runDemo } = await import('./demo.js');
     await runDemo(opts);
+  });
+
+program
+  .command('synth')
+  .description('synthesize a design with yosys (iCE40: also place and route) and report its size and clock; writes build/synth/')
+  .option('--design <name>', 'nic | nic_gmii | mac | a library block', 'nic')
+  .option('--profile <name>', 'a parameter profile of the NIC: test, ricenic, 10g')
+  .option('--param <NAME=VALUE>', 'override a generation parameter (repeatable)', collectParam, {})
+  .option('--target <name>', 'generic | ice40 | ecp5 | xc7', 'generic')
+  .option('--freq <MHz>', 'the clock to meet (default 125, 156.25 for the 10g profile)')
+  .option('--device <name>', 'iCE40 device to place and route on: hx1k, hx4k, hx8k, lp8k, up5k', 'hx8k')
+  .option('--seed <n>', 'placement seed of nextpnr', '1')
+  .option('--no-pnr', 'iCE40: synthesize only, no place and route')
+  .option('--no-breakdown', 'skip the second yosys run that gives the figures per block')
+  .option('--out <dir>', 'output directory (default: build/synth/<design>-<profile>-<target>)')
+  .action(async (opts: SynthCliOptions) => {
+    const { runSynth } = await import('./synth.js');
+    await runSynth(opts);
   });
 
 export interface GenerateOptions {
