@@ -92,7 +92,7 @@ describe('hostile guests against the VMM model', () => {
       for (const p of victim.pfns) f.memory.write(pageBase(p), new Uint8Array(4096).fill(Number(p & 0xffn) | 1));
       const before = victimBytes(f, victim.pfns);
       for (let i = 0; i < 300; i++) {
-        await h.randomAttack({ int: (n) => rng.int(0, n - 1) }, { pages: victim.pfns, contexts: [1, 2, 3], guest: victim.guest });
+        await h.randomAttack(rng, { pages: victim.pfns, contexts: [1, 2, 3], guest: victim.guest });
         if (rng.chance(0.3)) {
           f.nic.serveTx(0);
           f.nic.serveTx(1);

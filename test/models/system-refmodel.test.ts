@@ -62,11 +62,11 @@ async function traffic(s: System, rng: Rng, rounds: number, attack: boolean) {
       await d.reapTx();
       const frames: Uint8Array[] = [];
       const dests: number[] = [];
-      for (let k = rng.int(1, 3); k > 0 && frames.length < d.freeTxBuffers; k--) {
-        const to = rng.int(0, 3); // 3 is the hostile guest's context
+      for (let k = rng.range(1, 3); k > 0 && frames.length < d.freeTxBuffers; k--) {
+        const to = rng.range(0, 3); // 3 is the hostile guest's context
         const seq = seqOf.get(i) ?? 0;
         seqOf.set(i, seq + 1);
-        frames.push(testFrame(localMac(to + 1), localMac(i + 1), { ctx: i, seq }, rng.int(60, 1514)).data);
+        frames.push(testFrame(localMac(to + 1), localMac(i + 1), { ctx: i, seq }, rng.range(60, 1514)).data);
         dests.push(to);
       }
       if (frames.length === 0) continue;
@@ -80,8 +80,7 @@ async function traffic(s: System, rng: Rng, rounds: number, attack: boolean) {
         sent.set(key, [...(sent.get(key) ?? []), readTag(frames[k])!.seq]);
       }
     }
-    if (attack)
-      await s.hostile.randomAttack({ int: (n) => rng.int(0, n - 1) }, { pages: [], contexts: [0, 1, 2], guest: s.drivers[0].guest });
+    if (attack) await s.hostile.randomAttack(rng, { pages: [], contexts: [0, 1, 2], guest: s.drivers[0].guest });
     await settle(s);
   }
   await settle(s);

@@ -33,10 +33,10 @@ function nextSeqs(f: Fixture, guests: GuestSetup[]): number[] {
 }
 
 function randomBuffer(rng: Rng, me: GuestSetup, all: GuestSetup[], f: Fixture): { addr: bigint; len: number } {
-  const kind = rng.int(0, 9);
+  const kind = rng.range(0, 9);
   if (kind < 6) {
-    const off = rng.int(0, 3) * 1024;
-    return { addr: me.at(rng.int(0, me.pfns.length - 1), off), len: rng.int(60, 1024) };
+    const off = rng.range(0, 3) * 1024;
+    return { addr: me.at(rng.range(0, me.pfns.length - 1), off), len: rng.range(60, 1024) };
   }
   if (kind === 6) return { addr: rng.pick(all).at(0, 0), len: 64 }; // someone's page, maybe ours
   if (kind === 7) return { addr: me.at(0, 4000), len: 200 }; // crosses a page
@@ -53,10 +53,10 @@ describe('VMM model, randomized', () => {
       let refused = 0;
       for (let step = 0; step < 600; step++) {
         const g = rng.pick(guests);
-        const op = rng.int(0, 9);
+        const op = rng.range(0, 9);
         if (op <= 3) {
           const dir = rng.chance(0.5) ? 'tx' : 'rx';
-          const bufs = Array.from({ length: rng.int(0, 4) }, () => randomBuffer(rng, g, guests, f));
+          const bufs = Array.from({ length: rng.range(0, 4) }, () => randomBuffer(rng, g, guests, f));
           const ctx = rng.chance(0.9) ? g.ctx : rng.pick(guests).ctx;
           const seqsBefore = nextSeqs(f, guests);
           const pinsBefore = f.vmm.pages.pinned();
@@ -71,13 +71,13 @@ describe('VMM model, randomized', () => {
         } else if (op <= 5) {
           f.nic.serveTx(g.ctx);
         } else if (op === 6) {
-          f.nic.deliver(g.ctx, testFrame(localMac(g.ctx + 1), localMac(9), { ctx: 9, seq: step }, rng.int(60, 1514)).data);
+          f.nic.deliver(g.ctx, testFrame(localMac(g.ctx + 1), localMac(9), { ctx: 9, seq: step }, rng.range(60, 1514)).data);
         } else if (op === 7) {
           f.nic.flushInterrupts();
           await f.vmm.handleInterrupt();
         } else {
           // Try to move one of the guest's pages: refused exactly when it is pinned.
-          const i = rng.int(0, g.pfns.length - 1);
+          const i = rng.range(0, g.pfns.length - 1);
           const pfn = g.pfns[i];
           const pinned = f.vmm.pinsOf(pfn) > 0;
           const to = rng.pick(guests.filter((o) => o !== g));
