@@ -135,4 +135,16 @@ describe('the models on the reference NIC', () => {
     expect(s.nic.globalCounter('RX_NOMATCH')).toBe(before + 1);
     s.monitor.assertClean();
   });
+
+  it('the guest driver counts descriptors the NIC completed with ERR (a spoofed source MAC)', async () => {
+    const s = await system();
+    const d = s.drivers[0];
+    expect((await d.send([testFrame(localMac(9), localMac(2), { ctx: 0, seq: 0 }).data])).ok).toBe(true);
+    expect((await d.send([testFrame(localMac(9), localMac(1), { ctx: 0, seq: 1 }).data])).ok).toBe(true);
+    s.nic.serveTransmit();
+    expect(await d.reapTx()).toBe(2);
+    expect(d.stats.txErrors).toBe(1);
+    expect(s.nic.wire.map((w) => readTag(w.bytes)?.seq)).toEqual([1]);
+    s.monitor.assertClean();
+  });
 });

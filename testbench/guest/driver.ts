@@ -70,6 +70,7 @@ export interface DriverStats {
   txFrames: number;
   txBytes: number;
   txCompleted: number;
+  /** Descriptors completed with ERR (read at reap time, so exact while the guest reaps before its ring laps). */
   txErrors: number;
   rxFrames: number;
   rxBytes: number;
@@ -84,7 +85,7 @@ export type SendResult = { ok: true; seqs: number[] } | { ok: false; reason: Ref
 
 interface InFlight {
   seq: number;
-  buffers: bigint[];
+  buffer: bigint;
 }
 
 export class GuestDriver {
@@ -117,9 +118,9 @@ export class GuestDriver {
   private readonly freeTx: bigint[] = [];
   private readonly freeRx: bigint[] = [];
   private readonly rxPostedTarget: number;
-  /** TX descriptors in flight, per descriptor (multi-descriptor frames: buffers on the last). */
+  /** Descriptors enqueued and not yet reaped, oldest first. */
   private readonly txInFlight: InFlight[] = [];
-  private readonly rxPosted: { seq: number; buffer: bigint }[] = [];
+  private readonly rxPosted: InFlight[] = [];
   private txDone: number;
   private rxDone: number;
 
@@ -205,7 +206,7 @@ export class GuestDriver {
     }
     this.freeTx.splice(0, used.length);
     r.seqs.forEach((seq, i) => {
-      this.txInFlight.push({ seq, buffers: [used[i]] });
+      this.txInFlight.push({ seq, buffer: used[i] });
     });
     this.stats.txFrames += frames.length;
     this.stats.txBytes += frames.reduce((n, f) => n + f.length, 0);
@@ -220,7 +221,7 @@ export class GuestDriver {
     for (const d of this.txInFlight.splice(0, n)) {
       const flags = decodeDescriptor(this.mmu.read(this.slotAddr(this.info.txRing, d.seq), DESCRIPTOR.bytes)).flags;
       if (flags & DESC_FLAGS.ERR) this.stats.txErrors++;
-      this.freeTx.push(...d.buffers);
+      this.freeTx.push(d.buffer);
     }
     this.txDone = this.seq.add(this.txDone, n);
     this.stats.txCompleted += n;
