@@ -20,8 +20,11 @@ export interface Axi4SlaveMemoryOptions extends CheckerOptions {
   /** Addresses [base, base + size) answer OKAY; others DECERR. Default: all. */
   base?: number;
   size?: number;
-  /** Edges from a read request's handshake to its first data transfer, at least 1 (default 1). */
-  readLatency?: number;
+  /**
+   * Edges from a read request's handshake to its first data transfer, at least 1 (default 1); a
+   * [min, max] pair draws each burst's latency at random, so later bursts may overtake earlier ones.
+   */
+  readLatency?: number | readonly [number, number];
   /** Edges from a write's last data beat to its response, at least 1 (default 1). */
   writeLatency?: number;
   /** Read bursts accepted and not yet answered (default 8). */
@@ -64,7 +67,11 @@ export class Axi4SlaveMemory {
   readonly memory: SparseMemory;
   readonly checker: Axi4Checker;
   readonly dataBytes: number;
-  private readonly o: Required<Omit<Axi4SlaveMemoryOptions, 'memory' | 'onViolation' | 'base' | 'size'>> & { base: number; size: number };
+  private readonly o: Required<Omit<Axi4SlaveMemoryOptions, 'memory' | 'onViolation' | 'base' | 'size' | 'readLatency'>> & {
+    base: number;
+    size: number;
+    readLatency: readonly [number, number];
+  };
   private readonly ar: AddressChannel | null;
   private readonly aw: AddressChannel | null;
   private readonly arRule: ChannelRule | null = null;
@@ -98,7 +105,7 @@ export class Axi4SlaveMemory {
     this.o = {
       base: opts.base ?? 0,
       size: opts.size ?? Number.POSITIVE_INFINITY,
-      readLatency: opts.readLatency ?? 1,
+      readLatency: typeof opts.readLatency === 'number' ? [opts.readLatency, opts.readLatency] : (opts.readLatency ?? [1, 1]),
       writeLatency: opts.writeLatency ?? 1,
       maxReads: opts.maxReads ?? 8,
       maxWrites: opts.maxWrites ?? 8,
@@ -110,7 +117,12 @@ export class Axi4SlaveMemory {
       rvalid: opts.rvalid ?? always,
       bvalid: opts.bvalid ?? always,
     };
-    if (this.o.readLatency < 1 || this.o.writeLatency < 1) throw new RangeError('Axi4SlaveMemory: latencies are at least 1 edge');
+    const [lo, hi] = this.o.readLatency;
+    if (lo < 1 || hi < lo || this.o.writeLatency < 1) {
+      throw new RangeError(
+        `Axi4SlaveMemory: latencies are at least 1 edge (readLatency ${lo}..${hi}, writeLatency ${this.o.writeLatency})`,
+      );
+    }
     // The checker registers its callback first, so it sees each edge before this transactor reacts.
     this.checker = new Axi4Checker(tb, prefix, { master: true, slave: false, onViolation: opts.onViolation });
     this.dataBytes = this.checker.dataBytes;
@@ -184,7 +196,9 @@ export class Axi4SlaveMemory {
     }
     if (this.arRule?.edge() && this.ar) {
       const burst = sampledBurst(this.ar, this.dataBytes);
-      this.readQ.push({ burst, readyAt: cycle + this.o.readLatency - 1, beat: 0, resp: this.inRange(burst) ? 0 : 3 });
+      const [lo, hi] = this.o.readLatency;
+      const latency = lo === hi ? lo : this.o.rng.range(lo, hi);
+      this.readQ.push({ burst, readyAt: cycle + latency - 1, beat: 0, resp: this.inRange(burst) ? 0 : 3 });
       this.peakReads = Math.max(this.peakReads, this.readQ.length);
     }
     if (this.awRule?.edge() && this.aw) {

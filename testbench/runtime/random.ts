@@ -29,14 +29,20 @@ export class Rng {
     return t >>> 0;
   }
 
-  /** An integer in [0, n) for n up to 2^32. */
-  int(n: number): number {
+  /** A uniform float in [0, 1). */
+  next(): number {
+    return this.u32() / 0x100000000;
+  }
+
+  /** `int(n)`: an integer in [0, n) for n up to 2^32. `int(lo, hi)`: an integer in [lo, hi], like Python's randint. */
+  int(n: number, hi?: number): number {
+    if (hi !== undefined) return this.range(n, hi);
     return Math.floor((this.u32() / 0x100000000) * n);
   }
 
   /** An integer in [lo, hi]. */
   range(lo: number, hi: number): number {
-    return lo + this.int(hi - lo + 1);
+    return lo + Math.floor((this.u32() / 0x100000000) * (hi - lo + 1));
   }
 
   /** True with probability p. */

@@ -365,7 +365,15 @@ export class Testbench<P extends object = PortValues> {
   close(): void {
     if (this.closed) return;
     for (const a of this.activities) if (!a.task.done) a.task.finish('cancelled', undefined, undefined);
-    this.rejectAll(new Error('the testbench was closed'));
+    // Pending waits are dropped, not rejected: after the test nobody awaits them, and rejections
+    // would surface as unhandled errors.
+    for (const p of this.pending) p.settled = true;
+    this.pending.clear();
+    this.untils = [];
+    this.heap.clear();
+    this.edgePromise = null;
+    this.edgeResolve = null;
+    this.edgeReject = null;
     this.closed = true;
     if (this.sim.afterEdge === this.edgeHook) this.sim.afterEdge = null;
   }
@@ -530,7 +538,12 @@ export class Testbench<P extends object = PortValues> {
       }
       this.resolvedThisStep = false;
       this.advance();
-      if (this.resolvedThisStep) return;
+      if (this.resolvedThisStep) {
+        // Let the resumed code run first; if every task is still blocked afterwards (one of several
+        // waits of a Promise.all ended), the re-queued step goes on.
+        this.queueStep();
+        return;
+      }
       if (this.idleCycles >= this.stallLimit && this.heap.size === 0 && this.edgeWaiters === 0) {
         this.fail(
           new StallError(
