@@ -54,7 +54,9 @@ export function syncFifo(opts: SyncFifoOptions): ModuleDef<SyncFifoIO> {
     const input = m.slave('in', dataStreamSpec(width));
     const output = m.master('out', dataStreamSpec(width));
     const count = m.output('count', UInt(bitsFor(depth)));
-    const mem = m.memory('mem', { width, depth });
+    // A word is read only once written and its slot is rewritten only after it was read (count <= depth),
+    // so no read meets a write to its address: synthesis needs no bypass logic around the RAM.
+    const mem = m.memory('mem', { width, depth, readUnderWrite: 'undefined' });
     const words = m.reg('words', UInt(bitsFor(depth)), { reset: 0 });
     count.set(words);
     input.ready.set(m.named('not_full', words.ne(depth)));

@@ -79,7 +79,7 @@ describe('saturatingCounter in simulation', () => {
       let saturatedCycles = 0;
       for (let c = 0; c < 1500; c++) {
         sim.ports.inc = rng.chance(0.5) ? 1 : 0;
-        sim.ports.step = rng.int(0, 15);
+        sim.ports.step = rng.range(0, 15);
         sim.ports.clear = rng.chance(0.02) ? 1 : 0;
         sim.tick();
         const s = sim.sampled;

@@ -46,8 +46,8 @@ describe('priorityEncoder in simulation', () => {
         for (let k = 0; k < 2000; k++) {
           // Sparse values reach the high bits more often than uniform ones.
           let v = 0n;
-          const ones = rng.int(1, 3);
-          for (let j = 0; j < ones; j++) v |= 1n << BigInt(rng.int(0, n - 1));
+          const ones = rng.range(1, 3);
+          for (let j = 0; j < ones; j++) v |= 1n << BigInt(rng.range(0, n - 1));
           await check(sim, v);
         }
       });

@@ -49,7 +49,7 @@ function compareWithModel(sim: Simulation<ArbPorts>, n: number, rng: Rng, cycles
   for (let c = 0; c < cycles; c++) {
     // Requests change now and then (a requester holds its request for a while, as real ones do).
     if (c % 7 === 0) req = randomSubset(rng, n, rng.pick([0.02, 0.2, 0.6]));
-    if (rng.chance(0.1)) req ^= 1n << BigInt(rng.int(0, n - 1));
+    if (rng.chance(0.1)) req ^= 1n << BigInt(rng.range(0, n - 1));
     sim.ports.req = req;
     sim.ports.advance = rng.chance(0.8) ? 1 : 0;
     sim.tick();
@@ -129,11 +129,11 @@ describe('rrArbiter in simulation', () => {
       await withSeed((rng) => {
         for (let k = 0; k < 50; k++) {
           // Move the pointer somewhere, then present a new request and look before the next edge.
-          const at = rng.int(0, n - 1);
+          const at = rng.range(0, n - 1);
           sim.ports.req = 1n << BigInt(at);
           sim.ports.advance = 1;
           sim.tick();
-          const other = rng.int(0, n - 1);
+          const other = rng.range(0, n - 1);
           sim.ports.req = 1n << BigInt(other);
           sim.ports.advance = 0;
           sim.settle();
