@@ -1,16 +1,16 @@
-/** A VMM on host memory with the DMA monitor and the tiny NIC behind it, for model tests. */
+/** A VMM on host memory with the DMA monitor and the reference NIC (behind a test tap), for model tests. */
 import { type NicParams, resolveParams } from '../../hdl/params.js';
 import { localMac } from '../../testbench/ethernet/mac.js';
 import { DmaMonitor } from '../../testbench/host/dma-monitor.js';
 import { HostMemory, pageBase } from '../../testbench/host/memory.js';
 import { type ContextConfig, Vmm, type VmmOptions } from '../../testbench/vmm/vmm.js';
-import { TinyNic } from './tiny-nic.js';
+import { TestNic } from './test-nic.js';
 
 export interface Fixture {
   params: NicParams;
   memory: HostMemory;
   monitor: DmaMonitor;
-  nic: TinyNic;
+  nic: TestNic;
   vmm: Vmm;
 }
 
@@ -20,7 +20,7 @@ export async function vmmFixture(
   const params = resolveParams(options.profile ?? 'test', options.overrides);
   const memory = new HostMemory();
   const monitor = new DmaMonitor(memory);
-  const nic = new TinyNic(params, monitor);
+  const nic = new TestNic(params, monitor);
   const vmm = new Vmm({ params, memory, bus: nic, monitor, pages: { pageCount: 512 }, ...options.vmm });
   await vmm.init();
   return { params, memory, monitor, nic, vmm };
