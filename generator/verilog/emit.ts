@@ -132,18 +132,23 @@ class ModuleEmitter {
     return this.expr(e, true);
   }
 
-  /** A signed value as (sign bit, bits) texts, without a temporary when it is a signal or a slice of one. */
-  private signParts(e: Expr): { msb: string; bits: string } {
+  /** The text of e's top bit when it can be read off a signal without a temporary, else null. */
+  private topBit(e: Expr): string | null {
     const op = e.op;
-    if (op.kind === 'ref') {
-      const n = (e as Signal).name;
-      return { msb: e.width === 1 ? n : `${n}[${e.width - 1}]`, bits: n };
-    }
+    if (op.kind === 'ref') return e.width === 1 ? (e as Signal).name : `${(e as Signal).name}[${e.width - 1}]`;
     if (op.kind === 'slice' && op.a.op.kind === 'ref') {
       const base = op.a as Signal;
-      if (base.width === 1) return { msb: base.name, bits: base.name };
-      return { msb: `${base.name}[${op.hi}]`, bits: op.hi === op.lo ? `${base.name}[${op.hi}]` : `${base.name}[${op.hi}:${op.lo}]` };
+      return base.width === 1 ? base.name : `${base.name}[${op.hi}]`;
     }
+    // A sign extension keeps the sign bit; a cast keeps every bit.
+    if ((op.kind === 'ext' && e.type.signed) || op.kind === 'cast') return this.topBit(op.a);
+    return null;
+  }
+
+  /** A signed value as (sign bit, bits) texts, naming it with a temporary only when its sign bit cannot be read off. */
+  private signParts(e: Expr): { msb: string; bits: string } {
+    const msb = this.topBit(e);
+    if (msb !== null) return { msb, bits: e.op.kind === 'slice' ? this.select(e.op.a, e.op) : this.expr(e, true) };
     const n = this.named(e);
     return { msb: e.width === 1 ? n : `${n}[${e.width - 1}]`, bits: n };
   }

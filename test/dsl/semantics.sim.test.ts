@@ -87,6 +87,8 @@ const operators = defineModule('operators', {}, (m) => {
         .add(lit(-7, 4, true)),
     ],
     ['any_', any(c, a.eq(3), b.eq(4), s.lt(-100))],
+    ['ext_of_ext_s', t.resize(8).add(s)],
+    ['cast_ext_s', a.asSInt().resize(10).sub(b.asSInt())],
   ];
   for (const [name, e] of out) m.output(name, e.type).set(e);
   return {};
