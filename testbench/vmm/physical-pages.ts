@@ -2,16 +2,7 @@
  * The hypervisor's physical page frames: allocation, ownership, references (pins), free, balloon
  * and transfer. A pinned page may be read and written by its owner but cannot change hands (P-4).
  */
-import {
-  type Access,
-  formatAddr,
-  formatOwner,
-  type GuestId,
-  type HostMemory,
-  type Owner,
-  type PageType,
-  pageBase,
-} from '../host/memory.js';
+import { type Access, formatAddr, formatOwner, type HostMemory, type Owner, type PageType, pageBase } from '../host/memory.js';
 import { type Outcome, refuse } from './refusal.js';
 
 export interface PhysicalPagesOptions {
