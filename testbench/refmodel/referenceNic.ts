@@ -33,11 +33,9 @@ import {
   STATUS,
 } from '../../hdl/registers/map.js';
 
-/** How the NIC reaches host memory: the host-memory model, usually behind the DMA monitor. */
-export interface DmaPort {
-  dmaRead(addr: bigint, len: number): Uint8Array;
-  dmaWrite(addr: bigint, bytes: Uint8Array, byteMask?: ArrayLike<boolean>): void;
-}
+import type { DmaPort } from '../host/dma-monitor.js';
+
+export type { DmaPort };
 
 /** A DMA write the NIC made, for the scoreboard. */
 export interface DmaWriteRecord {
