@@ -187,6 +187,8 @@ describe('width refusals', () => {
       [thisLine(), (o) => o.a.shr(8), 'shr(8) of a 8-bit value shifts out every bit'],
       [thisLine(), (o) => o.a.shl(-1), 'shl(-1): a shift must be a whole number >= 0'],
       [thisLine(), (o) => o.a.shl(o.t), 'shl: the shift amount must be unsigned'],
+      [thisLine(), (o) => o.a.shr(-2), 'shr(-2): a shift must be a whole number >= 0'],
+      [thisLine(), (o) => o.s.shr(o.t), 'shr: the shift amount must be unsigned'],
       [thisLine(), (o) => o.a.part(o.c, 3), 'part(_, 3): the group size must divide the width 8'],
       [thisLine(), (o) => o.a.repeat(0), 'repeat(0): the count must be a whole number >= 1'],
       [thisLine(), () => cat(), 'cat() needs at least one part'],

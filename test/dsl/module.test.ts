@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { Bool, defineModule, emitDesign, InstanceInput, lit, type ModuleBuilder, SInt, UInt } from '../../generator/index.js';
+import {
+  Bool,
+  clearDefinitions,
+  defineModule,
+  emitDesign,
+  InstanceInput,
+  lit,
+  type ModuleBuilder,
+  SInt,
+  UInt,
+} from '../../generator/index.js';
 import { scratch } from './design.js';
 import { expectError, type Marker, marker, nextLine } from './where.js';
 
@@ -444,5 +454,125 @@ describe('memories', () => {
       const ram = m.memory('ram', { width: 8, depth: 4 });
       m.output('q', UInt(8)).set(ram.read(0));
     }, "memory 'ram' is never written and has no initial contents; write() it or give it init");
+  });
+});
+
+describe('misuse', () => {
+  it('refuse building after the body returned', () => {
+    let saved: ModuleBuilder | null = null;
+    scratch((m) => {
+      saved = m;
+    });
+    const at = marker();
+    const late = () => {
+      at.next();
+      return (saved as unknown as ModuleBuilder).input('late');
+    };
+    expectError(late, at, /^module scratch\d+ is already elaborated; build hardware inside its body$/);
+  });
+
+  it('refuse building in an outer module from an inner body', () => {
+    refuses((m, at) => {
+      defineModule('innerBody', {}, () => {
+        at.next();
+        m.input('x');
+        return {};
+      });
+    }, /^this builds hardware in module scratch\d+ while module innerBody is being elaborated/);
+  });
+
+  it('refuse a module that instantiates itself, and an io with another module’s port', () => {
+    refuses((m, at) => {
+      const self = { builder: m, verilogName: 'me', io: {} } as unknown as Parameters<ModuleBuilder['instance']>[1];
+      at.next();
+      m.instance('u', self);
+    }, /cannot instantiate itself/);
+    const other = defineModule('portOwner', {}, (m) => {
+      const o = m.output('o');
+      o.set(0);
+      return { o };
+    });
+    const thief = defineModule('portThief', {}, (m) => {
+      m.output('p').set(1);
+      return { stolen: other.io.o };
+    });
+    refuses((m, at) => {
+      at.next();
+      m.instance('u', thief);
+    }, "the io of module portThief returns 'o' (at io.stolen), a port of another module");
+  });
+
+  it('refuse a parameter that is not a number, string or boolean', () => {
+    const at = marker();
+    const bad = () => {
+      at.next();
+      return defineModule('badParam', { X: [1] as unknown as number }, () => ({}));
+    };
+    expectError(bad, at, "parameter X of module 'badParam' is a object; parameters are numbers, strings or booleans");
+  });
+
+  it('refuse an empty case and a wide read enable', () => {
+    refuses((m, at) => {
+      const s = m.input('s', UInt(2));
+      const o = m.output('o', UInt(2));
+      o.set(0);
+      at.next();
+      m.switch(s).is([], () => o.set(1));
+    }, 'is([]) has no values; a case needs at least one');
+    refuses((m, at) => {
+      const ram = m.memory('ram', { width: 8, depth: 4, init: [1] });
+      const en = m.input('en', UInt(2));
+      at.next();
+      ram.read(0, { enable: en });
+    }, "memory 'ram': a read enable must be 1 bit wide, got 2");
+  });
+
+  it('refuse bad memory options', () => {
+    refuses((m, at) => {
+      at.next();
+      m.memory('ram', { width: 0, depth: 4 });
+    }, "memory 'ram': width 0 must be >= 1");
+    refuses((m, at) => {
+      at.next();
+      m.memory('ram', { width: 8, depth: 4, init: [1.5] });
+    }, "memory 'ram': initial word 0 (1.5) is not a whole number; use a bigint");
+    refuses((m, at) => {
+      at.next();
+      m.memory('ram', { width: 8, depth: 4, readUnderWrite: 'new' as 'old' });
+    }, "memory 'ram': readUnderWrite 'new' is not 'old' or 'undefined'");
+  });
+
+  it('refuse empty Vecs and signed Vec indexes', () => {
+    refuses((m, at) => {
+      at.next();
+      m.regVec('v', 0, UInt(8));
+    }, "Vec 'v' of 0 elements: the count must be >= 1");
+    refuses((m, at) => {
+      const v = m.wireVec('v', 2, UInt(8), { init: 0 });
+      const i = m.input('i', SInt(2));
+      at.next();
+      v.write(i, 1);
+    }, 'a Vec index must be unsigned');
+  });
+
+  it('refuse two modules of one Verilog name in one design', () => {
+    const first = defineModule('dupName', {}, (m) => {
+      m.output('o').set(0);
+      return {};
+    });
+    // Forgetting the definitions lets a second body take the same name: the emitter still refuses it.
+    clearDefinitions();
+    const at = marker();
+    const top = defineModule('dupTop', {}, (m) => {
+      m.instance('a', first);
+      at.next();
+      const second = defineModule('dupName', {}, (inner) => {
+        inner.output('o').set(1);
+        return {};
+      });
+      m.instance('b', second);
+      return {};
+    });
+    expectError(() => emitDesign(top), at, 'two different modules would both be named dupName');
   });
 });
