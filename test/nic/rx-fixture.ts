@@ -107,10 +107,12 @@ export class RxBench {
   readonly intr: { ctx: number; cycle: number }[] = [];
   readonly aw: { addr: number; len: number; cycle: number }[] = [];
   readonly b: number[] = [];
-  readonly ar: { addr: number; len: number; cycle: number }[] = [];
+  /** Read bursts: the bytes they cover ([lo, hi), WRAP bursts included), their beats, the cycle. */
+  readonly ar: { addr: number; len: number; lo: number; hi: number; cycle: number }[] = [];
   readonly ringLog2 = new Map<number, number>();
-  /** W beats accepted by the memory. */
+  /** W beats accepted by the memory, R beats taken by the engine. */
   wBeats = 0;
+  rBeats = 0;
   private readonly dbQueue: number[] = [];
   private en = 0n;
   private quiesce = 0n;
@@ -165,7 +167,15 @@ export class RxBench {
     if (s.m_axi_awvalid && s.m_axi_awready) this.aw.push({ addr: Number(s.m_axi_awaddr), len: this.num('m_axi_awlen') + 1, cycle });
     if (s.m_axi_bvalid && s.m_axi_bready) this.b.push(cycle);
     if (s.m_axi_wvalid && s.m_axi_wready) this.wBeats++;
-    if (s.m_axi_arvalid && s.m_axi_arready) this.ar.push({ addr: Number(s.m_axi_araddr), len: this.num('m_axi_arlen') + 1, cycle });
+    if (s.m_axi_rvalid && s.m_axi_rready) this.rBeats++;
+    if (s.m_axi_arvalid && s.m_axi_arready) {
+      const addr = Number(s.m_axi_araddr);
+      const len = this.num('m_axi_arlen') + 1;
+      const bytes = len * 2 ** this.num('m_axi_arsize');
+      const wrap = this.num('m_axi_arburst') === 2;
+      const lo = wrap ? addr - (addr % bytes) : addr;
+      this.ar.push({ addr, len, lo, hi: lo + bytes, cycle });
+    }
     if (s.s_db_valid && s.s_db_ready) this.dbQueue.shift();
     const head = this.dbQueue[0];
     this.sim.ports.s_db_valid = head === undefined ? 0 : 1;

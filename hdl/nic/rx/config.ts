@@ -110,7 +110,8 @@ export function rxConfig(p: NicParams, o: RxOptions = {}): RxConfig {
     cacheCntW: Math.max(1, log2(descCache) + 1),
     fetchBurst: Math.min(descCache, 8),
     fetchCredits: 32,
-    fetchReads: 8,
+    // 64-bit DMA reads one descriptor per burst (see descFetch.ts), so it keeps more reads in flight.
+    fetchReads: p.DMA_W === 64 ? 16 : 8,
     jobs,
     writesInFlight: 32,
     genW: 2,

@@ -13,7 +13,9 @@
  * Sequence rules (spec section 5, P-7/P-8/P-9): descriptors are fetched from slot fetch_seq mod ring
  * size, at most min(descCache, ring size) ahead of exp_seq, and kept only if their seq field equals
  * the seq they were fetched for (all 32 bits) and they arrive in order. A mismatch counts rx_seq_miss
- * and idles the context (`active` clears) until its next doorbell. A consume takes the descriptor for
+ * and idles the context (`active` clears) until its next doorbell; but a doorbell that arrives while
+ * reads are in flight arms one re-read, since those reads may have seen the slot before the
+ * hypervisor wrote it (no doorbell is ever lost to that race). A consume takes the descriptor for
  * exp_seq from the cache: the frame goes in only if it fits (R-7: otherwise rx_buf_too_small and the
  * descriptor stays); with none cached the copy is dropped at once (rx_nobuf, R-5), so a context
  * without buffers never waits for a DMA round trip. Writing RX_EXP_SEQ or the ring registers empties
@@ -87,7 +89,7 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   const ringMem = m.memory('rx_ring_base', { width: 64, depth: c.nCtx });
   const log2Mem = m.memory('rx_ring_log2', { width: c.ringLog2W, depth: c.nCtx });
   const doneMem = m.memory('rx_done_base', { width: 64, depth: c.nCtx });
-  const dynW = 2 * seqW + cw + 1 + genW;
+  const dynW = 2 * seqW + cw + 2 + genW;
   const dynMem = m.memory('rx_dyn', { width: dynW, depth: c.nCtx });
   const cntMem = m.memory('rx_counters', { width: 192, depth: c.nCtx });
   const cacheMem = m.memory('rx_desc_cache', { width: 80, depth: c.nCtx * D });
@@ -171,8 +173,9 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   const fetchSeq = m.named('cur_fetch', qDyn.bits(2 * seqW - 1, seqW));
   const cnt = m.named('cur_cnt', qDyn.bits(2 * seqW + cw - 1, 2 * seqW));
   const active = m.named('cur_active', qDyn.bit(2 * seqW + cw));
+  const rearm = m.named('cur_rearm', qDyn.bit(2 * seqW + cw + 1));
   const gen = m.named('cur_gen', qDyn.bits(dynW - 1, dynW - genW));
-  const packDyn = (e: Expr, f: Expr, n: Expr, a: Expr, g: Expr) => cat(g, a, n, f, e);
+  const packDyn = (e: Expr, f: Expr, n: Expr, a: Expr, r: Expr, g: Expr) => cat(g, r, a, n, f, e);
 
   // ---- READ: the context's words are out; read its cache slot for exp_seq.
   const reading = st.is('READ');
@@ -210,6 +213,7 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   const nFetch = m.wire('next_fetch', UInt(seqW), { init: fetchSeq });
   const nCnt = m.wire('next_cnt', UInt(cw), { init: cnt });
   const nActive = m.wire('next_active', Bool, { init: active });
+  const nRearm = m.wire('next_rearm', Bool, { init: rearm });
   const nGen = m.wire('next_gen', UInt(genW), { init: gen });
   const tryFetch = m.wire('try_fetch', Bool, { init: 0 });
   const dynChange = m.wire('dyn_change', Bool, { init: 0 });
@@ -268,17 +272,27 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
       wCache.addr.set(cacheAddr(opCtx, opSeq));
       wCache.data.set(cat(opDlen, opAddr));
     }).otherwise(() => {
-      // The slot holds no valid descriptor for this seq: idle until the next doorbell.
-      nActive.set(0);
       nFetch.set(opSeq);
-      cntChange.set(1);
-      nMiss.set(cMiss.addWrap(1));
+      // A doorbell came while this read was in flight, so it may have read the slot before the
+      // hypervisor wrote it: read it again. Otherwise the slot holds no valid descriptor for this
+      // seq: count the miss and idle until the next doorbell.
+      m.when(rearm, () => {
+        nRearm.set(0);
+        tryFetch.set(1);
+      }).otherwise(() => {
+        nActive.set(0);
+        cntChange.set(1);
+        nMiss.set(cMiss.addWrap(1));
+      });
     });
   });
 
+  // Descriptor reads issued before this doorbell (fetch_seq - exp_seq > cached) may be stale.
+  const fetchesInFlight = m.named('fetches_in_flight', fetchSeq.subWrap(exp).ne(cnt.resize(seqW)));
   m.when(doDb, () => {
     dynChange.set(1);
     nActive.set(1);
+    nRearm.set(fetchesInFlight);
     tryFetch.set(1);
   });
   m.when(doFetch, () => tryFetch.set(1));
@@ -297,6 +311,7 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
     nFetch.set(exp);
     nCnt.set(0);
     nActive.set(0);
+    nRearm.set(0);
     nGen.set(gen.addWrap(1));
   };
   m.when(doReg.and(opWr), () => {
@@ -394,7 +409,8 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
     arN.set(fetchN);
     arAddr.set(descAddr);
   });
-  m.when(wantFetch.and(issue.not()), () => want.atIndex(fitWidth(opCtx, ctxAddrW)).set(1));
+  // Retry later when resources lacked, or continue when the ring end, a page or the burst cut this read short.
+  m.when(wantFetch.and(issue.not().or(fetchN.lt(room))), () => want.atIndex(fitWidth(opCtx, ctxAddrW)).set(1));
 
   const creditBack = i.fresh.valid.and(selFresh);
   const creditTake = mux(issue, fitWidth(fetchN, credits.width), lit(0, credits.width));
@@ -404,7 +420,7 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   m.when(dynChange.or(issue), () => {
     wDyn.we.set(1);
     wDyn.addr.set(ctxAddr(opCtx));
-    wDyn.data.set(packDyn(nExp, finalFetch, nCnt, nActive, nGen));
+    wDyn.data.set(packDyn(nExp, finalFetch, nCnt, nActive, nRearm, nGen));
   });
   m.when(cntChange, () => {
     wCnt.we.set(1);
@@ -423,7 +439,7 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
       p.data.set(0);
       p.mask?.set(lit(3, 2));
     }
-    wDyn.data.set(packDyn(lit(1, seqW), lit(1, seqW), lit(0, cw), lit(0, 1), lit(0, genW)));
+    wDyn.data.set(packDyn(lit(1, seqW), lit(1, seqW), lit(0, cw), lit(0, 1), lit(0, 1), lit(0, genW)));
     initCtx.set(initCtx.addWrap(1));
     m.when(initCtx.eq(c.nCtx - 1), () => st.goto('IDLE'));
   });

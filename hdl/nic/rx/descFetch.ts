@@ -54,36 +54,41 @@ export function descFetch(m: ModuleBuilder, c: RxConfig, dma: Dma, req: FetchReq
     const hSeq = h.bits(64 + nw + seqW - 1, 64 + nw);
     const hGen = h.bits(64 + nw + seqW + genW - 1, 64 + nw + seqW);
     const hCtx = h.bits(reqW - 1, reqW - ctxW);
-    // Beats: 16-byte descriptors in db-byte beats; with 32-byte beats the first may start mid-beat.
+    // With 8-byte beats a descriptor spans two beats, which a reader might see on either side of the
+    // hypervisor's write: each descriptor is read on its own as a 2-beat WRAP burst from byte 8, so its
+    // seq arrives before its address and a seq that matches vouches for the address read after it.
+    // Wider beats carry whole descriptors: one INCR burst per request, and with 32-byte beats the
+    // first descriptor may start mid-beat.
+    const split = db === 8;
+    const sub = m.reg('fetch_sub', UInt(nw), { reset: 0 });
     const skip = db === 32 ? hAddr.bit(4) : lit(0, 1);
-    const beats =
-      db === 8
-        ? hN
+    const beats = split
+      ? lit(2, nw + 1)
+      : db === 16
+        ? hN.resize(nw + 1)
+        : hN
             .resize(nw + 1)
-            .shl(1)
-            .trunc(nw + 1)
-        : db === 16
-          ? hN.resize(nw + 1)
-          : hN
-              .resize(nw + 1)
-              .addWrap(skip.resize(nw + 1))
-              .addWrap(1)
-              .shr(1);
+            .addWrap(skip.resize(nw + 1))
+            .addWrap(1)
+            .shr(1);
     const tagW = ctxW + genW + seqW + nw + 1;
     const tags = flopQueue(m, 'fetch_tag', tagW, c.fetchReads);
+    const subOff = cat(fitWidth(sub, 60), lit(0, 4));
     dma.arvalid.set(q.valid.and(tags.full.not()));
     dma.arid.set(0);
-    dma.araddr.set(hAddr.and(lit((1n << 64n) - BigInt(db), 64)));
+    dma.araddr.set(split ? hAddr.addWrap(subOff).addWrap(8) : hAddr.and(lit((1n << 64n) - BigInt(db), 64)));
     dma.arlen.set(fitWidth(beats.subWrap(1), 8));
     dma.arsize.set(log2(db));
-    dma.arburst.set(1);
+    dma.arburst.set(split ? 2 : 1);
     dma.arlock.set(0);
     dma.arcache.set(0);
     dma.arprot.set(0);
     const arFire = m.named('fetch_ar_fire', dma.arvalid.and(dma.arready));
-    q.pop.set(arFire);
+    const lastSub = split ? sub.eq(hN.subWrap(1)) : lit(1, 1);
+    m.when(arFire, () => sub.set(mux(lastSub, lit(0, nw), sub.addWrap(1))));
+    q.pop.set(arFire.and(lastSub));
     tags.push.set(arFire);
-    tags.pushData.set(cat(hCtx, hGen, hSeq, hN, skip));
+    tags.pushData.set(split ? cat(hCtx, hGen, hSeq.addWrap(fitWidth(sub, seqW)), lit(1, nw), skip) : cat(hCtx, hGen, hSeq, hN, skip));
 
     const t = tags.head;
     const tSkip = t.bit(0);
@@ -106,18 +111,17 @@ export function descFetch(m: ModuleBuilder, c: RxConfig, dma: Dma, req: FetchReq
       seq: word.bits(base + SEQ.lsb + SEQ.width - 1, base + SEQ.lsb),
     });
     if (db === 8) {
-      // Two beats per descriptor: the address, then length, flags and seq.
+      // Two beats per descriptor, wrapped: length, flags and seq first, then the address.
       const half = m.reg('fetch_half', undefined, { reset: 0 });
-      const lo = m.reg('fetch_lo', UInt(64), { reset: 0 });
+      const hiWord = m.reg('fetch_hi', UInt(64), { reset: 0 });
       rTake.set(rv);
       m.when(rv, () => {
         half.set(half.not());
-        m.when(half.not(), () => lo.set(dma.rdata));
+        m.when(half.not(), () => hiWord.set(dma.rdata));
       });
-      const hiWord = dma.rdata;
       m.when(rv.and(half), () => {
         push.set(1);
-        pAddr.set(lo);
+        pAddr.set(dma.rdata);
         pLen.set(hiWord.bits(LEN.lsb - 64 + LEN.width - 1, LEN.lsb - 64));
         pSeqField.set(hiWord.bits(SEQ.lsb - 64 + SEQ.width - 1, SEQ.lsb - 64));
       });
