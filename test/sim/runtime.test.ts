@@ -37,6 +37,17 @@ describe('async waits', () => {
     expect(t.cycle).toBe(c0 + 50);
   });
 
+  it('the clock object waits the same way', async () => {
+    const t = await fresh();
+    expect(t.clk.name).toBe('clk');
+    const c0 = t.clk.cycle;
+    await t.clk.rising();
+    await t.clk.cycles(4);
+    sim.ports.en = 1;
+    await t.clk.until(() => sim.ports.count === 3);
+    expect(t.clk.cycle).toBe(c0 + 8);
+  });
+
   it('long idle stretches run in one native call and land on the right cycle', async () => {
     const t = await fresh();
     sim.ports.en = 1;

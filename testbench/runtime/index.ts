@@ -1,4 +1,5 @@
 /** The testbench runtime: coroutines, async tasks, queues, timeouts and seeded randomness on one clock. */
+export { Clock } from './clock.js';
 export { DeadlockError, ProtocolError, StallError, TimeoutError } from './errors.js';
 export { Event, Queue } from './queue.js';
 export { Rng, testSeed } from './random.js';

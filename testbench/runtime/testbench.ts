@@ -10,6 +10,7 @@
  */
 import type { PortValues, Simulation } from '../../sim/index.js';
 import type { ResetOptions } from '../../sim/simulation.js';
+import { Clock } from './clock.js';
 import { DeadlockError, StallError, TimeoutError } from './errors.js';
 import { type Deadline, DeadlineHeap } from './heap.js';
 import { type Coroutine, Task, type Wait } from './task.js';
@@ -71,6 +72,8 @@ export class Testbench<P extends object = PortValues> {
   readonly sim: Simulation<P>;
   /** The first failure (a thrown error in a task, a protocol violation, a timeout), or null. */
   failure: unknown = null;
+  /** The clock, cocotb style: `await tb.clk.rising()`. */
+  readonly clk: Clock;
 
   private readonly maxCycles: number;
   private readonly stallLimit: number;
@@ -107,6 +110,7 @@ export class Testbench<P extends object = PortValues> {
     this.maxCycles = opts.maxCycles ?? Number.POSITIVE_INFINITY;
     this.stallLimit = opts.stallCycles === 0 ? Number.POSITIVE_INFINITY : (opts.stallCycles ?? 1_000_000);
     this.startCycle = sim.cycle;
+    this.clk = new Clock(this as Testbench<object>);
     sim.afterEdge = this.edgeHook;
   }
 
