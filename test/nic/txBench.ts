@@ -401,3 +401,78 @@ export class TxBench {
 
 export const DONE_EOP = DESC_FLAGS.DONE | DESC_FLAGS.EOP;
 export const DONE_ERR_EOP = DESC_FLAGS.DONE | DESC_FLAGS.ERR | DESC_FLAGS.EOP;
+
+export interface PostedFrame {
+  ctx: number;
+  /** First and last descriptor seq, unbounded (not reduced mod 2^SEQ_W). */
+  first: number;
+  last: number;
+  frame: Uint8Array;
+}
+
+/**
+ * The hypervisor and guest of one context, as far as TX goes: posts frames in seq order, never more
+ * outstanding descriptors than the ring holds (P-6), tracks completions from the done-seq updates, and
+ * checks, before reusing a slot, that the NIC completed the descriptor in it.
+ */
+export class RingDriver {
+  nextSeq: number;
+  doneSeq: number;
+  readonly posted: PostedFrame[] = [];
+  private seen = 0;
+
+  constructor(
+    readonly b: TxBench,
+    readonly ctx: number,
+    readonly startSeq = 1,
+  ) {
+    this.nextSeq = startSeq;
+    this.doneSeq = startSeq - 1;
+  }
+
+  get size(): number {
+    return 2 ** (this.b.ringLog2.get(this.ctx) ?? 0);
+  }
+
+  get outstanding(): number {
+    return this.nextSeq - (this.doneSeq + 1);
+  }
+
+  /** Takes in the completions reported since the last call. */
+  update(): void {
+    const mod = 2 ** this.b.p.SEQ_W;
+    for (; this.seen < this.b.done.length; this.seen++) {
+      const e = this.b.done[this.seen] as Completion;
+      if (e.ctx !== this.ctx) continue;
+      const step = (((e.seq - this.doneSeq) % mod) + mod) % mod;
+      if (step === 0 || step > this.outstanding) {
+        throw new Error(
+          `context ${this.ctx}: done seq ${e.seq} at cycle ${e.cycle} does not follow ${this.doneSeq % mod} (outstanding ${this.outstanding})`,
+        );
+      }
+      this.doneSeq += step;
+    }
+  }
+
+  canPost(descriptors: number): boolean {
+    this.update();
+    return this.outstanding + descriptors <= this.size;
+  }
+
+  /** Posts a frame (cut into descriptors at `cuts`); the slots it reuses must have been completed. */
+  post(frame: Uint8Array, opts: { cuts?: number[]; offset?: number } = {}): PostedFrame {
+    const n = (opts.cuts?.length ?? 0) + 1;
+    if (!this.canPost(n)) throw new Error(`context ${this.ctx}: no room for ${n} descriptors`);
+    for (let s = this.nextSeq; s < this.nextSeq + n; s++) {
+      // The slot last held seq s - size: the NIC must have completed it (DONE) before it is reused.
+      if (s - this.size >= this.startSeq && (this.b.descriptorFlags(this.ctx, s) & DESC_FLAGS.DONE) === 0) {
+        throw new Error(`context ${this.ctx}: the slot of seq ${s} is reused, but seq ${s - this.size} in it was never completed`);
+      }
+    }
+    const first = this.nextSeq;
+    this.nextSeq = this.b.postFrame(this.ctx, first, frame, { ...opts, buf: first % 64 });
+    const p = { ctx: this.ctx, first, last: this.nextSeq - 1, frame };
+    this.posted.push(p);
+    return p;
+  }
+}

@@ -23,7 +23,7 @@ import type { ContextMemories } from './contextMemory.js';
 import type { DmaRead } from './dmaRead.js';
 import type { fragFifo } from './fragFifo.js';
 import { descFields, slotAddr, type TxLayouts } from './layouts.js';
-import { type Flags, mayRun, pushContext, type Scheduler, setBit } from './scheduler.js';
+import { type Flags, mayRun, type Scheduler, setBit } from './scheduler.js';
 import type { SharedPort } from './sharedPort.js';
 
 export interface CheckDeps {
@@ -223,11 +223,12 @@ export function sequenceCheck(m: ModuleBuilder, cfg: TxConfig, lay: TxLayouts, d
   });
 
   // ---- context bits ----
-  // A parked context (its probe was this fetch) goes back into the queue, or idles.
+  // A probe's outcome: matched, the context fetches speculatively; stale, it probes again; missed,
+  // it probes again if a doorbell came meanwhile (rearm), else it goes idle.
+  setBit(m, bits.probeWait, cmpGo.and(probe), c, 0);
   setBit(m, bits.active, aDis.and(probe), c, 0);
   setBit(m, bits.probing, aDis.and(probe), c, 1);
   setBit(m, bits.rearm, aDis.and(probe), c, 0);
-  pushContext(m, sched, 'chk', bStale.and(probe).or(cMiss.and(probe).and(rearmC)).or(dOk.and(probe)), c);
   setBit(m, bits.probing, cMiss, c, 1);
   setBit(m, bits.rearm, cMiss, c, 0);
   setBit(m, bits.active, cMiss.and(rearmC.not()), c, 0);

@@ -30,7 +30,7 @@ export interface CompletionDeps {
 }
 
 export interface Completion {
-  /** A frame of `ctx` completed up to `seq` (registered, one cycle). */
+  /** A frame of `ctx` completed up to `seq` (registered, one cycle; SEQ_W bits). */
   readonly retire: Expr;
   readonly retireCtx: Expr;
   readonly retireSeq: Expr;
@@ -52,7 +52,7 @@ export function completion(m: ModuleBuilder, cfg: TxConfig, lay: TxLayouts, deps
   const go = m.named('cpl_go', st.is('IDLE').and(complOut.valid).and(bwaitIn.ready).and(counters.free()));
   complOut.ready.set(go);
   const doneRd = mems.done.mem.read(incoming.ctx, { enable: go, name: 'cpl_done_rd' });
-  const lastSeq = incoming.first.addWrap(incoming.n.resize(cfg.iseqW)).subWrap(1).trunc(cfg.seqW);
+  const lastSeq = incoming.first.addWrap(incoming.n.resize(cfg.iseqW)).subWrap(1);
   bwaitIn.valid.set(go);
   bwaitIn.data.set(lay.bwait.pack({ ctx: incoming.ctx, last: lastSeq, writes: incoming.n.resize(cfg.nW + 1).addWrap(1) }));
   counters.request('cpl', go, {
@@ -122,12 +122,13 @@ export function completion(m: ModuleBuilder, cfg: TxConfig, lay: TxLayouts, deps
   m.when(axi.bvalid, () => bCount.set(mux(bLast, lit(0, cfg.nW + 1), bCount.addWrap(1))));
   const retire = m.reg('cpl_retire', undefined, { reset: 0 });
   const retireCtx = m.reg('cpl_retire_ctx', UInt(cfg.ctxW), { reset: 0 });
-  const retireSeq = m.reg('cpl_retire_seq', UInt(cfg.seqW), { reset: 0 });
+  const retireSeq = m.reg('cpl_retire_seq', UInt(cfg.iseqW), { reset: 0 });
   retire.set(bLast);
   m.when(bLast, () => {
     retireCtx.set(head.ctx);
     retireSeq.set(head.last);
   });
+  mems.cpl.port.request('cpl', retire, { addr: retireCtx, data: retireSeq.addWrap(1), mask: lit(1, 1) });
   const probeHit = m.named('cpl_probe_hit', writing.and(v.ctx.eq(deps.probeCtx)));
-  return { retire, retireCtx, retireSeq, probeHit };
+  return { retire, retireCtx, retireSeq: retireSeq.trunc(cfg.seqW), probeHit };
 }

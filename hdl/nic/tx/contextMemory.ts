@@ -35,6 +35,11 @@ export interface ContextMemories {
   readonly exp: CtxMemory;
   /** The next sequence number the scheduler fetches (runs ahead of exp while fetching speculatively). */
   readonly fetchSeq: CtxMemory;
+  /**
+   * The next sequence number to complete (tx_done_seq + 1). The slot of `cpl + ring size` still holds
+   * an uncompleted descriptor, so the scheduler never fetches that far ahead.
+   */
+  readonly cpl: CtxMemory;
   readonly counters: CtxMemory;
   readonly initBusy: Expr;
   /** Writes every memory's port; call after every stage has requested its ports. */
@@ -55,6 +60,7 @@ export function contextMemories(m: ModuleBuilder, cfg: TxConfig): ContextMemorie
   const mac = make('mac_mem', 64, 2);
   const exp = make('exp_mem', cfg.iseqW, 1);
   const fetchSeq = make('fseq_mem', cfg.iseqW, 1);
+  const cpl = make('cpl_mem', cfg.iseqW, 1);
   const counters = make('cnt_mem', counterLayout.width, 1);
 
   // ---- the reset sweep: the first requester of every port ----
@@ -65,8 +71,8 @@ export function contextMemories(m: ModuleBuilder, cfg: TxConfig): ContextMemorie
     m.when(initIdx.eq(n - 1), () => initBusy.set(0));
   });
   const expReset = findRegister(bar1CtxRegisters(cfg.p), 'TX_EXP_SEQ').reset;
-  for (const cm of [ring, done, mac, exp, fetchSeq, counters]) {
-    const reset = cm === exp || cm === fetchSeq ? expReset : 0;
+  for (const cm of [ring, done, mac, exp, fetchSeq, cpl, counters]) {
+    const reset = cm === exp || cm === fetchSeq || cm === cpl ? expReset : 0;
     cm.port.request('init', initBusy, {
       addr: initIdx,
       data: lit(reset, cm.mem.width),
@@ -75,7 +81,7 @@ export function contextMemories(m: ModuleBuilder, cfg: TxConfig): ContextMemorie
   }
 
   const finish = (): void => {
-    for (const cm of [ring, done, mac, exp, fetchSeq, counters]) {
+    for (const cm of [ring, done, mac, exp, fetchSeq, cpl, counters]) {
       const { valid, values } = cm.port.result();
       m.when(valid, () => {
         if (cm.lanes === 1) cm.mem.write(values.addr, values.data);
@@ -83,7 +89,7 @@ export function contextMemories(m: ModuleBuilder, cfg: TxConfig): ContextMemorie
       });
     }
   };
-  return { ring, done, mac, exp, fetchSeq, counters, initBusy, finish };
+  return { ring, done, mac, exp, fetchSeq, cpl, counters, initBusy, finish };
 }
 
 /** The 32-bit lane `i` of a laned memory word. */

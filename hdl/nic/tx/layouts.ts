@@ -61,7 +61,7 @@ export function txLayouts(cfg: TxConfig) {
     /** A frame's completion writes waiting for their B responses. */
     bwait: new RecordLayout([
       ['ctx', ctxW],
-      ['last', cfg.seqW],
+      ['last', iseqW],
       ['writes', nW + 1],
     ] as const),
   };

@@ -68,7 +68,7 @@ export function registerBus(m: ModuleBuilder, cfg: TxConfig, deps: RegisterDeps)
   const c = w.ctx;
 
   const isExp = is('TX_EXP_SEQ');
-  const expFree = mems.exp.port.free().and(mems.fetchSeq.port.free()).and(done.free());
+  const expFree = mems.exp.port.free().and(mems.fetchSeq.port.free()).and(mems.cpl.port.free()).and(done.free());
   const apply = m.named('txw_apply', holdValid.and(isExp.not().or(expFree)));
   m.when(apply, () => holdValid.set(0));
 
@@ -101,6 +101,7 @@ export function registerBus(m: ModuleBuilder, cfg: TxConfig, deps: RegisterDeps)
   const expValue = d.trunc(cfg.seqW).resize(cfg.iseqW);
   mems.exp.port.request('reg', setExp, { addr: c, data: expValue, mask: lit(1, 1) });
   mems.fetchSeq.port.request('reg', setExp, { addr: c, data: expValue, mask: lit(1, 1) });
+  mems.cpl.port.request('reg', setExp, { addr: c, data: expValue, mask: lit(1, 1) });
   done.request('reg', setExp, { ctx: c, seq: d.trunc(cfg.seqW).subWrap(1) });
 
   // ---- reads ----

@@ -4,12 +4,13 @@
  * context, no scan.
  *
  * Per context (flip-flop vectors, bit c = context c):
- * - `active`: the context may have descriptors; it is in the queue, in the fetcher's turn, or parked.
- * - `probing`: its next fetch is a probe: one descriptor fetch, after which the context is parked
- *   (out of the queue) until the sequence check has seen that descriptor. A context that a doorbell
- *   wakes, or whose ring ran dry, probes, so a doorbell for an empty (or zeroed, P-8) ring costs one
- *   descriptor read. Once a probe matched, the context fetches speculatively: each turn issues
- *   TX_QUANTUM fetches and requeues it at the tail, so fetches of several frames are in flight.
+ * - `active`: the context may have descriptors; it is in the queue or in the fetcher's turn.
+ * - `probing`: its next fetch is a probe: one descriptor fetch, after which the context skips its
+ *   turns (keeping its place in the round-robin) until the sequence check has seen that descriptor
+ *   (`probeWait`). A context that a doorbell wakes, or whose ring ran dry, probes, so a doorbell for
+ *   an empty (or zeroed, P-8) ring costs one descriptor read. Once a probe matched, the context
+ *   fetches speculatively: each turn issues TX_QUANTUM fetches and requeues it at the tail, so
+ *   fetches of several frames are in flight.
  * - `rearm`: a doorbell arrived while the context was active. When its ring then looks dry (a seq
  *   mismatch), the context probes once more instead of going idle, because the descriptor the
  *   doorbell announced may have been written after the mismatching read: no doorbell is lost.
@@ -44,6 +45,7 @@ import { SharedPort } from './sharedPort.js';
 export interface ContextBits {
   readonly active: Reg;
   readonly probing: Reg;
+  readonly probeWait: Reg;
   readonly rearm: Reg;
   readonly queued: Reg;
 }
@@ -62,7 +64,7 @@ export function mayRun(flags: Flags, ctx: Expr): Expr {
 export interface Scheduler {
   readonly bits: ContextBits;
   readonly queue: InstancePorts<SyncFifoIO>;
-  /** Pushes into the queue: the sequence check first, then the fetcher, then doorbells. */
+  /** Pushes into the queue: the fetcher's requeues first, then doorbells. */
   readonly push: SharedPort<'ctx'>;
 }
 
@@ -72,6 +74,7 @@ export function scheduler(m: ModuleBuilder, cfg: TxConfig): Scheduler {
   const bits: ContextBits = {
     active: m.reg('ctx_active', UInt(n), { reset: 0 }),
     probing: m.reg('ctx_probing', UInt(n), { reset: all }),
+    probeWait: m.reg('ctx_probe_wait', UInt(n), { reset: 0 }),
     rearm: m.reg('ctx_rearm', UInt(n), { reset: 0 }),
     queued: m.reg('ctx_queued', UInt(n), { reset: 0 }),
   };
@@ -116,6 +119,7 @@ export function fetcher(m: ModuleBuilder, cfg: TxConfig, lay: TxLayouts, s: Sche
   const turnCtx = m.reg('fetch_ctx', UInt(cfg.ctxW), { reset: 0 });
   const ringRd = mems.ring.mem.read(head, { enable: pop, name: 'fetch_ring_rd' });
   const fseqRd = mems.fetchSeq.mem.read(head, { enable: pop, name: 'fetch_seq_rd' });
+  const cplRd = mems.cpl.mem.read(head, { enable: pop, name: 'fetch_cpl_rd' });
   m.when(pop, () => {
     turnCtx.set(head);
     st.goto('LOAD');
@@ -126,6 +130,7 @@ export function fetcher(m: ModuleBuilder, cfg: TxConfig, lay: TxLayouts, s: Sche
   const tSeq = m.reg('fetch_seq', UInt(cfg.iseqW), { reset: 0 });
   const tBase = m.reg('fetch_base', UInt(64 - 4), { reset: 0 });
   const tLog2 = m.reg('fetch_log2', UInt(cfg.log2W), { reset: 0 });
+  const tCpl = m.reg('fetch_cpl', UInt(cfg.iseqW), { reset: 0 });
   const qW = bitsFor(cfg.quantum);
   const quota = m.reg('fetch_quota', UInt(qW), { reset: 0 });
   const adopt = m.named('fetch_adopt', chkFetchSeq.en.and(chkFetchSeq.ctx.eq(c)));
@@ -145,18 +150,26 @@ export function fetcher(m: ModuleBuilder, cfg: TxConfig, lay: TxLayouts, s: Sche
     tBase.set(cat(lane(ringRd, 1), lane(ringRd, 0).bits(31, 4)));
     tLog2.set(lane(ringRd, 2).trunc(cfg.log2W));
     tSeq.set(mux(adopt, chkFetchSeq.value, fseqRd));
+    tCpl.set(cplRd);
     quota.set(mux(isProbing, lit(1, qW), lit(cfg.quantum, qW)));
     st.goto('ISSUE');
   });
 
   // ---- issue: one fetch per cycle while the turn lasts ----
-  const issuing = st.is('ISSUE').and(isActive).and(runs);
+  const issuing = st.is('ISSUE').and(isActive).and(runs).and(adopt.not());
+  // The slot of cpl + ring size still holds a descriptor that has not completed: a fetch there (or
+  // beyond) could only miss. A context that reached it, or whose probe is still out, skips its turn.
+  const ringSize = lit(1, cfg.slotW + 1).shl(tLog2);
+  const room = m.named('fetch_room', tSeq.subWrap(tCpl).lt(ringSize));
+  const waiting = m.named('fetch_wait', isProbing.and(bits.probeWait.bit(c)));
+  const skip = m.named('fetch_skip', issuing.and(room.not().or(waiting)));
+  m.when(pushContext(m, s, 'fetch_skip', skip, c), () => st.goto('IDLE'));
+
   const lastOfTurn = m.named('fetch_last', isProbing.or(quota.eq(1)));
-  const requeue = isProbing.not().and(quota.eq(1));
   const addr = slotAddr(cfg, tBase, tLog2, tSeq);
   const wantAr = m.named(
     'fetch_want',
-    issuing.and(adopt.not()).and(metaIn.ready).and(mems.fetchSeq.port.free()).and(requeue.not().or(s.push.free())),
+    issuing.and(room).and(waiting.not()).and(metaIn.ready).and(mems.fetchSeq.port.free()).and(lastOfTurn.not().or(s.push.free())),
   );
   ar.valid.set(wantAr);
   ar.addr.set(cfg.db === 32 ? addr.bits(63, 5).shl(5) : addr);
@@ -166,7 +179,8 @@ export function fetcher(m: ModuleBuilder, cfg: TxConfig, lay: TxLayouts, s: Sche
   metaIn.data.set(lay.meta.pack({ ctx: c, seq: tSeq, probe: isProbing, lane: addr.bit(4), base: tBase, log2: tLog2 }));
   const seqNext = tSeq.addWrap(1);
   mems.fetchSeq.port.request('fetch', issue, { addr: c, data: seqNext, mask: lit(1, 1) });
-  pushContext(m, s, 'fetch', issue.and(requeue), c);
+  setBit(m, bits.probeWait, issue.and(isProbing), c, 1);
+  pushContext(m, s, 'fetch', issue.and(lastOfTurn), c);
   m.when(st.is('ISSUE').and(adopt), () => tSeq.set(chkFetchSeq.value));
   m.when(issue, () => {
     tSeq.set(seqNext);
