@@ -129,7 +129,7 @@ export class Expr {
   /** A short human name for messages. */
   label(): string {
     if (this.op.kind === 'lit') return `literal ${this.op.value}`;
-    return `${this.op.kind} expression`;
+    return `${this.op.kind === 'bin' ? this.op.op : this.op.kind} expression`;
   }
 
   /** Turns an operand into an expression; a JS literal takes `like`'s type and must fit it. */
