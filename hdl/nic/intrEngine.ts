@@ -103,6 +103,8 @@ export function intrEngine(p: NicParams) {
     const irq = m.output('irq');
     const pendOut = m.output('pend_vec', UInt(n));
     const maskOut = m.output('mask_vec', UInt(n));
+    // High in the cycle pend_vec is snapshotted (for tests and waveforms).
+    const snapOut = m.output('snap_pulse');
 
     // ---- registers owned here ----
     const enable = m.reg('intr_en', Bool, { reset: 0 });
@@ -225,6 +227,7 @@ export function intrEngine(p: NicParams) {
     irq.set(irqQ);
 
     const take = m.named('take', st.is('IDLE').and(due).and(room));
+    snapOut.set(take);
     const next = lowestSetBit(m, 'grp', snapGroups);
     const nextGroup = m.named('next_group', next.index.trunc(groupIdxW));
     const entryIdle = m.named('entry_idle', awPending.not().and(wPending.not()));
@@ -348,6 +351,6 @@ export function intrEngine(p: NicParams) {
     axi.arvalid.set(0);
     axi.rready.set(1);
 
-    return { reg, intCtrl, txSet, rxSet, axi, irq, pendVec: pendOut, maskVec: maskOut };
+    return { reg, intCtrl, txSet, rxSet, axi, irq, pendVec: pendOut, maskVec: maskOut, snapPulse: snapOut };
   });
 }
