@@ -298,8 +298,10 @@ class ModuleEmitter {
           if (dropEmpty && c.body.length === 0) continue;
           out.push(...this.block(`${c.values.map((v) => this.value(v)).join(', ')}:`, c.body, arm, op), `${arm}end`);
         }
+        // Values of arms left out (empty after projection) fall to the default, which must then exist.
+        const covered = st.cases.reduce((n, c) => n + (dropEmpty && c.body.length === 0 ? 0 : c.values.length), 0);
         if (st.default?.length) out.push(...this.block('default:', st.default, arm, op), `${arm}end`);
-        else out.push(`${indent}  default: ;`);
+        else if (st.subject.width >= 31 || covered < 2 ** st.subject.width) out.push(`${arm}default: ;`);
         out.push(`${indent}endcase`);
       }
     }

@@ -93,6 +93,25 @@ describe('operators', () => {
     await expectLintClean(def);
   });
 
+  it('split a switch between a register and a wire, keeping each case statement complete', async () => {
+    const { def } = scratch((m) => {
+      const i = m.input('i', UInt(2));
+      const w = m.output('w', UInt(2));
+      const r = m.reg('r', UInt(2), { reset: 0 });
+      w.set(0);
+      m.switch(i)
+        .is(0, () => w.set(1))
+        .is(1, () => r.set(1))
+        .is(2, () => w.set(2))
+        .is(3, () => r.set(3));
+      m.output('q', UInt(2)).set(r);
+    });
+    const text = emitDesign(def)[0]?.text ?? '';
+    // Each block keeps the arms that assign its signals; the others fall to an empty default.
+    expect(text.match(/default: ;/g)).toHaveLength(2);
+    await expectLintClean(def);
+  });
+
   it('print literals sized, and extend them in place', () => {
     const { def } = scratch((m) => {
       m.output('a', UInt(8)).set(lit(3, 4).resize(8));
