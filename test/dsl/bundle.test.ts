@@ -124,7 +124,7 @@ describe('connect', () => {
     await expectLintClean(top);
   });
 
-  it('connect through wires shaped like a bundle', () => {
+  it('connect through wires shaped like a bundle', async () => {
     const top = defineModule('viaWires', {}, (m) => {
       const p = m.instance('u_p', producer);
       const c = m.instance('u_c', consumer(16));
@@ -138,6 +138,7 @@ describe('connect', () => {
     expect(text).toContain('assign link_tdata = u_p_m_tdata;');
     expect(text).toContain('assign u_c_s_tdata = link_tdata;');
     expect(text).toContain('assign link_tready = u_c_s_tready;');
+    await expectLintClean(top);
   });
 
   it('refuse master and slave swapped', () => {

@@ -112,7 +112,7 @@ describe('operators', () => {
     await expectLintClean(def);
   });
 
-  it('print literals sized, and extend them in place', () => {
+  it('print literals sized, and extend them in place', async () => {
     const { def } = scratch((m) => {
       m.output('a', UInt(8)).set(lit(3, 4).resize(8));
       m.output('b', SInt(8)).set(lit(-2, 4, true).resize(8));
@@ -126,6 +126,7 @@ describe('operators', () => {
     expect(text).toContain("assign c = 40'habcdef1234;");
     expect(text).toContain("assign d = 1'b1;");
     expect(text).toContain("assign e = 4'd10;");
+    await expectLintClean(def);
   });
 
   it('name every 32nd level of a deep expression instead of nesting without bound', async () => {

@@ -10,7 +10,7 @@ import {
   SInt,
   UInt,
 } from '../../generator/index.js';
-import { scratch } from './design.js';
+import { expectLintClean, scratch } from './design.js';
 import { expectError, type Marker, marker, nextLine } from './where.js';
 
 /** Elaborates `build` in a fresh module and expects the error `text` at the marked line. */
@@ -273,7 +273,7 @@ describe('instances and parameters', () => {
       return { a, b, sum };
     });
 
-  it('elaborate one module per distinct parameter set', () => {
+  it('elaborate one module per distinct parameter set', async () => {
     expect(adder(8)).toBe(adder(8));
     expect(adder(8)).not.toBe(adder(9));
     expect(adder(8).verilogName).toBe('adder__WIDTH8');
@@ -294,6 +294,7 @@ describe('instances and parameters', () => {
       return {};
     });
     expect(emitDesign(top).map((e) => e.name)).toEqual(['adder__WIDTH8', 'adder__WIDTH9', 'twoAdders']);
+    await expectLintClean(top);
   });
 
   it('refuse two bodies under one name and parameter set', () => {
@@ -357,7 +358,7 @@ describe('instances and parameters', () => {
     }, /'o' belongs to module scratch\d+, which is not the module being elaborated here/);
   });
 
-  it('keep ports that the io leaves out, connected', () => {
+  it('keep ports that the io leaves out, connected', async () => {
     const hidden = defineModule('hidden', {}, (m) => {
       const i = m.input('i', UInt(3));
       const o = m.output('o', UInt(3));
@@ -373,11 +374,12 @@ describe('instances and parameters', () => {
     const text = emitDesign(def).at(-1)?.text ?? '';
     expect(text).toContain('.i(u_i)');
     expect(text).toContain('.o(u_o)');
+    await expectLintClean(def);
   });
 });
 
 describe('Vec', () => {
-  it('reads and writes by index', () => {
+  it('reads and writes by index', async () => {
     const { def } = scratch((m) => {
       const idx = m.input('idx', UInt(2));
       const d = m.input('d', UInt(8));
@@ -392,6 +394,7 @@ describe('Vec', () => {
     const text = emitDesign(def)[0]?.text ?? '';
     expect(text).toContain('case (idx)');
     expect(text).toContain("2'd2: begin");
+    await expectLintClean(def);
   });
 
   it('refuses an element past the end', () => {

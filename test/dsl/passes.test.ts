@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { analysisOf, Bool, defineModule, emitDesign, type ModuleBuilder, UInt } from '../../generator/index.js';
-import { scratch } from './design.js';
+import { expectLintClean, scratch } from './design.js';
 import { expectError, type Marker, marker } from './where.js';
 
 function refuses(build: (m: ModuleBuilder, at: Marker, also: Marker) => void, text: string | RegExp, withRelated = false): void {
@@ -160,7 +160,7 @@ describe('combinational loops', () => {
 });
 
 describe('grouping', () => {
-  it('put signals assigned by one statement in one always block', () => {
+  it('put signals assigned by one statement in one always block', async () => {
     const { def } = scratch((m) => {
       const s = m.input('s', UInt(2));
       const a = m.output('a', UInt(2));
@@ -184,9 +184,10 @@ describe('grouping', () => {
     expect(groups).toEqual(['comb:a,b', 'seq:r,q', 'comb:rq']);
     // The register group splits into one block with reset and one without.
     expect(emitDesign(def)[0]?.text.match(/always @\(posedge clk\)/g)).toHaveLength(2);
+    await expectLintClean(def);
   });
 
-  it('give a signal its own block when another member of its block reads it', () => {
+  it('give a signal its own block when another member of its block reads it', async () => {
     const { def } = scratch((m) => {
       const c = m.input('c');
       const x = m.output('x', UInt(2));
@@ -202,5 +203,6 @@ describe('grouping', () => {
     // In one always @(*) block `y = x + 1` would read x before its last assignment.
     const groups = analysisOf(def).groups.map((g) => g.signals.map((s) => s.name).join(','));
     expect(groups).toEqual(['x', 'y']);
+    await expectLintClean(def);
   });
 });
