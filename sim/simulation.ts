@@ -37,13 +37,18 @@ export interface Port {
 export interface ResetOptions {
   /** The reset port. Default: the first of rst, reset, rst_n, reset_n, resetn, aresetn, ARESETn that exists. */
   port?: string;
-  /** Default: true for names ending in n / _n. */
+  /** Default: true for names ending in _n, _b, resetn or rstn. */
   activeLow?: boolean;
   /** Cycles to hold reset (default 2). */
   cycles?: number;
 }
 
-const resetNames = ['rst', 'reset', 'rst_n', 'reset_n', 'resetn', 'aresetn', 'ARESETn'];
+export const resetNames = ['rst', 'reset', 'rst_n', 'reset_n', 'resetn', 'aresetn', 'ARESETn'];
+
+/** Whether a reset port's name says it is active low. */
+export function activeLowName(name: string): boolean {
+  return /(_n|_b|resetn|rstn)$/i.test(name);
+}
 
 const openSims = new Set<{ close(): void }>();
 let exitHook = false;
@@ -169,6 +174,7 @@ export class Simulation<P extends object = PortValues> {
 
   /** Runs `n` clock cycles (see the timing rules above). */
   tick(n = 1): void {
+    if (n !== 1 && (!Number.isInteger(n) || n < 0)) throw new RangeError(`tick(${n}): the cycle count must be a whole number >= 0`);
     if (this.afterEdge === null) {
       if (n === 1) this.native.step();
       else this.tickMany(n);
@@ -188,7 +194,6 @@ export class Simulation<P extends object = PortValues> {
   }
 
   private tickMany(n: number): void {
-    if (!Number.isInteger(n) || n < 0) throw new RangeError(`tick(${n}): the cycle count must be a whole number >= 0`);
     if (this.clock === null && n > 0) throw new Error(`${this.top} has no clock (clock: null): use settle() to evaluate it`);
     while (n > 0) {
       const k = Math.min(n, 0xffffffff);
@@ -210,7 +215,7 @@ export class Simulation<P extends object = PortValues> {
     }
     const port = this.port(name);
     if (port.dir !== 'input') throw new Error(`reset: ${this.top}.${name} is not an input`);
-    const activeLow = opts.activeLow ?? /(_n|n)$/.test(name);
+    const activeLow = opts.activeLow ?? activeLowName(name);
     const cycles = opts.cycles ?? 2;
     port.set(activeLow ? 0 : 1);
     this.tick(cycles);

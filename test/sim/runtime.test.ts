@@ -149,6 +149,24 @@ describe('fork and join', () => {
   });
 });
 
+describe('ownership', () => {
+  it('a new testbench takes over from one a failed test left open', async () => {
+    const old = new Testbench(sim);
+    let oldEdges = 0;
+    old.fork(function* () {
+      for (;;) {
+        oldEdges++;
+        yield;
+      }
+    });
+    const t = await fresh();
+    const before = oldEdges;
+    await t.cycles(5);
+    expect(oldEdges).toBe(before);
+    expect(() => old.fork(function* () {})).toThrow(/closed/);
+  });
+});
+
 describe('queues and events', () => {
   it('passes items from a coroutine to an async consumer, in order', async () => {
     const t = await fresh();

@@ -9,7 +9,7 @@
  * one Promise per wait.
  */
 import type { PortValues, Simulation } from '../../sim/index.js';
-import type { ResetOptions } from '../../sim/simulation.js';
+import { activeLowName, type ResetOptions, resetNames } from '../../sim/simulation.js';
 import { Clock } from './clock.js';
 import { DeadlockError, StallError, TimeoutError } from './errors.js';
 import { type Deadline, DeadlineHeap } from './heap.js';
@@ -65,6 +65,9 @@ function isGenerator(x: unknown): x is Coroutine<unknown> {
   return typeof x === 'object' && x !== null && typeof (x as Coroutine<unknown>).next === 'function' && Symbol.iterator in x;
 }
 
+/** The testbench attached to each simulation. */
+const owners = new WeakMap<object, Testbench<object>>();
+
 /** A macrotask yield every so often lets timers (test timeouts) and I/O run during long simulations. */
 const yieldEveryMs = 25;
 
@@ -104,7 +107,9 @@ export class Testbench<P extends object = PortValues> {
   private taskCount = 0;
 
   constructor(sim: Simulation<P>, opts: TestbenchOptions = {}) {
-    if (sim.afterEdge !== null) throw new Error(`${sim.top} already has a testbench; close() it before creating another`);
+    // A test that failed before closing its testbench must not break the next one: take over.
+    owners.get(sim)?.close();
+    if (sim.afterEdge !== null) throw new Error(`${sim.top} has an edge hook that is not a testbench's; clear sim.afterEdge first`);
     if (sim.clock === null) throw new Error(`${sim.top} has no clock; a testbench needs one (build it with { clock: '<port>' })`);
     this.sim = sim;
     this.maxCycles = opts.maxCycles ?? Number.POSITIVE_INFINITY;
@@ -112,6 +117,7 @@ export class Testbench<P extends object = PortValues> {
     this.startCycle = sim.cycle;
     this.clk = new Clock(this as Testbench<object>);
     sim.afterEdge = this.edgeHook;
+    owners.set(sim, this as Testbench<object>);
   }
 
   /** The simulation's ports (write inputs, read outputs). */
@@ -220,11 +226,10 @@ export class Testbench<P extends object = PortValues> {
 
   /** Holds the reset port active for `cycles` edges, then releases it (seen by the next edge). */
   async reset(opts: ResetOptions = {}): Promise<void> {
-    const names = ['rst', 'reset', 'rst_n', 'reset_n', 'resetn', 'aresetn', 'ARESETn'];
-    const name = opts.port ?? names.find((n) => this.sim.has(n) && this.sim.port(n).dir === 'input');
-    if (!name) throw new Error(`${this.sim.top} has no reset port named ${names.join(', ')}; pass reset({ port: '<name>' })`);
+    const name = opts.port ?? resetNames.find((n) => this.sim.has(n) && this.sim.port(n).dir === 'input');
+    if (!name) throw new Error(`${this.sim.top} has no reset port named ${resetNames.join(', ')}; pass reset({ port: '<name>' })`);
     const port = this.sim.port(name);
-    const activeLow = opts.activeLow ?? /(_n|n)$/.test(name);
+    const activeLow = opts.activeLow ?? activeLowName(name);
     port.set(activeLow ? 0 : 1);
     await this.cycles(opts.cycles ?? 2);
     port.set(activeLow ? 1 : 0);
