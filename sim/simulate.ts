@@ -11,7 +11,7 @@ export interface SimulateOptions extends Omit<BuildSpec, 'top' | 'files' | 'veri
    * CDNA_WAVES=fst|vcd turns them on for every simulation of a run.
    */
   waves?: WavesOption;
-  /** The waveform file's base name under build/waves/ (default: the top's name). */
+  /** The waveform file's base name under build/waves/ (default: the top's name and the process id). */
   name?: string;
 }
 
@@ -62,7 +62,7 @@ export function specOf(design: Design, opts: Omit<SimulateOptions, 'waves' | 'na
 export async function simulate<P extends object = PortValues>(design: Design, opts: SimulateOptions = {}): Promise<Simulation<P>> {
   const { waves, name, ...build } = opts;
   const top = isModuleDef(design) ? design.verilogName : design.top;
-  const plan = planWaves(waves, build.trace, name ?? top);
+  const plan = planWaves(waves, build.trace, name ?? top, name !== undefined);
   const model = await buildModel(specOf(design, { ...build, trace: plan.format }));
   const sim = loadModel<P>(model);
   if (plan.file) sim.waves.start(plan.file);

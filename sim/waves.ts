@@ -15,13 +15,17 @@ export interface WavesPlan {
   file: string | null;
 }
 
-let counter = 0;
+const used = new Map<string, number>();
 
-/** build/waves/<name>.<ext>, unique within this process. */
-export function defaultWavesPath(name: string, format: 'fst' | 'vcd'): string {
-  counter++;
-  const safe = name.replace(/[^A-Za-z0-9_.-]+/g, '_');
-  return path.join(buildRoot(), 'waves', `${safe}${counter > 1 ? `-${counter}` : ''}.${format}`);
+/**
+ * build/waves/<name>.<ext>. Unless the name was chosen by the caller, it carries the process id, so
+ * parallel test workers simulating the same design never write the same file.
+ */
+export function defaultWavesPath(name: string, format: 'fst' | 'vcd', chosen = false): string {
+  const base = (chosen ? name : `${name}-${process.pid}`).replace(/[^A-Za-z0-9_.-]+/g, '_');
+  const n = (used.get(base) ?? 0) + 1;
+  used.set(base, n);
+  return path.join(buildRoot(), 'waves', `${base}${n > 1 ? `-${n}` : ''}.${format}`);
 }
 
 function fromEnv(): 'fst' | 'vcd' | null {
@@ -32,15 +36,15 @@ function fromEnv(): 'fst' | 'vcd' | null {
 }
 
 /** Decides the build's trace format and the file to write, from the option and CDNA_WAVES. */
-export function planWaves(option: WavesOption | undefined, trace: TraceFormat | undefined, name: string): WavesPlan {
+export function planWaves(option: WavesOption | undefined, trace: TraceFormat | undefined, name: string, chosen = false): WavesPlan {
   if (option === undefined || option === false) {
     const env = fromEnv();
-    if (env) return { format: env, file: defaultWavesPath(name, env) };
+    if (env) return { format: env, file: defaultWavesPath(name, env, chosen) };
     return { format: trace ?? 'none', file: null };
   }
   if (option === true || option === 'fst' || option === 'vcd') {
     const format = option === 'vcd' ? 'vcd' : 'fst';
-    return { format, file: defaultWavesPath(name, format) };
+    return { format, file: defaultWavesPath(name, format, chosen) };
   }
   const ext = path.extname(option).toLowerCase();
   if (ext !== '.fst' && ext !== '.vcd') {
