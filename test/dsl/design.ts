@@ -20,9 +20,19 @@ export function scratch<T>(body: (m: ModuleBuilder) => T): { def: ModuleDef<unkn
   return { def, result: result as T };
 }
 
-/** Lints a design with `verilator --lint-only -Wall` under build/test-dsl/<name>; any warning fails. */
-export async function expectLintClean(def: ModuleDef<unknown>, name: string = def.verilogName): Promise<void> {
-  const result = await lintDesign(def, { dir: path.join(projectRoot, 'build', 'test-dsl', name) });
+/** The test file that called into this module (test files run in parallel; each gets its own directory). */
+function callingTestFile(): string {
+  const m = /([\w.-]+)\.test\.ts/.exec(new Error().stack ?? '');
+  return m ? (m[1] as string) : 'other';
+}
+
+/**
+ * Lints a design with `verilator --lint-only -Wall` under build/test-dsl/<test file>/<module>; any
+ * warning fails the test.
+ */
+export async function expectLintClean(def: ModuleDef<unknown>): Promise<void> {
+  const dir = path.join(projectRoot, 'build', 'test-dsl', callingTestFile(), def.verilogName);
+  const result = await lintDesign(def, { dir });
   expect(result.warnings).toEqual([]);
 }
 
