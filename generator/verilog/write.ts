@@ -24,6 +24,7 @@ export async function writeDesign(top: ModuleDef<unknown>, dir: string): Promise
     files.push(file);
   }
   const fileList = path.join(dir, 'files.f');
-  await writeFile(fileList, `${modules.map((m) => m.fileName).join('\n')}\n`);
+  const list = `${modules.map((m) => m.fileName).join('\n')}\n`;
+  if ((await readFile(fileList, 'utf8').catch(() => null)) !== list) await writeFile(fileList, list);
   return { top: top.verilogName, dir, files, fileList };
 }

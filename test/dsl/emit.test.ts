@@ -159,9 +159,11 @@ describe('determinism and modules', () => {
       expect(written.files.map((f) => path.basename(f))).toEqual(['counter__WIDTH8.v', 'counter_pair.v']);
       expect(await readFile(written.fileList, 'utf8')).toBe('counter__WIDTH8.v\ncounter_pair.v\n');
       const before = await stat(written.files[0] as string);
+      const listBefore = await stat(written.fileList);
       await new Promise((r) => setTimeout(r, 20));
       await writeDesign(designs.counterPair(), dir);
       expect((await stat(written.files[0] as string)).mtimeMs).toBe(before.mtimeMs);
+      expect((await stat(written.fileList)).mtimeMs).toBe(listBefore.mtimeMs);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
