@@ -61,6 +61,11 @@ export interface Event {
   cycle: number;
 }
 
+/** A completion, with its descriptor as written back at that moment (a later lap reuses the slot). */
+export interface Completion extends Event {
+  desc: { addr: bigint; len: number; flags: number; seq: number };
+}
+
 export interface BenchOptions {
   profile?: string;
   params?: Record<string, number | boolean>;
@@ -101,7 +106,7 @@ export class RxBench {
   readonly lb: AxisSource;
   readonly table: MacTable;
   /** Completions: a done-seq update together with the context's interrupt bit. */
-  readonly done: Event[] = [];
+  readonly done: Completion[] = [];
   /** Every done-seq update sent to the mailbox. */
   readonly doneUpdates: Event[] = [];
   readonly intr: { ctx: number; cycle: number }[] = [];
@@ -161,7 +166,7 @@ export class RxBench {
       const e = { ctx: Number(s.m_done_ctx), seq: Number(s.m_done_seq), cycle };
       this.doneUpdates.push(e);
       // Completions come with the interrupt bit; the others are RX_EXP_SEQ writes resetting the read-back.
-      if (s.m_intr_valid) this.done.push(e);
+      if (s.m_intr_valid) this.done.push({ ...e, desc: this.descriptor(e.ctx, e.seq) });
     }
     if (s.m_intr_valid) this.intr.push({ ctx: Number(s.m_intr_ctx), cycle });
     if (s.m_axi_awvalid && s.m_axi_awready) this.aw.push({ addr: Number(s.m_axi_awaddr), len: this.num('m_axi_awlen') + 1, cycle });
@@ -325,10 +330,10 @@ export class RxBench {
     return this.lb.send(frame, { user: BigInt(src) });
   }
 
-  async waitDone(ctx: number, seq: number, timeout = 5000): Promise<Event> {
+  async waitDone(ctx: number, seq: number, timeout = 5000): Promise<Completion> {
     const find = () => this.done.find((e) => e.ctx === ctx && e.seq === seq);
     await this.tb.until(() => find() !== undefined, { timeout, what: `done seq ${seq} of context ${ctx}` });
-    return find() as Event;
+    return find() as Completion;
   }
 
   /** Runs until the engine has been idle (no DMA write, no done) for `quiet` cycles. */
