@@ -197,6 +197,11 @@ export class IntrBench {
     (q[delay] as number[]).push(ctx);
   }
 
+  /** Completion pulses scheduled and not yet sent. */
+  pulsesPending(): number {
+    return [...this.pulses.tx, ...this.pulses.rx].reduce((n, slot) => n + slot.length, 0);
+  }
+
   intCtrl(ctx: number, f: { mask?: boolean; unmask?: boolean }): void {
     this.ctrlQueue.push({ ctx, mask: f.mask ?? false, unmask: f.unmask ?? false });
   }
