@@ -1,0 +1,32 @@
+/** The receive engine elaborates and passes `verilator --lint-only -Wall` for every profile and width. */
+import { describe, expect, it } from 'vitest';
+import { lintDesign } from '../../generator/verilog/lint.js';
+import { rxEngine } from '../../hdl/nic/rxEngine.js';
+import { resolveParams } from '../../hdl/params.js';
+
+const cases: [string, string | undefined, Record<string, number | boolean>][] = [
+  ['profile test', 'test', {}],
+  ['profile ricenic', 'ricenic', {}],
+  ['profile 10g', '10g', {}],
+  ['N_CTX=1024', undefined, { N_CTX: 1024 }],
+  ['N_CTX=1, no loopback, VLAN', undefined, { N_CTX: 1, LOCAL_LOOPBACK: false, VLAN: true }],
+  ['8-bit stream, 256-bit DMA', 'test', { STREAM_W: 8, DMA_W: 256 }],
+  ['128-bit stream, 64-bit DMA', 'test', { STREAM_W: 128, DMA_W: 64 }],
+];
+
+describe('rxEngine lint', () => {
+  for (const [name, profile, overrides] of cases) {
+    it(`${name}: no Verilator warning`, async () => {
+      const def = rxEngine(resolveParams(profile, overrides));
+      const r = await lintDesign(def, { allowWarnings: true });
+      expect(r.warnings, r.output).toEqual([]);
+    }, 60_000);
+  }
+
+  it('refuses buffer and queue sizes it cannot build, naming the option and the rule', () => {
+    const p = resolveParams('test');
+    expect(() => rxEngine(p, { macBufferBytes: 3000 })).toThrow(/macBufferBytes=3000 is refused: it must be a power of two from 4096/);
+    expect(() => rxEngine(p, { descCache: 16 })).toThrow(/descCache=16 is refused: it must not exceed 2\^\(SEQ_W-1\) = 8/);
+    expect(() => rxEngine(p, { jobs: 1 })).toThrow(/jobs=1 is refused/);
+  });
+});
