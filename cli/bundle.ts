@@ -1,9 +1,9 @@
 /** `cdna generate --bundle`: beside the Verilog, what a board engineer needs to drop the core in. */
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { formatParams, type NicParams } from '../hdl/params.js';
 import { writeRegisterHeader } from '../hdl/registers/cHeader.js';
 import { registersMarkdown } from '../hdl/registers/markdown.js';
-import { formatParams, type NicParams } from '../hdl/params.js';
 import type { Generated } from './generate.js';
 
 export async function writeBundle(g: Generated, params: NicParams): Promise<void> {
