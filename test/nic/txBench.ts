@@ -108,7 +108,15 @@ function simFor(p: NicParams): Promise<Simulation<Ports>> {
   return s;
 }
 
+const open = new Set<TxBench>();
+
+/** Closes the benches a test left open (a failed test does not reach its close()); for afterEach. */
+export function closeBenches(): void {
+  for (const b of open) b.close();
+}
+
 export async function closeSims(): Promise<void> {
+  closeBenches();
   for (const s of sims.values()) (await s).close();
   sims.clear();
 }
@@ -165,12 +173,14 @@ export class TxBench {
     const p = resolveParams(opts.profile ?? 'test', opts.params ?? {});
     const sim = await simFor(p);
     const bench = new TxBench(sim, p, opts);
+    open.add(bench);
     await bench.tb.reset();
     return bench;
   }
 
   close(): void {
     this.tb.close();
+    open.delete(this);
   }
 
   private num(name: string): number {
@@ -452,6 +462,17 @@ export class RingDriver {
       }
       this.doneSeq += step;
     }
+  }
+
+  /** Waits until everything posted has completed. */
+  async drained(timeout = 50_000): Promise<void> {
+    await this.b.tb.until(
+      () => {
+        this.update();
+        return this.doneSeq === this.nextSeq - 1;
+      },
+      { timeout, what: `completion of context ${this.ctx} up to seq ${this.nextSeq - 1}` },
+    );
   }
 
   canPost(descriptors: number): boolean {

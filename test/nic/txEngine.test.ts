@@ -4,10 +4,11 @@
  * side. The scheduler's fairness and the sequence check over many ring laps have their own files
  * (txScheduler.test.ts, txSeqCheck.test.ts).
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { DESC_FLAGS } from '../../hdl/descriptors.js';
-import { closeSims, DONE_EOP, DONE_ERR_EOP, ethFrame, layout, macOf, onWire, TxBench } from './txBench.js';
+import { closeBenches, closeSims, DONE_EOP, DONE_ERR_EOP, ethFrame, layout, macOf, onWire, TxBench } from './txBench.js';
 
+afterEach(closeBenches);
 afterAll(closeSims);
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');

@@ -2,10 +2,11 @@
  * The transmit scheduler (T-2): round-robin over contexts with work, TX_QUANTUM frames per turn, idle
  * contexts skipped, whatever the memory latency.
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { withSeed } from '../models/seeded.js';
-import { closeSims, ethFrame, macOf, RingDriver, TxBench } from './txBench.js';
+import { closeBenches, closeSims, ethFrame, macOf, RingDriver, TxBench } from './txBench.js';
 
+afterEach(closeBenches);
 afterAll(closeSims);
 
 /** Which context sent each frame (frames carry their context's MAC as source). */

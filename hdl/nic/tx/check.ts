@@ -22,7 +22,7 @@ import type { TxConfig } from './config.js';
 import type { ContextMemories } from './contextMemory.js';
 import type { DmaRead } from './dmaRead.js';
 import type { fragFifo } from './fragFifo.js';
-import { descFields, slotAddr, type TxLayouts } from './layouts.js';
+import { descFields, descReadAddr, slotAddr, type TxLayouts } from './layouts.js';
 import { type Flags, mayRun, type Scheduler, setBit } from './scheduler.js';
 import type { SharedPort } from './sharedPort.js';
 
@@ -106,7 +106,7 @@ export function sequenceCheck(m: ModuleBuilder, cfg: TxConfig, lay: TxLayouts, d
   const useCont = m.named('chk_use_cont', st.is('CWAIT').and(dma.contValid).and(room));
   const contAddr = slotAddr(cfg, fBase, fLog2, fNext);
   dma.cont.valid.set(st.is('CONT').and(headIsNext.not()));
-  dma.cont.addr.set(cfg.db === 32 ? contAddr.bits(63, 5).shl(5) : contAddr);
+  dma.cont.addr.set(descReadAddr(cfg, contAddr));
   dma.cont.len.set(cfg.db < 16 ? 1 : 0);
   m.when(dma.cont.grant, () => {
     contLane.set(contAddr.bit(4));

@@ -6,10 +6,19 @@
  *
  * Every read is issued only against free space in the buffer its data goes to, so `rready` is always
  * high: beats of different IDs may interleave in any order and none can block another.
+ *
+ * A descriptor on a 64-bit bus is two beats. It is read as a WRAP burst from byte 8, so the beat with
+ * the seq comes before the beat with the address: a hypervisor that writes the seq last (after the
+ * address, as a seqlock writer does) can then never have a new seq accepted with a stale address,
+ * however the two beats interleave with its writes.
  */
 
 import type { InstancePorts, MasterPorts } from '../../../generator/index.js';
-import { any, type Expr, lit, type ModuleBuilder, mux, UInt } from '../../../generator/index.js';
+import { any, cat, type Expr, lit, type ModuleBuilder, mux, UInt } from '../../../generator/index.js';
+
+const BURST_INCR = 1;
+const BURST_WRAP = 2;
+
 import { type SyncFifoIO, syncFifo } from '../../../generator/lib/index.js';
 import type { dmaSpec } from '../interfaces.js';
 import { TX_ID, type TxConfig } from './config.js';
@@ -65,7 +74,11 @@ export function dmaRead(m: ModuleBuilder, cfg: TxConfig, lay: TxLayouts, axi: Ax
   const arId = m.reg('ar_id_q', UInt(axi.arid.width), { reset: 0 });
   const arAddr = m.reg('ar_addr_q', UInt(64), { reset: 0 });
   const arLen = m.reg('ar_len_q', UInt(8), { reset: 0 });
+  const arWrap = m.reg('ar_wrap_q', undefined, { reset: 0 });
+  // Descriptor reads (IDs 0 and 1) wrap on a 64-bit bus; payload bursts are INCR.
+  const descWrap = cfg.db === 8 ? 1 : 0;
   m.when(load, () => {
+    arWrap.set(mux(gPay, lit(0, 1), lit(descWrap, 1)));
     arValid.set(any(gCont, gPay, gDesc));
     arId.set(mux(gCont, lit(TX_ID.CONT, arId.width), mux(gPay, lit(TX_ID.PAYLOAD, arId.width), lit(TX_ID.DESC, arId.width))));
     arAddr.set(mux(gCont, cont.addr, mux(gPay, payload.addr, desc.addr)));
@@ -76,7 +89,7 @@ export function dmaRead(m: ModuleBuilder, cfg: TxConfig, lay: TxLayouts, axi: Ax
   axi.araddr.set(arAddr);
   axi.arlen.set(arLen);
   axi.arsize.set(cfg.dbLog2);
-  axi.arburst.set(1);
+  axi.arburst.set(mux(arWrap, lit(BURST_WRAP, 2), lit(BURST_INCR, 2)));
   axi.arlock.set(0);
   axi.arcache.set(0b0011);
   axi.arprot.set(0);
@@ -87,19 +100,19 @@ export function dmaRead(m: ModuleBuilder, cfg: TxConfig, lay: TxLayouts, axi: Ax
   const rErr = m.named('r_err', axi.rresp.ne(0));
   const isId = (id: number): Expr => beat.and(axi.rid.eq(id));
   const wide = cfg.db < 16;
-  /** A descriptor is 2 beats on a 64-bit bus: keep the first (and whether any beat had an error). */
+  /** A descriptor is 2 beats on a 64-bit bus, bytes 8..15 first: keep that one (and whether a beat had an error). */
   const assemble = (name: string, id: number): { data: Expr; err: Expr; done: Expr } => {
     const done = m.named(`${name}_done`, isId(id).and(axi.rlast));
     if (!wide) return { data: axi.rdata, err: rErr, done };
-    const lo = m.reg(`${name}_lo`, UInt(64), { reset: 0 });
+    const hi = m.reg(`${name}_hi`, UInt(64), { reset: 0 });
     const errSeen = m.reg(`${name}_err`, undefined, { reset: 0 });
     m.when(isId(id), () => {
       m.when(axi.rlast, () => errSeen.set(0)).otherwise(() => {
-        lo.set(axi.rdata);
+        hi.set(axi.rdata);
         errSeen.set(rErr);
       });
     });
-    return { data: axi.rdata.resize(64).shl(64).or(lo.resize(128)), err: errSeen.or(rErr), done };
+    return { data: cat(hi, axi.rdata), err: errSeen.or(rErr), done };
   };
 
   const descFifo = m.instance('u_desc_fifo', syncFifo({ width: lay.desc.width, depth: cfg.descInflight }));

@@ -87,3 +87,13 @@ export function slotAddr(cfg: TxConfig, base: Expr, log2: Expr, seq: Expr): Expr
   const slot = seq.trunc(w).and(mask);
   return cat(base, lit(0, DESC_SHIFT)).addWrap(cat(slot, lit(0, DESC_SHIFT)).resize(64));
 }
+
+/**
+ * Where the read of the descriptor at `slot` starts: on a 64-bit bus at byte 8 (a WRAP burst, seq
+ * before address); on a 256-bit bus at the aligned beat that holds it; else at the descriptor.
+ */
+export function descReadAddr(cfg: TxConfig, slot: Expr): Expr {
+  if (cfg.db === 8) return slot.addWrap(8);
+  if (cfg.db === 32) return cat(slot.bits(63, 5), lit(0, 5));
+  return slot;
+}

@@ -39,7 +39,7 @@ import type { ctxEventSpec } from '../interfaces.js';
 import type { TxConfig } from './config.js';
 import { type ContextMemories, lane } from './contextMemory.js';
 import type { ReadRequest } from './dmaRead.js';
-import { slotAddr, type TxLayouts } from './layouts.js';
+import { descReadAddr, slotAddr, type TxLayouts } from './layouts.js';
 import { SharedPort } from './sharedPort.js';
 
 export interface ContextBits {
@@ -125,6 +125,12 @@ export function fetcher(m: ModuleBuilder, cfg: TxConfig, lay: TxLayouts, s: Sche
     st.goto('LOAD');
   });
   setBit(m, bits.queued, pop, head, 0);
+  // A RAM read returns the old word when the same word is written in that cycle: a rollback of the
+  // popped context's next-to-fetch seq in the pop cycle is kept here and wins over the read.
+  const popAdopt = m.reg('fetch_pop_adopt', undefined, { reset: 0 });
+  const popAdoptValue = m.reg('fetch_pop_adopt_value', UInt(cfg.iseqW), { reset: 0 });
+  popAdopt.set(pop.and(chkFetchSeq.en).and(chkFetchSeq.ctx.eq(head)));
+  m.when(pop, () => popAdoptValue.set(chkFetchSeq.value));
 
   const c = turnCtx;
   const tSeq = m.reg('fetch_seq', UInt(cfg.iseqW), { reset: 0 });
@@ -146,10 +152,14 @@ export function fetcher(m: ModuleBuilder, cfg: TxConfig, lay: TxLayouts, s: Sche
   setBit(m, bits.probing, disable, c, 1);
   setBit(m, bits.rearm, disable, c, 0);
 
+  // Never fetch behind the next seq to complete: those slots are done (a fetch there is stale).
+  const storedSeq = mux(adopt, chkFetchSeq.value, mux(popAdopt, popAdoptValue, fseqRd));
+  const behind = storedSeq.subWrap(cplRd).bit(cfg.iseqW - 1);
+  const loadSeq = m.named('fetch_load_seq', mux(behind, cplRd, storedSeq));
   m.when(st.is('LOAD').and(isActive).and(runs), () => {
     tBase.set(cat(lane(ringRd, 1), lane(ringRd, 0).bits(31, 4)));
     tLog2.set(lane(ringRd, 2).trunc(cfg.log2W));
-    tSeq.set(mux(adopt, chkFetchSeq.value, fseqRd));
+    tSeq.set(loadSeq);
     tCpl.set(cplRd);
     quota.set(mux(isProbing, lit(1, qW), lit(cfg.quantum, qW)));
     st.goto('ISSUE');
@@ -172,7 +182,7 @@ export function fetcher(m: ModuleBuilder, cfg: TxConfig, lay: TxLayouts, s: Sche
     issuing.and(room).and(waiting.not()).and(metaIn.ready).and(mems.fetchSeq.port.free()).and(lastOfTurn.not().or(s.push.free())),
   );
   ar.valid.set(wantAr);
-  ar.addr.set(cfg.db === 32 ? addr.bits(63, 5).shl(5) : addr);
+  ar.addr.set(descReadAddr(cfg, addr));
   ar.len.set(cfg.db < 16 ? 1 : 0);
   const issue = ar.grant;
   metaIn.valid.set(issue);
