@@ -7,7 +7,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ModuleDef } from '../generator/index.js';
 import { type Harness, type HarnessInfo, synthHarness } from './harness.js';
-import { type Ice40Device, type PnrResult, placeAndRouteIce40 } from './nextpnr.js';
+import { type Ice40Device, ice40Devices, type PnrResult, placeAndRouteIce40 } from './nextpnr.js';
 import { type CellStats, type SynthResult, type SynthTarget, synthesize } from './synth.js';
 
 /** Reports what the flow is doing: a phase starts, or something happens inside it. */
@@ -51,7 +51,13 @@ export interface FlowResult {
   hierarchicalTotal?: CellStats;
   memoryBits: number;
   warnings: number;
-  pnr?: PnrResult & { harness: HarnessInfo; harnessTotal: CellStats };
+  pnr?: PnrResult & {
+    harness: HarnessInfo;
+    /** Harness and core after synthesis (absent when place and route was skipped). */
+    harnessTotal?: CellStats;
+    /** Place and route was not attempted: the synthesis figures alone show the design cannot fit. */
+    skipped?: boolean;
+  };
   /** Seconds per phase. */
   timings: Record<string, number>;
   dir: string;
@@ -86,6 +92,31 @@ function nextpnrDetail(line: string): string | null {
   return null;
 }
 
+/**
+ * A place and route that cannot succeed, decided from the synthesis figures: every iCE40 logic cell
+ * holds one LUT and one flip-flop, so the design needs at least as many cells as it has of either
+ * (the harness' flip-flops included), and one SB_RAM40_4K per block RAM. Null when it may fit.
+ */
+export function ice40Misfit(s: CellStats, h: HarnessInfo, device: Ice40Device, freqMHz: number): PnrResult | null {
+  const dev = ice40Devices[device];
+  const cells = Math.max(s.luts, s.flipFlops + h.harnessFlipFlops);
+  if (cells <= dev.logicCells && s.bramCells <= dev.bram4k) return null;
+  return {
+    device,
+    package: dev.package,
+    requestedMHz: freqMHz,
+    fits: false,
+    error: `needs at least ${cells} logic cells (${s.luts} LUTs; ${s.flipFlops} + ${h.harnessFlipFlops} harness flip-flops) and ${s.bramCells} block RAMs; the ${device} has ${dev.logicCells} and ${dev.bram4k}`,
+    clocks: [],
+    utilization: {
+      ICESTORM_LC: { used: cells, available: dev.logicCells },
+      ICESTORM_RAM: { used: s.bramCells, available: dev.bram4k },
+    },
+    seconds: 0,
+    logFile: '',
+  };
+}
+
 export async function runFlow(core: ModuleDef<unknown>, opts: FlowOptions): Promise<FlowResult> {
   const timings: Record<string, number> = {};
   const progress = opts.progress;
@@ -104,15 +135,16 @@ export async function runFlow(core: ModuleDef<unknown>, opts: FlowOptions): Prom
     if (d) progress?.detail(d);
   };
 
+  const keepMemories = opts.target === 'generic';
   const flat = await timed(`yosys ${opts.target} (flattened)`, () =>
-    synthesize(core, { target: opts.target, dir: path.join(opts.dir, 'flat'), flatten: true, onLog }),
+    synthesize(core, { target: opts.target, dir: path.join(opts.dir, 'flat'), flatten: true, keepMemories, onLog }),
   );
   let blocks: BlockRow[] = [];
   let hierarchicalTotal: CellStats | undefined;
   let warnings = flat.warnings.length;
   if (opts.breakdown ?? true) {
     const hier = await timed(`yosys ${opts.target} (per block)`, () =>
-      synthesize(core, { target: opts.target, dir: path.join(opts.dir, 'blocks'), flatten: false, onLog }),
+      synthesize(core, { target: opts.target, dir: path.join(opts.dir, 'blocks'), flatten: false, keepMemories, onLog }),
     );
     blocks = blockRows(hier, hier.top);
     hierarchicalTotal = hier.design;
@@ -135,6 +167,11 @@ export async function runFlow(core: ModuleDef<unknown>, opts: FlowOptions): Prom
 
   if (opts.target === 'ice40' && (opts.pnr ?? true)) {
     const harness: Harness = synthHarness(core);
+    const skip = ice40Misfit(flat.design, harness.info, opts.device ?? 'hx8k', opts.freqMHz);
+    if (skip) {
+      result.pnr = { ...skip, harness: harness.info, skipped: true };
+      return result;
+    }
     const hs = await timed('yosys ice40 (pin harness)', () =>
       synthesize(harness.def, { target: 'ice40', dir: path.join(opts.dir, 'harness'), flatten: true, netlist: true, onLog }),
     );

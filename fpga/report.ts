@@ -1,4 +1,5 @@
 /** The synthesis report of `cdna synth`, as text for people and as JSON for scripts. */
+import path from 'node:path';
 import type { FlowResult } from './flow.js';
 import type { CellStats } from './synth.js';
 
@@ -32,10 +33,36 @@ function totalsLines(s: CellStats, generic: boolean, memoryBits: number): string
   if (generic) out.push(`  logic cells  ${s.logicCells} (generic gates)`);
   else out.push(`  LUTs         ${s.luts}`, `  carry cells  ${s.carryCells}`);
   const declared = memoryBits > 0 ? `; the design declares ${memoryBits} bits of memory` : '';
-  out.push(`  block RAMs   ${s.bramCells} (${s.bramBits} bits${declared})`);
+  if (generic) out.push(`  memories     ${s.memoryCells} (left as memory cells; ${memoryBits} bits)`);
+  else out.push(`  block RAMs   ${s.bramCells} (${s.bramBits} bits${declared})`);
   out.push(`  LUT RAMs     ${s.lutRamCells}`);
   out.push(`  DSPs         ${s.dsps}`);
   return out;
+}
+
+/**
+ * Short names for the block table: a module's name without its parameter suffix (`rx_engine` for
+ * `rx_engine__DC8_...`), unless two modules of that name sit under one parent (`sync_fifo DEPTH32_...`).
+ */
+function blockLabels(blocks: FlowResult['blocks']): string[] {
+  const base = (m: string) => m.split('__')[0] as string;
+  const labels: string[] = [];
+  const parents: number[] = [];
+  blocks.forEach((b, i) => {
+    parents.length = b.depth;
+    const parent = b.depth > 0 ? (parents[b.depth - 1] as number) : -1;
+    parents[b.depth] = i;
+    const siblings = blocks.filter((x, j) => x.depth === b.depth && j > parent && base(x.module) === base(b.module));
+    // Siblings are those after the parent and before the parent's next sibling.
+    const end = blocks.findIndex((x, j) => j > parent && x.depth < b.depth);
+    const same = siblings.filter((x) => {
+      const j = blocks.indexOf(x);
+      return end === -1 || j < end;
+    });
+    const suffix = b.module.slice(base(b.module).length + 2);
+    labels.push(same.length > 1 && suffix ? `${base(b.module)} ${suffix}` : base(b.module));
+  });
+  return labels;
 }
 
 export function formatReport(r: FlowResult, meta: ReportMeta): string {
@@ -54,14 +81,15 @@ export function formatReport(r: FlowResult, meta: ReportMeta): string {
     lines.push('');
     lines.push(`Per block (hierarchy kept, one instance with everything below it; ${ratio}x the flattened logic, as`);
     lines.push('nothing is optimized across block boundaries)');
-    const header = ['block', 'inst', 'FF', generic ? 'logic' : 'LUT', 'carry', 'BRAM', 'LUTRAM', 'DSP'];
-    const rows = r.blocks.map((b) => [
-      `${'  '.repeat(b.depth)}${b.module}`,
+    const header = ['block', 'inst', 'FF', generic ? 'logic' : 'LUT', 'carry', generic ? 'memories' : 'BRAM', 'LUTRAM', 'DSP'];
+    const names = blockLabels(r.blocks);
+    const rows = r.blocks.map((b, i) => [
+      `${'  '.repeat(b.depth)}${names[i]}`,
       String(b.instances),
       String(b.stats.flipFlops),
       String(generic ? b.stats.logicCells : b.stats.luts),
       String(b.stats.carryCells),
-      String(b.stats.bramCells),
+      String(generic ? b.stats.memoryCells : b.stats.bramCells),
       String(b.stats.lutRamCells),
       String(b.stats.dsps),
     ]);
@@ -79,18 +107,21 @@ export function formatReport(r: FlowResult, meta: ReportMeta): string {
     );
     const lc = p.utilization.ICESTORM_LC;
     const ram = p.utilization.ICESTORM_RAM;
-    if (lc) lines.push(`  logic cells  ${lc.used} / ${lc.available}${pct(lc.used, lc.available)}`);
+    const est = p.skipped ? ' (at least; estimated from synthesis)' : '';
+    if (lc) lines.push(`  logic cells  ${lc.used} / ${lc.available}${pct(lc.used, lc.available)}${est}`);
     if (ram) lines.push(`  block RAMs   ${ram.used} / ${ram.available}${pct(ram.used, ram.available)}`);
     if (!p.fits) {
       lines.push(`  does not fit: ${p.error ?? 'nextpnr stopped'}`);
-      lines.push(
-        `  (harness and core after synthesis: ${p.harnessTotal.luts} LUTs, ${p.harnessTotal.flipFlops} FF, ${p.harnessTotal.bramCells} BRAM)`,
-      );
+      if (p.skipped) lines.push('  place and route skipped, so no clock figure: use a larger device family');
+      else if (p.harnessTotal) {
+        const h = p.harnessTotal;
+        lines.push(`  (harness and core after synthesis: ${h.luts} LUTs, ${h.flipFlops} FF, ${h.bramCells} BRAM)`);
+      }
     } else if (p.fmaxMHz !== undefined) {
       const ok = p.fmaxMHz >= p.requestedMHz;
       lines.push(`  clock        ${p.fmaxMHz.toFixed(1)} MHz achieved, ${p.requestedMHz} MHz requested: ${ok ? 'met' : 'NOT met'}`);
     }
-    lines.push(`  (${p.seconds.toFixed(0)} s; log ${p.logFile})`);
+    if (!p.skipped) lines.push(`  (${p.seconds.toFixed(0)} s; log ${path.relative(process.cwd(), p.logFile)})`);
   }
 
   lines.push('');
@@ -98,7 +129,7 @@ export function formatReport(r: FlowResult, meta: ReportMeta): string {
     .map(([k, v]) => `${k} ${v.toFixed(1)} s`)
     .join(', ');
   lines.push(`${r.warnings} yosys warning(s); ${times}`);
-  lines.push(`logs and netlists: ${r.dir}`);
+  lines.push(`logs and netlists: ${path.relative(process.cwd(), r.dir) || '.'}`);
   return `${lines.join('\n')}\n`;
 }
 

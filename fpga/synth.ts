@@ -33,6 +33,11 @@ export interface SynthOptions {
   netlist?: boolean;
   /** Sees each line of the Yosys log as it is printed (progress displays). */
   onLog?: (line: string) => void;
+  /**
+   * Generic target only: leave memories as memory cells instead of mapping them to flip-flops and
+   * multiplexers (a design with hundreds of kilobits of RAM would otherwise become that many flip-flops).
+   */
+  keepMemories?: boolean;
 }
 
 /** Resource figures of one module (or, for `design`, of the whole hierarchy below the top). */
@@ -52,6 +57,8 @@ export interface CellStats {
   lutRamCells: number;
   dsps: number;
   latches: number;
+  /** Memories left unmapped (generic target with `keepMemories`). */
+  memoryCells: number;
   /** Cell counts by Yosys cell type. */
   byType: Record<string, number>;
 }
@@ -91,9 +98,12 @@ export class SynthesisError extends Error {
 }
 
 /** The Yosys synthesis command of each target; `flatten` overrides the target's own default. */
-function synthCommand(target: SynthTarget, top: string, flatten: boolean | undefined): string {
+function synthCommand(target: SynthTarget, top: string, flatten: boolean | undefined, keepMemories = false): string {
   switch (target) {
     case 'generic':
+      // `synth` up to its fine stage, then its fine stage without memory_map.
+      if (keepMemories)
+        return `synth ${flatten ? '-flatten ' : ''}-top ${top} -run begin:fine\nopt -fast -full\ntechmap\nopt -fast\nabc -fast\nopt -fast`;
       return `synth ${flatten ? '-flatten ' : ''}-top ${top}`;
     case 'ice40':
       return `synth_ice40 ${flatten === false ? '-noflatten ' : ''}-top ${top}`;
@@ -104,7 +114,7 @@ function synthCommand(target: SynthTarget, top: string, flatten: boolean | undef
   }
 }
 
-type Kind = 'ff' | 'lut' | 'carry' | 'logic' | 'bram' | 'lutram' | 'dsp' | 'latch' | 'other';
+type Kind = 'ff' | 'lut' | 'carry' | 'logic' | 'bram' | 'lutram' | 'dsp' | 'latch' | 'memory' | 'other';
 
 const bramCapacity: Record<string, number> = {
   SB_RAM40_4K: 4096,
@@ -130,6 +140,9 @@ export function cellKind(type: string): Kind {
   if (/^(RAM\d+[MSX]|RAM\d+X\d+[SD]|TRELLIS_DPR16X4|TRELLIS_RAM16X2|RAM(32|64|128|256)X1[SD])/.test(type)) return 'lutram';
   if (/^(SB_MAC16|MULT18X18D|ALU54B|DSP48E1)$/.test(type)) return 'dsp';
   if (/^(MUXF[78]|PFUMX|L6MUX21)$/.test(type)) return 'logic';
+  if (/^\$mem(_v2)?$/.test(type)) return 'memory';
+  // Hierarchy records left by flatten, not hardware.
+  if (type === '$scopeinfo') return 'other';
   if (/^\$_/.test(type)) return 'logic';
   if (/^\$/.test(type)) return 'logic';
   return 'other';
@@ -147,6 +160,7 @@ function emptyStats(): CellStats {
     lutRamCells: 0,
     dsps: 0,
     latches: 0,
+    memoryCells: 0,
     byType: {},
   };
 }
@@ -181,6 +195,9 @@ function addCells(s: CellStats, type: string, count: number): void {
       break;
     case 'latch':
       s.latches += count;
+      break;
+    case 'memory':
+      s.memoryCells += count;
       break;
     case 'other':
       break;
@@ -276,7 +293,7 @@ export async function synthesizeSources(top: string, sources: Record<string, str
   const script = [
     `read_verilog ${Object.keys(sources).join(' ')}`,
     `hierarchy -check -top ${top}`,
-    synthCommand(target, top, opts.flatten),
+    synthCommand(target, top, opts.flatten, opts.keepMemories),
     'check',
     'tee -q -o stat.json stat -json',
     'stat',
