@@ -97,20 +97,26 @@ export interface AccessorFactories {
 
 type Factory<T> = (...args: unknown[]) => T;
 
-/** Compiles the accessor code for a model's ports. */
+/**
+ * Compiles the accessor code for a model's ports. Compile once per model and share: the classes
+ * take the memory views as fields, so every instance of a model has the same class and the code
+ * that touches ports stays monomorphic across instances.
+ */
 export function accessorFactories(top: string, ports: readonly PortInfo[]): AccessorFactories {
   const key = (name: string) => JSON.stringify(name);
   const readOnly = (p: PortInfo) => `throw new TypeError(${JSON.stringify(`${top}.${p.name} is an output; a testbench cannot drive it`)});`;
+  const self = (code: string) => code.replace(/\bu(8|16|32|64)\b/g, 'this.u$1');
+  const fields = 'constructor(v) { this.u8 = v.u8; this.u16 = v.u16; this.u32 = v.u32; this.u64 = v.u64; }';
   const portsBody = ports
     .map((p) => {
-      const set = p.dir === 'output' ? readOnly(p) : setter(p, p.offset);
-      return `  get ${key(p.name)}() { return ${getter(p, p.offset)}; }\n  set ${key(p.name)}(v) { ${set} }`;
+      const set = p.dir === 'output' ? readOnly(p) : self(setter(p, p.offset));
+      return `  get ${key(p.name)}() { return ${self(getter(p, p.offset))}; }\n  set ${key(p.name)}(v) { ${set} }`;
     })
     .join('\n');
   const sampledBody = ports
     .map(
       (p) =>
-        `  get ${key(p.name)}() { return ${getter(p, p.sampleOffset)}; }\n  set ${key(p.name)}(v) { throw new TypeError(${JSON.stringify(
+        `  get ${key(p.name)}() { return ${self(getter(p, p.sampleOffset))}; }\n  set ${key(p.name)}(v) { throw new TypeError(${JSON.stringify(
           `sampled.${p.name} holds the value at the last rising edge; write ports.${p.name} instead`,
         )}); }`,
     )
@@ -125,15 +131,16 @@ export function accessorFactories(top: string, ports: readonly PortInfo[]): Acce
     .join('\n');
   const className = `Ports_${top.replace(/[^A-Za-z0-9_]/g, '_')}`;
   const make = <T>(args: string[], body: string): Factory<T> => new Function('readWords', 'writeWords', ...args, body) as Factory<T>;
-  const portsFactory = make<object>(['u8', 'u16', 'u32', 'u64'], `return new (class ${className} {\n${portsBody}\n})();`);
-  const sampledFactory = make<object>(['u8', 'u16', 'u32', 'u64'], `return new (class Sampled_${className} {\n${sampledBody}\n})();`);
+  type Ctor = new (v: MemoryViews) => object;
+  const PortsClass = make<Ctor>([], `return class ${className} {\n  ${fields}\n${portsBody}\n};`)(readWords, writeWords);
+  const SampledClass = make<Ctor>([], `return class Sampled_${className} {\n  ${fields}\n${sampledBody}\n};`)(readWords, writeWords);
   const handlesFactory = make<ReturnType<AccessorFactories['handles']>>(
     ['u8', 'u16', 'u32', 'u64', 's8', 's16', 's32', 's64'],
     `return {\n${handlesBody}\n};`,
   );
   return {
-    ports: (v) => portsFactory(readWords, writeWords, v.u8, v.u16, v.u32, v.u64),
-    sampled: (v) => sampledFactory(readWords, writeWords, v.u8, v.u16, v.u32, v.u64),
+    ports: (v) => new PortsClass(v),
+    sampled: (v) => new SampledClass(v),
     handles: (m, s) => handlesFactory(readWords, writeWords, m.u8, m.u16, m.u32, m.u64, s.u8, s.u16, s.u32, s.u64),
   };
 }

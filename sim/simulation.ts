@@ -144,7 +144,7 @@ export class Simulation<P extends object = PortValues> {
   private readonly handleFns: ReturnType<AccessorFactories['handles']>;
   private readonly handles = new Map<string, Port>();
 
-  constructor(model: BuiltModel, native: NativeModel) {
+  constructor(model: BuiltModel, native: NativeModel, accessors?: AccessorFactories) {
     const info = native.info();
     this.model = model;
     this.top = info.top;
@@ -154,7 +154,7 @@ export class Simulation<P extends object = PortValues> {
     this.native = native.create();
     const mem = viewsOf(this.native.memory);
     const sample = viewsOf(this.native.sample);
-    const f = accessorFactories(info.top, info.ports);
+    const f = accessors ?? accessorFactories(info.top, info.ports);
     this.ports = f.ports(mem) as P;
     this.sampled = f.sampled(sample) as P;
     this.handleFns = f.handles(mem, sample);
@@ -278,14 +278,16 @@ export class Simulation<P extends object = PortValues> {
   }
 }
 
-const loaded = new Map<string, NativeModel>();
+const loaded = new Map<string, { native: NativeModel; accessors: AccessorFactories }>();
 
-/** Loads a built model and creates a fresh instance of it. */
+/** Loads a built model and creates a fresh instance of it (instances share the generated port classes). */
 export function loadModel<P extends object = PortValues>(model: BuiltModel): Simulation<P> {
-  let native = loaded.get(model.nodePath);
-  if (!native) {
-    native = loadNative(model.nodePath);
-    loaded.set(model.nodePath, native);
+  let entry = loaded.get(model.nodePath);
+  if (!entry) {
+    const native = loadNative(model.nodePath);
+    const info = native.info();
+    entry = { native, accessors: accessorFactories(info.top, info.ports) };
+    loaded.set(model.nodePath, entry);
   }
-  return new Simulation<P>(model, native);
+  return new Simulation<P>(model, entry.native, entry.accessors);
 }

@@ -65,6 +65,8 @@ function isGenerator(x: unknown): x is Coroutine<unknown> {
   return typeof x === 'object' && x !== null && typeof (x as Coroutine<unknown>).next === 'function' && Symbol.iterator in x;
 }
 
+const settled = Promise.resolve();
+
 /** The testbench attached to each simulation. */
 const owners = new WeakMap<object, Testbench<object>>();
 
@@ -534,7 +536,8 @@ export class Testbench<P extends object = PortValues> {
         return;
       }
     }
-    queueMicrotask(this.stepper);
+    // A reaction on a settled promise is a plain V8 microtask; Node's queueMicrotask adds an async-context wrapper.
+    settled.then(this.stepper);
   }
 
   private readonly stepper = (): void => {
