@@ -248,7 +248,8 @@ export function intrEngine(p: NicParams) {
       evCount.set(evNext);
       m.when(anyCompletion, () => armed.set(1));
       m.when(armed.and(cycles.ne((1 << cycW) - 1)), () => cycles.set(cycles.addWrap(1)));
-      m.when(unmaskPending, () => kick.set(1));
+      // A kick lapses if its context was masked again before the snapshot.
+      kick.set(unmaskPending.or(kick.and(anyUnmasked)));
     });
 
     const groupVec = groups === 1 ? snap.resize(64) : snap.part(nextGroup, 64);

@@ -6,8 +6,11 @@
  *
  * Timing (C-2): a write takes effect in the cycle after both its AW and W beats have been accepted;
  * its event bit is high from the cycle after that, i.e. `MAILBOX_EVENT_LATENCY` cycles after the cycle
- * of the later handshake. B responses are counted, not waited for, so a master slow to take them does
- * not delay events. One write is accepted every two cycles; reads answer one cycle after AR.
+ * of the later handshake. B responses are counted, not waited for: only a master that leaves three
+ * B responses untaken, or an INT_CTRL write while the previous one still waits for the interrupt engine
+ * (which is always ready), holds a write back. A doorbell is the write itself, whatever its value and
+ * strobes; INT_CTRL takes its bits from byte lane 0. One write is accepted every two cycles; reads
+ * answer one cycle after AR.
  *
  * Event bits: `mbox_ev_tx[c]` / `mbox_ev_rx[c]` are high from a doorbell until the engine pops c from
  * the queue; `mbox_ev_int[c]` is high while an INT_CTRL write of c waits for the interrupt engine;
