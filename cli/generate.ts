@@ -18,18 +18,25 @@ export function nicParamsFrom(opts: Pick<GenerateOptions, 'profile' | 'param'>):
   return resolveParams(opts.profile, opts.param ?? {});
 }
 
-async function generateNic(opts: GenerateOptions): Promise<Generated[]> {
+async function generateNic(opts: GenerateOptions, design: 'nic' | 'nic_gmii'): Promise<Generated[]> {
   const params = nicParamsFrom(opts);
-  const { cdnaNic } = await import('../hdl/nic/top.js');
-  const dir = opts.out ?? path.join('build', 'generated', opts.profile ? `nic-${opts.profile}` : 'nic');
+  const dir = opts.out ?? path.join('build', 'generated', opts.profile ? `${design}-${opts.profile}` : design);
   const started = performance.now();
-  const written = await writeDesign(cdnaNic(params), dir);
+  let def: ModuleDef<unknown>;
+  if (design === 'nic_gmii') {
+    const { cdnaNicGmii } = await import('../hdl/nic/gmiiTop.js');
+    def = await cdnaNicGmii(params);
+  } else {
+    const { cdnaNic } = await import('../hdl/nic/top.js');
+    def = cdnaNic(params);
+  }
+  const written = await writeDesign(def, dir);
   const seconds = (performance.now() - started) / 1000;
   process.stderr.write(`generated ${written.top} (${formatParams(params)}) in ${seconds.toFixed(2)} s\n`);
   const out: Generated = { dir, top: written.top, files: written.files, params };
   if (opts.bundle) {
     const { writeBundle } = await import('./bundle.js');
-    await writeBundle(out, params);
+    await writeBundle(out, params, opts.profile);
   }
   return [out];
 }
@@ -38,7 +45,7 @@ async function generateLibrary(names: string[], outRoot: string): Promise<Genera
   const results: Generated[] = [];
   for (const name of names) {
     const build = libraryBlocks[name];
-    if (!build) throw new Error(`unknown design '${name}'; known: nic, lib, ${Object.keys(libraryBlocks).join(', ')}`);
+    if (!build) throw new Error(`unknown design '${name}'; known: nic, nic_gmii, lib, ${Object.keys(libraryBlocks).join(', ')}`);
     for (const def of build() as ModuleDef<unknown>[]) {
       const dir = path.join(outRoot, def.verilogName);
       const written = await writeDesign(def, dir);
@@ -50,7 +57,7 @@ async function generateLibrary(names: string[], outRoot: string): Promise<Genera
 
 export async function runGenerate(design: string, opts: GenerateOptions): Promise<Generated[]> {
   let results: Generated[];
-  if (design === 'nic') results = await generateNic(opts);
+  if (design === 'nic' || design === 'nic_gmii') results = await generateNic(opts, design);
   else {
     if (opts.profile || Object.keys(opts.param).length) {
       throw new Error(`--profile and --param are NIC parameters; '${design}' is a library design and takes none`);

@@ -19,8 +19,8 @@ program
 
 program
   .command('generate')
-  .description('write Verilog for a design into build/ (designs: nic, lib, or one library block)')
-  .argument('[design]', 'nic | lib | a library block name', 'nic')
+  .description('write Verilog for a design into build/ (designs: nic, nic_gmii, lib, or one library block)')
+  .argument('[design]', 'nic | nic_gmii (the core with the GMII MAC) | lib | a library block name', 'nic')
   .option('--profile <name>', 'a parameter profile of the NIC: test, ricenic, 10g')
   .option('--param <NAME=VALUE>', 'override a generation parameter (repeatable)', collectParam, {})
   .option('--out <dir>', 'output directory (default: build/generated/<design>)')
