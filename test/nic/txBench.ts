@@ -497,3 +497,16 @@ export class RingDriver {
     return p;
   }
 }
+
+/** Fails with where two frame lists first differ (a diff of two long hex arrays says little). */
+export function expectFrames(what: string, got: Uint8Array[], want: Uint8Array[]): void {
+  const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+  const g = got.map(hex);
+  const w = want.map(hex);
+  const at = w.findIndex((x, i) => g[i] !== x);
+  if (at < 0 && g.length === w.length) return;
+  const i = at < 0 ? w.length : at;
+  const desc = (x: string | undefined) => (x === undefined ? 'nothing' : `${x.length / 2} bytes ${x.slice(0, 48)}…`);
+  const fate = at >= 0 && g.includes(w[at] as string) ? 'out of order' : 'missing or changed';
+  throw new Error(`${what}: frame ${i} of ${w.length} ${fate}: expected ${desc(w[i])}, got ${desc(g[i])} (${g.length} frames sent)`);
+}
