@@ -89,7 +89,7 @@ export function txConfig(p: NicParams, w: NicWidths): TxConfig {
     headerDepth: 8,
     verdictDepth: 4,
     complDepth: 4,
-    bwaitDepth: 8,
+    bwaitDepth: 32,
     maxFrame: d.maxFrameBytes,
     minFrame: d.minFrameBytes,
     quantum: p.TX_QUANTUM,
