@@ -16,43 +16,45 @@ const DOORBELL_WORDS = ['TX_PROD', 'RX_PROD', 'INT_CTRL'] as const satisfies rea
 const all = (n: number): bigint => (1n << BigInt(n)) - 1n;
 
 describe('mailbox: event bits (C-2)', () => {
-  it(`C-2: a write to TX_PROD, RX_PROD or INT_CTRL of page c sets mbox_ev[c][m] and ctx_ev[c] exactly ${MAILBOX_EVENT_LATENCY} cycles after its handshake, and no other bit`, async () => {
-    const b = await MailboxBench.create();
-    const n = b.p.N_CTX;
-    const expected = { tx: 0n, rx: 0n, int: 0n };
-    for (let c = 0; c < n; c++) {
-      for (const reg of DOORBELL_WORDS) {
-        const first = b.writes.length;
-        await b.master.write(b.addr(c, reg), 0x1234);
-        await b.tb.cycles(MAILBOX_EVENT_LATENCY + 2);
-        const hs = (b.writes[first] as { cycle: number }).cycle;
-        const which = reg === 'TX_PROD' ? 'tx' : reg === 'RX_PROD' ? 'rx' : 'int';
-        const rise = b.firstCycle(hs, (s) => bit(s[which], c));
-        expect(rise, `${reg} of page ${c}`).not.toBeNull();
-        expect((rise as number) - hs, `${reg} of page ${c}: cycles from handshake to event`).toBe(MAILBOX_EVENT_LATENCY);
-        expect(bit(b.sampleAt(rise as number).ctx, c), `ctx_ev[${c}] with ${reg}`).toBe(true);
-        expected[which] |= 1n << BigInt(c);
-        const now = b.samples[b.samples.length - 1] as { tx: bigint; rx: bigint; int: bigint; ctx: bigint };
-        expect({ tx: now.tx, rx: now.rx, int: now.int }).toEqual(expected);
-        expect(now.ctx).toBe(expected.tx | expected.rx | expected.int);
-        if (reg === 'INT_CTRL') {
-          // The interrupt engine takes it; the INT_CTRL event then clears.
-          b.intReady = always;
-          await b.tb.cycles(2);
-          b.intReady = () => false;
-          expected.int = 0n;
-          expect(b.intCtrl.at(-1)?.ctx).toBe(c);
+  for (const profile of ['test', '10g']) {
+    it(`C-2: a write to TX_PROD, RX_PROD or INT_CTRL of page c sets mbox_ev[c][m] and ctx_ev[c] exactly ${MAILBOX_EVENT_LATENCY} cycles after its handshake, and no other bit (${profile})`, async () => {
+      const b = await MailboxBench.create({ profile });
+      const n = b.p.N_CTX;
+      const expected = { tx: 0n, rx: 0n, int: 0n };
+      for (let c = 0; c < n; c++) {
+        for (const reg of DOORBELL_WORDS) {
+          const first = b.writes.length;
+          await b.master.write(b.addr(c, reg), 0x1234);
+          await b.tb.cycles(MAILBOX_EVENT_LATENCY + 2);
+          const hs = (b.writes[first] as { cycle: number }).cycle;
+          const which = reg === 'TX_PROD' ? 'tx' : reg === 'RX_PROD' ? 'rx' : 'int';
+          const rise = b.firstCycle(hs, (s) => bit(s[which], c));
+          expect(rise, `${reg} of page ${c}`).not.toBeNull();
+          expect((rise as number) - hs, `${reg} of page ${c}: cycles from handshake to event`).toBe(MAILBOX_EVENT_LATENCY);
+          expect(bit(b.sampleAt(rise as number).ctx, c), `ctx_ev[${c}] with ${reg}`).toBe(true);
+          expected[which] |= 1n << BigInt(c);
+          const now = b.samples[b.samples.length - 1] as { tx: bigint; rx: bigint; int: bigint; ctx: bigint };
+          expect({ tx: now.tx, rx: now.rx, int: now.int }).toEqual(expected);
+          expect(now.ctx).toBe(expected.tx | expected.rx | expected.int);
+          if (reg === 'INT_CTRL') {
+            // The interrupt engine takes it; the INT_CTRL event then clears.
+            b.intReady = always;
+            await b.tb.cycles(2);
+            b.intReady = () => false;
+            expected.int = 0n;
+            expect(b.intCtrl.at(-1)?.ctx).toBe(c);
+          }
         }
       }
-    }
-    await b.tb.cycles(2);
-    const last = b.samples.at(-1) as { tx: bigint; rx: bigint; int: bigint; ctx: bigint };
-    expect(last.tx).toBe(all(n));
-    expect(last.rx).toBe(all(n));
-    expect(last.int).toBe(0n);
-    expect(last.ctx).toBe(all(n));
-    b.close();
-  });
+      await b.tb.cycles(2);
+      const last = b.samples.at(-1) as { tx: bigint; rx: bigint; int: bigint; ctx: bigint };
+      expect(last.tx).toBe(all(n));
+      expect(last.rx).toBe(all(n));
+      expect(last.int).toBe(0n);
+      expect(last.ctx).toBe(all(n));
+      b.close();
+    });
+  }
 
   it('C-2: a reserved word (or a read-only one) of any page sets no event, pushes nothing and answers OKAY; reads of it return 0', async () => {
     const b = await MailboxBench.create({ txReady: always, rxReady: always, intReady: always });
