@@ -8,16 +8,26 @@
 import { connect, defineModule, InstanceOutput, type ModuleDef } from '../../generator/index.js';
 import { gmiiRxSpec, gmiiTxSpec } from '../eth/gmii.js';
 import { ethMac } from '../eth/mac.js';
+import { ethTxFrameFifo, TX_FIFO_DEFAULT_BYTES } from '../eth/txFifo.js';
 import type { NicParams } from '../params.js';
 
 const TX = ['tdata', 'tkeep', 'tvalid', 'tlast'] as const;
 const RX = ['tdata', 'tkeep', 'tvalid', 'tlast', 'tuser'] as const;
 
+export interface GmiiTopOptions {
+  /**
+   * Bytes of the store-and-forward FIFO between the core's transmit stream and the MAC (0: none).
+   * GMII cannot pause inside a frame; the core streams a frame while its payload is still being read
+   * from host memory, so without the FIFO a slow read would cut a frame short (an underrun).
+   */
+  txFifoBytes?: number;
+}
+
 /**
  * Wraps any core that has the NIC's stream ports (`m_axis_tx_*`, `s_axis_rx_*`) with the MAC; the
  * stream width is read from the core's `m_axis_tx_tdata`.
  */
-export function withGmiiMac(core: ModuleDef<unknown>, verilogName: string): ModuleDef<unknown> {
+export function withGmiiMac(core: ModuleDef<unknown>, verilogName: string, o: GmiiTopOptions = {}): ModuleDef<unknown> {
   const port = (name: string) => {
     const p = core.builder.ports.find((x) => x.name === name);
     if (!p) throw new Error(`withGmiiMac: ${core.verilogName} has no port ${name}; the MAC needs m_axis_tx_* and s_axis_rx_*`);
@@ -25,12 +35,21 @@ export function withGmiiMac(core: ModuleDef<unknown>, verilogName: string): Modu
   };
   const streamW = port('m_axis_tx_tdata').width;
   const mac = ethMac({ streamW });
+  const fifoBytes = o.txFifoBytes ?? TX_FIFO_DEFAULT_BYTES;
+  const fifo = fifoBytes > 0 ? ethTxFrameFifo({ streamW, bytes: fifoBytes }) : null;
   return defineModule(
     'nic_gmii',
-    { CORE: core.verilogName },
+    { CORE: core.verilogName, TX_FIFO_BYTES: fifoBytes },
     (m) => {
       const u = m.instance('u_core', core);
       const e = m.instance('u_mac', mac);
+      // The transmit stream's sink: the FIFO in front of the MAC, or the MAC itself.
+      let txSink = e.io.s_axis_tx;
+      if (fifo) {
+        const q = m.instance('u_tx_fifo', fifo);
+        connect(q.io.m_axis, e.io.s_axis_tx);
+        txSink = q.io.s_axis;
+      }
       const corePort = (name: string) => {
         port(name);
         return u.ports.get(name) as NonNullable<ReturnType<typeof u.ports.get>>;
@@ -42,10 +61,10 @@ export function withGmiiMac(core: ModuleDef<unknown>, verilogName: string): Modu
       };
       const used = new Set<string>();
       for (const f of TX) {
-        e.io.s_axis_tx[f].set(corePort(`m_axis_tx_${f}`));
+        txSink[f].set(corePort(`m_axis_tx_${f}`));
         used.add(`m_axis_tx_${f}`);
       }
-      input('m_axis_tx_tready').set(e.io.s_axis_tx.tready);
+      input('m_axis_tx_tready').set(txSink.tready);
       used.add('m_axis_tx_tready');
       for (const f of RX) {
         input(`s_axis_rx_${f}`).set(e.io.m_axis_rx[f]);
@@ -81,7 +100,7 @@ export async function cdnaNicCore(params: NicParams): Promise<ModuleDef<unknown>
   return cdnaNic(params) as ModuleDef<unknown>;
 }
 
-/** The top `cdna_nic_gmii`: the core of these parameters with the GMII MAC. */
+/** The top `cdna_nic_gmii`: the core of these parameters with the transmit FIFO and the GMII MAC. */
 export async function cdnaNicGmii(params: NicParams): Promise<ModuleDef<unknown>> {
   return withGmiiMac(await cdnaNicCore(params), 'cdna_nic_gmii');
 }
