@@ -36,14 +36,9 @@ import {
   RING_BASE_LO,
   RING_LOG2,
 } from '../registers/map.js';
-import { dmaSpec, intCtrlSpec, intrSetSpec, type NicWidths, regBusSpec } from './interfaces.js';
+import { dmaSpec, intCtrlSpec, intrSetSpec, nicWidths, regBusSpec } from './interfaces.js';
 
 /** The widths every block derives from the parameters. */
-export function nicWidthsOf(p: NicParams): NicWidths {
-  const d = deriveParams(p);
-  return { ctxW: d.ctxIndexWidth, nCtx: p.N_CTX, seqW: p.SEQ_W, dmaW: p.DMA_W, streamW: p.STREAM_W };
-}
-
 /** The BAR1 registers this engine answers reads of. */
 export const INTR_OWNED_REGS = [
   'INTR_CTRL',
@@ -78,7 +73,7 @@ function packRecord(bytes: number, parts: { lsb: number; width: number; value: E
 
 export function intrEngine(p: NicParams) {
   const d = deriveParams(p);
-  const w = nicWidthsOf(p);
+  const w = nicWidths(p);
   const n = p.N_CTX;
   const groups = d.intrGroups;
   const groupIdxW = Math.max(1, log2Ceil(groups));

@@ -37,8 +37,7 @@ import {
 import { syncFifo } from '../../generator/lib/syncFifo.js';
 import { deriveParams, type NicParams } from '../params.js';
 import { BAR0_OFFSETS, BAR0_PAGE_SHIFT, bar0AddrWidth, INT_CTRL } from '../registers/map.js';
-import { ctxEventSpec, doneSeqSpec, intCtrlSpec } from './interfaces.js';
-import { nicWidthsOf } from './intrEngine.js';
+import { ctxEventSpec, doneSeqSpec, intCtrlSpec, nicWidths } from './interfaces.js';
 
 /** Cycles from the later of a write's AW and W handshakes to its event bit being high. */
 export const MAILBOX_EVENT_LATENCY = 2;
@@ -49,7 +48,7 @@ const wordOf = (offset: number): number => offset >> 2;
 
 export function mailbox(p: NicParams) {
   const d = deriveParams(p);
-  const w = nicWidthsOf(p);
+  const w = nicWidths(p);
   const n = p.N_CTX;
   const addrW = bar0AddrWidth(p);
 
