@@ -205,12 +205,17 @@ async function produceModel(spec: BuildSpec, src: ResolvedSources, tc: Toolchain
     progress.phase('runtime objects');
     const rt = await runtimeObjects(tc, trace, (name) => progress.phase(`runtime: ${name}`));
     progress.phase(`model (make -j${spec.jobs ?? 2}, -O3)`);
-    await run(
-      `compiling the model of ${spec.top}`,
-      'make',
-      ['-s', '-f', `${prefix}.mk`, `${prefix}__ALL.a`, ...makeFlags(spec.jobs ?? 2)],
-      obj,
-    );
+    const stopWatching = await watchCompile(obj, progress);
+    try {
+      await run(
+        `compiling the model of ${spec.top}`,
+        'make',
+        ['-s', '-f', `${prefix}.mk`, `${prefix}__ALL.a`, ...makeFlags(spec.jobs ?? 2)],
+        obj,
+      );
+    } finally {
+      stopWatching();
+    }
     progress.phase('glue');
     const glue = path.join(tmp, 'glue.cpp');
     await writeFile(glue, glueSource({ top: spec.top, prefix, clock, trace, ports }));
@@ -250,6 +255,39 @@ async function produceModel(spec: BuildSpec, src: ResolvedSources, tc: Toolchain
     progress.fail();
     throw e;
   }
+}
+
+/** The C++ files Verilator's makefile will compile (one when it builds everything in one unit). */
+async function compileUnits(obj: string): Promise<number> {
+  const mk = await readFile(path.join(obj, `${prefix}_classes.mk`), 'utf8');
+  if (/VM_PARALLEL_BUILDS\s*=\s*0/.test(mk)) return 1;
+  let n = 0;
+  let inList = false;
+  for (const line of mk.split('\n')) {
+    if (/^VM_(CLASSES|SUPPORT)_(FAST|SLOW) \+=/.test(line)) inList = true;
+    else if (inList && /^\s+\S/.test(line)) n++;
+    else inList = false;
+  }
+  return Math.max(1, n);
+}
+
+/** Reports, while make runs, how many objects exist (bar) or that it is still going (every 20 s, lines). */
+async function watchCompile(obj: string, progress: ReturnType<typeof buildProgress>): Promise<() => void> {
+  const total = await compileUnits(obj);
+  const started = performance.now();
+  let lastLine = started;
+  const timer = setInterval(async () => {
+    const done = (await readdir(obj).catch(() => [] as string[])).filter((f) => f.endsWith('.o')).length;
+    const now = performance.now();
+    const text = total > 1 ? `${Math.min(done, total)}/${total} files compiled` : 'compiling';
+    if (process.stderr.isTTY) progress.detail(text);
+    else if (now - lastLine >= 20_000) {
+      lastLine = now;
+      progress.detail(`${text}, still going`);
+    }
+  }, 1000);
+  timer.unref();
+  return () => clearInterval(timer);
 }
 
 const inProcess = new Map<string, Promise<BuiltModel>>();
