@@ -5,6 +5,7 @@
  * dropped before READY, WLAST on the wrong beat).
  */
 import type { Port } from '../../sim/index.js';
+import type { DmaPort } from '../host/dma-monitor.js';
 import { Rng } from '../runtime/random.js';
 import type { Testbench } from '../runtime/testbench.js';
 import { type AddressChannel, Axi4Checker, sampledBurst } from './axi4-checker.js';
@@ -17,6 +18,12 @@ import { SparseMemory } from './sparse-memory.js';
 export interface Axi4SlaveMemoryOptions extends CheckerOptions {
   /** The backing store (shared with the test to preload and inspect). Default: a new empty one. */
   memory?: SparseMemory;
+  /**
+   * Serve the bursts from a DMA port instead (the host-memory model behind the DMA monitor): one
+   * `dmaRead` per read beat and one `dmaWrite` per write beat, with `wstrb` as the byte mask.
+   * `memory` is then unused.
+   */
+  port?: DmaPort;
   /** Addresses [base, base + size) answer OKAY; others DECERR. Default: all. */
   base?: number;
   size?: number;
@@ -67,7 +74,8 @@ export class Axi4SlaveMemory {
   readonly memory: SparseMemory;
   readonly checker: Axi4Checker;
   readonly dataBytes: number;
-  private readonly o: Required<Omit<Axi4SlaveMemoryOptions, 'memory' | 'onViolation' | 'base' | 'size' | 'readLatency'>> & {
+  private readonly port: DmaPort | null;
+  private readonly o: Required<Omit<Axi4SlaveMemoryOptions, 'memory' | 'port' | 'onViolation' | 'base' | 'size' | 'readLatency'>> & {
     base: number;
     size: number;
     readLatency: readonly [number, number];
@@ -102,6 +110,7 @@ export class Axi4SlaveMemory {
   ) {
     const sim = tb.sim;
     this.memory = opts.memory ?? new SparseMemory();
+    this.port = opts.port ?? null;
     this.o = {
       base: opts.base ?? 0,
       size: opts.size ?? Number.POSITIVE_INFINITY,
@@ -231,6 +240,16 @@ export class Axi4SlaveMemory {
       if (ok) {
         beats.forEach((w, n) => {
           const { addr, lo, hi } = beatLanes(b, n, this.dataBytes);
+          if (this.port) {
+            const bytes = new Uint8Array(hi - lo + 1);
+            const mask: boolean[] = [];
+            for (let lane = lo; lane <= hi; lane++) {
+              bytes[lane - lo] = Number((w.data >> BigInt(8 * lane)) & 0xffn);
+              mask.push(((w.strb >> BigInt(lane)) & 1n) === 1n);
+            }
+            this.port.dmaWrite(BigInt(addr + lo), bytes, mask);
+            return;
+          }
           for (let lane = lo; lane <= hi; lane++) {
             if ((w.strb >> BigInt(lane)) & 1n) this.memory.writeByte(addr + lane, Number((w.data >> BigInt(8 * lane)) & 0xffn));
           }
@@ -276,7 +295,12 @@ export class Axi4SlaveMemory {
     let data = 0n;
     if (cur.resp === 0) {
       const { addr, lo, hi } = beatLanes(cur.burst, cur.beat, this.dataBytes);
-      for (let lane = hi; lane >= lo; lane--) data |= BigInt(this.memory.readByte(addr + lane)) << BigInt(8 * lane);
+      if (this.port) {
+        const bytes = this.port.dmaRead(BigInt(addr + lo), hi - lo + 1);
+        for (let lane = hi; lane >= lo; lane--) data |= BigInt(bytes[lane - lo]) << BigInt(8 * lane);
+      } else {
+        for (let lane = hi; lane >= lo; lane--) data |= BigInt(this.memory.readByte(addr + lane)) << BigInt(8 * lane);
+      }
     }
     this.r.id?.set(cur.burst.id);
     this.r.data.set(data);

@@ -58,6 +58,12 @@ export interface DmaAccess {
 export interface DmaMonitorOptions {
   /** Keep every access in `log` (for scoreboards comparing RTL and model DMA writes). */
   log?: boolean;
+  /**
+   * Bytes of the NIC's DMA data bus (default 1: byte-exact). AXI4 reads have no strobes, so a master
+   * reads whole bus words: a read byte is allowed when a byte of its aligned word is granted for
+   * reading. A word never crosses a page, so this never reaches into another page or owner.
+   */
+  readGranule?: number;
 }
 
 function allows(access: GrantAccess, dir: DmaDirection): boolean {
@@ -72,6 +78,7 @@ export class DmaMonitor implements DmaPort {
   private nextId = 1;
   private count = 0;
   private readonly keepLog: boolean;
+  private readonly readGranule: number;
   private readonly listeners: ((a: DmaAccess) => void)[] = [];
 
   constructor(
@@ -79,6 +86,11 @@ export class DmaMonitor implements DmaPort {
     options: DmaMonitorOptions = {},
   ) {
     this.keepLog = options.log ?? false;
+    this.readGranule = options.readGranule ?? 1;
+    const g = this.readGranule;
+    if (!Number.isInteger(g) || g < 1 || g > 4096 || (g & (g - 1)) !== 0) {
+      throw new Error(`DMA monitor readGranule ${g} must be a power of two from 1 to 4096 (the DMA bus width in bytes)`);
+    }
   }
 
   /** Number of NIC accesses so far. */
@@ -159,15 +171,24 @@ export class DmaMonitor implements DmaPort {
   }
 
   private check(n: number, dir: DmaDirection, addr: bigint, len: number, mask?: ArrayLike<boolean>): void {
+    // Reads are judged on whole aligned bus words (see readGranule); writes byte by byte.
+    const word = dir === 'read' ? this.readGranule : 1;
     for (const s of pageSpans(addr, len)) {
-      const covered = new Uint8Array(s.len);
-      const start = pageBase(s.pfn) + BigInt(s.offset);
+      const wordLo = s.offset - (s.offset % word);
+      const wordHi = Math.min(4096, Math.ceil((s.offset + s.len) / word) * word);
+      const words = new Uint8Array(wordHi - wordLo);
+      const wordStart = pageBase(s.pfn) + BigInt(wordLo);
       for (const g of this.byPage.get(s.pfn) ?? []) {
         if (!allows(g.access, dir)) continue;
-        const lo = Math.max(0, Number(g.addr - start));
-        const hi = Math.min(s.len, Number(g.addr + BigInt(g.len) - start));
-        if (lo < hi) covered.fill(1, lo, hi);
+        const lo = Math.max(0, Number(g.addr - wordStart));
+        const hi = Math.min(words.length, Number(g.addr + BigInt(g.len) - wordStart));
+        if (lo < hi) words.fill(1, lo, hi);
       }
+      if (word > 1) {
+        for (let w = 0; w < words.length; w += word) if (words.subarray(w, w + word).includes(1)) words.fill(1, w, w + word);
+      }
+      const covered = words.subarray(s.offset - wordLo, s.offset - wordLo + s.len);
+      const start = pageBase(s.pfn) + BigInt(s.offset);
       const bad: ByteRange[] = [];
       for (let i = 0; i < s.len; i++) {
         if (covered[i] || (mask && !mask[s.at + i])) continue;

@@ -355,6 +355,17 @@ export class ReferenceNic {
     return sent;
   }
 
+  /**
+   * One frame of context c now, whatever the round-robin order: the system scoreboard calls it in
+   * the order the RTL's scheduler chose (seen in the RTL's completion writes), since that order
+   * depends on timing. Returns the frames put on the wire (none for a local delivery or a frame not
+   * sent), or null when c has no valid descriptor.
+   */
+  transmitOne(c: number): WireFrame[] | null {
+    const sent: WireFrame[] = [];
+    return this.sendOne(c, sent) ? sent : null;
+  }
+
   /** One frame of context c; false when c has no valid descriptor (it goes idle). */
   private sendOne(c: number, sent: WireFrame[]): boolean {
     const s = this.ctxs[c] as ContextState;

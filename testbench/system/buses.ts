@@ -1,0 +1,74 @@
+/**
+ * The NIC's register BARs in the system: `RtlBus` reaches the Verilated core through its two
+ * AXI4-Lite slaves; `DifferentialBus` is what the VMM, the driver domain and the guests are given:
+ * every write goes to the RTL and then, once the RTL has taken it, to the reference model, so both
+ * NICs see the same register stimulus in the same order. Reads are answered by the RTL alone (the
+ * system runs on what the real NIC says; the scoreboard compares the two).
+ */
+
+import type { NicParams } from '../../hdl/params.js';
+import { decodeBar0, INT_CTRL } from '../../hdl/registers/map.js';
+import type { AxiLiteMaster } from '../axi/axilite.js';
+import type { ReferenceNic } from '../refmodel/referenceNic.js';
+import type { NicBus } from '../vmm/nic-bus.js';
+
+export class RtlBus implements NicBus {
+  constructor(
+    readonly bar0: AxiLiteMaster,
+    readonly bar1: AxiLiteMaster,
+  ) {}
+
+  async bar0Read(offset: number): Promise<number> {
+    return Number(await this.bar0.read(offset)) >>> 0;
+  }
+
+  async bar0Write(offset: number, value: number): Promise<void> {
+    await this.bar0.write(offset, value >>> 0);
+  }
+
+  async bar1Read(offset: number): Promise<number> {
+    return Number(await this.bar1.read(offset)) >>> 0;
+  }
+
+  async bar1Write(offset: number, value: number): Promise<void> {
+    await this.bar1.write(offset, value >>> 0);
+  }
+}
+
+export class DifferentialBus implements NicBus {
+  /** Contexts whose interrupt the last INT_CTRL write masked (as the RTL now has it). */
+  readonly masked = new Set<number>();
+  /** Register writes made (both BARs), for the report. */
+  writes = 0;
+
+  constructor(
+    readonly params: NicParams,
+    readonly rtl: RtlBus,
+    readonly model: ReferenceNic,
+  ) {}
+
+  bar0Read(offset: number): Promise<number> {
+    return this.rtl.bar0Read(offset);
+  }
+
+  async bar0Write(offset: number, value: number): Promise<void> {
+    await this.rtl.bar0Write(offset, value);
+    this.writes++;
+    this.model.bar0Write(offset, value);
+    const loc = decodeBar0(this.params, offset);
+    if (loc?.reg === 'INT_CTRL') {
+      if (value & INT_CTRL.MASK.mask) this.masked.add(loc.ctx);
+      if (value & INT_CTRL.UNMASK.mask) this.masked.delete(loc.ctx);
+    }
+  }
+
+  bar1Read(offset: number): Promise<number> {
+    return this.rtl.bar1Read(offset);
+  }
+
+  async bar1Write(offset: number, value: number): Promise<void> {
+    await this.rtl.bar1Write(offset, value);
+    this.writes++;
+    this.model.bar1Write(offset, value);
+  }
+}

@@ -1,0 +1,54 @@
+/**
+ * A DMA port with a tap: forwards every access to the port behind it (the DMA monitor for the RTL,
+ * the mirror memory for the reference model) and tells the scoreboard about each write with the
+ * bytes it replaced, so writes that change nothing can be told apart.
+ */
+import type { DmaPort } from '../host/dma-monitor.js';
+import type { HostMemory } from '../host/memory.js';
+
+export interface DmaWriteEvent {
+  addr: bigint;
+  bytes: Uint8Array;
+  /** AXI `wstrb` per byte; absent: every byte. */
+  mask?: ArrayLike<boolean>;
+  /** The memory's bytes just before the write. */
+  before: Uint8Array;
+}
+
+/** A DMA port straight onto a memory (the reference model's, which nobody needs to police). */
+export function memoryPort(memory: HostMemory): DmaPort {
+  return {
+    dmaRead: (addr, len) => memory.read(addr, len),
+    dmaWrite: (addr, bytes, mask) => memory.write(addr, bytes, mask),
+  };
+}
+
+export class TappedDmaPort implements DmaPort {
+  private readonly writeListeners: ((e: DmaWriteEvent) => void)[] = [];
+  /** Accesses so far (reads and writes). */
+  accesses = 0;
+
+  constructor(
+    private readonly memory: HostMemory,
+    private readonly inner: DmaPort,
+    /** Wraps each forwarded write (the RTL's writes must not reach the mirror). */
+    private readonly around: <T>(fn: () => T) => T = (fn) => fn(),
+  ) {}
+
+  onWrite(fn: (e: DmaWriteEvent) => void): void {
+    this.writeListeners.push(fn);
+  }
+
+  dmaRead(addr: bigint, len: number): Uint8Array {
+    this.accesses++;
+    return this.inner.dmaRead(addr, len);
+  }
+
+  dmaWrite(addr: bigint, bytes: Uint8Array, byteMask?: ArrayLike<boolean>): void {
+    this.accesses++;
+    const before = this.memory.read(addr, bytes.length);
+    this.around(() => this.inner.dmaWrite(addr, bytes, byteMask));
+    const e: DmaWriteEvent = { addr, bytes: bytes.slice(), mask: byteMask ? Array.from(byteMask) : undefined, before };
+    for (const fn of this.writeListeners) fn(e);
+  }
+}

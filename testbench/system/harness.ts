@@ -1,0 +1,345 @@
+/**
+ * The whole system around the Verilated `cdna_nic`: host memory behind the AXI4 slave through the
+ * DMA monitor, the two register BARs through AXI4-Lite masters, the wire on both streams, the VMM and
+ * the driver domain on top, the physical interrupt wired to the VMM's handler, and the reference
+ * model fed the same stimulus with a scoreboard comparing the two (scoreboard.ts).
+ *
+ *   const sys = await SystemHarness.create({ profile: 'test' });
+ *   const a = await sys.attachGuest(0);          // a guest with a driver on context 0
+ *   await a.driver.send([...]); await sys.settle();   // settle() ends a scoreboard window
+ *   sys.assertClean(); sys.close();
+ *
+ * One Verilator build per parameter set is shared by every harness of a process.
+ */
+import { cdnaNic } from '../../hdl/nic/top.js';
+import { type NicParams, type ProfileName, resolveParams } from '../../hdl/params.js';
+import { type PortValue, type Simulation, simulate } from '../../sim/index.js';
+import { Axi4SlaveMemory, AxiLiteMaster, type Pattern } from '../axi/index.js';
+import { localMac, type MacAddress } from '../ethernet/mac.js';
+import { contextInfoOf, GuestDriver, type GuestDriverOptions } from '../guest/driver.js';
+import { HostileGuest } from '../guest/hostile.js';
+import { DmaMonitor } from '../host/dma-monitor.js';
+import { formatOwner, type GuestId, pfnOf } from '../host/memory.js';
+import { ReferenceNic } from '../refmodel/referenceNic.js';
+import { Rng } from '../runtime/random.js';
+import { Testbench } from '../runtime/testbench.js';
+import { DriverDomain } from '../vmm/driver-domain.js';
+import { type ContextConfig, type InterruptRun, Vmm } from '../vmm/vmm.js';
+import { DifferentialBus, RtlBus } from './buses.js';
+import { memoryPort, TappedDmaPort } from './dma-tap.js';
+import { MirroredHostMemory } from './mirrored-memory.js';
+import { type Mismatch, Scoreboard } from './scoreboard.js';
+import { type WireOptions, WireSide } from './wire.js';
+
+type Ports = { [name: string]: PortValue };
+
+/** How host memory answers the NIC's DMA. */
+export interface MemoryTiming {
+  /** Edges to the first read beat; a [min, max] pair draws per burst (default [4, 12]). */
+  readLatency?: number | readonly [number, number];
+  writeLatency?: number;
+  /** Answer reads of different IDs out of order (default true). */
+  reorder?: boolean;
+  arready?: Pattern;
+  awready?: Pattern;
+  wready?: Pattern;
+  rvalid?: Pattern;
+  bvalid?: Pattern;
+}
+
+export interface SystemOptions {
+  /** A profile name or resolved parameters (default 'test'). */
+  params?: ProfileName | NicParams;
+  memory?: MemoryTiming;
+  wire?: WireOptions;
+  /** The VMM's validation and pinning (default on; Q-2 turns it off). */
+  protection?: boolean;
+  /** Interrupt coalescing set by the driver domain (default 4 events or 64 cycles). */
+  coalesce?: { events: number; cycles: number };
+  /** Randomness of the memory's reordering (default seed 1). */
+  rng?: Rng;
+  /** log2 of the interrupt ring's entries (default 6). */
+  intrRingLog2?: number;
+  /** Clock period for pcap timestamps (default 8 ns: 125 MHz). */
+  clockNs?: number;
+}
+
+const simulations = new Map<string, Promise<Simulation<Ports>>>();
+
+/** The Verilated NIC for a parameter set, built (or taken from the cache) once per process. */
+export function nicSimulation(params: NicParams): Promise<Simulation<Ports>> {
+  const key = JSON.stringify(params);
+  let s = simulations.get(key);
+  if (!s) {
+    s = simulate<Ports>(cdnaNic(params));
+    simulations.set(key, s);
+  }
+  return s;
+}
+
+/** Closes every shared simulation (end of a test file or of the demo). */
+export async function closeSimulations(): Promise<void> {
+  for (const s of simulations.values()) (await s).close();
+  simulations.clear();
+}
+
+export interface AttachedGuest {
+  guest: GuestId;
+  ctx: number;
+  mac: MacAddress;
+  driver: GuestDriver;
+  pages: bigint[];
+}
+
+export interface AttachOptions {
+  /** The context's MAC (default localMac(ctx + 1)). */
+  mac?: MacAddress;
+  /** Pages of the guest (default 4: 8 buffers of 2 KiB). */
+  pages?: number;
+  config?: Partial<ContextConfig>;
+  driver?: Partial<GuestDriverOptions>;
+  /** An existing guest instead of a new one. */
+  guest?: GuestId;
+}
+
+export class SystemHarness {
+  readonly params: NicParams;
+  readonly tb: Testbench<Ports>;
+  readonly sim: Simulation<Ports>;
+  readonly memory: MirroredHostMemory;
+  readonly monitor: DmaMonitor;
+  readonly model: ReferenceNic;
+  readonly rtl: RtlBus;
+  readonly bus: DifferentialBus;
+  readonly axi: Axi4SlaveMemory;
+  readonly wire: WireSide;
+  readonly rtlDma: TappedDmaPort;
+  readonly modelDma: TappedDmaPort;
+  readonly clockNs: number;
+  /** Physical interrupts seen on `irq`. */
+  irqs = 0;
+  /** Runs of the VMM's interrupt handler, in order. */
+  readonly interruptRuns: InterruptRun[] = [];
+  vmm!: Vmm;
+  dd!: DriverDomain;
+  scoreboard!: Scoreboard;
+  readonly guests: AttachedGuest[] = [];
+
+  private quiet = 0;
+  private lastAccesses = 0;
+  private irqPending = false;
+  private handling = false;
+  private stopping = false;
+  private quietCycles = 128;
+
+  private constructor(sim: Simulation<Ports>, params: NicParams, opts: SystemOptions) {
+    this.sim = sim;
+    this.params = params;
+    this.clockNs = opts.clockNs ?? 8;
+    this.tb = new Testbench(sim, { stallCycles: 2_000_000 });
+    this.memory = new MirroredHostMemory();
+    // AXI4 reads have no strobes: the NIC reads whole words of its DMA bus (see readGranule).
+    this.monitor = new DmaMonitor(this.memory, { readGranule: params.DMA_W / 8 });
+    this.modelDma = new TappedDmaPort(this.memory.mirror, memoryPort(this.memory.mirror));
+    this.model = new ReferenceNic(params, this.modelDma);
+    const memory = this.memory;
+    this.rtlDma = new TappedDmaPort(memory, this.monitor, (fn) => memory.asNic(fn));
+    const t = opts.memory ?? {};
+    const latency = t.readLatency ?? [4, 12];
+    this.axi = new Axi4SlaveMemory(this.tb, 'm_axi', {
+      port: this.rtlDma,
+      readLatency: latency,
+      writeLatency: t.writeLatency ?? 2,
+      reorder: t.reorder ?? true,
+      rng: opts.rng ?? new Rng(1),
+      maxReads: 16,
+      maxWrites: 16,
+      arready: t.arready,
+      awready: t.awready,
+      wready: t.wready,
+      rvalid: t.rvalid,
+      bvalid: t.bvalid,
+    });
+    this.rtl = new RtlBus(new AxiLiteMaster(this.tb, 's_axil_bar0'), new AxiLiteMaster(this.tb, 's_axil_bar1'));
+    this.bus = new DifferentialBus(params, this.rtl, this.model);
+    this.wire = new WireSide(this.tb, opts.wire);
+    const maxLatency = typeof latency === 'number' ? latency : latency[1];
+    this.quietCycles = Math.max(128, (opts.coalesce?.cycles ?? 64) + 64, 4 * maxLatency + 64);
+    this.tb.onEdge(() => this.watch(), { name: 'system watch' });
+  }
+
+  static async create(opts: SystemOptions = {}): Promise<SystemHarness> {
+    const params = typeof opts.params === 'object' ? opts.params : resolveParams(opts.params ?? 'test');
+    const sim = await nicSimulation(params);
+    const h = new SystemHarness(sim, params, opts);
+    await h.tb.reset();
+    await h.start(opts);
+    return h;
+  }
+
+  private async start(opts: SystemOptions): Promise<void> {
+    this.vmm = new Vmm({
+      params: this.params,
+      memory: this.memory,
+      bus: this.bus,
+      monitor: this.monitor,
+      protection: opts.protection ?? true,
+      pages: { pageCount: 1024 },
+      intrRingLog2: opts.intrRingLog2,
+    });
+    await this.vmm.init();
+    this.dd = new DriverDomain(this.vmm, this.bus);
+    await this.dd.probe(this.params);
+    const co = opts.coalesce ?? { events: 4, cycles: 64 };
+    await this.dd.setCoalescing(co.events, co.cycles);
+    const ring = this.monitor.grants().find((g) => g.purpose === 'interrupt ring');
+    if (!ring) throw new Error('the VMM granted no interrupt ring');
+    this.scoreboard = new Scoreboard({
+      params: this.params,
+      model: this.model,
+      rtl: this.rtl,
+      bus: this.bus,
+      wire: this.wire,
+      memory: this.memory,
+      mirror: this.memory.mirror,
+      recordsBase: this.vmm.recordAddr(0),
+      intrRing: { addr: ring.addr, len: ring.len },
+      describe: (a) => this.describe(a),
+      cycle: () => this.tb.cycle,
+    });
+    this.rtlDma.onWrite((e) => this.scoreboard.onRtlWrite(e));
+    this.modelDma.onWrite((e) => this.scoreboard.onModelWrite(e));
+    this.tb.fork(() => this.serveInterrupts(), { name: 'VMM interrupt handler' });
+  }
+
+  /** The physical interrupt: the VMM's handler runs once per pulse, one run at a time. */
+  private async serveInterrupts(): Promise<void> {
+    for (;;) {
+      await this.tb.until(() => this.irqPending || this.stopping, { what: 'irq' });
+      if (this.stopping) return;
+      this.irqPending = false;
+      this.handling = true;
+      const run = await this.vmm.handleInterrupt();
+      this.handling = false;
+      this.interruptRuns.push(run);
+      this.scoreboard.noteInterruptRun(run);
+    }
+  }
+
+  private watch(): void {
+    const s = this.sim.sampled;
+    if (s.irq) {
+      this.irqs++;
+      this.irqPending = true;
+    }
+    const accesses = this.rtlDma.accesses;
+    const busy =
+      s.m_axi_arvalid ||
+      s.m_axi_awvalid ||
+      s.m_axi_wvalid ||
+      s.m_axi_rvalid ||
+      s.m_axi_bvalid ||
+      s.m_axis_tx_tvalid ||
+      s.s_axis_rx_tvalid ||
+      s.irq ||
+      this.axi.readsInFlight > 0 ||
+      !this.wire.idle ||
+      this.irqPending ||
+      this.handling ||
+      accesses !== this.lastAccesses;
+    this.lastAccesses = accesses;
+    this.quiet = busy ? 0 : this.quiet + 1;
+  }
+
+  /** Runs until nothing has moved for a while (DMA, wire, interrupts), then closes a scoreboard window. */
+  async settle(opts: { check?: boolean; timeout?: number } = {}): Promise<Mismatch[]> {
+    this.quiet = 0;
+    await this.tb.until(() => this.quiet >= this.quietCycles, { timeout: opts.timeout ?? 2_000_000, what: 'the system to go quiet' });
+    return (opts.check ?? true) ? await this.scoreboard.checkWindow() : [];
+  }
+
+  /**
+   * A frame from the wire, to both NICs. The model takes it at once: callers keep RX rings and
+   * context states unchanged until the RTL has taken it too (a settle), which the scenario's phases do.
+   */
+  inject(data: Uint8Array, badFcs = false): void {
+    this.wire.inject(data, badFcs);
+    this.model.receive(data, badFcs);
+  }
+
+  /** Runs `n` cycles. */
+  async run(n: number): Promise<void> {
+    await this.tb.cycles(n);
+  }
+
+  /** A new guest with `pages` pages and a driver on `ctx`, its RX buffers posted (and fetched, after the next settle). */
+  async attachGuest(ctx: number, opts: AttachOptions = {}): Promise<AttachedGuest> {
+    const guest = opts.guest ?? this.vmm.createGuest();
+    const pages = this.allocate(guest, opts.pages ?? 4);
+    const mac = opts.mac ?? localMac(ctx + 1);
+    const r = await this.dd.createGuestNic(guest, ctx, { mac, ...opts.config });
+    if (!r.ok) throw new Error(`guest ${guest} cannot have context ${ctx}: ${r.message}`);
+    const driver = new GuestDriver({
+      hypervisor: this.vmm,
+      guest,
+      mmu: this.vmm.mmu(guest),
+      info: contextInfoOf(this.vmm, ctx),
+      pages,
+      ...opts.driver,
+    });
+    await driver.postRx();
+    const a: AttachedGuest = { guest, ctx, mac, driver, pages };
+    this.guests.push(a);
+    return a;
+  }
+
+  /** A hostile guest on `ctx`: its own context and pages, and BAR0 below the MMU (P-10). */
+  async attachHostile(ctx: number, opts: { mac?: MacAddress; pages?: number } = {}): Promise<HostileGuest> {
+    const guest = this.vmm.createGuest();
+    const pages = this.allocate(guest, opts.pages ?? 4);
+    const r = await this.dd.createGuestNic(guest, ctx, { mac: opts.mac ?? localMac(ctx + 1) });
+    if (!r.ok) throw new Error(`hostile guest ${guest} cannot have context ${ctx}: ${r.message}`);
+    return new HostileGuest({ vmm: this.vmm, guest, info: contextInfoOf(this.vmm, ctx), pages, rawBar0: this.bus });
+  }
+
+  allocate(guest: GuestId, count: number): bigint[] {
+    const r = this.vmm.allocatePages(guest, count);
+    if (!r.ok) throw new Error(`guest ${guest} gets no pages: ${r.message}`);
+    return r.pfns;
+  }
+
+  /** Names what lives at a host address (for mismatch and violation messages). */
+  describe(addr: bigint): string {
+    for (let c = 0; c < this.params.N_CTX; c++) {
+      const v = this.vmm.contextOf(c);
+      if (!v) continue;
+      for (const [ring, name] of [
+        [v.tx, 'TX'],
+        [v.rx, 'RX'],
+      ] as const) {
+        if (ring && addr >= ring.base && addr < ring.base + BigInt(ring.size * 16)) {
+          return `context ${c} ${name} ring slot ${Number(addr - ring.base) >> 4}`;
+        }
+      }
+      if (addr >= v.recordAddr && addr < v.recordAddr + 8n) return `context ${c} completion record`;
+    }
+    const info = this.memory.info(pfnOf(addr));
+    return `${info.type} page owned by ${formatOwner(info.owner)}`;
+  }
+
+  /** Fails with every scoreboard mismatch and every DMA-monitor violation. */
+  assertClean(): void {
+    this.monitor.assertClean();
+    const m = this.scoreboard.mismatches;
+    if (m.length === 0) return;
+    const lines = m.slice(0, 20).map((x) => `  [window ${x.window}, cycle ${x.cycle}] ${x.what}: ${x.detail}`);
+    if (m.length > 20) lines.push(`  ... and ${m.length - 20} more`);
+    throw new Error(`RTL and reference model disagree (${m.length} mismatch(es)):\n${lines.join('\n')}`);
+  }
+
+  /** Stops the interrupt service and detaches from the simulation (which stays cached). */
+  close(): void {
+    this.stopping = true;
+    this.tb.close();
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * The Ethernet side of the system: what the NIC sends (`m_axis_tx`, taken by a sink with optional
+ * back-pressure) and what the testbench injects as the MAC (`s_axis_rx`, `tuser` high on the last
+ * beat of a bad-FCS frame). Both directions are kept with their cycle for the scoreboard and a pcap.
+ */
+import { type AxisBeat, AxisSink, AxisSource, framesToBeats, type Pattern } from '../axi/index.js';
+import { PcapWriter } from '../ethernet/pcap.js';
+import type { Testbench } from '../runtime/testbench.js';
+
+export interface WireFrameSeen {
+  cycle: number;
+  data: Uint8Array;
+  /** Injected with a bad FCS (RX only). */
+  badFcs?: boolean;
+  direction: 'tx' | 'rx';
+}
+
+export interface WireOptions {
+  /** When the wire takes a TX beat (default always). */
+  txReady?: Pattern;
+  /** When the MAC may present an RX beat (default always). */
+  rxPacing?: Pattern;
+}
+
+export class WireSide {
+  readonly sink: AxisSink;
+  readonly source: AxisSource;
+  /** Frames the NIC sent, in order. */
+  readonly sent: WireFrameSeen[] = [];
+  /** Frames injected, in order. */
+  readonly injected: WireFrameSeen[] = [];
+  private readonly bytesPerBeat: number;
+
+  constructor(
+    private readonly tb: Testbench<object>,
+    opts: WireOptions = {},
+  ) {
+    this.sink = new AxisSink(tb, 'm_axis_tx', { ready: opts.txReady });
+    this.source = new AxisSource(tb, 's_axis_rx', { pacing: opts.rxPacing });
+    this.bytesPerBeat = tb.sim.port('s_axis_rx_tdata').width / 8;
+    tb.onEdge(
+      () => {
+        for (let f = this.sink.tryReceive(); f; f = this.sink.tryReceive()) {
+          this.sent.push({ cycle: f.lastCycle, data: f.data, direction: 'tx' });
+        }
+      },
+      { name: 'wire tx log' },
+    );
+  }
+
+  /** Queues a frame from the wire (bytes without FCS); returns at once. */
+  inject(data: Uint8Array, badFcs = false): void {
+    const beats: AxisBeat[] = framesToBeats(data, this.bytesPerBeat);
+    if (badFcs) beats[beats.length - 1].user = 1n;
+    this.source.write(beats);
+    this.injected.push({ cycle: this.tb.cycle, data, badFcs, direction: 'rx' });
+  }
+
+  /** Nothing waiting to be injected. */
+  get idle(): boolean {
+    return this.source.idle;
+  }
+
+  /** Both directions in one capture, ordered by cycle; `clockNs` converts cycles to time. */
+  pcap(clockNs: number): PcapWriter {
+    const w = new PcapWriter();
+    const all = [...this.injected, ...this.sent].sort((a, b) => a.cycle - b.cycle);
+    for (const f of all) w.add(f.data, BigInt(Math.round(f.cycle * clockNs)));
+    return w;
+  }
+}
