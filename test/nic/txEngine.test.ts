@@ -177,3 +177,51 @@ describe('transmit engine: local delivery', () => {
     b.close();
   });
 });
+
+describe('transmit engine: registers', () => {
+  it('BAR1 TX registers read back as written; reset values; out-of-range ring sizes and foreign registers', async () => {
+    const b = await TxBench.create();
+    // The reset sweep leaves every context at TX_EXP_SEQ = 1 and zeroed counters.
+    for (let c = 0; c < 4; c++) expect(await b.ctxState(c)).toMatchObject({ TX_EXP_SEQ: 1, TX_FRAMES: 0, TX_BYTES_LO: 0 });
+    await b.writeCtx(2, 'MAC_LO', 0xccddeeff);
+    await b.writeCtx(2, 'MAC_HI', 0x1234aabb);
+    await b.writeCtx(2, 'TX_RING_BASE_LO', 0x8765432f);
+    await b.writeCtx(2, 'TX_RING_BASE_HI', 0xfedcba98);
+    await b.writeCtx(2, 'TX_RING_LOG2', 2);
+    await b.writeCtx(2, 'TX_RING_LOG2', 4); // above MAX_RING_LOG2 = 3: ignored
+    await b.writeCtx(2, 'TX_EXP_SEQ', 0x1234567d);
+    await b.writeCtx(2, 'DONE_BASE_LO', 0x1111111f);
+    await b.writeCtx(2, 'DONE_BASE_HI', 0x22222222);
+    expect(await b.ctxState(2)).toMatchObject({
+      MAC_LO: 0xccddeeff,
+      MAC_HI: 0xaabb,
+      TX_RING_BASE_LO: 0x87654320,
+      TX_RING_BASE_HI: 0xfedcba98,
+      TX_RING_LOG2: 2,
+      TX_EXP_SEQ: 0xd,
+      DONE_BASE_LO: 0x11111118,
+      DONE_BASE_HI: 0x22222222,
+    });
+    // TX_EXP_SEQ also resets the mailbox's TX_DONE_SEQ to the value - 1.
+    expect(b.doneUpdates.map((u) => [u.ctx, u.seq])).toEqual([[2, 0xc]]);
+    expect(b.intr).toEqual([]);
+    // Context 1 is untouched; registers the engine does not own read 0.
+    expect(await b.ctxState(1)).toMatchObject({ MAC_LO: 0, TX_RING_BASE_LO: 0, TX_EXP_SEQ: 1 });
+    expect(await b.ctxReg(2, 'RX_RING_BASE_LO')).toBe(0);
+    expect(await b.ctxReg(2, 'CTRL')).toBe(0);
+    expect(await b.ctxReg(2, 'STATUS')).toBe(0);
+    expect(await b.regRead(0x0)).toBe(0);
+  });
+
+  it('T-1 with a single context (N_CTX=1)', async () => {
+    const b = await TxBench.create({ params: { N_CTX: 1 } });
+    await b.configure(0);
+    const frame = ethFrame(0x02_11_22_33_44_55, macOf(0), 100, 9);
+    b.postFrame(0, 1, frame, { cuts: [40] });
+    b.doorbell(0);
+    await b.waitDone(0, 2);
+    await b.settle();
+    expect(b.wireFrames.map((f) => hex(f.data))).toEqual([hex(frame)]);
+    expect(await b.counters(0)).toMatchObject({ frames: 1, bytes: 100 });
+  });
+});
