@@ -13,7 +13,7 @@
  */
 import { any, axisSpec, defineModule, type InstancePorts, UInt } from '../../generator/index.js';
 import { type SyncFifoIO, syncFifo } from '../../generator/lib/index.js';
-import { deriveParams, type NicParams, ParamError, paramProblems } from '../params.js';
+import { type NicParams, ParamError, paramProblems } from '../params.js';
 import {
   ctxEventSpec,
   ctxFlagsSpec,
@@ -22,7 +22,7 @@ import {
   frameSpec,
   intrSetSpec,
   macLookupSpec,
-  type NicWidths,
+  nicWidths,
   regBusSpec,
 } from './interfaces.js';
 import { type CounterEventField, sequenceCheck } from './tx/check.js';
@@ -41,16 +41,10 @@ import { registerBus } from './tx/registers.js';
 import { doorbells, fetcher, finishScheduler, scheduler } from './tx/scheduler.js';
 import { SharedPort } from './tx/sharedPort.js';
 
-/** The widths the block interfaces use. */
-export function txWidths(p: NicParams): NicWidths {
-  const d = deriveParams(p);
-  return { ctxW: d.ctxIndexWidth, nCtx: p.N_CTX, seqW: p.SEQ_W, dmaW: p.DMA_W, streamW: p.STREAM_W };
-}
-
 export function txEngine(p: NicParams) {
   const problems = paramProblems(p);
   if (problems.length > 0) throw new ParamError(problems);
-  const w = txWidths(p);
+  const w = nicWidths(p);
   const cfg = txConfig(p, w);
   const lay = txLayouts(cfg);
   const params = {
