@@ -164,6 +164,7 @@ describe('ownership', () => {
     await t.cycles(5);
     expect(oldEdges).toBe(before);
     expect(() => old.fork(function* () {})).toThrow(/closed/);
+    await expect(old.rising()).rejects.toThrow(/closed/);
   });
 });
 

@@ -141,7 +141,7 @@ export class Testbench<P extends object = PortValues> {
 
   /** Resolves after the next rising edge. */
   rising(): Promise<void> {
-    if (this.failure !== null) return Promise.reject(this.failure);
+    if (this.failure !== null || this.closed) return this.refused();
     this.blocked++;
     this.clockWaits++;
     this.edgeWaiters++;
@@ -176,7 +176,7 @@ export class Testbench<P extends object = PortValues> {
    * Conditions are checked after the coroutines of that edge ran.
    */
   until(cond: () => boolean, opts: WaitOptions = {}): Promise<void> {
-    if (this.failure !== null) return Promise.reject(this.failure);
+    if (this.failure !== null || this.closed) return this.refused();
     if (cond()) return Promise.resolve();
     const what = opts.what ?? `until(${cond.toString().slice(0, 60)})`;
     const p = this.wait<void>(what, (s) => {
@@ -242,7 +242,7 @@ export class Testbench<P extends object = PortValues> {
    * pending. Call `settle.resolve` / `settle.reject` to end it.
    */
   wait<T>(what: string, register: (settle: Settle<T>) => void): Promise<T> {
-    if (this.failure !== null) return Promise.reject(this.failure);
+    if (this.failure !== null || this.closed) return this.refused();
     let pending: Pending<T> | null = null;
     const promise = new Promise<T>((resolve, reject) => {
       const p: Pending<T> = {
@@ -390,6 +390,11 @@ export class Testbench<P extends object = PortValues> {
   }
 
   // ---- internals ----
+
+  /** A wait after a failure (rejects with it) or after close(). */
+  private refused<T>(): Promise<T> {
+    return Promise.reject(this.failure ?? new Error('this testbench was closed; create a new one'));
+  }
 
   private checkOpen(): void {
     if (this.closed) throw new Error('this testbench was closed');
