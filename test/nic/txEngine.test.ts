@@ -95,6 +95,27 @@ describe('transmit engine: multi-descriptor and oversize frames', () => {
     expect(await b.counters(2)).toMatchObject({ frames: 2, bytes: 1514 + 64, oversize: 1, spoofed: 0 });
     b.close();
   });
+
+  it('T-3: a frame of 32 descriptors is sent; one of 33 (more than the fragment queue holds) completes with ERR as oversize', async () => {
+    const b = await TxBench.create({ params: { SEQ_W: 8, MAX_RING_LOG2: 7 } });
+    await b.configure(0);
+    const cutsOf = (n: number) => Array.from({ length: n - 1 }, (_, i) => 40 * (i + 1));
+    const ok = ethFrame(0x02_aa_bb_cc_dd_ee, macOf(0), 32 * 40, 1);
+    const many = ethFrame(0x02_aa_bb_cc_dd_ee, macOf(0), 33 * 40, 2);
+    let seq = b.postFrame(0, 1, ok, { cuts: cutsOf(32), offset: 7 });
+    const manyFirst = seq;
+    seq = b.postFrame(0, seq, many, { cuts: cutsOf(33) });
+    const after = ethFrame(0x02_aa_bb_cc_dd_ee, macOf(0), 90, 3);
+    seq = b.postFrame(0, seq, after, { cuts: [30] });
+    b.doorbell(0);
+    await b.waitDone(0, seq - 1);
+    await b.settle();
+    expect(b.wireFrames.map((f) => hex(f.data))).toEqual([hex(ok), hex(after)]);
+    expect(b.descriptorFlags(0, manyFirst)).toBe(DESC_FLAGS.DONE | DESC_FLAGS.ERR);
+    expect(b.descriptorFlags(0, manyFirst + 32)).toBe(DONE_ERR_EOP);
+    expect(b.done.map((d) => d.seq)).toEqual([32, 65, 67]);
+    expect(await b.counters(0)).toMatchObject({ frames: 2, oversize: 1 });
+  });
 });
 
 describe('transmit engine: completion', () => {

@@ -16,7 +16,7 @@
  * all its descriptors passed. A frame over the maximum (or with more descriptors than fit the
  * fragment queue) is committed as an error: nothing to read, its descriptors complete with ERR.
  */
-import { type Expr, fsm, type InstancePorts, lit, type ModuleBuilder, mux, UInt } from '../../../generator/index.js';
+import { all, type Expr, fsm, type InstancePorts, lit, type ModuleBuilder, mux, UInt } from '../../../generator/index.js';
 import type { SyncFifoIO } from '../../../generator/lib/index.js';
 import type { TxConfig } from './config.js';
 import type { ContextMemories } from './contextMemory.js';
@@ -68,25 +68,28 @@ export function sequenceCheck(m: ModuleBuilder, cfg: TxConfig, lay: TxLayouts, d
   const contRec = lay.desc.unpack(dma.contData);
   const cont = descFields(m.named('chk_cont_desc', pickLane(contRec.data, contLane)));
   const seq32 = (s: Expr): Expr => s.trunc(cfg.seqW).resize(32);
-  const room = m.named('chk_room', fragIn.ready.and(frameIn.ready));
   const maxLen = cfg.maxFrame;
 
   // ---- a frame's first descriptor (CMP) ----
   const c = mrec.ctx;
-  const cmpGo = m.named('chk_cmp_go', st.is('CMP').and(dma.descFifo.out.valid).and(room));
   const runs = mayRun(flags, c);
   const stale = mrec.seq.ne(expRd);
   const match = headRec.err
     .not()
     .and(head.seq.eq(seq32(mrec.seq)))
     .and(head.len.ne(0));
+  const headTooLong = head.len.gt(maxLen);
+  // A decision waits only for the queue space it needs (a frame's own tentative fragments may fill the
+  // fragment queue: the descriptor that makes it too long must still be taken).
+  const wouldAccept = runs.and(stale.not()).and(match);
+  const cmpRoom = all(wouldAccept.and(headTooLong.not()).not().or(fragIn.ready), wouldAccept.and(head.eop).not().or(frameIn.ready));
+  const cmpGo = m.named('chk_cmp_go', st.is('CMP').and(dma.descFifo.out.valid).and(cmpRoom));
   const aDis = m.named('chk_disabled', cmpGo.and(runs.not()));
   const bStale = m.named('chk_stale', cmpGo.and(runs).and(stale));
   const cMiss = m.named('chk_miss', cmpGo.and(runs).and(stale.not()).and(match.not()));
   const dOk = m.named('chk_accept', cmpGo.and(runs).and(stale.not()).and(match));
   const probe = mrec.probe;
   const rearmC = bits.rearm.bit(c);
-  const headTooLong = head.len.gt(maxLen);
 
   // ---- the frame being assembled ----
   const fLenW = 17;
@@ -102,8 +105,6 @@ export function sequenceCheck(m: ModuleBuilder, cfg: TxConfig, lay: TxLayouts, d
 
   // ---- the frame's next descriptor (CONT / CWAIT) ----
   const headIsNext = m.named('chk_head_is_next', metaOut.valid.and(mrec.ctx.eq(fCtx)).and(mrec.seq.eq(fNext)));
-  const useHead = m.named('chk_use_head', st.is('CONT').and(headIsNext).and(dma.descFifo.out.valid).and(room));
-  const useCont = m.named('chk_use_cont', st.is('CWAIT').and(dma.contValid).and(room));
   const contAddr = slotAddr(cfg, fBase, fLog2, fNext);
   dma.cont.valid.set(st.is('CONT').and(headIsNext.not()));
   dma.cont.addr.set(descReadAddr(cfg, contAddr));
@@ -112,28 +113,34 @@ export function sequenceCheck(m: ModuleBuilder, cfg: TxConfig, lay: TxLayouts, d
     contLane.set(contAddr.bit(4));
     st.goto('CWAIT');
   });
-  dma.contTake.set(useCont);
-  const contGo = m.named('chk_cont_go', useHead.or(useCont));
+  // The next descriptor: the head of the fetch stream (CONT) or the one fetched on its own (CWAIT).
+  const fromHead = st.is('CONT');
   const nd = {
-    addr: mux(useHead, head.addr, cont.addr),
-    len: mux(useHead, head.len, cont.len),
-    eop: mux(useHead, head.eop, cont.eop),
-    seq: mux(useHead, head.seq, cont.seq),
-    err: mux(useHead, headRec.err, contRec.err),
+    addr: mux(fromHead, head.addr, cont.addr),
+    len: mux(fromHead, head.len, cont.len),
+    eop: mux(fromHead, head.eop, cont.eop),
+    seq: mux(fromHead, head.seq, cont.seq),
+    err: mux(fromHead, headRec.err, contRec.err),
   };
   const fRuns = mayRun(flags, fCtx);
   const nMatch = nd.err
     .not()
     .and(nd.seq.eq(seq32(fNext)))
     .and(nd.len.ne(0));
-  const contDis = m.named('chk_cont_disabled', contGo.and(fRuns.not()));
-  const contMiss = m.named('chk_cont_miss', contGo.and(fRuns).and(nMatch.not()));
-  const contOk = m.named('chk_cont_accept', contGo.and(fRuns).and(nMatch));
-  const abandon = m.named('chk_abandon', contDis.or(contMiss));
   const n1 = fN.addWrap(1);
   const len1 = fLen.add(nd.len);
   const tooMany = 2 ** cfg.nW - 1 > cfg.fragDepth ? n1.gt(cfg.fragDepth) : lit(0, 1);
   const errNow = m.named('chk_err_now', fErr.or(len1.gt(maxLen)).or(tooMany));
+  const wouldTake = fRuns.and(nMatch);
+  const contRoom = all(wouldTake.and(errNow.not()).not().or(fragIn.ready), wouldTake.and(nd.eop).not().or(frameIn.ready));
+  const useHead = m.named('chk_use_head', st.is('CONT').and(headIsNext).and(dma.descFifo.out.valid).and(contRoom));
+  const useCont = m.named('chk_use_cont', st.is('CWAIT').and(dma.contValid).and(contRoom));
+  dma.contTake.set(useCont);
+  const contGo = m.named('chk_cont_go', useHead.or(useCont));
+  const contDis = m.named('chk_cont_disabled', contGo.and(fRuns.not()));
+  const contMiss = m.named('chk_cont_miss', contGo.and(fRuns).and(nMatch.not()));
+  const contOk = m.named('chk_cont_accept', contGo.and(fRuns).and(nMatch));
+  const abandon = m.named('chk_abandon', contDis.or(contMiss));
   const fNextInc = fNext.addWrap(1);
 
   metaOut.ready.set(cmpGo.or(useHead));
