@@ -9,7 +9,7 @@
  *
  * Per-context registers and counters are in block RAM (contextMemory.ts); only a few bits per context
  * are flip-flops (scheduler.ts). Several descriptor fetches and payload bursts are in flight at once,
- * so DMA latency is hidden: see docs/architecture.md ("Transmit engine").
+ * so DMA latency is hidden: see docs/tx-engine.md.
  */
 import { any, axisSpec, defineModule, type InstancePorts, UInt } from '../../generator/index.js';
 import { type SyncFifoIO, syncFifo } from '../../generator/lib/index.js';

@@ -1,7 +1,7 @@
 /**
  * Sizes and widths of the transmit engine, derived once from the generation parameters so that every
  * stage of hdl/nic/tx agrees on them. The queue depths are what hides DMA latency: see
- * docs/architecture.md ("Transmit engine") for how they were chosen.
+ * docs/tx-engine.md for how they were chosen.
  */
 import { log2Ceil } from '../../../generator/index.js';
 import { type DerivedParams, deriveParams, type NicParams } from '../../params.js';
