@@ -31,4 +31,10 @@ describe('transmit engine lint', () => {
     expect(() => txEngine(bad)).toThrow(ParamError);
     expect(() => txEngine(bad)).toThrow(/N_CTX=3/);
   });
+
+  it('P-9: a ring larger than half the sequence space (2^MAX_RING_LOG2 > 2^(SEQ_W-1)) is refused at generation', () => {
+    const bad = { ...resolveParams('test'), MAX_RING_LOG2: 4 };
+    expect(() => txEngine(bad)).toThrow(ParamError);
+    expect(() => txEngine(bad)).toThrow(/MAX_RING_LOG2=4 .*SEQ_W=4/);
+  });
 });
