@@ -25,7 +25,7 @@ async function generateNic(opts: GenerateOptions, design: 'nic' | 'nic_gmii'): P
   let def: ModuleDef<unknown>;
   if (design === 'nic_gmii') {
     const { cdnaNicGmii } = await import('../hdl/nic/gmiiTop.js');
-    def = await cdnaNicGmii(params);
+    def = cdnaNicGmii(params);
   } else {
     const { cdnaNic } = await import('../hdl/nic/top.js');
     def = cdnaNic(params);

@@ -41,12 +41,12 @@ async function elaborate(design: string, params: NicParams | undefined): Promise
     return [ethMac({ streamW: (params as NicParams).STREAM_W }) as ModuleDef<unknown>];
   }
   if (design === 'nic') {
-    const { cdnaNicCore } = await import('../hdl/nic/gmiiTop.js');
-    return [await cdnaNicCore(params as NicParams)];
+    const { cdnaNic } = await import('../hdl/nic/top.js');
+    return [cdnaNic(params as NicParams)];
   }
   if (design === 'nic_gmii') {
     const { cdnaNicGmii } = await import('../hdl/nic/gmiiTop.js');
-    return [await cdnaNicGmii(params as NicParams)];
+    return [cdnaNicGmii(params as NicParams)];
   }
   const build = libraryBlocks[design];
   if (!build) {
@@ -62,7 +62,7 @@ function progressFor(what: string, phases: number): FlowProgress & { done(): voi
   if (process.stderr.isTTY) {
     const bar = new cliProgress.SingleBar(
       {
-        format: `synth: ${what} [{bar}] {value}/{total} {phase} {detail} ({elapsed})`,
+        format: `synth: ${what} [{bar}] {value}/{total} {phase}{detail} ({elapsed})`,
         clearOnComplete: true,
         hideCursor: true,
         stream: process.stderr,

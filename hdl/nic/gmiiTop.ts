@@ -10,6 +10,7 @@ import { gmiiRxSpec, gmiiTxSpec } from '../eth/gmii.js';
 import { ethMac } from '../eth/mac.js';
 import { ethTxFrameFifo, TX_FIFO_DEFAULT_BYTES } from '../eth/txFifo.js';
 import type { NicParams } from '../params.js';
+import { cdnaNic } from './top.js';
 
 const TX = ['tdata', 'tkeep', 'tvalid', 'tlast'] as const;
 const RX = ['tdata', 'tkeep', 'tvalid', 'tlast', 'tuser'] as const;
@@ -94,13 +95,7 @@ export function withGmiiMac(core: ModuleDef<unknown>, verilogName: string, o: Gm
   );
 }
 
-/** The core `cdna_nic` (hdl/nic/top.ts), loaded when first needed. */
-export async function cdnaNicCore(params: NicParams): Promise<ModuleDef<unknown>> {
-  const { cdnaNic } = await import('./top.js');
-  return cdnaNic(params) as ModuleDef<unknown>;
-}
-
 /** The top `cdna_nic_gmii`: the core of these parameters with the transmit FIFO and the GMII MAC. */
-export async function cdnaNicGmii(params: NicParams): Promise<ModuleDef<unknown>> {
-  return withGmiiMac(await cdnaNicCore(params), 'cdna_nic_gmii');
+export function cdnaNicGmii(params: NicParams, o: GmiiTopOptions = {}): ModuleDef<unknown> {
+  return withGmiiMac(cdnaNic(params), 'cdna_nic_gmii', o);
 }
