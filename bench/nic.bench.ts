@@ -1,0 +1,209 @@
+/**
+ * NIC performance benchmark (issue 7), every figure from the Verilated RTL in cycles except the tool
+ * times: line rate at 10 GbE for TX, RX and both, at 1, 8 and 256 contexts and seven frame sizes,
+ * with host reads answered 200 cycles late; idle latencies; transmit fairness; area and scheduler
+ * pick time against N_CTX; generation and build times. See docs/performance.md.
+ *
+ * Writes build/bench/results.json and prints a table. Run: npm run bench -- nic
+ * Environment:
+ *   NIC_BENCH=linerate,latency,fairness,scale,area,tools   run only these parts (the JSON then goes
+ *                                                          to build/bench/results-partial.json)
+ *   NIC_BENCH_WINDOW=3000      steady-state cycles per line-rate point
+ *   NIC_BENCH_SIZES=60,1514    NIC_BENCH_CONTEXTS=1,8    NIC_BENCH_DIRS=tx,rx   a smaller grid
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { deriveParams, resolveParams } from '../hdl/params.js';
+import { loadModel, type PortValue, type Simulation, simulate } from '../sim/index.js';
+import { buildRoot } from '../sim/paths.js';
+import { runFairness } from './nic/fairness.js';
+import { rxLastByteToCompletion, txDoorbellToWire } from './nic/latency.js';
+import { DEFAULT_BUDGET, type Direction, runLineRate } from './nic/lineRate.js';
+import { checkTargets, formatResults, type NicBenchResults, rxLatencyTarget } from './nic/results.js';
+import type { HostTiming } from './nic/rig.js';
+import { doorbellToPick, nicArea } from './nic/scale.js';
+import { coldBuild, elaborateNic, timeGeneration } from './nic/toolTimes.js';
+
+type Ports = { [name: string]: PortValue };
+
+const PROFILE = '10g';
+/**
+ * Host memory: reads answered 200 cycles late (about 1.3 us at 156.25 MHz, a PCIe round trip) with up
+ * to 64 in flight (PCIe tags); writes are posted, so the bridge answers B a few cycles after the data.
+ */
+const HOST: HostTiming = { readLatency: 200, writeLatency: 4, maxReads: 64, maxWrites: 32 };
+const SIZES = [60, 64, 128, 256, 512, 1024, 1514];
+const CONTEXTS = [1, 8, 256];
+const DIRS: Direction[] = ['tx', 'rx', 'both'];
+const FAIRNESS_SIZES = [60, 1514, 128, 512, 64, 1024, 256, 300];
+const AREA_N = [32, 256, 1024];
+const PICK_N = [32, 1024];
+const PARTS = ['tools', 'linerate', 'latency', 'fairness', 'scale', 'area'] as const;
+type Part = (typeof PARTS)[number];
+
+function listEnv(name: string): string[] | undefined {
+  const v = process.env[name];
+  return v
+    ? v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : undefined;
+}
+
+const only = listEnv('NIC_BENCH');
+for (const p of only ?? []) {
+  if (!(PARTS as readonly string[]).includes(p)) throw new Error(`NIC_BENCH=${p}: unknown part; parts are ${PARTS.join(', ')}`);
+}
+const runs = (p: Part) => !only || only.includes(p);
+const sizes = listEnv('NIC_BENCH_SIZES')?.map(Number) ?? SIZES;
+const contexts = listEnv('NIC_BENCH_CONTEXTS')?.map(Number) ?? CONTEXTS;
+const dirs = (listEnv('NIC_BENCH_DIRS') ?? DIRS) as Direction[];
+for (const d of dirs) if (!DIRS.includes(d)) throw new Error(`NIC_BENCH_DIRS: unknown direction '${d}'; use ${DIRS.join(', ')}`);
+const budget = { ...DEFAULT_BUDGET, windowCycles: Number(process.env.NIC_BENCH_WINDOW ?? DEFAULT_BUDGET.windowCycles) };
+
+const t0 = performance.now();
+const p = resolveParams(PROFILE);
+const dmaBytes = deriveParams(p).dmaBytes;
+const results: NicBenchResults = {
+  meta: {
+    profile: PROFILE,
+    date: new Date().toISOString(),
+    commit: gitCommit(),
+    host: HOST,
+    bytesPerCycle: p.STREAM_W / 8,
+    seconds: 0,
+  },
+  linerate: {},
+  linerate_detail: {},
+  targets: [],
+};
+const log = (s: string) => console.log(s);
+
+/** Sets table[dir][contexts][size], creating the levels on the way. */
+function record<T>(
+  table: Partial<Record<Direction, Record<string, Record<string, T>>>>,
+  dir: Direction,
+  k: number,
+  size: number,
+  v: T,
+): void {
+  const byCtx = table[dir] ?? {};
+  table[dir] = byCtx;
+  const bySize = byCtx[String(k)] ?? {};
+  byCtx[String(k)] = bySize;
+  bySize[String(size)] = v;
+}
+
+function gitCommit(): string {
+  try {
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'hdl', 'generator'], { encoding: 'utf8' }).trim() !== '';
+    return dirty ? `${head}+uncommitted hdl/generator changes` : head;
+  } catch {
+    return 'unknown';
+  }
+}
+
+// Generation first, in a fresh process, as a user running `cdna generate` would see it.
+let sim10g: Simulation<Ports> | null = null;
+let discard10g: (() => Promise<void>) | null = null;
+if (runs('tools')) {
+  const g = timeGeneration(resolveParams(PROFILE, { N_CTX: 1024 }));
+  results.gen = { seconds_1024: g.seconds, verilog_bytes_1024: g.verilogBytes };
+  log(`generation at N_CTX=1024: ${g.seconds.toFixed(2)} s (${(g.verilogBytes / 1e6).toFixed(1)} MB of Verilog)`);
+  const seconds: Record<string, number> = {};
+  for (const prof of ['test', PROFILE]) {
+    const b = await coldBuild(prof);
+    seconds[prof] = b.seconds;
+    log(`cold build of ${prof}: ${b.seconds.toFixed(1)} s`);
+    if (prof === PROFILE) {
+      sim10g = loadModel<Ports>(b.model);
+      discard10g = b.discard;
+    } else await b.discard();
+  }
+  results.build = { seconds };
+}
+
+const needs10g = runs('linerate') || runs('latency') || runs('fairness');
+if (needs10g && !sim10g) sim10g = await simulate<Ports>(elaborateNic(p));
+
+if (runs('linerate') && sim10g) {
+  for (const dir of dirs) {
+    for (const k of contexts) {
+      for (const size of sizes) {
+        const t = performance.now();
+        const r = await runLineRate(sim10g, p, HOST, { dir, contexts: k, size }, budget);
+        const { ratio, ...detail } = r;
+        record(results.linerate, dir, k, size, ratio);
+        record(results.linerate_detail, dir, k, size, detail);
+        const drops = r.rx?.dropped ? `, ${r.rx.dropped} RX frames dropped` : '';
+        log(
+          `line rate ${dir} ${k} ctx ${size} B: ${ratio.toFixed(3)}${drops} (${r.cycles} cycles, ${((performance.now() - t) / 1000).toFixed(1)} s)`,
+        );
+      }
+    }
+  }
+}
+
+if (runs('latency') && sim10g) {
+  const tx = await txDoorbellToWire(sim10g, p, HOST);
+  const rx = await rxLastByteToCompletion(sim10g, p, HOST, [60, 512, 1514]);
+  // The headline RX figure is the size with the least margin to its target.
+  const entries = Object.entries(rx.bySize).map(([s, v]) => ({ size: Number(s), v, margin: rxLatencyTarget(Number(s), dmaBytes) - v }));
+  const worst = entries.reduce((a, b) => (b.margin < a.margin ? b : a));
+  results.latency = {
+    tx_doorbell_to_wire: tx.cycles,
+    tx_samples: tx.samples,
+    rx_last_byte_to_completion: worst.v,
+    rx_size: worst.size,
+    rx_by_size: Object.fromEntries(entries.map((e) => [String(e.size), e.v])),
+  };
+  log(`latency: TX doorbell to wire ${tx.cycles} (${tx.samples.join(', ')}); RX last byte to completion ${JSON.stringify(rx.bySize)}`);
+}
+
+if (runs('fairness') && sim10g) {
+  const f = await runFairness(sim10g, p, HOST, FAIRNESS_SIZES, 16);
+  results.fairness = { max_deviation_frames: f.maxDeviation, contexts: f.contexts, sizes: f.sizes, windows: f.windows, frames: f.frames };
+  log(`fairness: ${f.contexts} contexts, max deviation ${f.maxDeviation} frames over ${f.windows} windows`);
+}
+sim10g?.close();
+await discard10g?.();
+
+if (runs('scale')) {
+  const pick: Record<string, number> = {};
+  const byCtx: Record<string, Record<string, number>> = {};
+  for (const n of PICK_N) {
+    const pn = resolveParams(PROFILE, { N_CTX: n });
+    const sim = await simulate<Ports>(elaborateNic(pn));
+    try {
+      const r = await doorbellToPick(sim, pn, HOST);
+      pick[String(n)] = r.cycles;
+      byCtx[String(n)] = Object.fromEntries(Object.entries(r.byContext).map(([c, v]) => [c, v]));
+      log(`doorbell to pick at N_CTX=${n}: ${r.cycles} cycles (${JSON.stringify(r.byContext)})`);
+    } finally {
+      sim.close();
+    }
+  }
+  results.scale = { pick_cycles: pick, pick_by_context: byCtx };
+}
+
+if (runs('area')) {
+  results.area = {};
+  for (const n of AREA_N) {
+    const a = await nicArea(elaborateNic(resolveParams(PROFILE, { N_CTX: n })));
+    results.area[String(n)] = { ff: a.ff, logic: a.logic, bram_bits: a.bram_bits };
+    log(
+      `area at N_CTX=${n}: ${a.ff} FF, ${a.logic} logic cells, ${a.bram_bits} RAM bits${a.cached ? ' (cached synthesis)' : ` (yosys ${a.seconds.toFixed(0)} s)`}`,
+    );
+  }
+}
+
+results.targets = checkTargets(results, dmaBytes);
+results.meta.seconds = (performance.now() - t0) / 1000;
+const outDir = path.join(buildRoot(), 'bench');
+await mkdir(outDir, { recursive: true });
+const file = path.join(outDir, only ? 'results-partial.json' : 'results.json');
+await writeFile(file, `${JSON.stringify(results, null, 2)}\n`);
+console.log(`\n${formatResults(results)}\n\nwrote ${path.relative(process.cwd(), file)} (${results.meta.seconds.toFixed(0)} s)`);

@@ -1,0 +1,156 @@
+/**
+ * The benchmark's results: the JSON written to build/bench/results.json (keys as issue 7 names them),
+ * the targets each figure is held to, and the table printed at the end of a run.
+ */
+import type { Direction, LineRateOutcome } from './lineRate.js';
+
+export const LINE_RATE_TARGET = 0.99;
+export const FAIRNESS_TARGET = 1;
+export const GEN_SECONDS_TARGET = 2;
+export const FF_GROWTH_TARGET = 4;
+
+export interface NicBenchResults {
+  meta: {
+    profile: string;
+    date: string;
+    commit: string;
+    host: { readLatency: number; writeLatency: number; maxReads: number; maxWrites: number };
+    bytesPerCycle: number;
+    seconds: number;
+  };
+  /** linerate.<dir>.<contexts>.<size> = ratio. */
+  linerate: Partial<Record<Direction, Record<string, Record<string, number>>>>;
+  /** The per-direction figures behind each ratio (window, drops, underruns), same keys. */
+  linerate_detail: Partial<Record<Direction, Record<string, Record<string, Omit<LineRateOutcome, 'ratio'>>>>>;
+  latency?: {
+    tx_doorbell_to_wire: number;
+    tx_samples: number[];
+    /** The frame size whose latency is closest to (or furthest over) its target. */
+    rx_last_byte_to_completion: number;
+    rx_size: number;
+    rx_by_size: Record<string, number>;
+  };
+  fairness?: { max_deviation_frames: number; contexts: number; sizes: number[]; windows: number; frames: number };
+  area?: Record<string, { ff: number; logic: number; bram_bits: number }>;
+  scale?: { pick_cycles: Record<string, number>; pick_by_context: Record<string, Record<string, number>> };
+  gen?: { seconds_1024: number; verilog_bytes_1024: number };
+  build?: { seconds: Record<string, number> };
+  targets: TargetCheck[];
+}
+
+export interface TargetCheck {
+  name: string;
+  value: string;
+  target: string;
+  met: boolean;
+}
+
+/** The RX latency target of a frame: 40 cycles plus the DMA beats the frame takes. */
+export function rxLatencyTarget(size: number, dmaBytes: number): number {
+  return 40 + Math.ceil(size / dmaBytes);
+}
+
+export function txLatencyTarget(readLatency: number): number {
+  return 2 * readLatency + 40;
+}
+
+/** Checks every figure present against its target. */
+export function checkTargets(r: NicBenchResults, dmaBytes: number): TargetCheck[] {
+  const out: TargetCheck[] = [];
+  for (const [dir, byCtx] of Object.entries(r.linerate)) {
+    for (const [ctx, bySize] of Object.entries(byCtx ?? {})) {
+      const entries = Object.entries(bySize);
+      const worst = entries.reduce((a, b) => (b[1] < a[1] ? b : a), entries[0] ?? ['-', Number.NaN]);
+      out.push({
+        name: `line rate ${dir}, ${ctx} ctx (worst size)`,
+        value: `${worst[1].toFixed(3)} @ ${worst[0]} B`,
+        target: `>= ${LINE_RATE_TARGET}`,
+        met: worst[1] >= LINE_RATE_TARGET,
+      });
+    }
+  }
+  if (r.latency) {
+    const t = txLatencyTarget(r.meta.host.readLatency);
+    out.push({
+      name: 'TX doorbell to wire',
+      value: `${r.latency.tx_doorbell_to_wire}`,
+      target: `<= ${t}`,
+      met: r.latency.tx_doorbell_to_wire <= t,
+    });
+    for (const [size, v] of Object.entries(r.latency.rx_by_size)) {
+      const rt = rxLatencyTarget(Number(size), dmaBytes);
+      out.push({ name: `RX last byte to completion, ${size} B`, value: `${v}`, target: `<= ${rt}`, met: v <= rt });
+    }
+  }
+  if (r.fairness) {
+    const v = r.fairness.max_deviation_frames;
+    out.push({ name: 'fairness (max deviation, frames)', value: `${v}`, target: `<= ${FAIRNESS_TARGET}`, met: v <= FAIRNESS_TARGET });
+  }
+  const a32 = r.area?.['32'];
+  const a1024 = r.area?.['1024'];
+  if (a32 && a1024) {
+    const g = a1024.ff / a32.ff;
+    out.push({ name: 'flip-flops 1024 / 32', value: g.toFixed(2), target: `<= ${FF_GROWTH_TARGET}`, met: g <= FF_GROWTH_TARGET });
+  }
+  const pick = r.scale?.pick_cycles;
+  if (pick?.['32'] !== undefined && pick['1024'] !== undefined) {
+    out.push({
+      name: 'pick cycles 32 vs 1024',
+      value: `${pick['32']} / ${pick['1024']}`,
+      target: 'equal',
+      met: pick['32'] === pick['1024'],
+    });
+  }
+  if (r.gen) {
+    const s = r.gen.seconds_1024;
+    out.push({
+      name: 'generation at N_CTX=1024',
+      value: `${s.toFixed(2)} s`,
+      target: `< ${GEN_SECONDS_TARGET} s`,
+      met: s < GEN_SECONDS_TARGET,
+    });
+  }
+  return out;
+}
+
+function pad(s: string, n: number): string {
+  return s.length >= n ? s : s + ' '.repeat(n - s.length);
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
+  return rows.map((r) => r.map((c, i) => pad(c, widths[i] ?? 0)).join('  ')).join('\n');
+}
+
+/** The printed report: line-rate grid, then the other figures, then the targets. */
+export function formatResults(r: NicBenchResults): string {
+  const parts: string[] = [];
+  const sizes = new Set<string>();
+  for (const byCtx of Object.values(r.linerate))
+    for (const bySize of Object.values(byCtx ?? {})) for (const s of Object.keys(bySize)) sizes.add(s);
+  const sizeList = [...sizes].sort((a, b) => Number(a) - Number(b));
+  if (sizeList.length > 0) {
+    const rows = [['line rate', 'ctx', ...sizeList.map((s) => `${s} B`)]];
+    for (const [dir, byCtx] of Object.entries(r.linerate)) {
+      for (const [ctx, bySize] of Object.entries(byCtx ?? {})) {
+        rows.push([dir, ctx, ...sizeList.map((s) => (bySize[s] === undefined ? '-' : (bySize[s] as number).toFixed(3)))]);
+      }
+    }
+    parts.push(table(rows));
+  }
+  const figures: string[][] = [['figure', 'value']];
+  if (r.latency) {
+    figures.push(['latency.tx_doorbell_to_wire', `${r.latency.tx_doorbell_to_wire} cycles`]);
+    for (const [s, v] of Object.entries(r.latency.rx_by_size)) figures.push([`latency.rx_last_byte_to_completion (${s} B)`, `${v} cycles`]);
+  }
+  if (r.fairness) figures.push(['fairness.max_deviation_frames', `${r.fairness.max_deviation_frames} (${r.fairness.windows} windows)`]);
+  for (const [n, a] of Object.entries(r.area ?? {})) figures.push([`area.${n}`, `${a.ff} FF, ${a.logic} logic, ${a.bram_bits} RAM bits`]);
+  for (const [n, v] of Object.entries(r.scale?.pick_cycles ?? {})) figures.push([`scale.pick_cycles.${n}`, `${v} cycles`]);
+  if (r.gen) figures.push(['gen.seconds_1024', `${r.gen.seconds_1024.toFixed(2)} s`]);
+  for (const [prof, s] of Object.entries(r.build?.seconds ?? {})) figures.push([`build.seconds.${prof}`, `${s.toFixed(1)} s`]);
+  if (figures.length > 1) parts.push(table(figures));
+  if (r.targets.length > 0) {
+    parts.push(table([['target', 'value', 'wanted', ''], ...r.targets.map((t) => [t.name, t.value, t.target, t.met ? 'met' : 'MISSED'])]));
+  }
+  return parts.join('\n\n');
+}
