@@ -405,7 +405,8 @@ export class ReferenceNic {
     }
     if (frame) {
       s.counters.TX_FRAMES++;
-      s.txBytes += BigInt(total);
+      // Bytes on the wire, padding included (docs/registers.md).
+      s.txBytes += BigInt(frame.length);
       this.route(c, frame, sent);
     }
     for (const d of descs)

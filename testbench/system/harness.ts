@@ -124,6 +124,8 @@ export class SystemHarness {
   dd!: DriverDomain;
   scoreboard!: Scoreboard;
   readonly guests: AttachedGuest[] = [];
+  /** Contexts given to a guest at some point: the scoreboard compares their registers every window. */
+  readonly usedContexts = new Set<number>();
 
   private quiet = 0;
   private lastAccesses = 0;
@@ -204,6 +206,7 @@ export class SystemHarness {
       mirror: this.memory.mirror,
       recordsBase: this.vmm.recordAddr(0),
       intrRing: { addr: ring.addr, len: ring.len },
+      contexts: () => [...this.usedContexts].sort((a, b) => a - b),
       describe: (a) => this.describe(a),
       cycle: () => this.tb.cycle,
     });
@@ -252,10 +255,10 @@ export class SystemHarness {
   }
 
   /** Runs until nothing has moved for a while (DMA, wire, interrupts), then closes a scoreboard window. */
-  async settle(opts: { check?: boolean; timeout?: number } = {}): Promise<Mismatch[]> {
+  async settle(opts: { check?: boolean; timeout?: number; allContexts?: boolean } = {}): Promise<Mismatch[]> {
     this.quiet = 0;
     await this.tb.until(() => this.quiet >= this.quietCycles, { timeout: opts.timeout ?? 2_000_000, what: 'the system to go quiet' });
-    return (opts.check ?? true) ? await this.scoreboard.checkWindow() : [];
+    return (opts.check ?? true) ? await this.scoreboard.checkWindow({ all: opts.allContexts }) : [];
   }
 
   /**
@@ -277,6 +280,7 @@ export class SystemHarness {
     const guest = opts.guest ?? this.vmm.createGuest();
     const pages = this.allocate(guest, opts.pages ?? 4);
     const mac = opts.mac ?? localMac(ctx + 1);
+    this.usedContexts.add(ctx);
     const r = await this.dd.createGuestNic(guest, ctx, { mac, ...opts.config });
     if (!r.ok) throw new Error(`guest ${guest} cannot have context ${ctx}: ${r.message}`);
     const driver = new GuestDriver({
@@ -294,10 +298,14 @@ export class SystemHarness {
   }
 
   /** A hostile guest on `ctx`: its own context and pages, and BAR0 below the MMU (P-10). */
-  async attachHostile(ctx: number, opts: { mac?: MacAddress; pages?: number } = {}): Promise<HostileGuest> {
+  async attachHostile(
+    ctx: number,
+    opts: { mac?: MacAddress; pages?: number; config?: Partial<ContextConfig> } = {},
+  ): Promise<HostileGuest> {
     const guest = this.vmm.createGuest();
     const pages = this.allocate(guest, opts.pages ?? 4);
-    const r = await this.dd.createGuestNic(guest, ctx, { mac: opts.mac ?? localMac(ctx + 1) });
+    this.usedContexts.add(ctx);
+    const r = await this.dd.createGuestNic(guest, ctx, { mac: opts.mac ?? localMac(ctx + 1), ...opts.config });
     if (!r.ok) throw new Error(`hostile guest ${guest} cannot have context ${ctx}: ${r.message}`);
     return new HostileGuest({ vmm: this.vmm, guest, info: contextInfoOf(this.vmm, ctx), pages, rawBar0: this.bus });
   }

@@ -65,6 +65,8 @@ export interface ScoreboardDeps {
   recordsBase: bigint;
   /** The interrupt ring: timing decides its contents, so it is compared by the bits it carries. */
   intrRing: { addr: bigint; len: number };
+  /** Contexts whose registers each window compares (those in use); `checkWindow({ all: true })` compares all. */
+  contexts(): readonly number[];
   /** Names the region an address is in, for messages. */
   describe(addr: bigint): string;
   cycle(): number;
@@ -174,7 +176,7 @@ export class Scoreboard {
    * Ends a window: the system is quiet. Reads the RTL's registers (through BAR0/BAR1, not counted as
    * the VMM's work) and compares everything listed at the top. Returns the window's mismatches.
    */
-  async checkWindow(): Promise<Mismatch[]> {
+  async checkWindow(opts: { all?: boolean } = {}): Promise<Mismatch[]> {
     const first = this.mismatches.length;
     const { model, rtl } = this.d;
     for (const w of model.dmaWrites) if (w.kind === 'rx-payload' && w.ctx !== null) this.modelDelivered[w.ctx].push(frameId(w.bytes));
@@ -192,7 +194,8 @@ export class Scoreboard {
     }
     this.compareImages();
 
-    for (let c = 0; c < this.n; c++) {
+    const contexts = opts.all ? [...Array(this.n).keys()] : this.d.contexts();
+    for (const c of contexts) {
       for (const reg of CTX_COMPARED) {
         const off = bar1CtxOffset(c, reg, this.d.params);
         const r = await rtl.bar1Read(off);

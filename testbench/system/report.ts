@@ -1,0 +1,132 @@
+/**
+ * The scenario's report as text: traffic per guest, fairness, drops by reason, what the hostile guest
+ * tried and what became of it, interrupts, the hypervisor's work, and whether RTL and model agreed.
+ */
+import { formatMac } from '../ethernet/mac.js';
+import type { HostileAction } from '../guest/hostile.js';
+import { OPERATION_KINDS, protectionOperations } from '../vmm/operations.js';
+import type { ScenarioResult } from './scenario.js';
+
+const n = (v: number) => v.toLocaleString('en-US');
+
+function table(rows: string[][]): string[] {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  return rows.map((r) => `  ${r.map((c, i) => (i < 3 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ')}`.trimEnd());
+}
+
+/** True when the run found nothing wrong: RTL and model agree, no DMA got through, no end-to-end problem. */
+export function scenarioPassed(r: ScenarioResult): boolean {
+  return (
+    r.agreement.mismatches.length === 0 &&
+    r.protection.violations.length === 0 &&
+    r.protection.faults.length === 0 &&
+    r.problems.length === 0
+  );
+}
+
+export function formatReport(r: ScenarioResult, opts: { pcap?: string; clockMHz?: number } = {}): string[] {
+  const out: string[] = [];
+  const p = r.params;
+  const mhz = opts.clockMHz ?? 125;
+  const good = r.guests.filter((g) => g.role === 'guest' && !g.tornDown);
+  const hostile = r.guests.filter((g) => g.role === 'hostile');
+  const handed = r.guests.some((g) => g.tornDown) ? ' (one context torn down and handed to a new guest midway)' : '';
+  out.push(
+    `Scenario: seed ${r.seed}, ${good.length} guest(s)${hostile.length ? ` + ${hostile.length} hostile` : ''}${handed} on N_CTX=${p.N_CTX} ` +
+      `(SEQ_W=${p.SEQ_W}, MAX_RING_LOG2=${p.MAX_RING_LOG2}, STREAM_W=${p.STREAM_W}, DMA_W=${p.DMA_W}), ${r.rounds} rounds`,
+  );
+  out.push(
+    `  ${n(r.cycles)} cycles (${((r.cycles / mhz) * 1e-3).toFixed(3)} ms at ${mhz} MHz) simulated in ${r.seconds.toFixed(1)} s ` +
+      `(${n(Math.round(r.cycles / Math.max(r.seconds, 1e-3)))} cycles/s)`,
+  );
+  out.push('');
+  out.push('Traffic per guest (frames the guest saw complete or arrive)');
+  const rows = [['guest', 'ctx', 'MAC', 'TX frames', 'TX bytes', 'TX ERR', 'RX frames', 'RX bytes', 'virt. irqs', 'polls', 'hypercalls']];
+  for (const g of r.guests) {
+    const who = g.role === 'hostile' ? `${g.guest} (hostile)` : g.tornDown ? `${g.guest} (torn down)` : `${g.guest}`;
+    rows.push([
+      who,
+      `${g.ctx}`,
+      formatMac(g.mac),
+      n(g.txFrames),
+      n(g.txBytes),
+      n(g.txErrors),
+      n(g.rxFrames),
+      n(g.rxBytes),
+      n(g.interrupts),
+      n(g.polls),
+      n(g.hypercalls),
+    ]);
+  }
+  out.push(...table(rows));
+  out.push(
+    `  wire: ${n(r.wire.sent)} frames sent by the NIC (${n(r.wire.sentBytes)} bytes), ${n(r.wire.injected)} frames injected` +
+      (opts.pcap ? `; capture of both directions: ${opts.pcap}` : ''),
+  );
+  out.push('');
+  if (r.fairness) {
+    const f = r.fairness;
+    out.push(
+      `Fairness (every guest saturated): ${f.frames} frames from ${f.senders} guests, Jain's index ${f.jain.toFixed(3)}, ` +
+        `worst deviation in any window of ${f.senders * p.TX_QUANTUM} frames: ${f.maxWindowDeviation} (T-2 allows 1)`,
+    );
+    out.push('');
+  }
+  const drops = Object.entries(r.drops).filter(([, v]) => v > 0);
+  out.push(`Drops by reason (NIC counters): ${drops.length ? drops.map(([k, v]) => `${k} ${n(v)}`).join(', ') : 'none'}`);
+  out.push('');
+  out.push('Protection');
+  const at = r.protection.attempts;
+  const count = (o: string) => at.filter((a) => a.outcome === o).length;
+  out.push(
+    `  hostile attempts: ${at.length}; refused by the VMM ${count('refused')}, stopped by the MMU ${count('faulted')}, ` +
+      `reached the NIC ${count('issued')}`,
+  );
+  const byAction = new Map<HostileAction, Map<string, number>>();
+  for (const a of at) {
+    const m = byAction.get(a.action) ?? new Map<string, number>();
+    m.set(a.outcome, (m.get(a.outcome) ?? 0) + 1);
+    byAction.set(a.action, m);
+  }
+  for (const [action, m] of byAction) {
+    out.push(`    ${action}: ${[...m].map(([o, c]) => `${c} ${o}`).join(', ')}`);
+  }
+  const v = r.protection.violations.length;
+  out.push(`  DMA outside the VMM's grants (attacks that got through): ${v}${v ? ' <-- FAIL' : ''}`);
+  for (const x of r.protection.violations.slice(0, 5)) out.push(`    ${x.message}`);
+  out.push(
+    `  impossible done seqs reported (P-13): ${r.protection.faults.length}; pins left after teardown: ${r.protection.pinsLeftAfterTeardown}`,
+  );
+  out.push('');
+  const i = r.interrupts;
+  out.push(
+    `Interrupts: ${n(i.irqs)} physical, ${n(i.entries)} ring entries, ${n(i.handlerRuns)} handler runs, ` +
+      `${n(i.virtual)} virtual interrupts to guests, ${n(i.spurious)} spurious context bits`,
+  );
+  out.push('');
+  const o = r.operations;
+  out.push('Hypervisor operations during the traffic (one unit each; set-up not counted)');
+  out.push(`  ${OPERATION_KINDS.map((k) => `${k} ${n(o.counts[k])}`).join(', ')}`);
+  const prot = protectionOperations(o.counts);
+  out.push(
+    `  total ${n(o.total)} for ${n(o.frames)} frames (${(o.total / Math.max(1, o.frames)).toFixed(1)} per frame); ` +
+      `validation and pinning ${n(prot)} (${((100 * prot) / Math.max(1, o.total)).toFixed(0)}%, what Q-2 saves)`,
+  );
+  const dd = o.driverDomain;
+  out.push(
+    `  driver domain: ${n(dd.configOperations)} configuration operations, ${n(dd.perPacketOperations)} per-packet operations, ` +
+      `${n(dd.interrupts)} interrupts (Q-1)`,
+  );
+  out.push('');
+  const mm = r.agreement.mismatches;
+  if (mm.length === 0) out.push(`RTL vs reference model: agreed over ${r.agreement.windows} windows (0 mismatches)`);
+  else {
+    out.push(`RTL vs reference model: ${mm.length} MISMATCH(ES) over ${r.agreement.windows} windows <-- FAIL`);
+    for (const m of mm.slice(0, 10)) out.push(`  [window ${m.window}, cycle ${m.cycle}] ${m.what}: ${m.detail}`);
+  }
+  if (r.problems.length) {
+    out.push(`End-to-end problems: ${r.problems.length} <-- FAIL`);
+    for (const x of r.problems.slice(0, 10)) out.push(`  ${x}`);
+  }
+  return out;
+}

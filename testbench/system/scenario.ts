@@ -1,0 +1,539 @@
+/**
+ * A seeded system scenario: well-behaved guests and one hostile guest on the Verilated NIC behind
+ * the VMM, mixed traffic in rounds, the reference model and the DMA monitor watching throughout.
+ *
+ * A round is a boundary and a phase, each ended by a settle (a scoreboard window):
+ * - boundary: guests poll (NAPI after a virtual interrupt, else a timer poll): reap TX, take
+ *   received frames, repost RX buffers; the hostile guest may attack; a context may be torn down
+ *   or handed to a new guest. RX rings change only here, and the settle lets the NIC prefetch them.
+ * - phase: guests send (concurrently, each one hypercall and one doorbell) and, in a wire phase,
+ *   frames arrive from the wire. A local phase (guest to guest, broadcast, multicast) takes no wire
+ *   frames, so frames from the wire and from local delivery never race for one context's buffers:
+ *   which one wins is timing, not behaviour, and the model could not tell.
+ * A last saturation phase, every guest sending a full burst, measures the round-robin's fairness.
+ */
+import type { NicParams, ProfileName } from '../../hdl/params.js';
+import { bar1CtxOffset, bar1GlobalOffset } from '../../hdl/registers/map.js';
+import { periodic, randomly } from '../axi/patterns.js';
+import { readTag, testFrame } from '../ethernet/frame.js';
+import { localMac, type MacAddress } from '../ethernet/mac.js';
+import type { Attempt, HostileGuest } from '../guest/hostile.js';
+import type { DmaViolation } from '../host/dma-monitor.js';
+import { formatAddr, type GuestId } from '../host/memory.js';
+import { Rng } from '../runtime/random.js';
+import type { Task } from '../runtime/task.js';
+import type { DoneSeqFault } from '../vmm/descriptor-ring.js';
+import { countsSince, type OperationCounts, totalOperations } from '../vmm/operations.js';
+import type { AttachedGuest, MemoryTiming, SystemHarness, SystemOptions } from './harness.js';
+import { SystemHarness as Harness } from './harness.js';
+import { frameId, type Mismatch } from './scoreboard.js';
+import { DEFAULT_MIX, externalMac, type Peer, TrafficGenerator, type TrafficMix, WIRE_SOURCE } from './traffic.js';
+import type { WireOptions } from './wire.js';
+
+export interface ScenarioOptions {
+  seed: number;
+  params?: ProfileName | NicParams;
+  /** Well-behaved guests (default: every context but the hostile guest's). */
+  guests?: number;
+  /** One hostile guest on the last context (default true). */
+  hostile?: boolean;
+  /** Rounds (default 24). */
+  rounds?: number;
+  /** No new round starts after this many cycles (default: no limit). */
+  maxCycles?: number;
+  mix?: Partial<TrafficMix>;
+  /** 'random' draws memory latency, reordering and back-pressure from the seed (default 'fixed'). */
+  timing?: 'fixed' | 'random';
+  /** Tear one guest's context down midway and give it to a new guest (default true). */
+  teardown?: boolean;
+  /** End with a saturation phase that measures fairness (default true). */
+  saturate?: boolean;
+  /** Called after each round. */
+  progress?: (round: number, rounds: number, cycle: number) => void;
+  /** log2 of every context's TX and RX ring (default min(MAX_RING_LOG2, 6)). */
+  ringLog2?: number;
+  /** Write both directions of the wire into this pcap file (under build/). */
+  pcap?: string;
+  /** Keep the harness open afterwards (the caller closes it; default false). */
+  keepOpen?: boolean;
+}
+
+export interface GuestReport {
+  guest: GuestId;
+  ctx: number;
+  mac: MacAddress;
+  role: 'guest' | 'hostile';
+  /** Torn down midway (its context went to another guest). */
+  tornDown: boolean;
+  txFrames: number;
+  txBytes: number;
+  txErrors: number;
+  rxFrames: number;
+  rxBytes: number;
+  interrupts: number;
+  polls: number;
+  hypercalls: number;
+  refused: number;
+}
+
+export interface Fairness {
+  senders: number;
+  /** Frames in the stretch where every sender still had frames queued. */
+  frames: number;
+  /** Jain's index of the senders' shares of that stretch (1 = equal). */
+  jain: number;
+  /** Largest |count - Q| over every window of K*Q consecutive frames of the stretch (T-2 allows 1). */
+  maxWindowDeviation: number;
+}
+
+export interface ScenarioResult {
+  seed: number;
+  params: NicParams;
+  cycles: number;
+  seconds: number;
+  rounds: number;
+  guests: GuestReport[];
+  fairness?: Fairness;
+  /** Frames dropped by the NIC, by reason (its counters). */
+  drops: Record<string, number>;
+  wire: { sent: number; sentBytes: number; injected: number };
+  protection: {
+    attempts: Attempt[];
+    /** DMA the monitor caught outside the VMM's grants: attacks that got through. */
+    violations: DmaViolation[];
+    faults: DoneSeqFault[];
+    pinsLeftAfterTeardown: number;
+  };
+  interrupts: { irqs: number; entries: number; handlerRuns: number; virtual: number; spurious: number };
+  operations: {
+    counts: OperationCounts;
+    total: number;
+    /** Frames the guests sent and received. */
+    frames: number;
+    /** Counted from the end of the set-up (contexts attached), so they measure the traffic. */
+    sinceSetup: true;
+    driverDomain: { configOperations: number; perPacketOperations: number; interrupts: number };
+  };
+  agreement: { windows: number; mismatches: Mismatch[] };
+  /** End-to-end findings outside the scoreboard (frame integrity, order, delivery). */
+  problems: string[];
+  /** The harness, when keepOpen was asked. */
+  harness?: SystemHarness;
+}
+
+interface Member extends AttachedGuest {
+  mcast: boolean;
+  bufferBytes: number;
+  tornDown: boolean;
+  /** Where this guest's deliveries start in the scoreboard's list for its context. */
+  deliveredFrom: number;
+}
+
+const DRAW_LATENCY: readonly (readonly [number, number])[] = [
+  [1, 1],
+  [2, 6],
+  [4, 16],
+  [8, 40],
+];
+
+/** Memory and wire timing drawn from the seed. */
+function randomTiming(rng: Rng): { memory: MemoryTiming; wire: WireOptions } {
+  const p = () => 0.5 + rng.next() * 0.5;
+  const pat = (r: Rng) => (r.chance(0.5) ? undefined : randomly(p(), r.fork()));
+  return {
+    memory: {
+      readLatency: rng.pick(DRAW_LATENCY),
+      writeLatency: rng.range(1, 8),
+      reorder: rng.chance(0.7),
+      arready: pat(rng),
+      awready: pat(rng),
+      wready: pat(rng),
+      rvalid: pat(rng),
+      bvalid: pat(rng),
+    },
+    wire: { txReady: rng.chance(0.5) ? randomly(p(), rng.fork()) : undefined, rxPacing: rng.chance(0.3) ? periodic(3, 1) : undefined },
+  };
+}
+
+export class Scenario {
+  readonly rng: Rng;
+  readonly mix: TrafficMix;
+  private readonly traffic: TrafficGenerator;
+  private readonly members: Member[] = [];
+  private hostile?: HostileGuest;
+  private hostileCtx = -1;
+  private readonly formerMacs: MacAddress[] = [];
+  private readonly problems: string[] = [];
+  private pinsLeft = 0;
+  private setupOps?: OperationCounts;
+  private readonly ringLog2: number;
+
+  private constructor(
+    readonly sys: SystemHarness,
+    readonly o: ScenarioOptions,
+    rng: Rng,
+  ) {
+    this.rng = rng;
+    this.mix = { ...DEFAULT_MIX, ...o.mix };
+    this.traffic = new TrafficGenerator(rng.fork(), this.mix, sys.params);
+    this.ringLog2 = o.ringLog2 ?? Math.min(sys.params.MAX_RING_LOG2, 6);
+  }
+
+  private get rings(): { txRingLog2: number; rxRingLog2: number } {
+    return { txRingLog2: this.ringLog2, rxRingLog2: this.ringLog2 };
+  }
+
+  /** Builds the system and attaches the guests. */
+  static async create(o: ScenarioOptions): Promise<Scenario> {
+    const rng = new Rng(o.seed);
+    const timing = o.timing === 'random' ? randomTiming(rng.fork()) : undefined;
+    const opts: SystemOptions = { params: o.params ?? 'test', rng: rng.fork(), memory: timing?.memory, wire: timing?.wire };
+    const sys = await Harness.create(opts);
+    const s = new Scenario(sys, o, rng);
+    try {
+      await s.attach();
+    } catch (e) {
+      sys.close();
+      throw e;
+    }
+    return s;
+  }
+
+  private async attach(): Promise<void> {
+    const n = this.sys.params.N_CTX;
+    const hostile = this.o.hostile ?? true;
+    const good = Math.min(this.o.guests ?? (hostile ? n - 1 : n), hostile ? n - 1 : n, 8);
+    if (good < 1) throw new Error(`a scenario needs at least one well-behaved guest (N_CTX=${n})`);
+    for (let ctx = 0; ctx < good; ctx++) await this.addMember(ctx, localMac(ctx + 1));
+    if (hostile) {
+      this.hostileCtx = good;
+      this.hostile = await this.sys.attachHostile(good, { mac: localMac(good + 1), config: this.rings });
+    }
+    await this.sys.settle();
+    this.setupOps = this.sys.vmm.ops.snapshot();
+  }
+
+  private async addMember(ctx: number, mac: MacAddress): Promise<void> {
+    // Every other guest listens to multicast; one uses 1 KiB buffers, so long frames need several
+    // TX descriptors and overflow its RX buffers (rx_buf_too_small, R-7).
+    const mcast = ctx % 2 === 0;
+    const bufferBytes = ctx === 1 ? 1024 : 2048;
+    const a = await this.sys.attachGuest(ctx, { mac, pages: 8, config: { mcast, ...this.rings }, driver: { bufferBytes } });
+    const deliveredFrom = this.sys.scoreboard.modelDelivered[ctx].length;
+    this.members.push({ ...a, mcast, bufferBytes, tornDown: false, deliveredFrom });
+  }
+
+  private get active(): Member[] {
+    return this.members.filter((m) => !m.tornDown);
+  }
+
+  private peers(): Peer[] {
+    const ps: Peer[] = this.active.map((m) => ({ ctx: m.ctx, mac: m.mac, mcast: m.mcast }));
+    if (this.hostile) ps.push({ ctx: this.hostileCtx, mac: this.hostile.info.mac, mcast: false });
+    return ps;
+  }
+
+  private fork(name: string, fn: () => Promise<unknown>): Task<unknown> {
+    return this.sys.tb.fork(fn, { name });
+  }
+
+  /** Guests poll and repost; the hostile guest may attack; then the NIC settles (prefetches RX). */
+  private async boundary(attack: boolean): Promise<void> {
+    const tasks = this.active.map((m) =>
+      this.fork(`guest ${m.guest} poll`, async () => {
+        const d = m.driver;
+        if (d.napiScheduled) {
+          while ((await d.poll(16)) >= 16) {}
+        } else {
+          await d.reapTx();
+          await d.receive();
+          await d.postRx();
+        }
+      }),
+    );
+    if (attack && this.hostile && this.rng.chance(this.mix.attack)) {
+      const victims = this.active;
+      await this.hostile.randomAttack(this.rng, {
+        pages: victims.flatMap((m) => m.pages),
+        contexts: victims.map((m) => m.ctx),
+        guest: victims[0].guest,
+      });
+    }
+    for (const t of tasks) await t.join();
+    await this.sys.settle();
+  }
+
+  /** Guests send; in a wire phase frames arrive too; then the system settles. */
+  private async phase(): Promise<void> {
+    const local = this.rng.chance(this.mix.localPhase);
+    const peers = this.peers();
+    const tasks: Task<unknown>[] = [];
+    for (const m of this.active) {
+      const plan = this.traffic.planSend({ ctx: m.ctx, mac: m.mac, mcast: m.mcast }, peers, local, m.driver.freeTxBuffers, m.bufferBytes);
+      if (!plan) continue;
+      tasks.push(
+        this.fork(`guest ${m.guest} send`, async () => {
+          const r = await m.driver.send(plan.frames, { fragment: plan.fragment });
+          if (!r.ok && r.reason !== 'no-buffer' && r.reason !== 'ring-full') {
+            this.problems.push(`guest ${m.guest} could not send: ${r.message}`);
+          }
+        }),
+      );
+    }
+    if (!local) {
+      const enabled = peers.filter((p) => p.ctx !== this.hostileCtx || this.hostile);
+      for (const f of this.traffic.planWire(enabled, this.formerMacs, 12 * 1024)) this.sys.inject(f.data, f.badFcs);
+    }
+    for (const t of tasks) await t.join();
+    await this.sys.settle();
+  }
+
+  /** Tears down a guest's context (P-12) and later gives it to a new guest. */
+  private async teardown(m: Member): Promise<void> {
+    const r = await this.sys.dd.destroyGuestNic(m.ctx);
+    if (!r.ok) {
+      this.problems.push(`teardown of context ${m.ctx} refused: ${r.message}`);
+      return;
+    }
+    m.tornDown = true;
+    this.formerMacs.push(m.mac);
+    const pinned = [...this.sys.vmm.pages.pinned().keys()].filter((p) => this.sys.memory.ownerOf(p) === m.guest);
+    this.pinsLeft += pinned.length;
+    if (pinned.length > 0)
+      this.problems.push(`after teardown guest ${m.guest} still has pinned pages ${pinned.map((p) => formatAddr(p << 12n))}`);
+  }
+
+  /** Every guest sends a full burst to the wire at once; the RTL's order gives the fairness figures. */
+  private async saturate(): Promise<Fairness | undefined> {
+    const senders = this.active;
+    if (senders.length < 2) return undefined;
+    const start = this.sys.wire.sent.length;
+    const burst = Math.min(...senders.map((m) => m.driver.freeTxBuffers));
+    if (burst < 2) return undefined;
+    const tasks = senders.map((m) =>
+      this.fork(`guest ${m.guest} burst`, async () => {
+        const frames = Array.from({ length: burst }, () => {
+          const tag = this.traffic.tags.take(m.ctx);
+          return testFrame(externalMac(7), m.mac, tag, 60 + this.rng.int(100)).data;
+        });
+        const r = await m.driver.send(frames);
+        if (!r.ok) this.problems.push(`guest ${m.guest} could not send its saturation burst: ${r.message}`);
+      }),
+    );
+    for (const t of tasks) await t.join();
+    await this.sys.settle();
+    const order = this.sys.wire.sent.slice(start).map((f) => readTag(f.data)?.ctx ?? -1);
+    return fairnessOf(
+      order,
+      senders.map((m) => m.ctx),
+      this.sys.params.TX_QUANTUM,
+    );
+  }
+
+  /** Runs the rounds and returns the figures. */
+  async run(): Promise<ScenarioResult> {
+    const started = performance.now();
+    const startCycle = this.sys.tb.cycle;
+    const rounds = this.o.rounds ?? 24;
+    const tearAt = this.o.teardown === false || this.active.length < 2 ? -1 : Math.floor(rounds / 2);
+    let done = 0;
+    let fairness: Fairness | undefined;
+    try {
+      for (let round = 0; round < rounds; round++) {
+        if (this.o.maxCycles !== undefined && this.sys.tb.cycle - startCycle >= this.o.maxCycles) break;
+        await this.boundary(true);
+        if (round === tearAt) {
+          const victim = this.active[1 + this.rng.int(this.active.length - 1)];
+          await this.teardown(victim);
+          // Frames for the old MAC now count rx_nomatch; the context goes to a new guest later.
+          await this.sys.settle();
+        }
+        if (round === tearAt + 2 && tearAt >= 0) {
+          const ctx = this.members.find((m) => m.tornDown)?.ctx;
+          if (ctx !== undefined) {
+            await this.addMember(ctx, localMac(0x100 + ctx));
+            await this.sys.settle();
+          }
+        }
+        await this.phase();
+        done++;
+        this.o.progress?.(done, rounds, this.sys.tb.cycle);
+      }
+      await this.boundary(false);
+      if (this.o.saturate ?? true) {
+        fairness = await this.saturate();
+        await this.boundary(false);
+      }
+      // Drain: every guest takes what is left (NAPI or timer poll); the last window compares every context.
+      await this.boundary(false);
+      await this.sys.settle({ allContexts: true });
+    } catch (e) {
+      if (!this.o.keepOpen) this.sys.close();
+      throw e;
+    }
+    const result = await this.collect(started, startCycle, done, fairness);
+    if (this.o.pcap) this.sys.wire.pcap(this.sys.clockNs).save(this.o.pcap);
+    if (!this.o.keepOpen) this.sys.close();
+    else result.harness = this.sys;
+    return result;
+  }
+
+  private checkDeliveries(): void {
+    const sb = this.sys.scoreboard;
+    for (const m of this.members) {
+      const got = m.driver.received.map((f) => f.data);
+      const expected = sb.modelDelivered[m.ctx].slice(m.deliveredFrom);
+      const ids = got.map(frameId);
+      const want = m.tornDown ? expected.slice(0, ids.length) : expected;
+      if (ids.length !== want.length || ids.some((id, i) => id !== want[i])) {
+        const at = ids.findIndex((id, i) => id !== want[i]);
+        this.problems.push(
+          `guest ${m.guest} (context ${m.ctx}) received ${ids.length} frame(s), the model delivered ${want.length}` +
+            (at >= 0 ? `; first difference at ${at}: ${ids[at]} vs ${want[at]}` : ''),
+        );
+      }
+      const lastSeq = new Map<number, number>();
+      for (const f of got) {
+        const t = readTag(f);
+        if (!t) continue;
+        if (!t.intact) this.problems.push(`guest ${m.guest} received a damaged frame ${frameId(f)}`);
+        const prev = lastSeq.get(t.ctx);
+        if (prev !== undefined && t.seq <= prev) {
+          this.problems.push(
+            `guest ${m.guest} received ${t.ctx === WIRE_SOURCE ? 'wire' : `context ${t.ctx}`} frame ${t.seq} after ${prev}`,
+          );
+        }
+        lastSeq.set(t.ctx, t.seq);
+      }
+    }
+  }
+
+  private async collect(started: number, startCycle: number, rounds: number, fairness?: Fairness): Promise<ScenarioResult> {
+    const sys = this.sys;
+    this.checkDeliveries();
+    const drops: Record<string, number> = {};
+    const add = (k: string, v: number) => {
+      drops[k] = (drops[k] ?? 0) + v;
+    };
+    for (let c = 0; c < sys.params.N_CTX; c++) {
+      add('tx_spoofed', await sys.rtl.bar1Read(bar1CtxOffset(c, 'TX_SPOOFED', sys.params)));
+      add('tx_oversize', await sys.rtl.bar1Read(bar1CtxOffset(c, 'TX_OVERSIZE', sys.params)));
+      add('rx_nobuf', await sys.rtl.bar1Read(bar1CtxOffset(c, 'RX_NOBUF', sys.params)));
+      add('rx_buf_too_small', await sys.rtl.bar1Read(bar1CtxOffset(c, 'RX_BUF_TOO_SMALL', sys.params)));
+    }
+    for (const reg of ['RX_NOMATCH', 'RX_FCS_ERR', 'RX_RUNT', 'RX_OVERSIZE', 'RX_FIFO_DROP'] as const) {
+      add(reg.toLowerCase(), await sys.rtl.bar1Read(bar1GlobalOffset(reg)));
+    }
+    const entries = await sys.rtl.bar1Read(bar1GlobalOffset('INTR_ENTRIES'));
+    const guests: GuestReport[] = this.members.map((m) => {
+      const s = m.driver.stats;
+      return {
+        guest: m.guest,
+        ctx: m.ctx,
+        mac: m.mac,
+        role: 'guest',
+        tornDown: m.tornDown,
+        txFrames: s.txCompleted - s.txErrors,
+        txBytes: s.txBytes,
+        txErrors: s.txErrors,
+        rxFrames: s.rxFrames,
+        rxBytes: s.rxBytes,
+        interrupts: s.interrupts,
+        polls: s.polls,
+        hypercalls: s.hypercalls,
+        refused: Object.values(s.refused).reduce((n, v) => n + (v ?? 0), 0),
+      };
+    });
+    if (this.hostile) {
+      const t = this.hostile.tally();
+      guests.push({
+        guest: this.hostile.guest,
+        ctx: this.hostileCtx,
+        mac: this.hostile.info.mac,
+        role: 'hostile',
+        tornDown: false,
+        txFrames: 0,
+        txBytes: 0,
+        txErrors: 0,
+        rxFrames: 0,
+        rxBytes: 0,
+        interrupts: sys.vmm.virtualInterruptsOf(this.hostile.guest),
+        polls: 0,
+        hypercalls: t.refused + t.issued,
+        refused: t.refused,
+      });
+    }
+    const now = sys.vmm.ops.snapshot();
+    const counts = this.setupOps ? countsSince(this.setupOps, now) : now;
+    const frames = guests.reduce((n, g) => n + g.txFrames + g.txErrors + g.rxFrames, 0);
+    return {
+      seed: this.o.seed,
+      params: sys.params,
+      cycles: sys.tb.cycle - startCycle,
+      seconds: (performance.now() - started) / 1000,
+      rounds,
+      guests,
+      fairness,
+      drops,
+      wire: {
+        sent: sys.wire.sent.length,
+        sentBytes: sys.wire.sent.reduce((n, f) => n + f.data.length, 0),
+        injected: sys.wire.injected.length,
+      },
+      protection: {
+        attempts: this.hostile?.attempts ?? [],
+        violations: [...sys.monitor.violations],
+        faults: [...sys.vmm.faults],
+        pinsLeftAfterTeardown: this.pinsLeft,
+      },
+      interrupts: {
+        irqs: sys.irqs,
+        entries,
+        handlerRuns: sys.interruptRuns.length,
+        virtual: counts.virtualInterrupt,
+        spurious: sys.vmm.spuriousCtxIntr,
+      },
+      operations: { counts, total: totalOperations(counts), frames, sinceSetup: true, driverDomain: { ...sys.dd.stats } },
+      agreement: { windows: sys.scoreboard.windows, mismatches: [...sys.scoreboard.mismatches] },
+      problems: [...this.problems],
+    };
+  }
+}
+
+/**
+ * Fairness of a TX order among `senders` that all started with the same burst: the stretch from the
+ * first frame until the first sender has sent its last, Jain's index of the counts in it, and the
+ * worst deviation from Q frames per sender in any window of K*Q frames (T-2).
+ */
+export function fairnessOf(order: readonly number[], senders: readonly number[], quantum: number): Fairness {
+  const total = new Map<number, number>(senders.map((s) => [s, 0]));
+  for (const c of order) total.set(c, (total.get(c) ?? 0) + 1);
+  const seen = new Map<number, number>(senders.map((s) => [s, 0]));
+  let end = order.length;
+  for (let i = 0; i < order.length; i++) {
+    const c = order[i];
+    seen.set(c, (seen.get(c) ?? 0) + 1);
+    if (seen.get(c) === total.get(c)) {
+      end = i + 1;
+      break;
+    }
+  }
+  const stretch = order.slice(0, end);
+  const counts = senders.map((s) => stretch.filter((c) => c === s).length);
+  const sum = counts.reduce((a, b) => a + b, 0);
+  const sq = counts.reduce((a, b) => a + b * b, 0);
+  const jain = sq === 0 ? 1 : (sum * sum) / (senders.length * sq);
+  const k = senders.length * quantum;
+  let worst = 0;
+  for (let i = 0; i + k <= stretch.length; i++) {
+    const w = stretch.slice(i, i + k);
+    for (const s of senders) worst = Math.max(worst, Math.abs(w.filter((c) => c === s).length - quantum));
+  }
+  return { senders: senders.length, frames: stretch.length, jain, maxWindowDeviation: worst };
+}
+
+/** Builds a scenario, runs it and returns its result (the harness is closed unless keepOpen). */
+export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
+  const s = await Scenario.create(o);
+  return await s.run();
+}
