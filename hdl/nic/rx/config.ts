@@ -67,11 +67,12 @@ function log2(n: number): number {
 }
 
 /**
- * Default prefetch depth: deep enough that one context can take short frames back to back while its
- * refills are in flight, bounded so that N_CTX * depth descriptors stay a few block RAMs.
+ * Default prefetch depth: deep enough that a context taking every fourth of back-to-back short frames
+ * keeps a buffer ready while its refills (about 200 cycles) are in flight, bounded so that
+ * N_CTX * depth descriptors of 80 bits stay within a few block RAMs (655 Kbit at N_CTX = 1024).
  */
 function defaultDescCache(p: NicParams): number {
-  const byCtx = p.N_CTX <= 64 ? 16 : p.N_CTX <= 256 ? 8 : 4;
+  const byCtx = p.N_CTX <= 256 ? 16 : 8;
   return Math.min(byCtx, 2 ** p.MAX_RING_LOG2);
 }
 
@@ -85,7 +86,7 @@ export function rxConfig(p: NicParams, o: RxOptions = {}): RxConfig {
   if (descCache > 2 ** (p.SEQ_W - 1)) {
     throw new RangeError(`rxEngine: descCache=${descCache} is refused: it must not exceed 2^(SEQ_W-1) = ${2 ** (p.SEQ_W - 1)}`);
   }
-  const jobs = pow2In('jobs', o.jobs ?? 32, 2, 256);
+  const jobs = pow2In('jobs', o.jobs ?? 128, 2, 256);
   return Object.freeze({
     p,
     w: nicWidths(p),
@@ -110,10 +111,11 @@ export function rxConfig(p: NicParams, o: RxOptions = {}): RxConfig {
     cacheCntW: Math.max(1, log2(descCache) + 1),
     fetchBurst: Math.min(descCache, 8),
     fetchCredits: 32,
-    // 64-bit DMA reads one descriptor per burst (see descFetch.ts), so it keeps more reads in flight.
-    fetchReads: p.DMA_W === 64 ? 16 : 8,
+    // A refill after each frame is one read; with ~200 cycles of latency and a short frame every ~8
+    // cycles, about 25 reads must be in flight to keep every context's prefetch full.
+    fetchReads: 32,
     jobs,
-    writesInFlight: 32,
+    writesInFlight: 128,
     genW: 2,
   });
 }

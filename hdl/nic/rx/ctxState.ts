@@ -4,8 +4,9 @@
  * Memories (one word per context): the ring base and size, DONE_BASE, the dynamic state
  * {exp_seq, fetch_seq, cached descriptors, active, generation}, the counters; and the descriptor
  * cache, `descCache` prefetched descriptors per context. Every change to a context goes through one
- * operation at a time (read, then read the cache, then decide and write), so no two operations ever
- * race on the same words; an operation takes three cycles whatever N_CTX is.
+ * three-stage pipeline (read the dynamic word; read the rest and the cache; decide and write back)
+ * that starts an operation every cycle, but never two at once on one context, so no two operations
+ * ever race on the same words; whatever N_CTX is, an operation takes three cycles.
  *
  * Operations, by priority: a register access; a frame copy asking for a buffer (consume); a fetched
  * descriptor (fresh); a doorbell; a retry of a fetch that lacked resources.
@@ -22,7 +23,7 @@
  * the cache and bumps the generation, so no descriptor fetched before the write is ever used.
  * Contexts not enabled or quiescing start no fetch and are given no buffer.
  */
-import { all, Bool, cat, type Expr, fsm, lit, type Memory, type ModuleBuilder, mux, UInt, type Wire } from '../../../generator/index.js';
+import { all, Bool, cat, type Expr, lit, type Memory, type ModuleBuilder, mux, UInt, type Wire } from '../../../generator/index.js';
 import { rrArbiter } from '../../../generator/lib/rrArbiter.js';
 import { DONE_BASE_LO, RING_BASE_LO } from '../../registers/map.js';
 import type { RxConfig } from './config.js';
@@ -100,75 +101,102 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   const wCnt = writePort(m, cntMem);
   const wCache = writePort(m, cacheMem);
 
-  const st = fsm(m, 'ctx_op', ['INIT', 'IDLE', 'READ', 'DECIDE'] as const);
+  const initDone = m.reg('ctx_init_done', Bool, { reset: 0 });
   const initCtx = m.reg('ctx_init', UInt(ctxAddrW), { reset: 0 });
   const credits = m.reg('fetch_credits', UInt(log2(c.fetchCredits) + 1), { reset: c.fetchCredits });
   const want = m.reg('fetch_want', UInt(c.nCtx), { reset: 0 });
   const wantArb = m.instance('u_fetch_want', rrArbiter({ n: c.nCtx }));
   wantArb.io.req.set(want);
 
-  // ---- select (IDLE): one operation, highest priority first.
-  const idle = st.is('IDLE');
-  const selReg = m.named('op_sel_reg', idle.and(i.reg.valid));
-  const selCons = m.named('op_sel_consume', idle.and(i.reg.valid.not()).and(i.consume.valid));
-  const selFresh = m.named('op_sel_fresh', idle.and(i.reg.valid.not()).and(i.consume.valid.not()).and(i.fresh.valid));
-  const selDb = m.named('op_sel_doorbell', idle.and(all(i.reg.valid.not(), i.consume.valid.not(), i.fresh.valid.not(), i.doorbell.valid)));
+  // Three stages: SELECT (read the dynamic word), READ (read the other words and the cache slot),
+  // DECIDE (act, write back). A new operation may start every cycle unless its context is in READ or
+  // DECIDE, so an operation always sees the writes of the previous one on its context.
+  const OP = { REG: 0, CONSUME: 1, FRESH: 2, DOORBELL: 3, FETCH: 4 } as const;
+  const stage = (name: string) => ({
+    v: m.reg(`${name}_valid`, Bool, { reset: 0 }),
+    kind: m.reg(`${name}_kind`, UInt(3), { reset: 0 }),
+    ctx: m.reg(`${name}_ctx`, UInt(ctxW), { reset: 0 }),
+    wr: m.reg(`${name}_wr`, Bool, { reset: 0 }),
+    code: m.reg(`${name}_code`, UInt(REG_CODE_W), { reset: 0 }),
+    data: m.reg(`${name}_data`, UInt(32), { reset: 0 }),
+    len: m.reg(`${name}_len`, UInt(c.lenW), { reset: 0 }),
+    gen: m.reg(`${name}_gen`, UInt(genW), { reset: 0 }),
+    seq: m.reg(`${name}_seq`, UInt(seqW), { reset: 0 }),
+    addr: m.reg(`${name}_addr`, UInt(64), { reset: 0 }),
+    dlen: m.reg(`${name}_dlen`, UInt(16), { reset: 0 }),
+    dseq: m.reg(`${name}_dseq`, UInt(32), { reset: 0 }),
+  });
+  const rs = stage('op_r');
+  const ds = stage('op_d');
+  const busyCtx = (ctx: Expr) => rs.v.and(rs.ctx.eq(ctx)).or(ds.v.and(ds.ctx.eq(ctx)));
+
+  // ---- SELECT: the highest-priority operation whose context is free.
+  const grantCtx = fitWidth(wantArb.io.grant_index, ctxW);
+  const okReg = m.named('op_ok_reg', initDone.and(i.reg.valid).and(busyCtx(i.reg.ctx).not()));
+  const okCons = m.named('op_ok_consume', initDone.and(i.consume.valid).and(busyCtx(i.consume.ctx).not()));
+  const okFresh = m.named('op_ok_fresh', initDone.and(i.fresh.valid).and(busyCtx(i.fresh.ctx).not()));
+  const okDb = m.named('op_ok_doorbell', initDone.and(i.doorbell.valid).and(busyCtx(i.doorbell.ctx).not()));
   const fetchCan = credits.ne(0).and(i.arSpace);
-  const selFetch = m.named(
-    'op_sel_fetch',
-    idle.and(all(i.reg.valid.not(), i.consume.valid.not(), i.fresh.valid.not(), i.doorbell.valid.not(), wantArb.io.grant_valid, fetchCan)),
-  );
+  const okFetch = m.named('op_ok_fetch', initDone.and(wantArb.io.grant_valid).and(fetchCan).and(busyCtx(grantCtx).not()));
+  const selReg = m.named('op_sel_reg', okReg);
+  const selCons = m.named('op_sel_consume', okCons.and(okReg.not()));
+  const selFresh = m.named('op_sel_fresh', okFresh.and(okReg.not()).and(okCons.not()));
+  const selDb = m.named('op_sel_doorbell', okDb.and(all(okReg.not(), okCons.not(), okFresh.not())));
+  const selFetch = m.named('op_sel_fetch', okFetch.and(all(okReg.not(), okCons.not(), okFresh.not(), okDb.not())));
   wantArb.io.advance.set(selFetch);
   const selAny = m.named('op_sel_any', selReg.or(selCons).or(selFresh).or(selDb).or(selFetch));
-  const OP = { REG: 0, CONSUME: 1, FRESH: 2, DOORBELL: 3, FETCH: 4 } as const;
   const selCtx = m.named(
     'op_sel_ctx',
-    mux(
-      selReg,
-      i.reg.ctx,
-      mux(selCons, i.consume.ctx, mux(selFresh, i.fresh.ctx, mux(selDb, i.doorbell.ctx, fitWidth(wantArb.io.grant_index, ctxW)))),
-    ),
+    mux(selReg, i.reg.ctx, mux(selCons, i.consume.ctx, mux(selFresh, i.fresh.ctx, mux(selDb, i.doorbell.ctx, grantCtx)))),
   );
   const selKind = mux(
     selReg,
     lit(OP.REG, 3),
     mux(selCons, lit(OP.CONSUME, 3), mux(selFresh, lit(OP.FRESH, 3), mux(selDb, lit(OP.DOORBELL, 3), lit(OP.FETCH, 3)))),
   );
-
-  const opKind = m.reg('op_kind', UInt(3), { reset: 0 });
-  const opCtx = m.reg('op_ctx', UInt(ctxW), { reset: 0 });
-  const opWr = m.reg('op_wr', Bool, { reset: 0 });
-  const opCode = m.reg('op_code', UInt(REG_CODE_W), { reset: 0 });
-  const opData = m.reg('op_data', UInt(32), { reset: 0 });
-  const opLen = m.reg('op_len', UInt(c.lenW), { reset: 0 });
-  const opGen = m.reg('op_gen', UInt(genW), { reset: 0 });
-  const opSeq = m.reg('op_seq', UInt(seqW), { reset: 0 });
-  const opAddr = m.reg('op_addr', UInt(64), { reset: 0 });
-  const opDlen = m.reg('op_dlen', UInt(16), { reset: 0 });
-  const opDseq = m.reg('op_dseq', UInt(32), { reset: 0 });
+  rs.v.set(selAny);
   m.when(selAny, () => {
-    opKind.set(selKind);
-    opCtx.set(selCtx);
-    opWr.set(i.reg.wr);
-    opCode.set(i.reg.code);
-    opData.set(i.reg.data);
-    opLen.set(i.consume.len);
-    opGen.set(i.fresh.gen);
-    opSeq.set(i.fresh.seq);
-    opAddr.set(i.fresh.addr);
-    opDlen.set(i.fresh.len);
-    opDseq.set(i.fresh.dseq);
-    st.goto('READ');
+    rs.kind.set(selKind);
+    rs.ctx.set(selCtx);
+    rs.wr.set(i.reg.wr);
+    rs.code.set(i.reg.code);
+    rs.data.set(i.reg.data);
+    rs.len.set(i.consume.len);
+    rs.gen.set(i.fresh.gen);
+    rs.seq.set(i.fresh.seq);
+    rs.addr.set(i.fresh.addr);
+    rs.dlen.set(i.fresh.len);
+    rs.dseq.set(i.fresh.dseq);
   });
-  m.when(selFetch, () => want.atIndex(fitWidth(wantArb.io.grant_index, ctxAddrW)).set(0));
+  m.when(selFetch, () => want.atIndex(fitWidth(grantCtx, ctxAddrW)).set(0));
+  const qDynR = dynMem.read(ctxAddr(selCtx), { enable: selAny, name: 'q_dyn' });
 
-  const rdAddr = ctxAddr(selCtx);
-  const qRing = ringMem.read(rdAddr, { enable: selAny, name: 'q_ring_base' });
-  const qLog2 = log2Mem.read(rdAddr, { enable: selAny, name: 'q_ring_log2' });
-  const qDone = doneMem.read(rdAddr, { enable: selAny, name: 'q_done_base' });
-  const qDyn = dynMem.read(rdAddr, { enable: selAny, name: 'q_dyn' });
-  const qCnt = cntMem.read(rdAddr, { enable: selAny, name: 'q_counters' });
+  // ---- READ: the other words of the context, and its cache slot for exp_seq.
+  const rAddr = ctxAddr(rs.ctx);
+  const qRing = ringMem.read(rAddr, { enable: rs.v, name: 'q_ring_base' });
+  const qLog2 = log2Mem.read(rAddr, { enable: rs.v, name: 'q_ring_log2' });
+  const qDone = doneMem.read(rAddr, { enable: rs.v, name: 'q_done_base' });
+  const qCnt = cntMem.read(rAddr, { enable: rs.v, name: 'q_counters' });
+  const qCache = cacheMem.read(cacheAddr(rs.ctx, qDynR.bits(seqW - 1, 0)), { enable: rs.v, name: 'q_cache' });
+  const qDyn = m.reg('op_d_dyn', UInt(dynW), { reset: 0 });
+  ds.v.set(rs.v);
+  m.when(rs.v, () => {
+    qDyn.set(qDynR);
+    for (const k of Object.keys(rs) as (keyof typeof rs)[]) if (k !== 'v') ds[k].set(rs[k]);
+  });
 
+  // ---- DECIDE
+  const deciding = ds.v;
+  const opCtx = ds.ctx;
+  const opWr = ds.wr;
+  const opCode = ds.code;
+  const opData = ds.data;
+  const opLen = ds.len;
+  const opGen = ds.gen;
+  const opSeq = ds.seq;
+  const opAddr = ds.addr;
+  const opDlen = ds.dlen;
+  const opDseq = ds.dseq;
   const exp = m.named('cur_exp', qDyn.bits(seqW - 1, 0));
   const fetchSeq = m.named('cur_fetch', qDyn.bits(2 * seqW - 1, seqW));
   const cnt = m.named('cur_cnt', qDyn.bits(2 * seqW + cw - 1, 2 * seqW));
@@ -176,17 +204,8 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   const rearm = m.named('cur_rearm', qDyn.bit(2 * seqW + cw + 1));
   const gen = m.named('cur_gen', qDyn.bits(dynW - 1, dynW - genW));
   const packDyn = (e: Expr, f: Expr, n: Expr, a: Expr, r: Expr, g: Expr) => cat(g, r, a, n, f, e);
-
-  // ---- READ: the context's words are out; read its cache slot for exp_seq.
-  const reading = st.is('READ');
-  const qCache = cacheMem.read(cacheAddr(opCtx, exp), { enable: reading, name: 'q_cache' });
-  m.when(reading, () => st.goto('DECIDE'));
-
-  // ---- DECIDE: act and write back.
-  const deciding = st.is('DECIDE');
-  m.when(deciding, () => st.goto('IDLE'));
   const ctxOk = c.nCtx === 1 ? i.ok.bit(0) : i.ok.bit(opCtx);
-  const isKind = (k: number) => m.named(`op_is_${Object.keys(OP)[k]?.toLowerCase()}`, deciding.and(opKind.eq(k)));
+  const isKind = (k: number) => m.named(`op_is_${Object.keys(OP)[k]?.toLowerCase()}`, deciding.and(ds.kind.eq(k)));
   const doReg = isKind(OP.REG);
   const doCons = isKind(OP.CONSUME);
   const doFresh = isKind(OP.FRESH);
@@ -395,20 +414,6 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   const issue = m.named('fetch_issue', wantFetch.and(fetchN.ne(0)).and(i.arSpace));
   const finalFetch = mux(issue, nFetch.addWrap(fitWidth(fetchN, seqW)), nFetch);
 
-  const arValid = m.reg('ar_req_valid', Bool, { reset: 0 });
-  const arCtx = m.reg('ar_req_ctx', UInt(ctxW), { reset: 0 });
-  const arGen = m.reg('ar_req_gen', UInt(genW), { reset: 0 });
-  const arSeq = m.reg('ar_req_seq', UInt(seqW), { reset: 0 });
-  const arN = m.reg('ar_req_n', UInt(nw), { reset: 0 });
-  const arAddr = m.reg('ar_req_addr', UInt(64), { reset: 0 });
-  arValid.set(issue);
-  m.when(issue, () => {
-    arCtx.set(opCtx);
-    arGen.set(nGen);
-    arSeq.set(nFetch);
-    arN.set(fetchN);
-    arAddr.set(descAddr);
-  });
   // Retry later when resources lacked, or continue when the ring end, a page or the burst cut this read short.
   m.when(wantFetch.and(issue.not().or(fetchN.lt(room))), () => want.atIndex(fitWidth(opCtx, ctxAddrW)).set(1));
 
@@ -432,7 +437,7 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   wDone.addr.set(ctxAddr(opCtx));
 
   // ---- reset sweep: every context to its reset values (RX_EXP_SEQ = 1, P-8).
-  m.when(st.is('INIT'), () => {
+  m.when(initDone.not(), () => {
     for (const p of [wRing, wLog2, wDone, wDyn, wCnt]) {
       p.we.set(1);
       p.addr.set(initCtx);
@@ -441,7 +446,7 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
     }
     wDyn.data.set(packDyn(lit(1, seqW), lit(1, seqW), lit(0, cw), lit(0, 1), lit(0, 1), lit(0, genW)));
     initCtx.set(initCtx.addWrap(1));
-    m.when(initCtx.eq(c.nCtx - 1), () => st.goto('IDLE'));
+    m.when(initCtx.eq(c.nCtx - 1), () => initDone.set(1));
   });
 
   return {
@@ -451,8 +456,8 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
     result: { valid: resValid, kind: resKind, addr: resAddr, slot: resSlot, seq: resSeq, doneBase: resDone },
     freshTake: selFresh,
     doorbellTake: selDb,
-    ar: { valid: arValid, ctx: arCtx, gen: arGen, seq: arSeq, n: arN, addr: arAddr },
+    ar: { valid: issue, ctx: opCtx, gen: nGen, seq: nFetch, n: fetchN, addr: descAddr },
     doneUpd: { valid: doneUpdValid, ctx: doneUpdCtx, seq: doneUpdSeq },
-    ready: st.is('INIT').not(),
+    ready: initDone,
   };
 }

@@ -30,14 +30,18 @@ export interface DispatchInputs {
 export interface DispatchOutputs {
   consume: { valid: Expr; ctx: Expr; len: Expr };
   job: { valid: Expr; buf: Expr; start: Expr; len: Expr; ctx: Expr; addr: Expr; slot: Expr; seq: Expr; doneBase: Expr };
-  release: { valid: Expr; buf: Expr; end: Expr };
+  /**
+   * Work for the DMA writer, in order: a copy (the job pushed in the same cycle), and/or the release
+   * of the frame's buffer space after its copies were read.
+   */
+  work: { valid: Expr; copy: Expr; release: Expr; buf: Expr; end: Expr };
   nomatch: Expr;
 }
 
 export function dispatch(m: ModuleBuilder, c: RxConfig, f: Classified, pw: number, i: DispatchInputs): DispatchOutputs {
   const n = c.nCtx;
   const ctxW = c.ctxW;
-  const st = fsm(m, 'disp_state', ['IDLE', 'COPY', 'WAIT', 'RELEASE'] as const);
+  const st = fsm(m, 'disp_state', ['LOAD', 'COPY', 'WAIT'] as const);
   const ok = m.named('disp_ok', i.en.and(i.quiesce.not()));
   const onehot = (ctx: Expr) => (n === 1 ? lit(1, 1) : lit(1, n).shl(ctx));
   const notSelf = f.buf.eq(1).repeat(n).and(onehot(f.src)).not();
@@ -55,9 +59,9 @@ export function dispatch(m: ModuleBuilder, c: RxConfig, f: Classified, pw: numbe
   const nomatch = m.reg('disp_nomatch', Bool, { reset: 0 });
   nomatch.set(0);
 
-  const idle = st.is('IDLE');
-  f.pop.set(idle.and(f.valid));
-  m.when(idle.and(f.valid), () => {
+  // Loads the next classified frame (in the cycle its predecessor is finished, when there is one).
+  const load = () => {
+    f.pop.set(lit(1, 1));
     fBuf.set(f.buf);
     fStart.set(f.start);
     fEnd.set(f.end);
@@ -69,26 +73,47 @@ export function dispatch(m: ModuleBuilder, c: RxConfig, f: Classified, pw: numbe
         nomatch.set(1);
       });
     st.goto('COPY');
-  });
+  };
+  const finish = () => {
+    m.when(f.valid, load).otherwise(() => st.goto('LOAD'));
+  };
+  f.pop.set(lit(0, 1));
+  m.when(st.is('LOAD').and(f.valid), load);
 
+  const workValid = m.wire('disp_work_valid', Bool, { init: 0 });
+  const workCopy = m.wire('disp_work_copy', Bool, { init: 0 });
+  const workRelease = m.wire('disp_work_release', Bool, { init: 0 });
   const next = lowestSetBit(m, 'disp_next', targets);
   const nextCtx = fitWidth(next.index, ctxW);
   const asking = m.named('disp_asking', st.is('COPY').and(next.valid).and(i.canCopy));
   m.when(st.is('COPY'), () => {
-    m.when(next.valid.not(), () => st.goto('RELEASE'));
+    // No (more) target: release the frame's space.
+    m.when(next.valid.not().and(i.canRelease), () => {
+      workValid.set(1);
+      workRelease.set(1);
+      finish();
+    });
     m.when(asking.and(i.consumeTake), () => {
       cur.set(nextCtx);
       st.goto('WAIT');
     });
   });
-  const granted = m.named('disp_granted', st.is('WAIT').and(i.result.valid).and(i.result.kind.eq(CONSUME.OK)));
-  m.when(st.is('WAIT').and(i.result.valid), () => {
+  // The writer had room for a job and its work item when the request went out; only we fill them.
+  const waiting = st.is('WAIT').and(i.result.valid);
+  const granted = m.named('disp_granted', waiting.and(i.result.kind.eq(CONSUME.OK)));
+  const rest = m.named('disp_rest', n === 1 ? lit(0, 1) : targets.and(onehot(cur).not()).orR());
+  const lastCopy = m.named('disp_last', waiting.and(rest.not()));
+  m.when(waiting, () => {
     if (n === 1) targets.set(0);
     else targets.atIndex(cur).set(0);
     st.goto('COPY');
+    m.when(granted.or(lastCopy), () => {
+      workValid.set(1);
+      workCopy.set(granted);
+      workRelease.set(lastCopy);
+    });
+    m.when(lastCopy, finish);
   });
-  const releasing = m.named('disp_release', st.is('RELEASE').and(i.canRelease));
-  m.when(releasing, () => st.goto('IDLE'));
 
   return {
     consume: { valid: asking, ctx: nextCtx, len: fLen },
@@ -103,7 +128,7 @@ export function dispatch(m: ModuleBuilder, c: RxConfig, f: Classified, pw: numbe
       seq: i.result.seq,
       doneBase: i.result.doneBase,
     },
-    release: { valid: releasing, buf: fBuf, end: fEnd },
+    work: { valid: workValid, copy: workCopy, release: workRelease, buf: fBuf, end: fEnd },
     nomatch,
   };
 }

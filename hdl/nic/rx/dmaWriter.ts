@@ -16,7 +16,7 @@
  * bytes addr .. addr+len-1. Frame-buffer space is handed back, in order, by the release items the
  * dispatcher queues after a frame's last copy.
  */
-import { Bool, cat, type Expr, fsm, lit, type MasterPorts, type ModuleBuilder, mux, UInt } from '../../../generator/index.js';
+import { Bool, cat, type Expr, lit, type MasterPorts, type ModuleBuilder, mux, UInt } from '../../../generator/index.js';
 import { COMPLETION, DESC_FLAGS, DESCRIPTOR } from '../../descriptors.js';
 import type { dmaSpec } from '../interfaces.js';
 import type { RxConfig } from './config.js';
@@ -66,7 +66,7 @@ export function dmaWriter(
   bufs: FrameBufferPort[],
   ptrW: number,
   job: Job,
-  release: { valid: Expr; buf: Expr; end: Expr },
+  workIn: { valid: Expr; copy: Expr; release: Expr; buf: Expr; end: Expr },
   doneUpd: { valid: Expr; ctx: Expr; seq: Expr },
 ): DmaWriterOutputs {
   const { ctxW, seqW, dmaW } = c;
@@ -83,6 +83,7 @@ export function dmaWriter(
   const ptr = (name: string) => m.reg(name, UInt(jw + 1), { reset: 0 });
   const alloc = ptr('job_alloc');
   const pay = ptr('job_pay');
+  const payW = ptr('job_pay_w');
   const payAck = ptr('job_pay_ack');
   const wbIss = ptr('job_wb_iss');
   const wbAck = ptr('job_wb_ack');
@@ -90,7 +91,7 @@ export function dmaWriter(
   const crAck = ptr('job_cr_ack');
   const tail = ptr('job_tail');
   const slotOf = (p: Expr) => p.bits(jw - 1, 0);
-  const work = flopQueue(m, 'work', 2 + pw, 8);
+  const work = flopQueue(m, 'work', 3 + pw, 8);
   const ringFree = m.named('job_ring_free', alloc.subWrap(tail).lt(J));
   const canCopy = m.named('job_can_copy', ringFree.and(work.full.not()));
 
@@ -109,17 +110,139 @@ export function dmaWriter(
     };
     return { buf: take(1), start: take(pw), len: take(c.lenW), addr: take(64), slot: take(64), seq: take(seqW), doneBase: take(64) };
   };
-  // Work items: {release?, buffer, end pointer}; a copy item stands for the next job in the ring.
-  work.push.set(job.valid.or(release.valid));
-  work.pushData.set(mux(release.valid, cat(lit(1, 1), release.buf, release.end), cat(lit(0, 1), job.buf, lit(0, pw))));
-
-  // ---- payload stage
-  const ps = fsm(m, 'pay_state', ['IDLE', 'RUN'] as const);
+  // Work items: {copy, release, buffer, end pointer}; a copy stands for the next job in the ring,
+  // a release frees the frame's buffer space once that copy (if any) has been read.
+  work.push.set(workIn.valid);
+  work.pushData.set(cat(workIn.copy, workIn.release, workIn.buf, workIn.end));
   const wHead = work.head;
-  const wIsRelease = wHead.bit(pw + 1);
-  const wBuf = wHead.bit(pw);
-  const wEnd = wHead.bits(pw - 1, 0);
-  const pj = field(ring.readAsync(slotOf(pay)));
+  const wIsCopy = wHead.bit(pw + 2);
+  // {end, buffer, release}: bits 3.., 2 and 1 of a W item's word.
+  const wRelInfo = cat(wHead.bits(pw - 1, 0), wHead.bit(pw), wHead.bit(pw + 1));
+
+  // The address side decides every write transaction, in order, and queues for the data side what
+  // each one's W beats are (or a frame-buffer release, which must follow the reads of earlier copies).
+  // So AW runs ahead of W, and W beats of consecutive transactions follow each other with no gap.
+  const K = { PAY: 0, SINGLE: 1, REL: 2 } as const;
+  const itemW = 2 + 32 + 16;
+  const items = flopQueue(m, 'wr_item', itemW, 8);
+  const tags = flopQueue(m, 'wr_tag', 2, c.writesInFlight);
+  const awValid = m.reg('wr_aw_valid', Bool, { reset: 0 });
+  const awAddr = m.reg('wr_aw_addr', UInt(64), { reset: 0 });
+  const awLen = m.reg('wr_aw_len', UInt(8), { reset: 0 });
+  const awFire = m.named('wr_aw_fire', dma.awvalid.and(dma.awready));
+  const awFree = m.named('wr_aw_free', awValid.not().or(awFire));
+  const canDecide = m.named('wr_can_decide', awFree.and(items.full.not()).and(tags.full.not()));
+
+  // Payload bursts of the job at `pay`: beat addresses are DMA-word aligned, so a burst ends at a
+  // 4 KiB page or after 256 beats, whichever comes first.
+  const aj = field(ring.readAsync(slotOf(pay)));
+  const aActive = m.reg('pay_aw_active', Bool, { reset: 0 });
+  const aAddr = m.reg('pay_aw_addr', UInt(64), { reset: 0 });
+  const aLeft = m.reg('pay_aw_left', UInt(c.lenW), { reset: 0 });
+  // {release, buffer, end} to do after the job's last beat.
+  const aRel = m.reg('pay_aw_release', UInt(pw + 2), { reset: 0 });
+  const lenPlus = (len: Expr, extra: Expr) =>
+    len
+      .resize(c.lenW + 1)
+      .addWrap(extra.resize(c.lenW + 1))
+      .addWrap(db - 1)
+      .shr(ds)
+      .trunc(c.lenW);
+  const cap = (x: Expr, k: Expr) => mux(x.lt(k), x, k);
+  const toPage = lit(4096, 13).subWrap(aAddr.bits(11, 0).resize(13)).shr(ds);
+  const burstLen = m.named('pay_burst_len', cap(cap(aLeft.resize(13), toPage), lit(256, 13)).trunc(9));
+  const burstLast = m.named('pay_burst_last', aLeft.eq(burstLen.resize(c.lenW)));
+  const wantCr = m.named('wr_want_cr', crIss.ne(wbAck));
+  const wantWb = m.named('wr_want_wb', wbIss.ne(payAck));
+  const wantPay = m.named('wr_want_pay', aActive);
+  const wbJob = field(ring.readAsync(slotOf(wbIss)));
+  const crJob = field(ring.readAsync(slotOf(crIss)));
+  const flagsWord = lit(DESC_FLAGS.DONE | DESC_FLAGS.EOP, 16);
+  const groupOf = (a: Expr) => (db === 4 ? lit(0, 16) : a.bits(ds - 1, 2).resize(16));
+  const alignDown = (a: Expr) => a.and(lit((1n << 64n) - BigInt(db), 64));
+  const itemPush = items.push;
+  const itemData = items.pushData;
+  const tagPush = tags.push;
+  const tagData = tags.pushData;
+  m.when(awFire, () => awValid.set(0));
+  const newAw = (addr: Expr, len: Expr, tag: number | Expr, item: Expr) => {
+    awValid.set(1);
+    awAddr.set(addr);
+    awLen.set(len);
+    tagPush.set(1);
+    tagData.set(typeof tag === 'number' ? lit(tag, 2) : tag);
+    itemPush.set(1);
+    itemData.set(item);
+  };
+  m.when(canDecide, () => {
+    m.when(wantCr, () => {
+      const a = crJob.doneBase.addWrap(COMPLETION.fields.rxDoneSeq.offset);
+      newAw(alignDown(a), lit(0, 8), TAG.CR, cat(lit(K.SINGLE, 2), crJob.seq.resize(32), groupOf(a)));
+      crIss.set(crIss.addWrap(1));
+    })
+      .elseWhen(wantWb, () => {
+        // Bytes 8..11: the frame length, then flags = DONE | EOP (spec section 5).
+        const a = wbJob.slot.addWrap(DESCRIPTOR.fields.len.offset);
+        newAw(alignDown(a), lit(0, 8), TAG.WB, cat(lit(K.SINGLE, 2), cat(flagsWord, wbJob.len.resize(16)), groupOf(a)));
+        wbIss.set(wbIss.addWrap(1));
+      })
+      .elseWhen(wantPay, () => {
+        const tag = mux(burstLast, lit(TAG.PAY_LAST, 2), lit(TAG.PAY, 2));
+        const rel = mux(burstLast, aRel, lit(0, pw + 2));
+        newAw(aAddr, burstLen.subWrap(1).trunc(8), tag, cat(lit(K.PAY, 2), lit(0, 32 - 3 - pw), rel, burstLast, burstLen.resize(16)));
+        aAddr.set(aAddr.addWrap(burstLen.resize(64).shl(ds).trunc(64)));
+        aLeft.set(aLeft.subWrap(burstLen.resize(c.lenW)));
+        m.when(burstLast, () => {
+          aActive.set(0);
+          pay.set(pay.addWrap(1));
+        });
+      })
+      .elseWhen(work.valid.and(wIsCopy.not()), () => {
+        itemPush.set(1);
+        itemData.set(cat(lit(K.REL, 2), lit(0, 32 - 3 - pw), wRelInfo, lit(0, 1), lit(0, 16)));
+        work.pop.set(1);
+      })
+      .elseWhen(work.valid, () => {
+        // A copy: start walking its job's bursts.
+        const off = aj.addr.bits(ds - 1, 0);
+        aActive.set(1);
+        aAddr.set(alignDown(aj.addr));
+        aLeft.set(lenPlus(aj.len, off));
+        aRel.set(wRelInfo);
+        work.pop.set(1);
+      });
+  });
+  dma.awid.set(0);
+  dma.awaddr.set(awAddr);
+  dma.awlen.set(awLen);
+  dma.awsize.set(ds);
+  dma.awburst.set(1);
+  dma.awlock.set(0);
+  dma.awcache.set(0);
+  dma.awprot.set(0);
+  dma.awvalid.set(awValid);
+
+  // ---- data side: W beats in the order of the items.
+  const it = items.head;
+  const itKind = it.bits(itemW - 1, itemW - 2);
+  const itWord = it.bits(47, 16);
+  const itLow = it.bits(15, 0);
+  const isSingle = m.named('w_is_single', items.valid.and(itKind.eq(K.SINGLE)));
+  const isRel = m.named('w_is_release', items.valid.and(itKind.eq(K.REL)));
+  const isPay = m.named('w_is_payload', items.valid.and(itKind.eq(K.PAY)));
+  // Item word: bit 0 the job's last burst, bit 1 release, bit 2 its buffer, bits 3.. its end pointer.
+  const relEnd = itWord.bits(pw + 2, 3);
+  const relBuf = itWord.bit(2);
+  const relNow = m.wire('w_release', Bool, { init: 0 });
+  bufs.forEach((b, i) => {
+    b.relValid.set(relNow.and(relBuf.eq(i)));
+    b.relPtr.set(fitWidth(relEnd, b.aw + 1));
+  });
+  m.when(isRel, () => relNow.set(1));
+
+  // The copy whose payload is streaming: loaded from the ring when its first burst comes up.
+  const pj = field(ring.readAsync(slotOf(payW)));
+  const pActive = m.reg('pay_w_active', Bool, { reset: 0 });
   const pBuf = m.reg('pay_buf', Bool, { reset: 0 });
   const pStart = m.reg('pay_start', UInt(pw), { reset: 0 });
   const pK = m.reg('pay_rd_word', UInt(c.lenW), { reset: 0 });
@@ -128,49 +251,32 @@ export function dmaWriter(
   const pOff = m.reg('pay_off', UInt(ds), { reset: 0 });
   const pTotal = m.reg('pay_total', UInt(c.lenW), { reset: 0 });
   const pBeat = m.reg('pay_beat', UInt(c.lenW), { reset: 0 });
-  const pAddr = m.reg('pay_addr', UInt(64), { reset: 0 });
   const pEnd = m.reg('pay_end_lanes', UInt(ds + 1), { reset: 0 });
-  const pBurst = m.reg('pay_burst_left', UInt(9), { reset: 0 });
+  const pBurstBeat = m.reg('pay_burst_beat', UInt(9), { reset: 0 });
   const prev = m.reg('pay_prev', UInt(dmaW), { reset: 0 });
-
-  const relValid = m.wire('rel_valid', Bool, { init: 0 });
-  bufs.forEach((b, i) => {
-    b.relValid.set(relValid.and(wBuf.eq(i)));
-    b.relPtr.set(fitWidth(wEnd, b.aw + 1));
-  });
-  const lenPlus = (len: Expr, extra: Expr) =>
-    len
-      .resize(c.lenW + 1)
-      .addWrap(extra.resize(c.lenW + 1))
-      .addWrap(db - 1)
-      .shr(ds)
-      .trunc(c.lenW);
-  m.when(ps.is('IDLE').and(work.valid), () => {
-    work.pop.set(1);
-    m.when(wIsRelease, () => relValid.set(1)).otherwise(() => {
-      const off = pj.addr.bits(ds - 1, 0);
-      pBuf.set(pj.buf);
-      pStart.set(pj.start);
-      pK.set(0);
-      pReads.set(lenPlus(pj.len, lit(0, 1)));
-      pNin.set(lenPlus(pj.len, lit(0, 1)));
-      pOff.set(off);
-      pTotal.set(lenPlus(pj.len, off));
-      pBeat.set(0);
-      pAddr.set(pj.addr.and(lit((1n << 64n) - BigInt(db), 64)));
-      // Lanes of the last beat that carry frame bytes: ((off + len - 1) mod db) + 1.
-      pEnd.set(
-        pj.len
-          .resize(c.lenW + 1)
-          .addWrap(off.resize(c.lenW + 1))
-          .subWrap(1)
-          .bits(ds - 1, 0)
-          .resize(ds + 1)
-          .addWrap(1),
-      );
-      pBurst.set(0);
-      ps.goto('RUN');
-    });
+  m.when(isPay.and(pActive.not()), () => {
+    const off = pj.addr.bits(ds - 1, 0);
+    pActive.set(1);
+    pBuf.set(pj.buf);
+    pStart.set(pj.start);
+    pK.set(0);
+    pReads.set(lenPlus(pj.len, lit(0, 1)));
+    pNin.set(lenPlus(pj.len, lit(0, 1)));
+    pOff.set(off);
+    pTotal.set(lenPlus(pj.len, off));
+    pBeat.set(0);
+    pBurstBeat.set(0);
+    prev.set(0);
+    // Lanes of the last beat that carry frame bytes: ((off + len - 1) mod db) + 1.
+    pEnd.set(
+      pj.len
+        .resize(c.lenW + 1)
+        .addWrap(off.resize(c.lenW + 1))
+        .subWrap(1)
+        .bits(ds - 1, 0)
+        .resize(ds + 1)
+        .addWrap(1),
+    );
   });
 
   // Reader: frame words into a short queue, ahead of the aligner. With frame-buffer words twice as
@@ -181,7 +287,7 @@ export function dmaWriter(
   const inflight = m.reg('pay_rd_inflight', Bool, { reset: 0 });
   const half = m.reg('pay_rd_half', UInt(Math.max(1, lr)), { reset: 0 });
   const canRead = data.count.resize(4).addWrap(inflight.resize(4)).lt(4);
-  const doRead = m.named('pay_read', ps.is('RUN').and(pReads.ne(0)).and(canRead));
+  const doRead = m.named('pay_read', pActive.and(pReads.ne(0)).and(canRead));
   const wordIdx = m.named('pay_rd_addr', pStart.addWrap(fitWidth(lr > 0 ? pK.shr(lr) : pK, pw)));
   bufs.forEach((b, i) => {
     b.rdAddr.set(fitWidth(wordIdx, b.aw));
@@ -214,107 +320,32 @@ export function dmaWriter(
   const lowMask = mux(pBeat.eq(0), ones.shl(pOff), ones);
   const highMask = mux(pBeat.eq(pTotal.subWrap(1)), ones.shr(lit(db, ds + 1).subWrap(pEnd)), ones);
   const outStrb = m.named('pay_wstrb', lowMask.and(highMask));
-  const outAvail = m.named('pay_avail', needIn.not().or(data.valid));
+  const outAvail = m.named('pay_avail', pActive.and(needIn.not().or(data.valid)));
 
-  // ---- write channel: one transaction at a time; AW order is W order is B order.
-  const ws = fsm(m, 'wr_state', ['IDLE', 'SINGLE', 'PAY_AW', 'PAY_W'] as const);
-  const tags = flopQueue(m, 'wr_tag', 2, c.writesInFlight);
-  const burstWanted = m.named('pay_burst_wanted', ps.is('RUN').and(pBurst.eq(0)).and(pBeat.lt(pTotal)));
-  const beatsLeft = pTotal.subWrap(pBeat).resize(13);
-  const toPage = lit(4096, 13).subWrap(pAddr.bits(11, 0).resize(13)).shr(ds);
-  const cap = (x: Expr, k: Expr) => mux(x.lt(k), x, k);
-  const burstLen = m.named('pay_burst_len', cap(cap(beatsLeft, toPage), lit(256, 13)).trunc(9));
-  const wantCr = m.named('wr_want_cr', crIss.ne(wbAck));
-  const wantWb = m.named('wr_want_wb', wbIss.ne(payAck));
-  const tagRoom = tags.full.not();
-  const sAddr = m.reg('wr_single_addr', UInt(64), { reset: 0 });
-  const sWord = m.reg('wr_single_word', UInt(32), { reset: 0 });
-  const sIsCr = m.reg('wr_single_cr', Bool, { reset: 0 });
-  const sAwDone = m.reg('wr_aw_done', Bool, { reset: 0 });
-  const sWDone = m.reg('wr_w_done', Bool, { reset: 0 });
-  const wbJob = field(ring.readAsync(slotOf(wbIss)));
-  const crJob = field(ring.readAsync(slotOf(crIss)));
-  const lenOff = DESCRIPTOR.fields.len.offset;
-  const flagsWord = lit(DESC_FLAGS.DONE | DESC_FLAGS.EOP, 16);
-  m.when(ws.is('IDLE').and(tagRoom), () => {
-    m.when(wantCr, () => {
-      sAddr.set(crJob.doneBase.addWrap(COMPLETION.fields.rxDoneSeq.offset));
-      sWord.set(crJob.seq.resize(32));
-      sIsCr.set(1);
-      sAwDone.set(0);
-      sWDone.set(0);
-      ws.goto('SINGLE');
-    })
-      .elseWhen(wantWb, () => {
-        // Bytes 8..11: len, then flags = DONE | EOP (spec section 5).
-        sAddr.set(wbJob.slot.addWrap(lenOff));
-        sWord.set(cat(flagsWord, wbJob.len.resize(16)));
-        sIsCr.set(0);
-        sAwDone.set(0);
-        sWDone.set(0);
-        ws.goto('SINGLE');
-      })
-      .elseWhen(burstWanted, () => ws.goto('PAY_AW'));
-  });
-
-  const single = ws.is('SINGLE');
   const groups = db / 4;
-  const group = groups === 1 ? lit(0, 1) : sAddr.bits(ds - 1, 2);
   const strbGroups: Expr[] = [];
-  for (let g = groups - 1; g >= 0; g--) strbGroups.push(group.eq(g).repeat(4));
+  for (let g = groups - 1; g >= 0; g--) strbGroups.push(itLow.eq(g).repeat(4));
   const singleStrb = cat(...strbGroups);
-
-  const awFire = m.named('wr_aw_fire', dma.awvalid.and(dma.awready));
+  const burstEnd = pBurstBeat.addWrap(1).eq(itLow.trunc(9));
+  dma.wvalid.set(isSingle.or(isPay.and(outAvail)));
+  dma.wdata.set(mux(isSingle, itWord.repeat(db / 4), outData));
+  dma.wstrb.set(mux(isSingle, singleStrb, outStrb));
+  dma.wlast.set(isSingle.or(burstEnd));
   const wFire = m.named('wr_w_fire', dma.wvalid.and(dma.wready));
-  const payAw = ws.is('PAY_AW');
-  const payW = ws.is('PAY_W');
-  dma.awid.set(0);
-  dma.awaddr.set(mux(single, sAddr.and(lit((1n << 64n) - BigInt(db), 64)), pAddr));
-  dma.awlen.set(mux(single, lit(0, 8), burstLen.subWrap(1).trunc(8)));
-  dma.awsize.set(ds);
-  dma.awburst.set(1);
-  dma.awlock.set(0);
-  dma.awcache.set(0);
-  dma.awprot.set(0);
-  dma.awvalid.set(single.and(sAwDone.not()).or(payAw));
-  dma.wvalid.set(single.and(sWDone.not()).or(payW.and(outAvail)));
-  dma.wdata.set(mux(single, sWord.repeat(db / 4), outData));
-  dma.wstrb.set(mux(single, singleStrb, outStrb));
-  dma.wlast.set(single.or(pBurst.eq(1)));
-
-  tags.push.set(awFire);
-  tags.pushData.set(
-    mux(
-      single,
-      mux(sIsCr, lit(TAG.CR, 2), lit(TAG.WB, 2)),
-      mux(pBeat.addWrap(burstLen.resize(c.lenW)).eq(pTotal), lit(TAG.PAY_LAST, 2), lit(TAG.PAY, 2)),
-    ),
-  );
-  m.when(single, () => {
-    m.when(awFire, () => sAwDone.set(1));
-    m.when(wFire, () => sWDone.set(1));
-    m.when(sAwDone.or(awFire).and(sWDone.or(wFire)), () => {
-      m.when(sIsCr, () => crIss.set(crIss.addWrap(1))).otherwise(() => wbIss.set(wbIss.addWrap(1)));
-      ws.goto('IDLE');
-    });
-  });
-  m.when(payAw.and(awFire), () => {
-    pBurst.set(burstLen);
-    ws.goto('PAY_W');
-  });
-  m.when(payW.and(wFire), () => {
-    pBurst.set(pBurst.subWrap(1));
+  const payFire = m.named('wr_pay_fire', isPay.and(wFire));
+  m.when(payFire, () => {
+    pBurstBeat.set(mux(burstEnd, lit(0, 9), pBurstBeat.addWrap(1)));
     pBeat.set(pBeat.addWrap(1));
-    pAddr.set(pAddr.addWrap(db));
     m.when(needIn, () => prev.set(cur));
-    m.when(pBurst.eq(1), () => ws.goto('IDLE'));
-    m.when(pBeat.addWrap(1).eq(pTotal), () => {
-      pay.set(pay.addWrap(1));
-      ps.goto('IDLE');
+    // The job's last beat: the next payload item belongs to the next copy.
+    m.when(burstEnd.and(itWord.bit(0)), () => {
+      pActive.set(0);
+      payW.set(payW.addWrap(1));
+      relNow.set(itWord.bit(1));
     });
   });
-  data.pop.set(payW.and(wFire).and(needIn));
-  m.when(ps.is('IDLE'), () => prev.set(0));
+  data.pop.set(payFire.and(needIn));
+  items.pop.set(isRel.or(isSingle.and(wFire)).or(payFire.and(burstEnd)));
 
   // ---- B responses close stages in order.
   dma.bready.set(1);
