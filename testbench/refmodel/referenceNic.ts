@@ -359,17 +359,18 @@ export class ReferenceNic {
    * One frame of context c now, whatever the round-robin order: the system scoreboard calls it in
    * the order the RTL's scheduler chose (seen in the RTL's completion writes), since that order
    * depends on timing. Returns the frames put on the wire (none for a local delivery or a frame not
-   * sent), or null when c has no valid descriptor.
+   * sent), or null when c has no valid descriptor. `committed`: the NIC had taken the frame before
+   * its context began to quiesce, so it completes although the context no longer runs (P-12).
    */
-  transmitOne(c: number): WireFrame[] | null {
+  transmitOne(c: number, committed = false): WireFrame[] | null {
     const sent: WireFrame[] = [];
-    return this.sendOne(c, sent) ? sent : null;
+    return this.sendOne(c, sent, committed) ? sent : null;
   }
 
   /** One frame of context c; false when c has no valid descriptor (it goes idle). */
-  private sendOne(c: number, sent: WireFrame[]): boolean {
+  private sendOne(c: number, sent: WireFrame[], committed = false): boolean {
     const s = this.ctxs[c] as ContextState;
-    if (!this.enabled(c)) return false;
+    if (!committed && !this.enabled(c)) return false;
     const descs: { at: bigint; len: number; addr: bigint }[] = [];
     let seq = s.txExp;
     for (;;) {

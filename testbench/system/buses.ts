@@ -7,7 +7,7 @@
  */
 
 import type { NicParams } from '../../hdl/params.js';
-import { decodeBar0, INT_CTRL } from '../../hdl/registers/map.js';
+import { CTRL, decodeBar0, decodeBar1, INT_CTRL } from '../../hdl/registers/map.js';
 import type { AxiLiteMaster } from '../axi/axilite.js';
 import type { ReferenceNic } from '../refmodel/referenceNic.js';
 import type { NicBus } from '../vmm/nic-bus.js';
@@ -38,8 +38,11 @@ export class RtlBus implements NicBus {
 export class DifferentialBus implements NicBus {
   /** Contexts whose interrupt the last INT_CTRL write masked (as the RTL now has it). */
   readonly masked = new Set<number>();
+  /** Contexts whose CTRL has QUIESCE set: the NIC may still finish what it had taken (P-12). */
+  readonly draining = new Set<number>();
   /** Register writes made (both BARs), for the report. */
   writes = 0;
+  private readonly readListeners: ((bar: 0 | 1, offset: number, value: number) => void)[] = [];
 
   constructor(
     readonly params: NicParams,
@@ -47,8 +50,15 @@ export class DifferentialBus implements NicBus {
     readonly model: ReferenceNic,
   ) {}
 
-  bar0Read(offset: number): Promise<number> {
-    return this.rtl.bar0Read(offset);
+  /** Calls `fn` with every read's answer (tests watch the VMM's STATUS polls). */
+  onRead(fn: (bar: 0 | 1, offset: number, value: number) => void): void {
+    this.readListeners.push(fn);
+  }
+
+  async bar0Read(offset: number): Promise<number> {
+    const v = await this.rtl.bar0Read(offset);
+    for (const fn of this.readListeners) fn(0, offset, v);
+    return v;
   }
 
   async bar0Write(offset: number, value: number): Promise<void> {
@@ -62,13 +72,20 @@ export class DifferentialBus implements NicBus {
     }
   }
 
-  bar1Read(offset: number): Promise<number> {
-    return this.rtl.bar1Read(offset);
+  async bar1Read(offset: number): Promise<number> {
+    const v = await this.rtl.bar1Read(offset);
+    for (const fn of this.readListeners) fn(1, offset, v);
+    return v;
   }
 
   async bar1Write(offset: number, value: number): Promise<void> {
     await this.rtl.bar1Write(offset, value);
     this.writes++;
     this.model.bar1Write(offset, value);
+    const loc = decodeBar1(this.params, offset);
+    if (loc.region === 'ctx' && loc.reg === 'CTRL') {
+      if (value & CTRL.QUIESCE.mask) this.draining.add(loc.ctx);
+      else this.draining.delete(loc.ctx);
+    }
   }
 }

@@ -13,6 +13,7 @@
  */
 import { cdnaNic } from '../../hdl/nic/top.js';
 import { type NicParams, type ProfileName, resolveParams } from '../../hdl/params.js';
+import { BAR1_CTX_OFFSETS, type Bar1CtxReg, bar0Offset, bar1CtxOffset } from '../../hdl/registers/map.js';
 import { type PortValue, type Simulation, simulate } from '../../sim/index.js';
 import { Axi4SlaveMemory, AxiLiteMaster, type Pattern } from '../axi/index.js';
 import { localMac, type MacAddress } from '../ethernet/mac.js';
@@ -308,6 +309,24 @@ export class SystemHarness {
     const r = await this.dd.createGuestNic(guest, ctx, { mac: opts.mac ?? localMac(ctx + 1), ...opts.config });
     if (!r.ok) throw new Error(`hostile guest ${guest} cannot have context ${ctx}: ${r.message}`);
     return new HostileGuest({ vmm: this.vmm, guest, info: contextInfoOf(this.vmm, ctx), pages, rawBar0: this.bus });
+  }
+
+  /** Pages a guest owns now, lowest first. */
+  pagesOwnedBy(guest: GuestId): bigint[] {
+    return [...this.memory.knownPages()]
+      .filter((p) => p.owner === guest)
+      .map((p) => p.pfn)
+      .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  }
+
+  /** Every BAR1 register of a context and its BAR0 done seqs, read from the RTL (not counted as the VMM's work). */
+  async contextRegisters(ctx: number): Promise<Record<string, number>> {
+    const out: Record<string, number> = {};
+    for (const reg of Object.keys(BAR1_CTX_OFFSETS) as Bar1CtxReg[]) {
+      out[reg] = await this.rtl.bar1Read(bar1CtxOffset(ctx, reg, this.params));
+    }
+    for (const reg of ['TX_DONE_SEQ', 'RX_DONE_SEQ'] as const) out[reg] = await this.rtl.bar0Read(bar0Offset(ctx, reg, this.params));
+    return out;
   }
 
   allocate(guest: GuestId, count: number): bigint[] {

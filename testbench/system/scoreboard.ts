@@ -144,7 +144,8 @@ export class Scoreboard {
     this.rtlLog.record(e);
     for (const h of this.recordHalves(e)) {
       if (h.dir !== 'tx') continue;
-      const sent = this.d.model.transmitOne(h.ctx);
+      // A context quiescing may still complete what the RTL had taken (P-12): the model follows.
+      const sent = this.d.model.transmitOne(h.ctx, this.d.bus.draining.has(h.ctx));
       if (sent === null) {
         this.flag(
           'tx-order',
