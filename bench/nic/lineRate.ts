@@ -55,16 +55,31 @@ export interface LineRateBudget {
   windowCycles: number;
   /** At least this many frames per point. */
   minFrames: number;
-  /** At least this many frames per context (the 256-context points use 2). */
+  /** At least this many frames per context: two rounds of the round robin. */
   minPerContext: number;
+  /**
+   * Frames per context wanted so that per-context state turns over (descriptor caches refill, rings
+   * move on), as long as the point stays under `turnoverCycles`; with many contexts and long frames
+   * the point falls back to `minPerContext`.
+   */
+  turnoverPerContext: number;
+  turnoverCycles: number;
 }
 
-export const DEFAULT_BUDGET: LineRateBudget = { windowCycles: 3000, minFrames: 24, minPerContext: 2 };
+export const DEFAULT_BUDGET: LineRateBudget = {
+  windowCycles: 3000,
+  minFrames: 24,
+  minPerContext: 2,
+  turnoverPerContext: 12,
+  turnoverCycles: 40_000,
+};
 
-/** Frames per context for a point: enough for the window after warm-up, at least two rounds. */
+/** Frames per context for a point: enough for the window after warm-up, and some turnover per context. */
 export function framesPerContext(size: number, contexts: number, bytesPerCycle: number, b: LineRateBudget): number {
-  const total = Math.max(b.minFrames, Math.ceil((1.35 * b.windowCycles) / wireCycles(size, bytesPerCycle)));
-  return Math.max(b.minPerContext, Math.ceil(total / contexts));
+  const cycles = wireCycles(size, bytesPerCycle);
+  const total = Math.max(b.minFrames, Math.ceil((1.35 * b.windowCycles) / cycles));
+  const turnover = Math.min(b.turnoverPerContext, Math.floor(b.turnoverCycles / (contexts * cycles)));
+  return Math.max(b.minPerContext, Math.ceil(total / contexts), turnover);
 }
 
 export async function runLineRate(
@@ -81,14 +96,14 @@ export async function runLineRate(
   const doTx = point.dir !== 'rx';
   const doRx = point.dir !== 'tx';
   const ringLog2 = Math.max(4, Math.ceil(Math.log2(perCtx + 8)));
-  const rig = await NicRig.open(sim, p, timing);
+  const rig = await NicRig.open(sim, p, timing, { watchReads: doRx });
   try {
     await rig.enable(ctxs, ringLog2);
     if (doRx) {
       for (const c of ctxs) rig.postRx(c, perCtx + 4);
       await Promise.all(ctxs.map((c) => rig.rxDoorbell(c)));
-      // Let the receive side fetch its first descriptors before frames arrive.
-      await rig.tb.cycles(2 * timing.readLatency + 100);
+      // Buffers count as posted once the NIC has had them: wait until its descriptor reads are over.
+      await readsSettled(rig, timing.readLatency);
     }
     if (doTx) for (let r = 0; r < perCtx; r++) for (const c of ctxs) rig.postTx(c, rig.txFrame(c, r, point.size));
     const start = rig.tb.cycle;
@@ -126,6 +141,18 @@ export async function runLineRate(
     return out;
   } finally {
     rig.close();
+  }
+}
+
+/** Waits until no read is in flight and none has been issued for `quiet` cycles. */
+async function readsSettled(rig: NicRig, quiet: number): Promise<void> {
+  let seen = -1;
+  let since = 0;
+  for (let n = 0; n < 1000 && since < quiet; n++) {
+    await rig.tb.cycles(50);
+    const busy = rig.axi.readsInFlight > 0 || rig.reads.length !== seen;
+    since = busy ? 0 : since + 50;
+    seen = rig.reads.length;
   }
 }
 
