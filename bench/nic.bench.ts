@@ -10,6 +10,7 @@
  *                                                          to build/bench/results-partial.json)
  *   NIC_BENCH_WINDOW=3000      steady-state cycles per line-rate point
  *   NIC_BENCH_SIZES=60,1514    NIC_BENCH_CONTEXTS=1,8    NIC_BENCH_DIRS=tx,rx   a smaller grid
+ *   NIC_BENCH_OUT=file.json    write the JSON there instead
  */
 import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -204,6 +205,8 @@ results.targets = checkTargets(results, dmaBytes);
 results.meta.seconds = (performance.now() - t0) / 1000;
 const outDir = path.join(buildRoot(), 'bench');
 await mkdir(outDir, { recursive: true });
-const file = path.join(outDir, only ? 'results-partial.json' : 'results.json');
+const file = process.env.NIC_BENCH_OUT
+  ? path.resolve(process.env.NIC_BENCH_OUT)
+  : path.join(outDir, only ? 'results-partial.json' : 'results.json');
 await writeFile(file, `${JSON.stringify(results, null, 2)}\n`);
 console.log(`\n${formatResults(results)}\n\nwrote ${path.relative(process.cwd(), file)} (${results.meta.seconds.toFixed(0)} s)`);

@@ -48,6 +48,8 @@ export interface LineRateOutcome {
   tx?: DirectionFigure;
   rx?: DirectionFigure;
   cycles: number;
+  /** The most read bursts the host had in flight at once (what the NIC asks of the host's tags). */
+  peakReads: number;
 }
 
 export interface LineRateBudget {
@@ -134,7 +136,7 @@ export async function runLineRate(
       if (still >= 4 * timing.readLatency + 4000 && rig.rxMac.pending === 0) break;
     }
     const steadyFrom = doorbellsDone + 2 * timing.readLatency;
-    const out: LineRateOutcome = { ratio: 1, cycles: rig.tb.cycle - start };
+    const out: LineRateOutcome = { ratio: 1, cycles: rig.tb.cycle - start, peakReads: rig.axi.maxReadsSeen };
     if (doTx) out.tx = txFigure(rig, point.size, bytesPerCycle, total, steadyFrom);
     if (doRx) out.rx = await rxFigure(rig, ctxs, total, steadyFrom);
     out.ratio = Math.min(out.tx?.ratio ?? 1, out.rx?.ratio ?? 1);

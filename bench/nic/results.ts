@@ -69,6 +69,20 @@ export function checkTargets(r: NicBenchResults, dmaBytes: number): TargetCheck[
       });
     }
   }
+  const dropped: string[] = [];
+  for (const [dir, byCtx] of Object.entries(r.linerate_detail)) {
+    for (const [ctx, bySize] of Object.entries(byCtx ?? {})) {
+      for (const [size, d] of Object.entries(bySize)) if (d.rx?.dropped) dropped.push(`${dir}/${ctx}/${size} B: ${d.rx.dropped}`);
+    }
+  }
+  if (Object.keys(r.linerate_detail).some((d) => d !== 'tx')) {
+    out.push({
+      name: 'no RX frame dropped (buffers posted)',
+      value: dropped.length === 0 ? '0 dropped' : dropped.join(', '),
+      target: '0 dropped',
+      met: dropped.length === 0,
+    });
+  }
   if (r.latency) {
     const t = txLatencyTarget(r.meta.host.readLatency);
     out.push({
