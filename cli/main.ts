@@ -3,6 +3,7 @@
  * used, so `cdna generate` does not pay for the simulator or the synthesis flow.
  */
 import { Command, InvalidArgumentError } from 'commander';
+import type { FuzzOptions } from './fuzz.js';
 import type { SynthCliOptions } from './synth.js';
 
 function collectParam(value: string, previous: Record<string, string>): Record<string, string> {
@@ -37,6 +38,20 @@ program
   .action(async (opts: { seed: string }) => {
     const { runDemo } = await import('./demo.js');
     await runDemo(opts);
+  });
+
+program
+  .command('fuzz')
+  .description(
+    'a long randomized run: guests, mixed traffic and a hostile guest on the RTL, checked against the reference model and the DMA monitor',
+  )
+  .option('--seed <n>', 'random seed (default: a fresh one, printed)')
+  .option('--cycles <n>', 'clock cycles to simulate', '1000000')
+  .option('--profile <name>', 'a parameter profile of the NIC: test, ricenic, 10g', 'test')
+  .option('--timing <kind>', 'memory latency, reordering and back-pressure: random (from the seed) or fixed', 'random')
+  .action(async (opts: FuzzOptions) => {
+    const { runFuzz } = await import('./fuzz.js');
+    await runFuzz(opts);
   });
 
 program

@@ -30,7 +30,9 @@ export function formatReport(r: ScenarioResult, opts: { pcap?: string; clockMHz?
   const mhz = opts.clockMHz ?? 125;
   const good = r.guests.filter((g) => g.role === 'guest' && !g.tornDown);
   const hostile = r.guests.filter((g) => g.role === 'hostile');
-  const handed = r.guests.some((g) => g.tornDown) ? ' (one context torn down and handed to a new guest midway)' : '';
+  const torn = r.guests.filter((g) => g.tornDown).length;
+  const handed =
+    torn === 0 ? '' : torn === 1 ? ' (one context torn down and handed to a new guest midway)' : ` (${torn} teardowns and hand-overs)`;
   out.push(
     `Scenario: seed ${r.seed}, ${good.length} guest(s)${hostile.length ? ` + ${hostile.length} hostile` : ''}${handed} on N_CTX=${p.N_CTX} ` +
       `(SEQ_W=${p.SEQ_W}, MAX_RING_LOG2=${p.MAX_RING_LOG2}, STREAM_W=${p.STREAM_W}, DMA_W=${p.DMA_W}), ${r.rounds} rounds`,

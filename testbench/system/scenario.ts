@@ -52,6 +52,8 @@ export interface ScenarioOptions {
   progress?: (round: number, rounds: number, cycle: number) => void;
   /** log2 of every context's TX and RX ring (default min(MAX_RING_LOG2, 6)). */
   ringLog2?: number;
+  /** Keep every frame of the wire and every received frame (default true); long runs turn it off. */
+  capture?: boolean;
   /** Write both directions of the wire into this pcap file (under build/). */
   pcap?: string;
   /** Keep the harness open afterwards (the caller closes it; default false). */
@@ -125,8 +127,12 @@ interface Member extends AttachedGuest {
   mcast: boolean;
   bufferBytes: number;
   tornDown: boolean;
-  /** Where this guest's deliveries start in the scoreboard's list for its context. */
-  deliveredFrom: number;
+  /** Next entry of the scoreboard's deliveries for its context to match with what the guest received. */
+  delivered: number;
+  /** Last tag seq received from each sender. */
+  lastSeq: Map<number, number>;
+  /** Frames of `driver.received` already checked. */
+  rxChecked: number;
 }
 
 const DRAW_LATENCY: readonly (readonly [number, number])[] = [
@@ -177,6 +183,9 @@ export class Scenario {
     this.mix = { ...DEFAULT_MIX, ...o.mix };
     this.traffic = new TrafficGenerator(rng.fork(), this.mix, sys.params);
     this.ringLog2 = o.ringLog2 ?? Math.min(sys.params.MAX_RING_LOG2, 6);
+    const capture = o.capture ?? true;
+    sys.wire.capture = capture;
+    sys.scoreboard.keepWire = capture;
   }
 
   private get rings(): { txRingLog2: number; rxRingLog2: number } {
@@ -219,8 +228,8 @@ export class Scenario {
     const mcast = ctx % 2 === 0;
     const bufferBytes = ctx === 1 ? 1024 : 2048;
     const a = await this.sys.attachGuest(ctx, { mac, pages: 8, config: { mcast, ...this.rings }, driver: { bufferBytes } });
-    const deliveredFrom = this.sys.scoreboard.modelDelivered[ctx].length;
-    this.members.push({ ...a, mcast, bufferBytes, tornDown: false, deliveredFrom });
+    const delivered = this.sys.scoreboard.modelDelivered[ctx].length;
+    this.members.push({ ...a, mcast, bufferBytes, tornDown: false, delivered, lastSeq: new Map(), rxChecked: 0 });
   }
 
   private get active(): Member[] {
@@ -261,6 +270,7 @@ export class Scenario {
     }
     for (const t of tasks) await t.join();
     await this.sys.settle();
+    this.checkDeliveries(false);
   }
 
   /** Guests send; in a wire phase frames arrive too; then the system settles. */
@@ -307,6 +317,9 @@ export class Scenario {
   private async saturate(): Promise<Fairness | undefined> {
     const senders = this.active;
     if (senders.length < 2) return undefined;
+    const sb = this.sys.scoreboard;
+    const keep = sb.keepWire;
+    sb.keepWire = true;
     const start = this.sys.wire.sent.length;
     const burst = Math.min(...senders.map((m) => m.driver.freeTxBuffers));
     if (burst < 2) return undefined;
@@ -323,6 +336,7 @@ export class Scenario {
     for (const t of tasks) await t.join();
     await this.sys.settle();
     const order = this.sys.wire.sent.slice(start).map((f) => readTag(f.data)?.ctx ?? -1);
+    sb.keepWire = keep;
     return fairnessOf(
       order,
       senders.map((m) => m.ctx),
@@ -335,23 +349,29 @@ export class Scenario {
     const started = performance.now();
     const startCycle = this.sys.tb.cycle;
     const rounds = this.o.rounds ?? 24;
-    const tearAt = this.o.teardown === false || this.active.length < 2 ? -1 : Math.floor(rounds / 2);
+    // One teardown and hand-over midway; an endless run (a fuzz) repeats it every 40 rounds.
+    const tearFirst = Number.isFinite(rounds) ? Math.floor(rounds / 2) : 20;
+    const tearing = this.o.teardown !== false && this.active.length >= 2;
+    const tearsAt = (r: number) =>
+      tearing && (r === tearFirst || (!Number.isFinite(rounds) && r > tearFirst && (r - tearFirst) % 40 === 0));
+    let handOvers = 0;
     let done = 0;
     let fairness: Fairness | undefined;
     try {
       for (let round = 0; round < rounds; round++) {
         if (this.o.maxCycles !== undefined && this.sys.tb.cycle - startCycle >= this.o.maxCycles) break;
         await this.boundary(true);
-        if (round === tearAt) {
+        if (tearsAt(round)) {
           const victim = this.active[1 + this.rng.int(this.active.length - 1)];
           await this.teardown(victim);
           // Frames for the old MAC now count rx_nomatch; the context goes to a new guest later.
           await this.sys.settle();
         }
-        if (round === tearAt + 2 && tearAt >= 0) {
-          const ctx = this.members.find((m) => m.tornDown)?.ctx;
-          if (ctx !== undefined) {
-            await this.addMember(ctx, localMac(0x100 + ctx));
+        if (round >= 2 && tearsAt(round - 2)) {
+          const free = this.members.find((m) => m.tornDown && !this.active.some((a) => a.ctx === m.ctx));
+          if (free) {
+            handOvers++;
+            await this.addMember(free.ctx, localMac(0x100 * handOvers + free.ctx));
             await this.sys.settle();
           }
         }
@@ -378,39 +398,47 @@ export class Scenario {
     return result;
   }
 
-  private checkDeliveries(): void {
+  /**
+   * What each guest received against what the model delivered into its context, in order, and each
+   * frame's tag: intact, and in its sender's order. `final`: every delivered frame must have been taken.
+   */
+  private checkDeliveries(final: boolean): void {
     const sb = this.sys.scoreboard;
     for (const m of this.members) {
-      const got = m.driver.received.map((f) => f.data);
-      const expected = sb.modelDelivered[m.ctx].slice(m.deliveredFrom);
-      const ids = got.map(frameId);
-      const want = m.tornDown ? expected.slice(0, ids.length) : expected;
-      if (ids.length !== want.length || ids.some((id, i) => id !== want[i])) {
-        const at = ids.findIndex((id, i) => id !== want[i]);
-        this.problems.push(
-          `guest ${m.guest} (context ${m.ctx}) received ${ids.length} frame(s), the model delivered ${want.length}` +
-            (at >= 0 ? `; first difference at ${at}: ${ids[at]} vs ${want[at]}` : ''),
-        );
-      }
-      const lastSeq = new Map<number, number>();
-      for (const f of got) {
-        const t = readTag(f);
+      const got = m.driver.received;
+      const want = sb.modelDelivered[m.ctx];
+      for (const f of got.slice(m.rxChecked)) {
+        const id = frameId(f.data);
+        const expected = want[m.delivered];
+        if (id !== expected) {
+          this.problems.push(`guest ${m.guest} (context ${m.ctx}) received ${id} where the model delivered ${expected ?? 'nothing'}`);
+        }
+        m.delivered++;
+        const t = readTag(f.data);
         if (!t) continue;
-        if (!t.intact) this.problems.push(`guest ${m.guest} received a damaged frame ${frameId(f)}`);
-        const prev = lastSeq.get(t.ctx);
+        if (!t.intact) this.problems.push(`guest ${m.guest} received a damaged frame ${id}`);
+        const prev = m.lastSeq.get(t.ctx);
         if (prev !== undefined && t.seq <= prev) {
           this.problems.push(
             `guest ${m.guest} received ${t.ctx === WIRE_SOURCE ? 'wire' : `context ${t.ctx}`} frame ${t.seq} after ${prev}`,
           );
         }
-        lastSeq.set(t.ctx, t.seq);
+        m.lastSeq.set(t.ctx, t.seq);
+      }
+      if (this.o.capture ?? true) m.rxChecked = got.length;
+      else {
+        got.splice(0);
+        m.rxChecked = 0;
+      }
+      if (final && !m.tornDown && m.delivered !== want.length) {
+        this.problems.push(`guest ${m.guest} (context ${m.ctx}) never took ${want.length - m.delivered} frame(s) the model delivered`);
       }
     }
   }
 
   private async collect(started: number, startCycle: number, rounds: number, fairness?: Fairness): Promise<ScenarioResult> {
     const sys = this.sys;
-    this.checkDeliveries();
+    this.checkDeliveries(true);
     const drops: Record<string, number> = {};
     const add = (k: string, v: number) => {
       drops[k] = (drops[k] ?? 0) + v;
@@ -476,9 +504,9 @@ export class Scenario {
       fairness,
       drops,
       wire: {
-        sent: sys.wire.sent.length,
-        sentBytes: sys.wire.sent.reduce((n, f) => n + f.data.length, 0),
-        injected: sys.wire.injected.length,
+        sent: sys.scoreboard.wireFrames,
+        sentBytes: sys.scoreboard.wireBytes,
+        injected: sys.wire.injectedCount,
       },
       protection: {
         attempts: this.hostile?.attempts ?? [],

@@ -90,6 +90,9 @@ export class Scoreboard {
   readonly bitsDelivered: number[];
   /** Keep every frame sent on the wire (for a pcap); off, compared frames are dropped. */
   keepWire = true;
+  /** Frames the RTL sent on the wire so far. */
+  wireFrames = 0;
+  wireBytes = 0;
 
   private readonly rtlLog: WriteLog;
   private readonly modelLog: WriteLog;
@@ -235,6 +238,10 @@ export class Scoreboard {
         const at = r.findIndex((b, j) => b !== m[j]);
         this.flag('wire', `wire frame ${k}: RTL ${frameId(r)} differs from model ${frameId(m)} (first at byte ${at})`);
       }
+    }
+    for (const f of rtlFrames.slice(this.wireIndex)) {
+      this.wireFrames++;
+      this.wireBytes += f.data.length;
     }
     modelFrames.splice(0);
     if (this.keepWire) this.wireIndex = rtlFrames.length;

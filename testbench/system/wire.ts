@@ -27,8 +27,12 @@ export class WireSide {
   readonly source: AxisSource;
   /** Frames the NIC sent, in order. */
   readonly sent: WireFrameSeen[] = [];
-  /** Frames injected, in order. */
+  /** Frames injected, in order (only while `capture` is on). */
   readonly injected: WireFrameSeen[] = [];
+  /** Frames injected so far. */
+  injectedCount = 0;
+  /** Keep what was injected (for a pcap); long runs turn it off. */
+  capture = true;
   private readonly bytesPerBeat: number;
 
   constructor(
@@ -53,7 +57,8 @@ export class WireSide {
     const beats: AxisBeat[] = framesToBeats(data, this.bytesPerBeat);
     if (badFcs) beats[beats.length - 1].user = 1n;
     this.source.write(beats);
-    this.injected.push({ cycle: this.tb.cycle, data, badFcs, direction: 'rx' });
+    this.injectedCount++;
+    if (this.capture) this.injected.push({ cycle: this.tb.cycle, data, badFcs, direction: 'rx' });
   }
 
   /** Nothing waiting to be injected. */

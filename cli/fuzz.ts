@@ -1,0 +1,71 @@
+/**
+ * `cdna fuzz` (`npm run fuzz -- --seed S --cycles N`): one long randomized differential run. Guests,
+ * mixed traffic and a hostile guest on the Verilated NIC behind the VMM, memory latency, reordering
+ * and back-pressure drawn from the seed, the reference model and the DMA monitor checking every
+ * window. Prints the seed first and the command that repeats the run on failure.
+ */
+import { resolveParams } from '../hdl/params.js';
+import { closeSimulations } from '../testbench/system/harness.js';
+import { formatReport, scenarioPassed } from '../testbench/system/report.js';
+import { runScenario } from '../testbench/system/scenario.js';
+import { parseSeed } from './demo.js';
+
+export interface FuzzOptions {
+  seed?: string;
+  cycles: string;
+  profile: string;
+  timing: string;
+}
+
+function parseCycles(text: string): number {
+  const v = Number(text.replace(/_/g, ''));
+  if (!/^[\d_]+$/.test(text.trim()) || !Number.isSafeInteger(v) || v < 1000) {
+    throw new Error(`--cycles ${text}: use a whole number of at least 1000 (for example --cycles 2000000)`);
+  }
+  return v;
+}
+
+export async function runFuzz(opts: FuzzOptions): Promise<void> {
+  const seed = opts.seed === undefined ? Math.floor(Math.random() * 0x1_0000_0000) : parseSeed(opts.seed);
+  const cycles = parseCycles(opts.cycles);
+  if (opts.timing !== 'random' && opts.timing !== 'fixed') throw new Error(`--timing ${opts.timing}: use random or fixed`);
+  const params = resolveParams(opts.profile);
+  const again = `npm run fuzz -- --seed ${seed} --cycles ${opts.cycles} --profile ${opts.profile} --timing ${opts.timing}`;
+  process.stdout.write(
+    `cdna fuzz: seed ${seed}, ${cycles.toLocaleString('en-US')} cycles, profile ${opts.profile}, ${opts.timing} timing\n`,
+  );
+  const started = performance.now();
+  let last = started;
+  let result: Awaited<ReturnType<typeof runScenario>>;
+  try {
+    result = await runScenario({
+      seed,
+      params,
+      timing: opts.timing,
+      rounds: Number.POSITIVE_INFINITY,
+      maxCycles: cycles,
+      capture: false,
+      progress: (round, _n, cycle) => {
+        const now = performance.now();
+        if (now - last < 5000) return;
+        last = now;
+        const pct = Math.min(100, (100 * cycle) / cycles).toFixed(0);
+        process.stdout.write(
+          `  round ${round}, cycle ${cycle.toLocaleString('en-US')} (${pct}%), ${((now - started) / 1000).toFixed(0)} s\n`,
+        );
+      },
+    });
+  } catch (e) {
+    process.stdout.write(`FAIL: the run stopped: ${(e as Error).message}\nrepeat with: ${again}\n`);
+    process.exitCode = 1;
+    return;
+  } finally {
+    await closeSimulations();
+  }
+  for (const line of formatReport(result)) process.stdout.write(`${line}\n`);
+  if (scenarioPassed(result)) process.stdout.write(`PASS (seed ${seed})\n`);
+  else {
+    process.stdout.write(`FAIL (seed ${seed}); repeat with: ${again}\n`);
+    process.exitCode = 1;
+  }
+}

@@ -1,0 +1,17 @@
+/**
+ * The randomized differential run on the RiceNIC profile (32 contexts, 32-bit seqs, the demo's
+ * NIC). A file of its own: one process elaborates `cdna_nic` for one parameter set only.
+ */
+import { afterAll, describe, it } from 'vitest';
+import { closeSimulations } from '../../testbench/system/harness.js';
+import { differential } from './differential.js';
+
+afterAll(async () => {
+  await closeSimulations();
+});
+
+describe('randomized differential on the RiceNIC profile (seeded)', () => {
+  it('four guests and a hostile guest, memory timing drawn from the seed', async () => {
+    await differential({ params: 'ricenic', guests: 4, rounds: 20, timing: 'random' });
+  });
+});
