@@ -230,7 +230,7 @@ export function rxEngine(p: NicParams, opts: RxOptions = {}) {
         regResp: cs.regResp,
         tableRdReady: table.io.rd_ready,
         tableResp: { valid: table.io.resp_valid, data: table.io.resp_data },
-        busy: (ctx) => fetch.busy(ctx).or(writer.busy(ctx)),
+        busy: (ctx) => writer.busy(ctx),
         counters,
       });
       regOpValid.set(rp.op.valid);

@@ -385,6 +385,25 @@ describe('rxEngine', () => {
     expect((await b.globals()).nomatch).toBe(1);
   });
 
+  it('P-12: STATUS bit 31 also covers descriptor reads in flight', async () => {
+    const b = await open({ memory: { readLatency: 300 } });
+    await setup(b, 2);
+    b.doorbell(0);
+    await b.tb.until(() => b.ar.length > 0, { timeout: 200 });
+    // Quiescing now: the read already issued is still DMA for context 0.
+    b.flags(0, { en: false, quiesce: true });
+    expect((await b.ctxReg(0, 'STATUS')) >>> 31).toBe(1);
+    expect((await b.ctxReg(1, 'STATUS')) >>> 31).toBe(0);
+    const beats = b.ar.reduce((n, r) => n + r.len, 0);
+    await b.tb.until(() => b.rBeats >= beats, { timeout: 2000 });
+    await b.tb.cycles(20);
+    expect((await b.ctxReg(0, 'STATUS')) >>> 31).toBe(0);
+    const reads = b.ar.length;
+    b.doorbell(0);
+    await b.tb.cycles(500);
+    expect(b.ar.length).toBe(reads);
+  });
+
   it("answers the transmit engine's MAC lookups two cycles later, for enabled contexts only", async () => {
     const b = await open();
     await setup(b, 4);

@@ -67,12 +67,13 @@ function log2(n: number): number {
 }
 
 /**
- * Default prefetch depth: deep enough that a context taking every fourth of back-to-back short frames
- * keeps a buffer ready while its refills (about 200 cycles) are in flight, bounded so that
- * N_CTX * depth descriptors of 80 bits stay within a few block RAMs (655 Kbit at N_CTX = 1024).
+ * Default prefetch depth: deep enough that one context taking back-to-back short frames at 10 GbE
+ * (one per ~10 cycles) keeps a buffer ready while its refills (about 200 cycles) are in flight,
+ * bounded so that N_CTX * depth descriptors of 80 bits stay within some block RAMs (655 Kbit at
+ * N_CTX = 256 or 1024).
  */
 function defaultDescCache(p: NicParams): number {
-  const byCtx = p.N_CTX <= 256 ? 16 : 8;
+  const byCtx = p.N_CTX <= 256 ? 32 : 8;
   return Math.min(byCtx, 2 ** p.MAX_RING_LOG2);
 }
 
@@ -109,11 +110,13 @@ export function rxConfig(p: NicParams, o: RxOptions = {}): RxConfig {
     minFrameBytes: d.minFrameBytes,
     descCache,
     cacheCntW: Math.max(1, log2(descCache) + 1),
-    fetchBurst: Math.min(descCache, 8),
-    fetchCredits: 32,
+    fetchBurst: Math.min(descCache, 16),
+    // Room for every descriptor requested and not yet taken; enough for a full read pipeline
+    // (64 reads in flight) of short refills, and for warming up hundreds of contexts at once.
+    fetchCredits: 256,
     // A refill after each frame is one read; with ~200 cycles of latency and a short frame every ~8
-    // cycles, about 25 reads must be in flight to keep every context's prefetch full.
-    fetchReads: 32,
+    // cycles, about 25 reads must be in flight, and warming up many contexts wants all a host allows.
+    fetchReads: 64,
     jobs,
     writesInFlight: 128,
     genW: 2,

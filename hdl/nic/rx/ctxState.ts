@@ -26,8 +26,9 @@
 import { all, Bool, cat, type Expr, lit, type Memory, type ModuleBuilder, mux, UInt, type Wire } from '../../../generator/index.js';
 import { rrArbiter } from '../../../generator/lib/rrArbiter.js';
 import { DONE_BASE_LO, RING_BASE_LO } from '../../registers/map.js';
+import { STATUS_BUSY_BIT } from '../interfaces.js';
 import type { RxConfig } from './config.js';
-import { REG_CODE_W, regCode } from './registers.js';
+import { REG_CODE_W, regCode, STATUS_CODE } from './registers.js';
 import { fitWidth, log2 } from './widths.js';
 
 /** What a consume answers. */
@@ -90,7 +91,9 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   const ringMem = m.memory('rx_ring_base', { width: 64, depth: c.nCtx });
   const log2Mem = m.memory('rx_ring_log2', { width: c.ringLog2W, depth: c.nCtx });
   const doneMem = m.memory('rx_done_base', { width: 64, depth: c.nCtx });
-  const dynW = 2 * seqW + cw + 2 + genW;
+  // In-flight descriptor reads (requested, response not yet taken), at most 2 * descCache (see fetch).
+  const iw = log2(2 * D) + 1;
+  const dynW = 2 * seqW + cw + 2 + genW + iw;
   const dynMem = m.memory('rx_dyn', { width: dynW, depth: c.nCtx });
   const cntMem = m.memory('rx_counters', { width: 192, depth: c.nCtx });
   const cacheMem = m.memory('rx_desc_cache', { width: 80, depth: c.nCtx * D });
@@ -202,8 +205,9 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   const cnt = m.named('cur_cnt', qDyn.bits(2 * seqW + cw - 1, 2 * seqW));
   const active = m.named('cur_active', qDyn.bit(2 * seqW + cw));
   const rearm = m.named('cur_rearm', qDyn.bit(2 * seqW + cw + 1));
-  const gen = m.named('cur_gen', qDyn.bits(dynW - 1, dynW - genW));
-  const packDyn = (e: Expr, f: Expr, n: Expr, a: Expr, r: Expr, g: Expr) => cat(g, r, a, n, f, e);
+  const gen = m.named('cur_gen', qDyn.bits(dynW - iw - 1, dynW - iw - genW));
+  const infl = m.named('cur_inflight', qDyn.bits(dynW - 1, dynW - iw));
+  const packDyn = (e: Expr, f: Expr, n: Expr, a: Expr, r: Expr, g: Expr, fl: Expr) => cat(fl, g, r, a, n, f, e);
   const ctxOk = c.nCtx === 1 ? i.ok.bit(0) : i.ok.bit(opCtx);
   const isKind = (k: number) => m.named(`op_is_${Object.keys(OP)[k]?.toLowerCase()}`, deciding.and(ds.kind.eq(k)));
   const doReg = isKind(OP.REG);
@@ -234,6 +238,8 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   const nActive = m.wire('next_active', Bool, { init: active });
   const nRearm = m.wire('next_rearm', Bool, { init: rearm });
   const nGen = m.wire('next_gen', UInt(genW), { init: gen });
+  // Every fetched descriptor, kept or not, ends one in-flight read.
+  const nInfl = m.named('next_inflight', mux(doFresh, infl.subWrap(1), infl));
   const tryFetch = m.wire('try_fetch', Bool, { init: 0 });
   const dynChange = m.wire('dyn_change', Bool, { init: 0 });
   const cntChange = m.wire('cnt_change', Bool, { init: 0 });
@@ -390,6 +396,7 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   m.when(doReg, () => {
     regResData.set(0);
     for (const [r, v] of readBack) m.when(codeIs(r), () => regResData.set(v));
+    m.when(opCode.eq(STATUS_CODE), () => regResData.set(mux(infl.ne(0), lit(2 ** STATUS_BUSY_BIT, 32), lit(0, 32))));
   });
 
   // ---- fetch: as many descriptors as the window, the ring end, the 4 KiB page, the burst and the credits allow.
@@ -403,7 +410,14 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   const toPage = m.named('fetch_to_page', lit(256, 9).subWrap(descAddr.bits(11, 4).resize(9)));
   const nw = log2(Math.max(D, c.fetchBurst, c.fetchCredits)) + 1;
   const clampTo = (x: Expr, limit: Expr) => mux(x.lt(limit), x, limit);
-  const room = m.named('fetch_room', mux(inWin.lt(window), window.subWrap(inWin), lit(0, seqW)));
+  // Reads of an older window (before a miss or a flush) may still be in flight: never more than
+  // 2 * descCache in all, which bounds the in-flight count and keeps STATUS exact.
+  const winRoom = mux(inWin.lt(window), window.subWrap(inWin), lit(0, seqW));
+  const flightRoom = lit(2 * D, iw).subWrap(nInfl);
+  const room = m.named(
+    'fetch_room',
+    mux(flightRoom.resize(Math.max(iw, seqW)).lt(winRoom.resize(Math.max(iw, seqW))), fitWidth(flightRoom, seqW), winRoom),
+  );
   const capConst = (x: Expr, k: number) => (k >= 2 ** x.width ? x : mux(x.lt(k), x, lit(k, x.width)));
   let n: Expr = fitWidth(capConst(room, c.fetchBurst), nw);
   n = clampTo(n, fitWidth(capConst(toWrap, c.fetchBurst), nw));
@@ -422,10 +436,11 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   credits.set(credits.addWrap(mux(creditBack, lit(1, credits.width), lit(0, credits.width))).subWrap(creditTake));
 
   // ---- write back.
-  m.when(dynChange.or(issue), () => {
+  const finalInfl = mux(issue, nInfl.addWrap(fitWidth(fetchN, iw)), nInfl);
+  m.when(dynChange.or(issue).or(doFresh), () => {
     wDyn.we.set(1);
     wDyn.addr.set(ctxAddr(opCtx));
-    wDyn.data.set(packDyn(nExp, finalFetch, nCnt, nActive, nRearm, nGen));
+    wDyn.data.set(packDyn(nExp, finalFetch, nCnt, nActive, nRearm, nGen, finalInfl));
   });
   m.when(cntChange, () => {
     wCnt.we.set(1);
@@ -444,7 +459,7 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
       p.data.set(0);
       p.mask?.set(lit(3, 2));
     }
-    wDyn.data.set(packDyn(lit(1, seqW), lit(1, seqW), lit(0, cw), lit(0, 1), lit(0, 1), lit(0, genW)));
+    wDyn.data.set(packDyn(lit(1, seqW), lit(1, seqW), lit(0, cw), lit(0, 1), lit(0, 1), lit(0, genW), lit(0, iw)));
     initCtx.set(initCtx.addWrap(1));
     m.when(initCtx.eq(c.nCtx - 1), () => initDone.set(1));
   });

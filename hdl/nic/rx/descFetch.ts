@@ -29,8 +29,6 @@ export interface DescFetchOutputs {
   /** The request queue can take one more request. */
   arSpace: Expr;
   fresh: { valid: Expr; ctx: Expr; gen: Expr; seq: Expr; addr: Expr; len: Expr; dseq: Expr };
-  /** Is a descriptor read for `ctx` queued or in flight? */
-  busy(ctx: Expr): Expr;
 }
 
 const ADDR = fieldBits(DESCRIPTOR.fields.addr);
@@ -72,7 +70,8 @@ export function descFetch(m: ModuleBuilder, c: RxConfig, dma: Dma, req: FetchReq
             .addWrap(1)
             .shr(1);
     const tagW = ctxW + genW + seqW + nw + 1;
-    const tags = flopQueue(m, 'fetch_tag', tagW, c.fetchReads);
+    const tagq = m.instance('u_fetch_tags', syncFifo({ width: tagW, depth: c.fetchReads }));
+    const tags = { full: tagq.io.in.ready.not(), valid: tagq.io.out.valid, head: tagq.io.out.data };
     const subOff = cat(fitWidth(sub, 60), lit(0, 4));
     dma.arvalid.set(q.valid.and(tags.full.not()));
     dma.arid.set(0);
@@ -87,8 +86,8 @@ export function descFetch(m: ModuleBuilder, c: RxConfig, dma: Dma, req: FetchReq
     const lastSub = split ? sub.eq(hN.subWrap(1)) : lit(1, 1);
     m.when(arFire, () => sub.set(mux(lastSub, lit(0, nw), sub.addWrap(1))));
     q.pop.set(arFire.and(lastSub));
-    tags.push.set(arFire);
-    tags.pushData.set(split ? cat(hCtx, hGen, hSeq.addWrap(fitWidth(sub, seqW)), lit(1, nw), skip) : cat(hCtx, hGen, hSeq, hN, skip));
+    tagq.io.in.valid.set(arFire);
+    tagq.io.in.data.set(split ? cat(hCtx, hGen, hSeq.addWrap(fitWidth(sub, seqW)), lit(1, nw), skip) : cat(hCtx, hGen, hSeq, hN, skip));
 
     const t = tags.head;
     const tSkip = t.bit(0);
@@ -155,7 +154,7 @@ export function descFetch(m: ModuleBuilder, c: RxConfig, dma: Dma, req: FetchReq
     }
     dma.rready.set(rTake);
     const burstDone = m.named('fetch_burst_done', rTake.and(dma.rlast));
-    tags.pop.set(burstDone);
+    tagq.io.out.ready.set(burstDone);
     m.when(push, () => k.set(k.addWrap(1)));
     m.when(burstDone, () => k.set(0));
 
@@ -174,8 +173,6 @@ export function descFetch(m: ModuleBuilder, c: RxConfig, dma: Dma, req: FetchReq
         gen: od.bits(111 + seqW + genW, 112 + seqW),
         ctx: od.bits(outW - 1, outW - ctxW),
       },
-      busy: (ctx: Expr) =>
-        q.holds((e) => e.bits(reqW - 1, reqW - ctxW).eq(ctx)).or(tags.holds((e) => e.bits(tagW - 1, tagW - ctxW).eq(ctx))),
     };
   }
 }

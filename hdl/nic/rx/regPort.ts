@@ -1,8 +1,9 @@
 /**
  * The receive engine's side of the register bus: one access at a time. Writes to the per-context
  * registers and reads of them go to the context-state unit as operations; MAC-table words go to the
- * table; STATUS reads are answered from the in-flight trackers (bit 31 while DMA for the context is
- * queued or outstanding, P-12); the global counters from flip-flops; anything else reads 0.
+ * table; a STATUS read sets bit 31 while DMA for the context is queued or outstanding (P-12): the
+ * context-state unit counts its descriptor reads, the writer its frames; the global counters come
+ * from flip-flops; anything else reads 0.
  * Nothing is accepted until the reset sweep of the per-context memories has finished.
  */
 import { Bool, type Expr, fsm, lit, type ModuleBuilder, mux, type SlavePorts, select, UInt } from '../../../generator/index.js';
@@ -59,18 +60,19 @@ export function regPort(m: ModuleBuilder, c: RxConfig, bus: RegBus, i: RegPortIn
   const counters = select(d.counter, i.counters);
   m.when(reading, () => {
     answer.set(0);
-    m.when(d.ctxReg, () => st.goto('CTX_OP'))
+    m.when(d.ctxReg.or(d.status), () => st.goto('CTX_OP'))
       .elseWhen(d.table, () => st.goto('TABLE'))
       .otherwise(() => {
         m.when(d.global, () => answer.set(counters));
-        m.when(d.status, () => answer.set(mux(i.busy(d.ctx), lit(2 ** BUSY_BIT, 32), lit(0, 32))));
         st.goto('ANSWER');
       });
   });
   m.when(st.is('CTX_OP').and(i.regTake), () => st.goto('IDLE'));
   m.when(st.is('CTX_OP').and(i.regTake).and(isWr.not()), () => st.goto('CTX_WAIT'));
+  // STATUS: the context-state unit reports descriptor reads in flight, the writer the frames it has.
+  const writerBusy = mux(d.status.and(i.busy(d.ctx)), lit(2 ** BUSY_BIT, 32), lit(0, 32));
   m.when(st.is('CTX_WAIT').and(i.regResp.valid), () => {
-    answer.set(i.regResp.data);
+    answer.set(i.regResp.data.or(writerBusy));
     st.goto('ANSWER');
   });
   m.when(st.is('TABLE').and(i.tableRdReady), () => st.goto('TABLE_WAIT'));

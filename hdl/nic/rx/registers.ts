@@ -44,6 +44,9 @@ export function regCode(r: RxCtxReg): number {
   return RX_CTX_REGS.indexOf(r);
 }
 
+/** STATUS reads also go to the context-state unit, which knows the context's in-flight descriptor reads. */
+export const STATUS_CODE = RX_CTX_REGS.length;
+
 /** Global counters this engine answers, in the order of the `rxCounters` vector. */
 export const RX_GLOBAL_COUNTERS = [
   'RX_NOMATCH',
@@ -95,6 +98,7 @@ export function decodeRxAddress(m: ModuleBuilder, name: string, addr: Expr, nCtx
     code = mux(hit, lit(regCode(r), REG_CODE_W), code);
   }
   const status = off.eq(BAR1_CTX_OFFSETS.STATUS);
+  code = mux(status, lit(STATUS_CODE, REG_CODE_W), code);
 
   let global: Expr = lit(0, 1);
   let counter: Expr = lit(0, 3);
