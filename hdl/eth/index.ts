@@ -15,3 +15,5 @@ export { ethMac } from './mac.js';
 export { ethMacRx } from './macRx.js';
 export type { MacOptions } from './macTx.js';
 export { ethMacTx } from './macTx.js';
+export type { TxFifoOptions } from './txFifo.js';
+export { ethTxFrameFifo, TX_FIFO_DEFAULT_BYTES } from './txFifo.js';
