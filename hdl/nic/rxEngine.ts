@@ -25,10 +25,11 @@
  *   RX_EXP_SEQ) and checked by seq, so a refill after each frame needs no doorbell; a slot that does
  *   not match counts rx_seq_miss, which therefore also counts "the ring ran dry".
  * - AXI IDs: descriptor reads and all writes use ID 0; reads return in order, B responses too.
- * - Throughput (200-cycle DMA latency, back-to-back 60-byte frames with no gap, one beat per cycle):
- *   the 10g profile (DMA_W=128) delivers every frame to 4 or 16 contexts; with DMA_W=64 the write
- *   channel (payload, write-back and record beats) tops out near one short frame per 10.5 cycles.
- *   One context alone takes at most `descCache` frames per descriptor round trip.
+ * - Throughput, 200-cycle host reads: the 10g profile (DMA_W=128) keeps RX line rate at every frame
+ *   size for 1, 8 and 256 contexts (bench/nic), and even takes back-to-back 60-byte frames with no
+ *   inter-frame gap. With DMA_W=64 the write channel (payload, write-back and record beats) tops out
+ *   near one short frame per 10.5 cycles. One context alone takes at most `descCache` frames per
+ *   descriptor round trip.
  * - `tkeep` is all ones except on the last beat, where it marks the frame's first bytes (lane 0 up).
  */
 import { axisSpec, cat, defineModule, type Expr, UInt } from '../../generator/index.js';

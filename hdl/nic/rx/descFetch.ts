@@ -1,10 +1,10 @@
 /**
  * Descriptor reads: takes fetch requests from the context-state unit (a context, the seq of the first
  * descriptor, how many, the address of the first), issues one AXI4 read burst per request with several
- * in flight (all on one ID, so data returns in request order), splits the data into 16-byte
- * descriptors and queues them for the context-state unit. Requests never cross a 4 KiB page (the
- * context-state unit cuts them there) and the queue has room reserved for every descriptor asked for,
- * so `rready` never waits on the context-state unit.
+ * in flight (all on one ID, so data returns in request order; the tags of reads in flight wait in a
+ * block-RAM FIFO), splits the data into 16-byte descriptors and queues them for the context-state
+ * unit. Requests never cross a 4 KiB page (the context-state unit cuts them there) and the queue has
+ * room reserved for every descriptor asked for, so `rready` never waits on the context-state unit.
  */
 import { cat, type Expr, lit, type MasterPorts, type ModuleBuilder, mux, UInt } from '../../../generator/index.js';
 import { syncFifo } from '../../../generator/lib/syncFifo.js';

@@ -1,9 +1,9 @@
 /**
- * A short first-in first-out queue in flip-flops, built inside the calling module, whose entries can
- * all be inspected at once: the receive engine asks "is any DMA for context c still queued?" of its
- * request queues to answer STATUS reads (P-12). The library FIFO hides its entries, hence this one.
+ * A short first-in first-out queue in flip-flops, built inside the calling module so that its push,
+ * data and pop can be driven from inside `when` blocks of that module (several places may push or
+ * pop under their own conditions, unlike an instance's ports, which each take one driver).
  */
-import { any, type Expr, lit, type ModuleBuilder, select, UInt, type Wire } from '../../../generator/index.js';
+import { type Expr, lit, type ModuleBuilder, select, UInt, type Wire } from '../../../generator/index.js';
 
 export interface FlopQueue {
   /** Drive high to push `pushData` (ignored while full). */
@@ -18,8 +18,6 @@ export interface FlopQueue {
   readonly head: Expr;
   /** Entries queued. */
   readonly count: Expr;
-  /** True when `pred` holds for some queued entry. */
-  holds(pred: (entry: Expr) => Expr): Expr;
 }
 
 export function flopQueue(m: ModuleBuilder, name: string, width: number, depth: number): FlopQueue {
@@ -63,6 +61,5 @@ export function flopQueue(m: ModuleBuilder, name: string, width: number, depth: 
     valid,
     head,
     count,
-    holds: (pred) => any(...entries.map((e, i) => (live[i] as Expr).and(pred(e)))),
   };
 }
