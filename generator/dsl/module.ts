@@ -715,7 +715,10 @@ export function defineModule<IO>(
   const suffix = paramSuffix(params);
   const verilogName = opts.verilogName ?? (suffix ? `${name}__${suffix}` : name);
   checkModuleName(verilogName, src);
-  const taken = verilogNames.get(verilogName);
+  // Derived names must not collide (two parameter sets sanitized to one name). A name given with
+  // opts.verilogName (a top such as cdna_nic) may serve several parameter sets in one process, for
+  // separate designs; emitDesign still refuses two different modules of one name within a design.
+  const taken = opts.verilogName ? undefined : verilogNames.get(verilogName);
   if (taken && taken.key !== key) {
     throw new ElaborationError(
       `module '${name}' with these parameters would be named ${verilogName}, like another definition; pass opts.verilogName`,
