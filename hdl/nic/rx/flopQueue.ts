@@ -3,7 +3,7 @@
  * data and pop can be driven from inside `when` blocks of that module (several places may push or
  * pop under their own conditions, unlike an instance's ports, which each take one driver).
  */
-import { type Expr, lit, type ModuleBuilder, select, UInt, type Wire } from '../../../generator/index.js';
+import { type Expr, type ModuleBuilder, select, UInt, type Wire } from '../../../generator/index.js';
 
 export interface FlopQueue {
   /** Drive high to push `pushData` (ignored while full). */
@@ -43,16 +43,6 @@ export function flopQueue(m: ModuleBuilder, name: string, width: number, depth: 
   m.when(doPop, () => rd.set(rd.addWrap(1)));
   m.when(doPush.and(doPop.not()), () => count.set(count.addWrap(1))).elseWhen(doPop.and(doPush.not()), () => count.set(count.subWrap(1)));
   const head = m.named(`${name}_head`, select(rd, entries));
-  // Entry i is live when it lies within `count` places after the read pointer.
-  const live = entries.map((_, i) =>
-    m.named(
-      `${name}_live${i}`,
-      lit(i, aw)
-        .subWrap(rd)
-        .resize(aw + 1)
-        .lt(count),
-    ),
-  );
   return {
     push,
     pushData,
