@@ -90,6 +90,8 @@ export async function runLineRate(
   timing: HostTiming,
   point: LineRatePoint,
   budget: LineRateBudget = DEFAULT_BUDGET,
+  /** Sees the rig at the end of the run, before it closes (for diagnosis). */
+  inspect?: (rig: NicRig) => Promise<void> | void,
 ): Promise<LineRateOutcome> {
   const bytesPerCycle = p.STREAM_W / 8;
   const ctxs = Array.from({ length: point.contexts }, (_, i) => i);
@@ -104,8 +106,13 @@ export async function runLineRate(
     if (doRx) {
       for (const c of ctxs) rig.postRx(c, perCtx + 4);
       await Promise.all(ctxs.map((c) => rig.rxDoorbell(c)));
-      // Buffers count as posted once the NIC has had them: wait until its descriptor reads are over.
+      // Buffers count as posted once the NIC has them: wait until its descriptor reads are over and
+      // it has taken every fetched descriptor in (STATUS bit 31 clear for each context).
       await readsSettled(rig, timing.readLatency);
+      for (const c of ctxs) await rig.waitIdle(c);
+      // The last descriptors are taken into the cache a little after STATUS shows no read in
+      // flight (docs/performance.md, "Observations"): give them one more read latency.
+      await rig.tb.cycles(timing.readLatency);
     }
     if (doTx) for (let r = 0; r < perCtx; r++) for (const c of ctxs) rig.postTx(c, rig.txFrame(c, r, point.size));
     const start = rig.tb.cycle;
@@ -140,6 +147,7 @@ export async function runLineRate(
     if (doTx) out.tx = txFigure(rig, point.size, bytesPerCycle, total, steadyFrom);
     if (doRx) out.rx = await rxFigure(rig, ctxs, total, steadyFrom);
     out.ratio = Math.min(out.tx?.ratio ?? 1, out.rx?.ratio ?? 1);
+    await inspect?.(rig);
     return out;
   } finally {
     rig.close();

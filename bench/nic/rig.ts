@@ -5,6 +5,7 @@
  * cycle as possible, since every figure is counted in simulated cycles.
  */
 import { DESC_FLAGS } from '../../hdl/descriptors.js';
+import { STATUS_BUSY_BIT } from '../../hdl/nic/interfaces.js';
 import type { NicParams } from '../../hdl/params.js';
 import { encodeMacEntry, MacTable, macWords } from '../../hdl/registers/macTable.js';
 import {
@@ -185,6 +186,12 @@ export class NicRig {
   /** Posts `n` empty 2 KiB receive buffers; returns the last seq posted. */
   postRx(c: number, n: number): number {
     let seq = this.nextRxSeq.get(c) ?? FIRST_SEQ;
+    const size = 2 ** (this.rxRingLog2.get(c) ?? 0);
+    if (seq - FIRST_SEQ + n > size) {
+      throw new Error(
+        `context ${c}: ${seq - FIRST_SEQ + n} RX buffers do not fit a ring of ${size}; enable the context with a larger ring`,
+      );
+    }
     for (let i = 0; i < n; i++, seq++) {
       this.writeDescriptor(
         this.slot(hostLayout.rxRing, this.rxRingLog2.get(c), c, seq),
@@ -205,6 +212,15 @@ export class NicRig {
 
   rxDoorbell(c: number): Promise<void> {
     return this.bar0.write(bar0Offset(c, 'RX_PROD', this.p), ((this.nextRxSeq.get(c) ?? FIRST_SEQ) - 1) >>> 0);
+  }
+
+  /** Waits until no engine has DMA in flight for context c (STATUS bit 31, docs/architecture.md). */
+  async waitIdle(c: number, timeout = 100_000): Promise<void> {
+    const until = this.tb.cycle + timeout;
+    while ((await this.ctxReg(c, 'STATUS')) & (1 << STATUS_BUSY_BIT)) {
+      if (this.tb.cycle > until) throw new Error(`context ${c} still has DMA in flight after ${timeout} cycles`);
+      await this.tb.cycles(20);
+    }
   }
 
   async globalReg(reg: Bar1GlobalReg): Promise<number> {
