@@ -72,8 +72,10 @@ export function nicSimulation(params: NicParams): Promise<Simulation<Ports>> {
   const key = JSON.stringify(params);
   let s = simulations.get(key);
   if (!s) {
-    s = simulate<Ports>(cdnaNic(params));
+    s = (async () => simulate<Ports>(cdnaNic(params)))();
     simulations.set(key, s);
+    // A failed build is not kept: the next harness tries again.
+    s.catch(() => simulations.delete(key));
   }
   return s;
 }
@@ -167,7 +169,10 @@ export class SystemHarness {
     this.bus = new DifferentialBus(params, this.rtl, this.model);
     this.wire = new WireSide(this.tb, opts.wire);
     const maxLatency = typeof latency === 'number' ? latency : latency[1];
-    this.quietCycles = Math.max(128, (opts.coalesce?.cycles ?? 64) + 64, 4 * maxLatency + 64);
+    // Quiet long enough for the slowest invisible step: a frame crossing the TX egress at stream
+    // width with nothing on the buses (a spoofed or oversize frame is discarded there).
+    const frameBeats = Math.ceil(1600 / (params.STREAM_W / 8));
+    this.quietCycles = Math.max(128, (opts.coalesce?.cycles ?? 64) + 64, 4 * maxLatency + 64, frameBeats + 64);
     this.tb.onEdge(() => this.watch(), { name: 'system watch' });
   }
 
@@ -207,6 +212,7 @@ export class SystemHarness {
       mirror: this.memory.mirror,
       recordsBase: this.vmm.recordAddr(0),
       intrRing: { addr: ring.addr, len: ring.len },
+      coalesce: co,
       contexts: () => [...this.usedContexts].sort((a, b) => a - b),
       describe: (a) => this.describe(a),
       cycle: () => this.tb.cycle,

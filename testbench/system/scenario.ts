@@ -143,7 +143,12 @@ const DRAW_LATENCY: readonly (readonly [number, number])[] = [
 ];
 
 /** Memory and wire timing drawn from the seed. */
-function randomTiming(rng: Rng): { memory: MemoryTiming; wire: WireOptions } {
+function randomTiming(rng: Rng): {
+  memory: MemoryTiming;
+  wire: WireOptions;
+  coalesce: { events: number; cycles: number };
+  intrRingLog2: number;
+} {
   const p = () => 0.5 + rng.next() * 0.5;
   const pat = (r: Rng) => (r.chance(0.5) ? undefined : randomly(p(), r.fork()));
   return {
@@ -158,6 +163,9 @@ function randomTiming(rng: Rng): { memory: MemoryTiming; wire: WireOptions } {
       bvalid: pat(rng),
     },
     wire: { txReady: rng.chance(0.5) ? randomly(p(), rng.fork()) : undefined, rxPacing: rng.chance(0.3) ? periodic(3, 1) : undefined },
+    // From an interrupt per completion to long windows; rings down to two entries, so they fill (I-3).
+    coalesce: { events: rng.pick([1, 2, 4, 16]), cycles: rng.pick([0, 16, 64, 200]) },
+    intrRingLog2: rng.pick([1, 2, 6]),
   };
 }
 
@@ -196,7 +204,14 @@ export class Scenario {
   static async create(o: ScenarioOptions): Promise<Scenario> {
     const rng = new Rng(o.seed);
     const timing = o.timing === 'random' ? randomTiming(rng.fork()) : undefined;
-    const opts: SystemOptions = { params: o.params ?? 'test', rng: rng.fork(), memory: timing?.memory, wire: timing?.wire };
+    const opts: SystemOptions = {
+      params: o.params ?? 'test',
+      rng: rng.fork(),
+      memory: timing?.memory,
+      wire: timing?.wire,
+      coalesce: timing?.coalesce,
+      intrRingLog2: timing?.intrRingLog2,
+    };
     const sys = await Harness.create(opts);
     const s = new Scenario(sys, o, rng);
     try {
