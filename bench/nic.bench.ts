@@ -11,6 +11,7 @@
  *   NIC_BENCH_WINDOW=3000      steady-state cycles per line-rate point
  *   NIC_BENCH_SIZES=60,1514    NIC_BENCH_CONTEXTS=1,8    NIC_BENCH_DIRS=tx,rx   a smaller grid
  *   NIC_BENCH_OUT=file.json    write the JSON there instead
+ *   NIC_BENCH_READ_LATENCY=200 NIC_BENCH_MAX_READS=64   another host (the targets assume the defaults)
  */
 import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -18,6 +19,7 @@ import path from 'node:path';
 import { deriveParams, resolveParams } from '../hdl/params.js';
 import { loadModel, type PortValue, type Simulation, simulate } from '../sim/index.js';
 import { buildRoot } from '../sim/paths.js';
+import { runDoorbellPerFrame } from './nic/doorbellPerFrame.js';
 import { runFairness } from './nic/fairness.js';
 import { rxLastByteToCompletion, txDoorbellToWire } from './nic/latency.js';
 import { DEFAULT_BUDGET, type Direction, runLineRate } from './nic/lineRate.js';
@@ -33,14 +35,23 @@ const PROFILE = '10g';
  * Host memory: reads answered 200 cycles late (about 1.3 us at 156.25 MHz, a PCIe round trip) with up
  * to 64 in flight (PCIe tags); writes are posted, so the bridge answers B a few cycles after the data.
  */
-const HOST: HostTiming = { readLatency: 200, writeLatency: 4, maxReads: 64, maxWrites: 32 };
+const HOST: HostTiming = {
+  readLatency: Number(process.env.NIC_BENCH_READ_LATENCY ?? 200),
+  writeLatency: 4,
+  maxReads: Number(process.env.NIC_BENCH_MAX_READS ?? 64),
+  maxWrites: 32,
+};
+for (const [k, v] of Object.entries(HOST)) {
+  if (!Number.isInteger(v) || v < 1)
+    throw new Error(`host ${k} must be a positive integer (got ${v}): check NIC_BENCH_READ_LATENCY / NIC_BENCH_MAX_READS`);
+}
 const SIZES = [60, 64, 128, 256, 512, 1024, 1514];
 const CONTEXTS = [1, 8, 256];
 const DIRS: Direction[] = ['tx', 'rx', 'both'];
 const FAIRNESS_SIZES = [60, 1514, 128, 512, 64, 1024, 256, 300];
 const AREA_N = [32, 256, 1024];
 const PICK_N = [32, 1024];
-const PARTS = ['tools', 'linerate', 'latency', 'fairness', 'scale', 'area'] as const;
+const PARTS = ['tools', 'linerate', 'doorbells', 'latency', 'fairness', 'scale', 'area'] as const;
 type Part = (typeof PARTS)[number];
 
 function listEnv(name: string): string[] | undefined {
@@ -127,7 +138,7 @@ if (runs('tools')) {
   results.build = { seconds };
 }
 
-const needs10g = runs('linerate') || runs('latency') || runs('fairness');
+const needs10g = runs('linerate') || runs('doorbells') || runs('latency') || runs('fairness');
 if (needs10g && !sim10g) sim10g = await simulate<Ports>(elaborateNic(p));
 
 if (runs('linerate') && sim10g) {
@@ -144,6 +155,20 @@ if (runs('linerate') && sim10g) {
           `line rate ${dir} ${k} ctx ${size} B: ${ratio.toFixed(3)}${drops} (${r.cycles} cycles, ${((performance.now() - t) / 1000).toFixed(1)} s)`,
         );
       }
+    }
+  }
+}
+
+if (runs('doorbells') && sim10g) {
+  const table: NonNullable<NicBenchResults['doorbell_per_frame']> = {};
+  results.doorbell_per_frame = table;
+  for (const k of [1, 8]) {
+    const bySize: Record<string, { ratio: number; desc_reads_per_frame: number }> = {};
+    table[String(k)] = bySize;
+    for (const size of [60, 1514]) {
+      const r = await runDoorbellPerFrame(sim10g, p, HOST, k, size, size < 256 ? 400 : 40);
+      bySize[String(size)] = { ratio: r.ratio, desc_reads_per_frame: r.descReadsPerFrame };
+      log(`doorbell per frame, ${k} ctx ${size} B: ${r.ratio.toFixed(3)}, ${r.descReadsPerFrame.toFixed(1)} descriptor reads per frame`);
     }
   }
 }

@@ -33,6 +33,8 @@ export interface DirectionFigure {
   /** Frames and cycles of the steady-state window the ratio is taken over. */
   windowFrames: number;
   windowCycles: number;
+  /** Descriptor reads the direction issued over the run, per frame (1 is one read per descriptor). */
+  descReadsPerFrame?: number;
   /** TX: cycles the NIC paused inside a frame. RX: frames not delivered; cycles tready was low. */
   underruns?: number;
   dropped?: number;
@@ -100,7 +102,7 @@ export async function runLineRate(
   const doTx = point.dir !== 'rx';
   const doRx = point.dir !== 'tx';
   const ringLog2 = Math.max(4, Math.ceil(Math.log2(perCtx + 8)));
-  const rig = await NicRig.open(sim, p, timing, { watchReads: doRx });
+  const rig = await NicRig.open(sim, p, timing, { watchReads: true });
   try {
     await rig.enable(ctxs, ringLog2);
     if (doRx) {
@@ -144,8 +146,9 @@ export async function runLineRate(
     }
     const steadyFrom = doorbellsDone + 2 * timing.readLatency;
     const out: LineRateOutcome = { ratio: 1, cycles: rig.tb.cycle - start, peakReads: rig.axi.maxReadsSeen };
-    if (doTx) out.tx = txFigure(rig, point.size, bytesPerCycle, total, steadyFrom);
-    if (doRx) out.rx = await rxFigure(rig, ctxs, total, steadyFrom);
+    if (doTx)
+      out.tx = { ...txFigure(rig, point.size, bytesPerCycle, total, steadyFrom), descReadsPerFrame: rig.descriptorReads('tx') / total };
+    if (doRx) out.rx = { ...(await rxFigure(rig, ctxs, total, steadyFrom)), descReadsPerFrame: rig.descriptorReads('rx') / total };
     out.ratio = Math.min(out.tx?.ratio ?? 1, out.rx?.ratio ?? 1);
     await inspect?.(rig);
     return out;

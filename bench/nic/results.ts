@@ -22,6 +22,8 @@ export interface NicBenchResults {
   linerate: Partial<Record<Direction, Record<string, Record<string, number>>>>;
   /** The per-direction figures behind each ratio (window, drops, underruns), same keys. */
   linerate_detail: Partial<Record<Direction, Record<string, Record<string, Omit<LineRateOutcome, 'ratio'>>>>>;
+  /** TX with one doorbell per frame: doorbell_per_frame.<contexts>.<size>. */
+  doorbell_per_frame?: Record<string, Record<string, { ratio: number; desc_reads_per_frame: number }>>;
   latency?: {
     tx_doorbell_to_wire: number;
     tx_samples: number[];
@@ -156,6 +158,14 @@ export function formatResults(r: NicBenchResults): string {
   if (r.latency) {
     figures.push(['latency.tx_doorbell_to_wire', `${r.latency.tx_doorbell_to_wire} cycles`]);
     for (const [s, v] of Object.entries(r.latency.rx_by_size)) figures.push([`latency.rx_last_byte_to_completion (${s} B)`, `${v} cycles`]);
+  }
+  for (const [k, bySize] of Object.entries(r.doorbell_per_frame ?? {})) {
+    for (const [size, d] of Object.entries(bySize)) {
+      figures.push([
+        `doorbell_per_frame.${k}.${size}`,
+        `${d.ratio.toFixed(3)}, ${d.desc_reads_per_frame.toFixed(1)} descriptor reads/frame`,
+      ]);
+    }
   }
   if (r.fairness) figures.push(['fairness.max_deviation_frames', `${r.fairness.max_deviation_frames} (${r.fairness.windows} windows)`]);
   for (const [n, a] of Object.entries(r.area ?? {})) figures.push([`area.${n}`, `${a.ff} FF, ${a.logic} logic, ${a.bram_bits} RAM bits`]);

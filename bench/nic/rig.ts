@@ -5,7 +5,8 @@
  * cycle as possible, since every figure is counted in simulated cycles.
  */
 import { DESC_FLAGS } from '../../hdl/descriptors.js';
-import { STATUS_BUSY_BIT } from '../../hdl/nic/interfaces.js';
+import { CLIENT_ID_W, DMA_CLIENTS, STATUS_BUSY_BIT } from '../../hdl/nic/interfaces.js';
+import { TX_ID } from '../../hdl/nic/tx/config.js';
 import type { NicParams } from '../../hdl/params.js';
 import { encodeMacEntry, MacTable, macWords } from '../../hdl/registers/macTable.js';
 import {
@@ -108,6 +109,16 @@ export class NicRig {
     const s = this.sim.sampled;
     if (s.m_axi_arvalid && s.m_axi_arready)
       this.reads.push({ id: Number(s.m_axi_arid), addr: Number(s.m_axi_araddr), cycle: this.tb.cycle });
+  }
+
+  /** Descriptor reads issued by an engine so far (needs `watchReads`). */
+  descriptorReads(engine: 'tx' | 'rx'): number {
+    const client = DMA_CLIENTS.indexOf(engine);
+    // TX reads descriptors with IDs DESC and CONT and payload with PAYLOAD; RX reads only descriptors.
+    const isDesc = (id: number) => engine === 'rx' || id === TX_ID.DESC || id === TX_ID.CONT;
+    let n = 0;
+    for (const r of this.reads) if (r.id >> CLIENT_ID_W === client && isDesc(r.id & (2 ** CLIENT_ID_W - 1))) n++;
+    return n;
   }
 
   private ctxWrite(c: number, reg: Bar1CtxReg, v: number): Promise<void> {
