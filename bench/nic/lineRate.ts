@@ -11,6 +11,7 @@
  * The steady-state window leaves out warm-up (until every doorbell has been rung and two read
  * latencies have passed, and at least the first fifth of the frames) and the last twentieth.
  */
+import { DESCRIPTOR } from '../../hdl/descriptors.js';
 import type { NicParams } from '../../hdl/params.js';
 import type { PortValue, Simulation } from '../../sim/index.js';
 import { testFrame } from '../../testbench/ethernet/frame.js';
@@ -108,13 +109,12 @@ export async function runLineRate(
     if (doRx) {
       for (const c of ctxs) rig.postRx(c, perCtx + 4);
       await Promise.all(ctxs.map((c) => rig.rxDoorbell(c)));
-      // Buffers count as posted once the NIC has them: wait until its descriptor reads are over and
-      // it has taken every fetched descriptor in (STATUS bit 31 clear for each context).
+      // Buffers count as posted once the NIC holds them: its descriptor reads are over, and it has
+      // taken what they returned into its caches, which goes at one descriptor per 3 cycles when
+      // they belong to one context (docs/performance.md, "Observations").
       await readsSettled(rig, timing.readLatency);
-      for (const c of ctxs) await rig.waitIdle(c);
-      // The last descriptors are taken into the cache a little after STATUS shows no read in
-      // flight (docs/performance.md, "Observations"): give them one more read latency.
-      await rig.tb.cycles(timing.readLatency);
+      const descriptors = (rig.descriptorBeats('rx') * p.DMA_W) / 8 / DESCRIPTOR.bytes;
+      await rig.tb.cycles(Math.ceil(3 * descriptors));
     }
     if (doTx) for (let r = 0; r < perCtx; r++) for (const c of ctxs) rig.postTx(c, rig.txFrame(c, r, point.size));
     const start = rig.tb.cycle;

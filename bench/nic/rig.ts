@@ -5,7 +5,7 @@
  * cycle as possible, since every figure is counted in simulated cycles.
  */
 import { DESC_FLAGS } from '../../hdl/descriptors.js';
-import { CLIENT_ID_W, DMA_CLIENTS, STATUS_BUSY_BIT } from '../../hdl/nic/interfaces.js';
+import { CLIENT_ID_W, DMA_CLIENTS } from '../../hdl/nic/interfaces.js';
 import { TX_ID } from '../../hdl/nic/tx/config.js';
 import type { NicParams } from '../../hdl/params.js';
 import { encodeMacEntry, MacTable, macWords } from '../../hdl/registers/macTable.js';
@@ -56,8 +56,8 @@ export class NicRig {
   readonly rxMac: PacedRxMac;
   /** Cycles at which a BAR0 write was accepted (AW and W both taken). */
   readonly bar0Writes: { addr: number; cycle: number }[] = [];
-  /** Read requests on the DMA port: ID, address and cycle. */
-  readonly reads: { id: number; addr: number; cycle: number }[] = [];
+  /** Read requests on the DMA port: ID, address, beats and cycle. */
+  readonly reads: { id: number; addr: number; beats: number; cycle: number }[] = [];
   private readonly nextTxSeq = new Map<number, number>();
   private readonly nextRxSeq = new Map<number, number>();
   private readonly txRingLog2 = new Map<number, number>();
@@ -107,18 +107,25 @@ export class NicRig {
 
   private watchReads(): void {
     const s = this.sim.sampled;
-    if (s.m_axi_arvalid && s.m_axi_arready)
-      this.reads.push({ id: Number(s.m_axi_arid), addr: Number(s.m_axi_araddr), cycle: this.tb.cycle });
+    if (s.m_axi_arvalid && s.m_axi_arready) {
+      this.reads.push({ id: Number(s.m_axi_arid), addr: Number(s.m_axi_araddr), beats: Number(s.m_axi_arlen) + 1, cycle: this.tb.cycle });
+    }
   }
 
-  /** Descriptor reads issued by an engine so far (needs `watchReads`). */
+  /** Descriptor reads issued by an engine so far (needs `watchReads`), and the beats they asked for. */
   descriptorReads(engine: 'tx' | 'rx'): number {
+    return this.descriptorBursts(engine).length;
+  }
+
+  descriptorBeats(engine: 'tx' | 'rx'): number {
+    return this.descriptorBursts(engine).reduce((n, r) => n + r.beats, 0);
+  }
+
+  private descriptorBursts(engine: 'tx' | 'rx'): { beats: number }[] {
     const client = DMA_CLIENTS.indexOf(engine);
     // TX reads descriptors with IDs DESC and CONT and payload with PAYLOAD; RX reads only descriptors.
     const isDesc = (id: number) => engine === 'rx' || id === TX_ID.DESC || id === TX_ID.CONT;
-    let n = 0;
-    for (const r of this.reads) if (r.id >> CLIENT_ID_W === client && isDesc(r.id & (2 ** CLIENT_ID_W - 1))) n++;
-    return n;
+    return this.reads.filter((r) => r.id >> CLIENT_ID_W === client && isDesc(r.id & (2 ** CLIENT_ID_W - 1)));
   }
 
   private ctxWrite(c: number, reg: Bar1CtxReg, v: number): Promise<void> {
@@ -223,15 +230,6 @@ export class NicRig {
 
   rxDoorbell(c: number): Promise<void> {
     return this.bar0.write(bar0Offset(c, 'RX_PROD', this.p), ((this.nextRxSeq.get(c) ?? FIRST_SEQ) - 1) >>> 0);
-  }
-
-  /** Waits until no engine has DMA in flight for context c (STATUS bit 31, docs/architecture.md). */
-  async waitIdle(c: number, timeout = 100_000): Promise<void> {
-    const until = this.tb.cycle + timeout;
-    while ((await this.ctxReg(c, 'STATUS')) & (1 << STATUS_BUSY_BIT)) {
-      if (this.tb.cycle > until) throw new Error(`context ${c} still has DMA in flight after ${timeout} cycles`);
-      await this.tb.cycles(20);
-    }
   }
 
   async globalReg(reg: Bar1GlobalReg): Promise<number> {
