@@ -275,14 +275,7 @@ export class Scenario {
         }
       }),
     );
-    if (attack && this.hostile && this.rng.chance(this.mix.attack)) {
-      const victims = this.active;
-      await this.hostile.randomAttack(this.rng, {
-        pages: victims.flatMap((m) => m.pages),
-        contexts: victims.map((m) => m.ctx),
-        guest: victims[0].guest,
-      });
-    }
+    if (attack && this.hostile && this.rng.chance(this.mix.attack)) await this.attack();
     for (const t of tasks) await t.join();
     await this.sys.settle();
     this.checkDeliveries(false);
@@ -296,21 +289,46 @@ export class Scenario {
     for (const m of this.active) {
       const plan = this.traffic.planSend({ ctx: m.ctx, mac: m.mac, mcast: m.mcast }, peers, local, m.driver.freeTxBuffers, m.bufferBytes);
       if (!plan) continue;
+      // Sometimes the frames go in two sends, the second a little later: its doorbell may land
+      // while the NIC still serves the first (the scheduler's re-arm).
+      const cut = plan.frames.length > 1 && this.rng.chance(0.3) ? this.rng.range(1, plan.frames.length - 1) : plan.frames.length;
+      const parts = [plan.frames.slice(0, cut), plan.frames.slice(cut)].filter((x) => x.length > 0);
+      const gap = this.rng.int(80);
       tasks.push(
         this.fork(`guest ${m.guest} send`, async () => {
-          const r = await m.driver.send(plan.frames, { fragment: plan.fragment });
-          if (!r.ok && r.reason !== 'no-buffer' && r.reason !== 'ring-full') {
-            this.problems.push(`guest ${m.guest} could not send: ${r.message}`);
+          for (const [i, frames] of parts.entries()) {
+            if (i > 0) await this.sys.run(gap + 1);
+            const r = await m.driver.send(frames, { fragment: plan.fragment });
+            if (!r.ok && r.reason !== 'no-buffer' && r.reason !== 'ring-full') {
+              this.problems.push(`guest ${m.guest} could not send: ${r.message}`);
+            }
           }
         }),
       );
     }
-    if (!local) {
-      const enabled = peers.filter((p) => p.ctx !== this.hostileCtx || this.hostile);
-      for (const f of this.traffic.planWire(enabled, this.formerMacs, 12 * 1024)) this.sys.inject(f.data, f.badFcs);
+    if (!local) for (const f of this.traffic.planWire(peers, this.formerMacs, 12 * 1024)) this.sys.inject(f.data, f.badFcs);
+    // The hostile guest may strike while traffic flows too: with protection on, nothing it can do
+    // changes an RX ring, so the phase stays determined.
+    if (this.hostile && this.rng.chance(this.mix.attack / 2)) {
+      const delay = this.rng.int(200);
+      tasks.push(
+        this.fork('attack', async () => {
+          await this.sys.run(delay + 1);
+          await this.attack();
+        }),
+      );
     }
     for (const t of tasks) await t.join();
     await this.sys.settle();
+  }
+
+  private async attack(): Promise<void> {
+    const victims = this.active;
+    await this.hostile?.randomAttack(this.rng, {
+      pages: victims.flatMap((m) => m.pages),
+      contexts: victims.map((m) => m.ctx),
+      guest: victims[0].guest,
+    });
   }
 
   /** Tears down a guest's context (P-12) and later gives it to a new guest. */
