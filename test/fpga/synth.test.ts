@@ -48,7 +48,8 @@ describe('synthesis flow', () => {
     expect(json.design).toBe('nic');
     const log = await readFile(path.join(dir, 'flat', 'yosys.log'), 'utf8');
     expect(log).toMatch(/End of script/);
-  });
+    // About a minute alone; several on a loaded two-core machine.
+  }, 600_000);
 });
 
 describe('iCE40 place and route planning', () => {
