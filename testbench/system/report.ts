@@ -70,7 +70,8 @@ export function formatReport(r: ScenarioResult, opts: { pcap?: string; clockMHz?
     const f = r.fairness;
     out.push(
       `Fairness (every guest saturated): ${f.frames} frames from ${f.senders} guests, Jain's index ${f.jain.toFixed(3)}, ` +
-        `worst deviation in any window of ${f.senders * p.TX_QUANTUM} frames: ${f.maxWindowDeviation} (T-2 allows 1)`,
+        `worst deviation in any window of ${f.senders * p.TX_QUANTUM} frames: ${f.maxWindowDeviation} (T-2 allows 1` +
+        `${f.maxWindowDeviation > 1 ? '; over it: the known start-up issue of test/system/fairness.test.ts' : ''})`,
     );
     out.push('');
   }

@@ -1,0 +1,58 @@
+/**
+ * Round-robin fairness of the RTL's transmit scheduler seen from the guests (T-2): three guests
+ * ring their doorbells within a few cycles of each other, each with a full burst queued.
+ */
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { readTag, testFrame } from '../../testbench/ethernet/frame.js';
+import { localMac } from '../../testbench/ethernet/mac.js';
+import { Rng } from '../../testbench/runtime/random.js';
+import { type AttachedGuest, closeSimulations, type MemoryTiming, SystemHarness } from '../../testbench/system/harness.js';
+import { fairnessOf } from '../../testbench/system/scenario.js';
+
+let sys: SystemHarness | null = null;
+
+afterEach(() => {
+  sys?.close();
+  sys = null;
+});
+afterAll(async () => {
+  await closeSimulations();
+});
+
+const EXTERNAL = localMac(0x100);
+
+/** Three guests send `burst` frames of `len` bytes each at once; returns the RTL's order of senders on the wire. */
+async function burstOrder(memory: MemoryTiming, rng: Rng, burst: number, len: number): Promise<number[]> {
+  sys = await SystemHarness.create({ memory, rng });
+  const guests: AttachedGuest[] = [];
+  for (let ctx = 0; ctx < 3; ctx++) guests.push(await sys.attachGuest(ctx, { pages: 8 }));
+  await sys.settle();
+  const sends = guests.map((g) =>
+    g.driver.send(Array.from({ length: burst }, (_, i) => testFrame(EXTERNAL, g.mac, { ctx: g.ctx, seq: i }, len).data)),
+  );
+  for (const r of await Promise.all(sends)) expect(r.ok).toBe(true);
+  await sys.settle();
+  sys.assertClean();
+  return sys.wire.sent.map((f) => readTag(f.data)?.ctx ?? -1);
+}
+
+describe('transmit fairness on the system', () => {
+  it('T-2: with three guests saturated, every window of three frames holds one (+-1) of each (fixed memory latency)', async () => {
+    const order = await burstOrder({ readLatency: 20, reorder: false }, new Rng(1), 6, 60);
+    const f = fairnessOf(order, [0, 1, 2], 1);
+    expect(f.frames, order.join(' ')).toBeGreaterThanOrEqual(15);
+    expect(f.maxWindowDeviation, order.join(' ')).toBeLessThanOrEqual(1);
+  });
+
+  // Known RTL issue (reported to the TX engine): a context woken by a doorbell fetches one probe
+  // descriptor and skips its turns until the in-order sequence check has seen it, behind every frame
+  // already fetched; a context whose probe matched meanwhile fetches on every turn. With read
+  // latencies drawn from 1..20 cycles context 0 sends 0 1 0 2 0 0 0 1 0 2 1 2 ...: three in a row
+  // while contexts 1 and 2 have work, which T-2's window of K*Q = 3 frames does not allow. The test
+  // is marked as failing so the suite stays green; drop `.fails` once the scheduler keeps T-2 here.
+  it.fails('T-2 at start-up with random memory latency (known issue: probing contexts fall behind)', async () => {
+    const order = await burstOrder({ readLatency: [1, 20], reorder: true }, new Rng(3399043304), 6, 131);
+    const f = fairnessOf(order, [0, 1, 2], 1);
+    expect(f.maxWindowDeviation, order.join(' ')).toBeLessThanOrEqual(1);
+  });
+});
