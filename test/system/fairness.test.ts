@@ -44,13 +44,11 @@ describe('transmit fairness on the system', () => {
     expect(f.maxWindowDeviation, order.join(' ')).toBeLessThanOrEqual(1);
   });
 
-  // Known RTL issue (reported to the TX engine): a context woken by a doorbell fetches one probe
-  // descriptor and skips its turns until the in-order sequence check has seen it, behind every frame
-  // already fetched; a context whose probe matched meanwhile fetches on every turn. With read
-  // latencies drawn from 1..20 cycles context 0 sends 0 1 0 2 0 0 0 1 0 2 1 2 ...: three in a row
-  // while contexts 1 and 2 have work, which T-2's window of K*Q = 3 frames does not allow. The test
-  // is marked as failing so the suite stays green; drop `.fails` once the scheduler keeps T-2 here.
-  it.fails('T-2 at start-up with random memory latency (known issue: probing contexts fall behind)', async () => {
+  // The start-up case found by the scenarios: each woken context's first descriptor is a probe and
+  // its next turn must wait for the in-order check to see it. A scheduler that skipped such turns let
+  // context 0 (whose probe matched first) fetch on every turn meanwhile: 0 1 0 2 0 0 0 1 0 2 1 2 ...,
+  // three in a row while 1 and 2 had work. The scheduler now holds the rotation at a waiting probe.
+  it('T-2 at start-up with random memory latency: woken contexts keep their turns', async () => {
     const order = await burstOrder({ readLatency: [1, 20], reorder: true }, new Rng(3399043304), 6, 131);
     const f = fairnessOf(order, [0, 1, 2], 1);
     expect(f.maxWindowDeviation, order.join(' ')).toBeLessThanOrEqual(1);

@@ -5,12 +5,13 @@
  *
  * Per context (flip-flop vectors, bit c = context c):
  * - `active`: the context may have descriptors; it is in the queue or in the fetcher's turn.
- * - `probing`: its next fetch is a probe: one descriptor fetch, after which the context skips its
- *   turns (keeping its place in the round-robin) until the sequence check has seen that descriptor
- *   (`probeWait`). A context that a doorbell wakes, or whose ring ran dry, probes, so a doorbell for
- *   an empty (or zeroed, P-8) ring costs one descriptor read. Once a probe matched, the context
- *   fetches speculatively: each turn issues TX_QUANTUM fetches and requeues it at the tail, so
- *   fetches of several frames are in flight.
+ * - `probing`: its next fetch is a probe: one descriptor fetch, which is the fetch of its turn (a
+ *   matching probe is its turn's first frame). A context that a doorbell wakes, or whose ring ran dry,
+ *   probes, so a doorbell for an empty (or zeroed, P-8) ring costs one descriptor read. When its next
+ *   turn comes before the sequence check has seen the probe (`probeWait`), the fetcher waits in that
+ *   turn: frames leave in fetch order, so giving the turn to the next context would put that context
+ *   a frame ahead (T-2). Once a probe matched, the context fetches speculatively: each turn issues
+ *   TX_QUANTUM fetches and requeues it at the tail, so fetches of several frames are in flight.
  * - `rearm`: a doorbell arrived while the context was active. When its ring then looks dry (a seq
  *   mismatch), the context probes once more instead of going idle, because the descriptor the
  *   doorbell announced may have been written after the mismatching read: no doorbell is lost.
@@ -21,6 +22,7 @@
  * DMA) and waits for a doorbell after it is enabled again.
  */
 import {
+  any,
   bitsFor,
   cat,
   type Expr,
@@ -107,32 +109,56 @@ export interface Fetcher {
   /** The context the fetcher is busy with (popped this cycle, or in its turn), for doorbell gating. */
   readonly busy: Expr;
   readonly busyCtx: Expr;
+  /** A context whose turn waits for its probe, set aside while another context takes a turn. */
+  readonly held: Expr;
+  readonly heldCtx: Expr;
 }
 
 export function fetcher(m: ModuleBuilder, cfg: TxConfig, lay: TxLayouts, s: Scheduler, deps: FetcherDeps): Fetcher {
   const { flags, mems, metaIn, ar, chkFetchSeq } = deps;
   const { bits, queue } = s;
-  const st = fsm(m, 'fetch_state', ['IDLE', 'LOAD', 'ISSUE'] as const);
+  const st = fsm(m, 'fetch_state', ['IDLE', 'LOAD', 'ISSUE', 'WAIT'] as const);
   const head = queue.out.data;
-  const pop = m.named('fetch_pop', st.is('IDLE').and(queue.out.valid).and(mems.initBusy.not()));
-  queue.out.ready.set(pop);
   const turnCtx = m.reg('fetch_ctx', UInt(cfg.ctxW), { reset: 0 });
-  const ringRd = mems.ring.mem.read(head, { enable: pop, name: 'fetch_ring_rd' });
-  const fseqRd = mems.fetchSeq.mem.read(head, { enable: pop, name: 'fetch_seq_rd' });
-  const cplRd = mems.cpl.mem.read(head, { enable: pop, name: 'fetch_cpl_rd' });
-  m.when(pop, () => {
-    turnCtx.set(head);
-    st.goto('LOAD');
+  const c = turnCtx;
+  const isActive = m.named('fetch_ctx_active', bits.active.bit(c));
+  // WAIT: the context's turn came while its probe is still out. The rotation holds here until the
+  // check has seen the probe, so the turn is not given away (T-2: the wire order is the fetch order).
+  // A context that went idle meanwhile leaves the rotation; otherwise its state is read again.
+  const waitDrop = m.named('fetch_wait_drop', st.is('WAIT').and(isActive.not()));
+  const probeOut = bits.probeWait.bit(c);
+  const reload = m.named('fetch_reload', st.is('WAIT').and(isActive).and(probeOut.not()));
+  // Meanwhile a context at the head of the queue with a probe to issue (just woken, say) takes its
+  // turn, a probe, before the held one resumes: a newcomer's first frame does not wait behind the held
+  // context's next one. The held context is kept aside (`held`) and its WAIT resumes after that turn.
+  const held = m.reg('fetch_held', undefined, { reset: 0 });
+  const heldCtx = m.reg('fetch_held_ctx', UInt(cfg.ctxW), { reset: 0 });
+  const fresh = bits.probing.bit(head).and(bits.probeWait.bit(head).not());
+  const ready = queue.out.valid.and(mems.initBusy.not());
+  const popIdle = st.is('IDLE').and(ready);
+  const popCut = m.named('fetch_pop_cut', st.is('WAIT').and(held.not()).and(isActive).and(probeOut).and(ready).and(fresh));
+  const pop = m.named('fetch_pop', popIdle.or(popCut));
+  queue.out.ready.set(pop);
+  m.when(popCut, () => {
+    held.set(1);
+    heldCtx.set(c);
   });
+  const rdEn = pop.or(reload);
+  const rdCtx = m.named('fetch_rd_ctx', mux(pop, head, c));
+  const ringRd = mems.ring.mem.read(rdCtx, { enable: rdEn, name: 'fetch_ring_rd' });
+  const fseqRd = mems.fetchSeq.mem.read(rdCtx, { enable: rdEn, name: 'fetch_seq_rd' });
+  const cplRd = mems.cpl.mem.read(rdCtx, { enable: rdEn, name: 'fetch_cpl_rd' });
+  m.when(pop, () => turnCtx.set(head));
+  m.when(rdEn, () => st.goto('LOAD'));
+  m.when(waitDrop, () => st.goto('IDLE'));
   setBit(m, bits.queued, pop, head, 0);
   // A RAM read returns the old word when the same word is written in that cycle: a rollback of the
-  // popped context's next-to-fetch seq in the pop cycle is kept here and wins over the read.
+  // context's next-to-fetch seq in the read cycle is kept here and wins over the read.
   const popAdopt = m.reg('fetch_pop_adopt', undefined, { reset: 0 });
   const popAdoptValue = m.reg('fetch_pop_adopt_value', UInt(cfg.iseqW), { reset: 0 });
-  popAdopt.set(pop.and(chkFetchSeq.en).and(chkFetchSeq.ctx.eq(head)));
-  m.when(pop, () => popAdoptValue.set(chkFetchSeq.value));
+  popAdopt.set(rdEn.and(chkFetchSeq.en).and(chkFetchSeq.ctx.eq(rdCtx)));
+  m.when(rdEn, () => popAdoptValue.set(chkFetchSeq.value));
 
-  const c = turnCtx;
   const tSeq = m.reg('fetch_seq', UInt(cfg.iseqW), { reset: 0 });
   const tBase = m.reg('fetch_base', UInt(64 - 4), { reset: 0 });
   const tLog2 = m.reg('fetch_log2', UInt(cfg.log2W), { reset: 0 });
@@ -140,7 +166,6 @@ export function fetcher(m: ModuleBuilder, cfg: TxConfig, lay: TxLayouts, s: Sche
   const qW = bitsFor(cfg.quantum);
   const quota = m.reg('fetch_quota', UInt(qW), { reset: 0 });
   const adopt = m.named('fetch_adopt', chkFetchSeq.en.and(chkFetchSeq.ctx.eq(c)));
-  const isActive = m.named('fetch_ctx_active', bits.active.bit(c));
   const isProbing = m.named('fetch_ctx_probing', bits.probing.bit(c));
   const runs = m.named('fetch_ctx_runs', mayRun(flags, c));
   const inTurn = st.is('LOAD').or(st.is('ISSUE'));
@@ -168,12 +193,16 @@ export function fetcher(m: ModuleBuilder, cfg: TxConfig, lay: TxLayouts, s: Sche
   // ---- issue: one fetch per cycle while the turn lasts ----
   const issuing = st.is('ISSUE').and(isActive).and(runs).and(adopt.not());
   // The slot of cpl + ring size still holds a descriptor that has not completed: a fetch there (or
-  // beyond) could only miss. A context that reached it, or whose probe is still out, skips its turn.
+  // beyond) could only miss, so a context that reached it skips its turn (it is ahead of the others).
+  // A context whose probe is still out holds the rotation (WAIT) instead of skipping.
   const ringSize = lit(1, cfg.slotW + 1).shl(tLog2);
   const room = m.named('fetch_room', tSeq.subWrap(tCpl).lt(ringSize));
   const waiting = m.named('fetch_wait', isProbing.and(bits.probeWait.bit(c)));
-  const skip = m.named('fetch_skip', issuing.and(room.not().or(waiting)));
-  m.when(pushContext(m, s, 'fetch_skip', skip, c), () => st.goto('IDLE'));
+  // (A turn taken while another is held never waits: it started with no probe out.)
+  m.when(issuing.and(waiting).and(held.not()), () => st.goto('WAIT'));
+  const skip = m.named('fetch_skip', issuing.and(room.not().or(waiting.and(held))));
+  const skipped = pushContext(m, s, 'fetch_skip', skip, c);
+  m.when(skipped, () => st.goto('IDLE'));
 
   const lastOfTurn = m.named('fetch_last', isProbing.or(quota.eq(1)));
   const addr = slotAddr(cfg, tBase, tLog2, tSeq);
@@ -197,10 +226,20 @@ export function fetcher(m: ModuleBuilder, cfg: TxConfig, lay: TxLayouts, s: Sche
     quota.set(quota.subWrap(1));
     m.when(lastOfTurn, () => st.goto('IDLE'));
   });
+  // The end of a turn taken while another was held: back to the held context's WAIT.
+  const turnEnd = m.named('fetch_turn_end', any(drop, disable, skipped, issue.and(lastOfTurn)));
+  m.when(turnEnd.and(held), () => {
+    st.goto('WAIT');
+    turnCtx.set(heldCtx);
+    held.set(0);
+  });
 
-  const busy = m.named('fetch_busy', pop.or(inTurn));
+  // While a turn waits for its probe, the fetcher changes no context bits, so doorbells (even the
+  // context's own, which rearm it) pass; a doorbell that wakes it meets waitDrop, which does not requeue.
+  // A held context is not in WAIT to meet waitDrop, so its doorbells wait.
+  const busy = m.named('fetch_busy', pop.or(inTurn).or(reload));
   const busyCtx = m.named('fetch_busy_ctx', mux(pop, head, turnCtx));
-  return { busy, busyCtx };
+  return { busy, busyCtx, held, heldCtx };
 }
 
 export interface DoorbellDeps {
@@ -220,7 +259,7 @@ export interface DoorbellDeps {
 export function doorbells(m: ModuleBuilder, s: Scheduler, deps: DoorbellDeps): void {
   const { doorbell, initBusy, checkDeciding, fetcher: f } = deps;
   const ctx = doorbell.ctx;
-  const sameAsTurn = f.busy.and(f.busyCtx.eq(ctx));
+  const sameAsTurn = f.busy.and(f.busyCtx.eq(ctx)).or(f.held.and(f.heldCtx.eq(ctx)));
   doorbell.ready.set(initBusy.not().and(checkDeciding.not()).and(sameAsTurn.not()).and(s.push.free()));
   const fire = m.named('db_fire', doorbell.valid.and(doorbell.ready));
   const wasActive = s.bits.active.bit(ctx);
