@@ -10,40 +10,11 @@ import { type NicParams, resolveParams } from '../../hdl/params.js';
 import { MacTable, macWords } from '../../hdl/registers/macTable.js';
 import { type Bar1CtxReg, type Bar1GlobalReg, bar1CtxOffset, bar1GlobalOffset, bar1MacTableOffset } from '../../hdl/registers/map.js';
 import { type PortValue, type Simulation, simulate } from '../../sim/index.js';
-import {
-  Axi4SlaveMemory,
-  type Axi4SlaveMemoryOptions,
-  AxisSource,
-  type AxisSourceOptions,
-  SparseMemory,
-} from '../../testbench/axi/index.js';
+import { Axi4SlaveMemory, type Axi4SlaveMemoryOptions, AxisSource, type AxisSourceOptions } from '../../testbench/axi/index.js';
 import { Testbench } from '../../testbench/runtime/index.js';
+import { RegBusDriver, WatchedMemory } from './blockBench.js';
 
 type Ports = { [name: string]: PortValue };
-
-/** Host memory that remembers every byte the NIC wrote, with the cycle. */
-export class WatchedMemory extends SparseMemory {
-  readonly writes: { addr: number; value: number; cycle: number }[] = [];
-  cycle = () => 0;
-  private host = false;
-  override writeByte(addr: number, value: number): void {
-    if (!this.host) this.writes.push({ addr, value, cycle: this.cycle() });
-    super.writeByte(addr, value);
-  }
-  /** A write by the host (the hypervisor or the test), not logged as NIC DMA. */
-  hostWrite(addr: number, bytes: number, value: bigint | number): void {
-    this.host = true;
-    try {
-      this.writeUint(addr, bytes, value);
-    } finally {
-      this.host = false;
-    }
-  }
-  /** Bytes written in [lo, hi). */
-  writesIn(lo: number, hi: number): { addr: number; value: number; cycle: number }[] {
-    return this.writes.filter((w) => w.addr >= lo && w.addr < hi);
-  }
-}
 
 export interface CtxSetup {
   mac?: number;
@@ -101,6 +72,7 @@ export const layout = {
 export class RxBench {
   readonly tb: Testbench<Ports>;
   readonly mem = new WatchedMemory();
+  private readonly reg: RegBusDriver;
   readonly axi: Axi4SlaveMemory;
   readonly mac: AxisSource;
   readonly lb: AxisSource;
@@ -129,6 +101,7 @@ export class RxBench {
     opts: BenchOptions,
   ) {
     this.tb = new Testbench(sim, { stallCycles: 200_000 });
+    this.reg = new RegBusDriver(this.tb, sim);
     this.mem.cycle = () => this.tb.cycle;
     this.axi = new Axi4SlaveMemory(this.tb, 'm_axi', { ...opts.memory, memory: this.mem });
     this.mac = new AxisSource(this.tb, 's_axis_rx', opts.source);
@@ -212,32 +185,12 @@ export class RxBench {
 
   // ---- register bus
 
-  async regWrite(addr: number, data: number): Promise<void> {
-    const P = this.sim.ports;
-    P.s_reg_wr_addr = addr;
-    P.s_reg_wr_data = data >>> 0;
-    P.s_reg_wr_valid = 1;
-    do await this.tb.rising();
-    while (!this.sim.sampled.s_reg_wr_ready);
-    P.s_reg_wr_valid = 0;
+  regWrite(addr: number, data: number): Promise<void> {
+    return this.reg.write(addr, data);
   }
 
-  async regRead(addr: number): Promise<number> {
-    const P = this.sim.ports;
-    P.s_reg_rd_addr = addr;
-    P.s_reg_rd_valid = 1;
-    do await this.tb.rising();
-    while (!this.sim.sampled.s_reg_rd_ready);
-    P.s_reg_rd_valid = 0;
-    for (let i = 0; i < 100; i++) {
-      if (this.sim.ports.s_reg_resp_valid) {
-        const v = Number(this.sim.ports.s_reg_resp_data) >>> 0;
-        await this.tb.rising();
-        return v;
-      }
-      await this.tb.rising();
-    }
-    throw new Error(`register read of 0x${addr.toString(16)} got no answer within 100 cycles`);
+  regRead(addr: number): Promise<number> {
+    return this.reg.read(addr);
   }
 
   ctxReg(ctx: number, reg: Bar1CtxReg): Promise<number> {
@@ -306,10 +259,10 @@ export class RxBench {
     const log2 = this.ringLog2.get(ctx);
     if (log2 === undefined) throw new Error(`context ${ctx} is not configured`);
     const slot = this.slotAddr(ctx, seq);
-    this.mem.hostWrite(slot, 8, BigInt(addr));
-    this.mem.hostWrite(slot + 8, 2, len);
-    this.mem.hostWrite(slot + 10, 2, 0);
-    this.mem.hostWrite(slot + 12, 4, seq);
+    this.mem.hostWrite(slot, BigInt(addr), 8);
+    this.mem.hostWrite(slot + 8, len, 2);
+    this.mem.hostWrite(slot + 10, 0, 2);
+    this.mem.hostWrite(slot + 12, seq, 4);
   }
 
   slotAddr(ctx: number, seq: number): number {
@@ -367,3 +320,5 @@ export class RxBench {
 }
 
 export const DONE_EOP = DESC_FLAGS.DONE | DESC_FLAGS.EOP;
+
+export { WatchedMemory };

@@ -117,9 +117,9 @@ async function laps(seed: number): Promise<void> {
         const slot = b.slotAddr(0, seq);
         // Never the seq this slot will expect: a later lap, the previous lap, other slots' values, high bits.
         const forged = rng.pick([seq + seqMod, (seq + 8) % seqMod, (seq + 1) % seqMod, rng.u32() | 0x100, seq | 0x8000_0000]) >>> 0;
-        b.mem.hostWrite(slot, 8, BigInt(layout.buffer(0, 200 + k)));
-        b.mem.hostWrite(slot + 8, 2, 1514);
-        b.mem.hostWrite(slot + 12, 4, forged);
+        b.mem.hostWrite(slot, BigInt(layout.buffer(0, 200 + k)), 8);
+        b.mem.hostWrite(slot + 8, 1514, 2);
+        b.mem.hostWrite(slot + 12, forged, 4);
       }
     }
     if (rng.chance(0.4)) b.doorbell(0);

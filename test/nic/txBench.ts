@@ -11,38 +11,11 @@ import { txEngine } from '../../hdl/nic/txEngine.js';
 import { type NicParams, resolveParams } from '../../hdl/params.js';
 import { type Bar1CtxReg, bar1CtxOffset } from '../../hdl/registers/map.js';
 import { type PortValue, type Simulation, simulate } from '../../sim/index.js';
-import {
-  Axi4SlaveMemory,
-  type Axi4SlaveMemoryOptions,
-  type AxisFrame,
-  AxisSink,
-  type Pattern,
-  SparseMemory,
-} from '../../testbench/axi/index.js';
+import { Axi4SlaveMemory, type Axi4SlaveMemoryOptions, type AxisFrame, AxisSink, type Pattern } from '../../testbench/axi/index.js';
 import { Testbench } from '../../testbench/runtime/index.js';
+import { RegBusDriver, WatchedMemory } from './blockBench.js';
 
 type Ports = { [name: string]: PortValue };
-
-/** Host memory that logs every byte the NIC writes. */
-export class WatchedMemory extends SparseMemory {
-  readonly writes: { addr: number; value: number; cycle: number }[] = [];
-  cycle = (): number => 0;
-  private host = false;
-  override writeByte(addr: number, value: number): void {
-    if (!this.host) this.writes.push({ addr, value, cycle: this.cycle() });
-    super.writeByte(addr, value);
-  }
-  /** A write by the host (the hypervisor or the test), not logged as DMA. */
-  hostWrite(addr: number, data: Uint8Array | bigint | number, bytes = 0): void {
-    this.host = true;
-    try {
-      if (data instanceof Uint8Array) this.write(addr, data);
-      else this.writeUint(addr, bytes, data);
-    } finally {
-      this.host = false;
-    }
-  }
-}
 
 /** Where a context's ring, buffers and completion record live (above 4 GiB: 64-bit addresses). */
 export const layout = {
@@ -124,6 +97,7 @@ export async function closeSims(): Promise<void> {
 export class TxBench {
   readonly tb: Testbench<Ports>;
   readonly mem = new WatchedMemory();
+  private readonly reg: RegBusDriver;
   readonly axi: Axi4SlaveMemory;
   readonly wire: AxisSink;
   readonly loop: AxisSink;
@@ -154,6 +128,7 @@ export class TxBench {
     opts: BenchOptions,
   ) {
     this.tb = new Testbench(sim, { stallCycles: 200_000 });
+    this.reg = new RegBusDriver(this.tb, sim);
     this.mem.cycle = () => this.tb.cycle;
     this.axi = new Axi4SlaveMemory(this.tb, 'm_axi', { readLatency: 20, maxReads: 16, ...opts.memory, memory: this.mem });
     this.wire = new AxisSink(this.tb, 'm_axis_tx', { ready: opts.wireReady });
@@ -246,32 +221,12 @@ export class TxBench {
 
   // ---- register bus ----
 
-  async regWrite(addr: number, data: number): Promise<void> {
-    const P = this.sim.ports;
-    P.s_reg_wr_addr = addr;
-    P.s_reg_wr_data = data >>> 0;
-    P.s_reg_wr_valid = 1;
-    do await this.tb.rising();
-    while (!this.sim.sampled.s_reg_wr_ready);
-    P.s_reg_wr_valid = 0;
+  regWrite(addr: number, data: number): Promise<void> {
+    return this.reg.write(addr, data);
   }
 
-  async regRead(addr: number): Promise<number> {
-    const P = this.sim.ports;
-    P.s_reg_rd_addr = addr;
-    P.s_reg_rd_valid = 1;
-    do await this.tb.rising();
-    while (!this.sim.sampled.s_reg_rd_ready);
-    P.s_reg_rd_valid = 0;
-    for (let i = 0; i < 100; i++) {
-      if (this.sim.ports.s_reg_resp_valid) {
-        const v = Number(this.sim.ports.s_reg_resp_data) >>> 0;
-        await this.tb.rising();
-        return v;
-      }
-      await this.tb.rising();
-    }
-    throw new Error(`register read of 0x${addr.toString(16)} got no answer within 100 cycles`);
+  regRead(addr: number): Promise<number> {
+    return this.reg.read(addr);
   }
 
   ctxReg(ctx: number, reg: Bar1CtxReg): Promise<number> {
@@ -510,3 +465,5 @@ export function expectFrames(what: string, got: Uint8Array[], want: Uint8Array[]
   const fate = at >= 0 && g.includes(w[at] as string) ? 'out of order' : 'missing or changed';
   throw new Error(`${what}: frame ${i} of ${w.length} ${fate}: expected ${desc(w[i])}, got ${desc(g[i])} (${g.length} frames sent)`);
 }
+
+export { WatchedMemory };
