@@ -11,6 +11,7 @@ import { type Bar1GlobalReg, bar1GlobalOffset } from '../../hdl/registers/map.js
 import { type PortValue, type Simulation, simulate } from '../../sim/index.js';
 import { Axi4SlaveMemory, type Axi4SlaveMemoryOptions, SparseMemory } from '../../testbench/axi/index.js';
 import { Testbench } from '../../testbench/runtime/index.js';
+import { RegBusDriver } from './blockBench.js';
 
 type Ports = { [name: string]: PortValue };
 
@@ -104,7 +105,7 @@ export class IntrBench {
   readonly tailWrites: { cycle: number; value: number }[] = [];
   private pulses: { tx: number[][]; rx: number[][] } = { tx: [], rx: [] };
   private ctrlQueue: { ctx: number; mask: boolean; unmask: boolean }[] = [];
-  private regBusy = false;
+  private readonly reg: RegBusDriver;
 
   private constructor(
     readonly sim: Simulation<Ports>,
@@ -112,6 +113,7 @@ export class IntrBench {
     opts: IntrBenchOptions,
   ) {
     this.tb = new Testbench(sim, { stallCycles: 200_000 });
+    this.reg = new RegBusDriver(this.tb, sim);
     this.axi = new Axi4SlaveMemory(this.tb, 'm_axi', { ...opts.memory, memory: this.mem });
     const P = sim.ports;
     for (const s of ['wr_valid', 'wr_addr', 'wr_data', 'rd_valid', 'rd_addr']) P[`s_reg_${s}`] = 0;
@@ -208,42 +210,12 @@ export class IntrBench {
 
   // ---- register bus ----
 
-  private async exclusive<T>(f: () => Promise<T>): Promise<T> {
-    while (this.regBusy) await this.tb.rising();
-    this.regBusy = true;
-    try {
-      return await f();
-    } finally {
-      this.regBusy = false;
-    }
-  }
-
   regWrite(reg: Bar1GlobalReg, data: number): Promise<void> {
-    return this.exclusive(async () => {
-      const P = this.sim.ports;
-      P.s_reg_wr_addr = bar1GlobalOffset(reg);
-      P.s_reg_wr_data = data >>> 0;
-      P.s_reg_wr_valid = 1;
-      do await this.tb.rising();
-      while (!this.sim.sampled.s_reg_wr_ready);
-      P.s_reg_wr_valid = 0;
-    });
+    return this.reg.write(bar1GlobalOffset(reg), data);
   }
 
   regRead(addr: Bar1GlobalReg | number): Promise<number> {
-    return this.exclusive(async () => {
-      const P = this.sim.ports;
-      P.s_reg_rd_addr = typeof addr === 'number' ? addr : bar1GlobalOffset(addr);
-      P.s_reg_rd_valid = 1;
-      do await this.tb.rising();
-      while (!this.sim.sampled.s_reg_rd_ready);
-      P.s_reg_rd_valid = 0;
-      for (let i = 0; i < 100; i++) {
-        if (this.sim.sampled.s_reg_resp_valid) return Number(this.sim.sampled.s_reg_resp_data) >>> 0;
-        await this.tb.rising();
-      }
-      throw new Error(`register read of ${String(addr)} got no answer within 100 cycles`);
-    });
+    return this.reg.read(typeof addr === 'number' ? addr : bar1GlobalOffset(addr));
   }
 
   /** Sets the ring up as the hypervisor does (engine off while the locked registers change), then enables it. */
