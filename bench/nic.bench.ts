@@ -108,6 +108,19 @@ function record<T>(
   bySize[String(size)] = v;
 }
 
+const errors: string[] = [];
+
+/** Runs one part of the benchmark; a failure is reported and recorded, and the other parts still run. */
+async function part(name: string, fn: () => Promise<void>): Promise<void> {
+  try {
+    await fn();
+  } catch (e) {
+    const msg = `${name}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`;
+    console.error(`FAILED ${msg}`);
+    errors.push(msg);
+  }
+}
+
 function gitCommit(): string {
   try {
     const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
@@ -119,114 +132,129 @@ function gitCommit(): string {
 }
 
 // Generation first, in a fresh process, as a user running `cdna generate` would see it.
-let sim10g: Simulation<Ports> | null = null;
-let discard10g: (() => Promise<void>) | null = null;
-if (runs('tools')) {
-  const g = timeGeneration(resolveParams(PROFILE, { N_CTX: 1024 }));
-  results.gen = { seconds_1024: g.seconds, verilog_bytes_1024: g.verilogBytes };
-  log(`generation at N_CTX=1024: ${g.seconds.toFixed(2)} s (${(g.verilogBytes / 1e6).toFixed(1)} MB of Verilog)`);
-  const seconds: Record<string, number> = {};
-  for (const prof of ['test', PROFILE]) {
-    const b = await coldBuild(prof);
-    seconds[prof] = b.seconds;
-    log(`cold build of ${prof}: ${b.seconds.toFixed(1)} s`);
-    if (prof === PROFILE) {
-      sim10g = loadModel<Ports>(b.model);
-      discard10g = b.discard;
-    } else await b.discard();
-  }
-  results.build = { seconds };
-}
+// The 10g model built cold by the tools part, reused for the simulations (no second build).
+const cold10g: { sim?: Simulation<Ports>; discard?: () => Promise<void> } = {};
+if (runs('tools'))
+  await part('tools', async () => {
+    const g = timeGeneration(resolveParams(PROFILE, { N_CTX: 1024 }));
+    results.gen = { seconds_1024: g.seconds, verilog_bytes_1024: g.verilogBytes };
+    log(`generation at N_CTX=1024: ${g.seconds.toFixed(2)} s (${(g.verilogBytes / 1e6).toFixed(1)} MB of Verilog)`);
+    const seconds: Record<string, number> = {};
+    for (const prof of ['test', PROFILE]) {
+      const b = await coldBuild(prof);
+      seconds[prof] = b.seconds;
+      log(`cold build of ${prof}: ${b.seconds.toFixed(1)} s`);
+      if (prof === PROFILE) {
+        cold10g.sim = loadModel<Ports>(b.model);
+        cold10g.discard = b.discard;
+      } else await b.discard();
+    }
+    results.build = { seconds };
+  });
 
 const needs10g = runs('linerate') || runs('doorbells') || runs('latency') || runs('fairness');
-if (needs10g && !sim10g) sim10g = await simulate<Ports>(elaborateNic(p));
+const sim10g: Simulation<Ports> | null = cold10g.sim ?? (needs10g ? await simulate<Ports>(elaborateNic(p)) : null);
 
-if (runs('linerate') && sim10g) {
-  for (const dir of dirs) {
-    for (const k of contexts) {
-      for (const size of sizes) {
-        const t = performance.now();
-        const r = await runLineRate(sim10g, p, HOST, { dir, contexts: k, size }, budget);
-        const { ratio, ...detail } = r;
-        record(results.linerate, dir, k, size, ratio);
-        record(results.linerate_detail, dir, k, size, detail);
-        const drops = r.rx?.dropped ? `, ${r.rx.dropped} RX frames dropped` : '';
-        log(
-          `line rate ${dir} ${k} ctx ${size} B: ${ratio.toFixed(3)}${drops} (${r.cycles} cycles, ${((performance.now() - t) / 1000).toFixed(1)} s)`,
-        );
+if (runs('linerate') && sim10g)
+  await part('linerate', async () => {
+    for (const dir of dirs) {
+      for (const k of contexts) {
+        for (const size of sizes) {
+          const t = performance.now();
+          let r: Awaited<ReturnType<typeof runLineRate>>;
+          try {
+            r = await runLineRate(sim10g, p, HOST, { dir, contexts: k, size }, budget);
+          } catch (e) {
+            errors.push(`line rate ${dir} ${k} ctx ${size} B: ${e instanceof Error ? e.message : String(e)}`);
+            console.error(`FAILED line rate ${dir} ${k} ctx ${size} B: ${e instanceof Error ? e.message : String(e)}`);
+            continue;
+          }
+          const { ratio, ...detail } = r;
+          record(results.linerate, dir, k, size, ratio);
+          record(results.linerate_detail, dir, k, size, detail);
+          const drops = r.rx?.dropped ? `, ${r.rx.dropped} RX frames dropped` : '';
+          log(
+            `line rate ${dir} ${k} ctx ${size} B: ${ratio.toFixed(3)}${drops} (${r.cycles} cycles, ${((performance.now() - t) / 1000).toFixed(1)} s)`,
+          );
+        }
       }
     }
-  }
-}
+  });
 
-if (runs('doorbells') && sim10g) {
-  const table: NonNullable<NicBenchResults['doorbell_per_frame']> = {};
-  results.doorbell_per_frame = table;
-  for (const k of [1, 8]) {
-    const bySize: Record<string, { ratio: number; desc_reads_per_frame: number }> = {};
-    table[String(k)] = bySize;
-    for (const size of [60, 1514]) {
-      const r = await runDoorbellPerFrame(sim10g, p, HOST, k, size, size < 256 ? 400 : 40);
-      bySize[String(size)] = { ratio: r.ratio, desc_reads_per_frame: r.descReadsPerFrame };
-      log(`doorbell per frame, ${k} ctx ${size} B: ${r.ratio.toFixed(3)}, ${r.descReadsPerFrame.toFixed(1)} descriptor reads per frame`);
+if (runs('doorbells') && sim10g)
+  await part('doorbells', async () => {
+    const table: NonNullable<NicBenchResults['doorbell_per_frame']> = {};
+    results.doorbell_per_frame = table;
+    for (const k of [1, 8]) {
+      const bySize: Record<string, { ratio: number; desc_reads_per_frame: number }> = {};
+      table[String(k)] = bySize;
+      for (const size of [60, 1514]) {
+        const r = await runDoorbellPerFrame(sim10g, p, HOST, k, size, size < 256 ? 400 : 40);
+        bySize[String(size)] = { ratio: r.ratio, desc_reads_per_frame: r.descReadsPerFrame };
+        log(`doorbell per frame, ${k} ctx ${size} B: ${r.ratio.toFixed(3)}, ${r.descReadsPerFrame.toFixed(1)} descriptor reads per frame`);
+      }
     }
-  }
-}
+  });
 
-if (runs('latency') && sim10g) {
-  const tx = await txDoorbellToWire(sim10g, p, HOST);
-  const rx = await rxLastByteToCompletion(sim10g, p, HOST, [60, 512, 1514]);
-  // The headline RX figure is the size with the least margin to its target.
-  const entries = Object.entries(rx.bySize).map(([s, v]) => ({ size: Number(s), v, margin: rxLatencyTarget(Number(s), dmaBytes) - v }));
-  const worst = entries.reduce((a, b) => (b.margin < a.margin ? b : a));
-  results.latency = {
-    tx_doorbell_to_wire: tx.cycles,
-    tx_samples: tx.samples,
-    rx_last_byte_to_completion: worst.v,
-    rx_size: worst.size,
-    rx_by_size: Object.fromEntries(entries.map((e) => [String(e.size), e.v])),
-  };
-  log(`latency: TX doorbell to wire ${tx.cycles} (${tx.samples.join(', ')}); RX last byte to completion ${JSON.stringify(rx.bySize)}`);
-}
+if (runs('latency') && sim10g)
+  await part('latency', async () => {
+    const tx = await txDoorbellToWire(sim10g, p, HOST);
+    const rx = await rxLastByteToCompletion(sim10g, p, HOST, [60, 512, 1514]);
+    // The headline RX figure is the size with the least margin to its target.
+    const entries = Object.entries(rx.bySize).map(([s, v]) => ({ size: Number(s), v, margin: rxLatencyTarget(Number(s), dmaBytes) - v }));
+    const worst = entries.reduce((a, b) => (b.margin < a.margin ? b : a));
+    results.latency = {
+      tx_doorbell_to_wire: tx.cycles,
+      tx_samples: tx.samples,
+      rx_last_byte_to_completion: worst.v,
+      rx_size: worst.size,
+      rx_by_size: Object.fromEntries(entries.map((e) => [String(e.size), e.v])),
+    };
+    log(`latency: TX doorbell to wire ${tx.cycles} (${tx.samples.join(', ')}); RX last byte to completion ${JSON.stringify(rx.bySize)}`);
+  });
 
-if (runs('fairness') && sim10g) {
-  const f = await runFairness(sim10g, p, HOST, FAIRNESS_SIZES, 16);
-  results.fairness = { max_deviation_frames: f.maxDeviation, contexts: f.contexts, sizes: f.sizes, windows: f.windows, frames: f.frames };
-  log(`fairness: ${f.contexts} contexts, max deviation ${f.maxDeviation} frames over ${f.windows} windows`);
-}
+if (runs('fairness') && sim10g)
+  await part('fairness', async () => {
+    const f = await runFairness(sim10g, p, HOST, FAIRNESS_SIZES, 16);
+    results.fairness = { max_deviation_frames: f.maxDeviation, contexts: f.contexts, sizes: f.sizes, windows: f.windows, frames: f.frames };
+    log(`fairness: ${f.contexts} contexts, max deviation ${f.maxDeviation} frames over ${f.windows} windows`);
+  });
 sim10g?.close();
-await discard10g?.();
+await cold10g.discard?.();
 
-if (runs('scale')) {
-  const pick: Record<string, number> = {};
-  const byCtx: Record<string, Record<string, number>> = {};
-  for (const n of PICK_N) {
-    const pn = resolveParams(PROFILE, { N_CTX: n });
-    const sim = await simulate<Ports>(elaborateNic(pn));
-    try {
-      const r = await doorbellToPick(sim, pn, HOST);
-      pick[String(n)] = r.cycles;
-      byCtx[String(n)] = Object.fromEntries(Object.entries(r.byContext).map(([c, v]) => [c, v]));
-      log(`doorbell to pick at N_CTX=${n}: ${r.cycles} cycles (${JSON.stringify(r.byContext)})`);
-    } finally {
-      sim.close();
+if (runs('scale'))
+  await part('scale', async () => {
+    const pick: Record<string, number> = {};
+    const byCtx: Record<string, Record<string, number>> = {};
+    for (const n of PICK_N) {
+      const pn = resolveParams(PROFILE, { N_CTX: n });
+      const sim = await simulate<Ports>(elaborateNic(pn));
+      try {
+        const r = await doorbellToPick(sim, pn, HOST);
+        pick[String(n)] = r.cycles;
+        byCtx[String(n)] = Object.fromEntries(Object.entries(r.byContext).map(([c, v]) => [c, v]));
+        log(`doorbell to pick at N_CTX=${n}: ${r.cycles} cycles (${JSON.stringify(r.byContext)})`);
+      } finally {
+        sim.close();
+      }
     }
-  }
-  results.scale = { pick_cycles: pick, pick_by_context: byCtx };
-}
+    results.scale = { pick_cycles: pick, pick_by_context: byCtx };
+  });
 
-if (runs('area')) {
-  results.area = {};
-  for (const n of AREA_N) {
-    const a = await nicArea(elaborateNic(resolveParams(PROFILE, { N_CTX: n })));
-    results.area[String(n)] = { ff: a.ff, logic: a.logic, bram_bits: a.bram_bits };
-    log(
-      `area at N_CTX=${n}: ${a.ff} FF, ${a.logic} logic cells, ${a.bram_bits} RAM bits${a.cached ? ' (cached synthesis)' : ` (yosys ${a.seconds.toFixed(0)} s)`}`,
-    );
-  }
-}
+if (runs('area'))
+  await part('area', async () => {
+    results.area = {};
+    for (const n of AREA_N) {
+      const a = await nicArea(elaborateNic(resolveParams(PROFILE, { N_CTX: n })));
+      results.area[String(n)] = { ff: a.ff, logic: a.logic, bram_bits: a.bram_bits };
+      log(
+        `area at N_CTX=${n}: ${a.ff} FF, ${a.logic} logic cells, ${a.bram_bits} RAM bits${a.cached ? ' (cached synthesis)' : ` (yosys ${a.seconds.toFixed(0)} s)`}`,
+      );
+    }
+  });
 
 results.targets = checkTargets(results, dmaBytes);
+results.errors = errors;
 results.meta.seconds = (performance.now() - t0) / 1000;
 const outDir = path.join(buildRoot(), 'bench');
 await mkdir(outDir, { recursive: true });
@@ -235,3 +263,7 @@ const file = process.env.NIC_BENCH_OUT
   : path.join(outDir, only ? 'results-partial.json' : 'results.json');
 await writeFile(file, `${JSON.stringify(results, null, 2)}\n`);
 console.log(`\n${formatResults(results)}\n\nwrote ${path.relative(process.cwd(), file)} (${results.meta.seconds.toFixed(0)} s)`);
+if (errors.length > 0) {
+  console.error(`\n${errors.length} part(s) failed:\n${errors.map((e) => `  ${e.split('\n')[0]}`).join('\n')}`);
+  process.exitCode = 1;
+}

@@ -38,6 +38,8 @@ export interface NicBenchResults {
   gen?: { seconds_1024: number; verilog_bytes_1024: number };
   build?: { seconds: Record<string, number> };
   targets: TargetCheck[];
+  /** Parts or points that failed (the run goes on without them). */
+  errors?: string[];
 }
 
 export interface TargetCheck {

@@ -85,6 +85,10 @@ export class NicRig {
   }
 
   static async open(sim: Simulation<Ports>, p: NicParams, timing: HostTiming, opts: { watchReads?: boolean } = {}): Promise<NicRig> {
+    // The simulation may come from an earlier rig with DMA under way: reset the NIC before the new
+    // host model watches its ports, or the host would take a stale request (say, a read still
+    // presented) during the reset and answer it to the fresh NIC.
+    sim.reset();
     const rig = new NicRig(sim, p, timing, opts);
     await rig.tb.reset();
     return rig;
