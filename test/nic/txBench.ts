@@ -7,6 +7,7 @@
  */
 import { DESC_FLAGS } from '../../hdl/descriptors.js';
 import { MAC_LOOKUP_LATENCY } from '../../hdl/nic/interfaces.js';
+import { TX_OWNED_REGS } from '../../hdl/nic/tx/registers.js';
 import { txEngine } from '../../hdl/nic/txEngine.js';
 import { type NicParams, resolveParams } from '../../hdl/params.js';
 import { type Bar1CtxReg, bar1CtxOffset } from '../../hdl/registers/map.js';
@@ -249,22 +250,7 @@ export class TxBench {
 
   /** The registers one context's TX traffic may change (C-1). */
   async ctxState(ctx: number): Promise<Record<string, number>> {
-    const regs: Bar1CtxReg[] = [
-      'MAC_LO',
-      'MAC_HI',
-      'TX_RING_BASE_LO',
-      'TX_RING_BASE_HI',
-      'TX_RING_LOG2',
-      'TX_EXP_SEQ',
-      'DONE_BASE_LO',
-      'DONE_BASE_HI',
-      'TX_FRAMES',
-      'TX_BYTES_LO',
-      'TX_BYTES_HI',
-      'TX_SEQ_MISS',
-      'TX_OVERSIZE',
-      'TX_SPOOFED',
-    ];
+    const regs = TX_OWNED_REGS.filter((r) => r !== 'STATUS');
     const out: Record<string, number> = {};
     for (const r of regs) out[r] = await this.ctxReg(ctx, r);
     return out;
