@@ -189,7 +189,7 @@ if (runs('doorbells') && sim10g)
       const bySize: Record<string, { ratio: number; desc_reads_per_frame: number }> = {};
       table[String(k)] = bySize;
       for (const size of [60, 1514]) {
-        const r = await runDoorbellPerFrame(sim10g, p, HOST, k, size, size < 256 ? 400 : 40);
+        const r = await runDoorbellPerFrame(sim10g, p, HOST, k, size, size < 256 ? 400 : 80);
         bySize[String(size)] = { ratio: r.ratio, desc_reads_per_frame: r.descReadsPerFrame };
         log(`doorbell per frame, ${k} ctx ${size} B: ${r.ratio.toFixed(3)}, ${r.descReadsPerFrame.toFixed(1)} descriptor reads per frame`);
       }
