@@ -115,7 +115,7 @@ export function lineRateSvg(r: NicBenchResults, compare?: { results: NicBenchRes
   el.push(
     `<text x="${W / 2}" y="${H - 12}" text-anchor="middle" font-size="12">frame size, bytes without FCS; y: achieved / line-rate frames per cycle</text>`,
   );
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif">\n${el.join('\n')}\n</svg>\n`;
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" role="img">\n<title>Line-rate ratio of the CDNA NIC against frame size, TX, RX and both directions</title>\n${el.join('\n')}\n</svg>\n`;
 }
 
 /** The line-rate grid as a Markdown table (ratios to three places; bold when under the target). */
