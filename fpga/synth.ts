@@ -148,7 +148,8 @@ export function cellKind(type: string): Kind {
   return 'other';
 }
 
-function emptyStats(): CellStats {
+/** Figures of a design with no cells (the start of a sum, or a base for test figures). */
+export function emptyStats(): CellStats {
   return {
     cells: 0,
     flipFlops: 0,

@@ -5,26 +5,12 @@ import { runName } from '../../cli/synth.js';
 import { ice40Misfit, runFlow } from '../../fpga/flow.js';
 import { synthHarness } from '../../fpga/harness.js';
 import { formatReport, reportJson } from '../../fpga/report.js';
-import type { CellStats } from '../../fpga/synth.js';
+import { type CellStats, emptyStats } from '../../fpga/synth.js';
 import { ethMac } from '../../hdl/eth/mac.js';
 import { cdnaNic } from '../../hdl/nic/top.js';
 import { resolveParams } from '../../hdl/params.js';
 
-const stats = (over: Partial<CellStats>): CellStats => ({
-  cells: 0,
-  flipFlops: 0,
-  logicCells: 0,
-  luts: 0,
-  carryCells: 0,
-  bramCells: 0,
-  bramBits: 0,
-  lutRamCells: 0,
-  dsps: 0,
-  latches: 0,
-  memoryCells: 0,
-  byType: {},
-  ...over,
-});
+const stats = (over: Partial<CellStats>): CellStats => ({ ...emptyStats(), ...over });
 
 describe('synthesis flow', () => {
   // The one yosys run of CI: the NIC's test profile, generic gates, memories left as memory cells.
