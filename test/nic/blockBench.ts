@@ -83,3 +83,29 @@ export class WatchedMemory extends SparseMemory {
     return this.writes.filter((w) => w.addr >= lo && w.addr < hi);
   }
 }
+
+/**
+ * One simulation per parameter set of a block, built on first use and shared by the tests of a file
+ * (each test attaches a fresh testbench to it).
+ */
+export function simulationCache<K>(build: (key: K) => Promise<Simulation<Ports>>): {
+  get(key: K): Promise<Simulation<Ports>>;
+  closeAll(): Promise<void>;
+} {
+  const sims = new Map<string, Promise<Simulation<Ports>>>();
+  return {
+    get(key: K): Promise<Simulation<Ports>> {
+      const id = JSON.stringify(key);
+      let s = sims.get(id);
+      if (!s) {
+        s = build(key);
+        sims.set(id, s);
+      }
+      return s;
+    },
+    async closeAll(): Promise<void> {
+      for (const s of sims.values()) (await s).close();
+      sims.clear();
+    },
+  };
+}

@@ -11,7 +11,7 @@ import { type Bar1GlobalReg, bar1GlobalOffset } from '../../hdl/registers/map.js
 import { type PortValue, type Simulation, simulate } from '../../sim/index.js';
 import { Axi4SlaveMemory, type Axi4SlaveMemoryOptions, SparseMemory } from '../../testbench/axi/index.js';
 import { Testbench } from '../../testbench/runtime/index.js';
-import { RegBusDriver } from './blockBench.js';
+import { RegBusDriver, simulationCache } from './blockBench.js';
 
 type Ports = { [name: string]: PortValue };
 
@@ -50,17 +50,8 @@ export interface RingConfig {
   enable?: boolean;
 }
 
-const sims = new Map<string, Promise<Simulation<Ports>>>();
-
-function simFor(p: NicParams): Promise<Simulation<Ports>> {
-  const key = JSON.stringify(p);
-  let s = sims.get(key);
-  if (!s) {
-    s = simulate<Ports>(intrEngine(p));
-    sims.set(key, s);
-  }
-  return s;
-}
+const sims = simulationCache((p: NicParams) => simulate<Ports>(intrEngine(p)));
+const simFor = (p: NicParams): Promise<Simulation<Ports>> => sims.get(p);
 
 let open: IntrBench | null = null;
 
@@ -69,9 +60,8 @@ export function closeOpenBench(): void {
   open?.close();
 }
 
-export async function closeSims(): Promise<void> {
-  for (const s of sims.values()) (await s).close();
-  sims.clear();
+export function closeSims(): Promise<void> {
+  return sims.closeAll();
 }
 
 export interface IntrBenchOptions {

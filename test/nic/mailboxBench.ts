@@ -9,6 +9,7 @@ import { type Bar0Reg, bar0Offset } from '../../hdl/registers/map.js';
 import { type PortValue, type Simulation, simulate } from '../../sim/index.js';
 import { AxiLiteMaster, always, never, type Pattern } from '../../testbench/axi/index.js';
 import { Testbench } from '../../testbench/runtime/index.js';
+import { simulationCache } from './blockBench.js';
 
 type Ports = { [name: string]: PortValue };
 
@@ -41,17 +42,8 @@ export interface EventSample {
   ctx: bigint;
 }
 
-const sims = new Map<string, Promise<Simulation<Ports>>>();
-
-function simFor(p: NicParams): Promise<Simulation<Ports>> {
-  const key = JSON.stringify(p);
-  let s = sims.get(key);
-  if (!s) {
-    s = simulate<Ports>(mailbox(p));
-    sims.set(key, s);
-  }
-  return s;
-}
+const sims = simulationCache((p: NicParams) => simulate<Ports>(mailbox(p)));
+const simFor = (p: NicParams): Promise<Simulation<Ports>> => sims.get(p);
 
 let open: MailboxBench | null = null;
 
@@ -60,9 +52,8 @@ export function closeOpenBench(): void {
   open?.close();
 }
 
-export async function closeSims(): Promise<void> {
-  for (const s of sims.values()) (await s).close();
-  sims.clear();
+export function closeSims(): Promise<void> {
+  return sims.closeAll();
 }
 
 export interface MailboxBenchOptions {
