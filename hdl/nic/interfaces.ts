@@ -73,7 +73,11 @@ export function intrSetSpec(w: NicWidths) {
   return { valid: Bool, ctx: UInt(w.ctxW) };
 }
 
-/** A frame stream inside the NIC (AXI4-Stream shape, plus the source context for loopback). */
+/**
+ * A frame stream inside the NIC (AXI4-Stream shape, plus the source context for loopback). `terr` on
+ * the `tlast` beat marks a frame whose payload read failed (F-1): the receiver drops it whole with no
+ * DMA, as it drops a frame with a bad FCS from the wire (docs/faults.md).
+ */
 export function frameSpec(w: NicWidths) {
   return {
     tdata: UInt(w.streamW),
@@ -82,7 +86,18 @@ export function frameSpec(w: NicWidths) {
     tready: flip(Bool),
     tlast: Bool,
     tuser: UInt(w.ctxW),
+    terr: Bool,
   };
+}
+
+/**
+ * A one-cycle pulse from an engine: context `ctx` enters FAULT (a completion-record or descriptor
+ * write-back failed on the bus). The BAR1 block sets STATUS.FAULT, FAULT_VEC and
+ * GLOBAL_STATUS.CTX_FAULT, raises a fault interrupt, and from then on reports the context as
+ * quiescing to the engines (`ctxFlagsSpec.quiesce`), so they start no new DMA for it (docs/faults.md).
+ */
+export function faultSpec(w: NicWidths) {
+  return { valid: Bool, ctx: UInt(w.ctxW) };
 }
 
 /**
@@ -102,7 +117,8 @@ export function macLookupSpec(w: NicWidths) {
 
 /**
  * Per-context control bits, as vectors (bit c = context c) from the BAR1 block to the engines. An
- * engine starts no new DMA for a context whose `en` bit is clear or whose `quiesce` bit is set.
+ * engine starts no new DMA for a context whose `en` bit is clear or whose `quiesce` bit is set. The
+ * engines' `quiesce` is CTRL.QUIESCE or STATUS.FAULT: a faulted context is stopped as if quiescing.
  */
 export function ctxFlagsSpec(w: NicWidths) {
   return { en: UInt(w.nCtx), quiesce: UInt(w.nCtx), mcast_en: UInt(w.nCtx), spoofchk: UInt(w.nCtx) };

@@ -22,6 +22,7 @@ import {
   bar1AddrWidth,
   bar1CtxRegisters,
   bar1GlobalRegisters,
+  FAULT_VEC_WORDS,
   MAC_TABLE_OFFSETS,
   type MacTableWord,
   macTableGeometry,
@@ -88,7 +89,10 @@ export interface Bar1Decode {
   readonly macWay: Expr;
   readonly macIndex: Expr;
   readonly macHi: Expr;
+  /** Global register `reg`; for FAULT_VEC, any of its FAULT_VEC_WORDS words (index: `faultVecWord`). */
   isGlobal(reg: Bar1GlobalReg): Expr;
+  /** Which FAULT_VEC word a global address selects (`globalWord` minus FAULT_VEC's first word). */
+  readonly faultVecWord: Expr;
   isCtx(reg: Bar1CtxReg): Expr;
   isMacTable(w: MacTableWord): Expr;
   /** A per-context register that is locked while the context is enabled (C-6). */
@@ -116,7 +120,13 @@ export function decodeBar1Addr(m: ModuleBuilder, addr: Expr, p: NicParams, prefi
   const macWay = m.named(`${prefix}_mac_way`, addr.bit(14));
   const macIndex = m.named(`${prefix}_mac_index`, addr.bits(3 + indexBits - 1, 3));
   const macHi = m.named(`${prefix}_mac_hi`, addr.bit(2));
-  const isGlobal = (reg: Bar1GlobalReg): Expr => inGlobal.and(globalWord.eq(BAR1_GLOBAL_OFFSETS[reg] >> 2));
+  // FAULT_VEC is 32 aligned words, so its select is a compare of the word's upper bits.
+  const fvShift = Math.log2(FAULT_VEC_WORDS);
+  const faultVecWord = m.named(`${prefix}_fault_vec_word`, globalWord.bits(fvShift - 1, 0));
+  const isGlobal = (reg: Bar1GlobalReg): Expr =>
+    reg === 'FAULT_VEC'
+      ? inGlobal.and(globalWord.bits(globalWord.width - 1, fvShift).eq(BAR1_GLOBAL_OFFSETS.FAULT_VEC >> (2 + fvShift)))
+      : inGlobal.and(globalWord.eq(BAR1_GLOBAL_OFFSETS[reg] >> 2));
   const isCtx = (reg: Bar1CtxReg): Expr => inCtx.and(ctxWord.eq(BAR1_CTX_OFFSETS[reg] >> 2));
   const isMacTable = (w: MacTableWord): Expr => inMacTable.and(MAC_TABLE_OFFSETS[w] === 0 ? macHi.not() : macHi);
   const ctxLocked = bar1CtxRegisters(p).filter((r) => r.lockedWhen === 'ctx-enabled');
@@ -132,6 +142,7 @@ export function decodeBar1Addr(m: ModuleBuilder, addr: Expr, p: NicParams, prefi
     macIndex,
     macHi,
     isGlobal,
+    faultVecWord,
     isCtx,
     isMacTable,
     isCtxLocked: m.named(

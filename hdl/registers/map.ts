@@ -109,6 +109,7 @@ export const BAR1_GLOBAL_OFFSETS = {
   RX_FIFO_DROP: 0x110,
   INTR_ENTRIES: 0x114,
   INTR_IRQS: 0x118,
+  FAULT_VEC: 0x200,
 } as const;
 export type Bar1GlobalReg = keyof typeof BAR1_GLOBAL_OFFSETS;
 
@@ -127,18 +128,22 @@ export const BAR1_CTX_OFFSETS = {
   RX_EXP_SEQ: 0x2c,
   DONE_BASE_LO: 0x30,
   DONE_BASE_HI: 0x34,
+  TX_DONE_TRUSTED: 0x38,
+  RX_DONE_TRUSTED: 0x3c,
   TX_FRAMES: 0x40,
   TX_BYTES_LO: 0x44,
   TX_BYTES_HI: 0x48,
   TX_SEQ_MISS: 0x4c,
   TX_OVERSIZE: 0x50,
   TX_SPOOFED: 0x54,
+  TX_DMA_ERR: 0x58,
   RX_FRAMES: 0x60,
   RX_BYTES_LO: 0x64,
   RX_BYTES_HI: 0x68,
   RX_SEQ_MISS: 0x6c,
   RX_NOBUF: 0x70,
   RX_BUF_TOO_SMALL: 0x74,
+  RX_DMA_ERR: 0x78,
 } as const;
 export type Bar1CtxReg = keyof typeof BAR1_CTX_OFFSETS;
 
@@ -160,7 +165,19 @@ export const BAR1_BYTES = 0x40000;
 /** The ID register's value: "CDNA" in ASCII. */
 export const CDNA_ID = 0x43444e41;
 /** Version of this register map; the major number changes when a layout a driver relies on changes. */
-export const REGMAP_VERSION = Object.freeze({ major: 1, minor: 0 });
+export const REGMAP_VERSION = Object.freeze({ major: 1, minor: 1 });
+
+/**
+ * FAULT_VEC is an array of 32 words from its offset: bit `c % 32` of word `c / 32` is STATUS.FAULT of
+ * context c (enough for N_CTX = 1024; words past N_CTX / 32 read 0).
+ */
+export const FAULT_VEC_WORDS = 32;
+
+/** Byte offset in BAR1 of word `i` of FAULT_VEC (contexts 32i..32i+31). */
+export function bar1FaultVecOffset(i: number): number {
+  if (!Number.isInteger(i) || i < 0 || i >= FAULT_VEC_WORDS) throw new RangeError(`FAULT_VEC word ${i}: words are 0..${FAULT_VEC_WORDS - 1}`);
+  return BAR1_GLOBAL_BASE + BAR1_GLOBAL_OFFSETS.FAULT_VEC + 4 * i;
+}
 
 /** Largest interrupt ring (log2 of 16-byte entries); 2^16 entries is 1 MiB. */
 export const MAX_INTR_RING_LOG2 = 16;
@@ -168,7 +185,7 @@ export const MAX_INTR_RING_LOG2 = 16;
 // ---------------------------------------------------------------- fields
 
 export const CTRL = Object.freeze({ EN: bitField(0), QUIESCE: bitField(1), MCAST_EN: bitField(2), SPOOFCHK: bitField(3) });
-export const STATUS = Object.freeze({ QUIESCED: bitField(0), CFG_ERR: bitField(1) });
+export const STATUS = Object.freeze({ QUIESCED: bitField(0), CFG_ERR: bitField(1), FAULT: bitField(2) });
 export const INT_CTRL = Object.freeze({ MASK: bitField(0), UNMASK: bitField(1) });
 /** Ring bases are 16-byte aligned (one descriptor), so a descriptor never straddles a 4 KiB page. */
 export const RING_BASE_LO = Object.freeze({ ADDR: bitField(4, 28) });
@@ -178,7 +195,7 @@ export const DONE_BASE_LO = Object.freeze({ ADDR: bitField(3, 29) });
 export const MAC_HI = Object.freeze({ MAC: bitField(0, 16) });
 export const MAC_TABLE_HI = Object.freeze({ MAC: bitField(0, 16), CTX: bitField(16, 10), VALID: bitField(31) });
 export const VERSION = Object.freeze({ MINOR: bitField(0, 16), MAJOR: bitField(16, 16) });
-export const GLOBAL_STATUS = Object.freeze({ CFG_ERR: bitField(0) });
+export const GLOBAL_STATUS = Object.freeze({ CFG_ERR: bitField(0), CTX_FAULT: bitField(1), INTR_FAULT: bitField(2) });
 export const PARAM_FEATURES = Object.freeze({ LOCAL_LOOPBACK: bitField(0), VLAN: bitField(1) });
 export const PARAM_MAC_TABLE = Object.freeze({ INDEX_W: bitField(0, 5), WAYS: bitField(8, 4) });
 export const INTR_CTRL = Object.freeze({ EN: bitField(0) });
@@ -333,6 +350,16 @@ export function bar1GlobalRegisters(p: NicParams): RegisterSpec<Bar1GlobalReg>[]
           bits: GLOBAL_STATUS.CFG_ERR,
           doc: 'a write to a locked interrupt-ring register was ignored, or INTR_RING_LOG2 was written out of range',
         },
+        {
+          name: 'CTX_FAULT',
+          bits: GLOBAL_STATUS.CTX_FAULT,
+          doc: 'a context entered FAULT since this bit was last cleared (which ones: FAULT_VEC); raised with irq',
+        },
+        {
+          name: 'INTR_FAULT',
+          bits: GLOBAL_STATUS.INTR_FAULT,
+          doc: 'an interrupt-ring entry write failed: no entry is written while set (pending bits are kept); re-arm the ring, then clear',
+        },
       ],
     },
     PARAM_N_CTX: param('N_CTX', p.N_CTX),
@@ -413,6 +440,11 @@ export function bar1GlobalRegisters(p: NicParams): RegisterSpec<Bar1GlobalReg>[]
     RX_FIFO_DROP: counter('Frames dropped whole because the receive buffer was full.'),
     INTR_ENTRIES: counter('Interrupt-ring entries written.'),
     INTR_IRQS: counter('Pulses of irq.'),
+    FAULT_VEC: {
+      access: 'RO',
+      doc: `Contexts in FAULT: ${FAULT_VEC_WORDS} words from this offset, bit c % 32 of word c / 32 is STATUS.FAULT of context c (words past N_CTX / 32 read 0).`,
+      fields: [word('FAULT', 'STATUS.FAULT of contexts 32i..32i+31 (word i)')],
+    },
   });
 }
 
@@ -468,6 +500,11 @@ export function bar1CtxRegisters(p: NicParams): RegisterSpec<Bar1CtxReg>[] {
           bits: STATUS.CFG_ERR,
           doc: 'a locked register was written while EN was set, or a value was out of range; write 1 to clear',
         },
+        {
+          name: 'FAULT',
+          bits: STATUS.FAULT,
+          doc: 'a completion-record or descriptor write-back of the context failed on the bus: the NIC starts no DMA for it until this bit is cleared (write 1, after re-initializing the context; docs/faults.md)',
+        },
       ],
     },
     MAC_LO: {
@@ -502,18 +539,30 @@ export function bar1CtxRegisters(p: NicParams): RegisterSpec<Bar1CtxReg>[] {
       doc: `Completion record address, bits 63..32. ${locked}`,
       fields: [word('ADDR', 'address bits 63..32')],
     },
+    TX_DONE_TRUSTED: {
+      access: 'RO',
+      doc: 'Trusted copy of the last TX sequence number completed: every descriptor up to it has finished its payload read. Kept by the NIC, independent of host memory, for recovery after FAULT (docs/faults.md).',
+      fields: [seqField(p, 'last completed TX sequence number')],
+    },
+    RX_DONE_TRUSTED: {
+      access: 'RO',
+      doc: 'Trusted copy of the last RX sequence number completed: every descriptor up to it has had all its payload writes answered. Kept by the NIC, independent of host memory (docs/faults.md).',
+      fields: [seqField(p, 'last completed RX sequence number')],
+    },
     TX_FRAMES: counter('Frames sent (T-1).'),
     TX_BYTES_LO: bytesLo('bytes sent, padding included, FCS excluded'),
     TX_BYTES_HI: bytesHi('bytes sent'),
     TX_SEQ_MISS: counter('Times a TX descriptor at the expected slot had the wrong seq (the context went idle).'),
     TX_OVERSIZE: counter('TX frames over the maximum, not sent (T-3).'),
     TX_SPOOFED: counter('TX frames with a foreign source MAC, not sent (P-14).'),
+    TX_DMA_ERR: counter('TX transfers answered with an error response (descriptor fetch, payload read, write-back, completion record; F-1, F-2).'),
     RX_FRAMES: counter('Frames delivered into a buffer (R-1).'),
     RX_BYTES_LO: bytesLo('bytes delivered, FCS excluded'),
     RX_BYTES_HI: bytesHi('bytes delivered'),
     RX_SEQ_MISS: counter('Times an RX descriptor at the expected slot had the wrong seq.'),
     RX_NOBUF: counter('Frames for this context dropped for lack of a valid buffer (R-5).'),
     RX_BUF_TOO_SMALL: counter('Frames dropped because they were longer than the buffer (R-7).'),
+    RX_DMA_ERR: counter('RX transfers answered with an error response (descriptor fetch, payload write, write-back, completion record; F-2, F-3).'),
   });
 }
 
@@ -609,7 +658,10 @@ export function decodeBar1(p: NicParams, offset: number): Bar1Location {
   if (!Number.isInteger(offset) || offset < 0 || offset >= BAR1_BYTES) return { region: 'none' };
   const aligned = offset & ~3;
   if (aligned < BAR1_GLOBAL_BASE + BAR1_GLOBAL_BYTES) {
-    return { region: 'global', reg: nameAt(BAR1_GLOBAL_OFFSETS, aligned - BAR1_GLOBAL_BASE), word: aligned >>> 2 };
+    const rel = aligned - BAR1_GLOBAL_BASE;
+    const fv = BAR1_GLOBAL_OFFSETS.FAULT_VEC;
+    if (rel >= fv && rel < fv + 4 * FAULT_VEC_WORDS) return { region: 'global', reg: 'FAULT_VEC', word: aligned >>> 2 };
+    return { region: 'global', reg: nameAt(BAR1_GLOBAL_OFFSETS, rel), word: aligned >>> 2 };
   }
   if (aligned >= BAR1_MAC_TABLE_BASE && aligned < BAR1_MAC_TABLE_BASE + BAR1_MAC_TABLE_BYTES) {
     const rel = aligned - BAR1_MAC_TABLE_BASE;

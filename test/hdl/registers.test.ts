@@ -239,14 +239,15 @@ describe('the map follows the spec', () => {
     );
   });
 
-  it('CTRL resets with SPOOFCHK on and the context disabled; STATUS.CFG_ERR is write-1-to-clear', () => {
+  it('CTRL resets with SPOOFCHK on and the context disabled; STATUS.CFG_ERR and FAULT are write-1-to-clear', () => {
     const ctrl = findRegister(map.bar1.ctx.registers, 'CTRL');
     expect(ctrl.reset).toBe(CTRL.SPOOFCHK.mask);
     expect(getField(ctrl.reset, CTRL.EN)).toBe(0);
     const status = findRegister(map.bar1.ctx.registers, 'STATUS');
     expect(status.fields.find((f) => f.name === 'CFG_ERR')?.access).toBe('W1C');
     expect(status.fields.find((f) => f.name === 'QUIESCED')?.access).toBe('RO');
-    expect(writableMask(status)).toBe(STATUS.CFG_ERR.mask);
+    expect(status.fields.find((f) => f.name === 'FAULT')?.access).toBe('W1C');
+    expect(writableMask(status)).toBe(STATUS.CFG_ERR.mask | STATUS.FAULT.mask);
   });
 
   it('P-8: expected seqs reset to a non-zero value, so a zeroed ring never matches', () => {

@@ -174,6 +174,7 @@ export function frameStream(m: ModuleBuilder, cfg: TxConfig, lay: TxLayouts, dep
   loop.tkeep.set(keep);
   loop.tlast.set(beatLast);
   loop.tuser.set(v.ctx);
+  loop.terr.set(0);
   const wDone = v.toWire.not().or(sentW).or(wire.tready);
   const lDone = v.toLoop.not().or(sentL).or(loop.tready);
   const beatDone = m.named('eg_beat_done', beatAvail.and(v.drop.or(wDone.and(lDone))));
