@@ -197,6 +197,16 @@ class ModuleEmitter {
     return `${n}[${start} +: ${sel.size}]`;
   }
 
+  /**
+   * The operand of a unary operator. Another unary operator right after it gets parentheses: `~~x`
+   * and `&~x` are legal Verilog-2005 but Icarus rejects them, and `^~x` would even read as the XNOR
+   * reduction (a different value for even widths), so these print as `~(~x)`, `&(~x)`, `^(~x)`.
+   */
+  private unaryOperand(e: Expr): string {
+    const text = this.expr(e);
+    return /^[~!&|^+-]/.test(text) ? `(${text})` : text;
+  }
+
   expr(e: Expr, top = false): string {
     const named = this.temps.get(e);
     if (named) return named;
@@ -214,7 +224,7 @@ class ModuleEmitter {
       case 'ref':
         return (e as Signal).name;
       case 'not':
-        return `~${this.expr(op.a)}`;
+        return `~${this.unaryOperand(op.a)}`;
       case 'neg':
         // The operand is widened first so that -(-128) is +128, not -128 again.
         if (op.a.type.signed) return wrap(`-${this.extend(op.a, e.width)}`);
@@ -222,7 +232,7 @@ class ModuleEmitter {
       case 'reduce': {
         if (op.a.width === 1) return this.expr(op.a, top);
         const sym = op.op === 'and' ? '&' : op.op === 'or' ? '|' : '^';
-        return wrap(`${sym}${this.expr(op.a)}`);
+        return wrap(`${sym}${this.unaryOperand(op.a)}`);
       }
       case 'bin': {
         const sym = {

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { clearDefinitions, type Expr, emitDesign, lit, type ModuleDef, SInt, select, UInt, writeDesign } from '../../generator/index.js';
+import { compileIcarus } from '../../sim/icarus.js';
 import { cellCounts, expectLintClean, inferredLatch, scratch, synthIce40 } from './design.js';
 import * as designs from './designs.js';
 import * as expected from './expected.js';
@@ -72,6 +73,35 @@ describe('operators', () => {
     expect(text).toContain('assign neg = -$signed({a[7], a});');
     expect(text).toContain("wire signed [8:0] minus3_t = $signed({a[7], a}) + (-9'sd3);");
     await expectLintClean(def);
+  });
+
+  it('put the operand of a unary operator in parentheses when it starts with another one (Icarus, F-7)', async () => {
+    const { def } = scratch((m) => {
+      const x = m.input('x', UInt(4));
+      m.output('nn', UInt(4)).set(x.not().not());
+      m.output('and_not', UInt(1)).set(x.not().andR());
+      m.output('or_not', UInt(1)).set(x.not().orR());
+      m.output('xor_not', UInt(1)).set(x.not().xorR());
+      m.output('not_and', UInt(1)).set(x.andR().not());
+      m.output('mixed', UInt(4)).set(x.and(x.not().not()));
+    });
+    const text = emitDesign(def)[0]?.text ?? '';
+    // `~~x` and `&~x` are legal Verilog-2005 that Icarus rejects; `^~x` is the XNOR reduction.
+    expect(text).toContain('assign nn = ~(~x);');
+    expect(text).toContain('assign and_not = &(~x);');
+    expect(text).toContain('assign or_not = |(~x);');
+    expect(text).toContain('assign xor_not = ^(~x);');
+    expect(text).toContain('assign not_and = ~(&x);');
+    expect(text).toContain('assign mixed = x & ~(~x);');
+    expect(text).not.toMatch(/[~&|^-][~&|^]\w/);
+    await expectLintClean(def);
+    const dir = await mkdtemp(path.join(tmpdir(), 'dsl-emit-'));
+    try {
+      await writeDesign(def, dir);
+      await compileIcarus(dir);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('print part selects Verilator accepts without a WIDTH warning', async () => {

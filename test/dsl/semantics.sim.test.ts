@@ -57,6 +57,10 @@ const operators = defineModule('operators', {}, (m) => {
     ['shr_k_s', s.shr(3)],
     ['shr_v', a.shr(j)],
     ['shr_v_s', s.shr(j)],
+    // Unary operators on unary operators: printed with parentheses (`^~a` would be the XNOR reduction).
+    ['not_not', a.not().not()],
+    ['xorr_not', a.not().xorR()],
+    ['andr_not', b.not().andR()],
     ['andr', a.andR()],
     ['orr', b.orR()],
     ['xorr', w.xorR()],

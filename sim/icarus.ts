@@ -1,0 +1,244 @@
+/**
+ * 4-state simulation with Icarus Verilog: the emitted Verilog compiled by `iverilog -g2005` and a
+ * reset-and-idle check run with `vvp`. Verilator is two-state, so an unreset register or memory read
+ * before it is written shows up only here, as X on an output.
+ *
+ * The check's testbench is generated from the top's port list: reset held for a few cycles with every
+ * input at an idle value (valids and data 0, readys 1), then released; every output is compared with
+ * X (`^port === 1'bx`, true when any bit is X or Z) once per cycle, before the rising edge.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { execa } from 'execa';
+import type { ModuleDef } from '../generator/index.js';
+import { writeDesign } from '../generator/index.js';
+import { activeLowName, resetNames } from './simulation.js';
+
+export class IcarusError extends Error {
+  override name = 'IcarusError';
+}
+
+export interface BenchPort {
+  name: string;
+  dir: 'input' | 'output';
+  width: number;
+}
+
+/** The ports of a DSL module in the emitted order: clock and reset (implicit, not in `ports`), then the rest. */
+export function portsOf(def: ModuleDef<unknown>): BenchPort[] {
+  const b = def.builder;
+  const all = [...(b.clk ? [b.clk] : []), ...(b.rst ? [b.rst] : []), ...b.ports];
+  return all.map((p) => ({ name: p.name, dir: p.kind === 'input' ? 'input' : 'output', width: p.width }));
+}
+
+/** The idle value of an input: all ones for a ready (the bench accepts everything offered), else 0. */
+export function idleValue(port: BenchPort): bigint {
+  return /ready$/i.test(port.name) ? (1n << BigInt(port.width)) - 1n : 0n;
+}
+
+export interface ResetIdleOptions {
+  /** The clock input (default `clk`). */
+  clock?: string;
+  /** The reset input; default the first of rst, reset, rst_n, … that the top has. */
+  reset?: string;
+  /** Default: from the reset's name (`_n` and the like are active low). */
+  resetActiveLow?: boolean;
+  /** Cycles reset is held (default 4). */
+  resetCycles?: number;
+  /**
+   * Cycles after the release that may still show X (a reset sweep running, state coming out of
+   * reset). X there is reported in `settling`, not as a failure.
+   */
+  settleCycles: number;
+  /** Cycles after the settling window in which no output may be X. */
+  checkCycles: number;
+  /** Idle values of inputs (default `idleValue`). */
+  idle?: (port: BenchPort) => bigint;
+  /**
+   * A VCD file (relative to the bench's directory) that gets the value of every signal of the design
+   * at the end of the run: where an X output's X comes from.
+   */
+  snapshot?: string;
+}
+
+/** An output seen X after reset: the first and last cycle (counted from the release) and its bits then. */
+export interface XPort {
+  name: string;
+  first: number;
+  last: number;
+  /** Cycles it was X on. */
+  cycles: number;
+  /** The value at the first X cycle, `%b`. */
+  value: string;
+}
+
+export interface ResetIdleResult {
+  top: string;
+  dir: string;
+  /** Outputs X after the settling window: each one a failure. */
+  xPorts: XPort[];
+  /** Outputs X only inside the settling window. */
+  settling: XPort[];
+  /** Cycles the bench ran after the release. */
+  cycles: number;
+  compileSeconds: number;
+  runSeconds: number;
+  /** What vvp printed. */
+  output: string;
+}
+
+function pickReset(ports: BenchPort[], reset: string | undefined): string {
+  const inputs = new Set(ports.filter((p) => p.dir === 'input' && p.width === 1).map((p) => p.name));
+  const name = reset ?? resetNames.find((n) => inputs.has(n));
+  if (!name || !inputs.has(name))
+    throw new IcarusError(`no 1-bit reset input${reset ? ` '${reset}'` : ''} among ${[...inputs].join(', ')}`);
+  return name;
+}
+
+function literal(width: number, value: bigint): string {
+  return `${width}'h${value.toString(16)}`;
+}
+
+/**
+ * The reset-and-idle testbench for `top` (module `tb_<top>`). For each output it records the first and
+ * last cycle it was X and the number of such cycles; at the end it prints one `X <port> <first> <last>
+ * <cycles> <bits>` line per output that was ever X, then `DONE <cycles>`.
+ */
+export function resetIdleBench(top: string, ports: BenchPort[], opts: ResetIdleOptions): string {
+  const clock = opts.clock ?? 'clk';
+  if (!ports.some((p) => p.dir === 'input' && p.name === clock)) throw new IcarusError(`${top} has no input '${clock}' to clock`);
+  const reset = pickReset(ports, opts.reset);
+  const low = opts.resetActiveLow ?? activeLowName(reset);
+  const idle = opts.idle ?? idleValue;
+  const resetCycles = opts.resetCycles ?? 4;
+  const total = opts.settleCycles + opts.checkCycles;
+  const range = (w: number): string => (w === 1 ? '' : `[${w - 1}:0] `);
+  const inputs = ports.filter((p) => p.dir === 'input' && p.name !== clock && p.name !== reset);
+  const outputs = ports.filter((p) => p.dir === 'output');
+  const lines: string[] = [
+    `// Reset-and-idle check of ${top}: generated by sim/icarus.ts; do not edit.`,
+    `module tb_${top};`,
+    `  reg ${clock} = 1'b0;`,
+    `  reg ${reset} = 1'b${low ? 0 : 1};`,
+    ...inputs.map((p) => `  reg ${range(p.width)}${p.name} = ${literal(p.width, idle(p))};`),
+    ...outputs.map((p) => `  wire ${range(p.width)}${p.name};`),
+    // Per output: first and last X cycle (-1: never), X cycles, the bits at the first one.
+    ...outputs.flatMap((p, i) => [`  integer first${i} = -1, last${i} = -1, count${i} = 0;`, `  reg ${range(p.width)}bits${i};`]),
+    '  integer cycle = 0;',
+    '',
+    `  ${top} dut (`,
+    ports.map((p) => `    .${p.name}(${p.name})`).join(',\n'),
+    '  );',
+    '',
+    `  always #5 ${clock} = ~${clock};`,
+    '',
+    '  initial begin',
+    `    repeat (${resetCycles}) @(posedge ${clock});`,
+    // Released between edges, as a synchronous testbench would.
+    `    @(negedge ${clock}) ${reset} = 1'b${low ? 1 : 0};`,
+    `    repeat (${total}) begin`,
+    // Checked half a cycle after the last edge: combinational outputs have settled.
+    `      @(negedge ${clock});`,
+    ...outputs.flatMap((p, i) => [
+      `      if (^${p.name} === 1'bx) begin`,
+      `        if (first${i} < 0) begin first${i} = cycle; bits${i} = ${p.name}; end`,
+      `        last${i} = cycle; count${i} = count${i} + 1;`,
+      '      end',
+    ]),
+    '      cycle = cycle + 1;',
+    '    end',
+    ...outputs.map((p, i) => `    if (first${i} >= 0) $display("X ${p.name} %0d %0d %0d %b", first${i}, last${i}, count${i}, bits${i});`),
+    '    $display("DONE %0d", cycle);',
+    ...(opts.snapshot ? [`    $dumpfile("${opts.snapshot}");`, '    $dumpvars(0, dut);', '    #1;'] : []),
+    '    $finish;',
+    '  end',
+    'endmodule',
+    '',
+  ];
+  return lines.join('\n');
+}
+
+/** Runs a tool; a missing one gets the install command, a failure shows the output. */
+async function runTool(tool: string, args: string[], cwd: string, timeoutMs: number): Promise<string> {
+  const r = await execa(tool, args, { cwd, reject: false, all: true, timeout: timeoutMs });
+  if ((r as { code?: string }).code === 'ENOENT') {
+    throw new IcarusError(
+      `'${tool}' was not found. Install Icarus Verilog from Debian's packages (as root: apt-get install -y iverilog), or run scripts/setup.sh`,
+    );
+  }
+  const out = String(r.all ?? '');
+  if (r.timedOut) throw new IcarusError(`${tool} ${args.join(' ')} (in ${cwd}) did not finish within ${timeoutMs / 1000} s:\n${out}`);
+  if (r.exitCode !== 0) throw new IcarusError(`${tool} ${args.join(' ')} failed (exit ${r.exitCode ?? r.signal}) in ${cwd}:\n${out}`);
+  return out;
+}
+
+export interface CompileOptions {
+  /** Extra files read before the design's (a testbench). */
+  extra?: string[];
+  /** The root module (`-s`); default every uninstantiated module. */
+  root?: string;
+  /** Where to write the compiled design (default `<dir>/sim.vvp`). */
+  out?: string;
+  timeoutMs?: number;
+}
+
+/**
+ * Compiles the Verilog listed in `<dir>/files.f` with `iverilog -g2005`; returns the .vvp file.
+ * Icarus's warnings fail it too: each one is something a 4-state simulator reads differently.
+ */
+export async function compileIcarus(dir: string, opts: CompileOptions = {}): Promise<{ vvp: string; output: string }> {
+  const vvp = path.resolve(opts.out ?? path.join(dir, 'sim.vvp'));
+  const args = ['-g2005', '-Wall', '-o', vvp, ...(opts.root ? ['-s', opts.root] : []), ...(opts.extra ?? []), '-c', 'files.f'];
+  const output = await runTool('iverilog', args, dir, opts.timeoutMs ?? 600_000);
+  const warnings = output.split('\n').filter((l) => /warning/i.test(l));
+  if (warnings.length > 0) throw new IcarusError(`iverilog -g2005 warned on ${dir}:\n${output}`);
+  return { vvp, output };
+}
+
+function parseXLines(output: string): { x: XPort[]; cycles: number } {
+  const x: XPort[] = [];
+  let cycles = -1;
+  for (const line of output.split('\n')) {
+    const m = /^X (\S+) (\d+) (\d+) (\d+) (\S+)$/.exec(line.trim());
+    if (m) x.push({ name: m[1] as string, first: Number(m[2]), last: Number(m[3]), cycles: Number(m[4]), value: m[5] as string });
+    const d = /^DONE (\d+)$/.exec(line.trim());
+    if (d) cycles = Number(d[1]);
+  }
+  return { x, cycles };
+}
+
+/**
+ * Writes a DSL design and its reset-and-idle bench into `dir`, compiles both with Icarus and runs the
+ * bench. Throws when either tool fails; X on outputs is returned, not thrown.
+ */
+export async function checkResetIdle(
+  def: ModuleDef<unknown>,
+  dir: string,
+  opts: ResetIdleOptions & { timeoutMs?: number },
+): Promise<ResetIdleResult> {
+  dir = path.resolve(dir);
+  await mkdir(dir, { recursive: true });
+  const written = await writeDesign(def, dir);
+  const bench = path.join(dir, `tb_${written.top}.v`);
+  await writeFile(bench, resetIdleBench(written.top, portsOf(def), opts));
+  const timeoutMs = opts.timeoutMs ?? 600_000;
+  let t = performance.now();
+  const { vvp } = await compileIcarus(dir, { extra: [path.basename(bench)], root: `tb_${written.top}`, timeoutMs });
+  const compileSeconds = (performance.now() - t) / 1000;
+  t = performance.now();
+  const output = await runTool('vvp', ['-n', path.basename(vvp)], dir, timeoutMs);
+  const runSeconds = (performance.now() - t) / 1000;
+  const { x, cycles } = parseXLines(output);
+  const total = opts.settleCycles + opts.checkCycles;
+  if (cycles !== total) throw new IcarusError(`the bench of ${written.top} ran ${cycles} of ${total} cycles; vvp printed:\n${output}`);
+  return {
+    top: written.top,
+    dir,
+    xPorts: x.filter((p) => p.last >= opts.settleCycles),
+    settling: x.filter((p) => p.last < opts.settleCycles),
+    cycles,
+    compileSeconds,
+    runSeconds,
+    output,
+  };
+}
