@@ -19,6 +19,23 @@
  * - If the ring fills in the middle of a snapshot's entries, `irq` is raised for the entries written
  *   so far and the rest follow (with another `irq`) once the tail moves, so even a ring smaller than
  *   the number of groups delivers every bit.
+ *
+ * Faults (docs/faults.md):
+ * - An entry write answered with `bresp` other than OKAY: the whole snapshot is ORed back into the
+ *   pending vector (entries of it that did land sit behind a slot the hypervisor will never get past,
+ *   so they count as lost too; a bit delivered twice is harmless, one means "at least one event"), the
+ *   snapshot's remaining entries are not written, `m_fault` pulses (the BAR1 block sets
+ *   GLOBAL_STATUS.INTR_FAULT) and `irq` is raised once every write of the interrupt is answered. No
+ *   entry is written from then on while `s_intr_fault` (GLOBAL_STATUS.INTR_FAULT) is set; once it is
+ *   cleared the returned bits are due at once, whatever the coalescing settings.
+ * - INTR_RING_HEAD counts entries issued, the failed ones included (it is not wound back; several
+ *   entries may be in flight). The hypervisor re-arms the ring (INTR_CTRL.EN off, INTR_SEQ_INIT, which
+ *   zeroes HEAD and TAIL, EN on) before it clears INTR_FAULT. INTR_ENTRIES counts only entries answered
+ *   OKAY.
+ * - A fault-interrupt request (`s_fault_irq`, a context entered FAULT) raises `irq` as soon as no entry
+ *   write is in flight (at once when idle; otherwise with the interrupt's own irq, which serves both),
+ *   writes no entry, and ignores masks, coalescing, INTR_CTRL.EN and INTR_FAULT. It counts in
+ *   INTR_IRQS like every irq.
  */
 import { any, Bool, cat, defineModule, type Expr, fsm, lit, log2Ceil, mux, UInt } from '../../generator/index.js';
 import { lowestSetBit } from '../../generator/lib/priorityEncoder.js';
@@ -94,6 +111,11 @@ export function intrEngine(p: NicParams) {
     const intCtrl = m.slave('s_int_ctrl', intCtrlSpec(w));
     const txSet = m.slave('s_tx_intr', intrSetSpec(w));
     const rxSet = m.slave('s_rx_intr', intrSetSpec(w));
+    // From the BAR1 block: a fault-interrupt request (pulse) and GLOBAL_STATUS.INTR_FAULT (level).
+    const faultIrqReq = m.input('s_fault_irq');
+    const intrFault = m.input('s_intr_fault');
+    // To the BAR1 block: an entry write failed (pulse; sets GLOBAL_STATUS.INTR_FAULT).
+    const faultOut = m.output('m_fault');
     const axi = m.master('m_axi', dmaSpec(w));
     const irq = m.output('irq');
     const pendOut = m.output('pend_vec', UInt(n));
@@ -179,6 +201,8 @@ export function intrEngine(p: NicParams) {
     const armed = m.reg('armed', Bool, { reset: 0 });
     const cycles = m.reg('cycles', UInt(cycW), { reset: 0 });
     const kick = m.reg('kick', Bool, { reset: 0 });
+    // Bits returned by a failed entry write are due again without waiting for new completions.
+    const redo = m.reg('redo', Bool, { reset: 0 });
     const completions = m.named('completions', txSet.valid.resize(2).addWrap(rxSet.valid.resize(2)));
     const evSum = m.named('ev_sum', evCount.add(completions.resize(evW)));
     const evNext = m.named('ev_next', mux(evSum.bit(evW), lit((1 << evW) - 1, evW), evSum.trunc(evW)));
@@ -186,7 +210,7 @@ export function intrEngine(p: NicParams) {
     const evThreshold = m.named('ev_threshold', mux(coalEvents.eq(0), lit(1, evW), coalEvents));
     const byCount = m.named('by_count', evCount.ge(evThreshold));
     const byTime = m.named('by_time', coalCycles.ne(0).and(armed).and(cycles.ge(coalCycles)));
-    const due = m.named('due', anyUnmasked.and(any(byCount, byTime, kick)));
+    const due = m.named('due', anyUnmasked.and(any(byCount, byTime, kick, redo)));
 
     // ---- ring space: full when head - tail == size; a tail past the head also reads as full ----
     const used = m.named('ring_used', head.subWrap(tail));
@@ -221,16 +245,28 @@ export function intrEngine(p: NicParams) {
     const irqQ = m.reg('irq_q', Bool, { reset: 0 });
     irq.set(irqQ);
 
-    const take = m.named('take', st.is('IDLE').and(due).and(room));
+    // ---- bus faults: a failed entry write holds the ring until INTR_FAULT is cleared ----
+    const bDone = m.named('b_done', axi.bvalid.and(axi.bready));
+    const bFail = m.named('b_fail', bDone.and(axi.bresp.ne(0)));
+    // Set by a failure until the BAR1 block's INTR_FAULT (set a cycle later) takes over the hold.
+    const failHeld = m.reg('fail_held', Bool, { reset: 0 });
+    failHeld.set(intrFault.not().and(failHeld.or(bFail)));
+    const held = m.named('ring_held', any(intrFault, failHeld, bFail));
+    const faultQ = m.reg('fault_q', Bool, { reset: 0 });
+    faultQ.set(bFail);
+    faultOut.set(faultQ);
+
+    const take = m.named('take', st.is('IDLE').and(due).and(room).and(held.not()));
     snapOut.set(take);
     const next = lowestSetBit(m, 'grp', snapGroups);
     const nextGroup = m.named('next_group', next.index.trunc(groupIdxW));
     const entryIdle = m.named('entry_idle', awPending.not().and(wPending.not()));
-    const issue = m.named('issue', st.is('ENTRY').and(entryIdle).and(next.valid).and(room));
-    const bDone = m.named('b_done', axi.bvalid.and(axi.bready));
+    const issue = m.named('issue', st.is('ENTRY').and(entryIdle).and(next.valid).and(room).and(held.not()));
 
     // A snapshot clears exactly the bits it took; completions of this very cycle go to the next one (I-6).
-    m.when(take, () => pend.set(pend.and(unmasked.not()).or(setBits))).otherwise(() => pend.set(pend.or(setBits)));
+    // A failed entry gives the snapshot back (no take can happen while an entry is in flight).
+    const returned = m.named('returned_bits', mux(bFail, snap, lit(0, n)));
+    m.when(take, () => pend.set(pend.and(unmasked.not()).or(setBits))).otherwise(() => pend.set(pend.or(setBits).or(returned)));
     m.when(take, () => {
       snap.set(unmasked);
       snapGroups.set(summary);
@@ -238,6 +274,7 @@ export function intrEngine(p: NicParams) {
       armed.set(anyCompletion);
       cycles.set(0);
       kick.set(unmaskPending);
+      redo.set(0);
       st.goto('ENTRY');
     }).otherwise(() => {
       evCount.set(evNext);
@@ -245,6 +282,7 @@ export function intrEngine(p: NicParams) {
       m.when(armed.and(cycles.ne((1 << cycW) - 1)), () => cycles.set(cycles.addWrap(1)));
       // A kick lapses if its context was masked again before the snapshot.
       kick.set(unmaskPending.or(kick.and(anyUnmasked)));
+      m.when(bFail, () => redo.set(1));
     });
 
     const groupVec = groups === 1 ? snap.resize(64) : snap.part(nextGroup, 64);
@@ -260,6 +298,7 @@ export function intrEngine(p: NicParams) {
       wPending.set(1);
       wrote.set(1);
     });
+    m.when(bFail, () => snapGroups.set(0));
     // INTR_SEQ_INIT restarts the ring (register map): the next entry goes to slot 0 with this seq.
     m.when(wrAt('INTR_SEQ_INIT'), () => {
       seqInit.set(data);
@@ -275,7 +314,12 @@ export function intrEngine(p: NicParams) {
     // FLUSH: every issued entry acknowledged, then irq (if anything was written) and either the rest of
     // the snapshot (the ring had filled) or idle.
     const flushed = m.named('flushed', entryIdle.and(outstanding.eq(0).or(outstanding.eq(1).and(bDone))));
-    irqQ.set(0);
+    // A fault interrupt waits only for entry writes in flight; the FLUSH irq below serves it too.
+    const faultPending = m.reg('fault_irq_pending', Bool, { reset: 0 });
+    const faultIrqNow = m.named('fault_irq_now', faultPending.and(entryIdle).and(outstanding.eq(0)));
+    const irqNow = m.named('irq_now', faultIrqNow.or(st.is('FLUSH').and(flushed)));
+    faultPending.set(faultPending.and(irqNow.not()).or(faultIrqReq));
+    irqQ.set(faultIrqNow);
     st.switch({
       ENTRY: () => {
         // With nothing written yet and no room, wait here for the tail to move.
@@ -290,7 +334,7 @@ export function intrEngine(p: NicParams) {
       },
     });
     m.when(irqQ, () => irqCount.set(irqCount.addWrap(1)));
-    m.when(bDone, () => entriesCount.set(entriesCount.addWrap(1)));
+    m.when(bDone.and(bFail.not()), () => entriesCount.set(entriesCount.addWrap(1)));
 
     // ---- AXI4 write of one entry ----
     const f = INTR_ENTRY.fields;
@@ -347,6 +391,19 @@ export function intrEngine(p: NicParams) {
     axi.arvalid.set(0);
     axi.rready.set(1);
 
-    return { reg, intCtrl, txSet, rxSet, axi, irq, pendVec: pendOut, maskVec: maskOut, snapPulse: snapOut };
+    return {
+      reg,
+      intCtrl,
+      txSet,
+      rxSet,
+      faultIrq: faultIrqReq,
+      intrFault,
+      fault: faultOut,
+      axi,
+      irq,
+      pendVec: pendOut,
+      maskVec: maskOut,
+      snapPulse: snapOut,
+    };
   });
 }

@@ -2,16 +2,19 @@
  * A bench around the interrupt engine alone: host memory behind the AXI4 slave transactor, the
  * register bus driven as the BAR1 block would, completion pulses from "TX" and "RX", INT_CTRL writes,
  * a hypervisor that reads the ring the way spec section 8 says, and monitors of every AXI transfer,
- * snapshot, irq and the pending and mask vectors.
+ * snapshot, irq and the pending and mask vectors. For bus faults, chosen entry writes can be answered
+ * with an error (`faults`), and the bench plays the BAR1 block's part: GLOBAL_STATUS.INTR_FAULT set
+ * by the engine's `m_fault` and cleared by `clearIntrFault()`, fault-interrupt requests by `faultIrq()`.
  */
 import { decodeIntrEntry, INTR_ENTRY, type IntrEntry } from '../../hdl/descriptors.js';
 import { intrEngine } from '../../hdl/nic/intrEngine.js';
 import { type NicParams, resolveParams } from '../../hdl/params.js';
 import { type Bar1GlobalReg, bar1GlobalOffset } from '../../hdl/registers/map.js';
 import { type PortValue, type Simulation, simulate } from '../../sim/index.js';
-import { Axi4SlaveMemory, type Axi4SlaveMemoryOptions, SparseMemory } from '../../testbench/axi/index.js';
+import { Axi4SlaveMemory, type Axi4SlaveMemoryOptions } from '../../testbench/axi/index.js';
 import { Testbench } from '../../testbench/runtime/index.js';
 import { RegBusDriver, simulationCache } from './blockBench.js';
+import { FaultableMemory, WriteFaults } from './busFaults.js';
 
 type Ports = { [name: string]: PortValue };
 
@@ -72,8 +75,14 @@ export interface IntrBenchOptions {
 
 export class IntrBench {
   readonly tb: Testbench<Ports>;
-  readonly mem = new SparseMemory();
+  readonly mem = new FaultableMemory();
   readonly axi: Axi4SlaveMemory;
+  readonly faults: WriteFaults;
+  /** Cycles of the engine's `m_fault` pulses. */
+  readonly faultPulses: number[] = [];
+  /** GLOBAL_STATUS.INTR_FAULT as the BAR1 block would hold it (driven to `s_intr_fault`). */
+  intrFault = false;
+  private faultIrqAt: number[] = [];
   readonly aw: Aw[] = [];
   readonly w: WBeat[] = [];
   readonly b: number[] = [];
@@ -105,7 +114,11 @@ export class IntrBench {
     this.tb = new Testbench(sim, { stallCycles: 200_000 });
     this.reg = new RegBusDriver(this.tb, sim);
     this.axi = new Axi4SlaveMemory(this.tb, 'm_axi', { ...opts.memory, memory: this.mem });
+    this.faults = new WriteFaults(this.tb, sim);
+    this.mem.faults = this.faults;
     const P = sim.ports;
+    P.s_fault_irq = 0;
+    P.s_intr_fault = 0;
     for (const s of ['wr_valid', 'wr_addr', 'wr_data', 'rd_valid', 'rd_addr']) P[`s_reg_${s}`] = 0;
     for (const s of ['valid', 'ctx', 'mask', 'unmask']) P[`s_int_ctrl_${s}`] = 0;
     for (const d of ['tx', 'rx']) {
@@ -133,7 +146,8 @@ export class IntrBench {
   }
 
   private forget(): void {
-    for (const list of [this.aw, this.w, this.b, this.irqs, this.snaps, this.events, this.ctrl, this.vectors]) list.length = 0;
+    for (const list of [this.aw, this.w, this.b, this.irqs, this.snaps, this.events, this.ctrl, this.vectors, this.faultPulses])
+      list.length = 0;
   }
 
   private big(name: string): bigint {
@@ -158,6 +172,14 @@ export class IntrBench {
     if (s.s_reg_wr_valid && s.s_reg_wr_ready && Number(s.s_reg_wr_addr) === bar1GlobalOffset('INTR_RING_TAIL'))
       this.tailWrites.push({ cycle, value: Number(s.s_reg_wr_data) });
     this.vectors.push({ cycle, pend: this.big('pend_vec'), mask: this.big('mask_vec') });
+    if (s.m_fault) {
+      this.faultPulses.push(cycle);
+      this.intrFault = true;
+    }
+    P.s_intr_fault = this.intrFault ? 1 : 0;
+    const req = this.faultIrqAt[0] === 0;
+    this.faultIrqAt = this.faultIrqAt.filter((d) => d > 0).map((d) => d - 1);
+    P.s_fault_irq = req ? 1 : 0;
     // Drive the next cycle's pulses and INT_CTRL transfer.
     for (const d of ['tx', 'rx'] as const) {
       const due = this.pulses[d].shift();
@@ -192,6 +214,17 @@ export class IntrBench {
   /** Completion pulses scheduled and not yet sent. */
   pulsesPending(): number {
     return [...this.pulses.tx, ...this.pulses.rx].reduce((n, slot) => n + slot.length, 0);
+  }
+
+  /** A fault-interrupt request from the BAR1 block, `delay` cycles from the next edge. */
+  faultIrq(delay = 0): void {
+    this.faultIrqAt.push(delay);
+    this.faultIrqAt.sort((a, b) => a - b);
+  }
+
+  /** The hypervisor's write of 1 to GLOBAL_STATUS.INTR_FAULT (the engine sees it from the next edge). */
+  clearIntrFault(): void {
+    this.intrFault = false;
   }
 
   intCtrl(ctx: number, f: { mask?: boolean; unmask?: boolean }): void {
