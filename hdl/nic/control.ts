@@ -1,14 +1,22 @@
 /**
  * The BAR1 block: the hypervisor's AXI4-Lite port. It owns the ID, version and parameter read-back,
- * SCRATCH, GLOBAL_STATUS, and per context CTRL and STATUS; it refuses writes that the spec forbids
- * (C-6: locked registers of an enabled context; ring sizes out of range; interrupt-ring registers while
- * the ring is enabled) and flags them in CFG_ERR; everything else goes over the register bus to the
- * engines, which own the rest of the map (docs/architecture.md).
+ * SCRATCH, GLOBAL_STATUS, FAULT_VEC, and per context CTRL and STATUS; it refuses writes that the spec
+ * forbids (C-6: locked registers of an enabled context; ring sizes out of range; interrupt-ring
+ * registers while the ring is enabled) and flags them in CFG_ERR; everything else goes over the
+ * register bus to the engines, which own the rest of the map (docs/architecture.md).
+ *
+ * Faults (docs/faults.md): a pulse on `s_tx_fault` or `s_rx_fault` puts its context in FAULT
+ * (STATUS.FAULT, FAULT_VEC); the engines then see the context as quiescing, so it gets no new DMA.
+ * A context entering FAULT sets GLOBAL_STATUS.CTX_FAULT and asks the interrupt engine for a fault
+ * interrupt (`m_fault_irq`); a pulse for a context already in FAULT changes nothing. A pulse on
+ * `s_intr_fault` (an interrupt-entry write failed) sets GLOBAL_STATUS.INTR_FAULT, which holds the
+ * interrupt engine's ring writes (`intr_fault`); that engine raises the irq for its own fault. A fault
+ * in the cycle of the write that clears its bit wins: the bit stays set.
  *
  * One transaction at a time: BAR1 is the slow control path, and this keeps the ordering obvious.
  * Registers are written whole; `wstrb` is ignored (documented in docs/registers.md's notes).
  */
-import { axiLiteSpec, Bool, defineModule, type Expr, fsm, lit, mux, UInt } from '../../generator/index.js';
+import { axiLiteSpec, Bool, defineModule, type Expr, fsm, lit, type ModuleBuilder, mux, UInt } from '../../generator/index.js';
 import type { NicParams } from '../params.js';
 import { decodeBar1Addr, fieldsValue, readSelect } from '../registers/decoder.js';
 import {
@@ -22,7 +30,7 @@ import {
   RING_LOG2,
   STATUS,
 } from '../registers/map.js';
-import { ctxFlagsSpec, nicWidths, regBusSpec, STATUS_BUSY_BIT } from './interfaces.js';
+import { ctxFlagsSpec, faultSpec, nicWidths, regBusSpec, STATUS_BUSY_BIT } from './interfaces.js';
 
 /** The engines on the register bus, in the order their ports appear. */
 export const REG_BUS_ENGINES = ['tx', 'rx', 'intr'] as const;
@@ -41,6 +49,18 @@ const CONSTANT_GLOBALS: readonly Bar1GlobalReg[] = [
   'PARAM_MAC_TABLE',
 ];
 
+/**
+ * Word `word` of FAULT_VEC (bit c % 32 of word c / 32 is context c's fault bit); words past the
+ * populated contexts read 0.
+ */
+function faultVecWord(m: ModuleBuilder, fault: Expr, word: Expr): Expr {
+  const words = Math.max(1, fault.width / 32);
+  const sel = Math.log2(words);
+  if (sel === 0) return m.named('fault_vec_word', mux(word.eq(0), fault.resize(32), lit(0, 32)));
+  const inRange = sel < word.width ? word.bits(word.width - 1, sel).eq(0) : lit(1, 1);
+  return m.named('fault_vec_word', mux(inRange, fault.part(word.trunc(sel), 32), lit(0, 32)));
+}
+
 export function control(p: NicParams) {
   const w = nicWidths(p);
   return defineModule('control', { ...p }, (m) => {
@@ -48,6 +68,11 @@ export function control(p: NicParams) {
     const bar1 = m.slave('s_axil_bar1', axiLiteSpec({ addrWidth: bar1AddrWidth(p), dataWidth: 32 }));
     const buses = REG_BUS_ENGINES.map((e) => m.master(`m_reg_${e}`, regBusSpec()));
     const flagsOut = m.master('ctx', ctxFlagsSpec(w));
+    const txFault = m.slave('s_tx_fault', faultSpec(w));
+    const rxFault = m.slave('s_rx_fault', faultSpec(w));
+    const intrFaultIn = m.input('s_intr_fault');
+    const faultIrqOut = m.output('m_fault_irq');
+    const intrFaultOut = m.output('intr_fault');
 
     // Per-context control bits (vectors: the engines and the broadcast path test them every cycle).
     const en = m.reg('ctx_en_bits', UInt(n), { reset: 0 });
@@ -59,8 +84,12 @@ export function control(p: NicParams) {
     const globalCfgErr = m.reg('global_cfg_err', Bool, { reset: 0 });
     // A copy of INTR_CTRL.EN (the interrupt engine owns the register) for the interrupt-ring locks.
     const intrEnabled = m.reg('intr_enabled', Bool, { reset: 0 });
+    const fault = m.reg('ctx_fault_bits', UInt(n), { reset: 0 });
+    const ctxFaultFlag = m.reg('global_ctx_fault', Bool, { reset: 0 });
+    const intrFaultFlag = m.reg('global_intr_fault', Bool, { reset: 0 });
     flagsOut.en.set(en);
-    flagsOut.quiesce.set(quiesce);
+    // A faulted context is stopped as if quiescing (interfaces.ts); CTRL still reads QUIESCE itself.
+    flagsOut.quiesce.set(quiesce.or(fault));
     flagsOut.mcast_en.set(mcastEn);
     flagsOut.spoofchk.set(spoofchk);
 
@@ -115,12 +144,17 @@ export function control(p: NicParams) {
       readSelect(dec.isGlobal, {
         ...constants,
         SCRATCH: scratch,
-        GLOBAL_STATUS: fieldsValue([[GLOBAL_STATUS.CFG_ERR, globalCfgErr]]),
+        GLOBAL_STATUS: fieldsValue([
+          [GLOBAL_STATUS.CFG_ERR, globalCfgErr],
+          [GLOBAL_STATUS.CTX_FAULT, ctxFaultFlag],
+          [GLOBAL_STATUS.INTR_FAULT, intrFaultFlag],
+        ]),
+        FAULT_VEC: faultVecWord(m, fault, dec.faultVecWord),
       }),
     );
     const isLocalGlobal = m.named(
       'is_local_global',
-      [...CONSTANT_GLOBALS, 'SCRATCH', 'GLOBAL_STATUS'].map((r) => dec.isGlobal(r as Bar1GlobalReg)).reduce((a, b) => a.or(b)),
+      [...CONSTANT_GLOBALS, 'SCRATCH', 'GLOBAL_STATUS', 'FAULT_VEC'].map((r) => dec.isGlobal(r as Bar1GlobalReg)).reduce((a, b) => a.or(b)),
     );
     const ctrlValue = m.named(
       'ctrl_value',
@@ -137,6 +171,7 @@ export function control(p: NicParams) {
       fieldsValue([
         [STATUS.QUIESCED, quiesce.bit(ctx).and(busy.not())],
         [STATUS.CFG_ERR, cfgErr.bit(ctx)],
+        [STATUS.FAULT, fault.bit(ctx)],
       ]),
     );
 
@@ -145,6 +180,24 @@ export function control(p: NicParams) {
     const badIntrLog2 = dec.isGlobal('INTR_RING_LOG2').and(ringLog2.gt(MAX_INTR_RING_LOG2));
     const ctxRefused = m.named('ctx_write_refused', dec.isCtxLocked.and(en.bit(ctx)).or(badRingLog2));
     const globalRefused = m.named('global_write_refused', dec.isGlobalLocked.and(intrEnabled).or(badIntrLog2));
+
+    // ---- faults: set by the engines' pulses, cleared by W1C writes; a set in the clearing cycle wins ----
+    const oneHot = (valid: Expr, c: Expr): Expr => mux(valid, lit(1, n).shl(c), lit(0, n));
+    const faultSet = m.named('fault_set', oneHot(txFault.valid, txFault.ctx).or(oneHot(rxFault.valid, rxFault.ctx)));
+    const writing = st.is('W_DECIDE');
+    const w1c = (isReg: Expr, f: { lsb: number }): Expr => writing.and(isReg).and(data.bit(f.lsb));
+    const faultClear = m.named('fault_clear', oneHot(w1c(dec.isCtx('STATUS'), STATUS.FAULT), ctx));
+    const faultKept = m.named('fault_kept', fault.and(faultClear.not()));
+    // Entering: a pulse for a context whose bit is clear (or is being cleared in this cycle).
+    const faultEnter = m.named('fault_enter', faultSet.and(faultKept.not()).orR());
+    fault.set(faultKept.or(faultSet));
+    const globalW1c = (f: { lsb: number }): Expr => w1c(dec.isGlobal('GLOBAL_STATUS'), f);
+    ctxFaultFlag.set(ctxFaultFlag.and(globalW1c(GLOBAL_STATUS.CTX_FAULT).not()).or(faultEnter));
+    intrFaultFlag.set(intrFaultFlag.and(globalW1c(GLOBAL_STATUS.INTR_FAULT).not()).or(intrFaultIn));
+    const faultIrq = m.reg('fault_irq_q', Bool, { reset: 0 });
+    faultIrq.set(faultEnter);
+    faultIrqOut.set(faultIrq);
+    intrFaultOut.set(intrFaultFlag);
 
     st.switch({
       IDLE: () => {
@@ -216,6 +269,6 @@ export function control(p: NicParams) {
       },
     });
 
-    return { bar1, buses, flagsOut };
+    return { bar1, buses, flagsOut, txFault, rxFault, intrFault: intrFaultIn, faultIrq: faultIrqOut, intrFaultFlag: intrFaultOut };
   });
 }
