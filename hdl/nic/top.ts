@@ -23,7 +23,7 @@ export function cdnaNic(params: NicParams): ModuleDef<unknown> {
       const bar0 = m.slave('s_axil_bar0', axiLiteSpec({ addrWidth: bar0AddrWidth(p), dataWidth: 32 }));
       const bar1 = m.slave('s_axil_bar1', axiLiteSpec({ addrWidth: bar1AddrWidth(p), dataWidth: 32 }));
       const host = m.master('m_axi', axi4Spec({ addrWidth: 64, dataWidth: p.DMA_W, idWidth: TOP_ID_W }));
-      const txOut = m.master('m_axis_tx', axisSpec({ dataWidth: p.STREAM_W }));
+      const txOut = m.master('m_axis_tx', axisSpec({ dataWidth: p.STREAM_W, user: 1 }));
       const rxIn = m.slave('s_axis_rx', axisSpec({ dataWidth: p.STREAM_W, user: 1 }));
       const irq = m.output('irq');
 
@@ -55,6 +55,16 @@ export function cdnaNic(params: NicParams): ModuleDef<unknown> {
       };
       flagsTo(tx.io.s_flags);
       flagsTo(rx.io.ctx);
+
+      // Faults (docs/faults.md): the engines' FAULT pulses to control; control and the interrupt
+      // engine exchange the fault interrupt request, INTR_FAULT and failed interrupt entries.
+      // Until the engines have their `m_fault` outputs, their fault inputs are tied off.
+      connect(tx.io.m_fault, ctl.io.txFault);
+      ctl.io.rxFault.valid.set(0);
+      ctl.io.rxFault.ctx.set(0);
+      intr.io.faultIrq.set(ctl.io.faultIrq);
+      intr.io.intrFault.set(ctl.io.intrFaultFlag);
+      ctl.io.intrFault.set(intr.io.fault);
 
       // Mailbox events to the engines; done seqs back for BAR0 read-back.
       connect(mbox.io.txDb, tx.io.s_doorbell);
