@@ -18,8 +18,10 @@
  * queue holds each context at most once and a queue of N_CTX + 1 words never overflows (the extra word
  * covers the cycle in which a full queue pops c and takes c back).
  *
- * TX_DONE_SEQ / RX_DONE_SEQ live in one memory per direction (block RAM for large N_CTX), 0 at
- * power-up; `rst` does not clear them (the engines rewrite them when TX_EXP_SEQ / RX_EXP_SEQ are set).
+ * TX_DONE_SEQ / RX_DONE_SEQ live in one memory per direction (block RAM for large N_CTX). A memory
+ * keeps its contents through `rst`, so one flop per context and direction says whether the engine has
+ * written the entry since reset; an entry not written reads 0, its documented reset value (F-6). That
+ * takes effect in the reset cycle itself: no sweep, nothing waits.
  * Other words read 0, ignore writes and raise no event; writes to the read-only words raise none either.
  */
 import {
@@ -134,6 +136,10 @@ export function mailbox(p: NicParams) {
     const rxMem = m.memory('rx_done_seq', { width: p.SEQ_W, depth: n, init: zeros });
     m.when(txDone.valid, () => txMem.write(memAddr(txDone.ctx, n), txDone.seq));
     m.when(rxDone.valid, () => rxMem.write(memAddr(rxDone.ctx, n), rxDone.seq));
+    const txWritten = m.reg('tx_done_written', UInt(n), { reset: 0 });
+    const rxWritten = m.reg('rx_done_written', UInt(n), { reset: 0 });
+    m.when(txDone.valid, () => txWritten.atIndex(memAddr(txDone.ctx, n)).set(1));
+    m.when(rxDone.valid, () => rxWritten.atIndex(memAddr(rxDone.ctx, n)).set(1));
 
     const rValid = m.reg('r_valid', Bool, { reset: 0 });
     const rSelTx = m.reg('r_sel_tx', Bool, { reset: 0 });
@@ -143,10 +149,11 @@ export function mailbox(p: NicParams) {
     const rdCtx = memAddr(ctxOf(bar0.araddr), n);
     const txRead = txMem.read(rdCtx, { enable: arTake, name: 'tx_done_rd' });
     const rxRead = rxMem.read(rdCtx, { enable: arTake, name: 'rx_done_rd' });
+    // A word of an entry not written since reset selects nothing, so it reads 0.
     m.when(arTake, () => {
       rValid.set(1);
-      rSelTx.set(wordBits(bar0.araddr).eq(wordOf(BAR0_OFFSETS.TX_DONE_SEQ)));
-      rSelRx.set(wordBits(bar0.araddr).eq(wordOf(BAR0_OFFSETS.RX_DONE_SEQ)));
+      rSelTx.set(wordBits(bar0.araddr).eq(wordOf(BAR0_OFFSETS.TX_DONE_SEQ)).and(txWritten.bit(rdCtx)));
+      rSelRx.set(wordBits(bar0.araddr).eq(wordOf(BAR0_OFFSETS.RX_DONE_SEQ)).and(rxWritten.bit(rdCtx)));
     }).elseWhen(bar0.rready, () => rValid.set(0));
     // The memories' outputs hold while R waits, since no new read is taken meanwhile.
     const seqRead = mux(rSelTx, txRead, mux(rSelRx, rxRead, lit(0, p.SEQ_W)));

@@ -195,6 +195,50 @@ describe('mailbox: INT_CTRL and done seqs', () => {
   });
 });
 
+describe('mailbox: reset (F-6)', () => {
+  for (const profile of ['test', '10g']) {
+    it(`F-6: after rst every done seq reads 0 and no event bit, queued doorbell or INT_CTRL write survives; updates after it read back (${profile})`, async () => {
+      const b = await MailboxBench.create({ profile });
+      const n = b.p.N_CTX;
+      const mask = 2 ** b.p.SEQ_W - 1;
+      const pages = [0, 1, n - 1].filter((c, i, a) => a.indexOf(c) === i);
+      for (const c of pages) {
+        b.done('tx', c, (c + 5) & mask || 1);
+        b.done('rx', c, (c + 9) & mask || 1);
+        await b.master.write(b.addr(c, 'TX_PROD'), 1);
+        await b.master.write(b.addr(c, 'RX_PROD'), 1);
+      }
+      await b.master.write(b.addr(pages[0] as number, 'INT_CTRL'), 1);
+      await b.tb.cycles(5);
+      for (const c of pages) expect(await b.master.read(b.addr(c, 'TX_DONE_SEQ')), `before rst: page ${c}`).not.toBe(0);
+      expect((b.samples.at(-1) as { ctx: bigint }).ctx).not.toBe(0n);
+      await b.tb.reset();
+      await b.tb.cycles(2);
+      // Consumers ready from now on: nothing may come out of the queues.
+      b.txReady = always;
+      b.rxReady = always;
+      b.intReady = always;
+      const afterReset = b.tb.cycle;
+      await b.tb.cycles(20);
+      expect(b.txPops.filter((x) => x.cycle > afterReset)).toEqual([]);
+      expect(b.rxPops.filter((x) => x.cycle > afterReset)).toEqual([]);
+      expect(b.intCtrl.filter((x) => x.cycle > afterReset)).toEqual([]);
+      expect(b.samples.at(-1)).toMatchObject({ tx: 0n, rx: 0n, int: 0n, ctx: 0n });
+      for (let c = 0; c < n; c++) {
+        for (const reg of ['TX_DONE_SEQ', 'RX_DONE_SEQ'] as const) {
+          if (c > 3 && c < n - 2 && c % 37 !== 0) continue;
+          expect(await b.master.read(b.addr(c, reg)), `${reg} of page ${c} after rst`).toBe(0);
+        }
+      }
+      b.done('rx', pages[0] as number, 3);
+      await b.tb.cycles(3);
+      expect(await b.master.read(b.addr(pages[0] as number, 'RX_DONE_SEQ'))).toBe(3);
+      expect(await b.master.read(b.addr(pages[0] as number, 'TX_DONE_SEQ'))).toBe(0);
+      b.close();
+    });
+  }
+});
+
 describe('mailbox: AXI4-Lite slave', () => {
   it('takes AW and W independently (either first, cycles apart), holds B and R until taken, answers OKAY', async () => {
     const b = await MailboxBench.create({ manualBar0: true, rxReady: always });
