@@ -1,7 +1,7 @@
 /**
  * The Gigabit Ethernet MAC: the transmit and receive halves side by side, on the core's clock (GMII at
- * 125 MHz, one byte per cycle). `s_axis_tx_*` takes frames from the core's `m_axis_tx_*`;
- * `m_axis_rx_*` feeds the core's `s_axis_rx_*`.
+ * 125 MHz, one byte per cycle). `s_axis_tx_*` takes frames from the core's `m_axis_tx_*` (`tuser` on
+ * the last beat: a bad frame, sent with a corrupted FCS); `m_axis_rx_*` feeds the core's `s_axis_rx_*`.
  */
 import { axisSpec, connect, defineModule } from '../../generator/index.js';
 import { gmiiRxSpec, gmiiTxSpec } from './gmii.js';
@@ -13,7 +13,7 @@ export function ethMac(o: MacOptions) {
   const tx = ethMacTx(o);
   const rx = ethMacRx(o);
   return defineModule('eth_mac', { STREAM_W: w }, (m) => {
-    const sTx = m.slave('s_axis_tx', axisSpec({ dataWidth: w }));
+    const sTx = m.slave('s_axis_tx', axisSpec({ dataWidth: w, user: 1 }));
     const mRx = m.master('m_axis_rx', axisSpec({ dataWidth: w, user: 1 }));
     const gTx = m.master('gmii', gmiiTxSpec());
     const gRx = m.slave('gmii', gmiiRxSpec());

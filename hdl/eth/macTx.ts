@@ -8,6 +8,10 @@
  * GMII cannot pause inside a frame. If the source runs dry mid-frame (underrun), the MAC sends one
  * byte with `tx_er` (the receiver then drops the frame), pulses `tx_underrun`, and discards the rest of
  * that frame up to its `tlast`.
+ *
+ * `tuser` high on a frame's last beat marks it bad (the NIC's payload read failed after the frame had
+ * started, F-1): the MAC sends it with its FCS inverted, so every receiver drops it. `tuser` on other
+ * beats is ignored; a source that does not drive it (0) sends good frames.
  */
 import { axisSpec, bitsFor, defineModule, fsm, lit, log2Ceil, mux, UInt } from '../../generator/index.js';
 import { MIN_FRAME_BYTES } from '../params.js';
@@ -30,7 +34,7 @@ export function ethMacTx(o: MacOptions) {
   const w = o.streamW;
   const nb = w / 8;
   return defineModule('eth_mac_tx', { STREAM_W: w }, (m) => {
-    const s = m.slave('s_axis', axisSpec({ dataWidth: w }));
+    const s = m.slave('s_axis', axisSpec({ dataWidth: w, user: 1 }));
     const gmii = m.master('gmii', gmiiTxSpec());
     const underrun = m.output('tx_underrun');
 
@@ -40,6 +44,9 @@ export function ethMacTx(o: MacOptions) {
     const bufData = m.reg('buf_data', UInt(w));
     const bufKeep = m.reg('buf_keep', UInt(nb), { reset: 0 });
     const bufLast = m.reg('buf_last');
+    const bufBad = m.reg('buf_bad');
+    // The frame being finished (PAD, FCS) is bad: the next frame's beats may already be in the buffer.
+    const fcsBad = m.reg('fcs_bad', UInt(1), { reset: 0 });
     const bufFull = m.reg('buf_full', UInt(1), { reset: 0 });
     const cnt = m.reg('cnt', UInt(log2Ceil(IFG_BYTES)), { reset: 0 });
     // Data and pad bytes sent, saturating once past the minimum frame length.
@@ -96,6 +103,7 @@ export function ethMacTx(o: MacOptions) {
           len.set(lenNext);
           m.when(beatEnd.and(bufLast), () => {
             cnt.set(0);
+            fcsBad.set(bufBad);
             m.when(lenNext.lt(MIN_FRAME_BYTES), () => st.goto('PAD')).otherwise(() => st.goto('FCS'));
           });
         }).otherwise(() => {
@@ -112,7 +120,8 @@ export function ethMacTx(o: MacOptions) {
       },
       FCS: () => {
         txEn.set(1);
-        txd.set(crc.bits(7, 0).not());
+        // The FCS is the complement of the CRC register; a bad frame gets the register itself.
+        txd.set(mux(fcsBad, crc.bits(7, 0), crc.bits(7, 0).not()));
         crc.set(crc.shr(8));
         cnt.set(cnt.addWrap(1));
         m.when(cnt.eq(FCS_BYTES - 1), () => {
@@ -139,6 +148,7 @@ export function ethMacTx(o: MacOptions) {
         bufData.set(s.tdata);
         bufKeep.set(s.tkeep);
         bufLast.set(s.tlast);
+        bufBad.set(s.tlast.and(s.tuser));
         bufFull.set(1);
       })
       .elseWhen(beatEnd, () => bufFull.set(0));

@@ -26,13 +26,14 @@ export function ethTxFrameFifo(o: TxFifoOptions) {
   const w = o.streamW;
   const nb = w / 8;
   const depth = Math.ceil(bytes / nb);
-  const fifo = syncFifo({ width: w + nb + 1, depth, storage: 'block' });
+  // Each word: tuser (the frame is bad, on its last beat), tlast, tkeep, tdata.
+  const fifo = syncFifo({ width: w + nb + 2, depth, storage: 'block' });
   return defineModule('eth_tx_frame_fifo', { STREAM_W: w, DEPTH: depth }, (m) => {
-    const s = m.slave('s_axis', axisSpec({ dataWidth: w }));
-    const out = m.master('m_axis', axisSpec({ dataWidth: w }));
+    const s = m.slave('s_axis', axisSpec({ dataWidth: w, user: 1 }));
+    const out = m.master('m_axis', axisSpec({ dataWidth: w, user: 1 }));
     const f = m.instance('u_fifo', fifo);
     f.io.in.valid.set(s.tvalid);
-    f.io.in.data.set(cat(s.tlast, s.tkeep, s.tdata));
+    f.io.in.data.set(cat(s.tuser, s.tlast, s.tkeep, s.tdata));
     s.tready.set(f.io.in.ready);
 
     // Whole frames in the FIFO: a frame is released once its tlast beat was written.
@@ -43,6 +44,7 @@ export function ethTxFrameFifo(o: TxFifoOptions) {
     out.tdata.set(word.bits(w - 1, 0));
     out.tkeep.set(word.bits(w + nb - 1, w));
     out.tlast.set(lastOut);
+    out.tuser.set(word.bit(w + nb + 1));
     out.tvalid.set(f.io.out.valid.and(ready));
     f.io.out.ready.set(out.tready.and(ready));
     const inDone = m.named('frame_in', s.tvalid.and(f.io.in.ready).and(s.tlast));

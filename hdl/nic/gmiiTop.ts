@@ -67,6 +67,10 @@ export function withGmiiMac(core: ModuleDef<unknown>, verilogName: string, o: Gm
       }
       input('m_axis_tx_tready').set(txSink.tready);
       used.add('m_axis_tx_tready');
+      // tuser on the last beat: a bad frame, the MAC corrupts its FCS; a core without it sends good ones.
+      const hasUser = core.builder.ports.some((x) => x.name === 'm_axis_tx_tuser');
+      txSink.tuser.set(hasUser ? corePort('m_axis_tx_tuser') : 0);
+      if (hasUser) used.add('m_axis_tx_tuser');
       for (const f of RX) {
         input(`s_axis_rx_${f}`).set(e.io.m_axis_rx[f]);
         used.add(`s_axis_rx_${f}`);

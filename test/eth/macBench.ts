@@ -31,6 +31,8 @@ export interface TxFrameInput {
   /** Beat index before which tvalid drops for `stallCycles` cycles (to provoke an underrun). */
   stallAtBeat?: number;
   stallCycles?: number;
+  /** Beat indexes offered with `tuser` high (on the last beat: a bad frame, the MAC corrupts its FCS). */
+  tuserBeats?: number[];
 }
 
 /** The beats of a frame for a stream of `bytes` bytes per beat: data little-endian, keep contiguous from lane 0. */
@@ -89,7 +91,9 @@ export class MacBench {
     const has = (n: string) => sim.portList.some((p) => p.name === n);
     this.underrunPort = has('tx_underrun') ? 'tx_underrun' : 'mac_tx_underrun';
     this.overflowPort = has('rx_overflow') ? 'rx_overflow' : 'mac_rx_overflow';
+    this.hasTxUser = has('s_axis_tx_tuser');
   }
+  private readonly hasTxUser: boolean;
 
   /** A bench on the MAC itself, or on `design` if given (a top with the MAC's port names). */
   static async create(streamW: number, design?: ModuleDef<unknown>): Promise<MacBench> {
@@ -149,6 +153,7 @@ export class MacBench {
       p.s_axis_tx_tdata = this.streamW > 32 ? b.data : Number(b.data);
       p.s_axis_tx_tkeep = b.keep;
       p.s_axis_tx_tlast = b.last ? 1 : 0;
+      if (this.hasTxUser) p.s_axis_tx_tuser = f?.tuserBeats?.includes(this.beatIndex) ? 1 : 0;
     }
     p.s_axis_tx_tvalid = valid ? 1 : 0;
   }

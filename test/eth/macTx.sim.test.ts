@@ -89,6 +89,37 @@ for (const w of [8, 64]) {
       expect(Math.max(...idle)).toBeGreaterThan(12);
     });
 
+    it('F-1: tuser on the last beat sends the frame with its FCS inverted; tuser on other beats changes nothing', async () => {
+      const b = await bench(w);
+      const beats = (n: number) => Math.ceil(n / (w / 8));
+      const short = new Uint8Array(20).map((_, i) => 3 * i);
+      const long = new Uint8Array(300).map((_, i) => i ^ 0x5a);
+      const good = new Uint8Array(100).map((_, i) => 255 - i);
+      b.send({ data: short, tuserBeats: [beats(20) - 1] });
+      b.send({ data: long, tuserBeats: [beats(300) - 1] });
+      // tuser high on every beat but the last: a good frame.
+      b.send({ data: good, tuserBeats: Array.from({ length: beats(100) - 1 }, (_, i) => i) });
+      // A bad single-beat frame taken while the previous frame's FCS goes out, then a good one.
+      b.send({ data: short.subarray(0, Math.min(8, w / 8)), tuserBeats: [0] });
+      b.send({ data: long });
+      b.drain();
+      const bursts = txBursts(b.tx);
+      const inverted = (data: Uint8Array): string => {
+        const ok = expectedWire(data);
+        const fcs = ok.length - 4;
+        return hex(ok.map((x, i) => (i >= fcs ? x ^ 0xff : x)));
+      };
+      expect(bursts.map((x) => hex(x.bytes))).toEqual([
+        inverted(short),
+        inverted(long),
+        hex(expectedWire(good)),
+        inverted(short.subarray(0, Math.min(8, w / 8))),
+        hex(expectedWire(long)),
+      ]);
+      expect(bursts.every((x) => !x.er)).toBe(true);
+      expect(b.underruns).toEqual([]);
+    });
+
     it('marks an underrun with tx_er, drops the rest of that frame, and sends the next one intact', async () => {
       const b = await bench(w);
       const victim = new Uint8Array(200).map((_, i) => i);
