@@ -117,11 +117,33 @@ describe('contexts and mailboxes', () => {
     expect((await f.vmm.attachContext(b, 1, { mac: localMac(99) })).ok).toBe(true);
   });
 
-  it('teardown gives up with a clear error when the NIC never quiesces', async () => {
+  it('P-12: a teardown that never sees QUIESCED is refused, keeps every pin and ring page, and a retry completes it', async () => {
     const f = await vmmFixture({ vmm: { quiescePolls: 5 } });
-    await guestWithContext(f, 0);
+    const a = await guestWithContext(f, 0);
+    expect(f.vmm.enqueueRx(a.guest, 0, [{ addr: a.at(0), len: 1514 }]).ok).toBe(true);
+    const rings = [f.vmm.contextOf(0)!.tx!.base, f.vmm.contextOf(0)!.rx!.base].map(pfnOf);
     f.nic.busyPolls = 100;
-    await expect(f.vmm.teardownContext(0)).rejects.toThrow(/context 0 never reported QUIESCED after 5 STATUS reads/);
+    const first = f.vmm.teardownContext(0);
+    // One teardown at a time.
+    expect(await f.vmm.teardownContext(0)).toMatchObject({ ok: false, reason: 'context-state' });
+    const r = await first;
+    expect(r).toMatchObject({ ok: false, reason: 'quiesce-timeout' });
+    expect(!r.ok && r.message).toMatch(/context 0 never reported QUIESCED after 5 STATUS reads.*can be retried/);
+    // The NIC may still be doing DMA: nothing it could touch is let go of.
+    expect(f.vmm.contextOf(0)?.state).toBe('quiescing');
+    expect(f.vmm.pinsOf(a.pfns[0])).toBe(1);
+    for (const pfn of rings) expect(f.vmm.freePage(pfn)).toMatchObject({ ok: false, reason: 'page-in-use' });
+    expect(f.vmm.enqueueTx(a.guest, 0, [{ addr: a.at(1), len: 60 }])).toMatchObject({ ok: false, reason: 'context-state' });
+    expect(f.vmm.stats.quiesceTimeouts).toBe(1);
+    // Still busy: refused again, still retryable.
+    expect(await f.vmm.teardownContext(0)).toMatchObject({ ok: false, reason: 'quiesce-timeout' });
+    f.nic.busyPolls = 2;
+    expect(await f.vmm.teardownContext(0)).toEqual({ ok: true });
+    expect(f.vmm.contextOf(0)).toBeUndefined();
+    expect(f.vmm.pinsOf(a.pfns[0])).toBe(0);
+    expect(f.nic.bar1.get(bar1CtxOffset(0, 'CTRL'))).toBe(0);
+    expect((await f.vmm.attachContext(a.guest, 0, { mac: localMac(1) })).ok).toBe(true);
+    f.monitor.assertClean();
   });
 
   it('refuses a MAC that is already in use', async () => {

@@ -68,7 +68,7 @@ describe('the interrupt handler', () => {
     writeEntry(f, 1, 2, [1, 0]);
     writeEntry(f, 2, 3, [3]);
     const run = await f.vmm.handleInterrupt();
-    expect(run).toEqual({ entries: 3, contexts: [0, 1, 3], notified: [a.guest], spurious: 1 });
+    expect(run).toEqual({ entries: 3, contexts: [0, 1, 3], notified: [a.guest], spurious: 1, faulted: [], intrFault: false });
     expect(got.get(a.guest)).toEqual([[0, 1]]);
     expect(got.has(b.guest)).toBe(false);
     expect(got.has(c)).toBe(false);

@@ -1,8 +1,11 @@
 /**
  * A guest's driver for its CDNA context: it builds frames in its own pages, enqueues them through
  * the hypercall, rings its doorbells and reads its done seqs through its mailbox page, and handles
- * virtual interrupts NAPI-style (mask, poll until idle, unmask). It reaches the NIC only through
- * its MMU (mailbox page) and the hypervisor's calls.
+ * virtual interrupts NAPI-style (mask, poll until idle, unmask). A completion with ERR frees its
+ * buffer and counts an error; an RX buffer is delivered only with DONE and without ERR (F-3). On
+ * link down (the VMM recovering the context, F-4) it drops everything in flight; on link up it goes
+ * on from the seqs the VMM gives and reposts its RX buffers at the next poll. It reaches the NIC
+ * only through its MMU (mailbox page) and the hypervisor's calls.
  */
 import { DESC_FLAGS, DESCRIPTOR, decodeDescriptor } from '../../hdl/descriptors.js';
 import { BAR0_OFFSETS, type Bar0Reg, INT_CTRL } from '../../hdl/registers/map.js';
@@ -11,13 +14,23 @@ import { type GuestId, PAGE_SIZE, pageBase } from '../host/memory.js';
 import type { GuestMmu } from '../vmm/mmu.js';
 import type { RefusalReason } from '../vmm/refusal.js';
 import { SeqSpace } from '../vmm/seq.js';
-import type { ContextConfig, EnqueueResult, RxBuffer, TxBuffer, VirtualInterruptHandler, Vmm } from '../vmm/vmm.js';
+import type {
+  ContextConfig,
+  EnqueueResult,
+  LinkEvent,
+  LinkEventHandler,
+  RxBuffer,
+  TxBuffer,
+  VirtualInterruptHandler,
+  Vmm,
+} from '../vmm/vmm.js';
 
 /** What a guest may ask of its hypervisor. */
 export interface Hypervisor {
   enqueueTx(guest: GuestId, ctx: number, bufs: readonly TxBuffer[]): EnqueueResult;
   enqueueRx(guest: GuestId, ctx: number, bufs: readonly RxBuffer[]): EnqueueResult;
   onVirtualInterrupt(guest: GuestId, handler: VirtualInterruptHandler): void;
+  onLinkEvent(guest: GuestId, handler: LinkEventHandler): void;
 }
 
 /** Where the hypervisor put the context, as it tells the guest at attach time. */
@@ -72,8 +85,16 @@ export interface DriverStats {
   txCompleted: number;
   /** Descriptors completed with ERR (read at reap time, so exact while the guest reaps before its ring laps). */
   txErrors: number;
+  /** TX descriptors in flight at a link down: their buffers freed, whether or not the frame left. */
+  txDropped: number;
   rxFrames: number;
   rxBytes: number;
+  /** RX buffers completed with ERR or without DONE (F-3): reposted, their contents never delivered. */
+  rxErrors: number;
+  /** RX buffers posted at a link down: taken back unread. */
+  rxDropped: number;
+  linkDowns: number;
+  linkUps: number;
   interrupts: number;
   polls: number;
   hypercalls: number;
@@ -81,7 +102,7 @@ export interface DriverStats {
   doorbells: number;
 }
 
-export type SendResult = { ok: true; seqs: number[] } | { ok: false; reason: RefusalReason | 'no-buffer'; message: string };
+export type SendResult = { ok: true; seqs: number[] } | { ok: false; reason: RefusalReason | 'no-buffer' | 'link-down'; message: string };
 
 interface InFlight {
   seq: number;
@@ -96,8 +117,13 @@ export class GuestDriver {
     txBytes: 0,
     txCompleted: 0,
     txErrors: 0,
+    txDropped: 0,
     rxFrames: 0,
     rxBytes: 0,
+    rxErrors: 0,
+    rxDropped: 0,
+    linkDowns: 0,
+    linkUps: 0,
     interrupts: 0,
     polls: 0,
     hypercalls: 0,
@@ -110,6 +136,8 @@ export class GuestDriver {
   /** A virtual interrupt arrived and poll() has work to do. */
   napiScheduled = false;
   masked = false;
+  /** Down while the VMM recovers the context: nothing is sent, posted or taken. */
+  linkUp = true;
 
   private readonly hv: Hypervisor;
   private readonly mmu: GuestMmu;
@@ -123,6 +151,8 @@ export class GuestDriver {
   private readonly rxPosted: InFlight[] = [];
   private txDone: number;
   private rxDone: number;
+  /** Counts link events: a done seq read across one belongs to rings that are gone. */
+  private epoch = 0;
 
   constructor(o: GuestDriverOptions) {
     this.hv = o.hypervisor;
@@ -145,6 +175,9 @@ export class GuestDriver {
       if (!ctxs.includes(this.info.ctx)) return;
       this.stats.interrupts++;
       this.napiScheduled = true;
+    });
+    this.hv.onLinkEvent(this.guest, (e) => {
+      if (e.ctx === this.info.ctx) this.onLink(e);
     });
   }
 
@@ -182,6 +215,7 @@ export class GuestDriver {
    * when `fragment` is given, is split over several descriptors (EOP on the last).
    */
   async send(frames: readonly Uint8Array[], options: { fragment?: number } = {}): Promise<SendResult> {
+    if (!this.linkUp) return { ok: false, reason: 'link-down', message: `guest ${this.guest}: context ${this.info.ctx} is down` };
     const chunk = Math.min(options.fragment ?? this.bufferBytes, this.bufferBytes);
     const bufs: TxBuffer[] = [];
     const used: bigint[] = [];
@@ -216,7 +250,9 @@ export class GuestDriver {
 
   /** Frees the buffers of every completed TX descriptor (TX_DONE_SEQ from the mailbox). Returns descriptors reaped. */
   async reapTx(): Promise<number> {
+    const epoch = this.epoch;
     const done = await this.mailboxRead('TX_DONE_SEQ');
+    if (epoch !== this.epoch || !this.linkUp) return 0;
     const n = this.completedCount(done, this.txDone, this.txInFlight.length);
     for (const d of this.txInFlight.splice(0, n)) {
       const flags = decodeDescriptor(this.mmu.read(this.slotAddr(this.info.txRing, d.seq), DESCRIPTOR.bytes)).flags;
@@ -232,6 +268,7 @@ export class GuestDriver {
 
   /** Posts free RX buffers up to the target with one hypercall and one doorbell. Returns buffers posted. */
   async postRx(): Promise<number> {
+    if (!this.linkUp) return 0;
     const n = Math.min(this.rxPostedTarget - this.rxPosted.length, this.freeRx.length);
     if (n <= 0) return 0;
     const bufs = this.freeRx.slice(0, n).map((addr) => ({ addr, len: this.bufferBytes }));
@@ -249,12 +286,23 @@ export class GuestDriver {
     return n;
   }
 
-  /** Takes up to `budget` received frames (RX_DONE_SEQ, lengths from the read-only ring). */
+  /**
+   * Takes up to `budget` completed RX buffers (RX_DONE_SEQ, lengths and flags from the read-only
+   * ring). Returns buffers taken: frames delivered, and buffers completed with ERR or without DONE,
+   * which are counted and reposted unread (F-3).
+   */
   async receive(budget = Number.POSITIVE_INFINITY): Promise<number> {
+    const epoch = this.epoch;
     const done = await this.mailboxRead('RX_DONE_SEQ');
+    if (epoch !== this.epoch || !this.linkUp) return 0;
     const n = Math.min(budget, this.completedCount(done, this.rxDone, this.rxPosted.length));
     for (const p of this.rxPosted.splice(0, n)) {
       const d = decodeDescriptor(this.mmu.read(this.slotAddr(this.info.rxRing, p.seq), DESCRIPTOR.bytes));
+      if ((d.flags & DESC_FLAGS.ERR) !== 0 || (d.flags & DESC_FLAGS.DONE) === 0) {
+        this.stats.rxErrors++;
+        this.freeRx.push(p.buffer);
+        continue;
+      }
       const len = Math.min(d.len, this.bufferBytes);
       const f: ReceivedFrame = { data: this.mmu.read(p.buffer, len), seq: p.seq };
       this.received.push(f);
@@ -282,7 +330,7 @@ export class GuestDriver {
   /**
    * NAPI: after a virtual interrupt, mask, reap TX, receive up to `budget` frames and repost
    * buffers; when fewer than `budget` frames were waiting, unmask and leave polling mode (the NIC
-   * raises an interrupt on unmask if events are pending, I-7). Returns frames received.
+   * raises an interrupt on unmask if events are pending, I-7). Returns RX buffers taken.
    */
   async poll(budget = 64): Promise<number> {
     if (!this.napiScheduled) return 0;
@@ -299,6 +347,29 @@ export class GuestDriver {
   }
 
   // ---------------------------------------------------------------- internals
+
+  /**
+   * Down: every descriptor in flight is lost to the guest (the VMM completes or cancels them from
+   * the NIC's trusted progress and resets the rings), so its buffer is freed and counted. Up: the
+   * rings go on from the seqs the VMM gives; the next poll reposts the RX buffers.
+   */
+  private onLink(e: LinkEvent): void {
+    this.epoch++;
+    if (e.link === 'down') {
+      this.linkUp = false;
+      this.stats.linkDowns++;
+      this.stats.txDropped += this.txInFlight.length;
+      this.stats.rxDropped += this.rxPosted.length;
+      for (const d of this.txInFlight.splice(0)) this.freeTx.push(d.buffer);
+      for (const p of this.rxPosted.splice(0)) this.freeRx.push(p.buffer);
+      return;
+    }
+    this.linkUp = true;
+    this.stats.linkUps++;
+    this.txDone = this.seq.add(e.txNextSeq, -1);
+    this.rxDone = this.seq.add(e.rxNextSeq, -1);
+    this.napiScheduled = true;
+  }
 
   /** How many of `outstanding` descriptors after `last` the done seq `done` covers; 0 for a value out of range. */
   private completedCount(done: number, last: number, outstanding: number): number {

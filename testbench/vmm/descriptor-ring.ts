@@ -86,23 +86,56 @@ export class DescriptorRing {
    * A fault is reported once per distinct bad value; nothing is released for it.
    */
   complete(reported: number): ShadowEntry[] | DoneSeqFault | undefined {
-    const d = reported;
-    const delta = this.seq.diff(d, this.lastDone);
-    if (d === this.lastDone) return [];
-    if (d > this.seq.mask || delta > this.outstanding) {
-      if (this.lastFaultValue === d) return undefined;
-      this.lastFaultValue = d;
-      const kind = d > this.seq.mask ? 'out-of-range' : delta > this.seq.modulus / 2 ? 'backwards' : 'past-next-seq';
-      const what = {
-        'out-of-range': `wider than SEQ_W=${this.seq.width}`,
-        backwards: 'behind what was completed',
-        'past-next-seq': 'past what was issued',
-      };
-      const message =
-        `ctx ${this.ctx} ${this.dir}: the NIC reported done seq ${d}, ${what[kind]} ` +
-        `(last done ${this.lastDone}, next seq ${this.nextSeq}); nothing released`;
-      return { ctx: this.ctx, dir: this.dir, kind, reported: d, lastDone: this.lastDone, nextSeq: this.nextSeq, message };
+    const fault = this.check(reported, 'completion record');
+    if (fault) {
+      if (this.lastFaultValue === reported) return undefined;
+      this.lastFaultValue = reported;
+      return fault;
     }
+    return this.takeThrough(reported);
+  }
+
+  /**
+   * Recovery of a quiesced context from the NIC's trusted done seq (BAR1, F-4): the entries it
+   * covers completed; every entry past it is cancelled, since the NIC never finished it and, the
+   * context being quiesced, never will. An impossible trusted value (P-13) completes nothing and
+   * is always reported; the outstanding entries are cancelled all the same, and nothing beyond what
+   * was issued is ever touched. The ring is then empty; `restart` sets where it goes on.
+   */
+  recover(trusted: number): { completed: ShadowEntry[]; cancelled: ShadowEntry[]; fault?: DoneSeqFault } {
+    const fault = this.check(trusted, 'trusted done seq (BAR1)');
+    const completed = fault ? [] : this.takeThrough(trusted);
+    const cancelled = this.drain();
+    return fault ? { completed, cancelled, fault } : { completed, cancelled };
+  }
+
+  /** Starts the empty ring again at `seq` (the NIC's new expected seq); the frame being built is dropped. */
+  restart(seq: number): void {
+    if (this.outstanding !== 0) throw new Error(`ctx ${this.ctx} ${this.dir}: restart with ${this.outstanding} entries outstanding`);
+    this.nextSeq = this.seq.check(seq, `${this.dir.toUpperCase()} restart sequence number`);
+    this.lastDone = this.seq.add(seq, -1);
+    this.openFrameBytes = 0;
+    this.lastFaultValue = undefined;
+  }
+
+  /** The fault a reported done seq is, if it cannot be right (P-13). */
+  private check(d: number, source: string): DoneSeqFault | undefined {
+    const delta = this.seq.diff(d, this.lastDone);
+    if (d === this.lastDone || (d <= this.seq.mask && delta <= this.outstanding)) return undefined;
+    const kind = d > this.seq.mask ? 'out-of-range' : delta > this.seq.modulus / 2 ? 'backwards' : 'past-next-seq';
+    const what = {
+      'out-of-range': `wider than SEQ_W=${this.seq.width}`,
+      backwards: 'behind what was completed',
+      'past-next-seq': 'past what was issued',
+    };
+    const message =
+      `ctx ${this.ctx} ${this.dir}: the NIC reported done seq ${d} in its ${source}, ${what[kind]} ` +
+      `(last done ${this.lastDone}, next seq ${this.nextSeq}); nothing released for it`;
+    return { ctx: this.ctx, dir: this.dir, kind, reported: d, lastDone: this.lastDone, nextSeq: this.nextSeq, message };
+  }
+
+  private takeThrough(d: number): ShadowEntry[] {
+    const delta = this.seq.diff(d, this.lastDone);
     const done: ShadowEntry[] = [];
     for (let i = 0; i < delta; i++) done.push(this.take(this.seq.add(this.lastDone, 1 + i)));
     this.lastDone = d;

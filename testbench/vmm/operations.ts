@@ -25,6 +25,8 @@ export const OPERATION_KINDS = [
   'registerRead',
   /** One virtual interrupt sent to a guest. */
   'virtualInterrupt',
+  /** One context recovered from FAULT (its register accesses, unpins and ring writes count apart). */
+  'recovery',
 ] as const;
 
 export type OperationKind = (typeof OPERATION_KINDS)[number];

@@ -1,6 +1,8 @@
 /**
  * The hypervisor's physical page frames: allocation, ownership, references (pins), free, balloon
  * and transfer. A pinned page may be read and written by its owner but cannot change hands (P-4).
+ * Pages the NIC reaches outside guest buffers (rings, completion records, the interrupt ring) are
+ * held for as long as the NIC may use them, and cannot change hands either (issue 12).
  */
 import { type Access, formatAddr, formatOwner, type HostMemory, type Owner, type PageType, pageBase } from '../host/memory.js';
 import { type Outcome, refuse } from './refusal.js';
@@ -22,6 +24,8 @@ export class PhysicalPages {
   readonly pageCount: number;
   private readonly free = new Set<bigint>();
   private readonly refs = new Map<bigint, number>();
+  /** Frames the NIC may reach by DMA outside any guest buffer, with what they are. */
+  private readonly held = new Map<bigint, string>();
   private cursor: bigint;
 
   constructor(
@@ -98,6 +102,27 @@ export class PhysicalPages {
     return this.refs.get(pfn) ?? 0;
   }
 
+  /** Marks a frame as one the NIC may use by DMA (`what` names it in refusals) until `unhold`. */
+  hold(pfn: bigint, what: string): void {
+    const h = this.held.get(pfn);
+    if (h !== undefined) throw new Error(`page ${formatAddr(pageBase(pfn))} is already held as ${h}: the VMM's accounting is broken`);
+    this.held.set(pfn, what);
+  }
+
+  unhold(pfn: bigint): void {
+    if (!this.held.delete(pfn)) throw new Error(`page ${formatAddr(pageBase(pfn))} is not held: the VMM's accounting is broken`);
+  }
+
+  /** What the NIC uses the frame for, if it may reach it by DMA outside guest buffers. */
+  heldAs(pfn: bigint): string | undefined {
+    return this.held.get(pfn);
+  }
+
+  /** Every held frame and what it is. */
+  heldPages(): Map<bigint, string> {
+    return new Map(this.held);
+  }
+
   /** Every pinned frame and its reference count. */
   pinned(): Map<bigint, number> {
     return new Map(this.refs);
@@ -111,6 +136,9 @@ export class PhysicalPages {
       return refuse('not-page-owner', `${where} is owned by ${formatOwner(owner)}, not ${formatOwner(by)}`);
     const n = this.pins(pfn);
     if (n > 0) return refuse('page-pinned', `${where} holds ${n} DMA reference(s) and cannot be ${verb} until the NIC is done with it`);
+    const held = this.held.get(pfn);
+    if (held !== undefined)
+      return refuse('page-in-use', `${where} is ${held}: the NIC may reach it by DMA, so it cannot be ${verb} while that is in use`);
     return undefined;
   }
 

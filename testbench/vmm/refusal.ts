@@ -11,6 +11,9 @@ export type RefusalReason =
   | 'context-state'
   // Pages and mappings.
   | 'page-pinned'
+  | 'page-in-use'
+  | 'rx-buffer-posted'
+  | 'bad-mapping'
   | 'not-page-owner'
   | 'out-of-memory'
   | 'context-taken'
@@ -21,7 +24,9 @@ export type RefusalReason =
   | 'mac-table-full'
   | 'bad-mac'
   | 'no-such-context'
-  | 'no-such-guest';
+  | 'no-such-guest'
+  // Contexts the NIC will not let go of.
+  | 'quiesce-timeout';
 
 export interface Refusal {
   readonly ok: false;

@@ -22,9 +22,11 @@ import {
   type Bar1CtxReg,
   type Bar1GlobalReg,
   bar1CtxOffset,
+  bar1FaultVecOffset,
   bar1GlobalOffset,
   bar1MacTableOffset,
   CTRL,
+  GLOBAL_STATUS,
   INTR_CTRL,
   MAX_INTR_RING_LOG2,
   STATUS,
@@ -58,7 +60,7 @@ export interface VmmOptions {
   intrRingLog2?: number;
   /** Seq of the first interrupt entry (default 1, so a zeroed ring never looks new). */
   intrSeqInit?: number;
-  /** STATUS reads before a teardown gives up waiting for QUIESCED (default 10000). */
+  /** STATUS reads before a teardown or recovery gives up waiting for QUIESCED (default 10000). */
   quiescePolls?: number;
 }
 
@@ -85,7 +87,11 @@ export type RxBuffer = BufferRequest;
 /** `lastSeq` is the seq of the last descriptor enqueued: the value for the doorbell. */
 export type EnqueueResult = Outcome<{ seqs: number[]; lastSeq: number }>;
 
-export type ContextState = 'assigned' | 'enabled' | 'quiescing';
+/**
+ * `recovering`: taken out of service after FAULT (F-4), or a recovery that gave up waiting for
+ * QUIESCED and can be retried; `quiescing`: being torn down, or a teardown that gave up (retry it).
+ */
+export type ContextState = 'assigned' | 'enabled' | 'quiescing' | 'recovering';
 
 export interface RingView {
   base: bigint;
@@ -116,14 +122,62 @@ export interface InterruptRun {
   notified: GuestId[];
   /** Bits of contexts no guest owns. */
   spurious: number;
+  /** Contexts found in FAULT_VEC (GLOBAL_STATUS.CTX_FAULT was set), in increasing order (F-4). */
+  faulted: number[];
+  /** GLOBAL_STATUS.INTR_FAULT was set: the interrupt ring was re-armed. */
+  intrFault: boolean;
 }
 
 export type VirtualInterruptHandler = (ctxs: readonly number[]) => void;
+
+/**
+ * What a guest's virtual NIC hears of a recovery (F-4): `down` when the VMM takes the context out of
+ * service (everything in flight is lost to the guest), `up` when it runs again, its rings going on
+ * from `txNextSeq`/`rxNextSeq` (the first seqs the next hypercalls get).
+ */
+export type LinkEvent = { ctx: number; link: 'down' } | { ctx: number; link: 'up'; txNextSeq: number; rxNextSeq: number };
+export type LinkEventHandler = (e: LinkEvent) => void;
+
+/** One ring's part of a recovery. */
+export interface RingRecovery {
+  /** The trusted done seq read from BAR1. */
+  trusted: number;
+  /** Shadow entries it covered: completed, their pins released. */
+  completed: number;
+  /** Entries past it (or all, when it was impossible, P-13): cancelled, their pins released. */
+  cancelled: number;
+  /** The seq the ring goes on from (the NIC's expected seq). */
+  nextSeq: number;
+}
+
+export interface ContextRecovery {
+  ctx: number;
+  owner: GuestId;
+  tx: RingRecovery;
+  rx: RingRecovery;
+  /** Trusted done seqs that cannot be right (also in `Vmm.faults`). */
+  seqFaults: DoneSeqFault[];
+}
+
+export type RecoveryOutcome = Outcome<ContextRecovery>;
+
+/** The VMM's own record of faults and recoveries (F-4, issue 12). */
+export interface VmmStats {
+  /** Contexts recovered and running again. */
+  recoveries: number;
+  /** Recoveries or teardowns that gave up waiting for QUIESCED (each leaves the context retryable). */
+  quiesceTimeouts: number;
+  /** Contexts found in FAULT that no started context of a guest was: their FAULT cleared. */
+  idleFaults: number;
+  /** Interrupt-ring re-arms after GLOBAL_STATUS.INTR_FAULT. */
+  intrRearms: number;
+}
 
 interface GuestState {
   readonly id: GuestId;
   /** Each driver of the guest registers its own; all see every virtual interrupt of the guest. */
   readonly handlers: VirtualInterruptHandler[];
+  readonly linkHandlers: LinkEventHandler[];
   virtualInterrupts: number;
 }
 
@@ -138,7 +192,13 @@ interface CtxState {
   ringPfns: bigint[];
   /** Monitor grants of the rings and the completion record. */
   grants: number[];
+  /** CTRL as configured (EN and the options), restored after a recovery. */
+  ctrl: number;
+  /** The recovery or teardown running now: one at a time per context. */
+  busy?: CtxBusy;
 }
+
+type CtxBusy = { kind: 'recovery'; done: Promise<RecoveryOutcome> } | { kind: 'teardown'; done: Promise<Outcome> };
 
 const BAR0_DEFAULT = 0xf000_0000n;
 const BAR1_DEFAULT = 0xf800_0000n;
@@ -156,6 +216,9 @@ export class Vmm {
   readonly faults: DoneSeqFault[] = [];
   /** Interrupt bits of contexts no guest owns (I-5). */
   spuriousCtxIntr = 0;
+  readonly stats: VmmStats = { recoveries: 0, quiesceTimeouts: 0, idleFaults: 0, intrRearms: 0 };
+  /** Every recovery attempt, in the order they ended. */
+  readonly recoveryLog: RecoveryOutcome[] = [];
   /** Protection on: the seven checks, pins and shadow-table releases. Switchable at any time (Q-2). */
   protection: boolean;
   readonly bar0Base: bigint;
@@ -174,6 +237,10 @@ export class Vmm {
   private intr?: InterruptRing;
   private recordsBase = 0n;
   private nextGuest = 1;
+  /** Recoveries the interrupt handler started and did not wait for. */
+  private readonly background = new Set<Promise<RecoveryOutcome>>();
+  /** An exception of a background recovery (a bug), thrown by the next handler run or `recoveriesSettled`. */
+  private backgroundError: unknown;
 
   constructor(options: VmmOptions) {
     this.params = options.params;
@@ -215,6 +282,9 @@ export class Vmm {
     this.recordsBase = pageBase(
       this.allocateHypervisor(pagesFor(this.params.N_CTX * COMPLETION.bytes), 'hypervisor', 'completion records')[0],
     );
+    for (const pfn of ring) this.pages.hold(pfn, 'the interrupt ring');
+    for (let p = 0n; p < BigInt(pagesFor(this.params.N_CTX * COMPLETION.bytes)); p++)
+      this.pages.hold(pfnOf(this.recordsBase) + p, 'the completion records');
     this.intr = new InterruptRing(this.memory, pageBase(ring[0]), this.intrRingLog2, this.intrSeqInit);
     this.monitor?.grant(this.intr.base, this.intr.bytes, 'write', 'interrupt ring');
     // The ring registers are locked while the ring is enabled.
@@ -228,13 +298,18 @@ export class Vmm {
 
   createGuest(): GuestId {
     const id = this.nextGuest++;
-    this.guests.set(id, { id, handlers: [], virtualInterrupts: 0 });
+    this.guests.set(id, { id, handlers: [], linkHandlers: [], virtualInterrupts: 0 });
     return id;
   }
 
   /** Registers a receiver of the guest's virtual interrupts (the guest kernel's handler). */
   onVirtualInterrupt(guest: GuestId, handler: VirtualInterruptHandler): void {
     this.guest(guest).handlers.push(handler);
+  }
+
+  /** Registers a receiver of the link events of the guest's contexts (its drivers; F-4). */
+  onLinkEvent(guest: GuestId, handler: LinkEventHandler): void {
+    this.guest(guest).linkHandlers.push(handler);
   }
 
   virtualInterruptsOf(guest: GuestId): number {
@@ -259,29 +334,54 @@ export class Vmm {
     return this.pages.release(pfn, guest);
   }
 
-  /** The hypervisor frees any allocated page; refused while pinned (P-4). */
+  /** The hypervisor frees any allocated page; refused while pinned or used by the NIC (rings, records; P-4). */
   freePage(pfn: bigint): Outcome {
     return this.pages.release(pfn);
   }
 
-  /** Moves a page from one guest to another, zeroed (page flipping); refused while pinned (P-4). */
+  /** Moves a page from one guest to another, zeroed (page flipping); refused while pinned or used by the NIC (P-4). */
   transferPage(from: GuestId, pfn: bigint, to: GuestId): Outcome {
     if (!this.guests.has(to)) return refuse('no-such-guest', `guest ${to} does not exist`);
     return this.pages.transfer(pfn, from, to);
   }
 
-  /** Maps a page the owner grants into another guest (a foreign mapping). */
+  /**
+   * Maps a page the owner grants into another guest (a foreign mapping). Only an ordinary page may
+   * be granted writable, and a page-table page read-only at most: no guest ever writes a page table
+   * (P-3). A guest's own access follows the page type and protectPage, so a grant to itself, which
+   * would undo both, is refused.
+   */
   mapForeign(owner: GuestId, pfn: bigint, into: GuestId, access: 'ro' | 'rw'): Outcome {
-    if (this.memory.ownerOf(pfn) !== owner)
-      return refuse('not-page-owner', `page ${formatAddr(pageBase(pfn))} is not guest ${owner}'s to grant`);
+    const where = `page ${formatAddr(pageBase(pfn))}`;
+    if (this.memory.ownerOf(pfn) !== owner) return refuse('not-page-owner', `${where} is not guest ${owner}'s to grant`);
     if (!this.guests.has(into)) return refuse('no-such-guest', `guest ${into} does not exist`);
+    if (into === owner) {
+      return refuse('bad-mapping', `guest ${owner} cannot grant ${where} to itself: its own access follows the page type and protectPage`);
+    }
+    const type = this.memory.typeOf(pfn);
+    if (type !== 'normal' && (access === 'rw' || type !== 'page-table')) {
+      return refuse('bad-mapping', `${where} is a ${type} page: it is never mapped ${access} into another guest`);
+    }
     this.memory.map(pfn, into, access);
     return { ok: true };
   }
 
-  /** Maps one of the guest's own pages read-only into it. */
+  /**
+   * Maps one of the guest's own pages read-only into it. Refused while an RX buffer in it is posted:
+   * the NIC would still write a page the guest can no longer write (P-3).
+   */
   protectPage(guest: GuestId, pfn: bigint): Outcome {
-    if (this.memory.ownerOf(pfn) !== guest) return refuse('not-page-owner', `page ${formatAddr(pageBase(pfn))} is not guest ${guest}'s`);
+    const where = `page ${formatAddr(pageBase(pfn))}`;
+    if (this.memory.ownerOf(pfn) !== guest) return refuse('not-page-owner', `${where} is not guest ${guest}'s`);
+    for (const c of this.contexts.values()) {
+      const e = c.rx?.entries().find((x) => x.pfn === pfn);
+      if (e) {
+        return refuse(
+          'rx-buffer-posted',
+          `${where} holds RX buffer seq ${e.seq} of context ${c.ctx}, which the NIC may still write: protect it once that completes`,
+        );
+      }
+    }
     this.memory.map(pfn, guest, 'ro');
     return { ok: true };
   }
@@ -302,7 +402,7 @@ export class Vmm {
     if (!this.guests.has(guest)) return refuse('no-such-guest', `guest ${guest} does not exist`);
     const c = this.contexts.get(ctx);
     if (c) return refuse('context-taken', `context ${ctx} already belongs to guest ${c.owner}`);
-    this.contexts.set(ctx, { ctx, owner: guest, state: 'assigned', mailboxMapped: false, ringPfns: [], grants: [] });
+    this.contexts.set(ctx, { ctx, owner: guest, state: 'assigned', mailboxMapped: false, ringPfns: [], grants: [], ctrl: 0 });
     return { ok: true };
   }
 
@@ -372,6 +472,8 @@ export class Vmm {
     c.ringPfns = [...txPfns, ...rxPfns];
     // Rings are readable by their guest, never writable (spec section 5).
     for (const pfn of c.ringPfns) this.memory.map(pfn, c.owner, 'ro');
+    for (const pfn of txPfns) this.pages.hold(pfn, `context ${ctx}'s TX ring`);
+    for (const pfn of rxPfns) this.pages.hold(pfn, `context ${ctx}'s RX ring`);
     c.tx = new DescriptorRing(ctx, 'tx', pageBase(txPfns[0]), txLog2, this.seq, txInit);
     c.rx = new DescriptorRing(ctx, 'rx', pageBase(rxPfns[0]), rxLog2, this.seq, rxInit);
     for (const ring of [c.tx, c.rx]) this.poisonRing(ring);
@@ -400,8 +502,8 @@ export class Vmm {
     await this.writeCtx(ctx, 'DONE_BASE_LO', Number(record & 0xffff_fff8n));
     await this.writeCtx(ctx, 'DONE_BASE_HI', Number(record >> 32n));
     await this.writeMacTable(writes);
-    const ctrl = CTRL.EN.mask | (config.mcast ? CTRL.MCAST_EN.mask : 0) | ((config.spoofchk ?? true) ? CTRL.SPOOFCHK.mask : 0);
-    await this.writeCtx(ctx, 'CTRL', ctrl);
+    c.ctrl = CTRL.EN.mask | (config.mcast ? CTRL.MCAST_EN.mask : 0) | ((config.spoofchk ?? true) ? CTRL.SPOOFCHK.mask : 0);
+    await this.writeCtx(ctx, 'CTRL', c.ctrl);
     c.state = 'enabled';
     return { ok: true };
   }
@@ -419,36 +521,155 @@ export class Vmm {
 
   /**
    * P-12: clear EN and set QUIESCE, wait for QUIESCED, release every pin, clear the MAC, unmap the
-   * mailbox; only then are the context and its pages free for reuse.
+   * mailbox; only then are the context and its pages free for reuse. A NIC that never reports
+   * QUIESCED gets a `quiesce-timeout` refusal: the context stays quiescing with its pins and ring
+   * pages held (the NIC may still use them) and a later teardown tries again (issue 12). A recovery
+   * running on the context finishes first.
    */
   async teardownContext(ctx: number): Promise<Outcome> {
     const c = this.contexts.get(ctx);
     if (!c) return refuse('no-such-context', `context ${ctx} is not assigned`);
-    if (c.state === 'quiescing') return refuse('context-state', `context ${ctx} is already being torn down`);
-    if (c.state === 'enabled') {
+    while (c.busy) {
+      if (c.busy.kind === 'teardown') return refuse('context-state', `context ${ctx} is already being torn down`);
+      await c.busy.done;
+    }
+    if (this.contexts.get(ctx) !== c) return refuse('no-such-context', `context ${ctx} was torn down meanwhile`);
+    const done = this.runTeardown(c);
+    this.track(c, { kind: 'teardown', done });
+    return await done;
+  }
+
+  private async runTeardown(c: CtxState): Promise<Outcome> {
+    const ctx = c.ctx;
+    if (c.state !== 'assigned') {
       // Hypercalls are refused from here on (check 7).
       c.state = 'quiescing';
       await this.writeCtx(ctx, 'CTRL', CTRL.QUIESCE.mask);
-      let polls = 0;
-      while (((await this.readCtx(ctx, 'STATUS')) & STATUS.QUIESCED.mask) === 0) {
-        if (++polls >= this.quiescePolls) {
-          throw new Error(`context ${ctx} never reported QUIESCED after ${polls} STATUS reads: the NIC still has DMA in flight for it`);
-        }
-      }
+      const q = await this.waitQuiesced(ctx, 'teardown');
+      if (!q.ok) return q;
       for (const ring of [c.tx, c.rx]) for (const e of ring?.drain() ?? []) this.release(e);
       await this.writeMacTable(this.macTable.removeContext(ctx));
       await this.writeCtx(ctx, 'MAC_LO', 0);
       await this.writeCtx(ctx, 'MAC_HI', 0);
+      // A FAULT left set would keep the context's next owner from any DMA.
+      if (q.status & STATUS.FAULT.mask) await this.writeCtx(ctx, 'STATUS', STATUS.FAULT.mask);
       await this.writeCtx(ctx, 'CTRL', 0);
     }
     if (c.mailboxMapped) this.memory.unmap(pfnOf(this.mailboxAddr(ctx)), c.owner);
     for (const g of c.grants) this.monitor?.revoke(g);
     for (const pfn of c.ringPfns) {
+      this.pages.unhold(pfn);
       const r = this.pages.release(pfn);
       if (!r.ok) throw new Error(`ring page of context ${ctx} could not be freed: ${r.message}`);
     }
     this.contexts.delete(ctx);
     return { ok: true };
+  }
+
+  /**
+   * F-4: takes a started context out of service and puts it back, trusting only the NIC's own
+   * progress. The guest hears link down; CTRL = QUIESCE; once STATUS.QUIESCED: the trusted done seqs
+   * from BAR1 complete the shadow entries they cover and every other entry is cancelled (all their
+   * pins released: the quiesced NIC never touches them again); the rings are stamped afresh and go
+   * on from the VMM's next seqs (never 0), the completion record follows, FAULT is cleared and CTRL
+   * restored; the guest hears link up. Without QUIESCED (after `quiescePolls` reads) it gives up
+   * with `quiesce-timeout`, leaving the context `recovering` with its pins held: a later
+   * recoverContext or teardownContext tries again. Callable directly too (a forced reset).
+   */
+  async recoverContext(ctx: number): Promise<RecoveryOutcome> {
+    this.checkCtx(ctx);
+    const c = this.contexts.get(ctx);
+    if (!c) return refuse('no-such-context', `context ${ctx} is not assigned`);
+    if (c.busy?.kind === 'recovery') return await c.busy.done;
+    if (c.busy) return refuse('context-state', `context ${ctx} is being torn down`);
+    if (c.state !== 'enabled' && c.state !== 'recovering') {
+      return refuse('context-state', `context ${ctx} is ${c.state}: only a started context can be recovered`);
+    }
+    const done = this.runRecovery(c);
+    this.track(c, { kind: 'recovery', done });
+    return await done;
+  }
+
+  private async runRecovery(c: CtxState): Promise<RecoveryOutcome> {
+    const { ctx, tx, rx } = c;
+    if (!tx || !rx) throw new Error(`context ${ctx} is ${c.state} without rings: the VMM's accounting is broken`);
+    const wasRunning = c.state === 'enabled';
+    // Hypercalls (check 7) and lazy release (the record is not to be trusted now) stop here.
+    c.state = 'recovering';
+    this.ops.add('recovery');
+    // First, so that the guest stops reading done seqs and rings that are about to be reset.
+    if (wasRunning) this.tellLink(c, { ctx, link: 'down' });
+    await this.writeCtx(ctx, 'CTRL', CTRL.QUIESCE.mask);
+    const q = await this.waitQuiesced(ctx, 'recovery');
+    if (!q.ok) return this.logRecovery(q);
+    const trusted = { tx: await this.readCtx(ctx, 'TX_DONE_TRUSTED'), rx: await this.readCtx(ctx, 'RX_DONE_TRUSTED') };
+    const seqFaults: DoneSeqFault[] = [];
+    const settle = (ring: DescriptorRing, t: number): RingRecovery => {
+      const r = ring.recover(t);
+      if (r.fault) {
+        seqFaults.push(r.fault);
+        this.faults.push(r.fault);
+      }
+      for (const e of r.completed) this.release(e);
+      for (const e of r.cancelled) this.release(e);
+      // Going on from next_seq (not back to the first seq) keeps a descriptor the NIC prefetched
+      // before the fault from ever matching again; 0 is skipped so zeroed memory never matches (P-8).
+      ring.restart(ring.nextSeq === 0 ? 1 : ring.nextSeq);
+      this.poisonRing(ring);
+      return { trusted: t, completed: r.completed.length, cancelled: r.cancelled.length, nextSeq: ring.nextSeq };
+    };
+    const txr = settle(tx, trusted.tx);
+    const rxr = settle(rx, trusted.rx);
+    this.memory.write(this.recordAddr(ctx), encodeCompletion({ txDoneSeq: tx.lastDone, rxDoneSeq: rx.lastDone }));
+    await this.writeCtx(ctx, 'TX_EXP_SEQ', tx.nextSeq);
+    await this.writeCtx(ctx, 'RX_EXP_SEQ', rx.nextSeq);
+    await this.writeCtx(ctx, 'STATUS', STATUS.FAULT.mask);
+    await this.writeCtx(ctx, 'CTRL', c.ctrl);
+    c.state = 'enabled';
+    this.stats.recoveries++;
+    this.tellLink(c, { ctx, link: 'up', txNextSeq: tx.nextSeq, rxNextSeq: rx.nextSeq });
+    return this.logRecovery({ ok: true, ctx, owner: c.owner, tx: txr, rx: rxr, seqFaults });
+  }
+
+  /** Waits for every recovery the interrupt handler started; throws what one of them threw (a bug). */
+  async recoveriesSettled(): Promise<void> {
+    while (this.background.size > 0) await Promise.allSettled([...this.background]);
+    this.throwBackgroundError();
+  }
+
+  /** Marks the recovery or teardown as the context's one operation in progress, until it ends. */
+  private track(c: CtxState, busy: CtxBusy): void {
+    c.busy = busy;
+    const clear = () => {
+      if (c.busy === busy) c.busy = undefined;
+    };
+    busy.done.then(clear, clear);
+  }
+
+  /** Polls STATUS until QUIESCED, at most `quiescePolls` reads; gives the last STATUS read. */
+  private async waitQuiesced(ctx: number, what: 'teardown' | 'recovery'): Promise<Outcome<{ status: number }>> {
+    for (let polls = 1; ; polls++) {
+      const status = await this.readCtx(ctx, 'STATUS');
+      if (status & STATUS.QUIESCED.mask) return { ok: true, status };
+      if (polls >= this.quiescePolls) {
+        this.stats.quiesceTimeouts++;
+        return refuse(
+          'quiesce-timeout',
+          `context ${ctx} never reported QUIESCED after ${polls} STATUS reads: the NIC still has DMA in flight for it, ` +
+            `so its pins and ring pages stay held; the ${what} can be retried`,
+        );
+      }
+    }
+  }
+
+  private logRecovery(r: RecoveryOutcome): RecoveryOutcome {
+    this.recoveryLog.push(r);
+    return r;
+  }
+
+  private tellLink(c: CtxState, e: LinkEvent): void {
+    this.ops.add('virtualInterrupt');
+    for (const h of this.guest(c.owner).linkHandlers) h(e);
   }
 
   contextOf(ctx: number): ContextView | undefined {
@@ -492,7 +713,8 @@ export class Vmm {
    */
   reclaim(ctx: number): void {
     const c = this.contexts.get(ctx);
-    if (!c?.tx || !c.rx) return;
+    // A context in recovery has a record that no longer tells the truth: it settles from BAR1 instead.
+    if (!c?.tx || !c.rx || c.state === 'recovering') return;
     this.ops.add('recordRead');
     const rec = decodeCompletion(this.memory.read(this.recordAddr(ctx), COMPLETION.bytes));
     for (const [ring, reported] of [
@@ -606,12 +828,16 @@ export class Vmm {
 
   /**
    * The physical interrupt handler (spec section 8): walk the ring while entries are new, write
-   * INTR_RING_TAIL, look once more (an entry may have landed meanwhile), then reclaim and send one
-   * virtual interrupt per guest that owns a set bit (I-2, I-5).
+   * INTR_RING_TAIL, look once more (an entry may have landed meanwhile); read GLOBAL_STATUS once for
+   * the faults that raise irq without an entry (re-arm the ring on INTR_FAULT, start the recovery of
+   * each context in FAULT_VEC on CTX_FAULT, F-4); then reclaim and send one virtual interrupt per
+   * guest that owns a set bit (I-2, I-5). Recoveries run on in the background, so other contexts'
+   * interrupts are not held up by a context that is slow to quiesce (`recoveriesSettled` waits).
    */
   async handleInterrupt(): Promise<InterruptRun> {
     const intr = this.intr;
     if (!intr) throw new Error('Vmm.init() must run before interrupts are handled');
+    this.throwBackgroundError();
     const set = new Set<number>();
     let entries = 0;
     const walk = (): number => {
@@ -626,6 +852,16 @@ export class Vmm {
     walk();
     do await this.writeGlobal('INTR_RING_TAIL', intr.tail);
     while (walk() > 0);
+
+    const status = await this.readGlobal('GLOBAL_STATUS');
+    const intrFault = (status & GLOBAL_STATUS.INTR_FAULT.mask) !== 0;
+    if (intrFault) {
+      // No entry is written while INTR_FAULT is set: one more walk takes every entry written before
+      // the fault, which the re-arm would otherwise strand (the tail goes back to 0).
+      walk();
+      await this.rearmInterruptRing(intr);
+    }
+    const faulted = status & GLOBAL_STATUS.CTX_FAULT.mask ? await this.takeContextFaults() : [];
 
     const contexts = [...set].sort((a, b) => a - b);
     const perGuest = new Map<GuestId, number[]>();
@@ -646,7 +882,69 @@ export class Vmm {
       this.ops.add('virtualInterrupt');
       for (const h of gs.handlers) h(ctxs);
     }
-    return { entries, contexts, notified: [...perGuest.keys()], spurious };
+    return { entries, contexts, notified: [...perGuest.keys()], spurious, faulted, intrFault };
+  }
+
+  /**
+   * INTR_FAULT: EN off, INTR_SEQ_INIT = the seq the VMM expects next (which resets the NIC's head and
+   * tail to 0), the reader follows, EN on, then INTR_FAULT cleared. The NIC kept the pending bits of
+   * the failed entry; they go out in the next entries.
+   */
+  private async rearmInterruptRing(intr: InterruptRing): Promise<void> {
+    this.ops.add('recovery');
+    await this.writeGlobal('INTR_CTRL', 0);
+    await this.writeGlobal('INTR_SEQ_INIT', intr.expected);
+    intr.restart(intr.expected);
+    await this.writeGlobal('INTR_CTRL', INTR_CTRL.EN.mask);
+    await this.writeGlobal('GLOBAL_STATUS', GLOBAL_STATUS.INTR_FAULT.mask);
+    this.stats.intrRearms++;
+  }
+
+  /**
+   * CTX_FAULT: clear it, read FAULT_VEC, and start the recovery of every started context in it that
+   * is not already being recovered or torn down (those clear FAULT themselves). A context in FAULT
+   * that no guest runs gets its FAULT cleared, counted in `stats.idleFaults`.
+   */
+  private async takeContextFaults(): Promise<number[]> {
+    // Cleared before FAULT_VEC is read: a context that faults from here on sets it (and irq) again.
+    await this.writeGlobal('GLOBAL_STATUS', GLOBAL_STATUS.CTX_FAULT.mask);
+    const faulted: number[] = [];
+    for (let w = 0; w < Math.ceil(this.params.N_CTX / 32); w++) {
+      this.ops.add('registerRead');
+      const bits = (await this.bus.bar1Read(bar1FaultVecOffset(w))) >>> 0;
+      for (let b = 0; b < 32 && 32 * w + b < this.params.N_CTX; b++) if ((bits >>> b) & 1) faulted.push(32 * w + b);
+    }
+    for (const ctx of faulted) {
+      const c = this.contexts.get(ctx);
+      if (c?.busy || c?.state === 'quiescing') continue;
+      if (c && (c.state === 'enabled' || c.state === 'recovering')) {
+        this.startRecovery(ctx);
+        continue;
+      }
+      await this.writeCtx(ctx, 'STATUS', STATUS.FAULT.mask);
+      this.stats.idleFaults++;
+    }
+    return faulted;
+  }
+
+  /** A recovery the handler does not wait for; an exception in it is kept for the next handler run. */
+  private startRecovery(ctx: number): void {
+    const p = this.recoverContext(ctx);
+    this.background.add(p);
+    p.then(
+      () => this.background.delete(p),
+      (e: unknown) => {
+        this.background.delete(p);
+        this.backgroundError ??= e;
+      },
+    );
+  }
+
+  private throwBackgroundError(): void {
+    const e = this.backgroundError;
+    if (e === undefined) return;
+    this.backgroundError = undefined;
+    throw e;
   }
 
   // ------------------------------------------------------------------ internals
@@ -677,6 +975,11 @@ export class Vmm {
   private async writeCtx(ctx: number, reg: Bar1CtxReg, value: number): Promise<void> {
     this.ops.add('registerWrite');
     await this.bus.bar1Write(bar1CtxOffset(ctx, reg, this.params), value >>> 0);
+  }
+
+  private async readGlobal(reg: Bar1GlobalReg): Promise<number> {
+    this.ops.add('registerRead');
+    return (await this.bus.bar1Read(bar1GlobalOffset(reg))) >>> 0;
   }
 
   private async readCtx(ctx: number, reg: Bar1CtxReg): Promise<number> {
