@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs what the project needs and is missing: Verilator from Debian's packages, npm packages from
-# the lock file. Quiet and quick when everything is already there.
+# Installs what the project needs and is missing: Verilator and Icarus Verilog from Debian's packages,
+# npm packages from the lock file. Quiet and quick when everything is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,13 +10,18 @@ if [ "$node_major" -lt 20019 ]; then
   exit 1
 fi
 
-if ! command -v verilator >/dev/null 2>&1; then
+# Debian packages: Verilator (the simulator every RTL test uses) and Icarus Verilog (the 4-state
+# simulator of the F-7 tests). As root the missing ones are installed; otherwise the command is printed.
+missing=()
+command -v verilator >/dev/null 2>&1 || missing+=(verilator)
+command -v iverilog >/dev/null 2>&1 && command -v vvp >/dev/null 2>&1 || missing+=(iverilog)
+if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
-    echo "setup: installing Verilator from Debian's packages..." >&2
+    echo "setup: installing ${missing[*]} from Debian's packages..." >&2
     apt-get update -qq >/dev/null
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq verilator >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   else
-    echo "Verilator is not installed. Install it as root with:  apt-get install -y verilator  (e.g. sudo apt-get install -y verilator)" >&2
+    echo "Missing: ${missing[*]}. Install as root with:  apt-get install -y ${missing[*]}  (e.g. sudo apt-get install -y ${missing[*]})" >&2
     exit 1
   fi
 fi

@@ -45,6 +45,12 @@ export interface BuildSpec {
   verilatorFlags?: string[];
   /** Parallel make jobs (default 2: the machines are shared). */
   jobs?: number;
+  /**
+   * Build for randomized X initialization (`--x-initial unique --x-assign unique`; a separate cache
+   * entry): every variable without a reset, and every X the design assigns, gets a value drawn when an
+   * instance is created, from the seed given to `loadModel` (F-7). A normal build starts them at 0.
+   */
+  xInit?: boolean;
 }
 
 export interface BuiltModel {
@@ -63,11 +69,14 @@ export interface BuiltModel {
   seconds: number;
   /** Verilator's warnings from the build that produced this model. */
   warnings: string;
+  /** Built with randomized X initialization (BuildSpec.xInit). */
+  xInit: boolean;
 }
 
 interface ModelManifest {
   top: string;
   trace: TraceFormat;
+  xInit?: boolean;
   clock: string | null;
   ports: HeaderPort[];
   hash: string;
@@ -79,6 +88,8 @@ interface ModelManifest {
 /** The prefix of the Verilated class: fixed, so the glue does not depend on the top's name. */
 const prefix = 'Vmodel';
 const clockNames = ['clk', 'clock', 'aclk', 'ACLK', 'clk_i'];
+/** Initial values and X assignments drawn at run time (Verilated randReset 2 and a seed) instead of 0. */
+const xInitFlags = ['--x-initial', 'unique', '--x-assign', 'unique'];
 
 interface ResolvedSources {
   files: string[];
@@ -135,6 +146,7 @@ async function modelHash(spec: BuildSpec, src: ResolvedSources, tc: Toolchain): 
       top: spec.top,
       clock: spec.clock === undefined ? 'auto' : spec.clock,
       trace: spec.trace ?? 'none',
+      xInit: spec.xInit ?? false,
       flags: spec.verilatorFlags ?? [],
       defines: spec.defines ?? {},
       make: makeFlags(0),
@@ -192,6 +204,7 @@ async function produceModel(spec: BuildSpec, src: ResolvedSources, tc: Toolchain
       spec.top,
       '-Wno-fatal',
       ...(trace === 'fst' ? ['--trace-fst'] : trace === 'vcd' ? ['--trace'] : []),
+      ...(spec.xInit ? xInitFlags : []),
       ...(spec.includeDirs ?? []).map((d) => `-I${path.resolve(d)}`),
       ...Object.entries(spec.defines ?? {}).map(([k, v]) => `-D${k}=${v}`),
       ...(spec.verilatorFlags ?? []),
@@ -248,7 +261,17 @@ async function produceModel(spec: BuildSpec, src: ResolvedSources, tc: Toolchain
     // The archive holds the objects; the loose copies only take space.
     for (const f of await readdir(obj)) if (f.endsWith('.o') || f.endsWith('.d')) await rm(path.join(obj, f), { force: true });
     const buildSeconds = (performance.now() - started) / 1000;
-    const manifest: ModelManifest = { top: spec.top, trace, clock, ports, hash, verilator: tc.verilatorVersion, buildSeconds, warnings };
+    const manifest: ModelManifest = {
+      top: spec.top,
+      trace,
+      xInit: spec.xInit ?? false,
+      clock,
+      ports,
+      hash,
+      verilator: tc.verilatorVersion,
+      buildSeconds,
+      warnings,
+    };
     await writeFile(path.join(tmp, 'model.json'), `${JSON.stringify(manifest, null, 2)}\n`);
     progress.done('built');
   } catch (e) {
@@ -302,7 +325,7 @@ export async function buildModel(spec: BuildSpec): Promise<BuiltModel> {
   const tc = await toolchain();
   const src = await resolveSources(spec);
   const hash = await modelHash(spec, src, tc);
-  const dir = path.join(simCacheDir(), 'models', `${spec.top}-${trace}-${hash.slice(0, 16)}`);
+  const dir = path.join(simCacheDir(), 'models', `${spec.top}-${trace}${spec.xInit ? '-xinit' : ''}-${hash.slice(0, 16)}`);
   let pending = inProcess.get(dir);
   const first = !pending;
   if (!pending) {
@@ -333,6 +356,7 @@ export async function buildModel(spec: BuildSpec): Promise<BuiltModel> {
         cached: !built,
         seconds: 0,
         warnings: manifest.warnings,
+        xInit: manifest.xInit ?? false,
       };
     })();
     inProcess.set(dir, pending);

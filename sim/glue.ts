@@ -115,9 +115,14 @@ inline void take_sample(Inst* s) {
 ${copies}
 }
 
-void* create() {
+void* create(const cdna_create_options* o) {
   Inst* s = new Inst();
   s->ctx = new VerilatedContext;
+  // Before the model exists: its constructor draws the initial value of every variable.
+  if (o && o->rand_reset != 0) {
+    s->ctx->randReset(static_cast<int>(o->rand_reset));
+    s->ctx->randSeed(static_cast<int>(o->seed));
+  }
 #if CDNA_TRACE
   s->ctx->traceEverOn(true);
   s->tfp = nullptr;

@@ -30,11 +30,12 @@ export interface NativeInstance {
 
 export interface NativeModel {
   info(): NativeInfo;
-  create(): NativeInstance;
+  /** A fresh instance; `randReset` 2 gives every variable a random initial value drawn from `seed` (see cdna_create_options). */
+  create(randReset?: number, seed?: number): NativeInstance;
 }
 
 /** The ABI version this TypeScript side speaks (CDNA_MODEL_ABI in native/cdna_model.h). */
-export const modelAbi = 1;
+export const modelAbi = 2;
 
 const require = createRequire(import.meta.url);
 

@@ -2,10 +2,15 @@
 import { emitDesign, type ModuleDef } from '../generator/index.js';
 import { type BuildSpec, buildModel, type VerilogText } from './build.js';
 import type { PortValues } from './port-class.js';
-import { loadModel, type Simulation } from './simulation.js';
+import { checkXSeed, loadModel, type Simulation, type XInitOptions } from './simulation.js';
 import { planWaves, type WavesOption } from './waves.js';
 
-export interface SimulateOptions extends Omit<BuildSpec, 'top' | 'files' | 'verilogDir' | 'sources'> {
+export interface SimulateOptions extends Omit<BuildSpec, 'top' | 'files' | 'verilogDir' | 'sources' | 'xInit'> {
+  /**
+   * Randomized X initialization (F-7): the model is built with `--x-initial unique --x-assign unique`
+   * (a separate cache entry) and this instance's initial values are drawn from the seed.
+   */
+  xInit?: XInitOptions;
   /**
    * Waveforms for this simulation: true (FST under build/waves/), 'fst', 'vcd', or a file path.
    * CDNA_WAVES=fst|vcd turns them on for every simulation of a run.
@@ -42,7 +47,7 @@ export function verilogOf(def: ModuleDef<unknown>): VerilogText[] {
 }
 
 /** The build spec for a design (DSL modules are emitted into the model's build directory). */
-export function specOf(design: Design, opts: Omit<SimulateOptions, 'waves' | 'name'> = {}): BuildSpec {
+export function specOf(design: Design, opts: Omit<SimulateOptions, 'waves' | 'name' | 'xInit'> & { xInit?: boolean } = {}): BuildSpec {
   if (isModuleDef(design)) return { ...opts, top: design.verilogName, sources: verilogOf(design) };
   if (!design || typeof design.top !== 'string') {
     throw new TypeError('simulate(design): pass a DSL module (from defineModule) or { top, files | verilogDir | sources }');
@@ -60,11 +65,13 @@ export function specOf(design: Design, opts: Omit<SimulateOptions, 'waves' | 'na
  *   expect(sim.ports.count).toBe(10);
  */
 export async function simulate<P extends object = PortValues>(design: Design, opts: SimulateOptions = {}): Promise<Simulation<P>> {
-  const { waves, name, ...build } = opts;
+  const { waves, name, xInit, ...build } = opts;
+  // Before a build that may take minutes.
+  if (xInit) checkXSeed(xInit);
   const top = isModuleDef(design) ? design.verilogName : design.top;
   const plan = planWaves(waves, build.trace, name ?? top, name !== undefined);
-  const model = await buildModel(specOf(design, { ...build, trace: plan.format }));
-  const sim = loadModel<P>(model);
+  const model = await buildModel(specOf(design, { ...build, trace: plan.format, xInit: xInit !== undefined }));
+  const sim = loadModel<P>(model, { xInit });
   if (plan.file) sim.waves.start(plan.file);
   return sim;
 }

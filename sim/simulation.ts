@@ -45,6 +45,21 @@ export interface ResetOptions {
 
 export const resetNames = ['rst', 'reset', 'rst_n', 'reset_n', 'resetn', 'aresetn', 'ARESETn'];
 
+/** Randomized X initialization of an instance (needs a model built with `xInit`). */
+export interface XInitOptions {
+  /** Seed of the initial values, 1 .. 2^31-1 (Verilator takes 0 as "pick one at random"). */
+  seed: number;
+}
+
+export interface LoadOptions {
+  /**
+   * Give every variable without a reset (registers, memories) and every X the design assigns a
+   * random value drawn from this seed when the instance is created, as a 4-state simulator's X
+   * could resolve. Without it they start at 0.
+   */
+  xInit?: XInitOptions;
+}
+
 /** Whether a reset port's name says it is active low. */
 export function activeLowName(name: string): boolean {
   return /(_n|_b|resetn|rstn)$/i.test(name);
@@ -144,14 +159,19 @@ export class Simulation<P extends object = PortValues> {
   private readonly handleFns: ReturnType<AccessorFactories['handles']>;
   private readonly handles = new Map<string, Port>();
 
-  constructor(model: BuiltModel, native: NativeModel, accessors?: AccessorFactories) {
+  /** The X seed this instance was created with, or null (initial values 0). */
+  readonly xSeed: number | null;
+
+  constructor(model: BuiltModel, native: NativeModel, accessors?: AccessorFactories, opts: LoadOptions = {}) {
     const info = native.info();
     this.model = model;
     this.top = info.top;
     this.clock = info.clock;
     this.portList = info.ports;
     this.byName = new Map(info.ports.map((p) => [p.name, p]));
-    this.native = native.create();
+    this.xSeed = opts.xInit?.seed ?? null;
+    // Verilator's randReset 2: every initial value random, drawn from the seed.
+    this.native = this.xSeed === null ? native.create() : native.create(2, this.xSeed);
     const mem = viewsOf(this.native.memory);
     const sample = viewsOf(this.native.sample);
     const f = accessors ?? accessorFactories(info.top, info.ports);
@@ -280,8 +300,23 @@ export class Simulation<P extends object = PortValues> {
 
 const loaded = new Map<string, { native: NativeModel; accessors: AccessorFactories }>();
 
+/** Refuses a seed Verilator would not take as given (0 means "random" to it; it keeps 31 bits). */
+export function checkXSeed(x: XInitOptions): void {
+  if (!Number.isInteger(x.seed) || x.seed < 1 || x.seed > 0x7fffffff) {
+    throw new RangeError(`xInit seed ${x.seed}: a seed is a whole number from 1 to 2^31-1`);
+  }
+}
+
 /** Loads a built model and creates a fresh instance of it (instances share the generated port classes). */
-export function loadModel<P extends object = PortValues>(model: BuiltModel): Simulation<P> {
+export function loadModel<P extends object = PortValues>(model: BuiltModel, opts: LoadOptions = {}): Simulation<P> {
+  if (opts.xInit) {
+    checkXSeed(opts.xInit);
+    if (!model.xInit) {
+      throw new Error(
+        `${model.top} was built without randomized X initialization: build it with { xInit: true } (simulate() does so for xInit)`,
+      );
+    }
+  }
   let entry = loaded.get(model.nodePath);
   if (!entry) {
     const native = loadNative(model.nodePath);
@@ -289,5 +324,5 @@ export function loadModel<P extends object = PortValues>(model: BuiltModel): Sim
     entry = { native, accessors: accessorFactories(info.top, info.ports) };
     loaded.set(model.nodePath, entry);
   }
-  return new Simulation<P>(model, entry.native, entry.accessors);
+  return new Simulation<P>(model, entry.native, entry.accessors, opts);
 }

@@ -5,7 +5,7 @@
 
 #include <cstdint>
 
-#define CDNA_MODEL_ABI 1
+#define CDNA_MODEL_ABI 2
 
 enum cdna_dir : uint32_t { CDNA_IN = 0, CDNA_OUT = 1, CDNA_INOUT = 2 };
 
@@ -19,6 +19,13 @@ struct cdna_port {
   uint32_t sample_offset;  // byte offset of the port in the sample buffer
 };
 
+// How create() initializes the model's variables before its first evaluation: Verilator's randReset
+// (0: zeros, Verilator's default; 2: random, from `seed`, for models built with --x-initial unique).
+struct cdna_create_options {
+  uint32_t rand_reset;
+  uint32_t seed;
+};
+
 struct cdna_model_info {
   uint32_t abi;
   const char* top;
@@ -28,7 +35,7 @@ struct cdna_model_info {
   uint32_t sample_size;
   uint32_t port_count;
   const cdna_port* ports;
-  void* (*create)();
+  void* (*create)(const cdna_create_options* options);
   void (*destroy)(void* inst);
   void* (*root)(void* inst);
   uint8_t* (*sample)(void* inst);

@@ -83,10 +83,16 @@ void DestroyInstance(Instance* inst) {
   }
 }
 
+// create() or create(randReset, seed): see cdna_create_options.
 Napi::Value Create(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const cdna_model_info* m = cdna_model_info_get();
-  auto* inst = new Instance{m, m->create()};
+  cdna_create_options options{0, 0};
+  if (info.Length() >= 2 && info[0].IsNumber() && info[1].IsNumber()) {
+    options.rand_reset = info[0].As<Napi::Number>().Uint32Value();
+    options.seed = info[1].As<Napi::Number>().Uint32Value();
+  }
+  auto* inst = new Instance{m, m->create(&options)};
   Napi::Object o = Napi::Object::New(env);
   // Freed with the object if the test never calls destroy(); the buffers die with it (same owner).
   o.AddFinalizer(

@@ -14,7 +14,7 @@
 import { cdnaNic } from '../../hdl/nic/top.js';
 import { type NicParams, type ProfileName, resolveParams } from '../../hdl/params.js';
 import { BAR1_CTX_OFFSETS, type Bar1CtxReg, bar0Offset, bar1CtxOffset } from '../../hdl/registers/map.js';
-import { type PortValue, type Simulation, simulate } from '../../sim/index.js';
+import { type PortValue, type Simulation, simulate, type XInitOptions } from '../../sim/index.js';
 import { Axi4SlaveMemory, AxiLiteMaster, type Pattern } from '../axi/index.js';
 import { localMac, type MacAddress } from '../ethernet/mac.js';
 import { contextInfoOf, GuestDriver, type GuestDriverOptions } from '../guest/driver.js';
@@ -68,16 +68,31 @@ export interface SystemOptions {
   differential?: boolean;
   /** Clock period for pcap timestamps (default 8 ns: 125 MHz). */
   clockNs?: number;
+  /**
+   * Run on a model built for randomized X initialization, its unreset state drawn from this seed
+   * (F-7; a fresh instance per seed). Default: the normal model, state starting at 0.
+   */
+  xInit?: XInitOptions;
 }
 
 const simulations = new Map<string, Promise<Simulation<Ports>>>();
 
-/** The Verilated NIC for a parameter set, built (or taken from the cache) once per process. */
-export function nicSimulation(params: NicParams): Promise<Simulation<Ports>> {
-  const key = JSON.stringify(params);
+/**
+ * The Verilated NIC for a parameter set, built (or taken from the cache) once per process; with
+ * `xInit`, one instance per seed of the model built for randomized X initialization.
+ */
+export function nicSimulation(params: NicParams, xInit?: XInitOptions): Promise<Simulation<Ports>> {
+  const key = JSON.stringify({ params, xSeed: xInit?.seed ?? null });
   let s = simulations.get(key);
   if (!s) {
-    s = (async () => simulate<Ports>(cdnaNic(params)))();
+    s = (async () => {
+      const sim = await simulate<Ports>(cdnaNic(params), { xInit });
+      // Until its first edge with rst high the NIC's registers hold their power-up values (random under
+      // xInit), valids included: a host bus in reset ignores them, the transactors of a harness would
+      // take them as transfers. So a fresh instance is reset once before anything watches it.
+      sim.reset();
+      return sim;
+    })();
     simulations.set(key, s);
     // A failed build is not kept: the next harness tries again.
     s.catch(() => simulations.delete(key));
@@ -185,7 +200,7 @@ export class SystemHarness {
 
   static async create(opts: SystemOptions = {}): Promise<SystemHarness> {
     const params = typeof opts.params === 'object' ? opts.params : resolveParams(opts.params ?? 'test');
-    const sim = await nicSimulation(params);
+    const sim = await nicSimulation(params, opts.xInit);
     const h = new SystemHarness(sim, params, opts);
     await h.tb.reset();
     await h.start(opts);

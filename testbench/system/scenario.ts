@@ -14,6 +14,7 @@
  */
 import type { NicParams, ProfileName } from '../../hdl/params.js';
 import { bar1CtxOffset, bar1GlobalOffset } from '../../hdl/registers/map.js';
+import type { XInitOptions } from '../../sim/index.js';
 import { periodic, randomly } from '../axi/patterns.js';
 import { readTag, testFrame } from '../ethernet/frame.js';
 import { localMac, type MacAddress } from '../ethernet/mac.js';
@@ -58,6 +59,8 @@ export interface ScenarioOptions {
   pcap?: string;
   /** Keep the harness open afterwards (the caller closes it; default false). */
   keepOpen?: boolean;
+  /** Run on the model with randomized X initialization, drawn from this seed (F-7; SystemOptions.xInit). */
+  xInit?: XInitOptions;
 }
 
 export interface GuestReport {
@@ -211,6 +214,7 @@ export class Scenario {
       wire: timing?.wire,
       coalesce: timing?.coalesce,
       intrRingLog2: timing?.intrRingLog2,
+      xInit: o.xInit,
     };
     const sys = await Harness.create(opts);
     const s = new Scenario(sys, o, rng);
