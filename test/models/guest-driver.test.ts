@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { DESC_FLAGS, DESCRIPTOR } from '../../hdl/descriptors.js';
 import { INT_CTRL } from '../../hdl/registers/map.js';
 import { readTag, testFrame } from '../../testbench/ethernet/frame.js';
 import { localMac } from '../../testbench/ethernet/mac.js';
@@ -92,5 +93,46 @@ describe('guest driver model', () => {
     expect(d.received).toHaveLength(5);
     expect(await d.poll()).toBe(0);
     f.monitor.assertClean();
+  });
+
+  it('F-3: an RX completion with ERR (or without DONE) frees and reposts its buffer, counts an error and never delivers the data', async () => {
+    const f = await vmmFixture();
+    const { d } = await driverOn(f, 1, 4);
+    expect(await d.postRx()).toBe(4);
+    const rx = f.vmm.contextOf(1)!.rx!;
+    const frames = [0, 1, 2].map((seq) => testFrame(localMac(2), localMac(7), { ctx: 7, seq }).data);
+    for (const fr of frames) expect(f.nic.deliver(1, fr)).toBe(true);
+    // Play the NIC of F-3 on seqs 1 and 2: the payload write failed, so ERR and len 0 were written
+    // back (seq 1 without DONE, as the NIC does; seq 2 with both, which must not pass either).
+    const writeBack = (seq: number, flags: number) => {
+      const b = new Uint8Array(4);
+      new DataView(b.buffer).setUint16(2, flags, true);
+      f.memory.write(rx.base + BigInt((seq % rx.size) * DESCRIPTOR.bytes + 8), b);
+    };
+    writeBack(1, DESC_FLAGS.ERR);
+    writeBack(2, DESC_FLAGS.ERR | DESC_FLAGS.DONE | DESC_FLAGS.EOP);
+    expect(await d.receive()).toBe(3);
+    expect(d.received.map((r) => readTag(r.data)?.seq)).toEqual([2]);
+    expect(d.stats).toMatchObject({ rxFrames: 1, rxErrors: 2 });
+    // Every buffer is back and reposted.
+    expect(d.rxOutstanding).toBe(1);
+    expect(await d.postRx()).toBe(3);
+    expect(d.rxOutstanding).toBe(4);
+    f.monitor.assertClean();
+  });
+
+  it('F-1 (guest side): a TX completion with DONE|ERR frees its buffer and counts an error', async () => {
+    const f = await vmmFixture();
+    const { d } = await driverOn(f, 0, 2);
+    // A foreign source MAC: SPOOFCHK completes it with ERR, as a failed payload read does (F-1).
+    const good = testFrame(localMac(9), localMac(1), { ctx: 0, seq: 0 }).data;
+    const spoofed = testFrame(localMac(9), localMac(5), { ctx: 0, seq: 1 }).data;
+    expect((await d.send([good, spoofed])).ok).toBe(true);
+    expect(d.freeTxBuffers).toBe(0);
+    expect(f.nic.serveTx(0)).toBe(2);
+    expect(await d.reapTx()).toBe(2);
+    expect(d.stats).toMatchObject({ txCompleted: 2, txErrors: 1 });
+    expect(d.freeTxBuffers).toBe(2);
+    expect(f.nic.wire).toHaveLength(1);
   });
 });
