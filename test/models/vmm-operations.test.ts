@@ -68,6 +68,8 @@ describe('hypervisor and driver-domain work', () => {
     expect(large.traffic).toEqual(small.traffic);
     expect(small.traffic.hypercall).toBeGreaterThan(0);
     expect(small.traffic.intrEntryRead).toBeGreaterThan(0);
+    // GLOBAL_STATUS (faults, F-4) is read once per handler run, and one run handles each batch of 4.
+    expect([small.traffic.registerRead, double.traffic.registerRead]).toEqual([16 / 4, 32 / 4]);
     // Twice the hypercalls and entries, twice the work.
     expect(totalOperations(double.traffic)).toBe(2 * totalOperations(small.traffic));
   });
