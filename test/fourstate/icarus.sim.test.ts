@@ -25,7 +25,7 @@
  * The fix belongs to the blocks (a reset on those registers, or outputs held at 0 while not valid);
  * the test stays strict: F-7 says no output.
  */
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defineModule, type ModuleDef, UInt, writeDesign } from '../../generator/index.js';
@@ -51,6 +51,20 @@ async function design(profile: ProfileName, gmii: boolean): Promise<{ def: Modul
   return { def: cdnaNic(params), params };
 }
 
+/**
+ * Where a failed case's files stay: one directory per case, the last failure's (a run builds in a
+ * fresh directory, so parallel runs never share files, and moves it here when it fails).
+ */
+async function keep(dir: string, name: string): Promise<string> {
+  const kept = path.join(root, name);
+  await rm(kept, { recursive: true, force: true });
+  // Another run may have just put its own there: then this one stays where it is.
+  return rename(dir, kept).then(
+    () => kept,
+    () => dir,
+  );
+}
+
 /** Builds, runs and checks one top; the directory is removed when it passes, kept when it fails. */
 async function resetIdle(profile: ProfileName, gmii: boolean): Promise<void> {
   const { def, params } = await design(profile, gmii);
@@ -66,11 +80,12 @@ async function resetIdle(profile: ProfileName, gmii: boolean): Promise<void> {
       snapshot,
       `tb_${r.top}.dut`,
     );
+    const kept = await keep(dir, `${r.top}-${profile}`);
     const lines = [
       `F-7: ${r.xPorts.length} output(s) of ${r.top} (profile ${profile}) are X after reset: rst held 4 cycles with the inputs idle, ` +
         `then ${r.cycles} cycles, checked from cycle ${settleCycles} on (cycles counted from the release).`,
       ...describeXOutputs(r.xPorts, origins),
-      `Design, bench (tb_${r.top}.v) and a snapshot of every signal at the end (snapshot.vcd): ${path.relative(process.cwd(), dir)}`,
+      `Design, bench (tb_${r.top}.v) and a snapshot of every signal at the end (snapshot.vcd): ${path.relative(process.cwd(), kept)}`,
     ];
     expect.fail(lines.join('\n'));
   }
