@@ -3,6 +3,11 @@
  * in flight, responses reordered across IDs (never within one ID), and back-pressure on every channel.
  * An embedded checker fails the test when the master breaks a rule (a burst across 4 KiB, VALID
  * dropped before READY, WLAST on the wrong beat).
+ *
+ * Bus faults: with `faults`, every beat asks for its response. A read beat answered with an error
+ * carries zero data; a write burst with a failed beat gets that error in BRESP and the failed beat's
+ * bytes are not written (the other beats are). `testbench/host/fault-injector.ts` provides one
+ * (`FaultInjector.side('rtl')`); a block test can pass any object with the two methods.
  */
 import type { Port } from '../../sim/index.js';
 import type { DmaPort } from '../host/dma-monitor.js';
@@ -14,6 +19,25 @@ import { ChannelRule, type CheckerOptions } from './checker-base.js';
 import { always, type Pattern } from './patterns.js';
 import { big, expectDir, optionalSignal, signal } from './signals.js';
 import { SparseMemory } from './sparse-memory.js';
+
+/** Per-beat responses (0 OKAY, 2 SLVERR, 3 DECERR): what a faulty host bus answers. */
+export interface BeatResponses {
+  /** RRESP of a read beat of `len` bytes (its active lanes) at `addr`. */
+  readResponse(addr: bigint, len: number): number;
+  /** The response to a write beat of `len` bytes at `addr` with its strobes; a non-zero answer keeps its bytes out of memory. */
+  writeResponse(addr: bigint, len: number, mask: readonly boolean[]): number;
+}
+
+/** A burst answered with an error (for tests that count them, e.g. against the NIC's DMA_ERR counters). */
+export interface ErrorBurst {
+  direction: 'read' | 'write';
+  id: number;
+  /** The burst's address and its first failed beat's. */
+  addr: number;
+  beatAddr: number;
+  resp: number;
+  cycle: number;
+}
 
 export interface Axi4SlaveMemoryOptions extends CheckerOptions {
   /** The backing store (shared with the test to preload and inspect). Default: a new empty one. */
@@ -32,8 +56,12 @@ export interface Axi4SlaveMemoryOptions extends CheckerOptions {
    * [min, max] pair draws each burst's latency at random, so later bursts may overtake earlier ones.
    */
   readLatency?: number | readonly [number, number];
-  /** Edges from a write's last data beat to its response, at least 1 (default 1). */
-  writeLatency?: number;
+  /** Edges from a write's last data beat to its response, at least 1 (default 1); a [min, max] pair draws per burst. */
+  writeLatency?: number | readonly [number, number];
+  /** Error responses per beat (bus faults); default: every beat OKAY (DECERR outside base/size). */
+  faults?: BeatResponses;
+  /** Called for every burst answered with an error (once per burst, at its first failed beat). */
+  onErrorBurst?: (e: ErrorBurst) => void;
   /** Read bursts accepted and not yet answered (default 8). */
   maxReads?: number;
   /** Write bursts accepted and not yet answered (default 8). */
@@ -56,6 +84,8 @@ interface ReadBurst {
   readyAt: number;
   beat: number;
   resp: number;
+  /** Some beat already answered with an error (reported once). */
+  failed: boolean;
 }
 
 interface WriteResp {
@@ -75,11 +105,19 @@ export class Axi4SlaveMemory {
   readonly checker: Axi4Checker;
   readonly dataBytes: number;
   private readonly port: DmaPort | null;
-  private readonly o: Required<Omit<Axi4SlaveMemoryOptions, 'memory' | 'port' | 'onViolation' | 'base' | 'size' | 'readLatency'>> & {
+  private readonly o: Required<
+    Omit<
+      Axi4SlaveMemoryOptions,
+      'memory' | 'port' | 'onViolation' | 'base' | 'size' | 'readLatency' | 'writeLatency' | 'faults' | 'onErrorBurst'
+    >
+  > & {
     base: number;
     size: number;
     readLatency: readonly [number, number];
+    writeLatency: readonly [number, number];
   };
+  private readonly faults: BeatResponses | null;
+  private readonly onErrorBurst: ((e: ErrorBurst) => void) | null;
   private readonly ar: AddressChannel | null;
   private readonly aw: AddressChannel | null;
   private readonly arRule: ChannelRule | null = null;
@@ -115,7 +153,7 @@ export class Axi4SlaveMemory {
       base: opts.base ?? 0,
       size: opts.size ?? Number.POSITIVE_INFINITY,
       readLatency: typeof opts.readLatency === 'number' ? [opts.readLatency, opts.readLatency] : (opts.readLatency ?? [1, 1]),
-      writeLatency: opts.writeLatency ?? 1,
+      writeLatency: typeof opts.writeLatency === 'number' ? [opts.writeLatency, opts.writeLatency] : (opts.writeLatency ?? [1, 1]),
       maxReads: opts.maxReads ?? 8,
       maxWrites: opts.maxWrites ?? 8,
       reorder: opts.reorder ?? false,
@@ -126,10 +164,13 @@ export class Axi4SlaveMemory {
       rvalid: opts.rvalid ?? always,
       bvalid: opts.bvalid ?? always,
     };
+    this.faults = opts.faults ?? null;
+    this.onErrorBurst = opts.onErrorBurst ?? null;
     const [lo, hi] = this.o.readLatency;
-    if (lo < 1 || hi < lo || this.o.writeLatency < 1) {
+    const [wlo, whi] = this.o.writeLatency;
+    if (lo < 1 || hi < lo || wlo < 1 || whi < wlo) {
       throw new RangeError(
-        `Axi4SlaveMemory: latencies are at least 1 edge (readLatency ${lo}..${hi}, writeLatency ${this.o.writeLatency})`,
+        `Axi4SlaveMemory: latencies are at least 1 edge and min <= max (readLatency ${lo}..${hi}, writeLatency ${wlo}..${whi})`,
       );
     }
     // The checker registers its callback first, so it sees each edge before this transactor reacts.
@@ -207,7 +248,7 @@ export class Axi4SlaveMemory {
       const burst = sampledBurst(this.ar, this.dataBytes);
       const [lo, hi] = this.o.readLatency;
       const latency = lo === hi ? lo : this.o.rng.range(lo, hi);
-      this.readQ.push({ burst, readyAt: cycle + latency - 1, beat: 0, resp: this.inRange(burst) ? 0 : 3 });
+      this.readQ.push({ burst, readyAt: cycle + latency - 1, beat: 0, resp: this.inRange(burst) ? 0 : 3, failed: false });
       this.peakReads = Math.max(this.peakReads, this.readQ.length);
     }
     if (this.awRule?.edge() && this.aw) {
@@ -236,26 +277,36 @@ export class Axi4SlaveMemory {
       if (end < 0) return;
       this.awQ.shift();
       const beats = this.wBeats.splice(0, end + 1);
-      const ok = this.inRange(b);
-      if (ok) {
+      let resp = this.inRange(b) ? 0 : 3;
+      if (resp === 0) {
         beats.forEach((w, n) => {
           const { addr, lo, hi } = beatLanes(b, n, this.dataBytes);
+          const mask: boolean[] = [];
+          for (let lane = lo; lane <= hi; lane++) mask.push(((w.strb >> BigInt(lane)) & 1n) === 1n);
+          const beatResp = this.faults ? this.faults.writeResponse(BigInt(addr + lo), hi - lo + 1, mask) : 0;
+          if (beatResp !== 0) {
+            // The failed beat's bytes never land; the burst answers its first error.
+            if (resp === 0) {
+              resp = beatResp;
+              this.onErrorBurst?.({ direction: 'write', id: b.id, addr: b.addr, beatAddr: addr + lo, resp, cycle });
+            }
+            this.port?.dmaFailed?.('write', BigInt(addr + lo), hi - lo + 1, mask);
+            return;
+          }
           if (this.port) {
             const bytes = new Uint8Array(hi - lo + 1);
-            const mask: boolean[] = [];
-            for (let lane = lo; lane <= hi; lane++) {
-              bytes[lane - lo] = Number((w.data >> BigInt(8 * lane)) & 0xffn);
-              mask.push(((w.strb >> BigInt(lane)) & 1n) === 1n);
-            }
+            for (let lane = lo; lane <= hi; lane++) bytes[lane - lo] = Number((w.data >> BigInt(8 * lane)) & 0xffn);
             this.port.dmaWrite(BigInt(addr + lo), bytes, mask);
             return;
           }
           for (let lane = lo; lane <= hi; lane++) {
-            if ((w.strb >> BigInt(lane)) & 1n) this.memory.writeByte(addr + lane, Number((w.data >> BigInt(8 * lane)) & 0xffn));
+            if (mask[lane - lo]) this.memory.writeByte(addr + lane, Number((w.data >> BigInt(8 * lane)) & 0xffn));
           }
         });
       }
-      this.bQ.push({ id: b.id, resp: ok ? 0 : 3, readyAt: cycle + this.o.writeLatency - 1 });
+      const [wlo, whi] = this.o.writeLatency;
+      const latency = wlo === whi ? wlo : this.o.rng.range(wlo, whi);
+      this.bQ.push({ id: b.id, resp, readyAt: cycle + latency - 1 });
     }
   }
 
@@ -293,9 +344,17 @@ export class Axi4SlaveMemory {
       return;
     }
     let data = 0n;
-    if (cur.resp === 0) {
+    let resp = cur.resp;
+    if (resp === 0) {
       const { addr, lo, hi } = beatLanes(cur.burst, cur.beat, this.dataBytes);
-      if (this.port) {
+      resp = this.faults ? this.faults.readResponse(BigInt(addr + lo), hi - lo + 1) : 0;
+      if (resp !== 0) {
+        // A failed beat carries no data.
+        this.port?.dmaFailed?.('read', BigInt(addr + lo), hi - lo + 1);
+        if (!cur.failed)
+          this.onErrorBurst?.({ direction: 'read', id: cur.burst.id, addr: cur.burst.addr, beatAddr: addr + lo, resp, cycle });
+        cur.failed = true;
+      } else if (this.port) {
         const bytes = this.port.dmaRead(BigInt(addr + lo), hi - lo + 1);
         for (let lane = hi; lane >= lo; lane--) data |= BigInt(bytes[lane - lo]) << BigInt(8 * lane);
       } else {
@@ -304,7 +363,7 @@ export class Axi4SlaveMemory {
     }
     this.r.id?.set(cur.burst.id);
     this.r.data.set(data);
-    this.r.resp?.set(cur.resp);
+    this.r.resp?.set(resp);
     this.r.last?.set(cur.beat === cur.burst.len ? 1 : 0);
     this.r.valid.set(1);
     this.rDriving = true;
@@ -326,6 +385,11 @@ export class Axi4SlaveMemory {
   /** Read bursts accepted and not fully answered. */
   get readsInFlight(): number {
     return this.readQ.length;
+  }
+
+  /** Write bursts accepted and not yet answered (a long write latency keeps them here). */
+  get writesPending(): number {
+    return this.writesInFlight;
   }
 
   /** The most read bursts that were in flight at once. */

@@ -31,3 +31,28 @@ export function fromBits(bits: string): Pattern {
   const table = [...bits].map((c) => c === '1');
   return (cycle) => table[cycle % table.length];
 }
+
+/**
+ * Long back-pressure: runs of allowed cycles and of stalled cycles, each run's length drawn from its
+ * [min, max] range (e.g. `stalls(rng, [50, 400], [500, 3000])`). Asked once per cycle, in order.
+ */
+export function stalls(rng: Rng, on: readonly [number, number], off: readonly [number, number]): Pattern {
+  for (const [what, [lo, hi]] of [
+    ['on', on],
+    ['off', off],
+  ] as const) {
+    if (!Number.isInteger(lo) || !Number.isInteger(hi) || lo < 1 || hi < lo) {
+      throw new RangeError(`stalls(): the ${what} run [${lo}, ${hi}] needs whole numbers with 1 <= min <= max`);
+    }
+  }
+  let allowed = true;
+  let until = rng.range(on[0], on[1]);
+  return (cycle) => {
+    while (cycle >= until) {
+      allowed = !allowed;
+      const [lo, hi] = allowed ? on : off;
+      until += rng.range(lo, hi);
+    }
+    return allowed;
+  };
+}

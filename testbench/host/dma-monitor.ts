@@ -4,7 +4,13 @@
  * records, the interrupt ring). A byte outside them, or accessed in a direction its grant does not
  * allow, is recorded as a violation; any violation fails the test. The access itself still happens,
  * so the test sees what the NIC really did.
+ *
+ * Under bus faults (fault-injector.ts) it also checks that no failed transfer is reported to a guest
+ * as a success: a descriptor written back with DONE and without ERR whose payload transfer failed,
+ * or a TX frame built from a failed read that leaves on the wire as a good frame.
  */
+import { DESC_FLAGS, DESCRIPTOR, decodeDescriptor } from '../../hdl/descriptors.js';
+import { readTag } from '../ethernet/frame.js';
 import { checkRange, formatAddr, formatOwner, type HostMemory, type Owner, type PageType, pageBase, pageSpans } from './memory.js';
 
 export type DmaDirection = 'read' | 'write';
@@ -15,6 +21,63 @@ export interface DmaPort {
   dmaRead(addr: bigint, len: number): Uint8Array;
   /** With `byteMask` (AXI `wstrb`, one entry per byte), only bytes whose entry is true are written and checked. */
   dmaWrite(addr: bigint, bytes: Uint8Array, byteMask?: ArrayLike<boolean>): void;
+  /**
+   * An access the bus answered with an error (an injected fault): nothing was read or written. The
+   * monitor still checks it against the grants (the NIC did issue it) and remembers the failure.
+   */
+  dmaFailed?(direction: DmaDirection, addr: bigint, len: number, byteMask?: ArrayLike<boolean>): void;
+}
+
+/** What a grant is for, parsed from the VMM's purposes ("ctx 2 TX buffer seq 5", "ctx 2 RX ring", ...). */
+export type RegionKind = 'tx-ring' | 'rx-ring' | 'record' | 'intr-ring' | 'tx-buffer' | 'rx-buffer';
+
+export interface GrantRegion {
+  readonly kind: RegionKind;
+  /** The context it belongs to (null for the interrupt ring). */
+  readonly ctx: number | null;
+  /** Buffers: the seq of the descriptor it was granted for. */
+  readonly seq?: number;
+  readonly addr: bigint;
+  readonly len: number;
+  readonly grant: number;
+}
+
+const PURPOSE = /^ctx (\d+) (?:(TX|RX) (ring|buffer seq (\d+))|(completion record))$/;
+
+/** The region a grant covers, from its purpose; undefined for purposes the VMM model does not use. */
+export function grantRegion(g: DmaGrant): GrantRegion | undefined {
+  const base = { addr: g.addr, len: g.len, grant: g.id };
+  if (g.purpose === 'interrupt ring') return { ...base, kind: 'intr-ring', ctx: null };
+  const m = PURPOSE.exec(g.purpose);
+  if (!m) return undefined;
+  const ctx = Number(m[1]);
+  if (m[5]) return { ...base, kind: 'record', ctx };
+  const dir = m[2] === 'TX' ? 'tx' : 'rx';
+  if (m[3] === 'ring') return { ...base, kind: `${dir}-ring`, ctx };
+  return { ...base, kind: `${dir}-buffer`, ctx, seq: Number(m[4]) };
+}
+
+/** A failed transfer reported to a guest as a success (a DONE without ERR, or a good frame on the wire). */
+export interface FalseSuccess {
+  readonly ctx: number;
+  readonly direction: 'tx' | 'rx';
+  /** Seqs of the descriptors of the frame. */
+  readonly seqs: readonly number[];
+  /** Where the transfer failed. */
+  readonly failedAt: bigint;
+  readonly how: 'done-without-err' | 'good-frame-on-wire';
+  readonly message: string;
+}
+
+/** A TX frame whose payload read failed: what it held and which bytes the bus answered with an error. */
+interface FailedTxFrame {
+  ctx: number;
+  seqs: number[];
+  original: Uint8Array;
+  /** [start, end) in frame bytes the bus did not deliver. */
+  holes: [number, number][];
+  failedAt: bigint;
+  reported: boolean;
 }
 
 export interface DmaGrant {
@@ -70,6 +133,22 @@ function allows(access: GrantAccess, dir: DmaDirection): boolean {
   return access === 'read-write' || access === dir;
 }
 
+function bufferKey(ctx: number, kind: RegionKind, seq: number): string {
+  return `${ctx}/${kind}/${seq}`;
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
+/** What a NIC that ignored the error would send: the frame with the failed bytes zeroed, padded to 60. */
+function poisoned(f: FailedTxFrame): Uint8Array {
+  const out = new Uint8Array(Math.max(60, f.original.length));
+  out.set(f.original);
+  for (const [lo, hi] of f.holes) out.fill(0, lo, hi);
+  return out;
+}
+
 export class DmaMonitor implements DmaPort {
   readonly violations: DmaViolation[] = [];
   readonly log: DmaAccess[] = [];
@@ -80,6 +159,17 @@ export class DmaMonitor implements DmaPort {
   private readonly keepLog: boolean;
   private readonly readGranule: number;
   private readonly listeners: ((a: DmaAccess) => void)[] = [];
+  /** Failed transfers reported as successes (see the top of this file). */
+  readonly falseSuccesses: FalseSuccess[] = [];
+  /** Accesses the bus failed (injected faults), reads and writes. */
+  failedAccesses = 0;
+  private readonly regions = new Map<number, GrantRegion>();
+  /** `ctx/dir/seq` of a buffer grant -> the grant's region. */
+  private readonly bufferBySeq = new Map<string, GrantRegion>();
+  /** Buffer grants with a failed payload transfer. */
+  private readonly failedBuffers = new Map<number, bigint>();
+  /** TX frames with a failed payload read, newest last (bounded). */
+  private readonly failedTxFrames: FailedTxFrame[] = [];
 
   constructor(
     readonly memory: HostMemory,
@@ -104,6 +194,11 @@ export class DmaMonitor implements DmaPort {
     if (len === 0) throw new Error(`DMA grant '${purpose}' has length 0: a grant must cover at least one byte`);
     const g: DmaGrant = { id: this.nextId++, addr, len, access, purpose };
     this.byId.set(g.id, g);
+    const r = grantRegion(g);
+    if (r) {
+      this.regions.set(g.id, r);
+      if (r.seq !== undefined) this.bufferBySeq.set(bufferKey(r.ctx ?? -1, r.kind, r.seq), r);
+    }
     for (const s of pageSpans(addr, len)) {
       let set = this.byPage.get(s.pfn);
       if (!set) {
@@ -119,6 +214,15 @@ export class DmaMonitor implements DmaPort {
     const g = this.byId.get(id);
     if (!g) throw new Error(`DMA grant ${id} is not active (revoked twice, or never granted)`);
     this.byId.delete(id);
+    const r = this.regions.get(id);
+    if (r) {
+      this.regions.delete(id);
+      if (r.seq !== undefined) {
+        const k = bufferKey(r.ctx ?? -1, r.kind, r.seq);
+        if (this.bufferBySeq.get(k) === r) this.bufferBySeq.delete(k);
+      }
+    }
+    this.failedBuffers.delete(id);
     for (const s of pageSpans(g.addr, g.len)) {
       const set = this.byPage.get(s.pfn);
       set?.delete(g);
@@ -128,6 +232,26 @@ export class DmaMonitor implements DmaPort {
 
   grants(): DmaGrant[] {
     return [...this.byId.values()];
+  }
+
+  /**
+   * The granted regions overlapping [addr, addr+len) whose grant allows `direction` (every
+   * direction when omitted): what the fault injector classifies transfers by.
+   */
+  regionsAt(addr: bigint, len: number, direction?: DmaDirection): GrantRegion[] {
+    const out: GrantRegion[] = [];
+    const end = addr + BigInt(len);
+    const first = addr >> 12n;
+    const last = (end - 1n) >> 12n;
+    for (let pfn = first; pfn <= last; pfn++) {
+      for (const g of this.byPage.get(pfn) ?? []) {
+        if (direction && !allows(g.access, direction)) continue;
+        if (g.addr >= end || g.addr + BigInt(g.len) <= addr) continue;
+        const r = this.regions.get(g.id);
+        if (r && !out.includes(r)) out.push(r);
+      }
+    }
+    return out;
   }
 
   /** Calls `fn` after every NIC access (the scoreboard's tap). */
@@ -150,14 +274,170 @@ export class DmaMonitor implements DmaPort {
     this.check(n, 'write', addr, bytes.length, byteMask);
     this.memory.write(addr, bytes, byteMask);
     this.record({ access: n, direction: 'write', addr, data: bytes.slice(), byteMask: byteMask ? Array.from(byteMask) : undefined });
+    if (this.failedBuffers.size > 0) this.checkWriteBack(addr, bytes.length);
   }
 
-  /** Throws an error listing every violation (the first 20 in full). */
+  dmaFailed(direction: DmaDirection, addr: bigint, len: number, byteMask?: ArrayLike<boolean>): void {
+    checkRange(addr, len, `failed DMA ${direction}`);
+    const n = ++this.count;
+    this.failedAccesses++;
+    this.check(n, direction, addr, len, byteMask);
+    for (const r of this.regionsAt(addr, len, direction)) {
+      if (r.kind !== 'tx-buffer' && r.kind !== 'rx-buffer') continue;
+      if (!this.failedBuffers.has(r.grant)) this.failedBuffers.set(r.grant, addr);
+      if (r.kind === 'tx-buffer' && r.ctx !== null && r.seq !== undefined) this.noteFailedTxRead(r, addr, len);
+    }
+  }
+
+  /**
+   * A frame the NIC put on the wire; `corrupted`: it ended with `tuser` high, so the MAC spoils its
+   * FCS and no receiver takes it. A good frame built from a failed payload read is a false success.
+   */
+  checkWireFrame(data: Uint8Array, corrupted = false): void {
+    if (corrupted || this.failedTxFrames.length === 0) return;
+    const tag = readTag(data);
+    for (const f of this.failedTxFrames) {
+      if (f.reported) continue;
+      const orig = readTag(f.original);
+      const sameTag = tag !== undefined && orig !== undefined && tag.ctx === orig.ctx && tag.seq === orig.seq;
+      if (!sameTag && !equalBytes(data, poisoned(f))) continue;
+      f.reported = true;
+      this.falseSuccesses.push({
+        ctx: f.ctx,
+        direction: 'tx',
+        seqs: f.seqs,
+        failedAt: f.failedAt,
+        how: 'good-frame-on-wire',
+        message:
+          `ctx ${f.ctx} TX frame (descriptor seq ${f.seqs.join(', ')}) whose payload read at ${formatAddr(f.failedAt)} failed ` +
+          `left on the wire as a good frame (${data.length} bytes, tuser low)`,
+      });
+    }
+  }
+
+  /** Throws an error listing every violation and false success (the first 20 in full). */
   assertClean(): void {
-    if (this.violations.length === 0) return;
-    const shown = this.violations.slice(0, 20).map((v) => `  ${v.message}`);
-    const more = this.violations.length > 20 ? [`  ... and ${this.violations.length - 20} more`] : [];
-    throw new Error(`DMA monitor: ${this.violations.length} access(es) outside what the VMM granted:\n${[...shown, ...more].join('\n')}`);
+    const bad = this.violations.length + this.falseSuccesses.length;
+    if (bad === 0) return;
+    const all = [...this.violations.map((v) => v.message), ...this.falseSuccesses.map((f) => `false success: ${f.message}`)];
+    const shown = all.slice(0, 20).map((m) => `  ${m}`);
+    const more = all.length > 20 ? [`  ... and ${all.length - 20} more`] : [];
+    const what = [
+      this.violations.length ? `${this.violations.length} access(es) outside what the VMM granted` : '',
+      this.falseSuccesses.length ? `${this.falseSuccesses.length} failed transfer(s) reported as success` : '',
+    ].filter((x) => x !== '');
+    throw new Error(`DMA monitor: ${what.join(', ')}:\n${[...shown, ...more].join('\n')}`);
+  }
+
+  /** Removes and returns the recorded false successes (for tests that provoke them on purpose). */
+  takeFalseSuccesses(): FalseSuccess[] {
+    return this.falseSuccesses.splice(0);
+  }
+
+  /** The descriptor ring slot of context `ctx` a write at `addr` falls in, with the ring's region. */
+  private ringSlot(addr: bigint, len: number): { ring: GrantRegion; slot: bigint } | undefined {
+    for (const r of this.regionsAt(addr, len, 'write')) {
+      if (r.kind !== 'tx-ring' && r.kind !== 'rx-ring') continue;
+      const slot = r.addr + ((addr - r.addr) / BigInt(DESCRIPTOR.bytes)) * BigInt(DESCRIPTOR.bytes);
+      return { ring: r, slot };
+    }
+    return undefined;
+  }
+
+  /** The seqs of the frame holding the descriptor at `slot` (walks the ring by EOP flags, both ways). */
+  private frameSeqs(ring: GrantRegion, slot: bigint): number[] {
+    const size = BigInt(Math.max(1, Math.floor(ring.len / DESCRIPTOR.bytes)));
+    const at = (i: bigint) => ring.addr + (((i % size) + size) % size) * BigInt(DESCRIPTOR.bytes);
+    const idx = (slot - ring.addr) / BigInt(DESCRIPTOR.bytes);
+    const read = (i: bigint) => decodeDescriptor(this.memory.read(at(i), DESCRIPTOR.bytes));
+    const here = read(idx);
+    if (ring.kind === 'rx-ring') return [here.seq];
+    // Neighbours belong to the frame only when their seqs run on and the VMM granted their buffers
+    // (a stale lap's, a stamped or a zeroed slot's do not).
+    const issued = (seq: number) => this.bufferBySeq.has(bufferKey(ring.ctx ?? -1, 'tx-buffer', seq));
+    const follows = (a: number, b: number) => (b === a + 1 || (b === 0 && a !== 0)) && issued(a) && issued(b);
+    let first = idx;
+    let seq = here.seq;
+    for (let k = 1n; k < size; k++) {
+      const d = read(idx - k);
+      if (d.flags & DESC_FLAGS.EOP || !follows(d.seq, seq)) break;
+      first = idx - k;
+      seq = d.seq;
+    }
+    const seqs: number[] = [];
+    for (let i = first; i < first + size; i++) {
+      const d = read(i);
+      if (seqs.length > 0 && !follows(seqs[seqs.length - 1], d.seq)) break;
+      seqs.push(d.seq);
+      if (d.flags & DESC_FLAGS.EOP) break;
+    }
+    return seqs;
+  }
+
+  /** A write into a ring: a DONE without ERR over a descriptor whose payload transfer failed is a false success. */
+  private checkWriteBack(addr: bigint, len: number): void {
+    const hit = this.ringSlot(addr, len);
+    if (!hit || hit.ring.ctx === null) return;
+    const d = decodeDescriptor(this.memory.read(hit.slot, DESCRIPTOR.bytes));
+    if ((d.flags & DESC_FLAGS.DONE) === 0 || (d.flags & DESC_FLAGS.ERR) !== 0) return;
+    const ctx = hit.ring.ctx;
+    const dir = hit.ring.kind === 'tx-ring' ? 'tx' : 'rx';
+    const seqs = this.frameSeqs(hit.ring, hit.slot);
+    for (const seq of seqs) {
+      const b = this.bufferBySeq.get(bufferKey(ctx, `${dir}-buffer`, seq));
+      const failedAt = b ? this.failedBuffers.get(b.grant) : undefined;
+      if (!b || failedAt === undefined) continue;
+      this.failedBuffers.delete(b.grant);
+      this.falseSuccesses.push({
+        ctx,
+        direction: dir,
+        seqs,
+        failedAt,
+        how: 'done-without-err',
+        message:
+          `ctx ${ctx} ${dir.toUpperCase()} descriptor seq ${d.seq} (slot ${formatAddr(hit.slot)}) written back with DONE and ` +
+          `without ERR although the payload ${dir === 'tx' ? 'read' : 'write'} of seq ${seq} at ${formatAddr(failedAt)} failed`,
+      });
+      return;
+    }
+  }
+
+  /** Remembers what the frame of a failed TX buffer read held, and which of its bytes the bus failed. */
+  private noteFailedTxRead(buffer: GrantRegion, addr: bigint, len: number): void {
+    const ring = [...this.regions.values()].find((r) => r.kind === 'tx-ring' && r.ctx === buffer.ctx);
+    const ctx = buffer.ctx as number;
+    const seq = buffer.seq as number;
+    let f = this.failedTxFrames.find((x) => x.ctx === ctx && x.seqs.includes(seq));
+    if (!f) {
+      let seqs = [seq];
+      if (ring) {
+        const size = Math.max(1, Math.floor(ring.len / DESCRIPTOR.bytes));
+        seqs = this.frameSeqs(ring, ring.addr + BigInt((seq % size) * DESCRIPTOR.bytes));
+      }
+      const parts = seqs.map((s) => this.bufferBySeq.get(bufferKey(ctx, 'tx-buffer', s)));
+      const original = new Uint8Array(parts.reduce((n, p) => n + (p?.len ?? 0), 0));
+      let at = 0;
+      for (const p of parts) {
+        if (!p) continue;
+        original.set(this.memory.read(p.addr, p.len), at);
+        at += p.len;
+      }
+      f = { ctx, seqs, original, holes: [], failedAt: addr, reported: false };
+      this.failedTxFrames.push(f);
+      if (this.failedTxFrames.length > 64) this.failedTxFrames.shift();
+    }
+    // The failed beat's bytes, in frame coordinates.
+    let offset = 0;
+    for (const s of f.seqs) {
+      const p = this.bufferBySeq.get(bufferKey(ctx, 'tx-buffer', s));
+      if (!p) continue;
+      const lo = addr > p.addr ? addr : p.addr;
+      const end = addr + BigInt(len);
+      const pend = p.addr + BigInt(p.len);
+      const hi = end < pend ? end : pend;
+      if (lo < hi) f.holes.push([offset + Number(lo - p.addr), offset + Number(hi - p.addr)]);
+      offset += p.len;
+    }
   }
 
   /** Removes and returns the recorded violations (for tests that provoke them on purpose). */

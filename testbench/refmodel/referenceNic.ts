@@ -8,6 +8,14 @@
  * Time is abstract here: the harness calls `serveTransmit()` to let the NIC send what it can, and
  * `receive()` for each frame from the wire. Interrupt coalescing is timing, so the model keeps only
  * what is invariant: which context bits are pending, and entries written when the harness asks.
+ *
+ * Bus faults (docs/faults.md): with `faults` (a side of testbench/host/fault-injector.ts), every DMA
+ * access asks which of its 64-byte lines fail, as the RTL's bus does, and the model answers as the NIC
+ * must: a failed descriptor fetch idles the context (TX_DMA_ERR / RX_DMA_ERR, not a seq miss); a failed
+ * TX payload read completes the frame with DONE | ERR, unsent; a failed RX payload write completes the
+ * descriptor with ERR and without DONE, length 0; a failed write-back or completion record puts the
+ * context in FAULT (stopped as if quiescing, STATUS.FAULT, FAULT_VEC, GLOBAL_STATUS.CTX_FAULT, an irq);
+ * a failed interrupt entry sets GLOBAL_STATUS.INTR_FAULT and keeps the pending bits.
  */
 import { DESC_FLAGS, DESCRIPTOR, decodeDescriptor, encodeIntrEntry, INTR_ENTRY } from '../../hdl/descriptors.js';
 import { deriveParams, type NicParams } from '../../hdl/params.js';
@@ -23,8 +31,11 @@ import {
   type Bar1CtxReg,
   type Bar1GlobalReg,
   bar1CtxRegisters,
+  bar1FaultVecOffset,
   bar1GlobalRegisters,
   CTRL,
+  FAULT_VEC_WORDS,
+  GLOBAL_STATUS,
   getField,
   INT_CTRL,
   MAC_TABLE_WAY_STRIDE,
@@ -34,6 +45,7 @@ import {
 } from '../../hdl/registers/map.js';
 
 import type { DmaPort } from '../host/dma-monitor.js';
+import type { FailedSpan, FaultSide } from '../host/fault-injector.js';
 
 export type { DmaPort };
 
@@ -43,14 +55,47 @@ export interface DmaWriteRecord {
   kind: 'tx-desc' | 'rx-desc' | 'rx-payload' | 'completion' | 'intr-entry';
   addr: bigint;
   bytes: Uint8Array;
+  /** Some line of it failed on the bus (its bytes were not written). */
+  failed?: boolean;
 }
+
+export interface ReferenceNicOptions {
+  /** Bus faults on the model's DMA (the model's side of the same FaultInjector as the RTL's bus). */
+  faults?: FaultSide;
+}
+
+/** A TX frame whose payload read failed: not sent (or spoiled on its way), completed with DONE | ERR. */
+export interface FailedTxFrame {
+  ctx: number;
+  /** Where it would have gone, decided on what the failed read returned (zeros for failed lines). */
+  wire: boolean;
+  local: boolean;
+}
+
+/** Why a context entered FAULT. */
+export interface FaultEntry {
+  ctx: number;
+  dir: 'tx' | 'rx';
+  what: 'writeback' | 'record';
+  addr: bigint;
+}
+
+/**
+ * How the RTL cuts payload transfers into bursts (tx/payload.ts: aligned 256-byte windows; the RX
+ * engine: at 4 KiB and 256 beats, so one burst for any buffer inside a page): DMA_ERR counts one per
+ * failed burst.
+ */
+export const TX_PAYLOAD_BURST_BYTES = 256;
+
+/** Flags of an RX descriptor whose payload write failed (docs/faults.md: ERR, not DONE). */
+export const RX_FAILED_FLAGS = DESC_FLAGS.ERR | DESC_FLAGS.EOP;
 
 export interface WireFrame {
   ctx: number;
   bytes: Uint8Array;
 }
 
-export type RxDropReason = 'fcs' | 'runt' | 'oversize' | 'nomatch' | 'nobuf' | 'too-small' | 'disabled';
+export type RxDropReason = 'fcs' | 'runt' | 'oversize' | 'nomatch' | 'nobuf' | 'too-small' | 'disabled' | 'dma-error';
 
 export interface RxOutcome {
   delivered: number[];
@@ -62,10 +107,12 @@ const CTX_COUNTERS = [
   'TX_SEQ_MISS',
   'TX_OVERSIZE',
   'TX_SPOOFED',
+  'TX_DMA_ERR',
   'RX_FRAMES',
   'RX_SEQ_MISS',
   'RX_NOBUF',
   'RX_BUF_TOO_SMALL',
+  'RX_DMA_ERR',
 ] as const;
 type CtxCounter = (typeof CTX_COUNTERS)[number];
 const GLOBAL_COUNTERS = ['RX_NOMATCH', 'RX_FCS_ERR', 'RX_RUNT', 'RX_OVERSIZE', 'RX_FIFO_DROP', 'INTR_ENTRIES', 'INTR_IRQS'] as const;
@@ -82,15 +129,27 @@ interface ContextState {
   txDone: number;
   rxDone: number;
   masked: boolean;
+  /** STATUS.FAULT: a write-back or completion record failed; the context is stopped as if quiescing. */
+  fault: boolean;
+  /** A failed RX descriptor fetch left RX idle at this seq until the next RX doorbell. */
+  rxStallSeq: number | null;
 }
+
+const NO_FAILURES: readonly FailedSpan[] = Object.freeze([]);
 
 const TWO32 = 2 ** 32;
 
 export class ReferenceNic {
   readonly dmaWrites: DmaWriteRecord[] = [];
   readonly wire: WireFrame[] = [];
-  /** Interrupt requests raised (one per `deliverInterrupts` that wrote at least one entry). */
+  /** TX frames whose payload read failed, oldest first (the scoreboard takes them per window). */
+  readonly failedTx: FailedTxFrame[] = [];
+  /** Contexts that entered FAULT, oldest first. */
+  readonly faultEntries: FaultEntry[] = [];
+  /** Interrupt requests raised (one per `deliverInterrupts` that wrote at least one entry, one per fault). */
   irqs = 0;
+  /** A fault interrupt is owed to the hypervisor (FAULT or INTR_FAULT raised); `takeFaultIrq` clears it. */
+  faultIrq = false;
   private readonly ctxs: ContextState[];
   private readonly globals = new Map<Bar1GlobalReg, number>();
   private readonly globalCounters: Record<GlobalCounter, number>;
@@ -103,11 +162,16 @@ export class ReferenceNic {
   private pend = 0n;
   private intrHead = 0;
   private intrSeq = 0;
+  private ctxFault = false;
+  private intrFault = false;
+  private readonly faults: FaultSide | null;
 
   constructor(
     readonly params: NicParams,
     private readonly mem: DmaPort,
+    options: ReferenceNicOptions = {},
   ) {
+    this.faults = options.faults ?? null;
     const d = deriveParams(params);
     this.seqMask = d.seqMask;
     this.maxFrame = d.maxFrameBytes;
@@ -123,6 +187,8 @@ export class ReferenceNic {
       txDone: 0,
       rxDone: 0,
       masked: false,
+      fault: false,
+      rxStallSeq: null,
     }));
     for (const c of this.ctxs) {
       c.txDone = (c.txExp - 1) & this.seqMask;
@@ -143,7 +209,12 @@ export class ReferenceNic {
     return getField(this.ctrl(c), f as Parameters<typeof getField>[1]) === 1;
   }
   enabled(c: number): boolean {
-    return this.flag(c, CTRL.EN) && !this.flag(c, CTRL.QUIESCE);
+    return this.flag(c, CTRL.EN) && !this.flag(c, CTRL.QUIESCE) && !(this.ctxs[c]?.fault ?? false);
+  }
+
+  /** STATUS.FAULT of context c. */
+  inFault(c: number): boolean {
+    return this.ctxs[c]?.fault ?? false;
   }
 
   bar0Write(offset: number, value: number): void {
@@ -153,11 +224,14 @@ export class ReferenceNic {
     if (!ctx) return;
     if (word === BAR0_OFFSETS.TX_PROD) {
       if (!this.txActive.includes(c)) this.txActive.push(c);
+    } else if (word === BAR0_OFFSETS.RX_PROD) {
+      // A doorbell restarts an RX prefetch that a failed fetch stopped.
+      ctx.rxStallSeq = null;
     } else if (word === BAR0_OFFSETS.INT_CTRL) {
       if (getField(value, INT_CTRL.MASK)) ctx.masked = true;
       if (getField(value, INT_CTRL.UNMASK)) ctx.masked = false;
     }
-    // RX_PROD is only a hint: receive() looks at the ring itself.
+    // RX_PROD is otherwise only a hint: receive() looks at the ring itself.
   }
 
   bar0Read(offset: number): number {
@@ -193,6 +267,7 @@ export class ReferenceNic {
       }
       if (cr.reg === 'STATUS') {
         if (getField(v, STATUS.CFG_ERR)) ctx.cfgErr = false;
+        if (getField(v, STATUS.FAULT)) ctx.fault = false;
         return;
       }
       ctx.regs.set(cr.reg, v);
@@ -225,7 +300,9 @@ export class ReferenceNic {
       return;
     }
     if (reg === 'GLOBAL_STATUS') {
-      if (v & 1) this.globalCfgErr = false;
+      if (getField(v, GLOBAL_STATUS.CFG_ERR)) this.globalCfgErr = false;
+      if (getField(v, GLOBAL_STATUS.CTX_FAULT)) this.ctxFault = false;
+      if (getField(v, GLOBAL_STATUS.INTR_FAULT)) this.intrFault = false;
       return;
     }
     this.globals.set(reg, v);
@@ -243,7 +320,15 @@ export class ReferenceNic {
       const ctx = this.ctxs[cr.c] as ContextState;
       switch (cr.reg) {
         case 'STATUS':
-          return (this.flag(cr.c, CTRL.QUIESCE) ? 1 << STATUS.QUIESCED.lsb : 0) | (ctx.cfgErr ? 1 << STATUS.CFG_ERR.lsb : 0);
+          return (
+            (this.flag(cr.c, CTRL.QUIESCE) ? STATUS.QUIESCED.mask : 0) |
+            (ctx.cfgErr ? STATUS.CFG_ERR.mask : 0) |
+            (ctx.fault ? STATUS.FAULT.mask : 0)
+          );
+        case 'TX_DONE_TRUSTED':
+          return ctx.txDone;
+        case 'RX_DONE_TRUSTED':
+          return ctx.rxDone;
         case 'TX_EXP_SEQ':
           return ctx.txExp;
         case 'RX_EXP_SEQ':
@@ -261,12 +346,27 @@ export class ReferenceNic {
           return (ctx.regs.get(cr.reg) ?? 0) >>> 0;
       }
     }
+    const fv = (offset - bar1FaultVecOffset(0)) / 4;
+    if (Number.isInteger(fv) && fv >= 0 && fv < FAULT_VEC_WORDS) return this.faultVecWord(fv);
     const reg = (Object.keys(BAR1_GLOBAL_OFFSETS) as Bar1GlobalReg[]).find((r) => BAR1_GLOBAL_OFFSETS[r] === offset);
     if (!reg) return 0;
     if ((GLOBAL_COUNTERS as readonly string[]).includes(reg)) return this.globalCounters[reg as GlobalCounter] >>> 0;
-    if (reg === 'GLOBAL_STATUS') return this.globalCfgErr ? 1 : 0;
+    if (reg === 'GLOBAL_STATUS') {
+      return (
+        (this.globalCfgErr ? GLOBAL_STATUS.CFG_ERR.mask : 0) |
+        (this.ctxFault ? GLOBAL_STATUS.CTX_FAULT.mask : 0) |
+        (this.intrFault ? GLOBAL_STATUS.INTR_FAULT.mask : 0)
+      );
+    }
     if (reg === 'INTR_RING_HEAD') return this.intrHead;
     return (this.globals.get(reg) ?? 0) >>> 0;
+  }
+
+  /** Word i of FAULT_VEC: bit c % 32 of word c / 32 is STATUS.FAULT of context c. */
+  private faultVecWord(i: number): number {
+    let w = 0;
+    for (let b = 0; b < 32; b++) if (this.ctxs[32 * i + b]?.fault) w |= 1 << b;
+    return w >>> 0;
   }
 
   // ---------------------------------------------------------------- state the scoreboard reads
@@ -284,15 +384,80 @@ export class ReferenceNic {
   pendingVector(): bigint {
     return this.pend;
   }
+  /** True once per fault interrupt raised since the last call (a FAULT or INTR_FAULT, no ring entry). */
+  takeFaultIrq(): boolean {
+    const f = this.faultIrq;
+    this.faultIrq = false;
+    return f;
+  }
+
+  /**
+   * The RTL's RX prefetch of context c failed at ring slot `slot` (seen on its bus): its RX idles at
+   * that slot's next seq until an RX doorbell, as the model's own failed fetch would make it.
+   */
+  noteRxFetchFault(c: number, slot: number): void {
+    const s = this.ctxs[c];
+    if (!s) return;
+    const size = this.ring(c, 'RX').size;
+    const ahead = (((slot - (s.rxExp % size)) % size) + size) % size;
+    s.rxStallSeq = (s.rxExp + ahead) & this.seqMask;
+  }
+
+  /** The RTL's TX descriptor fetch of context c failed (seen on its bus): c idles until its next doorbell. */
+  noteTxFetchFault(c: number): void {
+    const i = this.txActive.indexOf(c);
+    if (i >= 0) this.txActive.splice(i, 1);
+  }
 
   private addr64(c: number, lo: Bar1CtxReg, hi: Bar1CtxReg): bigint {
     const s = this.ctxs[c] as ContextState;
     return (BigInt(s.regs.get(hi) ?? 0) << 32n) | BigInt((s.regs.get(lo) ?? 0) >>> 0);
   }
 
-  private write(ctx: number | null, kind: DmaWriteRecord['kind'], addr: bigint, bytes: Uint8Array): void {
-    this.mem.dmaWrite(addr, bytes);
-    this.dmaWrites.push({ ctx, kind, addr, bytes });
+  /** The lines of an access the bus fails (none without faults). */
+  private failures(addr: bigint, len: number, dir: 'read' | 'write'): readonly FailedSpan[] {
+    return this.faults ? this.faults.failures(addr, len, dir) : NO_FAILURES;
+  }
+
+  /** A DMA read; null when a line of it failed (the data is discarded). */
+  private read(addr: bigint, len: number): Uint8Array | null {
+    if (this.failures(addr, len, 'read').length > 0) return null;
+    return this.mem.dmaRead(addr, len);
+  }
+
+  /**
+   * A DMA write; the bytes of failed lines are not written (the other lines are, as the bus writes a
+   * burst's good beats). Returns false when a line failed.
+   */
+  private write(ctx: number | null, kind: DmaWriteRecord['kind'], addr: bigint, bytes: Uint8Array): boolean {
+    const failed = this.failures(addr, bytes.length, 'write');
+    if (failed.length === 0) {
+      this.mem.dmaWrite(addr, bytes);
+      this.dmaWrites.push({ ctx, kind, addr, bytes });
+      return true;
+    }
+    const mask: boolean[] = Array(bytes.length).fill(true);
+    for (const f of failed) mask.fill(false, f.lo, f.hi);
+    if (mask.includes(true)) this.mem.dmaWrite(addr, bytes, mask);
+    this.dmaWrites.push({ ctx, kind, addr, bytes, failed: true });
+    return false;
+  }
+
+  /** Context c enters FAULT: stopped as if quiescing, the hypervisor told by a fault interrupt. */
+  private enterFault(c: number, dir: 'tx' | 'rx', what: FaultEntry['what'], addr: bigint): void {
+    const s = this.ctxs[c] as ContextState;
+    s.counters[dir === 'tx' ? 'TX_DMA_ERR' : 'RX_DMA_ERR']++;
+    if (s.fault) return;
+    s.fault = true;
+    this.ctxFault = true;
+    this.faultEntries.push({ ctx: c, dir, what, addr });
+    this.raiseFaultIrq();
+  }
+
+  private raiseFaultIrq(): void {
+    this.faultIrq = true;
+    this.irqs++;
+    this.globalCounters.INTR_IRQS++;
   }
 
   private ring(c: number, dir: 'TX' | 'RX'): { base: bigint; size: number } {
@@ -306,27 +471,36 @@ export class ReferenceNic {
     return r.base + BigInt((seq % r.size) * DESCRIPTOR.bytes);
   }
 
-  private writeFlags(c: number, kind: 'tx-desc' | 'rx-desc', descAt: bigint, len: number | null, flags: number): void {
+  /** The write-back of a descriptor; false when it failed on the bus. */
+  private writeFlags(c: number, kind: 'tx-desc' | 'rx-desc', descAt: bigint, len: number | null, flags: number): boolean {
     // Bytes 8..11 (len, flags) for RX; only the flags (10..11) for TX, which does not change len.
     if (len === null) {
       const b = new Uint8Array(2);
       new DataView(b.buffer).setUint16(0, flags, true);
-      this.write(c, kind, descAt + BigInt(DESCRIPTOR.fields.flags.offset), b);
-    } else {
-      const b = new Uint8Array(4);
-      const v = new DataView(b.buffer);
-      v.setUint16(0, len, true);
-      v.setUint16(2, flags, true);
-      this.write(c, kind, descAt + BigInt(DESCRIPTOR.fields.len.offset), b);
+      return this.write(c, kind, descAt + BigInt(DESCRIPTOR.fields.flags.offset), b);
     }
+    const b = new Uint8Array(4);
+    const v = new DataView(b.buffer);
+    v.setUint16(0, len, true);
+    v.setUint16(2, flags, true);
+    return this.write(c, kind, descAt + BigInt(DESCRIPTOR.fields.len.offset), b);
   }
 
+  /**
+   * The completion record and the interrupt bit, after a frame's write-backs. In FAULT the NIC writes
+   * nothing more to host memory (docs/faults.md): the done seq advances, nothing else happens.
+   */
   private completion(c: number, dir: 'tx' | 'rx'): void {
     const s = this.ctxs[c] as ContextState;
+    if (s.fault) return;
     const base = this.addr64(c, 'DONE_BASE_LO', 'DONE_BASE_HI') & ~0x7n;
     const b = new Uint8Array(4);
     new DataView(b.buffer).setUint32(0, dir === 'tx' ? s.txDone : s.rxDone, true);
-    this.write(c, 'completion', base + (dir === 'tx' ? 0n : 4n), b);
+    const at = base + (dir === 'tx' ? 0n : 4n);
+    if (!this.write(c, 'completion', at, b)) {
+      this.enterFault(c, dir, 'record', at);
+      return;
+    }
     this.pend |= 1n << BigInt(c);
   }
 
@@ -375,7 +549,13 @@ export class ReferenceNic {
     let seq = s.txExp;
     for (;;) {
       const at = this.descAddr(c, 'TX', seq);
-      const d = decodeDescriptor(this.mem.dmaRead(at, DESCRIPTOR.bytes));
+      const raw = this.read(at, DESCRIPTOR.bytes);
+      if (raw === null) {
+        // F-2: a DMA error, not a seq miss; the context idles until its next doorbell.
+        s.counters.TX_DMA_ERR++;
+        return false;
+      }
+      const d = decodeDescriptor(raw);
       if (d.seq !== seq || descs.length >= this.ring(c, 'TX').size) {
         s.counters.TX_SEQ_MISS++;
         return false;
@@ -393,10 +573,30 @@ export class ReferenceNic {
     } else {
       frame = new Uint8Array(Math.max(60, total));
       let at = 0;
+      let failedBursts = 0;
       for (const d of descs) {
-        frame.set(this.mem.dmaRead(d.addr, d.len), at);
+        const failed = this.failures(d.addr, d.len, 'read');
+        if (failed.length === 0) frame.set(this.mem.dmaRead(d.addr, d.len), at);
+        else {
+          // What the NIC got: zeros for the failed lines; one DMA error per failed burst.
+          frame.set(this.mem.dmaRead(d.addr, d.len), at);
+          for (const f of failed) frame.fill(0, at + f.lo, at + f.hi);
+          failedBursts += new Set(failed.map((f) => f.line / BigInt(TX_PAYLOAD_BURST_BYTES))).size;
+        }
         at += d.len;
       }
+      if (failedBursts > 0) {
+        // F-1: never a good frame; its descriptors complete with DONE | ERR. A loopback copy is
+        // dropped by the receive path as a bad-FCS frame.
+        s.counters.TX_DMA_ERR += failedBursts;
+        const route = this.routeOf(c, frame);
+        this.failedTx.push({ ctx: c, wire: route.wire, local: route.local });
+        if (route.local) this.globalCounters.RX_FCS_ERR++;
+        err = true;
+        frame = null;
+      }
+    }
+    if (frame) {
       const spoofed = this.flag(c, CTRL.SPOOFCHK) && (total < 12 || macFromBytes(frame, 6) !== this.ctxMac(c));
       if (spoofed) {
         s.counters.TX_SPOOFED++;
@@ -410,14 +610,11 @@ export class ReferenceNic {
       s.txBytes += BigInt(frame.length);
       this.route(c, frame, sent);
     }
-    for (const d of descs)
-      this.writeFlags(
-        c,
-        'tx-desc',
-        d.at,
-        null,
-        DESC_FLAGS.DONE | (err ? DESC_FLAGS.ERR : 0) | (d === descs[descs.length - 1] ? DESC_FLAGS.EOP : 0),
-      );
+    for (const d of descs) {
+      if (s.fault) break;
+      const flags = DESC_FLAGS.DONE | (err ? DESC_FLAGS.ERR : 0) | (d === descs[descs.length - 1] ? DESC_FLAGS.EOP : 0);
+      if (!this.writeFlags(c, 'tx-desc', d.at, null, flags)) this.enterFault(c, 'tx', 'writeback', d.at);
+    }
     s.txExp = seq;
     s.txDone = (seq - 1) & this.seqMask;
     this.completion(c, 'tx');
@@ -427,6 +624,16 @@ export class ReferenceNic {
   private ctxMac(c: number): number {
     const s = this.ctxs[c] as ContextState;
     return ((s.regs.get('MAC_HI') ?? 0) & 0xffff) * TWO32 + ((s.regs.get('MAC_LO') ?? 0) >>> 0);
+  }
+
+  /** Where a frame of context c would go: the wire, a local context (or several), or both. */
+  private routeOf(c: number, frame: Uint8Array): { wire: boolean; local: boolean } {
+    const dst = macFromBytes(frame, 0);
+    if (!this.params.LOCAL_LOOPBACK) return { wire: true, local: false };
+    if (isMulticastMac(dst)) return { wire: true, local: true };
+    const target = this.lookup(dst);
+    const local = target !== undefined && target !== c && this.enabled(target);
+    return { wire: !local, local };
   }
 
   /** Wire and/or local delivery of a frame sent by context c. */
@@ -483,11 +690,26 @@ export class ReferenceNic {
 
   private deliverInto(c: number, frame: Uint8Array, out: RxOutcome): void {
     const s = this.ctxs[c] as ContextState;
-    const at = this.descAddr(c, 'RX', s.rxExp);
-    const d = decodeDescriptor(this.mem.dmaRead(at, DESCRIPTOR.bytes));
-    if (d.seq !== s.rxExp) {
+    const nobuf = () => {
       s.counters.RX_NOBUF++;
       out.dropped.push({ ctx: c, reason: 'nobuf' });
+    };
+    if (s.rxStallSeq === s.rxExp) {
+      nobuf();
+      return;
+    }
+    const at = this.descAddr(c, 'RX', s.rxExp);
+    const raw = this.read(at, DESCRIPTOR.bytes);
+    if (raw === null) {
+      // F-2: the prefetch failed; RX idles until the next doorbell and the frame finds no buffer.
+      s.counters.RX_DMA_ERR++;
+      s.rxStallSeq = s.rxExp;
+      nobuf();
+      return;
+    }
+    const d = decodeDescriptor(raw);
+    if (d.seq !== s.rxExp) {
+      nobuf();
       return;
     }
     if (frame.length > d.len) {
@@ -495,14 +717,23 @@ export class ReferenceNic {
       out.dropped.push({ ctx: c, reason: 'too-small' });
       return;
     }
-    this.write(c, 'rx-payload', d.addr, frame);
-    this.writeFlags(c, 'rx-desc', at, frame.length, DESC_FLAGS.DONE | DESC_FLAGS.EOP);
+    const ok = this.write(c, 'rx-payload', d.addr, frame);
+    if (!ok) {
+      // F-3: ERR without DONE, length 0; the done seq advances and the guest drops the buffer.
+      s.counters.RX_DMA_ERR++;
+      out.dropped.push({ ctx: c, reason: 'dma-error' });
+    }
+    if (!this.writeFlags(c, 'rx-desc', at, ok ? frame.length : 0, ok ? DESC_FLAGS.DONE | DESC_FLAGS.EOP : RX_FAILED_FLAGS)) {
+      this.enterFault(c, 'rx', 'writeback', at);
+    }
     s.rxDone = s.rxExp;
     s.rxExp = (s.rxExp + 1) & this.seqMask;
-    s.counters.RX_FRAMES++;
-    s.rxBytes += BigInt(frame.length);
+    if (ok) {
+      s.counters.RX_FRAMES++;
+      s.rxBytes += BigInt(frame.length);
+      out.delivered.push(c);
+    }
     this.completion(c, 'rx');
-    out.delivered.push(c);
   }
 
   // ---------------------------------------------------------------- interrupts
@@ -512,7 +743,8 @@ export class ReferenceNic {
    * ring is enabled and has room; masked bits stay pending. Returns the contexts delivered.
    */
   deliverInterrupts(): number[] {
-    if (((this.globals.get('INTR_CTRL') ?? 0) & 1) === 0) return [];
+    // While INTR_FAULT is set no entry is written; the bits wait (docs/faults.md).
+    if (((this.globals.get('INTR_CTRL') ?? 0) & 1) === 0 || this.intrFault) return [];
     let unmasked = 0n;
     for (let c = 0; c < this.params.N_CTX; c++) if (!(this.ctxs[c] as ContextState).masked) unmasked |= 1n << BigInt(c);
     const snap = this.pend & unmasked;
@@ -527,7 +759,12 @@ export class ReferenceNic {
     for (const g of groups) {
       const vec = (snap >> BigInt(g * 64)) & 0xffff_ffff_ffff_ffffn;
       const bytes = encodeIntrEntry({ vec, seq: this.intrSeq >>> 0, group: g });
-      this.write(null, 'intr-entry', base + BigInt((this.intrHead % size) * INTR_ENTRY.bytes), bytes);
+      if (!this.write(null, 'intr-entry', base + BigInt((this.intrHead % size) * INTR_ENTRY.bytes), bytes)) {
+        // The snapshot's bits stay pending (ORed back: nothing lost); the hypervisor re-arms the ring.
+        this.intrFault = true;
+        this.raiseFaultIrq();
+        return [];
+      }
       this.intrSeq = (this.intrSeq + 1) >>> 0;
       this.intrHead = (this.intrHead + 1) >>> 0;
       this.globalCounters.INTR_ENTRIES++;
