@@ -31,10 +31,28 @@
  *   near one short frame per 10.5 cycles. One context alone takes at most `descCache` frames per
  *   descriptor round trip.
  * - `tkeep` is all ones except on the last beat, where it marks the frame's first bytes (lane 0 up).
+ * - Bus errors (docs/faults.md): a failed descriptor read is not used, stops the prefetch as a miss
+ *   does and counts rx_dma_err (F-2); a frame with a failed payload write completes with ERR, no DONE,
+ *   length 0, and counts rx_dma_err instead of rx_frames / rx_bytes (F-3); a failed write-back or
+ *   completion record counts rx_dma_err and pulses `m_fault` for the context (F-4); the BAR1 block
+ *   then quiesces it. RX_DONE_TRUSTED is the done seq last sent to the mailbox.
+ * - A loopback frame with `terr` (its transmit payload read failed) is dropped and counts rx_fcs_err.
+ * - After rst the per-context memories (N_CTX cycles) and the MAC table (2 * N_CTX cycles) are swept
+ *   to their reset values; register accesses wait, frames wait in the frame buffers (F-6).
  */
 import { axisSpec, cat, defineModule, type Expr, UInt } from '../../generator/index.js';
 import type { NicParams } from '../params.js';
-import { ctxEventSpec, ctxFlagsSpec, dmaSpec, doneSeqSpec, frameSpec, intrSetSpec, macLookupSpec, regBusSpec } from './interfaces.js';
+import {
+  ctxEventSpec,
+  ctxFlagsSpec,
+  dmaSpec,
+  doneSeqSpec,
+  faultSpec,
+  frameSpec,
+  intrSetSpec,
+  macLookupSpec,
+  regBusSpec,
+} from './interfaces.js';
 import { classify, type StatusSource } from './rx/classify.js';
 import { type RxOptions, rxConfig } from './rx/config.js';
 import { ctxState } from './rx/ctxState.js';
@@ -79,6 +97,7 @@ export function rxEngine(p: NicParams, opts: RxOptions = {}) {
       const done = m.master('m_done', doneSeqSpec(w));
       const intr = m.master('m_intr', intrSetSpec(w));
       const mac = m.slave('s_mac', macLookupSpec(w));
+      const fault = m.master('m_fault', faultSpec(w));
 
       // ---- frame buffers
       const common = { streamW: c.streamW, bufW: c.bufW, maxFrameBytes: c.maxFrameBytes, minFrameBytes: c.minFrameBytes, lenW: c.lenW };
@@ -91,6 +110,7 @@ export function rxEngine(p: NicParams, opts: RxOptions = {}) {
       fbMac.io.s.tvalid.set(rx.tvalid);
       fbMac.io.s.tlast.set(rx.tlast);
       fbMac.io.s.tuser.set(rx.tuser);
+      fbMac.io.s.terr.set(0);
       rx.tready.set(fbMac.io.s.tready);
       const fbLoop = loop
         ? m.instance('u_fb_loop', rxFrameBuffer({ ...common, words: c.loopBufWords, userW: c.ctxW, fcsCheck: false, backpressure: true }))
@@ -101,6 +121,7 @@ export function rxEngine(p: NicParams, opts: RxOptions = {}) {
         fbLoop.io.s.tvalid.set(lb.tvalid);
         fbLoop.io.s.tlast.set(lb.tlast);
         fbLoop.io.s.tuser.set(lb.tuser);
+        fbLoop.io.s.terr.set(lb.terr);
         lb.tready.set(fbLoop.io.s.tready);
       } else {
         // Without LOCAL_LOOPBACK the transmit engine sends nothing here; anything that comes is dropped.
@@ -130,6 +151,7 @@ export function rxEngine(p: NicParams, opts: RxOptions = {}) {
         src: i === 1 ? fb.io.st.user : null,
       }));
       const cls = classify(m, c, sources, pw, {
+        ready: table.io.ready,
         valid: table.io.a_valid,
         mac: table.io.a_mac,
         respValid: table.io.a_resp_valid,
@@ -155,9 +177,23 @@ export function rxEngine(p: NicParams, opts: RxOptions = {}) {
         addr: m.wire('fresh_desc_addr', UInt(64)),
         len: m.wire('fresh_desc_len', UInt(16)),
         dseq: m.wire('fresh_desc_seq', UInt(32)),
+        err: m.wire('fresh_desc_err'),
+        errCount: m.wire('fresh_desc_err_count'),
       };
       const canCopy = m.wire('can_copy');
       const canRelease = m.wire('can_release');
+      const dmaErr = {
+        valid: m.wire('dma_err_valid'),
+        ctx: m.wire('dma_err_ctx', UInt(c.ctxW)),
+        count: m.wire('dma_err_count'),
+        undo: m.wire('dma_err_undo'),
+        len: m.wire('dma_err_len', UInt(c.lenW)),
+      };
+      const doneSeq = {
+        valid: m.wire('done_seq_valid'),
+        ctx: m.wire('done_seq_ctx', UInt(c.ctxW)),
+        seq: m.wire('done_seq_seq', UInt(c.seqW)),
+      };
 
       const cs = ctxState(m, c, {
         ok,
@@ -166,6 +202,8 @@ export function rxEngine(p: NicParams, opts: RxOptions = {}) {
         fresh,
         doorbell: { valid: db.valid, ctx: db.ctx },
         arSpace,
+        dmaErr,
+        doneSeq,
       });
       db.ready.set(cs.doorbellTake);
 
@@ -178,6 +216,8 @@ export function rxEngine(p: NicParams, opts: RxOptions = {}) {
       fresh.addr.set(fetch.fresh.addr);
       fresh.len.set(fetch.fresh.len);
       fresh.dseq.set(fetch.fresh.dseq);
+      fresh.err.set(fetch.fresh.err);
+      fresh.errCount.set(fetch.fresh.errCount);
 
       const disp = dispatch(m, c, cls, pw, {
         en: flags.en,
@@ -200,7 +240,7 @@ export function rxEngine(p: NicParams, opts: RxOptions = {}) {
         relValid: fb.io.rel_valid,
         relPtr: fb.io.rel_ptr,
       }));
-      const writer = dmaWriter(m, c, axi, ports, pw, disp.job, disp.work, cs.doneUpd);
+      const writer = dmaWriter(m, c, axi, ports, pw, disp.job, disp.work, cs.doneUpd, { take: cs.dmaErrTake, busy: cs.dmaErrBusy });
       canCopy.set(writer.canCopy);
       canRelease.set(writer.canRelease);
       done.valid.set(writer.done.valid);
@@ -208,6 +248,16 @@ export function rxEngine(p: NicParams, opts: RxOptions = {}) {
       done.seq.set(writer.done.seq);
       intr.valid.set(writer.intr.valid);
       intr.ctx.set(writer.intr.ctx);
+      doneSeq.valid.set(writer.done.valid);
+      doneSeq.ctx.set(writer.done.ctx);
+      doneSeq.seq.set(writer.done.seq);
+      dmaErr.valid.set(writer.dmaErr.valid);
+      dmaErr.ctx.set(writer.dmaErr.ctx);
+      dmaErr.count.set(writer.dmaErr.count);
+      dmaErr.undo.set(writer.dmaErr.undo);
+      dmaErr.len.set(writer.dmaErr.len);
+      fault.valid.set(writer.fault.valid);
+      fault.ctx.set(writer.fault.ctx);
 
       // ---- global counters (RX_GLOBAL_COUNTERS order)
       const sumOf = (pick: (fb: (typeof fbs)[number]) => Expr) => popcount(cat(...fbs.map(pick)), 2);
@@ -226,7 +276,7 @@ export function rxEngine(p: NicParams, opts: RxOptions = {}) {
 
       // ---- register bus
       const rp = regPort(m, c, reg, {
-        ready: cs.ready,
+        ready: cs.ready.and(table.io.ready),
         regTake: cs.regTake,
         regResp: cs.regResp,
         tableRdReady: table.io.rd_ready,
@@ -249,7 +299,18 @@ export function rxEngine(p: NicParams, opts: RxOptions = {}) {
       table.io.rd_index.set(rp.tableRd.index);
       table.io.rd_hi.set(rp.tableRd.hi);
 
-      return { s_axis_rx: rx, s_lb: lb, s_reg: reg, s_db: db, ctx: flags, m_axi: axi, m_done: done, m_intr: intr, s_mac: mac };
+      return {
+        s_axis_rx: rx,
+        s_lb: lb,
+        s_reg: reg,
+        s_db: db,
+        ctx: flags,
+        m_axi: axi,
+        m_done: done,
+        m_intr: intr,
+        s_mac: mac,
+        m_fault: fault,
+      };
     },
   );
 }

@@ -1,8 +1,9 @@
 /**
  * A bench around the receive engine alone: host memory behind the AXI4 slave transactor, the MAC
  * stream and the loopback stream as AXI4-Stream sources, and the engine's other ports driven and
- * watched directly (register bus, doorbell queue, context flags, done seq, interrupt bits, MAC lookup).
- * Each test gets a fresh testbench on a simulation built once per parameter set.
+ * watched directly (register bus, doorbell queue, context flags, done seq, interrupt bits, MAC lookup,
+ * fault pulses). The host bus can answer chosen bursts with an error (`faults`), and loopback frames
+ * can carry `terr`. Each test gets a fresh testbench on a simulation built once per parameter set.
  */
 import { DESC_FLAGS } from '../../hdl/descriptors.js';
 import { type RxOptions, rxEngine } from '../../hdl/nic/rxEngine.js';
@@ -10,7 +11,14 @@ import { type NicParams, resolveParams } from '../../hdl/params.js';
 import { MacTable, macWords } from '../../hdl/registers/macTable.js';
 import { type Bar1CtxReg, type Bar1GlobalReg, bar1CtxOffset, bar1GlobalOffset, bar1MacTableOffset } from '../../hdl/registers/map.js';
 import { type PortValue, type Simulation, simulate } from '../../sim/index.js';
-import { Axi4SlaveMemory, type Axi4SlaveMemoryOptions, AxisSource, type AxisSourceOptions } from '../../testbench/axi/index.js';
+import {
+  Axi4SlaveMemory,
+  type Axi4SlaveMemoryOptions,
+  AxisSource,
+  type AxisSourceOptions,
+  RESP_DECERR,
+  RESP_SLVERR,
+} from '../../testbench/axi/index.js';
 import { Testbench } from '../../testbench/runtime/index.js';
 import { RegBusDriver, WatchedMemory } from './blockBench.js';
 
@@ -45,6 +53,108 @@ export interface BenchOptions {
   source?: AxisSourceOptions;
 }
 
+export type FaultKind = 'read' | 'write';
+
+/** A burst the host bus answered with an error. */
+export interface FailedBurst {
+  kind: FaultKind;
+  addr: number;
+  /** Bytes it covers: [lo, hi). */
+  lo: number;
+  hi: number;
+  resp: number;
+  cycle: number;
+}
+
+interface FaultRule {
+  kind: FaultKind;
+  lo: number;
+  hi: number;
+  resp: number;
+  left: number;
+}
+
+interface InFlight {
+  lo: number;
+  hi: number;
+  resp: number;
+}
+
+/**
+ * A host bus that answers chosen bursts with SLVERR or DECERR (a refused or poisoned PCIe
+ * transaction, docs/faults.md): a burst fails when the bytes it covers overlap a rule's range. It
+ * decides at the address handshake (before the memory transactor reacts to that edge), overrides the
+ * RRESP/BRESP the memory drives (after it), and keeps the bytes of a failed write out of memory. The
+ * engine uses one AXI ID and the memory answers in order, so responses match requests by order.
+ */
+export class BusFaults {
+  readonly failed: FailedBurst[] = [];
+  private readonly rules: FaultRule[] = [];
+  private readonly reads: InFlight[] = [];
+  private readonly writes: InFlight[] = [];
+
+  constructor(
+    private readonly tb: Testbench<Ports>,
+    private readonly sim: Simulation<Ports>,
+  ) {}
+
+  /** Fails the next `times` (default: all) bursts of `kind` that touch [lo, hi). */
+  fail(kind: FaultKind, lo: number, hi: number, opts: { resp?: number; times?: number } = {}): void {
+    const resp = opts.resp ?? RESP_SLVERR;
+    if (resp !== RESP_SLVERR && resp !== RESP_DECERR) throw new RangeError(`a bus fault answers SLVERR (2) or DECERR (3), not ${resp}`);
+    if (!(hi > lo)) throw new RangeError(`fault range [0x${lo.toString(16)}, 0x${hi.toString(16)}) is empty: give hi > lo`);
+    this.rules.push({ kind, lo, hi, resp, left: opts.times ?? Number.POSITIVE_INFINITY });
+  }
+
+  clear(): void {
+    this.rules.length = 0;
+  }
+
+  /** Whether byte `addr` belongs to a failing write burst in flight (its data must not land). */
+  poisoned(addr: number): boolean {
+    return this.writes.some((w) => w.resp !== 0 && addr >= w.lo && addr < w.hi);
+  }
+
+  /** Drops what is in flight (after a reset of the engine, the memory has nothing outstanding either). */
+  forget(): void {
+    this.reads.length = 0;
+    this.writes.length = 0;
+  }
+
+  private decide(kind: FaultKind, addr: number, lo: number, hi: number): InFlight {
+    const rule = this.rules.find((r) => r.kind === kind && r.left > 0 && lo < r.hi && hi > r.lo);
+    if (!rule) return { lo, hi, resp: 0 };
+    rule.left--;
+    this.failed.push({ kind, addr, lo, hi, resp: rule.resp, cycle: this.tb.cycle });
+    return { lo, hi, resp: rule.resp };
+  }
+
+  /** Call after each edge, before the memory transactor's callback: sees the handshakes of that edge. */
+  observe(): void {
+    const s = this.sim.sampled;
+    const n = (x: string) => Number(s[`m_axi_${x}`]);
+    if (s.m_axi_rvalid && s.m_axi_rready && s.m_axi_rlast) this.reads.shift();
+    if (s.m_axi_bvalid && s.m_axi_bready) this.writes.shift();
+    if (s.m_axi_arvalid && s.m_axi_arready) {
+      const addr = n('araddr');
+      const bytes = (n('arlen') + 1) * 2 ** n('arsize');
+      const lo = n('arburst') === 2 ? addr - (addr % bytes) : addr;
+      this.reads.push(this.decide('read', addr, lo, lo + bytes));
+    }
+    if (s.m_axi_awvalid && s.m_axi_awready) {
+      const addr = n('awaddr');
+      this.writes.push(this.decide('write', addr, addr, addr + (n('awlen') + 1) * 2 ** n('awsize')));
+    }
+  }
+
+  /** Call after each edge, after the memory transactor's callback: the responses of the oldest bursts. */
+  override(): void {
+    const P = this.sim.ports;
+    P.m_axi_rresp = this.reads[0]?.resp ?? 0;
+    P.m_axi_bresp = this.writes[0]?.resp ?? 0;
+  }
+}
+
 const sims = new Map<string, Promise<Simulation<Ports>>>();
 
 function simFor(p: NicParams, rx: RxOptions): Promise<Simulation<Ports>> {
@@ -69,19 +179,33 @@ export const layout = {
   done: (c: number) => 0x1_3000_0000 + c * 0x100,
 };
 
+/** Host memory whose failed writes do not land. */
+class FaultableMemory extends WatchedMemory {
+  faults: BusFaults | null = null;
+  /** Bytes of failed writes, kept out of memory. */
+  readonly dropped: { addr: number; value: number; cycle: number }[] = [];
+  override writeByte(addr: number, value: number): void {
+    if (this.faults?.poisoned(addr)) this.dropped.push({ addr, value, cycle: this.cycle() });
+    else super.writeByte(addr, value);
+  }
+}
+
 export class RxBench {
   readonly tb: Testbench<Ports>;
-  readonly mem = new WatchedMemory();
+  readonly mem = new FaultableMemory();
   private readonly reg: RegBusDriver;
   readonly axi: Axi4SlaveMemory;
+  readonly faults: BusFaults;
   readonly mac: AxisSource;
   readonly lb: AxisSource;
-  readonly table: MacTable;
+  table: MacTable;
   /** Completions: a done-seq update together with the context's interrupt bit. */
   readonly done: Completion[] = [];
   /** Every done-seq update sent to the mailbox. */
   readonly doneUpdates: Event[] = [];
   readonly intr: { ctx: number; cycle: number }[] = [];
+  /** `m_fault` pulses. */
+  readonly faultPulses: { ctx: number; cycle: number }[] = [];
   readonly aw: { addr: number; len: number; cycle: number }[] = [];
   readonly b: number[] = [];
   /** Read bursts: the bytes they cover ([lo, hi), WRAP bursts included), their beats, the cycle. */
@@ -91,6 +215,9 @@ export class RxBench {
   wBeats = 0;
   rBeats = 0;
   private readonly dbQueue: number[] = [];
+  private resetEnd = 0;
+  /** `terr` of the loopback frames queued and not yet fully sent, in order. */
+  private readonly lbErr: boolean[] = [];
   private en = 0n;
   private quiesce = 0n;
   private mcast = 0n;
@@ -103,7 +230,12 @@ export class RxBench {
     this.tb = new Testbench(sim, { stallCycles: 200_000 });
     this.reg = new RegBusDriver(this.tb, sim);
     this.mem.cycle = () => this.tb.cycle;
+    this.faults = new BusFaults(this.tb, sim);
+    this.mem.faults = this.faults;
+    const faults = this.faults;
+    this.tb.onEdge(() => faults.observe(), { name: 'bus faults: requests' });
     this.axi = new Axi4SlaveMemory(this.tb, 'm_axi', { ...opts.memory, memory: this.mem });
+    this.tb.onEdge(() => faults.override(), { name: 'bus faults: responses' });
     this.mac = new AxisSource(this.tb, 's_axis_rx', opts.source);
     this.lb = new AxisSource(this.tb, 's_lb', opts.source);
     this.table = new MacTable(p);
@@ -112,6 +244,7 @@ export class RxBench {
     P.s_reg_rd_valid = 0;
     P.s_db_valid = 0;
     P.s_mac_req_valid = 0;
+    P.s_lb_terr = 0;
     this.setFlags();
     this.tb.onEdge(() => this.watch(), { name: 'rx bench monitors' });
   }
@@ -121,6 +254,7 @@ export class RxBench {
     const sim = await simFor(p, opts.rx ?? {});
     const bench = new RxBench(sim, p, opts);
     await bench.tb.reset();
+    bench.resetEnd = bench.tb.cycle;
     return bench;
   }
 
@@ -142,6 +276,9 @@ export class RxBench {
       if (s.m_intr_valid) this.done.push({ ...e, desc: this.descriptor(e.ctx, e.seq) });
     }
     if (s.m_intr_valid) this.intr.push({ ctx: Number(s.m_intr_ctx), cycle });
+    if (s.m_fault_valid) this.faultPulses.push({ ctx: Number(s.m_fault_ctx), cycle });
+    if (s.s_lb_tvalid && s.s_lb_tready && s.s_lb_tlast) this.lbErr.shift();
+    this.sim.ports.s_lb_terr = this.lbErr[0] ? 1 : 0;
     if (s.m_axi_awvalid && s.m_axi_awready) this.aw.push({ addr: Number(s.m_axi_awaddr), len: this.num('m_axi_awlen') + 1, cycle });
     if (s.m_axi_bvalid && s.m_axi_bready) this.b.push(cycle);
     if (s.m_axi_wvalid && s.m_axi_wready) this.wBeats++;
@@ -205,13 +342,16 @@ export class RxBench {
     return this.regRead(bar1GlobalOffset(reg));
   }
 
-  async counters(ctx: number): Promise<{ frames: number; bytes: number; seqMiss: number; nobuf: number; tooSmall: number }> {
+  async counters(
+    ctx: number,
+  ): Promise<{ frames: number; bytes: number; seqMiss: number; nobuf: number; tooSmall: number; dmaErr: number }> {
     return {
       frames: await this.ctxReg(ctx, 'RX_FRAMES'),
       bytes: (await this.ctxReg(ctx, 'RX_BYTES_LO')) + 2 ** 32 * (await this.ctxReg(ctx, 'RX_BYTES_HI')),
       seqMiss: await this.ctxReg(ctx, 'RX_SEQ_MISS'),
       nobuf: await this.ctxReg(ctx, 'RX_NOBUF'),
       tooSmall: await this.ctxReg(ctx, 'RX_BUF_TOO_SMALL'),
+      dmaErr: await this.ctxReg(ctx, 'RX_DMA_ERR'),
     };
   }
 
@@ -240,18 +380,40 @@ export class RxBench {
     this.flags(ctx, { en: true, mcast: s.mcast ?? false });
   }
 
+  /** Places a MAC as the hypervisor does; resolves once the table holds it (a cycle after the last write is taken). */
   async addMac(mac: number, ctx: number): Promise<void> {
     for (const w of this.table.insert(mac, ctx)) await this.tableWrite(w.way, w.index, w.entry);
+    await this.tb.cycles(2);
   }
 
   async removeMac(mac: number): Promise<void> {
     for (const w of this.table.remove(mac)) await this.tableWrite(w.way, w.index, w.entry);
+    await this.tb.cycles(2);
   }
 
   private async tableWrite(way: number, index: number, e: { valid: boolean; ctx: number; mac: number }): Promise<void> {
     const { lo, hi } = macWords(e.mac);
     await this.regWrite(bar1MacTableOffset(way, index, 'ENTRY_LO', this.p), lo);
     await this.regWrite(bar1MacTableOffset(way, index, 'ENTRY_HI', this.p), hi | (e.ctx << 16) | (e.valid ? 0x8000_0000 : 0));
+  }
+
+  /**
+   * One lookup on the transmit engine's MAC port: the answer two cycles later (`hit` -1 when no answer
+   * came in that cycle).
+   */
+  async macLookup(mac: number): Promise<{ hit: number; ctx: number }[]> {
+    const P = this.sim.ports;
+    P.s_mac_req_valid = 1;
+    P.s_mac_req_mac = BigInt(mac);
+    await this.tb.rising();
+    P.s_mac_req_valid = 0;
+    const got: { hit: number; ctx: number }[] = [];
+    for (let k = 0; k < 3; k++) {
+      if (P.s_mac_resp_valid) got.push({ hit: Number(P.s_mac_resp_hit), ctx: Number(P.s_mac_resp_ctx) });
+      else got.push({ hit: -1, ctx: -1 });
+      await this.tb.rising();
+    }
+    return got;
   }
 
   /** Writes the descriptor for `seq` into its ring slot (addr, len, flags 0, seq), as the hypervisor does. */
@@ -279,8 +441,41 @@ export class RxBench {
     return this.mac.send(frame, { user: badFcs ? 1n : 0n });
   }
 
-  sendLoopback(frame: Uint8Array, src: number): Promise<void> {
+  /** A loopback frame from context `src`; with `terr`, marked as one whose transmit payload read failed. */
+  sendLoopback(frame: Uint8Array, src: number, opts: { terr?: boolean } = {}): Promise<void> {
+    this.lbErr.push(opts.terr ?? false);
     return this.lb.send(frame, { user: BigInt(src) });
+  }
+
+  /** As sendLoopback, without waiting for the frame to be taken. */
+  loopback(frame: Uint8Array, src: number, opts: { terr?: boolean } = {}): void {
+    this.lbErr.push(opts.terr ?? false);
+    this.lb.write(frame, { user: BigInt(src) });
+  }
+
+  /**
+   * A warm reset of the engine, as `rst` of the whole NIC: the BAR1 block's flags go back to 0 and the
+   * mailbox's doorbell queue empties. Call it with no DMA outstanding (the host memory is not reset).
+   * Resolves when `rst` falls; `untilReady` then waits for the reset sweep.
+   */
+  async warmReset(): Promise<void> {
+    this.en = 0n;
+    this.quiesce = 0n;
+    this.mcast = 0n;
+    this.setFlags();
+    this.dbQueue.length = 0;
+    this.sim.ports.s_db_valid = 0;
+    this.faults.forget();
+    this.table = new MacTable(this.p);
+    this.ringLog2.clear();
+    await this.tb.reset();
+    this.resetEnd = this.tb.cycle;
+  }
+
+  /** Waits until the engine takes register accesses; returns the cycles since the end of the last reset. */
+  async untilReady(): Promise<number> {
+    await this.tb.until(() => this.sim.sampled.s_reg_wr_ready === 1, { timeout: 10 * this.p.N_CTX + 100, what: 'the reset sweep' });
+    return this.tb.cycle - this.resetEnd;
   }
 
   async waitDone(ctx: number, seq: number, timeout = 5000): Promise<Completion> {

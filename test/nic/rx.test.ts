@@ -282,6 +282,8 @@ describe('rxEngine', () => {
       'RX_SEQ_MISS',
       'RX_NOBUF',
       'RX_BUF_TOO_SMALL',
+      'RX_DMA_ERR',
+      'RX_DONE_TRUSTED',
     ] as const;
     const snapshot = async (c: number) => {
       const out: Record<string, number> = {};
@@ -408,20 +410,7 @@ describe('rxEngine', () => {
     const b = await open();
     await setup(b, 4);
     b.flags(1, { quiesce: true });
-    const P = b.sim.ports;
-    const ask = async (mac: number) => {
-      P.s_mac_req_valid = 1;
-      P.s_mac_req_mac = BigInt(mac);
-      await b.tb.rising();
-      P.s_mac_req_valid = 0;
-      const got: { hit: number; ctx: number }[] = [];
-      for (let k = 0; k < 3; k++) {
-        if (b.sim.ports.s_mac_resp_valid) got.push({ hit: Number(b.sim.ports.s_mac_resp_hit), ctx: Number(b.sim.ports.s_mac_resp_ctx) });
-        else got.push({ hit: -1, ctx: -1 });
-        await b.tb.rising();
-      }
-      return got;
-    };
+    const ask = (mac: number) => b.macLookup(mac);
     // After the request edge, the answer is valid one edge later: two cycles after the request.
     expect(await ask(localMac(3))).toEqual([
       { hit: -1, ctx: -1 },

@@ -3,6 +3,7 @@
  * the loopback buffer when both hold one), looks its destination MAC up in the MAC table, and queues
  * it with the verdict: unicast hit (and the context), unicast miss, multicast or broadcast. It runs
  * ahead of the dispatcher, so the lookup's latency is hidden behind the previous frame's copies.
+ * Until the table's reset sweep has ended, stored frames wait in their buffers (F-6).
  */
 import { Bool, cat, type Expr, fsm, lit, type ModuleBuilder, mux, UInt } from '../../../generator/index.js';
 import type { RxConfig } from './config.js';
@@ -22,6 +23,8 @@ export interface StatusSource {
 }
 
 export interface MacPort {
+  /** The table answers lookups (its reset sweep has ended). */
+  ready: Expr;
   valid: { set(v: Expr): void };
   mac: { set(v: Expr): void };
   respValid: Expr;
@@ -54,7 +57,7 @@ export function classify(m: ModuleBuilder, c: RxConfig, sources: StatusSource[],
   // Round-robin between the two buffers.
   const pick1 = s1 ? m.named('cls_pick_lb', s1.valid.and(s0.valid.not().or(last.not()))) : lit(0, 1);
   const anyValid = s1 ? s0.valid.or(s1.valid) : s0.valid;
-  const take = m.named('cls_take', st.is('IDLE').and(anyValid).and(q.full.not()));
+  const take = m.named('cls_take', st.is('IDLE').and(anyValid).and(q.full.not()).and(mac.ready));
   s0.ready.set(take.and(pick1.not()));
   s1?.ready.set(take.and(pick1));
   const sel = (f: (s: StatusSource) => Expr) => (s1 ? mux(pick1, f(s1), f(s0)) : f(s0));

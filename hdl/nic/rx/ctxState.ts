@@ -8,8 +8,9 @@
  * that starts an operation every cycle, but never two at once on one context, so no two operations
  * ever race on the same words; whatever N_CTX is, an operation takes three cycles.
  *
- * Operations, by priority: a register access; a frame copy asking for a buffer (consume); a fetched
- * descriptor (fresh); a doorbell; a retry of a fetch that lacked resources.
+ * Operations, by priority: a register access; a DMA error reported by the writer; a frame copy asking
+ * for a buffer (consume); a fetched descriptor (fresh); a doorbell; a retry of a fetch that lacked
+ * resources.
  *
  * Sequence rules (spec section 5, P-7/P-8/P-9): descriptors are fetched from slot fetch_seq mod ring
  * size, at most min(descCache, ring size) ahead of exp_seq, and kept only if their seq field equals
@@ -22,12 +23,19 @@
  * without buffers never waits for a DMA round trip. Writing RX_EXP_SEQ or the ring registers empties
  * the cache and bumps the generation, so no descriptor fetched before the write is ever used.
  * Contexts not enabled or quiescing start no fetch and are given no buffer.
+ *
+ * Bus errors (docs/faults.md): a fetched descriptor that came with an error response is not kept and
+ * stops the prefetch as a mismatch does (F-2), but counts rx_dma_err, not rx_seq_miss. The writer
+ * reports its failed bursts (one rx_dma_err each); for a frame whose payload failed (F-3) it also takes
+ * the frame back out of rx_frames / rx_bytes, which counted it when it was given its buffer, before the
+ * frame's completion is notified. RX_DONE_TRUSTED is the done seq last sent to the mailbox, kept here.
  */
-import { all, Bool, cat, type Expr, lit, type Memory, type ModuleBuilder, mux, UInt, type Wire } from '../../../generator/index.js';
+import { all, any, Bool, cat, type Expr, lit, type Memory, type ModuleBuilder, mux, UInt, type Wire } from '../../../generator/index.js';
 import { rrArbiter } from '../../../generator/lib/rrArbiter.js';
-import { DONE_BASE_LO, RING_BASE_LO } from '../../registers/map.js';
+import { bar1CtxRegisters, DONE_BASE_LO, findRegister, RING_BASE_LO } from '../../registers/map.js';
 import { STATUS_BUSY_BIT } from '../interfaces.js';
 import type { RxConfig } from './config.js';
+import type { FreshDescriptor } from './descFetch.js';
 import { REG_CODE_W, regCode, STATUS_CODE } from './registers.js';
 import { fitWidth, log2 } from './widths.js';
 
@@ -39,10 +47,17 @@ export interface CtxStateInputs {
   ok: Expr;
   reg: { valid: Expr; wr: Expr; ctx: Expr; code: Expr; data: Expr };
   consume: { valid: Expr; ctx: Expr; len: Expr };
-  fresh: { valid: Expr; ctx: Expr; gen: Expr; seq: Expr; addr: Expr; len: Expr; dseq: Expr };
+  fresh: FreshDescriptor;
   doorbell: { valid: Expr; ctx: Expr };
   /** The descriptor-read queue can take a request. */
   arSpace: Expr;
+  /**
+   * A DMA error of the writer: with `count`, one more rx_dma_err; with `undo`, a frame of `len` bytes
+   * taken back out of rx_frames / rx_bytes.
+   */
+  dmaErr: { valid: Expr; ctx: Expr; count: Expr; undo: Expr; len: Expr };
+  /** Every done seq sent to the mailbox: RX_DONE_TRUSTED follows it. */
+  doneSeq: { valid: Expr; ctx: Expr; seq: Expr };
 }
 
 export interface CtxStateOutputs {
@@ -52,6 +67,9 @@ export interface CtxStateOutputs {
   result: { valid: Expr; kind: Expr; addr: Expr; slot: Expr; seq: Expr; doneBase: Expr };
   freshTake: Expr;
   doorbellTake: Expr;
+  dmaErrTake: Expr;
+  /** A DMA error taken is still in the pipeline (its counters not yet written). */
+  dmaErrBusy: Expr;
   ar: { valid: Expr; ctx: Expr; gen: Expr; seq: Expr; n: Expr; addr: Expr };
   doneUpd: { valid: Expr; ctx: Expr; seq: Expr };
   /** The reset sweep has initialised every context. */
@@ -95,7 +113,8 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   const iw = log2(2 * D) + 1;
   const dynW = 2 * seqW + cw + 2 + genW + iw;
   const dynMem = m.memory('rx_dyn', { width: dynW, depth: c.nCtx });
-  const cntMem = m.memory('rx_counters', { width: 192, depth: c.nCtx });
+  const cntMem = m.memory('rx_counters', { width: 224, depth: c.nCtx });
+  const trustMem = m.memory('rx_done_trusted', { width: seqW, depth: c.nCtx });
   const cacheMem = m.memory('rx_desc_cache', { width: 80, depth: c.nCtx * D });
   const wRing = writePort(m, ringMem, 2);
   const wLog2 = writePort(m, log2Mem);
@@ -103,6 +122,7 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   const wDyn = writePort(m, dynMem);
   const wCnt = writePort(m, cntMem);
   const wCache = writePort(m, cacheMem);
+  const wTrust = writePort(m, trustMem);
 
   const initDone = m.reg('ctx_init_done', Bool, { reset: 0 });
   const initCtx = m.reg('ctx_init', UInt(ctxAddrW), { reset: 0 });
@@ -114,7 +134,7 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   // Three stages: SELECT (read the dynamic word), READ (read the other words and the cache slot),
   // DECIDE (act, write back). A new operation may start every cycle unless its context is in READ or
   // DECIDE, so an operation always sees the writes of the previous one on its context.
-  const OP = { REG: 0, CONSUME: 1, FRESH: 2, DOORBELL: 3, FETCH: 4 } as const;
+  const OP = { REG: 0, CONSUME: 1, FRESH: 2, DOORBELL: 3, FETCH: 4, ERR: 5 } as const;
   const stage = (name: string) => ({
     v: m.reg(`${name}_valid`, Bool, { reset: 0 }),
     kind: m.reg(`${name}_kind`, UInt(3), { reset: 0 }),
@@ -128,6 +148,10 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
     addr: m.reg(`${name}_addr`, UInt(64), { reset: 0 }),
     dlen: m.reg(`${name}_dlen`, UInt(16), { reset: 0 }),
     dseq: m.reg(`${name}_dseq`, UInt(32), { reset: 0 }),
+    /** FRESH: the descriptor came with an error response. ERR: take the frame back out (undo). */
+    fail: m.reg(`${name}_fail`, Bool, { reset: 0 }),
+    /** FRESH, ERR: count one rx_dma_err. */
+    count: m.reg(`${name}_count`, Bool, { reset: 0 }),
   });
   const rs = stage('op_r');
   const ds = stage('op_d');
@@ -136,26 +160,37 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   // ---- SELECT: the highest-priority operation whose context is free.
   const grantCtx = fitWidth(wantArb.io.grant_index, ctxW);
   const okReg = m.named('op_ok_reg', initDone.and(i.reg.valid).and(busyCtx(i.reg.ctx).not()));
+  const okErr = m.named('op_ok_err', initDone.and(i.dmaErr.valid).and(busyCtx(i.dmaErr.ctx).not()));
   const okCons = m.named('op_ok_consume', initDone.and(i.consume.valid).and(busyCtx(i.consume.ctx).not()));
   const okFresh = m.named('op_ok_fresh', initDone.and(i.fresh.valid).and(busyCtx(i.fresh.ctx).not()));
   const okDb = m.named('op_ok_doorbell', initDone.and(i.doorbell.valid).and(busyCtx(i.doorbell.ctx).not()));
   const fetchCan = credits.ne(0).and(i.arSpace);
   const okFetch = m.named('op_ok_fetch', initDone.and(wantArb.io.grant_valid).and(fetchCan).and(busyCtx(grantCtx).not()));
+  // Errors come right after register accesses: rare, and the writer holds its B channel while they wait.
   const selReg = m.named('op_sel_reg', okReg);
-  const selCons = m.named('op_sel_consume', okCons.and(okReg.not()));
-  const selFresh = m.named('op_sel_fresh', okFresh.and(okReg.not()).and(okCons.not()));
-  const selDb = m.named('op_sel_doorbell', okDb.and(all(okReg.not(), okCons.not(), okFresh.not())));
-  const selFetch = m.named('op_sel_fetch', okFetch.and(all(okReg.not(), okCons.not(), okFresh.not(), okDb.not())));
+  const selErr = m.named('op_sel_err', okErr.and(okReg.not()));
+  const selCons = m.named('op_sel_consume', okCons.and(okReg.not()).and(okErr.not()));
+  const selFresh = m.named('op_sel_fresh', okFresh.and(all(okReg.not(), okErr.not(), okCons.not())));
+  const selDb = m.named('op_sel_doorbell', okDb.and(all(okReg.not(), okErr.not(), okCons.not(), okFresh.not())));
+  const selFetch = m.named('op_sel_fetch', okFetch.and(all(okReg.not(), okErr.not(), okCons.not(), okFresh.not(), okDb.not())));
   wantArb.io.advance.set(selFetch);
-  const selAny = m.named('op_sel_any', selReg.or(selCons).or(selFresh).or(selDb).or(selFetch));
+  const selAny = m.named('op_sel_any', any(selReg, selErr, selCons, selFresh, selDb, selFetch));
   const selCtx = m.named(
     'op_sel_ctx',
-    mux(selReg, i.reg.ctx, mux(selCons, i.consume.ctx, mux(selFresh, i.fresh.ctx, mux(selDb, i.doorbell.ctx, grantCtx)))),
+    mux(
+      selReg,
+      i.reg.ctx,
+      mux(selErr, i.dmaErr.ctx, mux(selCons, i.consume.ctx, mux(selFresh, i.fresh.ctx, mux(selDb, i.doorbell.ctx, grantCtx)))),
+    ),
   );
   const selKind = mux(
     selReg,
     lit(OP.REG, 3),
-    mux(selCons, lit(OP.CONSUME, 3), mux(selFresh, lit(OP.FRESH, 3), mux(selDb, lit(OP.DOORBELL, 3), lit(OP.FETCH, 3)))),
+    mux(
+      selErr,
+      lit(OP.ERR, 3),
+      mux(selCons, lit(OP.CONSUME, 3), mux(selFresh, lit(OP.FRESH, 3), mux(selDb, lit(OP.DOORBELL, 3), lit(OP.FETCH, 3)))),
+    ),
   );
   rs.v.set(selAny);
   m.when(selAny, () => {
@@ -164,12 +199,14 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
     rs.wr.set(i.reg.wr);
     rs.code.set(i.reg.code);
     rs.data.set(i.reg.data);
-    rs.len.set(i.consume.len);
+    rs.len.set(mux(selErr, i.dmaErr.len, i.consume.len));
     rs.gen.set(i.fresh.gen);
     rs.seq.set(i.fresh.seq);
     rs.addr.set(i.fresh.addr);
     rs.dlen.set(i.fresh.len);
     rs.dseq.set(i.fresh.dseq);
+    rs.fail.set(mux(selErr, i.dmaErr.undo, i.fresh.err));
+    rs.count.set(mux(selErr, i.dmaErr.count, i.fresh.errCount));
   });
   m.when(selFetch, () => want.atIndex(fitWidth(grantCtx, ctxAddrW)).set(0));
   const qDynR = dynMem.read(ctxAddr(selCtx), { enable: selAny, name: 'q_dyn' });
@@ -180,6 +217,7 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   const qLog2 = log2Mem.read(rAddr, { enable: rs.v, name: 'q_ring_log2' });
   const qDone = doneMem.read(rAddr, { enable: rs.v, name: 'q_done_base' });
   const qCnt = cntMem.read(rAddr, { enable: rs.v, name: 'q_counters' });
+  const qTrust = trustMem.read(rAddr, { enable: rs.v, name: 'q_done_trusted' });
   const qCache = cacheMem.read(cacheAddr(rs.ctx, qDynR.bits(seqW - 1, 0)), { enable: rs.v, name: 'q_cache' });
   const qDyn = m.reg('op_d_dyn', UInt(dynW), { reset: 0 });
   ds.v.set(rs.v);
@@ -200,6 +238,8 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   const opAddr = ds.addr;
   const opDlen = ds.dlen;
   const opDseq = ds.dseq;
+  const opFail = ds.fail;
+  const opCount = ds.count;
   const exp = m.named('cur_exp', qDyn.bits(seqW - 1, 0));
   const fetchSeq = m.named('cur_fetch', qDyn.bits(2 * seqW - 1, seqW));
   const cnt = m.named('cur_cnt', qDyn.bits(2 * seqW + cw - 1, 2 * seqW));
@@ -215,13 +255,15 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   const doFresh = isKind(OP.FRESH);
   const doDb = isKind(OP.DOORBELL);
   const doFetch = isKind(OP.FETCH);
+  const doErr = isKind(OP.ERR);
 
   const cFrames = qCnt.bits(31, 0);
   const cBytes = qCnt.bits(95, 32);
   const cMiss = qCnt.bits(127, 96);
   const cNobuf = qCnt.bits(159, 128);
   const cSmall = qCnt.bits(191, 160);
-  const packCnt = (f: Expr, b: Expr, mi: Expr, nb: Expr, sm: Expr) => cat(sm, nb, mi, b, f);
+  const cDmaErr = qCnt.bits(223, 192);
+  const packCnt = (f: Expr, b: Expr, mi: Expr, nb: Expr, sm: Expr, de: Expr) => cat(de, sm, nb, mi, b, f);
   const cacheAddrQ = qCache.bits(63, 0);
   const cacheLen = qCache.bits(79, 64);
 
@@ -248,6 +290,7 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   const nMiss = m.wire('next_miss', UInt(32), { init: cMiss });
   const nNobuf = m.wire('next_nobuf', UInt(32), { init: cNobuf });
   const nSmall = m.wire('next_small', UInt(32), { init: cSmall });
+  const nDmaErr = m.wire('next_dma_err', UInt(32), { init: cDmaErr });
 
   const resValid = m.reg('res_valid', Bool, { reset: 0 });
   const resKind = m.reg('res_kind', UInt(2), { reset: 0 });
@@ -288,7 +331,7 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
 
   // Fresh: a fetched descriptor, kept only at the next free place of the cache with the right seq.
   const inPlace = m.named('fresh_in_place', opGen.eq(gen).and(opSeq.eq(exp.addWrap(cnt.resize(seqW)))));
-  const seqOk = m.named('fresh_seq_ok', opDseq.eq(opSeq.resize(32)));
+  const seqOk = m.named('fresh_seq_ok', opDseq.eq(opSeq.resize(32)).and(opFail.not()));
   m.when(doFresh.and(inPlace), () => {
     dynChange.set(1);
     m.when(seqOk, () => {
@@ -305,11 +348,25 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
         nRearm.set(0);
         tryFetch.set(1);
       }).otherwise(() => {
+        // A read that failed stops the prefetch the same way, but is a DMA error, not a miss (F-2).
         nActive.set(0);
-        cntChange.set(1);
-        nMiss.set(cMiss.addWrap(1));
+        m.when(opFail.not(), () => {
+          cntChange.set(1);
+          nMiss.set(cMiss.addWrap(1));
+        });
       });
     });
+  });
+  // Failed bursts count whether or not their descriptor was still wanted (F-2, F-3, F-4).
+  m.when(doFresh.or(doErr).and(opCount), () => {
+    cntChange.set(1);
+    nDmaErr.set(cDmaErr.addWrap(1));
+  });
+  // A frame whose payload write failed was counted when it got its buffer: take it back out (F-3).
+  m.when(doErr.and(opFail), () => {
+    cntChange.set(1);
+    nFrames.set(cFrames.subWrap(1));
+    nBytes.set(cBytes.subWrap(opLen.resize(64)));
   });
 
   // Descriptor reads issued before this doorbell (fetch_seq - exp_seq > cached) may be stale.
@@ -392,6 +449,8 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
     ['RX_SEQ_MISS', cMiss],
     ['RX_NOBUF', cNobuf],
     ['RX_BUF_TOO_SMALL', cSmall],
+    ['RX_DMA_ERR', cDmaErr],
+    ['RX_DONE_TRUSTED', qTrust.resize(32)],
   ];
   m.when(doReg, () => {
     regResData.set(0);
@@ -445,21 +504,30 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   m.when(cntChange, () => {
     wCnt.we.set(1);
     wCnt.addr.set(ctxAddr(opCtx));
-    wCnt.data.set(packCnt(nFrames, nBytes, nMiss, nNobuf, nSmall));
+    wCnt.data.set(packCnt(nFrames, nBytes, nMiss, nNobuf, nSmall, nDmaErr));
+  });
+  m.when(i.doneSeq.valid, () => {
+    wTrust.we.set(1);
+    wTrust.addr.set(ctxAddr(i.doneSeq.ctx));
+    wTrust.data.set(i.doneSeq.seq);
   });
   wRing.addr.set(ctxAddr(opCtx));
   wLog2.addr.set(ctxAddr(opCtx));
   wDone.addr.set(ctxAddr(opCtx));
 
-  // ---- reset sweep: every context to its reset values (RX_EXP_SEQ = 1, P-8).
+  // ---- reset sweep: every context to its reset values (RX_EXP_SEQ = 1, P-8; RX_DONE_TRUSTED = 0).
+  const regs = bar1CtxRegisters(c.p);
+  const expReset = findRegister(regs, 'RX_EXP_SEQ').reset;
+  const trustReset = findRegister(regs, 'RX_DONE_TRUSTED').reset;
   m.when(initDone.not(), () => {
-    for (const p of [wRing, wLog2, wDone, wDyn, wCnt]) {
+    for (const p of [wRing, wLog2, wDone, wDyn, wCnt, wTrust]) {
       p.we.set(1);
       p.addr.set(initCtx);
       p.data.set(0);
       p.mask?.set(lit(3, 2));
     }
-    wDyn.data.set(packDyn(lit(1, seqW), lit(1, seqW), lit(0, cw), lit(0, 1), lit(0, 1), lit(0, genW), lit(0, iw)));
+    wDyn.data.set(packDyn(lit(expReset, seqW), lit(expReset, seqW), lit(0, cw), lit(0, 1), lit(0, 1), lit(0, genW), lit(0, iw)));
+    wTrust.data.set(lit(trustReset, seqW));
     initCtx.set(initCtx.addWrap(1));
     m.when(initCtx.eq(c.nCtx - 1), () => initDone.set(1));
   });
@@ -471,6 +539,8 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
     result: { valid: resValid, kind: resKind, addr: resAddr, slot: resSlot, seq: resSeq, doneBase: resDone },
     freshTake: selFresh,
     doorbellTake: selDb,
+    dmaErrTake: selErr,
+    dmaErrBusy: rs.v.and(rs.kind.eq(OP.ERR)).or(ds.v.and(ds.kind.eq(OP.ERR))),
     ar: { valid: issue, ctx: opCtx, gen: nGen, seq: nFetch, n: fetchN, addr: descAddr },
     doneUpd: { valid: doneUpdValid, ctx: doneUpdCtx, seq: doneUpdSeq },
     ready: initDone,

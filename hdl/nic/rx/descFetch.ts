@@ -5,6 +5,10 @@
  * block-RAM FIFO), splits the data into 16-byte descriptors and queues them for the context-state
  * unit. Requests never cross a 4 KiB page (the context-state unit cuts them there) and the queue has
  * room reserved for every descriptor asked for, so `rready` never waits on the context-state unit.
+ *
+ * Error responses (F-2, docs/faults.md): a descriptor any of whose beats came with `rresp` other than
+ * OKAY is passed on marked failed (its data is not to be used), and the first failed descriptor of each
+ * burst is marked to be counted, so RX_DMA_ERR counts one per failed burst.
  */
 import { cat, type Expr, lit, type MasterPorts, type ModuleBuilder, mux, UInt } from '../../../generator/index.js';
 import { syncFifo } from '../../../generator/lib/syncFifo.js';
@@ -28,7 +32,22 @@ export interface FetchRequest {
 export interface DescFetchOutputs {
   /** The request queue can take one more request. */
   arSpace: Expr;
-  fresh: { valid: Expr; ctx: Expr; gen: Expr; seq: Expr; addr: Expr; len: Expr; dseq: Expr };
+  fresh: FreshDescriptor;
+}
+
+/** A fetched descriptor for the context-state unit. */
+export interface FreshDescriptor {
+  valid: Expr;
+  ctx: Expr;
+  gen: Expr;
+  seq: Expr;
+  addr: Expr;
+  len: Expr;
+  dseq: Expr;
+  /** A beat of it was answered with an error: not a descriptor (F-2). */
+  err: Expr;
+  /** The first failed descriptor of its burst: count it in RX_DMA_ERR. */
+  errCount: Expr;
 }
 
 const ADDR = fieldBits(DESCRIPTOR.fields.addr);
@@ -96,7 +115,7 @@ export function descFetch(m: ModuleBuilder, c: RxConfig, dma: Dma, req: FetchReq
     const tGen = t.bits(nw + seqW + genW, nw + seqW + 1);
     const tCtx = t.bits(tagW - 1, tagW - ctxW);
     const k = m.reg('fetch_k', UInt(nw), { reset: 0 });
-    const outW = ctxW + genW + seqW + 64 + 16 + 32;
+    const outW = 2 + ctxW + genW + seqW + 64 + 16 + 32;
     const out = m.instance('u_fresh', syncFifo({ width: outW, depth: c.fetchCredits }));
     const push = m.wire('fresh_push', undefined, { init: 0 });
     const pAddr = m.wire('fresh_addr', UInt(64), { init: 0 });
@@ -104,6 +123,11 @@ export function descFetch(m: ModuleBuilder, c: RxConfig, dma: Dma, req: FetchReq
     const pSeqField = m.wire('fresh_dseq', UInt(32), { init: 0 });
     const rTake = m.wire('fetch_r_take', undefined, { init: 0 });
     const rv = m.named('fetch_r_valid', dma.rvalid.and(tags.valid));
+    const rErr = m.named('fetch_r_err', dma.rresp.ne(0));
+    // Whether this descriptor's beats (so far) came with an error; set below per bus width.
+    const pErr = m.wire('fresh_err', undefined, { init: 0 });
+    // A failed descriptor of this burst was already passed on (and counted).
+    const burstErr = m.reg('fetch_burst_err', undefined, { reset: 0 });
     const pick = (word: Expr, base: number) => ({
       addr: word.bits(base + ADDR.lsb + ADDR.width - 1, base + ADDR.lsb),
       len: word.bits(base + LEN.lsb + LEN.width - 1, base + LEN.lsb),
@@ -113,11 +137,16 @@ export function descFetch(m: ModuleBuilder, c: RxConfig, dma: Dma, req: FetchReq
       // Two beats per descriptor, wrapped: length, flags and seq first, then the address.
       const half = m.reg('fetch_half', undefined, { reset: 0 });
       const hiWord = m.reg('fetch_hi', UInt(64), { reset: 0 });
+      const hiErr = m.reg('fetch_hi_err', undefined, { reset: 0 });
       rTake.set(rv);
       m.when(rv, () => {
         half.set(half.not());
-        m.when(half.not(), () => hiWord.set(dma.rdata));
+        m.when(half.not(), () => {
+          hiWord.set(dma.rdata);
+          hiErr.set(rErr);
+        });
       });
+      pErr.set(hiErr.or(rErr));
       m.when(rv.and(half), () => {
         push.set(1);
         pAddr.set(dma.rdata);
@@ -127,6 +156,7 @@ export function descFetch(m: ModuleBuilder, c: RxConfig, dma: Dma, req: FetchReq
     } else if (db === 16) {
       const d = pick(dma.rdata, 0);
       rTake.set(rv);
+      pErr.set(rErr);
       m.when(rv, () => {
         push.set(1);
         pAddr.set(d.addr);
@@ -141,6 +171,7 @@ export function descFetch(m: ModuleBuilder, c: RxConfig, dma: Dma, req: FetchReq
       const d0 = pick(dma.rdata, 0);
       const d1 = pick(dma.rdata, 128);
       const lastDesc = k.eq(tN.subWrap(1));
+      pErr.set(rErr);
       m.when(rv.and(skipNow.not()), () => {
         push.set(1);
         pAddr.set(mux(lane, d1.addr, d0.addr));
@@ -155,11 +186,14 @@ export function descFetch(m: ModuleBuilder, c: RxConfig, dma: Dma, req: FetchReq
     dma.rready.set(rTake);
     const burstDone = m.named('fetch_burst_done', rTake.and(dma.rlast));
     tagq.io.out.ready.set(burstDone);
+    const errCount = m.named('fresh_err_count', pErr.and(burstErr.not()));
+    m.when(push.and(pErr), () => burstErr.set(1));
+    m.when(burstDone, () => burstErr.set(0));
     m.when(push, () => k.set(k.addWrap(1)));
     m.when(burstDone, () => k.set(0));
 
     out.io.in.valid.set(push);
-    out.io.in.data.set(cat(tCtx, tGen, tSeq.addWrap(fitWidth(k, seqW)), pAddr, pLen, pSeqField));
+    out.io.in.data.set(cat(pErr, errCount, tCtx, tGen, tSeq.addWrap(fitWidth(k, seqW)), pAddr, pLen, pSeqField));
     const od = out.io.out.data;
     out.io.out.ready.set(freshTake);
     return {
@@ -171,7 +205,9 @@ export function descFetch(m: ModuleBuilder, c: RxConfig, dma: Dma, req: FetchReq
         addr: od.bits(111, 48),
         seq: od.bits(111 + seqW, 112),
         gen: od.bits(111 + seqW + genW, 112 + seqW),
-        ctx: od.bits(outW - 1, outW - ctxW),
+        ctx: od.bits(outW - 3, outW - 2 - ctxW),
+        errCount: od.bit(outW - 2),
+        err: od.bit(outW - 1),
       },
     };
   }

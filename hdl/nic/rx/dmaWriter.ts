@@ -15,6 +15,15 @@
  * byte lane, and written in bursts cut at 4 KiB pages and 256 beats, with `wstrb` marking exactly
  * bytes addr .. addr+len-1. Frame-buffer space is handed back, in order, by the release items the
  * dispatcher queues after a frame's last copy.
+ *
+ * Error responses (docs/faults.md): every B other than OKAY is reported to the context-state unit
+ * (one rx_dma_err per failed burst). A frame with a failed payload burst (F-3) still goes through
+ * every stage once all its B responses are in, but its write-back says ERR without DONE, with length
+ * 0, and the context-state unit takes it back out of rx_frames / rx_bytes; its done seq and interrupt
+ * bit follow as for any frame. A failed write-back or completion record (F-4) also pulses `fault` for
+ * the context, which the BAR1 block turns into STATUS.FAULT and QUIESCE; frames already given a buffer
+ * still finish every stage. A completion is notified only once no error report is pending, so the
+ * counters are final by the time its done seq is out (and STATUS busy drops).
  */
 import { Bool, cat, type Expr, lit, type MasterPorts, type ModuleBuilder, mux, UInt } from '../../../generator/index.js';
 import { COMPLETION, DESC_FLAGS, DESCRIPTOR } from '../../descriptors.js';
@@ -54,7 +63,18 @@ export interface DmaWriterOutputs {
   canRelease: Expr;
   done: { valid: Expr; ctx: Expr; seq: Expr };
   intr: { valid: Expr; ctx: Expr };
+  /** A failed burst for the context-state unit (see CtxStateInputs.dmaErr). */
+  dmaErr: { valid: Expr; ctx: Expr; count: Expr; undo: Expr; len: Expr };
+  /** A write-back or completion-record write of `ctx` failed (one-cycle pulse, F-4). */
+  fault: { valid: Expr; ctx: Expr };
   busy(ctx: Expr): Expr;
+}
+
+/** The context-state unit's side of the error reports. */
+export interface DmaErrorSink {
+  take: Expr;
+  /** A report taken is still being counted. */
+  busy: Expr;
 }
 
 const TAG = { PAY: 0, PAY_LAST: 1, WB: 2, CR: 3 } as const;
@@ -68,6 +88,7 @@ export function dmaWriter(
   job: Job,
   workIn: { valid: Expr; copy: Expr; release: Expr; buf: Expr; end: Expr },
   doneUpd: { valid: Expr; ctx: Expr; seq: Expr },
+  errSink: DmaErrorSink,
 ): DmaWriterOutputs {
   const { ctxW, seqW, dmaW } = c;
   const db = c.dmaBytes;
@@ -77,7 +98,7 @@ export function dmaWriter(
   const pw = ptrW;
 
   // ---- the job ring
-  const jobW = 1 + pw + c.lenW + 64 + 64 + seqW + 64;
+  const jobW = 1 + pw + c.lenW + 64 + 64 + seqW + 64 + ctxW;
   const ring = m.memory('rx_jobs', { width: jobW, depth: J });
   const ctxOf = Array.from({ length: J }, (_, i) => m.reg(`job_ctx${i}`, UInt(ctxW), { reset: 0 }));
   const ptr = (name: string) => m.reg(name, UInt(jw + 1), { reset: 0 });
@@ -96,7 +117,7 @@ export function dmaWriter(
   const canCopy = m.named('job_can_copy', ringFree.and(work.full.not()));
 
   m.when(job.valid, () => {
-    ring.write(slotOf(alloc), cat(job.buf, job.start, job.len, job.addr, job.slot, job.seq, job.doneBase));
+    ring.write(slotOf(alloc), cat(job.buf, job.start, job.len, job.addr, job.slot, job.seq, job.doneBase, job.ctx));
     alloc.set(alloc.addWrap(1));
   });
   ctxOf.forEach((r, i) => {
@@ -108,7 +129,16 @@ export function dmaWriter(
       at -= w;
       return e.bits(at + w - 1, at);
     };
-    return { buf: take(1), start: take(pw), len: take(c.lenW), addr: take(64), slot: take(64), seq: take(seqW), doneBase: take(64) };
+    return {
+      buf: take(1),
+      start: take(pw),
+      len: take(c.lenW),
+      addr: take(64),
+      slot: take(64),
+      seq: take(seqW),
+      doneBase: take(64),
+      ctx: take(ctxW),
+    };
   };
   // Work items: {copy, release, buffer, end pointer}; a copy stands for the next job in the ring,
   // a release frees the frame's buffer space once that copy (if any) has been read.
@@ -158,6 +188,13 @@ export function dmaWriter(
   const wbJob = field(ring.readAsync(slotOf(wbIss)));
   const crJob = field(ring.readAsync(slotOf(crIss)));
   const flagsWord = lit(DESC_FLAGS.DONE | DESC_FLAGS.EOP, 16);
+  // Bit j: the payload of the job in ring slot j had a failed burst (written at its last payload B).
+  const jobFailed = m.reg('job_failed', UInt(J), { reset: 0 });
+  const wbFailed = m.named('wr_wb_failed', jobFailed.bit(slotOf(wbIss)));
+  // Error reports to the context-state unit: B-time reports first; a failed job's write-back waits a cycle.
+  const errs = flopQueue(m, 'wr_err', ctxW + 2 + c.lenW, 4);
+  const bErrPush = m.wire('wr_b_err_push', Bool, { init: 0 });
+  const undoFree = m.named('wr_undo_free', bErrPush.not().and(errs.full.not()));
   const groupOf = (a: Expr) => (db === 4 ? lit(0, 16) : a.bits(ds - 1, 2).resize(16));
   const alignDown = (a: Expr) => a.and(lit((1n << 64n) - BigInt(db), 64));
   const itemPush = items.push;
@@ -180,11 +217,17 @@ export function dmaWriter(
       newAw(alignDown(a), lit(0, 8), TAG.CR, cat(lit(K.SINGLE, 2), crJob.seq.resize(32), groupOf(a)));
       crIss.set(crIss.addWrap(1));
     })
-      .elseWhen(wantWb, () => {
-        // Bytes 8..11: the frame length, then flags = DONE | EOP (spec section 5).
+      .elseWhen(wantWb.and(wbFailed.not().or(undoFree)), () => {
+        // Bytes 8..11: the frame length, then flags = DONE | EOP (spec section 5); after a failed
+        // payload, length 0 and flags = ERR (F-3).
         const a = wbJob.slot.addWrap(DESCRIPTOR.fields.len.offset);
-        newAw(alignDown(a), lit(0, 8), TAG.WB, cat(lit(K.SINGLE, 2), cat(flagsWord, wbJob.len.resize(16)), groupOf(a)));
+        const word = mux(wbFailed, lit(DESC_FLAGS.ERR * 2 ** 16, 32), cat(flagsWord, wbJob.len.resize(16)));
+        newAw(alignDown(a), lit(0, 8), TAG.WB, cat(lit(K.SINGLE, 2), word, groupOf(a)));
         wbIss.set(wbIss.addWrap(1));
+        m.when(wbFailed, () => {
+          errs.push.set(1);
+          errs.pushData.set(cat(wbJob.ctx, lit(0, 1), lit(1, 1), wbJob.len));
+        });
       })
       .elseWhen(wantPay, () => {
         const tag = mux(burstLast, lit(TAG.PAY_LAST, 2), lit(TAG.PAY, 2));
@@ -347,9 +390,10 @@ export function dmaWriter(
   data.pop.set(payFire.and(needIn));
   items.pop.set(isRel.or(isSingle.and(wFire)).or(payFire.and(burstEnd)));
 
-  // ---- B responses close stages in order.
-  dma.bready.set(1);
-  const bFire = m.named('wr_b_fire', dma.bvalid.and(tags.valid));
+  // ---- B responses close stages in order. While error reports cannot be queued, B waits.
+  dma.bready.set(errs.full.not());
+  const bFire = m.named('wr_b_fire', dma.bvalid.and(dma.bready).and(tags.valid));
+  const bErr = m.named('wr_b_err', bFire.and(dma.bresp.ne(0)));
   tags.pop.set(bFire);
   m.when(bFire, () => {
     m.switch(tags.head)
@@ -357,11 +401,33 @@ export function dmaWriter(
       .is(TAG.WB, () => wbAck.set(wbAck.addWrap(1)))
       .is(TAG.CR, () => crAck.set(crAck.addWrap(1)));
   });
+  // The job a B belongs to: payload Bs of one job are contiguous, so the one at payAck.
+  const bTag = tags.head;
+  const bSlot = slotOf(mux(bTag.eq(TAG.WB), wbAck, mux(bTag.eq(TAG.CR), crAck, payAck)));
+  const bCtx = m.named('wr_b_ctx', selectCtx(ctxOf, bSlot));
+  const payErr = m.reg('pay_b_err', Bool, { reset: 0 });
+  m.when(bFire.and(bTag.eq(TAG.PAY)), () => payErr.set(payErr.or(bErr)));
+  m.when(bFire.and(bTag.eq(TAG.PAY_LAST)), () => {
+    payErr.set(0);
+    jobFailed.atIndex(slotOf(payAck)).set(payErr.or(bErr));
+  });
+  m.when(bErr, () => {
+    bErrPush.set(1);
+    errs.push.set(1);
+    errs.pushData.set(cat(bCtx, lit(1, 1), lit(0, 1), lit(0, c.lenW)));
+  });
+  errs.pop.set(errSink.take);
+  const eh = errs.head;
+  const faultValid = m.reg('fault_valid', Bool, { reset: 0 });
+  const faultCtx = m.reg('fault_ctx', UInt(ctxW), { reset: 0 });
+  faultValid.set(bErr.and(bTag.eq(TAG.WB).or(bTag.eq(TAG.CR))));
+  m.when(bErr, () => faultCtx.set(bCtx));
 
   // ---- notify: done seq to the mailbox and the interrupt bit, after the record's B. The done-seq
   // port also carries RX_EXP_SEQ writes, which go first.
   const seqOf = field(ring.readAsync(slotOf(tail))).seq;
-  const notify = m.named('notify', tail.ne(crAck).and(doneUpd.valid.not()));
+  const errIdle = m.named('wr_err_idle', errs.valid.not().and(errSink.busy.not()));
+  const notify = m.named('notify', tail.ne(crAck).and(doneUpd.valid.not()).and(errIdle));
   m.when(notify, () => tail.set(tail.addWrap(1)));
   const tailCtx = m.named('tail_ctx', selectCtx(ctxOf, slotOf(tail)));
 
@@ -377,6 +443,14 @@ export function dmaWriter(
     canRelease: work.full.not(),
     done: { valid: notify.or(doneUpd.valid), ctx: mux(doneUpd.valid, doneUpd.ctx, tailCtx), seq: mux(doneUpd.valid, doneUpd.seq, seqOf) },
     intr: { valid: notify, ctx: tailCtx },
+    dmaErr: {
+      valid: errs.valid,
+      ctx: eh.bits(ctxW + 1 + c.lenW, 2 + c.lenW),
+      count: eh.bit(1 + c.lenW),
+      undo: eh.bit(c.lenW),
+      len: eh.bits(c.lenW - 1, 0),
+    },
+    fault: { valid: faultValid, ctx: faultCtx },
     busy: (ctx: Expr) => ctxOf.map((r, i) => (live[i] as Expr).and(r.eq(ctx))).reduce((a, b) => a.or(b)),
   };
 }

@@ -11,7 +11,9 @@
  *
  * Without back-pressure (the MAC side) `tready` is constantly high and a frame that does not fit is
  * dropped whole (`drop_fifo`). With back-pressure (the loopback side) `tready` falls instead.
- * One reason is counted per dropped frame, in the order FCS, runt, oversize, overflow.
+ * One reason is counted per dropped frame, in the order FCS, runt, oversize, overflow. On the loopback
+ * side `terr` on the last beat marks a frame whose transmit payload read failed (F-1): it is dropped
+ * and counted as a bad FCS, as the same frame corrupted on the wire would be (docs/faults.md).
  */
 import { Bool, cat, defineModule, type Expr, flip, lit, UInt } from '../../../generator/index.js';
 import { syncFifo } from '../../../generator/lib/syncFifo.js';
@@ -24,7 +26,7 @@ export interface FrameBufferOptions {
   /** Words of RAM (power of two). */
   words: number;
   userW: number;
-  /** `tuser` bit 0 on the last beat means bad FCS. */
+  /** `tuser` bit 0 on the last beat means bad FCS. (`terr` on the last beat always does.) */
   fcsCheck: boolean;
   /** Lower `tready` when full instead of dropping. */
   backpressure: boolean;
@@ -84,6 +86,7 @@ export function rxFrameBuffer(o: FrameBufferOptions) {
         tready: flip(Bool),
         tlast: Bool,
         tuser: UInt(o.userW),
+        terr: Bool,
       });
       const st = m.master('st', frameStatusSpec(pw, o.lenW, o.userW));
       const rdAddr = m.input('rd_addr', UInt(aw));
@@ -131,7 +134,7 @@ export function rxFrameBuffer(o: FrameBufferOptions) {
       const lw = o.lenW + 1;
       const len = m.named('frame_len', fitWidth(beat, lw).shl(log2(sb)).trunc(lw).addWrap(popcount(s.tkeep, lw)));
       const last = m.named('last', take.and(s.tlast));
-      const fcsBad = o.fcsCheck ? s.tuser.bit(0) : lit(0, 1);
+      const fcsBad = o.fcsCheck ? s.tuser.bit(0).or(s.terr) : s.terr;
       const runt = len.lt(o.minFrameBytes);
       const oversize = big.or(beyond).or(len.gt(o.maxFrameBytes));
       const noRoom = over.or(space.not()).or(stq.io.in.ready.not());

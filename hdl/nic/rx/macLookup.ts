@@ -8,6 +8,11 @@
  * transmit engine's local-delivery lookups (MAC_LOOKUP_LATENCY) and only reports a hit for a context
  * that is enabled and not quiescing. ENTRY_LO writes are staged and committed with the ENTRY_HI write,
  * so the receive path never sees half an entry.
+ *
+ * Reset (F-6): block RAM cannot be cleared at once, so after `rst` a sweep writes one entry of each way
+ * per cycle to its reset value (all zero: not valid), 2 * N_CTX cycles in all; `ready` rises when it
+ * ends. Until then port B answers "no hit" (every entry is, by definition, invalid), BAR1 reads are
+ * not taken, and the receive path must not ask (its frames wait in the frame buffers).
  */
 import { Bool, cat, defineModule, type Expr, lit, mux, UInt } from '../../../generator/index.js';
 import type { NicParams } from '../../params.js';
@@ -42,8 +47,16 @@ export function rxMacLookup(p: NicParams, w: NicWidths) {
     const aHit = m.output('a_hit');
     const aCtx = m.output('a_ctx', UInt(ctxW));
     const b = m.slave('b', macLookupSpec(w));
+    const ready = m.output('ready');
 
     const ways = [0, 1].map((i) => m.memory(`way${i}`, { width: ew, depth: g.entriesPerWay }));
+    const sweeping = m.reg('sweeping', Bool, { reset: 1 });
+    const sweepIdx = m.reg('sweep_idx', UInt(ib), { reset: 0 });
+    m.when(sweeping, () => {
+      sweepIdx.set(sweepIdx.addWrap(1));
+      m.when(sweepIdx.eq(g.entriesPerWay - 1), () => sweeping.set(0));
+    });
+    ready.set(sweeping.not());
     const staged = m.reg('staged_lo', UInt(32), { reset: 0 });
     m.when(wrValid.and(wrHi.not()), () => staged.set(wrData));
     const entry = cat(
@@ -52,8 +65,10 @@ export function rxMacLookup(p: NicParams, w: NicWidths) {
       wrData.bits(MAC_TABLE_HI.MAC.lsb + MAC_TABLE_HI.MAC.width - 1, MAC_TABLE_HI.MAC.lsb),
       staged,
     );
+    // One write port per way (so each stays one block RAM): the sweep, or a committed BAR1 entry.
     ways.forEach((mem, i) => {
-      m.when(wrValid.and(wrHi).and(wrWay.eq(i)), () => mem.write(wrIndex, entry));
+      const we = sweeping.or(wrValid.and(wrHi).and(wrWay.eq(i)));
+      m.when(we, () => mem.write(mux(sweeping, sweepIdx, wrIndex), mux(sweeping, lit(0, ew), entry)));
     });
 
     const fields = (q: Expr) => ({ valid: q.bit(ew - 1), ctx: q.bits(ew - 2, MAC_W), mac: q.bits(MAC_W - 1, 0) });
@@ -75,8 +90,8 @@ export function rxMacLookup(p: NicParams, w: NicWidths) {
     };
 
     // Port A: the RX path has priority; a BAR1 read takes a cycle in which it does not look up.
-    const rdTake = m.named('rd_take', rdValid.and(aValid.not()));
-    rdReady.set(aValid.not());
+    const rdTake = m.named('rd_take', rdValid.and(aValid.not()).and(sweeping.not()));
+    rdReady.set(aValid.not().and(sweeping.not()));
     const la = lookup('a', aValid, aMac, rdIndex, rdTake);
     const aV2 = m.reg('a_v2', Bool, { reset: 0 });
     const aHit2 = m.reg('a_hit2', Bool, { reset: 0 });
@@ -116,7 +131,10 @@ export function rxMacLookup(p: NicParams, w: NicWidths) {
     const bCtx2 = m.reg('b_ctx2', UInt(ctxW), { reset: 0 });
     const okBit = w.nCtx === 1 ? ctxOk.bit(0) : ctxOk.bit(lb.ctx);
     bV2.set(lb.v1);
-    bHit2.set(lb.v1.and(lb.hit).and(okBit));
+    // A lookup asked during the sweep (even in its last cycle) may read an entry not yet cleared.
+    const bSwept = m.reg('b_swept1', Bool, { reset: 0 });
+    bSwept.set(sweeping.not());
+    bHit2.set(lb.v1.and(lb.hit).and(okBit).and(bSwept));
     bCtx2.set(lb.ctx);
     b.resp_valid.set(bV2);
     b.resp_hit.set(bHit2);
@@ -142,6 +160,7 @@ export function rxMacLookup(p: NicParams, w: NicWidths) {
       a_hit: aHit,
       a_ctx: aCtx,
       b,
+      ready,
     };
   });
 }

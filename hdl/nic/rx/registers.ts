@@ -1,7 +1,7 @@
 /**
  * The BAR1 registers the receive engine owns (hdl/registers/map.ts), and their decode from a register
- * bus address. The per-context ones live in block RAM inside the context-state unit; each gets a small
- * code there. STATUS is answered from the in-flight trackers (bit 31, P-12), the global counters from
+ * bus address. The per-context ones live in block RAM inside the context-state unit (RX_DONE_TRUSTED too:
+ * the done seq the engine last sent to the mailbox); each gets a small code there. STATUS is answered from the in-flight trackers (bit 31, P-12), the global counters from
  * flip-flops, the MAC table from its own block RAM.
  */
 import { type Expr, lit, type ModuleBuilder, mux, UInt } from '../../../generator/index.js';
@@ -36,6 +36,8 @@ export const RX_CTX_REGS = [
   'RX_SEQ_MISS',
   'RX_NOBUF',
   'RX_BUF_TOO_SMALL',
+  'RX_DMA_ERR',
+  'RX_DONE_TRUSTED',
 ] as const satisfies readonly Bar1CtxReg[];
 export type RxCtxReg = (typeof RX_CTX_REGS)[number];
 export const REG_CODE_W = 4;
@@ -46,6 +48,8 @@ export function regCode(r: RxCtxReg): number {
 
 /** STATUS reads also go to the context-state unit, which knows the context's in-flight descriptor reads. */
 export const STATUS_CODE = RX_CTX_REGS.length;
+if (STATUS_CODE >= 2 ** REG_CODE_W)
+  throw new RangeError(`rx registers: ${STATUS_CODE + 1} codes need more than REG_CODE_W = ${REG_CODE_W} bits`);
 
 /** Global counters this engine answers, in the order of the `rxCounters` vector. */
 export const RX_GLOBAL_COUNTERS = [
