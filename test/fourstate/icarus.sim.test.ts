@@ -93,25 +93,29 @@ async function resetIdle(profile: ProfileName, gmii: boolean): Promise<void> {
 }
 
 describe('4-state simulation with Icarus Verilog (F-7)', () => {
-  it('F-7: the reset-and-idle bench reports an output fed by a register without reset, and traces it there', async () => {
-    const def = defineModule('fourstate_probe', {}, (m) => {
-      const en = m.input('en');
-      const held = m.reg('held', UInt(8));
-      const count = m.reg('count', UInt(8), { reset: 0 });
-      m.when(en, () => held.set(count));
-      count.set(count.addWrap(1));
-      m.output('count_q', UInt(8)).set(count);
-      m.output('held_q', UInt(8)).set(held.xor(count));
-      return {};
-    });
-    await mkdir(root, { recursive: true });
-    const dir = await mkdtemp(path.join(root, 'probe-'));
-    const r = await checkResetIdle(def, dir, { settleCycles: 10, checkCycles: 20, snapshot: 'snapshot.vcd' });
-    expect(r.xPorts.map((p) => [p.name, p.first, p.last, p.cycles])).toEqual([['held_q', 0, 29, 30]]);
-    const [origin] = traceX(def, ['held_q'], await readSnapshot(path.join(dir, 'snapshot.vcd')), `tb_${r.top}.dut`);
-    expect(origin?.sources.map((s) => [s.name, s.kind, s.reset])).toEqual([['held', 'register', null]]);
-    await rm(dir, { recursive: true, force: true });
-  });
+  it(
+    'F-7: the reset-and-idle bench reports an output fed by a register without reset, and traces it there',
+    async () => {
+      const def = defineModule('fourstate_probe', {}, (m) => {
+        const en = m.input('en');
+        const held = m.reg('held', UInt(8));
+        const count = m.reg('count', UInt(8), { reset: 0 });
+        m.when(en, () => held.set(count));
+        count.set(count.addWrap(1));
+        m.output('count_q', UInt(8)).set(count);
+        m.output('held_q', UInt(8)).set(held.xor(count));
+        return {};
+      });
+      await mkdir(root, { recursive: true });
+      const dir = await mkdtemp(path.join(root, 'probe-'));
+      const r = await checkResetIdle(def, dir, { settleCycles: 10, checkCycles: 20, snapshot: 'snapshot.vcd' });
+      expect(r.xPorts.map((p) => [p.name, p.first, p.last, p.cycles])).toEqual([['held_q', 0, 29, 30]]);
+      const [origin] = traceX(def, ['held_q'], await readSnapshot(path.join(dir, 'snapshot.vcd')), `tb_${r.top}.dut`);
+      expect(origin?.sources.map((s) => [s.name, s.kind, s.reset])).toEqual([['held', 'register', null]]);
+      await rm(dir, { recursive: true, force: true });
+    },
+    timeout,
+  );
 
   for (const profile of ['test', 'ricenic', '10g'] as const) {
     it(

@@ -47,6 +47,7 @@ async function probe(seed: number | null): Promise<{ free: number; kept: number;
 }
 
 describe('randomized X initialization in Verilator (F-7)', () => {
+  // Two small cold builds (normal and xInit): seconds alone, much longer on a loaded machine.
   it('F-7: unreset registers and memories start at 0 normally, at values drawn from the seed with xInit', async () => {
     const normal = await probe(null);
     expect(normal).toEqual({ free: 0, kept: 7, word: 0 });
@@ -59,7 +60,7 @@ describe('randomized X initialization in Verilator (F-7)', () => {
     expect(again).toEqual(a);
     expect([a.free, a.word]).not.toEqual([b.free, b.word]);
     expect(a.free === 0 && a.word === 0).toBe(false);
-  });
+  }, 600_000);
 
   it('F-7: a seed outside 1..2^31-1 is refused before anything is built', async () => {
     await expect(simulate(unreset, { xInit: { seed: 0 } })).rejects.toThrow(/1 to 2\^31-1/);
