@@ -58,10 +58,8 @@ export function cdnaNic(params: NicParams): ModuleDef<unknown> {
 
       // Faults (docs/faults.md): the engines' FAULT pulses to control; control and the interrupt
       // engine exchange the fault interrupt request, INTR_FAULT and failed interrupt entries.
-      // Until the engines have their `m_fault` outputs, their fault inputs are tied off.
       connect(tx.io.m_fault, ctl.io.txFault);
-      ctl.io.rxFault.valid.set(0);
-      ctl.io.rxFault.ctx.set(0);
+      connect(rx.io.m_fault, ctl.io.rxFault);
       intr.io.faultIrq.set(ctl.io.faultIrq);
       intr.io.intrFault.set(ctl.io.intrFaultFlag);
       ctl.io.intrFault.set(intr.io.fault);
