@@ -414,7 +414,7 @@ export function bar1GlobalRegisters(p: NicParams): RegisterSpec<Bar1GlobalReg>[]
     },
     INTR_RING_HEAD: {
       access: 'RO',
-      doc: 'Free-running count of entries the NIC has written; the next entry goes to slot HEAD mod size.',
+      doc: 'Free-running count of entries the NIC has written (one whose write failed included: docs/faults.md); the next entry goes to slot HEAD mod size.',
       fields: [word('COUNT', 'entries written')],
     },
     INTR_SEQ_INIT: {
