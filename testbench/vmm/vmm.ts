@@ -1,9 +1,9 @@
 /**
  * The VMM (hypervisor) model of spec section 10: it owns host memory and the NIC's BAR1, assigns
  * contexts to guests, validates and pins DMA buffers in the enqueue hypercalls, releases pins
- * lazily from the trusted completion records, fans interrupts out to guests, and tears contexts
- * down. It reaches the NIC only through a NicBus and host memory, so the same model drives the
- * reference model and the RTL.
+ * lazily from the trusted completion records, fans interrupts out to guests, recovers contexts
+ * from FAULT (F-4), and tears contexts down. It reaches the NIC only through a NicBus and host
+ * memory, so the same model drives the reference model and the RTL.
  */
 import {
   COMPLETION,
