@@ -1,6 +1,6 @@
 /**
  * Bus write faults on the whole core, `cdna_nic` (F-4, docs/faults.md): a failed completion-record
- * write puts its context in FAULT (STATUS.FAULT, FAULT_VEC, GLOBAL_STATUS.CTX_FAULT, a fault irq
+ * or descriptor write-back write puts its context in FAULT (STATUS.FAULT, FAULT_VEC, GLOBAL_STATUS.CTX_FAULT, a fault irq
  * through masks and coalescing), stops that context's DMA while the others run on, and the hypervisor's
  * recovery (quiesce, re-initialize, clear FAULT) brings it back; a failed interrupt-entry write sets
  * GLOBAL_STATUS.INTR_FAULT, raises irq, and its pending bits go out once the ring is re-armed. The
@@ -163,6 +163,48 @@ describe('cdna_nic: a failed completion-record write (F-4)', () => {
     await b.settle();
     expect(b.record(A).rx).toBe(3);
     expect(await b.ctxReg(A, 'STATUS')).toBe(0);
+  });
+});
+
+describe('cdna_nic: a failed descriptor write-back (F-4)', () => {
+  it('F-4: a failed TX write-back of A and a failed RX write-back of B put both in FAULT (FAULT_VEC, irq); context 3 runs on untouched', async () => {
+    const b = await Bench.create('test');
+    const C = 3;
+    await b.intrRing({ events: 1 });
+    for (const c of [A, B, C]) await b.enable(c);
+    for (const c of [B, C]) {
+      b.postRx(c, 2);
+      await b.rxDoorbell(c);
+    }
+    await b.settle();
+    // Descriptor writes of A's TX ring and B's RX ring fail (the fetches are reads and still succeed).
+    b.faults.fail(layout.txRing(A), layout.txRing(A) + 0x1_0000);
+    b.faults.fail(layout.rxRing(B), layout.rxRing(B) + 0x1_0000);
+    b.postTx(A, b.frame(A, 0));
+    await b.txDoorbell(A);
+    await b.mac.send(b.frame(5, 0, macOf(B)));
+    b.postTx(C, b.frame(C, 0));
+    await b.txDoorbell(C);
+    await b.mac.send(b.frame(5, 1, macOf(C)));
+    await b.waitWire(2);
+    await b.settle();
+    expect(b.faults.failed.length).toBeGreaterThanOrEqual(2);
+    expect(await faultVec0(b)).toBe((1 << A) | (1 << B));
+    expect(await b.ctxReg(A, 'STATUS')).toBe(FAULT);
+    expect(await b.ctxReg(B, 'STATUS')).toBe(FAULT);
+    expect(await b.ctxReg(C, 'STATUS')).toBe(0);
+    expect((await b.globalReg('GLOBAL_STATUS')) & CTX_FAULT).toBe(CTX_FAULT);
+    expect(await b.ctxReg(A, 'TX_DMA_ERR')).toBeGreaterThan(0);
+    expect(await b.ctxReg(B, 'RX_DMA_ERR')).toBeGreaterThan(0);
+    // C: its frame out, its frame in, its record and its interrupts as usual.
+    expect(b.sent.map(tagOf)).toEqual(expect.arrayContaining([{ ctx: C, seq: 0 }]));
+    expect(b.record(C)).toEqual({ tx: 1, rx: 1 });
+    expect(await b.ctxReg(C, 'TX_DMA_ERR')).toBe(0);
+    expect(await b.ctxReg(C, 'RX_DMA_ERR')).toBe(0);
+    const entries = await b.harvest();
+    expect(entries.some((e) => (e.vec >> BigInt(C)) & 1n)).toBe(true);
+    expect(b.irqs.length).toBeGreaterThanOrEqual(entries.length);
+    expect(await b.globalReg('INTR_IRQS')).toBe(b.irqs.length);
   });
 });
 
