@@ -621,6 +621,11 @@ export class ReferenceNic {
     return true;
   }
 
+  /** MAC_HI:MAC_LO of context c (the source MAC its frames must carry with SPOOFCHK). */
+  macOf(c: number): number {
+    return this.ctxMac(c);
+  }
+
   private ctxMac(c: number): number {
     const s = this.ctxs[c] as ContextState;
     return ((s.regs.get('MAC_HI') ?? 0) & 0xffff) * TWO32 + ((s.regs.get('MAC_LO') ?? 0) >>> 0);

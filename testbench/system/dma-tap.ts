@@ -1,9 +1,10 @@
 /**
  * A DMA port with a tap: forwards every access to the port behind it (the DMA monitor for the RTL,
  * the mirror memory for the reference model) and tells the scoreboard about each write with the
- * bytes it replaced, so writes that change nothing can be told apart.
+ * bytes it replaced, so writes that change nothing can be told apart, and about each access the bus
+ * failed (an injected fault), which the scoreboard follows too.
  */
-import type { DmaPort } from '../host/dma-monitor.js';
+import type { DmaDirection, DmaPort } from '../host/dma-monitor.js';
 import type { HostMemory } from '../host/memory.js';
 
 export interface DmaWriteEvent {
@@ -13,6 +14,14 @@ export interface DmaWriteEvent {
   mask?: ArrayLike<boolean>;
   /** The memory's bytes just before the write. */
   before: Uint8Array;
+}
+
+/** An access the bus answered with an error: nothing was read or written. */
+export interface DmaFailureEvent {
+  direction: DmaDirection;
+  addr: bigint;
+  len: number;
+  mask?: ArrayLike<boolean>;
 }
 
 /** A DMA port straight onto a memory (the reference model's, which nobody needs to police). */
@@ -25,6 +34,7 @@ export function memoryPort(memory: HostMemory): DmaPort {
 
 export class TappedDmaPort implements DmaPort {
   private readonly writeListeners: ((e: DmaWriteEvent) => void)[] = [];
+  private readonly failureListeners: ((e: DmaFailureEvent) => void)[] = [];
   /** Accesses so far (reads and writes). */
   accesses = 0;
 
@@ -37,6 +47,17 @@ export class TappedDmaPort implements DmaPort {
 
   onWrite(fn: (e: DmaWriteEvent) => void): void {
     this.writeListeners.push(fn);
+  }
+
+  onFailure(fn: (e: DmaFailureEvent) => void): void {
+    this.failureListeners.push(fn);
+  }
+
+  dmaFailed(direction: DmaDirection, addr: bigint, len: number, byteMask?: ArrayLike<boolean>): void {
+    this.accesses++;
+    this.inner.dmaFailed?.(direction, addr, len, byteMask);
+    const e: DmaFailureEvent = { direction, addr, len, mask: byteMask ? Array.from(byteMask) : undefined };
+    for (const fn of this.failureListeners) fn(e);
   }
 
   dmaRead(addr: bigint, len: number): Uint8Array {

@@ -10,6 +10,9 @@
  *   sys.assertClean(); sys.close();
  *
  * One Verilator build per parameter set is shared by every harness of a process.
+ *
+ * Bus faults: `sys.faults` (testbench/host/fault-injector.ts) decides the error responses of the
+ * RTL's bus and of the model's DMA alike; add and remove its rules between settles.
  */
 import { cdnaNic } from '../../hdl/nic/top.js';
 import { type NicParams, type ProfileName, resolveParams } from '../../hdl/params.js';
@@ -20,12 +23,14 @@ import { localMac, type MacAddress } from '../ethernet/mac.js';
 import { contextInfoOf, GuestDriver, type GuestDriverOptions } from '../guest/driver.js';
 import { HostileGuest } from '../guest/hostile.js';
 import { DmaMonitor } from '../host/dma-monitor.js';
+import { FaultInjector } from '../host/fault-injector.js';
 import { formatOwner, type GuestId, pfnOf } from '../host/memory.js';
 import { ReferenceNic } from '../refmodel/referenceNic.js';
 import { Rng } from '../runtime/random.js';
 import { Testbench } from '../runtime/testbench.js';
 import { DriverDomain } from '../vmm/driver-domain.js';
 import { type ContextConfig, type InterruptRun, Vmm } from '../vmm/vmm.js';
+import { type BusErrorTally, countBusErrors } from './bus-errors.js';
 import { DifferentialBus, RtlBus } from './buses.js';
 import { memoryPort, TappedDmaPort } from './dma-tap.js';
 import { MirroredHostMemory } from './mirrored-memory.js';
@@ -38,7 +43,8 @@ type Ports = { [name: string]: PortValue };
 export interface MemoryTiming {
   /** Edges to the first read beat; a [min, max] pair draws per burst (default [4, 12]). */
   readLatency?: number | readonly [number, number];
-  writeLatency?: number;
+  /** Edges from a write's last beat to its response; a [min, max] pair draws per burst (default 2). */
+  writeLatency?: number | readonly [number, number];
   /** Answer reads of different IDs out of order (default true). */
   reorder?: boolean;
   arready?: Pattern;
@@ -68,6 +74,8 @@ export interface SystemOptions {
   differential?: boolean;
   /** Clock period for pcap timestamps (default 8 ns: 125 MHz). */
   clockNs?: number;
+  /** Seed of the bus-fault injector's draws (default 1); no rule is on until one is added to `faults`. */
+  faultSeed?: number;
   /**
    * Run on a model built for randomized X initialization, its unreset state drawn from this seed
    * (F-7; a fresh instance per seed). Default: the normal model, state starting at 0.
@@ -139,6 +147,10 @@ export class SystemHarness {
   readonly rtlDma: TappedDmaPort;
   readonly modelDma: TappedDmaPort;
   readonly clockNs: number;
+  /** Bus faults of the RTL's bus ('rtl' side) and the model's DMA ('model' side). */
+  readonly faults: FaultInjector;
+  /** Bursts the RTL's bus answered with an error, per context and engine (what its DMA_ERR counters must show). */
+  readonly busErrors: BusErrorTally;
   /** Physical interrupts seen on `irq`. */
   irqs = 0;
   /** Runs of the VMM's interrupt handler, in order. */
@@ -158,6 +170,8 @@ export class SystemHarness {
   private handling = false;
   private stopping = false;
   private quietCycles = 128;
+  /** Recoveries the VMM's handler started and that have not ended. */
+  private recovering = 0;
 
   private constructor(sim: Simulation<Ports>, params: NicParams, opts: SystemOptions) {
     this.sim = sim;
@@ -168,15 +182,21 @@ export class SystemHarness {
     // AXI4 reads have no strobes: the NIC reads whole words of its DMA bus (see readGranule).
     this.monitor = new DmaMonitor(this.memory, { readGranule: params.DMA_W / 8 });
     this.modelDma = new TappedDmaPort(this.memory.mirror, memoryPort(this.memory.mirror));
-    this.model = new ReferenceNic(params, this.modelDma);
+    // The kinds and contexts of transfers come from the VMM's grants, which both sides share.
+    this.faults = new FaultInjector(opts.faultSeed ?? 1, this.monitor);
+    this.model = new ReferenceNic(params, this.modelDma, { faults: this.faults.side('model') });
     const memory = this.memory;
     this.rtlDma = new TappedDmaPort(memory, this.monitor, (fn) => memory.asNic(fn));
+    this.busErrors = { tx: new Map(), rx: new Map(), unattributed: 0, total: 0 };
     const t = opts.memory ?? {};
     const latency = t.readLatency ?? [4, 12];
+    const writeLatency = t.writeLatency ?? 2;
     this.axi = new Axi4SlaveMemory(this.tb, 'm_axi', {
       port: this.rtlDma,
+      faults: this.faults.side('rtl'),
+      onErrorBurst: (e) => countBusErrors(this.busErrors, this.monitor, e),
       readLatency: latency,
-      writeLatency: t.writeLatency ?? 2,
+      writeLatency,
       reorder: t.reorder ?? true,
       rng: opts.rng ?? new Rng(1),
       maxReads: 16,
@@ -190,12 +210,17 @@ export class SystemHarness {
     this.rtl = new RtlBus(new AxiLiteMaster(this.tb, 's_axil_bar0'), new AxiLiteMaster(this.tb, 's_axil_bar1'));
     this.bus = new DifferentialBus(params, this.rtl, this.model);
     this.wire = new WireSide(this.tb, opts.wire);
-    const maxLatency = typeof latency === 'number' ? latency : latency[1];
+    const maxLatency = Math.max(
+      typeof latency === 'number' ? latency : latency[1],
+      typeof writeLatency === 'number' ? writeLatency : writeLatency[1],
+    );
     // Quiet long enough for the slowest invisible step: a frame crossing the TX egress at stream
     // width with nothing on the buses (a spoofed or oversize frame is discarded there).
     const frameBeats = Math.ceil(1600 / (params.STREAM_W / 8));
     this.quietCycles = Math.max(128, (opts.coalesce?.cycles ?? 64) + 64, 4 * maxLatency + 64, frameBeats + 64);
     this.tb.onEdge(() => this.watch(), { name: 'system watch' });
+    // No failed payload read may leave as a good frame (the monitor's check on the wire).
+    this.wire.onSent((f) => this.monitor.checkWireFrame(f.data, f.corrupted));
   }
 
   static async create(opts: SystemOptions = {}): Promise<SystemHarness> {
@@ -237,11 +262,15 @@ export class SystemHarness {
       coalesce: co,
       contexts: () => [...this.usedContexts].sort((a, b) => a - b),
       describe: (a) => this.describe(a),
+      contextOfAddr: (a) => this.contextOfAddr(a),
+      regions: this.monitor,
+      busErrors: this.busErrors,
       cycle: () => this.tb.cycle,
     });
     this.differential = opts.differential ?? true;
     if (this.differential) {
       this.rtlDma.onWrite((e) => this.scoreboard.onRtlWrite(e));
+      this.rtlDma.onFailure((e) => this.scoreboard.onRtlFailure(e));
       this.modelDma.onWrite((e) => this.scoreboard.onModelWrite(e));
     }
     this.tb.fork(() => this.serveInterrupts(), { name: 'VMM interrupt handler' });
@@ -258,6 +287,20 @@ export class SystemHarness {
       this.handling = false;
       this.interruptRuns.push(run);
       this.scoreboard.noteInterruptRun(run);
+      // Recoveries of faulted contexts run on in the background (F-4): the system is not quiet until they end.
+      if (run.faulted.length > 0) {
+        this.recovering++;
+        this.tb.fork(
+          async () => {
+            try {
+              await this.vmm.recoveriesSettled();
+            } finally {
+              this.recovering--;
+            }
+          },
+          { name: 'VMM recoveries' },
+        );
+      }
     }
   }
 
@@ -278,6 +321,8 @@ export class SystemHarness {
       s.s_axis_rx_tvalid ||
       s.irq ||
       this.axi.readsInFlight > 0 ||
+      this.axi.writesPending > 0 ||
+      this.recovering > 0 ||
       !this.wire.idle ||
       this.irqPending ||
       this.handling ||
@@ -365,6 +410,23 @@ export class SystemHarness {
     const r = this.vmm.allocatePages(guest, count);
     if (!r.ok) throw new Error(`guest ${guest} gets no pages: ${r.message}`);
     return r.pfns;
+  }
+
+  /**
+   * The context a host address belongs to: its rings, its completion record, or a page of the guest
+   * that owns it (undefined for the interrupt ring, the hypervisor's pages and nobody's).
+   */
+  contextOfAddr(addr: bigint): number | undefined {
+    for (const c of this.usedContexts) {
+      const v = this.vmm.contextOf(c);
+      if (!v) continue;
+      for (const ring of [v.tx, v.rx]) if (ring && addr >= ring.base && addr < ring.base + BigInt(ring.size * 16)) return c;
+      if (addr >= v.recordAddr && addr < v.recordAddr + 8n) return c;
+    }
+    const owner = this.memory.ownerOf(pfnOf(addr));
+    if (typeof owner !== 'number') return undefined;
+    for (const c of this.usedContexts) if (this.vmm.contextOf(c)?.owner === owner) return c;
+    return undefined;
   }
 
   /** Names what lives at a host address (for mismatch and violation messages). */

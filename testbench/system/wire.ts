@@ -2,6 +2,8 @@
  * The Ethernet side of the system: what the NIC sends (`m_axis_tx`, taken by a sink with optional
  * back-pressure) and what the testbench injects as the MAC (`s_axis_rx`, `tuser` high on the last
  * beat of a bad-FCS frame). Both directions are kept with their cycle for the scoreboard and a pcap.
+ * A TX frame that ends with `m_axis_tx_tuser` high is one the MAC corrupts (its payload read failed,
+ * docs/faults.md): it is kept, marked `corrupted`, and no receiver would take it.
  */
 import { type AxisBeat, AxisSink, AxisSource, framesToBeats, type Pattern } from '../axi/index.js';
 import { PcapWriter } from '../ethernet/pcap.js';
@@ -12,6 +14,8 @@ export interface WireFrameSeen {
   data: Uint8Array;
   /** Injected with a bad FCS (RX only). */
   badFcs?: boolean;
+  /** TX: ended with tuser high, so the MAC spoils its FCS (not delivered). */
+  corrupted?: boolean;
   direction: 'tx' | 'rx';
 }
 
@@ -33,7 +37,10 @@ export class WireSide {
   injectedCount = 0;
   /** Keep what was injected (for a pcap); long runs turn it off. */
   capture = true;
+  /** Frames the NIC sent with tuser high on the last beat, so far. */
+  corruptedCount = 0;
   private readonly bytesPerBeat: number;
+  private readonly sentListeners: ((f: WireFrameSeen) => void)[] = [];
 
   constructor(
     private readonly tb: Testbench<object>,
@@ -45,11 +52,20 @@ export class WireSide {
     tb.onEdge(
       () => {
         for (let f = this.sink.tryReceive(); f; f = this.sink.tryReceive()) {
-          this.sent.push({ cycle: f.lastCycle, data: f.data, direction: 'tx' });
+          const corrupted = (f.beats[f.beats.length - 1]?.user ?? 0n) !== 0n;
+          if (corrupted) this.corruptedCount++;
+          const seen: WireFrameSeen = { cycle: f.lastCycle, data: f.data, direction: 'tx', corrupted };
+          this.sent.push(seen);
+          for (const fn of this.sentListeners) fn(seen);
         }
       },
       { name: 'wire tx log' },
     );
+  }
+
+  /** Calls `fn` for every frame the NIC sends (the DMA monitor's wire check). */
+  onSent(fn: (f: WireFrameSeen) => void): void {
+    this.sentListeners.push(fn);
   }
 
   /** Queues a frame from the wire (bytes without FCS); returns at once. */
