@@ -10,8 +10,12 @@
  * Per-context registers and counters are in block RAM (contextMemory.ts); only a few bits per context
  * are flip-flops (scheduler.ts). Several descriptor fetches and payload bursts are in flight at once,
  * so DMA latency is hidden: see docs/tx-engine.md.
+ *
+ * Bus errors (docs/faults.md): a failed descriptor read is a DMA error, not a sequence miss (check.ts);
+ * a frame with a failed payload read is dropped or ends with `m_axis_tx_tuser` (payloadErrors.ts,
+ * egress.ts); a failed write pulses `m_fault` for its context (completion.ts).
  */
-import { any, axisSpec, defineModule, type InstancePorts, UInt } from '../../generator/index.js';
+import { any, defineModule, type InstancePorts, UInt } from '../../generator/index.js';
 import { type SyncFifoIO, syncFifo } from '../../generator/lib/index.js';
 import { type NicParams, ParamError, paramProblems } from '../params.js';
 import {
@@ -19,6 +23,7 @@ import {
   ctxFlagsSpec,
   dmaSpec,
   doneSeqSpec,
+  faultSpec,
   frameSpec,
   intrSetSpec,
   macLookupSpec,
@@ -31,11 +36,12 @@ import { txConfig } from './tx/config.js';
 import { contextMemories } from './tx/contextMemory.js';
 import { counterUnit } from './tx/counters.js';
 import { dmaRead } from './tx/dmaRead.js';
-import { decision, frameStream } from './tx/egress.js';
+import { decision, frameStream, txWireSpec } from './tx/egress.js';
 import { fragFifo } from './tx/fragFifo.js';
 import { txLayouts } from './tx/layouts.js';
 import { burstLayout, HEADER_BYTES, packedLayout, packer } from './tx/packer.js';
 import { payloadIssuer } from './tx/payload.js';
+import { payloadErrors } from './tx/payloadErrors.js';
 import { probeFifo } from './tx/probeFifo.js';
 import { registerBus } from './tx/registers.js';
 import { doorbells, fetcher, finishScheduler, scheduler } from './tx/scheduler.js';
@@ -62,11 +68,12 @@ export function txEngine(p: NicParams) {
     const flags = m.slave('s_flags', ctxFlagsSpec(w));
     const doorbell = m.slave('s_doorbell', ctxEventSpec(w));
     const axi = m.master('m_axi', dmaSpec(w));
-    const wire = m.master('m_axis_tx', axisSpec({ dataWidth: p.STREAM_W }));
+    const wire = m.master('m_axis_tx', txWireSpec(p.STREAM_W));
     const loop = m.master('m_loop', frameSpec(w));
     const lookup = m.master('m_mac_lookup', macLookupSpec(w));
     const doneSeq = m.master('m_done_seq', doneSeqSpec(w));
     const intr = m.master('m_intr', intrSetSpec(w));
+    const fault = m.master('m_fault', faultSpec(w));
 
     const mems = contextMemories(m, cfg);
     const probeCtx = m.reg('probe_ctx', UInt(cfg.ctxW), { reset: 0 });
@@ -90,7 +97,7 @@ export function txEngine(p: NicParams) {
     const bwaitQ = pfifo('u_bwait_q', lay.bwait.width, cfg.bwaitDepth);
 
     const dma = dmaRead(m, cfg, lay, axi);
-    const counters = new SharedPort<CounterEventField>(m, 'cnt_ev', ['ctx', 'miss', 'sent', 'bytes', 'oversize', 'spoofed']);
+    const counters = new SharedPort<CounterEventField>(m, 'cnt_ev', ['ctx', 'miss', 'sent', 'bytes', 'oversize', 'spoofed', 'dmaErr']);
 
     // Stages that share a port ask for it in priority order: the check before the fetcher before doorbells.
     const check = sequenceCheck(m, cfg, lay, {
@@ -124,6 +131,7 @@ export function txEngine(p: NicParams) {
       rawPop,
       probeCtx,
     });
+    const payErr = payloadErrors(m, cfg, { beat: dma.payloadBeat, issued: pay.issued, eof: pay.eof });
 
     const pk = m.instance('u_packer', packer({ db: cfg.db, sb: cfg.sb, window: cfg.burstWindow })).io;
     pk.raw.valid.set(dma.rawFifo.out.valid);
@@ -147,6 +155,7 @@ export function txEngine(p: NicParams) {
       complCount: complQ.count,
       wire,
       loop,
+      payErr,
       probeCtx,
     });
 
@@ -163,6 +172,8 @@ export function txEngine(p: NicParams) {
     done.request('cpl', cpl.retire, { ctx: cpl.retireCtx, seq: cpl.retireSeq });
     intr.valid.set(cpl.retire);
     intr.ctx.set(cpl.retireCtx);
+    fault.valid.set(cpl.fault);
+    fault.ctx.set(cpl.faultCtx);
     counterUnit(m, cfg, mems, counters);
 
     const busy = m.named(
@@ -198,6 +209,7 @@ export function txEngine(p: NicParams) {
       m_mac_lookup: lookup,
       m_done_seq: doneSeq,
       m_intr: intr,
+      m_fault: fault,
     };
   });
 }

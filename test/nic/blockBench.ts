@@ -63,8 +63,11 @@ export class RegBusDriver {
 export class WatchedMemory extends SparseMemory {
   readonly writes: { addr: number; value: number; cycle: number }[] = [];
   cycle = (): number => 0;
+  /** Bytes of NIC writes that failed on the bus (busFaults.ts): they do not land and are not logged. */
+  dropFailed: { poisoned(addr: number): boolean } | null = null;
   private host = false;
   override writeByte(addr: number, value: number): void {
+    if (!this.host && this.dropFailed?.poisoned(addr)) return;
     if (!this.host) this.writes.push({ addr, value, cycle: this.cycle() });
     super.writeByte(addr, value);
   }

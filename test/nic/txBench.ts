@@ -3,7 +3,9 @@
  * several reads in flight), the wire and loopback streams into AXI4-Stream sinks, and the engine's
  * other ports driven and watched directly: the register bus, the doorbell queue (as the mailbox would
  * feed it: each context at most once), the context flags, the RX engine's MAC table (answered two
- * cycles after each request), done-seq updates and interrupt bits.
+ * cycles after each request), done-seq updates and interrupt bits. Error responses for chosen
+ * addresses come from `readFaults` and `writeFaults`; `m_fault` pulses are logged and, with
+ * `quiesceOnFault`, answered as the BAR1 block does (the context is quiesced until the test says).
  */
 import { DESC_FLAGS } from '../../hdl/descriptors.js';
 import { MAC_LOOKUP_LATENCY } from '../../hdl/nic/interfaces.js';
@@ -15,6 +17,8 @@ import { type PortValue, type Simulation, simulate } from '../../sim/index.js';
 import { Axi4SlaveMemory, type Axi4SlaveMemoryOptions, type AxisFrame, AxisSink, type Pattern } from '../../testbench/axi/index.js';
 import { Testbench } from '../../testbench/runtime/index.js';
 import { RegBusDriver, WatchedMemory } from './blockBench.js';
+import { WriteFaults } from './busFaults.js';
+import { ReadFaults } from './readFaults.js';
 
 type Ports = { [name: string]: PortValue };
 
@@ -68,7 +72,12 @@ export interface BenchOptions {
   memory?: Omit<Axi4SlaveMemoryOptions, 'memory'>;
   wireReady?: Pattern;
   loopReady?: Pattern;
+  /** Quiesce a context when the engine reports its FAULT (as STATUS.FAULT does through the BAR1 block). */
+  quiesceOnFault?: boolean;
 }
+
+/** A frame as it left, with `tuser`/`terr` of its last beat: bad, its FCS is corrupted / the RX engine drops it. */
+export type SentFrame = AxisFrame & { bad: boolean };
 
 const sims = new Map<string, Promise<Simulation<Ports>>>();
 
@@ -102,9 +111,15 @@ export class TxBench {
   readonly axi: Axi4SlaveMemory;
   readonly wire: AxisSink;
   readonly loop: AxisSink;
+  readonly readFaults: ReadFaults;
+  readonly writeFaults: WriteFaults;
   /** Frames in the order they left, from both streams. */
-  readonly wireFrames: AxisFrame[] = [];
-  readonly loopFrames: (AxisFrame & { src: number })[] = [];
+  readonly wireFrames: SentFrame[] = [];
+  readonly loopFrames: (SentFrame & { src: number })[] = [];
+  /** `m_fault` pulses. */
+  readonly faults: { ctx: number; cycle: number }[] = [];
+  private readonly loopTerr: boolean[] = [];
+  private readonly quiesceOnFault: boolean;
   /** Done-seq updates with the interrupt bit: completions. */
   readonly done: Completion[] = [];
   /** Every done-seq update (also those of TX_EXP_SEQ writes). */
@@ -132,6 +147,10 @@ export class TxBench {
     this.reg = new RegBusDriver(this.tb, sim);
     this.mem.cycle = () => this.tb.cycle;
     this.axi = new Axi4SlaveMemory(this.tb, 'm_axi', { readLatency: 20, maxReads: 16, ...opts.memory, memory: this.mem });
+    this.readFaults = new ReadFaults(this.tb, sim);
+    this.writeFaults = new WriteFaults(this.tb, sim);
+    this.mem.dropFailed = this.writeFaults;
+    this.quiesceOnFault = opts.quiesceOnFault ?? false;
     this.wire = new AxisSink(this.tb, 'm_axis_tx', { ready: opts.wireReady });
     this.loop = new AxisSink(this.tb, 'm_loop', { ready: opts.loopReady });
     const P = sim.ports;
@@ -173,6 +192,11 @@ export class TxBench {
       if (s.m_intr_valid) this.done.push(e);
     }
     if (s.m_intr_valid) this.intr.push({ ctx: this.num('m_intr_ctx'), cycle });
+    if (s.m_fault_valid) {
+      const ctx = this.num('m_fault_ctx');
+      this.faults.push({ ctx, cycle });
+      if (this.quiesceOnFault) this.flags(ctx, { quiesce: true });
+    }
     if (s.m_axi_arvalid && s.m_axi_arready)
       this.ar.push({ id: this.num('m_axi_arid'), addr: this.num('m_axi_araddr'), len: this.num('m_axi_arlen') + 1, cycle });
     if (s.m_axi_awvalid && s.m_axi_awready)
@@ -192,9 +216,11 @@ export class TxBench {
     P.m_mac_lookup_resp_valid = ans === undefined ? 0 : 1;
     P.m_mac_lookup_resp_hit = hit === undefined ? 0 : 1;
     P.m_mac_lookup_resp_ctx = hit ?? 0;
-    for (let f = this.wire.tryReceive(); f !== undefined; f = this.wire.tryReceive()) this.wireFrames.push(f);
+    if (s.m_loop_tvalid && s.m_loop_tready && s.m_loop_tlast) this.loopTerr.push(s.m_loop_terr === 1);
+    for (let f = this.wire.tryReceive(); f !== undefined; f = this.wire.tryReceive())
+      this.wireFrames.push({ ...f, bad: f.beats.at(-1)?.user === 1n });
     for (let f = this.loop.tryReceive(); f !== undefined; f = this.loop.tryReceive())
-      this.loopFrames.push({ ...f, src: Number(f.beats[0]?.user ?? 0n) });
+      this.loopFrames.push({ ...f, src: Number(f.beats[0]?.user ?? 0n), bad: this.loopTerr.shift() ?? false });
   }
 
   // ---- context flags (the BAR1 block's CTRL bits) ----
@@ -238,13 +264,16 @@ export class TxBench {
     return this.regWrite(bar1CtxOffset(ctx, reg, this.p), v);
   }
 
-  async counters(ctx: number): Promise<{ frames: number; bytes: number; seqMiss: number; oversize: number; spoofed: number }> {
+  async counters(
+    ctx: number,
+  ): Promise<{ frames: number; bytes: number; seqMiss: number; oversize: number; spoofed: number; dmaErr: number }> {
     return {
       frames: await this.ctxReg(ctx, 'TX_FRAMES'),
       bytes: (await this.ctxReg(ctx, 'TX_BYTES_LO')) + 2 ** 32 * (await this.ctxReg(ctx, 'TX_BYTES_HI')),
       seqMiss: await this.ctxReg(ctx, 'TX_SEQ_MISS'),
       oversize: await this.ctxReg(ctx, 'TX_OVERSIZE'),
       spoofed: await this.ctxReg(ctx, 'TX_SPOOFED'),
+      dmaErr: await this.ctxReg(ctx, 'TX_DMA_ERR'),
     };
   }
 

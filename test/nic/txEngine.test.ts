@@ -26,7 +26,7 @@ describe('transmit engine (test profile)', () => {
     expect(b.loopFrames).toEqual([]);
     expect(b.descriptorFlags(0, 1)).toBe(DONE_EOP);
     expect(b.txDoneSeq(0)).toBe(1);
-    expect(await b.counters(0)).toEqual({ frames: 1, bytes: 60, seqMiss: 1, oversize: 0, spoofed: 0 });
+    expect(await b.counters(0)).toEqual({ frames: 1, bytes: 60, seqMiss: 1, oversize: 0, spoofed: 0, dmaErr: 0 });
     b.close();
   });
 });

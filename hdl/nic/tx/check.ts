@@ -3,8 +3,10 @@
  * fetch order. A fetch of context c for seq s is:
  * - stale when s is not c's expected seq (it was fetched speculatively before a rollback, or its slot
  *   was already consumed): dropped without a trace;
- * - a miss when its descriptor's 32-bit seq is not s, its length is 0, or the read failed: counted in
- *   tx_seq_miss; c's fetching rolls back to s and c goes idle (or probes again if a doorbell came);
+ * - a miss when its descriptor's 32-bit seq is not s or its length is 0 (counted in tx_seq_miss), or
+ *   when the read failed (an error response on any beat, F-2: counted in tx_dma_err instead); either
+ *   way c's fetching rolls back to s and c goes idle (or probes again if a doorbell came), and nothing
+ *   of the descriptor is used;
  * - accepted otherwise. Only then does c's expected seq advance: the slot read is exp_seq mod ring
  *   size, so a stale, forged or zeroed slot is never used.
  *
@@ -40,7 +42,7 @@ export interface CheckDeps {
 
 export type FragFifoPorts = InstancePorts<ReturnType<typeof fragFifo>['io']>;
 
-export type CounterEventField = 'ctx' | 'miss' | 'sent' | 'bytes' | 'oversize' | 'spoofed';
+export type CounterEventField = 'ctx' | 'miss' | 'sent' | 'bytes' | 'oversize' | 'spoofed' | 'dmaErr';
 
 export interface Check {
   /** The check rolls a context's next-to-fetch seq back (or forward) in this cycle. */
@@ -218,15 +220,17 @@ export function sequenceCheck(m: ModuleBuilder, cfg: TxConfig, lay: TxLayouts, d
   const fsValue = m.named('chk_fseq_value', mux(rbHead, expRd, mux(abandon, fFirst, fNextInc)));
   mems.fetchSeq.port.request('chk', fsEn, { addr: fsCtx, data: fsValue, mask: lit(1, 1) });
 
-  // ---- counters: a miss ----
+  // ---- counters: a miss, or a failed read (F-2: a DMA error, not a sequence miss) ----
   const missEv = m.named('chk_miss_ev', cMiss.or(contMiss));
+  const missErr = m.named('chk_miss_err', mux(cMiss, headRec.err, nd.err));
   counters.request('chk', missEv, {
     ctx: mux(cMiss, c, fCtx),
-    miss: lit(1, 1),
+    miss: missErr.not(),
     sent: lit(0, 1),
     bytes: lit(0, 16),
     oversize: lit(0, 1),
     spoofed: lit(0, 1),
+    dmaErr: missErr,
   });
 
   // ---- context bits ----

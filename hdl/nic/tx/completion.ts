@@ -8,6 +8,12 @@
  * 3. once every one of those writes has its B response, reports the done seq to the mailbox
  *    (TX_DONE_SEQ) and sets the context's interrupt bit.
  * Writes of several frames may be in flight: their B responses come back in order (one AXI ID).
+ *
+ * A write answered with an error (F-4: a descriptor write-back or the completion record) counts in
+ * tx_dma_err and pulses `fault` for the context: the BAR1 block puts it in FAULT, which reaches the
+ * engine as QUIESCE, so it starts no new DMA for it. The frame still retires: its payload was read,
+ * every write of it has been answered and none will be retried, so the done seq (TX_DONE_SEQ and the
+ * trusted TX_DONE_TRUSTED) says how far the NIC got, whatever host memory holds.
  */
 import { cat, type Expr, fsm, type InstancePorts, lit, type MasterPorts, type ModuleBuilder, mux, UInt } from '../../../generator/index.js';
 import type { SyncFifoIO } from '../../../generator/lib/index.js';
@@ -34,6 +40,9 @@ export interface Completion {
   readonly retire: Expr;
   readonly retireCtx: Expr;
   readonly retireSeq: Expr;
+  /** A write of context `faultCtx` failed (registered, one cycle per failed write). */
+  readonly fault: Expr;
+  readonly faultCtx: Expr;
   readonly probeHit: Expr;
 }
 
@@ -49,6 +58,31 @@ export function completion(m: ModuleBuilder, cfg: TxConfig, lay: TxLayouts, deps
   const incoming = lay.verdict.unpack(complOut.data);
   const idx = m.reg('cpl_idx', UInt(cfg.nW), { reset: 0 });
 
+  // ---- a failed write waits here for the counter port; B is held meanwhile ----
+  const head = lay.bwait.unpack(bwaitOut.data);
+  const bErrWait = m.reg('cpl_berr_wait', undefined, { reset: 0 });
+  const bErrCtx = m.reg('cpl_berr_ctx', UInt(cfg.ctxW), { reset: 0 });
+  axi.bready.set(bErrWait.not());
+  const bFire = m.named('cpl_b_fire', axi.bvalid.and(bErrWait.not()));
+  const bErr = m.named('cpl_b_err', bFire.and(axi.bresp.ne(0)));
+  const bErrCount = counters.request('berr', bErrWait, {
+    ctx: bErrCtx,
+    miss: lit(0, 1),
+    sent: lit(0, 1),
+    bytes: lit(0, 16),
+    oversize: lit(0, 1),
+    spoofed: lit(0, 1),
+    dmaErr: lit(1, 1),
+  });
+  m.when(bErr, () => {
+    bErrWait.set(1);
+    bErrCtx.set(head.ctx);
+  }).elseWhen(bErrCount, () => bErrWait.set(0));
+  const fault = m.reg('cpl_fault', undefined, { reset: 0 });
+  const faultCtx = m.reg('cpl_fault_ctx', UInt(cfg.ctxW), { reset: 0 });
+  fault.set(bErr);
+  m.when(bErr, () => faultCtx.set(head.ctx));
+
   const go = m.named('cpl_go', st.is('IDLE').and(complOut.valid).and(bwaitIn.ready).and(counters.free()));
   complOut.ready.set(go);
   const doneRd = mems.done.mem.read(incoming.ctx, { enable: go, name: 'cpl_done_rd' });
@@ -62,6 +96,7 @@ export function completion(m: ModuleBuilder, cfg: TxConfig, lay: TxLayouts, deps
     bytes: incoming.bytes,
     oversize: incoming.oversize,
     spoofed: incoming.spoofed,
+    dmaErr: incoming.dmaErr,
   });
   m.when(go, () => {
     cur.set(complOut.data);
@@ -113,13 +148,11 @@ export function completion(m: ModuleBuilder, cfg: TxConfig, lay: TxLayouts, deps
   });
   m.when(both.and(st.is('RECORD')), () => st.goto('IDLE'));
 
-  // ---- B responses, in order: the head frame retires with its last one ----
-  axi.bready.set(1);
-  const head = lay.bwait.unpack(bwaitOut.data);
+  // ---- B responses, in order: the head frame retires with its last one (failed or not) ----
   const bCount = m.reg('cpl_b_count', UInt(cfg.nW + 1), { reset: 0 });
-  const bLast = m.named('cpl_b_last', axi.bvalid.and(bCount.addWrap(1).eq(head.writes)));
+  const bLast = m.named('cpl_b_last', bFire.and(bCount.addWrap(1).eq(head.writes)));
   bwaitOut.ready.set(bLast);
-  m.when(axi.bvalid, () => bCount.set(mux(bLast, lit(0, cfg.nW + 1), bCount.addWrap(1))));
+  m.when(bFire, () => bCount.set(mux(bLast, lit(0, cfg.nW + 1), bCount.addWrap(1))));
   const retire = m.reg('cpl_retire', undefined, { reset: 0 });
   const retireCtx = m.reg('cpl_retire_ctx', UInt(cfg.ctxW), { reset: 0 });
   const retireSeq = m.reg('cpl_retire_seq', UInt(cfg.iseqW), { reset: 0 });
@@ -130,5 +163,5 @@ export function completion(m: ModuleBuilder, cfg: TxConfig, lay: TxLayouts, deps
   });
   mems.cpl.port.request('cpl', retire, { addr: retireCtx, data: retireSeq.addWrap(1), mask: lit(1, 1) });
   const probeHit = m.named('cpl_probe_hit', writing.and(v.ctx.eq(deps.probeCtx)));
-  return { retire, retireCtx, retireSeq: retireSeq.trunc(cfg.seqW), probeHit };
+  return { retire, retireCtx, retireSeq: retireSeq.trunc(cfg.seqW), fault, faultCtx, probeHit };
 }

@@ -13,8 +13,8 @@ import type { TxConfig } from './config.js';
 import { RecordLayout } from './record.js';
 import { SharedPort } from './sharedPort.js';
 
-/** Counter words of one context, in the order of the register map (TX_FRAMES .. TX_SPOOFED). */
-export const COUNTER_WORDS = ['frames', 'bytesLo', 'bytesHi', 'seqMiss', 'oversize', 'spoofed'] as const;
+/** Counter words of one context, in the order of the register map (TX_FRAMES .. TX_DMA_ERR). */
+export const COUNTER_WORDS = ['frames', 'bytesLo', 'bytesHi', 'seqMiss', 'oversize', 'spoofed', 'dmaErr'] as const;
 export type CounterWord = (typeof COUNTER_WORDS)[number];
 
 export interface CtxMemory {

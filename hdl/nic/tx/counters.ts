@@ -21,6 +21,7 @@ export function counterUnit(m: ModuleBuilder, cfg: TxConfig, mems: ContextMemori
   const s1Bytes = m.reg('cnt_s1_bytes', UInt(16), { reset: 0 });
   const s1Over = m.reg('cnt_s1_oversize', undefined, { reset: 0 });
   const s1Spoof = m.reg('cnt_s1_spoofed', undefined, { reset: 0 });
+  const s1DmaErr = m.reg('cnt_s1_dma_err', undefined, { reset: 0 });
   s1.set(valid);
   m.when(valid, () => {
     s1Ctx.set(ev.ctx);
@@ -29,6 +30,7 @@ export function counterUnit(m: ModuleBuilder, cfg: TxConfig, mems: ContextMemori
     s1Bytes.set(ev.bytes);
     s1Over.set(ev.oversize);
     s1Spoof.set(ev.spoofed);
+    s1DmaErr.set(ev.dmaErr);
   });
 
   const lastValid = m.reg('cnt_last_valid', undefined, { reset: 0 });
@@ -46,6 +48,7 @@ export function counterUnit(m: ModuleBuilder, cfg: TxConfig, mems: ContextMemori
       seqMiss: inc(row.seqMiss, s1Miss),
       oversize: inc(row.oversize, s1Over),
       spoofed: inc(row.spoofed, s1Spoof),
+      dmaErr: inc(row.dmaErr, s1DmaErr),
     }),
   );
   mems.counters.port.request('rmw', s1, { addr: s1Ctx, data: next, mask: lit(1, 1) });

@@ -47,6 +47,14 @@ export interface DmaRead {
   readonly contTake: ReturnType<ModuleBuilder['wire']>;
   /** Payload beats, in burst order. */
   readonly rawFifo: InstancePorts<SyncFifoIO>;
+  /** A payload beat (ID 2) on R in this cycle: whether it ends its burst and whether it failed. */
+  readonly payloadBeat: PayloadBeat;
+}
+
+export interface PayloadBeat {
+  readonly valid: Expr;
+  readonly last: Expr;
+  readonly err: Expr;
 }
 
 export function dmaRead(m: ModuleBuilder, cfg: TxConfig, lay: TxLayouts, axi: Axi): DmaRead {
@@ -130,9 +138,22 @@ export function dmaRead(m: ModuleBuilder, cfg: TxConfig, lay: TxLayouts, axi: Ax
     contData.set(lay.desc.pack({ data: c1.data.trunc(lay.desc.widthOf('data')), err: c1.err }));
   });
 
+  // A failed payload beat still takes its place in the buffer (the packer counts beats); its data is
+  // never sent as part of a good frame (payloadErrors.ts).
+  const payBeat = isId(TX_ID.PAYLOAD);
   const rawFifo = m.instance('u_raw_fifo', syncFifo({ width: cfg.db * 8, depth: cfg.rawBeats }));
-  rawFifo.io.in.valid.set(isId(TX_ID.PAYLOAD));
+  rawFifo.io.in.valid.set(payBeat);
   rawFifo.io.in.data.set(axi.rdata);
 
-  return { desc, cont, payload, descFifo: descFifo.io, contValid, contData, contTake, rawFifo: rawFifo.io };
+  return {
+    desc,
+    cont,
+    payload,
+    descFifo: descFifo.io,
+    contValid,
+    contData,
+    contTake,
+    rawFifo: rawFifo.io,
+    payloadBeat: { valid: payBeat, last: axi.rlast, err: rErr },
+  };
 }

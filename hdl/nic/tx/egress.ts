@@ -14,9 +14,16 @@
  * when every output it goes to took it), pads a frame under 60 bytes with zero bytes, drops the beats
  * of a dropped frame, and passes every frame to the completion stage when its last byte has left the
  * payload buffer, i.e. when its payload has been read in full. Back-to-back frames have no gap.
+ *
+ * A frame whose payload read failed (F-1, payloadErrors.ts) never leaves as a good frame: if the
+ * failure is known before its first beat is offered, the frame is dropped whole; otherwise it ends
+ * with `tuser` (wire) / `terr` (loopback) high on its last beat, so the MAC corrupts its FCS and the
+ * RX engine drops it. Either way it completes with ERR and counts in tx_dma_err only (its verdict's
+ * sent and spoofed are cleared: a header read with an error decides nothing).
  */
 import {
-  type axisSpec,
+  type AxisSpec,
+  axisSpec,
   bitsFor,
   cat,
   type Expr,
@@ -34,7 +41,13 @@ import type { TxConfig } from './config.js';
 import { type ContextMemories, lane } from './contextMemory.js';
 import type { TxLayouts } from './layouts.js';
 import { HEADER_BYTES, packedLayout } from './packer.js';
+import type { PayloadErrors } from './payloadErrors.js';
 import type { Flags } from './scheduler.js';
+
+/** The frame stream to the MAC: AXI4-Stream without FCS; `tuser` on the last beat = bad frame, corrupt its FCS. */
+export function txWireSpec(streamW: number): AxisSpec<{ dataWidth: number; user: number }> {
+  return axisSpec({ dataWidth: streamW, user: 1 });
+}
 
 export interface DecisionDeps {
   readonly flags: Flags;
@@ -108,6 +121,7 @@ export function decision(m: ModuleBuilder, cfg: TxConfig, lay: TxLayouts, deps: 
       sent,
       oversize: fr.err,
       spoofed,
+      dmaErr: lit(0, 1),
       bytes: wireBytes,
       base: fr.base,
       log2: fr.log2,
@@ -123,13 +137,14 @@ export interface StreamDeps {
   readonly packedOut: InstancePorts<SyncFifoIO>['out'];
   readonly complIn: InstancePorts<SyncFifoIO>['in'];
   readonly complCount: Expr;
-  readonly wire: MasterPorts<ReturnType<typeof axisSpec>>;
+  readonly wire: MasterPorts<ReturnType<typeof txWireSpec>>;
   readonly loop: MasterPorts<ReturnType<typeof frameSpec>>;
+  readonly payErr: PayloadErrors;
   readonly probeCtx: Expr;
 }
 
 export function frameStream(m: ModuleBuilder, cfg: TxConfig, lay: TxLayouts, deps: StreamDeps): { probeHit: Expr } {
-  const { verdictOut, packedOut, complIn, wire, loop } = deps;
+  const { verdictOut, packedOut, complIn, wire, loop, payErr } = deps;
   const sb = cfg.sb;
   const pk = packedLayout(sb).unpack(packedOut.data);
   const cur = m.reg('eg_frame', UInt(lay.verdict.width), { reset: 0 });
@@ -140,6 +155,8 @@ export function frameStream(m: ModuleBuilder, cfg: TxConfig, lay: TxLayouts, dep
   const pos = m.reg('eg_pos', UInt(posW), { reset: 0 });
   const sentW = m.reg('eg_sent_wire', undefined, { reset: 0 });
   const sentL = m.reg('eg_sent_loop', undefined, { reset: 0 });
+  // A beat of the frame was offered: from then on it cannot be dropped (AXI4-Stream keeps TVALID).
+  const started = m.reg('eg_started', undefined, { reset: 0 });
 
   const minF = cfg.minFrame;
   const keepOf = (bytes: Expr): Expr =>
@@ -162,25 +179,32 @@ export function frameStream(m: ModuleBuilder, cfg: TxConfig, lay: TxLayouts, dep
   const data = mux(pad, lit(0, sb * 8), pk.data);
   const keep = keepOf(beatBytes);
 
-  const sending = beatAvail.and(v.drop.not());
+  // A failed payload read known before the first beat drops the frame whole (F-1).
+  const errDrop = m.named('eg_err_drop', withPayload.and(started.not()).and(payErr.known));
+  const drop = m.named('eg_drop', v.drop.or(errDrop));
+  const bad = m.named('eg_bad', beatLast.and(payErr.failed));
+  const sending = beatAvail.and(drop.not());
   const wValid = sending.and(v.toWire).and(sentW.not());
   const lValid = sending.and(v.toLoop).and(sentL.not());
   wire.tvalid.set(wValid);
   wire.tdata.set(data);
   wire.tkeep.set(keep);
   wire.tlast.set(beatLast);
+  wire.tuser.set(bad);
   loop.tvalid.set(lValid);
   loop.tdata.set(data);
   loop.tkeep.set(keep);
   loop.tlast.set(beatLast);
   loop.tuser.set(v.ctx);
-  loop.terr.set(0);
+  loop.terr.set(bad);
   const wDone = v.toWire.not().or(sentW).or(wire.tready);
   const lDone = v.toLoop.not().or(sentL).or(loop.tready);
-  const beatDone = m.named('eg_beat_done', beatAvail.and(v.drop.or(wDone.and(lDone))));
+  const beatDone = m.named('eg_beat_done', beatAvail.and(drop.or(wDone.and(lDone))));
   packedOut.ready.set(beatDone.and(pad.not()));
-  const frameEnd = mux(v.drop, pk.last, beatLast);
+  const frameEnd = mux(drop, pk.last, beatLast);
   const finish = m.named('eg_finish', curValid.and(v.noPayload).or(beatDone.and(frameEnd)));
+  payErr.advance.set(finish.and(withPayload));
+  m.when(wValid.or(lValid), () => started.set(1));
   m.when(wValid.and(wire.tready), () => sentW.set(1));
   m.when(lValid.and(loop.tready), () => sentL.set(1));
   m.when(beatDone, () => {
@@ -192,6 +216,7 @@ export function frameStream(m: ModuleBuilder, cfg: TxConfig, lay: TxLayouts, dep
   m.when(finish, () => {
     pad.set(0);
     pos.set(0);
+    started.set(0);
   });
 
   // ---- the next frame loads as this one finishes: no gap between frames ----
@@ -204,8 +229,18 @@ export function frameStream(m: ModuleBuilder, cfg: TxConfig, lay: TxLayouts, dep
     cur.set(verdictOut.data);
     curValid.set(1);
   });
+  // A frame whose payload read failed completes with ERR, counted as a DMA error only.
+  const failed = m.named('eg_failed', withPayload.and(payErr.failed));
   complIn.valid.set(finish);
-  complIn.data.set(cur);
+  complIn.data.set(
+    lay.verdict.pack({
+      ...v,
+      err: v.err.or(failed),
+      sent: v.sent.and(failed.not()),
+      spoofed: v.spoofed.and(failed.not()),
+      dmaErr: failed,
+    }),
+  );
   const probeHit = m.named('eg_probe_hit', curValid.and(v.ctx.eq(deps.probeCtx)));
   return { probeHit };
 }

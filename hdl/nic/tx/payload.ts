@@ -24,7 +24,14 @@ export interface PayloadDeps {
   readonly probeCtx: Expr;
 }
 
-export function payloadIssuer(m: ModuleBuilder, cfg: TxConfig, lay: TxLayouts, deps: PayloadDeps): { probeHit: Expr } {
+export interface PayloadIssuer {
+  readonly probeHit: Expr;
+  /** A burst is issued in this cycle (`ar.grant`), and whether it is its frame's last. */
+  readonly issued: Expr;
+  readonly eof: Expr;
+}
+
+export function payloadIssuer(m: ModuleBuilder, cfg: TxConfig, lay: TxLayouts, deps: PayloadDeps): PayloadIssuer {
   const { frameOut, fragOut, orderIn, burstIn, ar } = deps;
   const st = fsm(m, 'pay_state', ['IDLE', 'NEXT', 'BURST', 'DONE'] as const);
   const frame = m.reg('pay_frame', UInt(lay.frame.width), { reset: 0 });
@@ -68,7 +75,7 @@ export function payloadIssuer(m: ModuleBuilder, cfg: TxConfig, lay: TxLayouts, d
   const credW = bitsFor(cfg.rawBeats);
   const credit = m.reg('pay_credit', UInt(credW), { reset: cfg.rawBeats });
   const lastOfFrag = bytes.resize(16).eq(rem);
-  const eof = lastOfFrag.and(left.eq(0));
+  const eof = m.named('pay_eof', lastOfFrag.and(left.eq(0)));
   ar.valid.set(st.is('BURST').and(credit.ge(beats)).and(burstIn.ready));
   ar.addr.set(cat(addr.bits(63, cfg.dbLog2), lit(0, cfg.dbLog2)));
   ar.len.set(beats.subWrap(1).resize(8));
@@ -89,5 +96,5 @@ export function payloadIssuer(m: ModuleBuilder, cfg: TxConfig, lay: TxLayouts, d
   m.when(st.is('DONE').and(orderIn.ready), () => st.goto('IDLE'));
 
   const probeHit = m.named('pay_probe_hit', st.is('IDLE').not().and(fr.ctx.eq(deps.probeCtx)));
-  return { probeHit };
+  return { probeHit, issued: ar.grant, eof };
 }

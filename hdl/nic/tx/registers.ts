@@ -5,11 +5,12 @@
  * Writes: MAC_LO/HI (the copy used for the source check), TX_RING_BASE_LO/HI, TX_RING_LOG2 (a value
  * above MAX_RING_LOG2 is ignored), TX_EXP_SEQ (also the next-to-fetch seq, and TX_DONE_SEQ = value - 1
  * in the mailbox), DONE_BASE_LO/HI. The BAR1 block forwards only writes the spec permits (C-6). A write
- * is held in a register until the ports it needs are free.
+ * is held in a register until the ports it needs are free; reads wait meanwhile.
  *
- * Reads are answered one cycle after they are taken: those registers, the TX counters, and STATUS
- * with bit 31 (STATUS_BUSY_BIT) set while the engine has DMA in flight for the context (P-12). Every
- * other address reads 0.
+ * Reads are answered one cycle after they are taken: those registers, the TX counters, TX_DONE_TRUSTED
+ * (the engine's own done seq: the next seq to complete - 1, exactly what it last sent to the mailbox
+ * as TX_DONE_SEQ), and STATUS with bit 31 (STATUS_BUSY_BIT) set while the engine has DMA in flight for
+ * the context (P-12). Every other address reads 0.
  */
 import { cat, type Expr, lit, type ModuleBuilder, mux, type Reg, type SlavePorts, UInt } from '../../../generator/index.js';
 import { decodeBar1Addr, readSelect } from '../../registers/decoder.js';
@@ -30,12 +31,14 @@ export const TX_OWNED_REGS = [
   'TX_EXP_SEQ',
   'DONE_BASE_LO',
   'DONE_BASE_HI',
+  'TX_DONE_TRUSTED',
   'TX_FRAMES',
   'TX_BYTES_LO',
   'TX_BYTES_HI',
   'TX_SEQ_MISS',
   'TX_OVERSIZE',
   'TX_SPOOFED',
+  'TX_DMA_ERR',
 ] as const satisfies readonly Bar1CtxReg[];
 
 export interface RegisterDeps {
@@ -106,13 +109,15 @@ export function registerBus(m: ModuleBuilder, cfg: TxConfig, deps: RegisterDeps)
 
   // ---- reads ----
   const rdBusy = m.reg('rr_busy', undefined, { reset: 0 });
-  bus.rd_ready.set(rdBusy.not().and(mems.initBusy.not()));
+  // A read waits for a held write to be applied, so it never returns the value from before that write.
+  bus.rd_ready.set(rdBusy.not().and(mems.initBusy.not()).and(holdValid.not()));
   const take = m.named('rr_take', bus.rd_valid.and(bus.rd_ready));
   const r = decodeBar1Addr(m, bus.rd_addr, p, 'txr');
   const ringRd = mems.ring.mem.read(r.ctx, { enable: take, name: 'rr_ring' });
   const doneRd = mems.done.mem.read(r.ctx, { enable: take, name: 'rr_done' });
   const macRd = mems.mac.mem.read(r.ctx, { enable: take, name: 'rr_mac' });
   const expRd = mems.exp.mem.read(r.ctx, { enable: take, name: 'rr_exp' });
+  const cplRd = mems.cpl.mem.read(r.ctx, { enable: take, name: 'rr_cpl' });
   const cntRd = mems.counters.mem.read(r.ctx, { enable: take, name: 'rr_cnt' });
   const selInCtx = m.reg('rr_in_ctx', undefined, { reset: 0 });
   const selWord = m.reg('rr_word', UInt(r.ctxWord.width), { reset: 0 });
@@ -134,12 +139,14 @@ export function registerBus(m: ModuleBuilder, cfg: TxConfig, deps: RegisterDeps)
     TX_EXP_SEQ: expRd.trunc(cfg.seqW),
     DONE_BASE_LO: lane(doneRd, 0),
     DONE_BASE_HI: lane(doneRd, 1),
+    TX_DONE_TRUSTED: cplRd.subWrap(1).trunc(cfg.seqW),
     TX_FRAMES: cnt.frames,
     TX_BYTES_LO: cnt.bytesLo,
     TX_BYTES_HI: cnt.bytesHi,
     TX_SEQ_MISS: cnt.seqMiss,
     TX_OVERSIZE: cnt.oversize,
     TX_SPOOFED: cnt.spoofed,
+    TX_DMA_ERR: cnt.dmaErr,
   } satisfies Record<(typeof TX_OWNED_REGS)[number], Expr>);
   bus.resp_valid.set(rdBusy);
   bus.resp_data.set(mux(rdBusy, value, lit(0, 32)));

@@ -1,0 +1,76 @@
+/**
+ * Which frames' payload reads failed (F-1), known as early as the R channel tells, so that the stream
+ * can drop a failed frame before its first beat instead of waiting for the whole frame
+ * (store-and-forward would cost line rate).
+ *
+ * Payload bursts (one AXI ID) return in the order they were issued, and frames leave the stream in
+ * that order too. So the R side counts frames: a queue of one bit per burst in flight (does it end its
+ * frame?) tells which beat ends a frame, and the frame's error bit (an error response on any of its
+ * beats) goes into a small ring of bits, one per frame whose reads are complete and which has not left
+ * the stream. The stream's current frame is the oldest one with payload that has not left, so:
+ * - when the ring holds a frame (`complete`), that is the current frame and its bit is final;
+ * - otherwise the R side is reading the current frame right now, and the errors seen so far are its.
+ * An error response is thus known to the stream before any byte of that beat could reach it.
+ */
+import { type Expr, log2Ceil, type ModuleBuilder, mux, UInt } from '../../../generator/index.js';
+import { syncFifo } from '../../../generator/lib/index.js';
+import type { TxConfig } from './config.js';
+import type { PayloadBeat } from './dmaRead.js';
+
+export interface PayloadErrorDeps {
+  readonly beat: PayloadBeat;
+  /** A payload burst is issued in this cycle, and whether it is its frame's last. */
+  readonly issued: Expr;
+  readonly eof: Expr;
+}
+
+export interface PayloadErrors {
+  /** Some payload beat of the stream's current frame failed (as far as its reads have returned). */
+  readonly known: Expr;
+  /**
+   * The current frame failed: for use on its last beat, when all its reads have returned (if they had
+   * not, it counts as failed, so a frame is never passed as good on a guess).
+   */
+  readonly failed: Expr;
+  /** Set by the stream: a frame with payload leaves in this cycle. */
+  readonly advance: ReturnType<ModuleBuilder['wire']>;
+}
+
+export function payloadErrors(m: ModuleBuilder, cfg: TxConfig, deps: PayloadErrorDeps): PayloadErrors {
+  const { beat } = deps;
+  // Frames whose reads may all have returned before they left the stream: those the issuer holds
+  // (1), the egress queue (orderDepth, the decision's frame included), the verdict queue and the
+  // stream's current one. The ring holds more, so its indexes never catch up with each other.
+  const ringSize = 2 ** log2Ceil(cfg.orderDepth + cfg.verdictDepth + 3);
+  const idxW = log2Ceil(ringSize);
+
+  // Bursts in flight never outnumber the packer's burst queue (both are pushed on issue, this one is
+  // popped first), so this queue always has room.
+  const eofQ = m.instance('u_pay_eof_q', syncFifo({ width: 1, depth: cfg.burstDepth, storage: 'flops' })).io;
+  eofQ.in.valid.set(deps.issued);
+  eofQ.in.data.set(deps.eof);
+  const burstEnd = m.named('pe_burst_end', beat.valid.and(beat.last));
+  eofQ.out.ready.set(burstEnd);
+  const frameEnd = m.named('pe_frame_end', burstEnd.and(eofQ.out.data));
+
+  const seen = m.reg('pe_seen', undefined, { reset: 0 });
+  const ring = m.reg('pe_ring', UInt(ringSize), { reset: 0 });
+  const rIdx = m.reg('pe_r_idx', UInt(idxW), { reset: 0 });
+  const sIdx = m.reg('pe_s_idx', UInt(idxW), { reset: 0 });
+  const frameErr = seen.or(beat.err);
+  m.when(beat.valid, () => seen.set(mux(frameEnd, 0, frameErr)));
+  m.when(frameEnd, () => {
+    ring.atIndex(rIdx).set(frameErr);
+    rIdx.set(rIdx.addWrap(1));
+  });
+  const advance = m.wire('pe_advance');
+  m.when(advance, () => sIdx.set(sIdx.addWrap(1)));
+
+  const complete = m.named('pe_complete', rIdx.ne(sIdx));
+  const headErr = m.named('pe_head_err', ring.bit(sIdx));
+  return {
+    known: m.named('pe_known', mux(complete, headErr, seen)),
+    failed: m.named('pe_failed', complete.not().or(headErr)),
+    advance,
+  };
+}
