@@ -194,6 +194,28 @@ describe('F-1: payload read errors', () => {
     b.close();
   });
 
+  it('F-1: TX_DMA_ERR counts failed payload bursts: two failed beats of one burst once, failures in two bursts twice', async () => {
+    const b = await TxBench.create();
+    await b.configure(0);
+    // 600 bytes from the start of a buffer: bursts of bytes 0..255, 256..511, 512..599.
+    const one = ethFrame(DST, macOf(0), 600, 1);
+    const two = ethFrame(DST, macOf(0), 600, 2);
+    b.postFrame(0, 1, one);
+    b.postFrame(0, 2, two);
+    b.readFaults.fail(layout.buffer(0, 1) + 16, layout.buffer(0, 1) + 17);
+    b.readFaults.fail(layout.buffer(0, 1) + 200, layout.buffer(0, 1) + 201);
+    b.readFaults.fail(layout.buffer(0, 2) + 100, layout.buffer(0, 2) + 101);
+    b.readFaults.fail(layout.buffer(0, 2) + 550, layout.buffer(0, 2) + 551);
+    b.doorbell(0);
+    await b.waitDone(0, 2);
+    await b.settle();
+    expect(b.readFaults.failed.map((f) => f.beats.length)).toEqual([2, 1, 1]);
+    expect(b.wireFrames.filter((f) => !f.bad)).toEqual([]);
+    expect([b.descriptorFlags(0, 1), b.descriptorFlags(0, 2)]).toEqual([DONE_ERR_EOP, DONE_ERR_EOP]);
+    expect(await b.counters(0)).toMatchObject({ frames: 0, bytes: 0, dmaErr: 3 });
+    b.close();
+  });
+
   it('F-1: a spoofed frame whose header read failed counts as a DMA error, not as spoofed', async () => {
     const b = await TxBench.create();
     await b.configure(0, { spoofchk: true });
@@ -227,28 +249,34 @@ describe('F-1: payload read errors', () => {
         // Failed ranges: a few bytes somewhere in some of context 1's buffers.
         const failedRanges: [number, number][] = [];
         for (let i = 0; i < 64; i++) {
-          if (!rng.chance(0.35)) continue;
-          const at = layout.buffer(faulty, i) + rng.int(0, 1600);
+          // The buffer of the faulty context's first frame always has one, in its first bytes.
+          if (i !== 1 && !rng.chance(0.35)) continue;
+          const at = layout.buffer(faulty, i) + (i === 1 ? rng.int(0, 20) : rng.int(0, rng.chance(0.8) ? 400 : 1600));
           const range: [number, number] = [at, at + rng.int(1, 16)];
           failedRanges.push(range);
           b.readFaults.fail(...range);
         }
-        // Whether a frame reads a failed byte: the engine reads whole DMA beats, so a failed range
-        // anywhere in a beat it reads fails the frame. Taken from the ring right after posting.
+        // How many of a frame's payload bursts fail, cut as the engine cuts them (each fragment in
+        // aligned 256-byte windows, whole DMA beats): one with a failed range in a beat it reads fails.
+        // Taken from the ring right after posting.
         const db = b.p.DMA_W / 8;
-        const touched = (p: PostedFrame): boolean => {
+        const failedBursts = (p: PostedFrame): number => {
+          let n = 0;
           for (let s = p.first; s <= p.last; s++) {
             const slot = b.slotAddr(p.ctx, s);
             const addr = Number(b.mem.readUint(slot, 8));
             const end = addr + Number(b.mem.readUint(slot + 8, 2));
-            const lo = addr - (addr % db);
-            const hi = end + ((db - (end % db)) % db);
-            if (failedRanges.some(([a, z]) => a < hi && lo < z)) return true;
+            for (let at = addr; at < end; at = at - (at % 256) + 256) {
+              const lo = at - (at % db);
+              const stop = Math.min(end, at - (at % 256) + 256);
+              const hi = stop + ((db - (stop % db)) % db);
+              if (failedRanges.some(([a, z]) => a < hi && lo < z)) n++;
+            }
           }
-          return false;
+          return n;
         };
         let tag = 0;
-        const posted: { p: PostedFrame; toLoop: boolean; failed: boolean }[] = [];
+        const posted: { p: PostedFrame; toLoop: boolean; bursts: number }[] = [];
         // The frame whose descriptor each slot holds last (earlier laps' flags are overwritten).
         const inSlot = new Map<number, PostedFrame>();
         for (let round = 0; round < 40; round++) {
@@ -262,7 +290,7 @@ describe('F-1: payload read errors', () => {
             const frame = ethFrame(dst, macOf(d.ctx), len, tag++);
             const cuts = [...new Set(Array.from({ length: n - 1 }, () => rng.int(12, len - 1)))].sort((x, y) => x - y);
             const p = d.post(frame, { cuts, offset: rng.int(0, 31) });
-            posted.push({ p, toLoop, failed: touched(p) });
+            posted.push({ p, toLoop, bursts: failedBursts(p) });
             for (let q = p.first; q <= p.last; q++) inSlot.set(b.slotAddr(d.ctx, q), p);
             b.doorbell(d.ctx);
           }
@@ -277,7 +305,7 @@ describe('F-1: payload read errors', () => {
         let failedFrames = 0;
         for (const c of ctxs) {
           const mine = posted.filter((x) => x.p.ctx === c);
-          const good = mine.filter((x) => !x.failed);
+          const good = mine.filter((x) => x.bursts === 0);
           failedFrames += mine.length - good.length;
           const wantWire = good.filter((x) => !x.toLoop).map((x) => hex(onWire(x.p.frame)));
           const wantLoop = good.filter((x) => x.toLoop).map((x) => hex(onWire(x.p.frame)));
@@ -287,12 +315,12 @@ describe('F-1: payload read errors', () => {
           for (const x of mine) {
             if (inSlot.get(b.slotAddr(c, x.p.last)) !== x.p) continue;
             const eop = b.descriptorFlags(c, x.p.last);
-            expect(eop, `context ${c} seq ${x.p.last}`).toBe(x.failed ? DONE_ERR_EOP : DONE_EOP);
+            expect(eop, `context ${c} seq ${x.p.last}`).toBe(x.bursts > 0 ? DONE_ERR_EOP : DONE_EOP);
           }
           const cnt = await b.counters(c);
           expect(cnt, `context ${c} counters`).toMatchObject({
             frames: good.length,
-            dmaErr: mine.length - good.length,
+            dmaErr: mine.reduce((n, x) => n + x.bursts, 0),
             spoofed: 0,
             oversize: 0,
           });

@@ -230,7 +230,7 @@ export function sequenceCheck(m: ModuleBuilder, cfg: TxConfig, lay: TxLayouts, d
     bytes: lit(0, 16),
     oversize: lit(0, 1),
     spoofed: lit(0, 1),
-    dmaErr: missErr,
+    dmaErr: missErr.resize(cfg.dmaErrW),
   });
 
   // ---- context bits ----

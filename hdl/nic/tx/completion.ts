@@ -72,7 +72,7 @@ export function completion(m: ModuleBuilder, cfg: TxConfig, lay: TxLayouts, deps
     bytes: lit(0, 16),
     oversize: lit(0, 1),
     spoofed: lit(0, 1),
-    dmaErr: lit(1, 1),
+    dmaErr: lit(1, cfg.dmaErrW),
   });
   m.when(bErr, () => {
     bErrWait.set(1);

@@ -3,7 +3,7 @@
  * stage of hdl/nic/tx agrees on them. The queue depths are what hides DMA latency: see
  * docs/tx-engine.md for how they were chosen.
  */
-import { log2Ceil } from '../../../generator/index.js';
+import { bitsFor, log2Ceil } from '../../../generator/index.js';
 import { type DerivedParams, deriveParams, type NicParams } from '../../params.js';
 import { RING_LOG2 } from '../../registers/map.js';
 import type { NicWidths } from '../interfaces.js';
@@ -53,6 +53,11 @@ export interface TxConfig {
   readonly maxFrame: number;
   readonly minFrame: number;
   readonly quantum: number;
+  /**
+   * Bits of a count of failed payload bursts in one frame (TX_DMA_ERR counts failed bursts): a frame
+   * has at most one burst per fragment plus one per window boundary crossed.
+   */
+  readonly dmaErrW: number;
 }
 
 /** AXI IDs of the engine's own transactions (CLIENT_ID_W = 2 bits). */
@@ -64,6 +69,8 @@ export const DESC_SHIFT = 4;
 export function txConfig(p: NicParams, w: NicWidths): TxConfig {
   const d = deriveParams(p);
   const db = d.dmaBytes;
+  const fragDepth = 32;
+  const burstWindow = 256;
   return Object.freeze({
     p,
     d,
@@ -79,12 +86,12 @@ export function txConfig(p: NicParams, w: NicWidths): TxConfig {
     dbLog2: log2Ceil(db),
     sb: d.streamBytes,
     descInflight: 32,
-    fragDepth: 32,
+    fragDepth,
     frameDepth: 16,
     orderDepth: 32,
     rawBeats: 4096 / db,
     burstDepth: 64,
-    burstWindow: 256,
+    burstWindow,
     packedDepth: 32,
     headerDepth: 8,
     verdictDepth: 4,
@@ -93,6 +100,7 @@ export function txConfig(p: NicParams, w: NicWidths): TxConfig {
     maxFrame: d.maxFrameBytes,
     minFrame: d.minFrameBytes,
     quantum: p.TX_QUANTUM,
+    dmaErrW: bitsFor(2 * fragDepth + Math.ceil(d.maxFrameBytes / burstWindow)),
   });
 }
 

@@ -21,7 +21,7 @@ export function counterUnit(m: ModuleBuilder, cfg: TxConfig, mems: ContextMemori
   const s1Bytes = m.reg('cnt_s1_bytes', UInt(16), { reset: 0 });
   const s1Over = m.reg('cnt_s1_oversize', undefined, { reset: 0 });
   const s1Spoof = m.reg('cnt_s1_spoofed', undefined, { reset: 0 });
-  const s1DmaErr = m.reg('cnt_s1_dma_err', undefined, { reset: 0 });
+  const s1DmaErr = m.reg('cnt_s1_dma_err', UInt(cfg.dmaErrW), { reset: 0 });
   s1.set(valid);
   m.when(valid, () => {
     s1Ctx.set(ev.ctx);

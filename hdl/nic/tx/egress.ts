@@ -121,7 +121,7 @@ export function decision(m: ModuleBuilder, cfg: TxConfig, lay: TxLayouts, deps: 
       sent,
       oversize: fr.err,
       spoofed,
-      dmaErr: lit(0, 1),
+      dmaErr: lit(0, cfg.dmaErrW),
       bytes: wireBytes,
       base: fr.base,
       log2: fr.log2,
@@ -238,7 +238,7 @@ export function frameStream(m: ModuleBuilder, cfg: TxConfig, lay: TxLayouts, dep
       err: v.err.or(failed),
       sent: v.sent.and(failed.not()),
       spoofed: v.spoofed.and(failed.not()),
-      dmaErr: failed,
+      dmaErr: mux(failed, payErr.failedBursts, lit(0, cfg.dmaErrW)),
     }),
   );
   const probeHit = m.named('eg_probe_hit', curValid.and(v.ctx.eq(deps.probeCtx)));

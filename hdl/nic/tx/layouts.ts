@@ -54,7 +54,7 @@ export function txLayouts(cfg: TxConfig) {
       ['sent', 1],
       ['oversize', 1],
       ['spoofed', 1],
-      ['dmaErr', 1],
+      ['dmaErr', cfg.dmaErrW],
       ['bytes', 16],
       ['base', base],
       ['log2', log2W],

@@ -7,12 +7,13 @@
  * that order too. So the R side counts frames: a queue of one bit per burst in flight (does it end its
  * frame?) tells which beat ends a frame, and the frame's error bit (an error response on any of its
  * beats) goes into a small ring of bits, one per frame whose reads are complete and which has not left
- * the stream. The stream's current frame is the oldest one with payload that has not left, so:
+ * the stream, with its count of failed bursts (TX_DMA_ERR counts bursts) beside it in a small RAM.
+ * The stream's current frame is the oldest one with payload that has not left, so:
  * - when the ring holds a frame (`complete`), that is the current frame and its bit is final;
  * - otherwise the R side is reading the current frame right now, and the errors seen so far are its.
  * An error response is thus known to the stream before any byte of that beat could reach it.
  */
-import { type Expr, log2Ceil, type ModuleBuilder, mux, UInt } from '../../../generator/index.js';
+import { type Expr, lit, log2Ceil, type ModuleBuilder, mux, UInt } from '../../../generator/index.js';
 import { syncFifo } from '../../../generator/lib/index.js';
 import type { TxConfig } from './config.js';
 import type { PayloadBeat } from './dmaRead.js';
@@ -32,6 +33,8 @@ export interface PayloadErrors {
    * not, it counts as failed, so a frame is never passed as good on a guess).
    */
   readonly failed: Expr;
+  /** How many of the current frame's bursts failed (read with `failed`, on its last beat). */
+  readonly failedBursts: Expr;
   /** Set by the stream: a frame with payload leaves in this cycle. */
   readonly advance: ReturnType<ModuleBuilder['wire']>;
 }
@@ -54,13 +57,23 @@ export function payloadErrors(m: ModuleBuilder, cfg: TxConfig, deps: PayloadErro
   const frameEnd = m.named('pe_frame_end', burstEnd.and(eofQ.out.data));
 
   const seen = m.reg('pe_seen', undefined, { reset: 0 });
+  // Failed bursts of the frame so far: the bursts before this one, and whether this one failed yet.
+  const burstSeen = m.reg('pe_burst_seen', undefined, { reset: 0 });
+  const count = m.reg('pe_count', UInt(cfg.dmaErrW), { reset: 0 });
+  const burstFailed = burstSeen.or(beat.err);
+  const countNow = m.named('pe_count_now', count.addWrap(burstFailed.resize(cfg.dmaErrW)));
+  m.when(beat.valid, () => burstSeen.set(mux(burstEnd, 0, burstFailed)));
+  m.when(burstEnd, () => count.set(mux(frameEnd, lit(0, cfg.dmaErrW), countNow)));
   const ring = m.reg('pe_ring', UInt(ringSize), { reset: 0 });
+  // Written before it is read (a frame's entry is read only once `complete`), so no reset is needed.
+  const counts = m.memory('pe_counts', { width: cfg.dmaErrW, depth: ringSize });
   const rIdx = m.reg('pe_r_idx', UInt(idxW), { reset: 0 });
   const sIdx = m.reg('pe_s_idx', UInt(idxW), { reset: 0 });
   const frameErr = seen.or(beat.err);
   m.when(beat.valid, () => seen.set(mux(frameEnd, 0, frameErr)));
   m.when(frameEnd, () => {
     ring.atIndex(rIdx).set(frameErr);
+    counts.write(rIdx, countNow);
     rIdx.set(rIdx.addWrap(1));
   });
   const advance = m.wire('pe_advance');
@@ -71,6 +84,7 @@ export function payloadErrors(m: ModuleBuilder, cfg: TxConfig, deps: PayloadErro
   return {
     known: m.named('pe_known', mux(complete, headErr, seen)),
     failed: m.named('pe_failed', complete.not().or(headErr)),
+    failedBursts: m.named('pe_failed_bursts', counts.readAsync(sIdx)),
     advance,
   };
 }
