@@ -19,7 +19,7 @@
  * - m_axi_wdata/wstrb/wlast: selected by the interconnect's write-order memory w_order (no reset,
  *   read at an unwritten slot while idle), over the RX engine's unreset queue registers
  *   (wr_item_e*, pay_data_e*: hdl/nic/rx/flopQueue.ts) and the TX engine's chk_exp_rd;
- * - m_axis_tx_tdata/tkeep/tlast (core only; the GMII top's MAC gates them): the read register of the
+ * - m_axis_tx_tdata/tkeep/tlast/tuser (core only; the GMII top's MAC gates them): the read register of the
  *   TX engine's packed-beat FIFO u_packed_q (generator/lib/syncFifo.ts, block storage), never
  *   loaded before a frame.
  * The fix belongs to the blocks (a reset on those registers, or outputs held at 0 while not valid);
