@@ -3,8 +3,13 @@
  * mixed traffic and a hostile guest on the Verilated NIC behind the VMM, memory latency, reordering
  * and back-pressure drawn from the seed, the reference model and the DMA monitor checking every
  * window. Prints the seed first and the command that repeats the run on failure.
+ *
+ * `--faults` mixes random bus errors into it (some rounds fail one context's transfers, or the
+ * interrupt ring) with latencies of thousands of cycles and long back-pressure: the report lists the
+ * faults injected by kind and context and how each was contained.
  */
 import { resolveParams } from '../hdl/params.js';
+import { type FaultMix, parseFaultMix } from '../testbench/system/fault-campaign.js';
 import { closeSimulations } from '../testbench/system/harness.js';
 import { formatReport, scenarioPassed } from '../testbench/system/report.js';
 import { runScenario } from '../testbench/system/scenario.js';
@@ -15,6 +20,8 @@ export interface FuzzOptions {
   cycles: string;
   profile: string;
   timing: string;
+  /** `--faults` alone (true) or with a mix (see parseFaultMix). */
+  faults?: string | boolean;
 }
 
 function parseCycles(text: string): number {
@@ -28,11 +35,20 @@ function parseCycles(text: string): number {
 export async function runFuzz(opts: FuzzOptions): Promise<void> {
   const seed = opts.seed === undefined ? Math.floor(Math.random() * 0x1_0000_0000) : parseSeed(opts.seed);
   const cycles = parseCycles(opts.cycles);
-  if (opts.timing !== 'random' && opts.timing !== 'fixed') throw new Error(`--timing ${opts.timing}: use random or fixed`);
+  if (opts.timing !== 'random' && opts.timing !== 'fixed' && opts.timing !== 'slow') {
+    throw new Error(`--timing ${opts.timing}: use random, slow (latencies of thousands of cycles, long stalls) or fixed`);
+  }
+  const faults: FaultMix | undefined =
+    opts.faults === undefined || opts.faults === false ? undefined : parseFaultMix(opts.faults === true ? 'on' : opts.faults);
+  // Faults come with the slow timing unless another was asked for.
+  const timing = faults && opts.timing === 'random' ? 'slow' : opts.timing;
   const params = resolveParams(opts.profile);
-  const again = `npm run fuzz -- --seed ${seed} --cycles ${opts.cycles} --profile ${opts.profile} --timing ${opts.timing}`;
+  const faultArg =
+    opts.faults === undefined || opts.faults === false ? '' : opts.faults === true ? ' --faults' : ` --faults ${opts.faults}`;
+  const again = `npx cdna fuzz --seed ${seed} --cycles ${opts.cycles} --profile ${opts.profile} --timing ${opts.timing}${faultArg}`;
   process.stdout.write(
-    `cdna fuzz: seed ${seed}, ${cycles.toLocaleString('en-US')} cycles, profile ${opts.profile}, ${opts.timing} timing\n`,
+    `cdna fuzz: seed ${seed}, ${cycles.toLocaleString('en-US')} cycles, profile ${opts.profile}, ${timing} timing` +
+      `${faults ? `, bus faults in ${Math.round(faults.rounds * 100)}% of rounds` : ''}\n`,
   );
   const started = performance.now();
   let last = started;
@@ -41,7 +57,8 @@ export async function runFuzz(opts: FuzzOptions): Promise<void> {
     result = await runScenario({
       seed,
       params,
-      timing: opts.timing,
+      timing: timing as 'random' | 'fixed' | 'slow',
+      faults,
       rounds: Number.POSITIVE_INFINITY,
       maxCycles: cycles,
       capture: false,

@@ -35,7 +35,8 @@ program
   .command('demo')
   .description('the main job: generate the NIC, build it with Verilator, run a scenario against the models, print a report')
   .option('--seed <n>', 'random seed of the scenario', '1')
-  .action(async (opts: { seed: string }) => {
+  .option('--no-faults', 'leave out the rounds with bus faults')
+  .action(async (opts: { seed: string; faults: boolean }) => {
     const { runDemo } = await import('./demo.js');
     await runDemo(opts);
   });
@@ -48,7 +49,15 @@ program
   .option('--seed <n>', 'random seed (default: a fresh one, printed)')
   .option('--cycles <n>', 'clock cycles to simulate', '1000000')
   .option('--profile <name>', 'a parameter profile of the NIC: test, ricenic, 10g', 'test')
-  .option('--timing <kind>', 'memory latency, reordering and back-pressure: random (from the seed) or fixed', 'random')
+  .option(
+    '--timing <kind>',
+    'memory latency, reordering and back-pressure: random (from the seed), slow (also latencies of thousands of cycles and long stalls) or fixed',
+    'random',
+  )
+  .option(
+    '--faults [mix]',
+    'random bus errors (SLVERR/DECERR) in some rounds, with slow timing: alone, a share of rounds (0.3), or rounds=0.5,rate=0.1-0.6,targets=payload-write+record,victim=1',
+  )
   .action(async (opts: FuzzOptions) => {
     const { runFuzz } = await import('./fuzz.js');
     await runFuzz(opts);

@@ -62,6 +62,12 @@ export interface DmaWriteRecord {
 export interface ReferenceNicOptions {
   /** Bus faults on the model's DMA (the model's side of the same FaultInjector as the RTL's bus). */
   faults?: FaultSide;
+  /**
+   * RX descriptor fetches never fail on the model's own bus: their faults come from the RTL's
+   * (`noteRxFetchFault`). The RTL prefetches RX descriptors, maybe before a rule was switched on,
+   * while the model reads them when a frame arrives (the system harness sets it).
+   */
+  rxFetchFaultsFromRtl?: boolean;
 }
 
 /** A TX frame whose payload read failed: not sent (or spoiled on its way), completed with DONE | ERR. */
@@ -87,8 +93,8 @@ export interface FaultEntry {
  */
 export const TX_PAYLOAD_BURST_BYTES = 256;
 
-/** Flags of an RX descriptor whose payload write failed (docs/faults.md: ERR, not DONE). */
-export const RX_FAILED_FLAGS = DESC_FLAGS.ERR | DESC_FLAGS.EOP;
+/** Flags of an RX descriptor whose payload write failed (docs/faults.md: ERR, not DONE, nothing else). */
+export const RX_FAILED_FLAGS = DESC_FLAGS.ERR;
 
 export interface WireFrame {
   ctx: number;
@@ -165,6 +171,7 @@ export class ReferenceNic {
   private ctxFault = false;
   private intrFault = false;
   private readonly faults: FaultSide | null;
+  private readonly rxFetchFaultsFromRtl: boolean;
 
   constructor(
     readonly params: NicParams,
@@ -172,6 +179,7 @@ export class ReferenceNic {
     options: ReferenceNicOptions = {},
   ) {
     this.faults = options.faults ?? null;
+    this.rxFetchFaultsFromRtl = options.rxFetchFaultsFromRtl ?? false;
     const d = deriveParams(params);
     this.seqMask = d.seqMask;
     this.maxFrame = d.maxFrameBytes;
@@ -704,7 +712,7 @@ export class ReferenceNic {
       return;
     }
     const at = this.descAddr(c, 'RX', s.rxExp);
-    const raw = this.read(at, DESCRIPTOR.bytes);
+    const raw = this.rxFetchFaultsFromRtl ? this.mem.dmaRead(at, DESCRIPTOR.bytes) : this.read(at, DESCRIPTOR.bytes);
     if (raw === null) {
       // F-2: the prefetch failed; RX idles until the next doorbell and the frame finds no buffer.
       s.counters.RX_DMA_ERR++;
@@ -764,14 +772,16 @@ export class ReferenceNic {
     for (const g of groups) {
       const vec = (snap >> BigInt(g * 64)) & 0xffff_ffff_ffff_ffffn;
       const bytes = encodeIntrEntry({ vec, seq: this.intrSeq >>> 0, group: g });
-      if (!this.write(null, 'intr-entry', base + BigInt((this.intrHead % size) * INTR_ENTRY.bytes), bytes)) {
-        // The snapshot's bits stay pending (ORed back: nothing lost); the hypervisor re-arms the ring.
+      const ok = this.write(null, 'intr-entry', base + BigInt((this.intrHead % size) * INTR_ENTRY.bytes), bytes);
+      // INTR_RING_HEAD counts entries issued, a failed one included; INTR_ENTRIES only those that landed.
+      this.intrSeq = (this.intrSeq + 1) >>> 0;
+      this.intrHead = (this.intrHead + 1) >>> 0;
+      if (!ok) {
+        // The whole snapshot stays pending (ORed back: nothing lost); the hypervisor re-arms the ring.
         this.intrFault = true;
         this.raiseFaultIrq();
         return [];
       }
-      this.intrSeq = (this.intrSeq + 1) >>> 0;
-      this.intrHead = (this.intrHead + 1) >>> 0;
       this.globalCounters.INTR_ENTRIES++;
     }
     this.pend &= ~snap;

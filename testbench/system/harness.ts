@@ -184,7 +184,7 @@ export class SystemHarness {
     this.modelDma = new TappedDmaPort(this.memory.mirror, memoryPort(this.memory.mirror));
     // The kinds and contexts of transfers come from the VMM's grants, which both sides share.
     this.faults = new FaultInjector(opts.faultSeed ?? 1, this.monitor);
-    this.model = new ReferenceNic(params, this.modelDma, { faults: this.faults.side('model') });
+    this.model = new ReferenceNic(params, this.modelDma, { faults: this.faults.side('model'), rxFetchFaultsFromRtl: true });
     const memory = this.memory;
     this.rtlDma = new TappedDmaPort(memory, this.monitor, (fn) => memory.asNic(fn));
     this.busErrors = { tx: new Map(), rx: new Map(), unattributed: 0, total: 0 };

@@ -1,6 +1,7 @@
 /**
  * The scenario's report as text: traffic per guest, fairness, drops by reason, what the hostile guest
- * tried and what became of it, interrupts, the hypervisor's work, and whether RTL and model agreed.
+ * tried and what became of it, the bus faults injected and how each was contained, interrupts, the
+ * hypervisor's work, and whether RTL and model agreed.
  */
 import { formatMac } from '../ethernet/mac.js';
 import type { HostileAction } from '../guest/hostile.js';
@@ -14,14 +15,77 @@ function table(rows: string[][]): string[] {
   return rows.map((r) => `  ${r.map((c, i) => (i < 3 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ')}`.trimEnd());
 }
 
-/** True when the run found nothing wrong: RTL and model agree, no DMA got through, no end-to-end problem. */
+/**
+ * True when the run found nothing wrong: RTL and model agree, no DMA got through, no failed transfer
+ * was reported as a success, every recovery ended, no end-to-end problem.
+ */
 export function scenarioPassed(r: ScenarioResult): boolean {
   return (
     r.agreement.mismatches.length === 0 &&
     r.protection.violations.length === 0 &&
     r.protection.faults.length === 0 &&
+    (r.faults?.falseSuccesses.length ?? 0) === 0 &&
+    (r.faults?.quiesceTimeouts ?? 0) === 0 &&
     r.problems.length === 0
   );
+}
+
+const KIND_WORDS: Record<string, string> = {
+  'desc-fetch': 'descriptor fetch',
+  'payload-read': 'TX payload read',
+  'payload-write': 'RX payload write',
+  writeback: 'descriptor write-back',
+  record: 'completion record',
+  'intr-entry': 'interrupt entry',
+  other: 'other',
+};
+
+/** How the NIC contains a fault of each kind (docs/faults.md). */
+const CONTAINED: Record<string, string> = {
+  'desc-fetch': 'context idle until its next doorbell, no payload DMA',
+  'payload-read': 'frame not sent (or spoiled with tuser), descriptors DONE|ERR',
+  'payload-write': 'descriptor ERR without DONE, buffer reposted by the guest',
+  writeback: 'context FAULT, recovered by the VMM',
+  record: 'context FAULT, recovered by the VMM',
+  'intr-entry': 'INTR_FAULT, bits kept, ring re-armed by the VMM',
+  other: '-',
+};
+
+function faultLines(r: ScenarioResult): string[] {
+  const f = r.faults;
+  if (!f) return [];
+  const out: string[] = [];
+  const kinds = [...new Set(f.rounds.map((x) => x.target))];
+  out.push(
+    `Bus faults: ${f.rounds.length} fault round(s) of ${r.rounds} (${kinds.join(', ') || 'none'}), ${n(f.failedBursts)} burst(s) failed on the bus`,
+  );
+  const byKind = new Map<string, Map<string, number>>();
+  for (const x of f.injected) {
+    const m = byKind.get(x.kind) ?? new Map<string, number>();
+    const who = x.ctx === null ? 'global' : `ctx ${x.ctx}`;
+    m.set(who, (m.get(who) ?? 0) + x.count);
+    byKind.set(x.kind, m);
+  }
+  if (byKind.size === 0) out.push('  no fault was hit (the rules matched no transfer the NIC made)');
+  for (const [kind, m] of byKind) {
+    const total = [...m.values()].reduce((a, b) => a + b, 0);
+    const where = [...m].map(([w, c]) => `${w} ${n(c)}`).join(', ');
+    out.push(`  ${(KIND_WORDS[kind] ?? kind).padEnd(22)} ${n(total).padStart(6)} failed beat(s) (${where}): ${CONTAINED[kind] ?? ''}`);
+  }
+  out.push(
+    `  contained: ERR completions TX ${n(f.errCompletions.tx)} / RX ${n(f.errCompletions.rx)}; ${n(f.corruptedOnWire)} frame(s) ended with tuser ` +
+      `(corrupted, not delivered); ${n(f.faultedContexts)} FAULT(s), ${n(f.recoveries)} recover(ies)` +
+      `${f.quiesceTimeouts ? `, ${f.quiesceTimeouts} quiesce timeout(s) <-- FAIL` : ''}; ${n(f.intrRearms)} interrupt-ring re-arm(s); ` +
+      `dropped at link down TX ${n(f.droppedAtLinkDown.tx)} / RX ${n(f.droppedAtLinkDown.rx)}`,
+  );
+  out.push(
+    `  DMA errors counted by the NIC: TX ${n(f.dmaErrCounted.tx)}, RX ${n(f.dmaErrCounted.rx)} (each equal to the failed bursts seen on its bus)`,
+  );
+  const fs = f.falseSuccesses.length;
+  out.push(`  failed transfers reported to a guest as a success: ${fs}${fs ? ' <-- FAIL' : ''}`);
+  for (const x of f.falseSuccesses.slice(0, 5)) out.push(`    ${x.message}`);
+  out.push('');
+  return out;
 }
 
 export function formatReport(r: ScenarioResult, opts: { pcap?: string; clockMHz?: number } = {}): string[] {
@@ -43,7 +107,9 @@ export function formatReport(r: ScenarioResult, opts: { pcap?: string; clockMHz?
   );
   out.push('');
   out.push('Traffic per guest (frames the guest saw complete or arrive)');
-  const rows = [['guest', 'ctx', 'MAC', 'TX frames', 'TX bytes', 'TX ERR', 'RX frames', 'RX bytes', 'virt. irqs', 'polls', 'hypercalls']];
+  const faulty = r.faults !== undefined;
+  const head = ['guest', 'ctx', 'MAC', 'TX frames', 'TX bytes', 'TX ERR', 'RX frames', 'RX bytes'];
+  const rows = [[...head, ...(faulty ? ['RX ERR', 'dropped'] : []), 'virt. irqs', 'polls', 'hypercalls']];
   for (const g of r.guests) {
     const who = g.role === 'hostile' ? `${g.guest} (hostile)` : g.tornDown ? `${g.guest} (torn down)` : `${g.guest}`;
     rows.push([
@@ -55,6 +121,7 @@ export function formatReport(r: ScenarioResult, opts: { pcap?: string; clockMHz?
       n(g.txErrors),
       n(g.rxFrames),
       n(g.rxBytes),
+      ...(faulty ? [n(g.rxErrors), n(g.dropped)] : []),
       n(g.interrupts),
       n(g.polls),
       n(g.hypercalls),
@@ -101,6 +168,7 @@ export function formatReport(r: ScenarioResult, opts: { pcap?: string; clockMHz?
     `  impossible done seqs reported (P-13): ${r.protection.faults.length}; pins left after teardown: ${r.protection.pinsLeftAfterTeardown}`,
   );
   out.push('');
+  out.push(...faultLines(r));
   const i = r.interrupts;
   out.push(
     `Interrupts: ${n(i.irqs)} physical, ${n(i.entries)} ring entries, ${n(i.handlerRuns)} handler runs, ` +

@@ -11,20 +11,28 @@
  *   frames, so frames from the wire and from local delivery never race for one context's buffers:
  *   which one wins is timing, not behaviour, and the model could not tell.
  * A last saturation phase, every guest sending a full burst, measures the round-robin's fairness.
+ *
+ * With `faults`, some rounds run with a bus-fault rule on (fault-campaign.ts): one context's
+ * descriptor fetches, payloads, write-backs, completion record or all of it fail at a rate, or the
+ * interrupt ring does. While a rule can put its victim in FAULT, the victim sends only to the wire:
+ * frames it had committed before FAULT still leave (docs/faults.md), and reaching another context's
+ * buffers they would make that context's state a matter of timing.
  */
 import type { NicParams, ProfileName } from '../../hdl/params.js';
-import { bar1CtxOffset, bar1GlobalOffset } from '../../hdl/registers/map.js';
+import { BAR0_OFFSETS, bar1CtxOffset, bar1GlobalOffset } from '../../hdl/registers/map.js';
 import type { XInitOptions } from '../../sim/index.js';
-import { periodic, randomly } from '../axi/patterns.js';
+import { periodic, randomly, stalls } from '../axi/patterns.js';
 import { readTag, testFrame } from '../ethernet/frame.js';
 import { localMac, type MacAddress } from '../ethernet/mac.js';
 import type { Attempt, HostileGuest } from '../guest/hostile.js';
-import type { DmaViolation } from '../host/dma-monitor.js';
+import type { DmaViolation, FalseSuccess } from '../host/dma-monitor.js';
+import type { Engine, TransferKind } from '../host/fault-injector.js';
 import { formatAddr, type GuestId } from '../host/memory.js';
 import { Rng } from '../runtime/random.js';
 import type { Task } from '../runtime/task.js';
 import type { DoneSeqFault } from '../vmm/descriptor-ring.js';
 import { countsSince, type OperationCounts, totalOperations } from '../vmm/operations.js';
+import { canFault, DEFAULT_FAULT_MIX, FaultCampaign, type FaultMix, type FaultRound } from './fault-campaign.js';
 import type { AttachedGuest, MemoryTiming, SystemHarness, SystemOptions } from './harness.js';
 import { SystemHarness as Harness } from './harness.js';
 import { frameId, type Mismatch } from './scoreboard.js';
@@ -43,8 +51,15 @@ export interface ScenarioOptions {
   /** No new round starts after this many cycles (default: no limit). */
   maxCycles?: number;
   mix?: Partial<TrafficMix>;
-  /** 'random' draws memory latency, reordering and back-pressure from the seed (default 'fixed'). */
-  timing?: 'fixed' | 'random';
+  /**
+   * 'random' draws memory latency, reordering and back-pressure from the seed (default 'fixed');
+   * 'slow' draws too, among latencies of thousands of cycles and long stalls of every channel.
+   */
+  timing?: 'fixed' | 'random' | 'slow';
+  /** Memory timing that replaces the drawn one, field by field. */
+  memory?: MemoryTiming;
+  /** Bus faults in some rounds (true: the default mix; fault-campaign.ts). */
+  faults?: boolean | Partial<FaultMix>;
   /** Tear one guest's context down midway and give it to a new guest (default true). */
   teardown?: boolean;
   /** End with a saturation phase that measures fairness (default true). */
@@ -63,6 +78,30 @@ export interface ScenarioOptions {
   xInit?: XInitOptions;
 }
 
+/** What the fault rounds did and how each fault was contained. */
+export interface FaultReport {
+  rounds: FaultRound[];
+  /** Faults the RTL's bus answered, by kind, engine and context. */
+  injected: { kind: TransferKind | 'other'; engine: Engine | null; ctx: number | null; count: number }[];
+  /** Bursts answered with an error, and those the NIC's DMA_ERR counters hold. */
+  failedBursts: number;
+  dmaErrCounted: { tx: number; rx: number };
+  /** Descriptors the guests saw completed with ERR. */
+  errCompletions: { tx: number; rx: number };
+  /** TX frames whose payload read failed: ended with tuser on the wire (corrupted), or never sent. */
+  corruptedOnWire: number;
+  /** Contexts put in FAULT (FAULT_VEC seen by the VMM), recoveries done, and ones that timed out. */
+  faultedContexts: number;
+  recoveries: number;
+  quiesceTimeouts: number;
+  /** Interrupt-ring re-arms after INTR_FAULT. */
+  intrRearms: number;
+  /** In flight at a link down: dropped by the guests (counted). */
+  droppedAtLinkDown: { tx: number; rx: number };
+  /** Failed transfers reported to a guest as a success (must be none). */
+  falseSuccesses: FalseSuccess[];
+}
+
 export interface GuestReport {
   guest: GuestId;
   ctx: number;
@@ -75,6 +114,10 @@ export interface GuestReport {
   txErrors: number;
   rxFrames: number;
   rxBytes: number;
+  /** RX buffers completed with ERR (F-3), never delivered. */
+  rxErrors: number;
+  /** Descriptors in flight at a link down (a recovery, F-4), dropped and counted. */
+  dropped: number;
   interrupts: number;
   polls: number;
   hypercalls: number;
@@ -120,6 +163,8 @@ export interface ScenarioResult {
     driverDomain: { configOperations: number; perPacketOperations: number; interrupts: number };
   };
   agreement: { windows: number; mismatches: Mismatch[] };
+  /** Present when the run had fault rounds. */
+  faults?: FaultReport;
   /** End-to-end findings outside the scoreboard (frame integrity, order, delivery). */
   problems: string[];
   /** The harness, when keepOpen was asked. */
@@ -144,20 +189,29 @@ const DRAW_LATENCY: readonly (readonly [number, number])[] = [
   [4, 16],
   [8, 40],
 ];
+/** 'slow' timing adds host latencies of hundreds and thousands of cycles. */
+const SLOW_LATENCY: readonly (readonly [number, number])[] = [...DRAW_LATENCY, [100, 600], [800, 3000]];
 
-/** Memory and wire timing drawn from the seed. */
-function randomTiming(rng: Rng): {
+/** Memory and wire timing drawn from the seed; `slow`: also long latencies and long stalls. */
+function randomTiming(
+  rng: Rng,
+  slow = false,
+): {
   memory: MemoryTiming;
   wire: WireOptions;
   coalesce: { events: number; cycles: number };
   intrRingLog2: number;
 } {
   const p = () => 0.5 + rng.next() * 0.5;
-  const pat = (r: Rng) => (r.chance(0.5) ? undefined : randomly(p(), r.fork()));
+  const pat = (r: Rng) => {
+    if (slow && r.chance(0.3)) return stalls(r.fork(), [20, 400], [100, 2000]);
+    return r.chance(0.5) ? undefined : randomly(p(), r.fork());
+  };
+  const readLatency = rng.pick(slow ? SLOW_LATENCY : DRAW_LATENCY);
   return {
     memory: {
-      readLatency: rng.pick(DRAW_LATENCY),
-      writeLatency: rng.range(1, 8),
+      readLatency,
+      writeLatency: slow ? ([1, Math.max(8, readLatency[1])] as const) : rng.range(1, 8),
       reorder: rng.chance(0.7),
       arready: pat(rng),
       awready: pat(rng),
@@ -184,6 +238,7 @@ export class Scenario {
   private pinsLeft = 0;
   private setupOps?: OperationCounts;
   private readonly ringLog2: number;
+  private readonly campaign?: FaultCampaign;
 
   private constructor(
     readonly sys: SystemHarness,
@@ -197,6 +252,10 @@ export class Scenario {
     const capture = o.capture ?? true;
     sys.wire.capture = capture;
     sys.scoreboard.keepWire = capture;
+    if (o.faults) {
+      const mix = { ...DEFAULT_FAULT_MIX, ...(o.faults === true ? {} : o.faults) };
+      this.campaign = new FaultCampaign(sys.faults, rng.fork(), mix);
+    }
   }
 
   private get rings(): { txRingLog2: number; rxRingLog2: number } {
@@ -206,11 +265,12 @@ export class Scenario {
   /** Builds the system and attaches the guests. */
   static async create(o: ScenarioOptions): Promise<Scenario> {
     const rng = new Rng(o.seed);
-    const timing = o.timing === 'random' ? randomTiming(rng.fork()) : undefined;
+    const timing = o.timing === 'random' || o.timing === 'slow' ? randomTiming(rng.fork(), o.timing === 'slow') : undefined;
     const opts: SystemOptions = {
       params: o.params ?? 'test',
       rng: rng.fork(),
-      memory: timing?.memory,
+      memory: o.memory ? { ...timing?.memory, ...o.memory } : timing?.memory,
+      faultSeed: o.seed,
       wire: timing?.wire,
       coalesce: timing?.coalesce,
       intrRingLog2: timing?.intrRingLog2,
@@ -290,8 +350,20 @@ export class Scenario {
     const local = this.rng.chance(this.mix.localPhase);
     const peers = this.peers();
     const tasks: Task<unknown>[] = [];
+    // A victim that may enter FAULT sends only to the wire, and no other guest sends to it: whether
+    // a frame reaches a context about to be (or just) recovered, or goes out by the wire, is timing.
+    const fault = this.campaign?.active;
+    const wireOnly = fault && canFault(fault.target) ? fault.victim : null;
+    const localPeers = wireOnly === null ? peers : peers.filter((p) => p.ctx !== wireOnly);
     for (const m of this.active) {
-      const plan = this.traffic.planSend({ ctx: m.ctx, mac: m.mac, mcast: m.mcast }, peers, local, m.driver.freeTxBuffers, m.bufferBytes);
+      const toPeers = local && m.ctx !== wireOnly;
+      const plan = this.traffic.planSend(
+        { ctx: m.ctx, mac: m.mac, mcast: m.mcast },
+        localPeers,
+        toPeers,
+        m.driver.freeTxBuffers,
+        m.bufferBytes,
+      );
       if (!plan) continue;
       // Sometimes the frames go in two sends, the second a little later: its doorbell may land
       // while the NIC still serves the first (the scheduler's re-arm).
@@ -324,6 +396,20 @@ export class Scenario {
     }
     for (const t of tasks) await t.join();
     await this.sys.settle();
+  }
+
+  /**
+   * Switches the round's fault rule off, and the victim's guest rings both doorbells once more, as a
+   * driver's watchdog would: a failed descriptor fetch leaves its context idle until the next doorbell
+   * (docs/faults.md), with descriptors still posted.
+   */
+  private async endFaultRound(): Promise<void> {
+    const fault = this.campaign?.active;
+    this.campaign?.end();
+    const m = fault && this.active.find((x) => x.ctx === fault.victim);
+    if (!m || !m.driver.linkUp) return;
+    const mmu = this.sys.vmm.mmu(m.guest);
+    for (const reg of ['TX_PROD', 'RX_PROD'] as const) await mmu.mmioWrite(m.driver.info.mailbox + BigInt(BAR0_OFFSETS[reg]), 0);
   }
 
   private async attack(): Promise<void> {
@@ -397,6 +483,11 @@ export class Scenario {
     try {
       for (let round = 0; round < rounds; round++) {
         if (this.o.maxCycles !== undefined && this.sys.tb.cycle - startCycle >= this.o.maxCycles) break;
+        // A fault round's rule is on from here (after a settle) to the settle that ends its phase.
+        this.campaign?.begin(
+          round,
+          this.active.map((m) => m.ctx),
+        );
         await this.boundary(true);
         if (tearsAt(round)) {
           const victim = this.active[1 + this.rng.int(this.active.length - 1)];
@@ -413,6 +504,7 @@ export class Scenario {
           }
         }
         await this.phase();
+        await this.endFaultRound();
         done++;
         this.o.progress?.(done, rounds, this.sys.tb.cycle);
       }
@@ -444,13 +536,21 @@ export class Scenario {
     for (const m of this.members) {
       const got = m.driver.received;
       const want = sb.modelDelivered[m.ctx];
+      // A context that was in FAULT received what the RTL had committed, and lost what was in flight at
+      // its link down: its frames are checked for integrity and order, and matched where the model has them.
+      const faulted = sb.everFaulted.has(m.ctx);
       for (const f of got.slice(m.rxChecked)) {
         const id = frameId(f.data);
         const expected = want[m.delivered];
-        if (id !== expected) {
-          this.problems.push(`guest ${m.guest} (context ${m.ctx}) received ${id} where the model delivered ${expected ?? 'nothing'}`);
+        if (faulted) {
+          const at = want.indexOf(id, m.delivered);
+          if (at >= 0) m.delivered = at + 1;
+        } else {
+          if (id !== expected) {
+            this.problems.push(`guest ${m.guest} (context ${m.ctx}) received ${id} where the model delivered ${expected ?? 'nothing'}`);
+          }
+          m.delivered++;
         }
-        m.delivered++;
         const t = readTag(f.data);
         if (!t) continue;
         if (!t.intact) this.problems.push(`guest ${m.guest} received a damaged frame ${id}`);
@@ -467,10 +567,35 @@ export class Scenario {
         got.splice(0);
         m.rxChecked = 0;
       }
-      if (final && !m.tornDown && m.delivered !== want.length) {
+      if (final && !m.tornDown && !faulted && m.delivered !== want.length) {
         this.problems.push(`guest ${m.guest} (context ${m.ctx}) never took ${want.length - m.delivered} frame(s) the model delivered`);
       }
     }
+  }
+
+  private async faultReport(): Promise<FaultReport> {
+    const sys = this.sys;
+    const dmaErr = { tx: 0, rx: 0 };
+    for (const c of sys.usedContexts) {
+      dmaErr.tx += await sys.rtl.bar1Read(bar1CtxOffset(c, 'TX_DMA_ERR', sys.params));
+      dmaErr.rx += await sys.rtl.bar1Read(bar1CtxOffset(c, 'RX_DMA_ERR', sys.params));
+    }
+    const stats = this.members.map((m) => m.driver.stats);
+    const sum = (f: (s: (typeof stats)[number]) => number) => stats.reduce((n, s) => n + f(s), 0);
+    return {
+      rounds: [...(this.campaign?.rounds ?? [])],
+      injected: sys.faults.summary('rtl'),
+      failedBursts: sys.busErrors.total,
+      dmaErrCounted: dmaErr,
+      errCompletions: { tx: sum((s) => s.txErrors), rx: sum((s) => s.rxErrors) },
+      corruptedOnWire: sys.wire.corruptedCount,
+      faultedContexts: sys.interruptRuns.reduce((n, r) => n + r.faulted.length, 0),
+      recoveries: sys.vmm.stats.recoveries,
+      quiesceTimeouts: sys.vmm.stats.quiesceTimeouts,
+      intrRearms: sys.vmm.stats.intrRearms,
+      droppedAtLinkDown: { tx: sum((s) => s.txDropped), rx: sum((s) => s.rxDropped) },
+      falseSuccesses: [...sys.monitor.falseSuccesses],
+    };
   }
 
   private async collect(started: number, startCycle: number, rounds: number, fairness?: Fairness): Promise<ScenarioResult> {
@@ -503,6 +628,8 @@ export class Scenario {
         txErrors: s.txErrors,
         rxFrames: s.rxFrames,
         rxBytes: s.rxBytes,
+        rxErrors: s.rxErrors,
+        dropped: s.txDropped + s.rxDropped,
         interrupts: s.interrupts,
         polls: s.polls,
         hypercalls: s.hypercalls,
@@ -522,6 +649,8 @@ export class Scenario {
         txErrors: 0,
         rxFrames: 0,
         rxBytes: 0,
+        rxErrors: 0,
+        dropped: 0,
         interrupts: sys.vmm.virtualInterruptsOf(this.hostile.guest),
         polls: 0,
         hypercalls: t.refused + t.issued,
@@ -561,6 +690,7 @@ export class Scenario {
       operations: { counts, total: totalOperations(counts), frames, sinceSetup: true, driverDomain: { ...sys.dd.stats } },
       agreement: { windows: sys.scoreboard.windows, mismatches: [...sys.scoreboard.mismatches] },
       problems: [...this.problems],
+      faults: this.campaign ? await this.faultReport() : undefined,
     };
   }
 }
