@@ -407,7 +407,7 @@ export class Scenario {
     const fault = this.campaign?.active;
     this.campaign?.end();
     const m = fault && this.active.find((x) => x.ctx === fault.victim);
-    if (!m || !m.driver.linkUp) return;
+    if (!m?.driver.linkUp) return;
     const mmu = this.sys.vmm.mmu(m.guest);
     for (const reg of ['TX_PROD', 'RX_PROD'] as const) await mmu.mmioWrite(m.driver.info.mailbox + BigInt(BAR0_OFFSETS[reg]), 0);
   }
