@@ -78,7 +78,8 @@ export function dmaInterconnect(p: DmaInterconnectParams) {
       const regs: Record<string, Reg> = {};
       for (const f of addrFields) {
         const hostPort = host[`${ch}${f}` as const];
-        regs[f] = m.reg(`${ch}_out_${f}`, hostPort.type);
+        // Reset, although only valid with `outValid`: a 4-state simulator must see no X on an output (F-7).
+        regs[f] = m.reg(`${ch}_out_${f}`, hostPort.type, { reset: 0 });
       }
       m.when(take, () => {
         for (const f of addrFields) {
@@ -108,10 +109,13 @@ export function dmaInterconnect(p: DmaInterconnectParams) {
       for (let i = 1; i < n; i++) v = mux(wClient.eq(i), (s[i] as (typeof s)[number])[f], v);
       return v;
     };
-    host.wdata.set(wSel('wdata'));
-    host.wstrb.set(wSel('wstrb'));
-    host.wlast.set(wSel('wlast'));
-    host.wvalid.set(wActive.and(wSel('wvalid')));
+    // W payload is 0 while no burst is active: `w_order` is read at an unwritten slot then, and the
+    // clients' data may be unreset, which a 4-state simulator shows as X on the outputs (F-7).
+    const wOn = m.named('w_on', wActive.and(wSel('wvalid')));
+    host.wvalid.set(wOn);
+    host.wdata.set(mux(wOn, wSel('wdata'), lit(0, p.dataWidth)));
+    host.wstrb.set(mux(wOn, wSel('wstrb'), lit(0, p.dataWidth / 8)));
+    host.wlast.set(wOn.and(wSel('wlast')));
     s.forEach((c, i) => {
       c.wready.set(wActive.and(wClient.eq(i)).and(host.wready));
     });

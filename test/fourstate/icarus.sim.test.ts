@@ -12,18 +12,10 @@
  * signal stay under build/fourstate/.
  *
  * When this test was written (issue 11), every NIC case failed here on the payload outputs of its
- * buses, while every valid, ready, response and irq output was defined:
- * - m_axi_aw* and m_axi_ar* payloads (id, addr, len, size, burst, lock, cache, prot): the DMA
- *   interconnect's output registers aw_out_* and ar_out_* (hdl/nic/dmaInterconnect.ts) have no
- *   reset and are loaded only with a request;
- * - m_axi_wdata/wstrb/wlast: selected by the interconnect's write-order memory w_order (no reset,
- *   read at an unwritten slot while idle), over the RX engine's unreset queue registers
- *   (wr_item_e*, pay_data_e*: hdl/nic/rx/flopQueue.ts) and the TX engine's chk_exp_rd;
- * - m_axis_tx_tdata/tkeep/tlast/tuser (core only; the GMII top's MAC gates them): the read register of the
- *   TX engine's packed-beat FIFO u_packed_q (generator/lib/syncFifo.ts, block storage), never
- *   loaded before a frame.
- * The fix belongs to the blocks (a reset on those registers, or outputs held at 0 while not valid);
- * the test stays strict: F-7 says no output.
+ * buses (the DMA interconnect's unreset address registers and write-order memory, the TX engine's
+ * packed-beat FIFO read register); the interconnect now resets its address registers and holds W at 0
+ * between bursts, and the TX egress holds the stream payload at 0 between beats. The test stays
+ * strict: F-7 says no output.
  */
 import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import path from 'node:path';

@@ -187,10 +187,12 @@ export function frameStream(m: ModuleBuilder, cfg: TxConfig, lay: TxLayouts, dep
   const wValid = sending.and(v.toWire).and(sentW.not());
   const lValid = sending.and(v.toLoop).and(sentL.not());
   wire.tvalid.set(wValid);
-  wire.tdata.set(data);
-  wire.tkeep.set(keep);
-  wire.tlast.set(beatLast);
-  wire.tuser.set(bad);
+  // The payload is held at 0 between beats: the packed-beat FIFO's output register has no reset, and
+  // a 4-state simulator would show X on the wire after reset (F-7).
+  wire.tdata.set(mux(wValid, data, lit(0, sb * 8)));
+  wire.tkeep.set(mux(wValid, keep, lit(0, sb)));
+  wire.tlast.set(wValid.and(beatLast));
+  wire.tuser.set(wValid.and(bad));
   loop.tvalid.set(lValid);
   loop.tdata.set(data);
   loop.tkeep.set(keep);
