@@ -98,9 +98,11 @@ export function dmaWriter(
   const pw = ptrW;
 
   // ---- the job ring
-  const jobW = 1 + pw + c.lenW + 64 + 64 + seqW + 64 + ctxW;
+  const jobW = 1 + pw + c.lenW + 64 + 64 + seqW + 64;
   const ring = m.memory('rx_jobs', { width: jobW, depth: J });
   const ctxOf = Array.from({ length: J }, (_, i) => m.reg(`job_ctx${i}`, UInt(ctxW), { reset: 0 }));
+  // The same contexts in distributed RAM, for the lookups by slot that error reports need.
+  const jobCtx = m.memory('rx_job_ctx', { width: ctxW, depth: J });
   const ptr = (name: string) => m.reg(name, UInt(jw + 1), { reset: 0 });
   const alloc = ptr('job_alloc');
   const pay = ptr('job_pay');
@@ -117,7 +119,8 @@ export function dmaWriter(
   const canCopy = m.named('job_can_copy', ringFree.and(work.full.not()));
 
   m.when(job.valid, () => {
-    ring.write(slotOf(alloc), cat(job.buf, job.start, job.len, job.addr, job.slot, job.seq, job.doneBase, job.ctx));
+    ring.write(slotOf(alloc), cat(job.buf, job.start, job.len, job.addr, job.slot, job.seq, job.doneBase));
+    jobCtx.write(slotOf(alloc), job.ctx);
     alloc.set(alloc.addWrap(1));
   });
   ctxOf.forEach((r, i) => {
@@ -137,7 +140,6 @@ export function dmaWriter(
       slot: take(64),
       seq: take(seqW),
       doneBase: take(64),
-      ctx: take(ctxW),
     };
   };
   // Work items: {copy, release, buffer, end pointer}; a copy stands for the next job in the ring,
@@ -189,8 +191,9 @@ export function dmaWriter(
   const crJob = field(ring.readAsync(slotOf(crIss)));
   const flagsWord = lit(DESC_FLAGS.DONE | DESC_FLAGS.EOP, 16);
   // Bit j: the payload of the job in ring slot j had a failed burst (written at its last payload B).
-  const jobFailed = m.reg('job_failed', UInt(J), { reset: 0 });
-  const wbFailed = m.named('wr_wb_failed', jobFailed.bit(slotOf(wbIss)));
+  // Per job slot: its payload had a failed burst (written at its last payload B, before its write-back).
+  const jobFailed = m.memory('rx_job_failed', { width: 1, depth: J });
+  const wbFailed = m.named('wr_wb_failed', jobFailed.readAsync(slotOf(wbIss)));
   // Error reports to the context-state unit: B-time reports first; a failed job's write-back waits a cycle.
   const errs = flopQueue(m, 'wr_err', ctxW + 2 + c.lenW, 4);
   const bErrPush = m.wire('wr_b_err_push', Bool, { init: 0 });
@@ -226,7 +229,7 @@ export function dmaWriter(
         wbIss.set(wbIss.addWrap(1));
         m.when(wbFailed, () => {
           errs.push.set(1);
-          errs.pushData.set(cat(wbJob.ctx, lit(0, 1), lit(1, 1), wbJob.len));
+          errs.pushData.set(cat(jobCtx.readAsync(slotOf(wbIss)), lit(0, 1), lit(1, 1), wbJob.len));
         });
       })
       .elseWhen(wantPay, () => {
@@ -404,12 +407,12 @@ export function dmaWriter(
   // The job a B belongs to: payload Bs of one job are contiguous, so the one at payAck.
   const bTag = tags.head;
   const bSlot = slotOf(mux(bTag.eq(TAG.WB), wbAck, mux(bTag.eq(TAG.CR), crAck, payAck)));
-  const bCtx = m.named('wr_b_ctx', selectCtx(ctxOf, bSlot));
+  const bCtx = m.named('wr_b_ctx', jobCtx.readAsync(bSlot));
   const payErr = m.reg('pay_b_err', Bool, { reset: 0 });
   m.when(bFire.and(bTag.eq(TAG.PAY)), () => payErr.set(payErr.or(bErr)));
   m.when(bFire.and(bTag.eq(TAG.PAY_LAST)), () => {
     payErr.set(0);
-    jobFailed.atIndex(slotOf(payAck)).set(payErr.or(bErr));
+    jobFailed.write(slotOf(payAck), payErr.or(bErr));
   });
   m.when(bErr, () => {
     bErrPush.set(1);
