@@ -1,8 +1,15 @@
-/** The receive engine elaborates and passes `verilator --lint-only -Wall` for every profile and width. */
+/**
+ * The receive engine elaborates and passes `verilator --lint-only -Wall` for every profile and width,
+ * and (F-7, block level) compiles in Icarus Verilog with no output X after reset there.
+ */
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { lintDesign } from '../../generator/verilog/lint.js';
 import { rxEngine } from '../../hdl/nic/rxEngine.js';
 import { resolveParams } from '../../hdl/params.js';
+import { checkResetIdle } from '../../sim/icarus.js';
+import { buildRoot } from '../../sim/paths.js';
 
 const cases: [string, string | undefined, Record<string, number | boolean>][] = [
   ['profile test', 'test', {}],
@@ -21,6 +28,19 @@ describe('rxEngine lint', () => {
       const r = await lintDesign(def, { allowWarnings: true });
       expect(r.warnings, r.output).toEqual([]);
     }, 60_000);
+  }
+
+  for (const [name, profile, overrides] of [cases[0], cases[2], cases[4], cases[5]] as const) {
+    it(`F-7 (block level), ${name}: compiles in Icarus and no output is X after the reset sweeps`, async () => {
+      const p = resolveParams(profile, overrides);
+      const root = path.join(buildRoot(), 'fourstate-rx');
+      await mkdir(root, { recursive: true });
+      const dir = await mkdtemp(path.join(root, 'rx-'));
+      // The sweeps take 2 * N_CTX cycles; after them, every output is checked on each cycle.
+      const r = await checkResetIdle(rxEngine(p), dir, { settleCycles: 2 * p.N_CTX + 50, checkCycles: 500 });
+      expect(r.xPorts, `X outputs (design and bench in ${dir})`).toEqual([]);
+      await rm(dir, { recursive: true, force: true });
+    }, 300_000);
   }
 
   it('refuses buffer and queue sizes it cannot build, naming the option and the rule', () => {

@@ -194,6 +194,8 @@ export function dmaWriter(
   // Per job slot: its payload had a failed burst (written at its last payload B, before its write-back).
   const jobFailed = m.memory('rx_job_failed', { width: 1, depth: J });
   const wbFailed = m.named('wr_wb_failed', jobFailed.readAsync(slotOf(wbIss)));
+  // Named, so the read is a continuous assignment (Icarus warns on a memory read inside always @*).
+  const wbCtx = m.named('wr_wb_ctx', jobCtx.readAsync(slotOf(wbIss)));
   // Error reports to the context-state unit: B-time reports first; a failed job's write-back waits a cycle.
   const errs = flopQueue(m, 'wr_err', ctxW + 2 + c.lenW, 4);
   const bErrPush = m.wire('wr_b_err_push', Bool, { init: 0 });
@@ -229,7 +231,7 @@ export function dmaWriter(
         wbIss.set(wbIss.addWrap(1));
         m.when(wbFailed, () => {
           errs.push.set(1);
-          errs.pushData.set(cat(jobCtx.readAsync(slotOf(wbIss)), lit(0, 1), lit(1, 1), wbJob.len));
+          errs.pushData.set(cat(wbCtx, lit(0, 1), lit(1, 1), wbJob.len));
         });
       })
       .elseWhen(wantPay, () => {
@@ -376,7 +378,8 @@ export function dmaWriter(
   dma.wvalid.set(isSingle.or(isPay.and(outAvail)));
   dma.wdata.set(mux(isSingle, itWord.repeat(db / 4), outData));
   dma.wstrb.set(mux(isSingle, singleStrb, outStrb));
-  dma.wlast.set(isSingle.or(burstEnd));
+  // burstEnd alone reads an empty item queue's head.
+  dma.wlast.set(isSingle.or(isPay.and(burstEnd)));
   const wFire = m.named('wr_w_fire', dma.wvalid.and(dma.wready));
   const payFire = m.named('wr_pay_fire', isPay.and(wFire));
   m.when(payFire, () => {
@@ -444,7 +447,8 @@ export function dmaWriter(
   return {
     canCopy,
     canRelease: work.full.not(),
-    done: { valid: notify.or(doneUpd.valid), ctx: mux(doneUpd.valid, doneUpd.ctx, tailCtx), seq: mux(doneUpd.valid, doneUpd.seq, seqOf) },
+    // notify excludes doneUpd.valid; selecting by notify keeps the idle value off the job ring (never X).
+    done: { valid: notify.or(doneUpd.valid), ctx: mux(notify, tailCtx, doneUpd.ctx), seq: mux(notify, seqOf, doneUpd.seq) },
     intr: { valid: notify, ctx: tailCtx },
     dmaErr: {
       valid: errs.valid,

@@ -28,7 +28,8 @@ export function flopQueue(m: ModuleBuilder, name: string, width: number, depth: 
   const push = m.wire(`${name}_push`, undefined, { init: 0 });
   const pushData = m.wire(`${name}_push_data`, UInt(width), { init: 0 });
   const pop = m.wire(`${name}_pop`, undefined, { init: 0 });
-  const entries = Array.from({ length: depth }, (_, i) => m.reg(`${name}_e${i}`, UInt(width)));
+  // Reset, so that the head of an empty queue, which drives ports (AXI addresses), is never X.
+  const entries = Array.from({ length: depth }, (_, i) => m.reg(`${name}_e${i}`, UInt(width), { reset: 0 }));
   const wr = m.reg(`${name}_wr`, UInt(aw), { reset: 0 });
   const rd = m.reg(`${name}_rd`, UInt(aw), { reset: 0 });
   const count = m.reg(`${name}_count`, UInt(aw + 1), { reset: 0 });

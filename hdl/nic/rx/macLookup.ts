@@ -135,7 +135,8 @@ export function rxMacLookup(p: NicParams, w: NicWidths) {
     const bSwept = m.reg('b_swept1', Bool, { reset: 0 });
     bSwept.set(sweeping.not());
     bHit2.set(lb.v1.and(lb.hit).and(okBit).and(bSwept));
-    bCtx2.set(lb.ctx);
+    // Loaded only with an answer: the way registers hold no value before the first lookup.
+    m.when(lb.v1, () => bCtx2.set(lb.ctx));
     b.resp_valid.set(bV2);
     b.resp_hit.set(bHit2);
     b.resp_ctx.set(bCtx2);
