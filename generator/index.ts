@@ -14,6 +14,8 @@ export { axi4Spec, axiLiteSpec, axisSpec, connect, Flipped, flip, streamSpec } f
 export { ElaborationError } from './dsl/errors.js';
 export type { Operand } from './dsl/expr.js';
 export { all, any, cat, Expr, lit, mux, select } from './dsl/expr.js';
+export type { Property, PropertyKind } from './dsl/formal.js';
+export { GhostReg, MAX_PAST } from './dsl/formal.js';
 export { Fsm, fsm } from './dsl/fsm.js';
 export type { Instance, MemoryOptions, ModuleDef, Params, ParamValue, ReadUnderWrite, Stmt } from './dsl/module.js';
 export { clearDefinitions, defineModule, Memory, ModuleBuilder, SwitchChain, WhenChain } from './dsl/module.js';

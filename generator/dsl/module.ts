@@ -1,6 +1,7 @@
 import { type InstancePorts, isHwType, type MasterPorts, type SlavePorts, type Spec, type WireBundle, walkSpec } from './bundle.js';
 import { ElaborationError } from './errors.js';
-import { any, Expr, fitsUnsigned, literal, type MemoryRef, type Operand } from './expr.js';
+import { any, Expr, fitsUnsigned, literal, type MemoryRef, mux, type Operand } from './expr.js';
+import { GhostReg, MAX_PAST, type Property, type PropertyKind, pastDepth } from './formal.js';
 import { checkModule } from './passes.js';
 import {
   type DrivenSignal,
@@ -208,6 +209,12 @@ export class ModuleBuilder implements SignalOwner {
   readonly memories: Memory[] = [];
   readonly instances: InstanceRecord[] = [];
   readonly localNames = new Map<string, SourceLoc>();
+  /** assert/assume/cover statements and formal-only registers (formal.ts): not hardware. */
+  readonly properties: Property[] = [];
+  readonly ghosts: GhostReg[] = [];
+  /** Cycles since reset, saturating at MAX_PAST: made by the first `past`. */
+  private pastCycles: GhostReg | null = null;
+  private pastCount = 0;
   clk: InPort | null = null;
   rst: InPort | null = null;
   private frames: Frame[] = [];
@@ -578,6 +585,104 @@ export class ModuleBuilder implements SignalOwner {
     stmt.cases.push(c);
     const cond = any(...vals.map((v) => stmt.subject.eq(v)));
     this.inFrame(c.body, cond, body);
+  }
+
+  // ---- properties (formal.ts) ----
+
+  private property(kind: PropertyKind, cond: Operand, message: string, opts: { name?: string }, loc: SourceLoc): void {
+    this.checkBuilding(loc);
+    const c = this.condition(cond, loc);
+    if (typeof message !== 'string' || message.length === 0) {
+      throw new ElaborationError(`${kind}: give a message that says what must hold`, loc);
+    }
+    const name = opts.name ?? `f_${kind}_${this.properties.filter((p) => p.kind === kind).length}`;
+    this.claimName(name, loc);
+    // A property is clocked: checked at each rising edge while rst is low, like a register update.
+    this.ensureClock();
+    this.ensureReset();
+    let enable = this.pathCondition(loc);
+    const depth = Math.max(pastDepth(c), pastDepth(enable));
+    if (depth > 0 && this.pastCycles) {
+      const reached = this.pastCycles.ge(depth);
+      enable = enable.op.kind === 'lit' ? reached : enable.and(reached);
+    }
+    this.properties.push({ kind, name, cond: c, enable, message, src: loc });
+  }
+
+  /**
+   * `cond` holds in every cycle out of reset in which the enclosing when/switch conditions hold.
+   * Proven by `cdna prove`; in a Verilator build with `--assert` a failure stops the simulation with
+   * `message` and this line. `opts.name` names its condition wire in the Verilog.
+   */
+  assert(cond: Operand, message: string, opts: { name?: string } = {}): void {
+    this.property('assert', cond, message, opts, captureSource());
+  }
+
+  /**
+   * The prover takes `cond` as given (a constraint on the inputs of the block being proven). In a
+   * parent, the assumptions of submodules become assertions (the parent must keep them), and in
+   * simulation they are checked like assertions.
+   */
+  assume(cond: Operand, message: string, opts: { name?: string } = {}): void {
+    this.property('assume', cond, message, opts, captureSource());
+  }
+
+  /** The prover must find a trace that reaches `cond` (so an assertion does not hold vacuously). */
+  cover(cond: Operand, message: string, opts: { name?: string } = {}): void {
+    this.property('cover', cond, message, opts, captureSource());
+  }
+
+  /**
+   * The value `x` had `cycles` clock edges ago (formal-only state). A property that reads it is
+   * checked only from the `cycles`-th cycle after reset on, when that value is one of this run's.
+   */
+  past(x: Expr, cycles = 1): Expr {
+    const loc = captureSource();
+    this.checkBuilding(loc);
+    if (!Number.isInteger(cycles) || cycles < 1 || cycles > MAX_PAST) {
+      throw new ElaborationError(`past(_, ${cycles}): look back 1 to ${MAX_PAST} cycles`, loc);
+    }
+    if (!this.pastCycles) {
+      const counter = this.addGhost('f_past_cycles', UInt(4), 0n, 0, loc);
+      counter.next = mux(counter.eq(MAX_PAST), counter, counter.addWrap(1));
+      this.pastCycles = counter;
+    }
+    let value = x;
+    const base = pastDepth(x);
+    for (let i = 1; i <= cycles; i++) {
+      const r = this.addGhost(`f_past${this.pastCount++}`, x.type, 0n, base + i, loc);
+      r.next = value;
+      value = r;
+    }
+    return value;
+  }
+
+  /**
+   * A formal-only register (a counter, a sticky flag, a copy of a value taken at some event): it takes
+   * `next(itself)` at every clock edge and `reset` while `rst` is high. Only properties and other
+   * ghosts may read it.
+   */
+  ghost(name: string, type: HwType, opts: { reset: number | bigint | boolean; next: (self: Expr) => Operand }): Expr {
+    const loc = captureSource();
+    this.checkBuilding(loc);
+    const l = literal(opts.reset, type, loc);
+    const r = this.addGhost(name, type, l.op.kind === 'lit' ? l.op.value : 0n, 0, loc);
+    const n = opts.next(r);
+    const value = n instanceof Expr ? n : literal(n, type, loc);
+    if (value.width !== type.width || value.type.signed !== type.signed) {
+      throw new ElaborationError(`ghost '${name}' is ${type.width} bits; its next value is ${value.width} bits`, loc);
+    }
+    r.next = value;
+    return r;
+  }
+
+  private addGhost(name: string, type: HwType, reset: bigint, depth: number, loc: SourceLoc): GhostReg {
+    this.claimName(name, loc);
+    this.ensureClock();
+    this.ensureReset();
+    const r = new GhostReg(name, type, this, loc, reset, depth);
+    this.ghosts.push(r);
+    return r;
   }
 
   finish(): void {

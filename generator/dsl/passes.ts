@@ -8,9 +8,10 @@
  */
 import { ElaborationError } from './errors.js';
 import { children, type Expr } from './expr.js';
+import { GhostReg } from './formal.js';
 import type { ModuleDef, Stmt } from './module.js';
 import { DrivenSignal, InPort, InstanceInput, OutPort, Reg, type Signal, Wire } from './signal.js';
-import type { SourceLoc } from './source.js';
+import { formatLoc, type SourceLoc } from './source.js';
 
 export interface SignalGroup {
   kind: 'comb' | 'seq';
@@ -480,6 +481,12 @@ function usage(def: ModuleDef<unknown>): Map<Signal, bigint> {
       loc,
     );
   };
+  const ghostRead = (g: GhostReg, loc: SourceLoc): never => {
+    throw new ElaborationError(
+      `hardware reads '${g.name}', formal-only state (past/ghost) made at ${formatLoc(g.src)}; only assert/assume/cover and ghosts may read it`,
+      loc,
+    );
+  };
   const expr = (root: Expr, loc: SourceLoc): void => {
     const todo: Expr[] = [root];
     while (todo.length) {
@@ -488,6 +495,7 @@ function usage(def: ModuleDef<unknown>): Map<Signal, bigint> {
       if (op.kind === 'ref') {
         const s = e as Signal;
         if (s.owner !== b) foreign(`'${s.name}'`, s.owner.name, loc);
+        if (s instanceof GhostReg) ghostRead(s, loc);
         mark(s, e.width - 1, 0);
       } else if (op.kind === 'slice' && op.a.op.kind === 'ref') {
         const s = op.a as Signal;
@@ -499,8 +507,23 @@ function usage(def: ModuleDef<unknown>): Map<Signal, bigint> {
       }
     }
   };
+  // A when/switch that assigns nothing is no hardware (it may hold only properties, under a
+  // condition that reads a past value): its conditions are not read.
+  const assigns = new Map<Stmt, boolean>();
+  const hasAssign = (st: Stmt): boolean => {
+    if (st.kind === 'assign') return true;
+    let known = assigns.get(st);
+    if (known === undefined) {
+      const arms =
+        st.kind === 'when' ? [...st.branches.map((x) => x.body), st.otherwise ?? []] : [...st.cases.map((c) => c.body), st.default ?? []];
+      known = arms.some((arm) => arm.some(hasAssign));
+      assigns.set(st, known);
+    }
+    return known;
+  };
   const walk = (stmts: Stmt[]): void => {
     for (const st of stmts) {
+      if (!hasAssign(st)) continue;
       if (st.kind === 'assign') {
         expr(st.value, st.src);
         if (st.sel && st.sel.kind !== 'slice') expr(st.sel.index, st.src);
@@ -542,6 +565,30 @@ function usage(def: ModuleDef<unknown>): Map<Signal, bigint> {
   return used;
 }
 
+/**
+ * Properties and ghosts may read any signal of their module (ghosts included) but nothing of another
+ * module. Their reads are not usage: the hardware is the same with or without them, so the emitter's
+ * lint waivers must not depend on them.
+ */
+function checkFormal(def: ModuleDef<unknown>): void {
+  const b = def.builder;
+  const check = (root: Expr, loc: SourceLoc): void => {
+    visitRefs(root, (s) => {
+      if (s.owner !== b) {
+        throw new ElaborationError(
+          `a property of module ${def.verilogName} reads '${s.name}' of module ${s.owner.name}; a module sees only its own signals and the ports of its instances`,
+          loc,
+        );
+      }
+    });
+  };
+  for (const p of b.properties) {
+    check(p.cond, p.src);
+    check(p.enable, p.src);
+  }
+  for (const g of b.ghosts) if (g.next) check(g.next, g.src);
+}
+
 /** Runs every check and stores the analysis for the emitter. */
 export function checkModule(def: ModuleDef<unknown>): ModuleAnalysis {
   checkDrivers(def);
@@ -549,6 +596,7 @@ export function checkModule(def: ModuleDef<unknown>): ModuleAnalysis {
   const combPaths = checkLoopsAndPaths(def, deps);
   const groups = groupSignals(def, deps);
   checkLatches(groups);
+  checkFormal(def);
   const analysis: ModuleAnalysis = { groups, usage: usage(def), combPaths };
   analyses.set(def, analysis);
   return analysis;

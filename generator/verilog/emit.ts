@@ -56,6 +56,8 @@ function log2Ceil(n: number): number {
 
 class ModuleEmitter {
   private readonly decls: string[] = [];
+  /** Where temporaries are declared: `decls`, or the formal section while that is written. */
+  private declSink: string[] = this.decls;
   /** Continuous assignments and blocks, in order; a block is separated from its neighbours by a blank line. */
   private readonly body: { block: boolean; lines: string[] }[] = [];
   private readonly temps = new Map<Expr, string>();
@@ -92,8 +94,12 @@ class ModuleEmitter {
     const decl = `  wire ${e.type.signed ? 'signed ' : ''}${range(e.width)}${name} = ${value};`;
     if (partial) {
       // Verilog-2005 cannot slice an expression, so the whole value gets a name and only a part is read.
-      this.decls.push('  // verilator lint_off UNUSEDSIGNAL', `${decl}  // only some bits are read`, '  // verilator lint_on UNUSEDSIGNAL');
-    } else this.decls.push(decl);
+      this.declSink.push(
+        '  // verilator lint_off UNUSEDSIGNAL',
+        `${decl}  // only some bits are read`,
+        '  // verilator lint_on UNUSEDSIGNAL',
+      );
+    } else this.declSink.push(decl);
     this.temps.set(e, name);
     return name;
   }
@@ -463,6 +469,72 @@ class ModuleEmitter {
     this.body.push({ block: true, lines });
   }
 
+  /**
+   * The properties and formal-only registers, twice: for yosys (`ifdef FORMAL`: immediate assertions
+   * in `always @*`, checked in every step of the proof) and for Verilator (`elsif VERILATOR`: the same
+   * checks at each rising edge, active in builds with `--assert`, whose failure names the TypeScript
+   * line). Icarus and synthesis see neither. Each property's condition is a named wire that already
+   * holds outside reset and its enable, so `cdna prove` can find it by name in a counterexample.
+   */
+  private formalSection(): string[] {
+    const b = this.def.builder;
+    if (b.properties.length === 0 && b.ghosts.length === 0) return [];
+    const decls: string[] = [];
+    const logic: string[] = [];
+    this.declSink = decls;
+    const paren = (e: Expr): string => `(${this.value(e)})`;
+    for (const g of b.ghosts) {
+      decls.push(`  reg  ${g.type.signed ? 'signed ' : ''}${range(g.width)}${g.name};  // ${formatLoc(g.src)}`);
+      this.tempBase = g.name;
+      const next = this.value(g.next as Expr);
+      logic.push(
+        '  always @(posedge clk) begin',
+        `    if (rst) ${g.name} <= ${litText(g.reset, g.width, g.type.signed)};`,
+        `    else ${g.name} <= ${next};`,
+        '  end',
+      );
+    }
+    for (const p of b.properties) {
+      this.tempBase = p.name;
+      const en = this.isTrue(p.enable) ? null : paren(p.enable);
+      const cond = paren(p.cond);
+      const value = p.kind === 'cover' ? `~rst${en ? ` & ${en}` : ''} & ${cond}` : `rst${en ? ` | ~${en}` : ''} | ${cond}`;
+      // (* keep *): the prover reads the wire by name (a cover's, once its cell is gone).
+      decls.push(`  KEEP wire ${p.name} = ${value};  // ${p.kind}, ${formatLoc(p.src)}: ${p.message.replace(/\s+/g, ' ')}`);
+    }
+    this.declSink = this.decls;
+    const checked = b.properties.filter((p) => p.kind !== 'cover');
+    const quote = (t: string): string => t.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/%/g, '%%');
+    const shared = (keep: string): string[] => [
+      '  // verilator lint_off UNUSEDSIGNAL',
+      '  // (read only by the properties below, some of which a configuration may not check)',
+      ...decls.map((d) => d.replace(/^ {2}KEEP /, keep)),
+      '  // verilator lint_on UNUSEDSIGNAL',
+      ...logic,
+    ];
+    const formal = b.properties.length ? ['  always @* begin', ...b.properties.map((p) => `    ${p.kind} (${p.name});`), '  end'] : [];
+    const sim = checked.length
+      ? [
+          '  always @(posedge clk) begin',
+          ...checked.map(
+            (p) => `    ${p.kind} (${p.name}) else $error("${quote(`${p.kind} ${p.name} failed: ${p.message} (${formatLoc(p.src)})`)}");`,
+          ),
+          '  end',
+        ]
+      : [];
+    return [
+      '',
+      '  // Properties (docs/formal.md): proven by `cdna prove`; checked in Verilator builds with --assert.',
+      '`ifdef FORMAL',
+      ...shared('  (* keep *) '),
+      ...formal,
+      '`elsif VERILATOR',
+      ...shared('  '),
+      ...sim,
+      '`endif',
+    ];
+  }
+
   /** The body's lines: blocks apart, runs of `assign` together. */
   private bodyLines(): string[] {
     const out: string[] = [];
@@ -503,6 +575,7 @@ class ModuleEmitter {
     for (const g of groups) if (g.kind === 'seq') this.seq(g);
     for (const m of b.memories) this.memory(m);
     for (const i of b.instances) this.instance(i);
+    const formal = this.formalSection();
 
     const sign = (s: Signal): string => (s.type.signed ? 'signed ' : '');
     // Ports: clock and reset first, then in declaration order.
@@ -564,6 +637,7 @@ class ModuleEmitter {
       ...(params.length ? ['', ...params] : []),
       ...(declLines.length || this.decls.length ? ['', ...declLines, ...this.decls] : []),
       ...(this.body.length ? ['', ...this.bodyLines()] : []),
+      ...formal,
       '',
       'endmodule',
       '',

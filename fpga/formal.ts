@@ -1,0 +1,215 @@
+/**
+ * The formal flow behind `cdna prove`: a design's properties (assert/assume/cover, generator/dsl/
+ * formal.ts) proven with yosys' `sat` (from npm, no system install): temporal induction for
+ * unbounded proofs, bounded model checking to a stated depth where induction does not close, and a
+ * bounded search for each cover. A failure comes back with the properties that failed (their
+ * TypeScript lines) and a counterexample trace as VCD.
+ *
+ * The model of time: step 1 is a reset cycle (`rst` = 1), later steps have any inputs the design's
+ * top-level `assume`s allow (`rst` included, so a proof also covers resets in the middle of a run).
+ * Registers without a reset value start at any value. Assumptions of submodules are turned into
+ * assertions (a block's environment must keep them), so only the top's assumptions constrain the proof.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { ModuleDef, PropertyKind } from '../generator/index.js';
+import { emitDesign, formatLoc } from '../generator/index.js';
+import { runYosysScript } from './yosys.js';
+
+/** One property of the design as the flattened netlist names it. */
+export interface PropertyInfo {
+  /** Its condition wire after flattening: `f_assert_0`, `u_sched.no_skip`. */
+  wire: string;
+  kind: PropertyKind;
+  message: string;
+  /** The TypeScript line that wrote it. */
+  loc: string;
+}
+
+export type ProofMode = { kind: 'induction'; maxSteps: number } | { kind: 'bmc'; depth: number };
+
+export interface ProofResult {
+  /** proven: by induction, for every run; bounded: no failure within `depth` cycles after reset. */
+  status: 'proven' | 'bounded' | 'failed';
+  /** Induction: the induction length that closed (or the base-case depth reached); bmc: the bound. */
+  depth: number;
+  seconds: number;
+  /** The assertions that do not hold at the failing step of the counterexample. */
+  failed: PropertyInfo[];
+  /** Where the counterexample (VCD, one time unit a cycle) was written, for a failure. */
+  trace?: string;
+  log: string;
+}
+
+export interface CoverResult {
+  reached: boolean;
+  /** The first cycle (1 = the reset cycle) in which the cover holds. */
+  step?: number;
+  seconds: number;
+  trace?: string;
+  log: string;
+}
+
+export interface FormalOptions {
+  /** Directory for traces (created on demand); default build/formal. */
+  outDir?: string;
+  /** A base name for trace files. */
+  name?: string;
+  /** Sees each line of yosys' log as it comes (progress on long proofs). */
+  onLine?: (line: string) => void;
+}
+
+/** Every property of a design, with the names they get when the hierarchy is flattened. */
+export function propertiesOf(top: ModuleDef<unknown>): PropertyInfo[] {
+  const out: PropertyInfo[] = [];
+  const walk = (def: ModuleDef<unknown>, prefix: string): void => {
+    for (const p of def.builder.properties) {
+      out.push({ wire: `${prefix}${p.name}`, kind: p.kind, message: p.message, loc: formatLoc(p.src) });
+    }
+    for (const i of def.builder.instances) walk(i.def, `${prefix}${i.name}.`);
+  };
+  walk(top, '');
+  return out;
+}
+
+/** The yosys commands that turn the emitted Verilog into a flat netlist `sat` can take. */
+function prepScript(top: ModuleDef<unknown>, files: string[], keep: 'asserts' | 'covers'): string {
+  const subs = [...new Set(emitDesign(top).map((m) => m.name))].filter((n) => n !== top.verilogName);
+  return [
+    `read_verilog -formal -sv ${files.join(' ')}`,
+    `hierarchy -top ${top.verilogName}`,
+    'proc',
+    // A submodule's assumptions are obligations of its parent.
+    ...(subs.length ? [`chformal -assume2assert ${subs.join(' ')}`] : []),
+    'flatten',
+    'opt_clean',
+    'chformal -lower',
+    // sat proves wires, not $cover cells: a cover search proves its wire stays 0 and wants the counterexample.
+    keep === 'asserts' ? 'chformal -cover -remove' : 'chformal -assert -cover -remove',
+    // sat takes plain flip-flops and no memories: small memories become flops here.
+    'memory',
+    'opt -fast',
+    'dffunmap',
+    'async2sync',
+  ].join('\n');
+}
+
+function designInputs(top: ModuleDef<unknown>): { inputs: Record<string, string>; files: string[] } {
+  const inputs: Record<string, string> = {};
+  const files: string[] = [];
+  for (const m of emitDesign(top)) {
+    inputs[m.fileName] = m.text;
+    files.push(m.fileName);
+  }
+  return { inputs, files };
+}
+
+/** A VCD as sat writes it: each variable's values by time step. */
+export function parseVcd(text: string): Map<string, Map<number, string>> {
+  const ids = new Map<string, string>();
+  const values = new Map<string, Map<number, string>>();
+  let time = 0;
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    const v = /^\$var\s+\S+\s+\d+\s+(\S+)\s+(\S+)/.exec(line);
+    if (v) {
+      const name = (v[2] as string).replace(/^\\/, '');
+      ids.set(v[1] as string, name);
+      values.set(name, new Map());
+      continue;
+    }
+    if (line.startsWith('#')) {
+      time = Number(line.slice(1));
+      continue;
+    }
+    const scalar = /^([01xz])(\S+)$/.exec(line);
+    const vector = /^b([01xz]+)\s+(\S+)$/.exec(line);
+    const m = vector ?? scalar;
+    if (!m) continue;
+    const name = ids.get(m[2] as string);
+    if (name !== undefined) values.get(name)?.set(time, m[1] as string);
+  }
+  return values;
+}
+
+async function saveTrace(files: Record<string, string>, opts: FormalOptions, suffix: string): Promise<string | undefined> {
+  const vcd = files['trace.vcd'];
+  if (vcd === undefined) return undefined;
+  const dir = opts.outDir ?? path.join('build', 'formal');
+  await mkdir(dir, { recursive: true });
+  const file = path.join(dir, `${opts.name ?? 'proof'}${suffix}.vcd`);
+  await writeFile(file, vcd);
+  return file;
+}
+
+/** The assertions whose wire is 0 at some step of the trace (the step the solver made fail). */
+function failedIn(vcd: string | undefined, props: PropertyInfo[]): PropertyInfo[] {
+  if (vcd === undefined) return [];
+  const values = parseVcd(vcd);
+  return props.filter((p) => p.kind !== 'cover' && [...(values.get(p.wire)?.values() ?? [])].some((v) => v === '0'));
+}
+
+/**
+ * Proves every assertion of `top` (its submodules' included) under the top's assumptions: by
+ * temporal induction up to `maxSteps` (proven, or bounded to the base case reached), or by bounded
+ * model checking to `depth` cycles after reset.
+ */
+export async function proveDesign(top: ModuleDef<unknown>, mode: ProofMode, opts: FormalOptions = {}): Promise<ProofResult> {
+  const started = performance.now();
+  const { inputs, files } = designInputs(top);
+  const props = propertiesOf(top);
+  const common = `-prove-asserts -set-assumes -set-at 1 rst 1 -show-public -dump_vcd trace.vcd ${top.verilogName}`;
+  const sat =
+    mode.kind === 'induction'
+      ? `sat -tempinduct -seq 1 -maxsteps ${mode.maxSteps} ${common}`
+      : // Step 1 is the reset cycle; steps 2..depth+1 are the cycles after it.
+        `sat -seq ${mode.depth + 1} ${common}`;
+  const run = await runYosysScript(`${prepScript(top, files, 'asserts')}\n${sat}`, inputs, opts.onLine);
+  const seconds = (performance.now() - started) / 1000;
+  const log = run.log;
+  const base = mode.kind === 'induction' ? mode.maxSteps : mode.depth;
+  const failedModel = /model found for base case: FAIL!|SAT proof finished - model found: FAIL!/.test(log);
+  if (failedModel) {
+    const trace = await saveTrace(run.files, opts, '.cex');
+    const steps = [...log.matchAll(/\[base case (\d+)\]/g)].map((m) => Number(m[1]));
+    return {
+      status: 'failed',
+      depth: mode.kind === 'induction' ? Math.max(0, ...steps) : base,
+      seconds,
+      failed: failedIn(run.files['trace.vcd'], props),
+      ...(trace ? { trace } : {}),
+      log,
+    };
+  }
+  if (mode.kind === 'induction') {
+    if (/Induction step proven: SUCCESS!/.test(log)) {
+      const lengths = [...log.matchAll(/Trying induction with length (\d+)/g)].map((m) => Number(m[1]));
+      return { status: 'proven', depth: Math.max(1, ...lengths), seconds, failed: [], log };
+    }
+    return { status: 'bounded', depth: mode.maxSteps, seconds, failed: [], log };
+  }
+  if (/SAT proof finished - no model found: SUCCESS!/.test(log)) return { status: 'bounded', depth: base, seconds, failed: [], log };
+  throw new Error(`yosys sat gave no verdict for ${top.verilogName}; the end of its log:\n${log.split('\n').slice(-20).join('\n')}`);
+}
+
+/**
+ * Searches for a run of at most `depth` cycles after reset, under the top's assumptions, in which
+ * the cover `wire` (a name from propertiesOf) holds.
+ */
+export async function reachCover(top: ModuleDef<unknown>, wire: string, depth: number, opts: FormalOptions = {}): Promise<CoverResult> {
+  const started = performance.now();
+  const { inputs, files } = designInputs(top);
+  const sat = `sat -seq ${depth + 1} -set-assumes -set-at 1 rst 1 -prove ${wire} 0 -show-public -dump_vcd trace.vcd ${top.verilogName}`;
+  const run = await runYosysScript(`${prepScript(top, files, 'covers')}\n${sat}`, inputs, opts.onLine);
+  const seconds = (performance.now() - started) / 1000;
+  if (/SAT proof finished - no model found: SUCCESS!/.test(run.log)) return { reached: false, seconds, log: run.log };
+  if (!/SAT proof finished - model found: FAIL!/.test(run.log)) {
+    throw new Error(`yosys sat gave no verdict for cover ${wire}; the end of its log:\n${run.log.split('\n').slice(-20).join('\n')}`);
+  }
+  const vcd = run.files['trace.vcd'];
+  const hits = [...(vcd ? (parseVcd(vcd).get(wire) ?? new Map<number, string>()) : new Map<number, string>())]
+    .filter(([, v]) => v === '1')
+    .map(([t]) => t);
+  const trace = await saveTrace(run.files, { ...opts, name: `${opts.name ?? 'cover'}.${wire.replace(/[^A-Za-z0-9_]/g, '_')}` }, '');
+  return { reached: true, ...(hits.length ? { step: Math.min(...hits) } : {}), seconds, ...(trace ? { trace } : {}), log: run.log };
+}
