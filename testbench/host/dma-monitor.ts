@@ -164,6 +164,8 @@ export class DmaMonitor implements DmaPort {
   /** Accesses the bus failed (injected faults), reads and writes. */
   failedAccesses = 0;
   private readonly regions = new Map<number, GrantRegion>();
+  /** Regions of revoked grants per page, newest last, until a new grant covers their bytes. */
+  private readonly retired = new Map<bigint, { region: GrantRegion; access: GrantAccess }[]>();
   /** `ctx/dir/seq` of a buffer grant -> the grant's region. */
   private readonly bufferBySeq = new Map<string, GrantRegion>();
   /** Buffer grants with a failed payload transfer. */
@@ -195,6 +197,13 @@ export class DmaMonitor implements DmaPort {
     const g: DmaGrant = { id: this.nextId++, addr, len, access, purpose };
     this.byId.set(g.id, g);
     const r = grantRegion(g);
+    for (const sp of pageSpans(addr, len)) {
+      const old = this.retired.get(sp.pfn);
+      if (!old) continue;
+      const kept = old.filter((x) => x.region.addr >= addr + BigInt(len) || x.region.addr + BigInt(x.region.len) <= addr);
+      if (kept.length > 0) this.retired.set(sp.pfn, kept);
+      else this.retired.delete(sp.pfn);
+    }
     if (r) {
       this.regions.set(g.id, r);
       if (r.seq !== undefined) this.bufferBySeq.set(bufferKey(r.ctx ?? -1, r.kind, r.seq), r);
@@ -224,6 +233,12 @@ export class DmaMonitor implements DmaPort {
     }
     this.failedBuffers.delete(id);
     for (const s of pageSpans(g.addr, g.len)) {
+      if (r) {
+        const list = this.retired.get(s.pfn) ?? [];
+        list.push({ region: r, access: g.access });
+        if (list.length > 64) list.shift();
+        this.retired.set(s.pfn, list);
+      }
       const set = this.byPage.get(s.pfn);
       set?.delete(g);
       if (set?.size === 0) this.byPage.delete(s.pfn);
@@ -236,9 +251,12 @@ export class DmaMonitor implements DmaPort {
 
   /**
    * The granted regions overlapping [addr, addr+len) whose grant allows `direction` (every
-   * direction when omitted): what the fault injector classifies transfers by.
+   * direction when omitted): what the fault injector classifies transfers by. With `recent`, when no
+   * grant covers those bytes, the regions of the last revoked grants that did (a buffer whose
+   * completion the VMM already took is still that context's buffer for an access that comes late,
+   * as the reference model's local deliveries do).
    */
-  regionsAt(addr: bigint, len: number, direction?: DmaDirection): GrantRegion[] {
+  regionsAt(addr: bigint, len: number, direction?: DmaDirection, options: { recent?: boolean } = {}): GrantRegion[] {
     const out: GrantRegion[] = [];
     const end = addr + BigInt(len);
     const first = addr >> 12n;
@@ -249,6 +267,16 @@ export class DmaMonitor implements DmaPort {
         if (g.addr >= end || g.addr + BigInt(g.len) <= addr) continue;
         const r = this.regions.get(g.id);
         if (r && !out.includes(r)) out.push(r);
+      }
+    }
+    if (out.length > 0 || !options.recent) return out;
+    for (let pfn = first; pfn <= last; pfn++) {
+      const list = this.retired.get(pfn) ?? [];
+      for (let i = list.length - 1; i >= 0; i--) {
+        const { region: r, access } = list[i];
+        if (direction && !allows(access, direction)) continue;
+        if (r.addr >= end || r.addr + BigInt(r.len) <= addr || out.includes(r)) continue;
+        out.push(r);
       }
     }
     return out;

@@ -16,7 +16,8 @@
  *
  * The kind of a transfer is known from its address and direction: a read of a TX ring is a TX
  * descriptor fetch, a write of it a write-back, a read of a TX buffer a payload read, and so on
- * (`transferOf`). With no rule on, every check returns at once.
+ * (`transferOf`), from the VMM's grants, or the grants last revoked there (the two sides do not
+ * access a buffer at the same time). With no rule on, every check returns at once.
  */
 import type { DmaDirection, GrantRegion } from './dma-monitor.js';
 import { formatAddr } from './memory.js';
@@ -44,7 +45,8 @@ export interface Transfer {
 
 /** Where the injector learns what an address is (the DMA monitor's grants: `DmaMonitor.regionsAt`). */
 export interface RegionSource {
-  regionsAt(addr: bigint, len: number, direction?: DmaDirection): readonly GrantRegion[];
+  /** With `recent`: also what the bytes were granted for last, if no grant covers them now. */
+  regionsAt(addr: bigint, len: number, direction?: DmaDirection, options?: { recent?: boolean }): readonly GrantRegion[];
 }
 
 export interface FaultRule {
@@ -296,7 +298,9 @@ export class FaultInjector {
 
   private classify(addr: bigint, len: number, direction: DmaDirection): (Transfer | null)[] {
     const out: (Transfer | null)[] = [];
-    for (const r of this.regions?.regionsAt(addr, len, direction) ?? []) {
+    // Recently revoked grants count too: a side may access a buffer after the other side's completion
+    // made the VMM release it (the model delivers a local frame when the sender's completion is seen).
+    for (const r of this.regions?.regionsAt(addr, len, direction, { recent: true }) ?? []) {
       // A record's half is told by the accessed bytes (8 contexts' records share a line).
       const at = addr > r.addr ? addr : r.addr;
       const t = transferOf(r, direction, at);

@@ -400,15 +400,16 @@ export class ReferenceNic {
   }
 
   /**
-   * The RTL's RX prefetch of context c failed at ring slot `slot` (seen on its bus): its RX idles at
-   * that slot's next seq until an RX doorbell, as the model's own failed fetch would make it.
+   * The RTL's RX prefetch of context c failed for descriptor `seq` (seen on its bus): its RX idles
+   * at that seq until an RX doorbell, as the model's own failed fetch would make it.
    */
-  noteRxFetchFault(c: number, slot: number): void {
+  noteRxFetchFault(c: number, seq: number): void {
     const s = this.ctxs[c];
     if (!s) return;
-    const size = this.ring(c, 'RX').size;
-    const ahead = (((slot - (s.rxExp % size)) % size) + size) % size;
-    s.rxStallSeq = (s.rxExp + ahead) & this.seqMask;
+    const ahead = (seq - s.rxExp) & this.seqMask;
+    // Several fetches may be in flight and fail: the prefetch stopped at the first of them.
+    if (s.rxStallSeq !== null && ((s.rxStallSeq - s.rxExp) & this.seqMask) <= ahead) return;
+    s.rxStallSeq = seq & this.seqMask;
   }
 
   /** The RTL's TX descriptor fetch of context c failed (seen on its bus): c idles until its next doorbell. */

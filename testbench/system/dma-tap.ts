@@ -35,6 +35,7 @@ export function memoryPort(memory: HostMemory): DmaPort {
 export class TappedDmaPort implements DmaPort {
   private readonly writeListeners: ((e: DmaWriteEvent) => void)[] = [];
   private readonly failureListeners: ((e: DmaFailureEvent) => void)[] = [];
+  private readonly readListeners: ((addr: bigint, data: Uint8Array) => void)[] = [];
   /** Accesses so far (reads and writes). */
   accesses = 0;
 
@@ -60,9 +61,16 @@ export class TappedDmaPort implements DmaPort {
     for (const fn of this.failureListeners) fn(e);
   }
 
+  /** Calls `fn` after every read with its data (the scoreboard follows the RTL's RX fetches under faults). */
+  onRead(fn: (addr: bigint, data: Uint8Array) => void): void {
+    this.readListeners.push(fn);
+  }
+
   dmaRead(addr: bigint, len: number): Uint8Array {
     this.accesses++;
-    return this.inner.dmaRead(addr, len);
+    const data = this.inner.dmaRead(addr, len);
+    for (const fn of this.readListeners) fn(addr, data);
+    return data;
   }
 
   dmaWrite(addr: bigint, bytes: Uint8Array, byteMask?: ArrayLike<boolean>): void {

@@ -271,6 +271,7 @@ export class SystemHarness {
     if (this.differential) {
       this.rtlDma.onWrite((e) => this.scoreboard.onRtlWrite(e));
       this.rtlDma.onFailure((e) => this.scoreboard.onRtlFailure(e));
+      this.rtlDma.onRead((addr, data) => this.scoreboard.onRtlRead(addr, data));
       this.modelDma.onWrite((e) => this.scoreboard.onModelWrite(e));
     }
     this.tb.fork(() => this.serveInterrupts(), { name: 'VMM interrupt handler' });

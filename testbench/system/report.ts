@@ -79,7 +79,8 @@ function faultLines(r: ScenarioResult): string[] {
       `dropped at link down TX ${n(f.droppedAtLinkDown.tx)} / RX ${n(f.droppedAtLinkDown.rx)}`,
   );
   out.push(
-    `  DMA errors counted by the NIC: TX ${n(f.dmaErrCounted.tx)}, RX ${n(f.dmaErrCounted.rx)} (each equal to the failed bursts seen on its bus)`,
+    `  DMA errors counted by the NIC: TX ${n(f.dmaErrCounted.tx)}, RX ${n(f.dmaErrCounted.rx)} ` +
+      `(every failed burst of its context but stale descriptor fetches; ${n(f.failedFetches)} of the failed bursts were fetches)`,
   );
   const fs = f.falseSuccesses.length;
   out.push(`  failed transfers reported to a guest as a success: ${fs}${fs ? ' <-- FAIL' : ''}`);
