@@ -4,6 +4,7 @@
  */
 import { Command, InvalidArgumentError } from 'commander';
 import type { FuzzOptions } from './fuzz.js';
+import type { ProveOptions } from './prove.js';
 import type { SynthCliOptions } from './synth.js';
 
 function collectParam(value: string, previous: Record<string, string>): Record<string, string> {
@@ -79,6 +80,22 @@ program
   .action(async (opts: SynthCliOptions) => {
     const { runSynth } = await import('./synth.js');
     await runSynth(opts);
+  });
+
+program
+  .command('prove')
+  .description(
+    'prove the NIC properties V-1..V-6 with yosys (all, or those named): proven / bounded to k / failed, covers, counterexample VCDs',
+  )
+  .argument('[property...]', 'V-6 or its name (see docs/formal.md); default: all')
+  .option('--profile <name>', 'a parameter profile of the NIC (default: test)')
+  .option('--param <NAME=VALUE>', 'override a generation parameter (repeatable)', collectParam, {})
+  .option('--depth <k>', "override the proof's bound (BMC depth or most induction steps)")
+  .option('--broken', 'also check that each deliberately broken variant gets a counterexample')
+  .option('--out <dir>', 'where counterexamples go (default: build/formal)')
+  .action(async (names: string[], opts: ProveOptions) => {
+    const { runProve } = await import('./prove.js');
+    await runProve(names, opts);
   });
 
 export interface GenerateOptions {

@@ -27,6 +27,7 @@
 import {
   axiLiteSpec,
   Bool,
+  bitsFor,
   defineModule,
   type Expr,
   lit,
@@ -48,13 +49,20 @@ const MAX_B_OWED = 3;
 
 const wordOf = (offset: number): number => offset >> 2;
 
-export function mailbox(p: NicParams) {
+/**
+ * Deliberate bugs for the non-vacuity tests of the proofs (docs/formal.md): the prover must find a
+ * counterexample on each. Never used outside test/formal.
+ */
+export type MailboxMutation = 'v6-lost-doorbell';
+
+export function mailbox(p: NicParams, opts: { mutation?: MailboxMutation } = {}) {
   const d = deriveParams(p);
   const w = nicWidths(p);
   const n = p.N_CTX;
   const addrW = bar0AddrWidth(p);
 
-  return defineModule('mailbox', { N_CTX: n, SEQ_W: p.SEQ_W }, (m) => {
+  const mutation = opts.mutation;
+  return defineModule('mailbox', { N_CTX: n, SEQ_W: p.SEQ_W, ...(mutation ? { MUTATION: mutation } : {}) }, (m) => {
     const bar0 = m.slave('s_axil_bar0', axiLiteSpec({ addrWidth: addrW, dataWidth: 32 }));
     const txDb = m.master('m_tx_db', ctxEventSpec(w));
     const rxDb = m.master('m_rx_db', ctxEventSpec(w));
@@ -111,8 +119,8 @@ export function mailbox(p: NicParams) {
     bar0.bresp.set(0);
 
     // ---- doorbells: event bit and queue per word ----
-    doorbellQueue(m, 'tx_db', n, w.ctxW, exec.and(isTxProd), wrCtx, txDb, evTxOut);
-    doorbellQueue(m, 'rx_db', n, w.ctxW, exec.and(isRxProd), wrCtx, rxDb, evRxOut);
+    doorbellQueue(m, 'tx_db', n, w.ctxW, exec.and(isTxProd), wrCtx, txDb, evTxOut, mutation === 'v6-lost-doorbell');
+    doorbellQueue(m, 'rx_db', n, w.ctxW, exec.and(isRxProd), wrCtx, rxDb, evRxOut, false);
 
     // ---- INT_CTRL stream ----
     const icWrite = m.named('ic_write', exec.and(isIntCtrl));
@@ -183,6 +191,7 @@ function doorbellQueue(
   ctx: Expr,
   out: MasterPorts<ReturnType<typeof ctxEventSpec>>,
   evOut: OutPort,
+  loseSameCycle: boolean,
 ): void {
   const ev = m.reg(`${name}_ev`, UInt(n), { reset: 0 });
   const fifo = m.instance(`u_${name}_queue`, syncFifo({ width: ctxW, depth: n + 1 }));
@@ -191,10 +200,12 @@ function doorbellQueue(
   const push = m.named(
     `${name}_push`,
     hit.and(
-      ev
-        .bit(ctx)
-        .not()
-        .or(pop.and(popCtx.eq(ctx))),
+      loseSameCycle
+        ? ev.bit(ctx).not()
+        : ev
+            .bit(ctx)
+            .not()
+            .or(pop.and(popCtx.eq(ctx))),
     ),
   );
   fifo.io.in.valid.set(push);
@@ -206,4 +217,17 @@ function doorbellQueue(
   m.when(pop, () => ev.atIndex(popCtx).set(0));
   m.when(hit, () => ev.atIndex(ctx).set(1));
   evOut.set(ev);
+
+  // V-6 (docs/formal.md): a doorbell is never lost. Its bit is set in the next cycle, a set bit has
+  // exactly one entry in the queue (so the engine will pop it), and the queue always has room.
+  m.when(m.past(hit), () => m.assert(ev.bit(m.past(ctx)), `V-6: a ${name} doorbell leaves its event bit set`));
+  if (n <= 64) {
+    // The count of set bits is an adder over N_CTX bits: written only where it stays small.
+    let set = lit(0, bitsFor(n + 1));
+    for (let i = 0; i < n; i++) set = set.addWrap(ev.bit(i).resize(bitsFor(n + 1)));
+    m.assert(set.eq(fifo.io.count), `V-6: every set ${name} event bit has exactly one entry in the queue`);
+  }
+  m.assert(push.not().or(fifo.io.in.ready), `V-6: the ${name} queue has room for every push`);
+  m.assert(pop.not().or(ev.bit(popCtx)), `V-6: a popped ${name} context has its event bit set`);
+  m.cover(hit.and(pop).and(popCtx.eq(ctx)), `V-6: a ${name} doorbell lands in the cycle that pops its context (C-3)`);
 }

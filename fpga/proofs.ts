@@ -1,0 +1,54 @@
+/**
+ * The NIC's proven properties (spec section 14, V-1..V-6): for each, the block that holds it (with
+ * the rest of the NIC abstracted by the block's inputs being free, or constrained by the `assume`s
+ * written in the block), the parameters, the proof mode, its covers and its deliberately broken
+ * variant. `cdna prove` and test/formal run these; docs/formal.md states what each one proves.
+ */
+import type { ModuleDef } from '../generator/index.js';
+import { mailbox } from '../hdl/nic/mailbox.js';
+import { type NicParams, resolveParams } from '../hdl/params.js';
+import { type ProofMode, propertiesOf } from './formal.js';
+
+export type PropertyId = 'V-1' | 'V-2' | 'V-3' | 'V-4' | 'V-5' | 'V-6';
+
+export interface ProofSpec {
+  id: PropertyId;
+  /** A short name for files and the command line. */
+  name: string;
+  title: string;
+  /** The block, correct or with the broken variant. */
+  build(p: NicParams, broken: boolean): ModuleDef<unknown>;
+  mode: ProofMode;
+  /** Cycles after reset within which each cover must be reached. */
+  coverDepth: number;
+  /** The bound at which the broken variant must fail. */
+  brokenDepth: number;
+  /** What the broken variant breaks. */
+  broken: string;
+}
+
+/** The `test` profile: N_CTX=4, SEQ_W=4, MAX_RING_LOG2=3. */
+export const proofParams = (): NicParams => resolveParams('test');
+
+export const PROOFS: readonly ProofSpec[] = [
+  {
+    id: 'V-6',
+    name: 'mailbox',
+    title: 'a doorbell is never lost (C-3): the mailbox event bits and doorbell queues',
+    build: (p, broken) => mailbox(p, broken ? { mutation: 'v6-lost-doorbell' } : {}),
+    // Not inductive without an invariant over the queue's contents (a library FIFO the mailbox
+    // cannot see into): bounded. 12 cycles after reset hold six doorbell writes, the C-3 race and
+    // every queue state up to four contexts queued; 20 takes over ten minutes in sat.
+    mode: { kind: 'bmc', depth: 12 },
+    coverDepth: 12,
+    brokenDepth: 10,
+    broken: 'a TX doorbell in the cycle that pops its context is not pushed again',
+  },
+];
+
+/** The covers of a proof's design that belong to its property (their message starts with its id). */
+export function coversOf(spec: ProofSpec, def: ModuleDef<unknown>): string[] {
+  return propertiesOf(def)
+    .filter((p) => p.kind === 'cover' && p.message.startsWith(`${spec.id}:`))
+    .map((p) => p.wire);
+}
