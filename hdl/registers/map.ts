@@ -137,6 +137,7 @@ export const BAR1_CTX_OFFSETS = {
   TX_OVERSIZE: 0x50,
   TX_SPOOFED: 0x54,
   TX_DMA_ERR: 0x58,
+  TX_RATE_MAX: 0x5c,
   RX_FRAMES: 0x60,
   RX_BYTES_LO: 0x64,
   RX_BYTES_HI: 0x68,
@@ -144,6 +145,7 @@ export const BAR1_CTX_OFFSETS = {
   RX_NOBUF: 0x70,
   RX_BUF_TOO_SMALL: 0x74,
   RX_DMA_ERR: 0x78,
+  TX_RATE_SHARE: 0x7c,
 } as const;
 export type Bar1CtxReg = keyof typeof BAR1_CTX_OFFSETS;
 
@@ -175,7 +177,8 @@ export const FAULT_VEC_WORDS = 32;
 
 /** Byte offset in BAR1 of word `i` of FAULT_VEC (contexts 32i..32i+31). */
 export function bar1FaultVecOffset(i: number): number {
-  if (!Number.isInteger(i) || i < 0 || i >= FAULT_VEC_WORDS) throw new RangeError(`FAULT_VEC word ${i}: words are 0..${FAULT_VEC_WORDS - 1}`);
+  if (!Number.isInteger(i) || i < 0 || i >= FAULT_VEC_WORDS)
+    throw new RangeError(`FAULT_VEC word ${i}: words are 0..${FAULT_VEC_WORDS - 1}`);
   return BAR1_GLOBAL_BASE + BAR1_GLOBAL_OFFSETS.FAULT_VEC + 4 * i;
 }
 
@@ -199,6 +202,19 @@ export const GLOBAL_STATUS = Object.freeze({ CFG_ERR: bitField(0), CTX_FAULT: bi
 export const PARAM_FEATURES = Object.freeze({ LOCAL_LOOPBACK: bitField(0), VLAN: bitField(1) });
 export const PARAM_MAC_TABLE = Object.freeze({ INDEX_W: bitField(0, 5), WAYS: bitField(8, 4) });
 export const INTR_CTRL = Object.freeze({ EN: bitField(0) });
+/**
+ * Transmit shaping (spec section 13; docs/tx-engine.md, Shaping). The context block has two free words
+ * only, so the bucket depth (TX_BURST) is the BURST field of TX_RATE_MAX: rate and depth are written
+ * together and the bucket never sees one without the other.
+ */
+export const TX_RATE_MAX = Object.freeze({ RATE: bitField(0, 20), BURST: bitField(20, 12) });
+export const TX_RATE_SHARE = Object.freeze({ SHARE: bitField(0, 8) });
+/** TX_RATE_MAX.RATE counts bytes per 2^10 clock cycles (the engine's clock). */
+export const TX_RATE_PERIOD_LOG2 = 10;
+/** TX_RATE_MAX.BURST counts units of 256 bytes; the bucket is never shallower than one maximum frame. */
+export const TX_BURST_UNIT = 256;
+/** Each turn of a context with TX_RATE_SHARE = w adds w * 64 bytes to its deficit. */
+export const TX_SHARE_UNIT = 64;
 export const COALESCE_EVENTS = Object.freeze({ COUNT: bitField(0, 16) });
 export const COALESCE_CYCLES = Object.freeze({ CYCLES: bitField(0, 24) });
 const WORD = bitField(0, 32);
@@ -555,14 +571,31 @@ export function bar1CtxRegisters(p: NicParams): RegisterSpec<Bar1CtxReg>[] {
     TX_SEQ_MISS: counter('Times a TX descriptor at the expected slot had the wrong seq (the context went idle).'),
     TX_OVERSIZE: counter('TX frames over the maximum, not sent (T-3).'),
     TX_SPOOFED: counter('TX frames with a foreign source MAC, not sent (P-14).'),
-    TX_DMA_ERR: counter('TX transfers answered with an error response (descriptor fetch, payload read, write-back, completion record; F-1, F-2).'),
+    TX_DMA_ERR: counter(
+      'TX transfers answered with an error response (descriptor fetch, payload read, write-back, completion record; F-1, F-2).',
+    ),
+    TX_RATE_MAX: {
+      access: 'RW',
+      doc: `Transmit cap of the context (S-1): a token bucket filled at RATE bytes per ${2 ** TX_RATE_PERIOD_LOG2} cycles of the NIC clock (at 156.25 MHz one unit is 152.6 kB/s, 1.22 Mb/s; a 64-bit stream's line rate is 8192), at most BURST * ${TX_BURST_UNIT} bytes deep (never less than one maximum frame). RATE 0: no cap. Writable while the context is enabled; a new value takes effect at the context's next turn (S-5). BAR1 only.`,
+      fields: [
+        { name: 'RATE', bits: TX_RATE_MAX.RATE, doc: `bytes per ${2 ** TX_RATE_PERIOD_LOG2} cycles; 0: no cap` },
+        { name: 'BURST', bits: TX_RATE_MAX.BURST, doc: `bucket depth (TX_BURST) in units of ${TX_BURST_UNIT} bytes; 0: one maximum frame` },
+      ],
+    },
     RX_FRAMES: counter('Frames delivered into a buffer (R-1).'),
     RX_BYTES_LO: bytesLo('bytes delivered, FCS excluded'),
     RX_BYTES_HI: bytesHi('bytes delivered'),
     RX_SEQ_MISS: counter('Times an RX descriptor at the expected slot had the wrong seq.'),
     RX_NOBUF: counter('Frames for this context dropped for lack of a valid buffer (R-5).'),
     RX_BUF_TOO_SMALL: counter('Frames dropped because they were longer than the buffer (R-7).'),
-    RX_DMA_ERR: counter('RX transfers answered with an error response (descriptor fetch, payload write, write-back, completion record; F-2, F-3).'),
+    RX_DMA_ERR: counter(
+      'RX transfers answered with an error response (descriptor fetch, payload write, write-back, completion record; F-2, F-3).',
+    ),
+    TX_RATE_SHARE: {
+      access: 'RW',
+      doc: `Weight of the context's share of the link (S-2): backlogged contexts with a weight get bytes in proportion to it (deficit round-robin, ${TX_SHARE_UNIT} bytes per turn per unit of weight). 0: no weight, the context takes TX_QUANTUM frames per turn as without shaping (set a weight on every context whose share matters). Writable while the context is enabled; takes effect at its next turn. BAR1 only.`,
+      fields: [{ name: 'SHARE', bits: TX_RATE_SHARE.SHARE, doc: 'weight; 0: frames round-robin' }],
+    },
   });
 }
 

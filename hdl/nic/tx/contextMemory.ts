@@ -1,6 +1,7 @@
 /**
  * The transmit engine's per-context state that lives in block RAM: ring registers, the completion
- * record address, the MAC, the expected and the next-to-fetch sequence numbers, and the counters.
+ * record address, the MAC, the expected and the next-to-fetch sequence numbers, the counters, and the
+ * shaper's settings and state (TX_RATE_MAX, TX_RATE_SHARE; docs/tx-engine.md, Shaping).
  * Each memory has one write port shared by its writers in a fixed priority (SharedPort), so it maps to
  * one block RAM however many stages write it.
  *
@@ -41,6 +42,10 @@ export interface ContextMemories {
    */
   readonly cpl: CtxMemory;
   readonly counters: CtxMemory;
+  /** Shaping settings: {TX_RATE_SHARE, TX_RATE_MAX} lanes (register bus writes, the fetcher reads). */
+  readonly shapeCfg: CtxMemory;
+  /** Shaping state (shapeStateLayout), written by the fetcher only, once per turn. */
+  readonly shape: CtxMemory;
   readonly initBusy: Expr;
   /** Writes every memory's port; call after every stage has requested its ports. */
   finish(): void;
@@ -48,6 +53,20 @@ export interface ContextMemories {
 
 export const counterLayout = new RecordLayout(COUNTER_WORDS.map((w) => [w, 32] as const));
 
+/** Fraction bits of the token bucket: TX_RATE_MAX.RATE is in bytes per 2^10 cycles. */
+export const SHAPE_FRAC = 10;
+/**
+ * The shaper's state of one context (docs/tx-engine.md, Shaping), all modulo 2^width and relative to
+ * the low 32 bits of TX_BYTES, so that nothing needs updating when frames leave:
+ * - `allowed`: the byte count (with SHAPE_FRAC fraction bits) the context may reach; tokens = allowed - sent;
+ * - `last`: the cycle of the last refill;
+ * - `credit`: the DRR allowance in bytes; deficit = credit - sent.
+ */
+export const shapeStateLayout = new RecordLayout([
+  ['allowed', 32 + SHAPE_FRAC],
+  ['last', 32],
+  ['credit', 32],
+] as const);
 export function contextMemories(m: ModuleBuilder, cfg: TxConfig): ContextMemories {
   const n = cfg.nCtx;
   const make = (name: string, width: number, lanes: number): CtxMemory => ({
@@ -62,6 +81,8 @@ export function contextMemories(m: ModuleBuilder, cfg: TxConfig): ContextMemorie
   const fetchSeq = make('fseq_mem', cfg.iseqW, 1);
   const cpl = make('cpl_mem', cfg.iseqW, 1);
   const counters = make('cnt_mem', counterLayout.width, 1);
+  const shapeCfg = make('shape_cfg_mem', 64, 2);
+  const shape = make('shape_mem', shapeStateLayout.width, 1);
 
   // ---- the reset sweep: the first requester of every port ----
   const initBusy = m.reg('init_busy', undefined, { reset: 1 });
@@ -71,7 +92,8 @@ export function contextMemories(m: ModuleBuilder, cfg: TxConfig): ContextMemorie
     m.when(initIdx.eq(n - 1), () => initBusy.set(0));
   });
   const expReset = findRegister(bar1CtxRegisters(cfg.p), 'TX_EXP_SEQ').reset;
-  for (const cm of [ring, done, mac, exp, fetchSeq, cpl, counters]) {
+  const all = [ring, done, mac, exp, fetchSeq, cpl, counters, shapeCfg, shape];
+  for (const cm of all) {
     const reset = cm === exp || cm === fetchSeq || cm === cpl ? expReset : 0;
     cm.port.request('init', initBusy, {
       addr: initIdx,
@@ -81,7 +103,7 @@ export function contextMemories(m: ModuleBuilder, cfg: TxConfig): ContextMemorie
   }
 
   const finish = (): void => {
-    for (const cm of [ring, done, mac, exp, fetchSeq, cpl, counters]) {
+    for (const cm of all) {
       const { valid, values } = cm.port.result();
       m.when(valid, () => {
         if (cm.lanes === 1) cm.mem.write(values.addr, values.data);
@@ -89,7 +111,7 @@ export function contextMemories(m: ModuleBuilder, cfg: TxConfig): ContextMemorie
       });
     }
   };
-  return { ring, done, mac, exp, fetchSeq, cpl, counters, initBusy, finish };
+  return { ring, done, mac, exp, fetchSeq, cpl, counters, shapeCfg, shape, initBusy, finish };
 }
 
 /** The 32-bit lane `i` of a laned memory word. */

@@ -4,7 +4,8 @@
  *
  * Writes: MAC_LO/HI (the copy used for the source check), TX_RING_BASE_LO/HI, TX_RING_LOG2 (a value
  * above MAX_RING_LOG2 is ignored), TX_EXP_SEQ (also the next-to-fetch seq, and TX_DONE_SEQ = value - 1
- * in the mailbox), DONE_BASE_LO/HI. The BAR1 block forwards only writes the spec permits (C-6). A write
+ * in the mailbox), DONE_BASE_LO/HI, TX_RATE_MAX and TX_RATE_SHARE (whole words, unlocked: shaping may
+ * change while the context runs, S-5; the fetcher reads them at every turn). The BAR1 block forwards only writes the spec permits (C-6). A write
  * is held in a register until the ports it needs are free; reads wait meanwhile.
  *
  * Reads are answered one cycle after they are taken: those registers, the TX counters, TX_DONE_TRUSTED
@@ -14,7 +15,7 @@
  */
 import { cat, type Expr, lit, type ModuleBuilder, mux, type Reg, type SlavePorts, UInt } from '../../../generator/index.js';
 import { decodeBar1Addr, readSelect } from '../../registers/decoder.js';
-import { BAR1_CTX_OFFSETS, type Bar1CtxReg, DONE_BASE_LO, RING_BASE_LO } from '../../registers/map.js';
+import { BAR1_CTX_OFFSETS, type Bar1CtxReg, DONE_BASE_LO, RING_BASE_LO, TX_RATE_MAX, TX_RATE_SHARE } from '../../registers/map.js';
 import { type regBusSpec, STATUS_BUSY_BIT } from '../interfaces.js';
 import type { TxConfig } from './config.js';
 import { type ContextMemories, counterLayout, inLane, lane } from './contextMemory.js';
@@ -39,6 +40,8 @@ export const TX_OWNED_REGS = [
   'TX_OVERSIZE',
   'TX_SPOOFED',
   'TX_DMA_ERR',
+  'TX_RATE_MAX',
+  'TX_RATE_SHARE',
 ] as const satisfies readonly Bar1CtxReg[];
 
 export interface RegisterDeps {
@@ -100,6 +103,15 @@ export function registerBus(m: ModuleBuilder, cfg: TxConfig, deps: RegisterDeps)
     data: inLane(d, 0, 2).or(inLane(d.trunc(16), 1, 2)),
     mask: cat(macHi, macLo),
   });
+  // Shaping settings keep only their defined fields, so reads return what the fetcher uses.
+  const rateMax = is('TX_RATE_MAX');
+  const rateShare = is('TX_RATE_SHARE');
+  const rateMaxBits = TX_RATE_MAX.RATE.width + TX_RATE_MAX.BURST.width;
+  mems.shapeCfg.port.request('reg', rateMax.or(rateShare), {
+    addr: c,
+    data: inLane(d.trunc(rateMaxBits), 0, 2).or(inLane(d.trunc(TX_RATE_SHARE.SHARE.width), 1, 2)),
+    mask: cat(rateShare, rateMax),
+  });
   const setExp = isExp.and(expFree);
   const expValue = d.trunc(cfg.seqW).resize(cfg.iseqW);
   mems.exp.port.request('reg', setExp, { addr: c, data: expValue, mask: lit(1, 1) });
@@ -119,6 +131,7 @@ export function registerBus(m: ModuleBuilder, cfg: TxConfig, deps: RegisterDeps)
   const expRd = mems.exp.mem.read(r.ctx, { enable: take, name: 'rr_exp' });
   const cplRd = mems.cpl.mem.read(r.ctx, { enable: take, name: 'rr_cpl' });
   const cntRd = mems.counters.mem.read(r.ctx, { enable: take, name: 'rr_cnt' });
+  const shapeRd = mems.shapeCfg.mem.read(r.ctx, { enable: take, name: 'rr_shape' });
   const selInCtx = m.reg('rr_in_ctx', undefined, { reset: 0 });
   const selWord = m.reg('rr_word', UInt(r.ctxWord.width), { reset: 0 });
   rdBusy.set(take);
@@ -147,6 +160,8 @@ export function registerBus(m: ModuleBuilder, cfg: TxConfig, deps: RegisterDeps)
     TX_OVERSIZE: cnt.oversize,
     TX_SPOOFED: cnt.spoofed,
     TX_DMA_ERR: cnt.dmaErr,
+    TX_RATE_MAX: lane(shapeRd, 0),
+    TX_RATE_SHARE: lane(shapeRd, 1),
   } satisfies Record<(typeof TX_OWNED_REGS)[number], Expr>);
   bus.resp_valid.set(rdBusy);
   bus.resp_data.set(mux(rdBusy, value, lit(0, 32)));

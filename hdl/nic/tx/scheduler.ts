@@ -42,6 +42,7 @@ import type { TxConfig } from './config.js';
 import { type ContextMemories, lane } from './contextMemory.js';
 import type { ReadRequest } from './dmaRead.js';
 import { descReadAddr, slotAddr, type TxLayouts } from './layouts.js';
+import { SHARE_QUOTA_W, shaper } from './shaper.js';
 import { SharedPort } from './sharedPort.js';
 
 export interface ContextBits {
@@ -163,7 +164,8 @@ export function fetcher(m: ModuleBuilder, cfg: TxConfig, lay: TxLayouts, s: Sche
   const tBase = m.reg('fetch_base', UInt(64 - 4), { reset: 0 });
   const tLog2 = m.reg('fetch_log2', UInt(cfg.log2W), { reset: 0 });
   const tCpl = m.reg('fetch_cpl', UInt(cfg.iseqW), { reset: 0 });
-  const qW = bitsFor(cfg.quantum);
+  // Wide enough for a turn of a context with a share (shaper.ts) as well as for TX_QUANTUM.
+  const qW = Math.max(bitsFor(cfg.quantum), SHARE_QUOTA_W);
   const quota = m.reg('fetch_quota', UInt(qW), { reset: 0 });
   const adopt = m.named('fetch_adopt', chkFetchSeq.en.and(chkFetchSeq.ctx.eq(c)));
   const isProbing = m.named('fetch_ctx_probing', bits.probing.bit(c));
@@ -181,12 +183,17 @@ export function fetcher(m: ModuleBuilder, cfg: TxConfig, lay: TxLayouts, s: Sche
   const storedSeq = mux(adopt, chkFetchSeq.value, mux(popAdopt, popAdoptValue, fseqRd));
   const behind = storedSeq.subWrap(cplRd).bit(cfg.iseqW - 1);
   const loadSeq = m.named('fetch_load_seq', mux(behind, cplRd, storedSeq));
-  m.when(st.is('LOAD').and(isActive).and(runs), () => {
+  const load = m.named('fetch_load', st.is('LOAD').and(isActive).and(runs));
+  const issue = ar.grant;
+  // Shaping (TX_RATE_MAX, TX_RATE_SHARE): decided per turn from state read with the turn's other words.
+  const shape = shaper(m, cfg, { mems, rdCtx, rdEn, load, ctx: c, loadSeq, cpl: cplRd, issue });
+  m.when(load, () => {
     tBase.set(cat(lane(ringRd, 1), lane(ringRd, 0).bits(31, 4)));
     tLog2.set(lane(ringRd, 2).trunc(cfg.log2W));
     tSeq.set(loadSeq);
     tCpl.set(cplRd);
-    quota.set(mux(isProbing, lit(1, qW), lit(cfg.quantum, qW)));
+    const turnQuota = mux(shape.shareOn, shape.shareQuota.resize(qW), lit(cfg.quantum, qW));
+    quota.set(mux(isProbing, lit(1, qW), turnQuota));
     st.goto('ISSUE');
   });
 
@@ -196,7 +203,8 @@ export function fetcher(m: ModuleBuilder, cfg: TxConfig, lay: TxLayouts, s: Sche
   // beyond) could only miss, so a context that reached it skips its turn (it is ahead of the others).
   // A context whose probe is still out holds the rotation (WAIT) instead of skipping.
   const ringSize = lit(1, cfg.slotW + 1).shl(tLog2);
-  const room = m.named('fetch_room', tSeq.subWrap(tCpl).lt(ringSize));
+  // A context its cap or share holds back skips its turn like one without room (requeued at the tail).
+  const room = m.named('fetch_room', tSeq.subWrap(tCpl).lt(ringSize).and(shape.ok));
   const waiting = m.named('fetch_wait', isProbing.and(bits.probeWait.bit(c)));
   // (A turn taken while another is held never waits: it started with no probe out.)
   m.when(issuing.and(waiting).and(held.not()), () => st.goto('WAIT'));
@@ -213,7 +221,6 @@ export function fetcher(m: ModuleBuilder, cfg: TxConfig, lay: TxLayouts, s: Sche
   ar.valid.set(wantAr);
   ar.addr.set(descReadAddr(cfg, addr));
   ar.len.set(cfg.db < 16 ? 1 : 0);
-  const issue = ar.grant;
   metaIn.valid.set(issue);
   metaIn.data.set(lay.meta.pack({ ctx: c, seq: tSeq, probe: isProbing, lane: addr.bit(4), base: tBase, log2: tLog2 }));
   const seqNext = tSeq.addWrap(1);

@@ -1,0 +1,152 @@
+/**
+ * Per-context transmit shaping (spec section 13, S-1..S-5; docs/tx-engine.md, Shaping): a token-bucket
+ * cap (TX_RATE_MAX) and a deficit round-robin share (TX_RATE_SHARE), decided by the fetcher at each
+ * turn, in constant time for any N_CTX.
+ *
+ * Frames leave in fetch order, so shaping has to act where descriptors are fetched, before their
+ * lengths are known. Both mechanisms therefore compare against what the context has actually sent
+ * (the low word of TX_BYTES, counted as each frame leaves) and keep their state as absolute byte counts
+ * relative to it, in block RAM written only by the fetcher (once per turn): nothing has to be charged
+ * or refunded when a frame leaves, and the state of a context that is not visited does not change.
+ *
+ * - Cap: `allowed` grows by RATE bytes per 2^10 cycles since the last refill (one multiply, the elapsed
+ *   time clamped to 2^24 cycles), at most the bucket depth above `sent`. A fetch is issued only while
+ *   tokens exceed one maximum frame per descriptor not yet completed (next-to-fetch - next-to-complete,
+ *   both read for the turn anyway), so everything fetched fits the bucket but the last frame: a capped
+ *   context sends at most RATE * time + depth + one maximum frame over any window (S-1).
+ * - Share: each turn adds SHARE * 64 bytes to the deficit (credit - sent, at most 2^18); a context with
+ *   a positive deficit fetches up to deficit / 64 + 1 descriptors (at most 32), else it skips its turn.
+ *   Lengths are charged once frames leave, so a turn may overshoot; the overshoot is taken back by later
+ *   turns and the long-run bytes follow the credits, which grow by the weights (S-2).
+ *
+ * With both registers 0 the turn is exactly the unshaped one (`ok` is 1 and the quota is TX_QUANTUM).
+ */
+import { cat, type Expr, lit, type ModuleBuilder, mux, UInt } from '../../../generator/index.js';
+import { TX_BURST_UNIT, TX_RATE_MAX, TX_RATE_SHARE, TX_SHARE_UNIT } from '../../registers/map.js';
+import type { TxConfig } from './config.js';
+import { type ContextMemories, counterLayout, lane, SHAPE_FRAC, shapeStateLayout } from './contextMemory.js';
+
+/** Elapsed cycles used by one refill are clamped here (a longer idle refills no more: conservative). */
+const ELAPSED_W = 24;
+/** The most a deficit may grow, in bytes: above what a backlogged context can have in flight. */
+export const SHARE_DEFICIT_MAX = 2 ** 18;
+/** The most descriptors a turn with a share may fetch (the descriptor buffer's depth). */
+export const SHARE_TURN_MAX = 32;
+/** Width of the fetcher's quota when shares are possible. */
+export const SHARE_QUOTA_W = 6;
+const HEADROOM_W = 40;
+
+export interface ShaperDeps {
+  readonly mems: ContextMemories;
+  /** The fetcher's RAM read for a turn: context and enable (pop or reload). */
+  readonly rdCtx: Expr;
+  readonly rdEn: Expr;
+  /** The LOAD cycle of a turn that will issue: the context, its next seq to fetch and to complete. */
+  readonly load: Expr;
+  readonly ctx: Expr;
+  readonly loadSeq: Expr;
+  readonly cpl: Expr;
+  /** A fetch was issued in this cycle (for the turn's context). */
+  readonly issue: Expr;
+}
+
+export interface Shaper {
+  /** The turn's context may issue a fetch now. */
+  readonly ok: Expr;
+  /** In the LOAD cycle: the context has a share, and the turn's quota it gives (SHARE_QUOTA_W bits). */
+  readonly shareOn: Expr;
+  readonly shareQuota: Expr;
+}
+
+/** Sign-extends a two's-complement value to n bits. */
+function sext(x: Expr, n: number): Expr {
+  return n === x.width ? x : cat(x.bit(x.width - 1).repeat(n - x.width), x);
+}
+
+/** A two's-complement value is > 0. */
+function positive(x: Expr): Expr {
+  return x
+    .bit(x.width - 1)
+    .not()
+    .and(x.orR());
+}
+
+export function shaper(m: ModuleBuilder, cfg: TxConfig, deps: ShaperDeps): Shaper {
+  const { mems } = deps;
+  const maxFrame = cfg.maxFrame;
+  const now = m.reg('shape_now', UInt(32), { reset: 0 });
+  now.set(now.addWrap(1));
+
+  const cfgRd = mems.shapeCfg.mem.read(deps.rdCtx, { enable: deps.rdEn, name: 'fetch_shape_cfg_rd' });
+  const stRd = mems.shape.mem.read(deps.rdCtx, { enable: deps.rdEn, name: 'fetch_shape_rd' });
+  const cntRd = mems.counters.mem.read(deps.rdCtx, { enable: deps.rdEn, name: 'fetch_sent_rd' });
+  const rateWord = lane(cfgRd, 0);
+  const rate = m.named('shape_rate', rateWord.bits(TX_RATE_MAX.RATE.lsb + TX_RATE_MAX.RATE.width - 1, TX_RATE_MAX.RATE.lsb));
+  const burstUnits = rateWord.bits(TX_RATE_MAX.BURST.lsb + TX_RATE_MAX.BURST.width - 1, TX_RATE_MAX.BURST.lsb);
+  const share = m.named('shape_share', lane(cfgRd, 1).trunc(TX_RATE_SHARE.SHARE.width));
+  const state = shapeStateLayout.unpack(stRd);
+  // The RAM may return the counter row of a frame still being counted: that frame has not completed,
+  // so it is still reserved below as a descriptor in flight (the check stays conservative).
+  const sent = counterLayout.unpack(cntRd).bytesLo;
+
+  // ---- cap: refill the bucket, then reserve one maximum frame per descriptor not yet completed ----
+  const sentFx = cat(sent, lit(0, SHAPE_FRAC));
+  const fxW = sentFx.width;
+  const sumW = fxW + 4;
+  const tokFx = state.allowed.subWrap(sentFx);
+  const elapsed = now.subWrap(state.last);
+  const el = mux(elapsed.bits(31, ELAPSED_W).orR(), lit(2 ** ELAPSED_W - 1, ELAPSED_W), elapsed.trunc(ELAPSED_W));
+  const inc = rate.mul(el);
+  const burstBytes = burstUnits.shl(Math.log2(TX_BURST_UNIT));
+  const depthBytes = mux(burstBytes.lt(maxFrame), lit(maxFrame, burstBytes.width), burstBytes);
+  const depthFx = cat(depthBytes, lit(0, SHAPE_FRAC)).resize(sumW);
+  const sum = sext(tokFx, sumW).addWrap(inc.resize(sumW));
+  const over = sum
+    .bit(sumW - 1)
+    .not()
+    .and(sum.gt(depthFx));
+  const capped = m.named('shape_capped', rate.orR());
+  // Without a cap the bucket is kept full, so a cap set later starts with its whole depth.
+  const tokNew = m.named('shape_tokens', mux(capped.not().or(over), depthFx, sum));
+  const allowedNew = sentFx.addWrap(tokNew.trunc(fxW));
+  const tokBytes = tokNew.bits(sumW - 1, SHAPE_FRAC);
+  // At most a ring's worth: the fetcher never runs more than the ring size ahead of completion.
+  const inflight = deps.loadSeq.subWrap(deps.cpl).trunc(cfg.slotW + 1);
+  const reserved = inflight.mul(lit(maxFrame, 11)).resize(HEADROOM_W);
+  const headroom = m.reg('shape_headroom', UInt(HEADROOM_W), { reset: 0 });
+  const capOn = m.reg('shape_cap_on', undefined, { reset: 0 });
+
+  // ---- share: deficit round-robin against the bytes sent ----
+  const dW = 34;
+  const deficit = state.credit.subWrap(sent);
+  const quantum = cat(share, lit(0, Math.log2(TX_SHARE_UNIT))).resize(dW);
+  const dSum = sext(deficit, dW).addWrap(quantum);
+  const dOver = dSum
+    .bit(dW - 1)
+    .not()
+    .and(dSum.gt(lit(SHARE_DEFICIT_MAX, dW)));
+  const dNew = mux(dOver, lit(SHARE_DEFICIT_MAX, dW), dSum);
+  const shareOn = m.named('shape_share_on', share.orR());
+  // Without a share the credit follows what was sent, so a share set later starts from a zero deficit.
+  const creditNew = mux(shareOn, sent.addWrap(dNew.trunc(32)), sent);
+  const turns = dNew.bits(17, Math.log2(TX_SHARE_UNIT)).add(1);
+  const shareQuota = m.named(
+    'shape_share_quota',
+    mux(turns.gt(SHARE_TURN_MAX), lit(SHARE_TURN_MAX, SHARE_QUOTA_W), turns.trunc(SHARE_QUOTA_W)),
+  );
+  const shareOk = m.reg('shape_share_ok', undefined, { reset: 1 });
+
+  m.when(deps.load, () => {
+    headroom.set(sext(tokBytes, HEADROOM_W).subWrap(reserved));
+    capOn.set(capped);
+    shareOk.set(shareOn.not().or(positive(dNew)));
+  });
+  m.when(deps.issue, () => headroom.set(headroom.subWrap(lit(maxFrame, HEADROOM_W))));
+  mems.shape.port.request('fetch', deps.load, {
+    addr: deps.ctx,
+    data: shapeStateLayout.pack({ allowed: allowedNew, last: now, credit: creditNew }),
+    mask: lit(1, 1),
+  });
+  const ok = m.named('shape_ok', capOn.not().or(positive(headroom)).and(shareOk));
+  return { ok, shareOn, shareQuota };
+}
