@@ -17,6 +17,11 @@ export interface LintOptions {
   verilator?: string;
   /** Return the findings instead of throwing when there are any. */
   allowWarnings?: boolean;
+  /**
+   * Extra Verilator flags: `['-DFORMAL']` lints the properties as the prover reads them, `['--assert']`
+   * as a simulation with assertions checks them (docs/formal.md).
+   */
+  flags?: string[];
 }
 
 export interface LintResult {
@@ -66,7 +71,7 @@ export async function lintDesign(def: ModuleDef<unknown>, opts: LintOptions = {}
  */
 export async function lintDirectory(dir: string, top: string, opts: Omit<LintOptions, 'dir'> = {}): Promise<LintResult> {
   const verilator = opts.verilator ?? 'verilator';
-  const run = await execa(verilator, ['--lint-only', '-Wall', '-f', 'files.f', '--top-module', top], {
+  const run = await execa(verilator, ['--lint-only', '-Wall', ...(opts.flags ?? []), '-f', 'files.f', '--top-module', top], {
     cwd: dir,
     reject: false,
     all: true,
