@@ -521,12 +521,13 @@ export class Scoreboard {
 
   private compareInterrupts(undetermined: ReadonlySet<number>): void {
     // A context in FAULT writes nothing more (no record, so no completion the model can see), while
-    // the RTL may still set its bit for frames it had committed: left out.
+    // the RTL may still set its bit for frames it had committed: left out, and one such bit may still
+    // come later (held while the guest had it masked, or by coalescing).
     for (const c of undetermined) {
       this.owed.delete(c);
       this.modelCompletions.delete(c);
       this.delivered.delete(c);
-      this.lateBits.delete(c);
+      this.lateBits.add(c);
     }
     const due = new Set([...this.owed, ...this.modelCompletions]);
     for (const c of this.delivered) {
