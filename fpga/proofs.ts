@@ -5,7 +5,9 @@
  * variant. `cdna prove` and test/formal run these; docs/formal.md states what each one proves.
  */
 import type { ModuleDef } from '../generator/index.js';
+import { intrEngine } from '../hdl/nic/intrEngine.js';
 import { mailbox } from '../hdl/nic/mailbox.js';
+import { dispatchProof } from '../hdl/nic/rx/dispatchProof.js';
 import { type NicParams, resolveParams } from '../hdl/params.js';
 import { type ProofMode, propertiesOf } from './formal.js';
 
@@ -43,6 +45,26 @@ export const PROOFS: readonly ProofSpec[] = [
     coverDepth: 12,
     brokenDepth: 10,
     broken: 'a TX doorbell in the cycle that pops its context is not pushed again',
+  },
+  {
+    id: 'V-4',
+    name: 'intr',
+    title: 'the interrupt engine writes only released ring slots and never drops a pending bit',
+    build: (p, broken) => intrEngine(p, broken ? { mutation: 'v4-full-off-by-one' } : {}),
+    mode: { kind: 'induction', maxSteps: 8 },
+    coverDepth: 10,
+    brokenDepth: 10,
+    broken: 'the ring-full check is off by one (head - tail <= size counts as room)',
+  },
+  {
+    id: 'V-3',
+    name: 'rx-dispatch',
+    title: 'an RX frame is given only to the contexts selected for its destination MAC',
+    build: (p, broken) => dispatchProof(p, broken ? { mutation: 'v3-ignore-hit' } : {}),
+    mode: { kind: 'induction', maxSteps: 8 },
+    coverDepth: 8,
+    brokenDepth: 6,
+    broken: 'dispatch ignores the MAC-table hit (a unicast miss goes to the context field)',
   },
 ];
 

@@ -88,7 +88,13 @@ function packRecord(bytes: number, parts: { lsb: number; width: number; value: E
   return cat(...pieces);
 }
 
-export function intrEngine(p: NicParams) {
+/**
+ * Deliberate bugs for the non-vacuity tests of the proofs (docs/formal.md): the prover must find a
+ * counterexample on each. Never used outside test/formal.
+ */
+export type IntrMutation = 'v4-full-off-by-one';
+
+export function intrEngine(p: NicParams, opts: { mutation?: IntrMutation } = {}) {
   const d = deriveParams(p);
   const w = nicWidths(p);
   const n = p.N_CTX;
@@ -105,8 +111,9 @@ export function intrEngine(p: NicParams) {
   const slotW = MAX_INTR_RING_LOG2;
   const entryShift = log2Ceil(entryBytes);
   const globals = bar1GlobalRegisters(p);
+  const mutation = opts.mutation;
 
-  return defineModule('intr_engine', { N_CTX: n, DMA_W: p.DMA_W }, (m) => {
+  return defineModule('intr_engine', { N_CTX: n, DMA_W: p.DMA_W, ...(mutation ? { MUTATION: mutation } : {}) }, (m) => {
     const reg = m.slave('s_reg', regBusSpec());
     const intCtrl = m.slave('s_int_ctrl', intCtrlSpec(w));
     const txSet = m.slave('s_tx_intr', intrSetSpec(w));
@@ -215,7 +222,7 @@ export function intrEngine(p: NicParams) {
     // ---- ring space: full when head - tail == size; a tail past the head also reads as full ----
     const used = m.named('ring_used', head.subWrap(tail));
     const size = m.named('ring_size', lit(1, slotW + 1).shl(ringLog2));
-    const room = m.named('ring_room', enable.and(used.lt(size)));
+    const room = m.named('ring_room', enable.and(mutation === 'v4-full-off-by-one' ? used.le(size) : used.lt(size)));
     const slotMask = m.named(
       'slot_mask',
       lit((1 << slotW) - 1, slotW)
@@ -390,6 +397,67 @@ export function intrEngine(p: NicParams) {
     axi.arprot.set(0);
     axi.arvalid.set(0);
     axi.rready.set(1);
+
+    // ---- V-4 (spec section 14): the ring is written only into released slots; no pending bit is lost ----
+    // The AXI slave's side of the bargain: a B answers a write whose AW was accepted. Counted here
+    // (AWs accepted minus Bs) so the proof can hold the free inputs to it.
+    const awAccepted = axi.awvalid.and(axi.awready);
+    const fAwOpen = m.ghost('f_aw_open', UInt(outstanding.width), {
+      reset: 0,
+      next: (s) => mux(awAccepted.and(bDone.not()), s.addWrap(1), mux(bDone.and(awAccepted.not()), s.subWrap(1), s)),
+    });
+    m.assume(axi.bvalid.not().or(fAwOpen.ne(0)), 'V-4: the AXI slave answers with B only writes whose AW it accepted');
+
+    // The slot, computed apart from the datapath: head mod size, 16 bytes each, from the ring base.
+    const fSize32 = lit(1, 32).shl(ringLog2);
+    // (Built as a concat of the right width: a slice of a wider expression would need a temporary.)
+    const fSlotAddr = ringBase.addWrap(cat(head.and(fSize32.subWrap(1)).resize(64 - entryShift), lit(0, entryShift)));
+    m.when(issue, () => {
+      m.assert(enable, 'V-4: an entry is issued only while INTR_CTRL.EN is set');
+      m.assert(
+        ringLog2.le(MAX_INTR_RING_LOG2).and(head.subWrap(tail).lt(fSize32)),
+        'V-4: an entry is issued only into a released slot (head - tail < size)',
+      );
+      m.assert(entryAddr.eq(fSlotAddr), 'V-4: an entry goes to slot head mod size of the ring');
+    });
+    if (dmaBytes <= entryBytes) {
+      // The address the bus sees is the one checked at issue (a wider bus aligns it down: not checked).
+      const fIssuedAddr = m.ghost('f_issued_addr', UInt(64), { reset: 0, next: (s) => mux(issue, fSlotAddr, s) });
+      m.when(axi.awvalid, () => m.assert(axi.awaddr.eq(fIssuedAddr), 'V-4: the AW address is the slot checked at issue'));
+    }
+    m.cover(
+      issue.and(ringLog2.ne(0)).and(used.eq(size.resize(32).subWrap(1))),
+      'V-4: an entry is written into the last free slot of a ring of 2 or more',
+    );
+
+    // Bits owed to the hypervisor: set by an event, until an entry holding them is answered OKAY. With
+    // one group (N_CTX <= 64) a snapshot is one entry, so the OKAY of the entry delivers the snapshot.
+    if (groups === 1) {
+      const bOk = bDone.and(bFail.not());
+      const fOwed = m.ghost('f_owed', UInt(n), {
+        reset: 0,
+        next: (s) => s.or(setBits).and(mux(bOk, snap.not(), lit((1n << BigInt(n)) - 1n, n))),
+      });
+      const live = mux(st.is('IDLE'), lit(0, n), snap);
+      m.assert(
+        fOwed.and(pend.or(live).not()).eq(0),
+        'V-4: an owed bit stays in pend_vec or in the snapshot being written until an OKAY write delivers it',
+      );
+      // Invariants that make the proof inductive (each holds in every reachable state).
+      m.assert(
+        fAwOpen.resize(3).addWrap(awPending.resize(3)).eq(outstanding.resize(3)),
+        'V-4 (invariant): issued entries not yet answered are the AWs open plus the one waiting',
+      );
+      m.when(st.is('IDLE'), () => m.assert(outstanding.eq(0).and(entryIdle), 'V-4 (invariant): idle, no entry write is in flight'));
+      m.assert(
+        outstanding.le(snapGroups.eq(0).resize(outstanding.width)),
+        'V-4 (invariant): one entry a snapshot, in flight only once issued',
+      );
+      m.when(fOwed.and(snap).and(pend.not()).ne(0).and(st.is('IDLE').not()), () =>
+        m.assert(snapGroups.ne(0).or(outstanding.ne(0)), 'V-4 (invariant): an undelivered snapshot is still to be written or in flight'),
+      );
+      m.cover(bFail.and(fOwed.and(snap).ne(0)), 'V-4: a failed entry write gives owed bits back to pend_vec');
+    }
 
     return {
       reg,

@@ -36,9 +36,24 @@ export interface DispatchOutputs {
    */
   work: { valid: Expr; copy: Expr; release: Expr; buf: Expr; end: Expr };
   nomatch: Expr;
+  /** For the V-3 proof (hdl/nic/rx/dispatchProof.ts): the contexts still to ask, and a copy awaiting its answer. */
+  formal: { targets: Expr; waiting: Expr };
 }
 
-export function dispatch(m: ModuleBuilder, c: RxConfig, f: Classified, pw: number, i: DispatchInputs): DispatchOutputs {
+/**
+ * Deliberate bugs for the non-vacuity tests of the proofs (docs/formal.md): the prover must find a
+ * counterexample on each. Never used outside test/formal.
+ */
+export type DispatchMutation = 'v3-ignore-hit';
+
+export function dispatch(
+  m: ModuleBuilder,
+  c: RxConfig,
+  f: Classified,
+  pw: number,
+  i: DispatchInputs,
+  opts: { mutation?: DispatchMutation } = {},
+): DispatchOutputs {
   const n = c.nCtx;
   const ctxW = c.ctxW;
   const st = fsm(m, 'disp_state', ['LOAD', 'COPY', 'WAIT'] as const);
@@ -46,7 +61,8 @@ export function dispatch(m: ModuleBuilder, c: RxConfig, f: Classified, pw: numbe
   const onehot = (ctx: Expr) => (n === 1 ? lit(1, 1) : lit(1, n).shl(ctx));
   const notSelf = f.buf.eq(1).repeat(n).and(onehot(f.src)).not();
   const okAt = n === 1 ? ok.bit(0) : ok.bit(f.ctx);
-  const uniOk = m.named('disp_uni_ok', f.hit.and(okAt).and(f.buf.eq(0).or(f.ctx.ne(f.src))));
+  const hit = opts.mutation === 'v3-ignore-hit' ? lit(1, 1) : f.hit;
+  const uniOk = m.named('disp_uni_ok', hit.and(okAt).and(f.buf.eq(0).or(f.ctx.ne(f.src))));
   const multi = f.bcast.or(f.mcast);
   const group = m.named('disp_group', ok.and(f.mcast.repeat(n).and(i.mcastEn).or(f.mcast.not().repeat(n))).and(notSelf));
 
@@ -130,5 +146,6 @@ export function dispatch(m: ModuleBuilder, c: RxConfig, f: Classified, pw: numbe
     },
     work: { valid: workValid, copy: workCopy, release: workRelease, buf: fBuf, end: fEnd },
     nomatch,
+    formal: { targets, waiting: st.is('WAIT') },
   };
 }
