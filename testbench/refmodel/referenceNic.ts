@@ -42,6 +42,7 @@ import {
   MAX_INTR_RING_LOG2,
   macTableGeometry,
   STATUS,
+  TX_RATE_SHARE,
 } from '../../hdl/registers/map.js';
 
 import type { DmaPort } from '../host/dma-monitor.js';
@@ -349,6 +350,10 @@ export class ReferenceNic {
           return Number(ctx.rxBytes % BigInt(TWO32));
         case 'RX_BYTES_HI':
           return Number((ctx.rxBytes >> 32n) % BigInt(TWO32));
+        case 'TX_RATE_SHARE':
+          // The NIC keeps the weight's field only (TX_RATE_MAX keeps all 32 bits). Shaping changes when
+          // frames leave, not which: the model's frames and counters need nothing else.
+          return getField(ctx.regs.get(cr.reg) ?? 0, TX_RATE_SHARE.SHARE);
         default:
           if ((CTX_COUNTERS as readonly string[]).includes(cr.reg)) return ctx.counters[cr.reg as CtxCounter] >>> 0;
           return (ctx.regs.get(cr.reg) ?? 0) >>> 0;

@@ -30,6 +30,11 @@ import {
   INTR_CTRL,
   MAX_INTR_RING_LOG2,
   STATUS,
+  setField,
+  TX_BURST_UNIT,
+  TX_RATE_MAX,
+  TX_RATE_PERIOD_LOG2,
+  TX_RATE_SHARE,
 } from '../../hdl/registers/map.js';
 import type { MacAddress } from '../ethernet/mac.js';
 import type { DmaMonitor } from '../host/dma-monitor.js';
@@ -196,6 +201,32 @@ interface CtxState {
   ctrl: number;
   /** The recovery or teardown running now: one at a time per context. */
   busy?: CtxBusy;
+  /** Transmit shaping as last set (setTxShaping); none until then. */
+  txShaping?: Required<TxShaping>;
+}
+
+/** Transmit shaping of a context (setTxShaping): register-map units, 0 = no cap / no weight. */
+export interface TxShaping {
+  /** Cap in bytes per 1024 NIC clock cycles (TX_RATE_MAX.RATE). */
+  readonly maxRate?: number;
+  /** Bucket depth in bytes (TX_RATE_MAX.BURST, rounded up to 256). */
+  readonly burst?: number;
+  /** Share weight (TX_RATE_SHARE), 0..255. */
+  readonly share?: number;
+}
+
+const NO_SHAPING: Required<TxShaping> = Object.freeze({ maxRate: 0, burst: 0, share: 0 });
+
+/**
+ * TX_RATE_MAX.RATE for a cap of `mbps` megabits per second at a NIC clock of `clockMHz` (rounded down,
+ * so the cap is never above what was asked; 0 only for 0). Throws when the rate does not fit the field.
+ */
+export function txRateUnits(mbps: number, clockMHz: number): number {
+  if (!(mbps >= 0) || !(clockMHz > 0)) throw new RangeError(`txRateUnits(${mbps}, ${clockMHz}): the rate must be >= 0 and the clock > 0`);
+  const units = Math.floor((mbps / 8 / clockMHz) * 2 ** TX_RATE_PERIOD_LOG2);
+  if (units > TX_RATE_MAX.RATE.mask)
+    throw new RangeError(`${mbps} Mb/s at ${clockMHz} MHz is ${units} units: TX_RATE_MAX.RATE holds at most ${TX_RATE_MAX.RATE.mask}`);
+  return mbps > 0 ? Math.max(1, units) : 0;
 }
 
 type CtxBusy = { kind: 'recovery'; done: Promise<RecoveryOutcome> } | { kind: 'teardown'; done: Promise<Outcome> };
@@ -517,6 +548,48 @@ export class Vmm {
     const s = await this.startContext(ctx, config);
     if (!s.ok) return s;
     return { ok: true, mailbox: m.addr };
+  }
+
+  /**
+   * Transmit shaping of a context (spec section 13; what `ip link set DEV vf N max_tx_rate R` and
+   * devlink-rate `tx_max`/`tx_share` set on an SR-IOV NIC): a cap, its bucket depth and a share weight,
+   * written to TX_RATE_MAX and TX_RATE_SHARE in BAR1 (never reachable from a guest). Allowed in any
+   * state of an assigned context, enabled included: the NIC uses a new setting from the context's next
+   * scheduling turn (S-5). Fields left out keep their value; 0 means no cap / no weight.
+   * Units as the register map defines them: `maxRate` in bytes per 1024 NIC clock cycles (txRateUnits()
+   * converts from Mb/s), `burst` in bytes (rounded up to 256; the NIC never uses less than one maximum
+   * frame), `share` a weight 0..255. Values out of range throw a RangeError (a caller's bug).
+   */
+  async setTxShaping(ctx: number, s: TxShaping): Promise<Outcome> {
+    this.checkCtx(ctx);
+    const c = this.contexts.get(ctx);
+    if (!c) return refuse('no-such-context', `context ${ctx} is not assigned to a guest`);
+    const check = (what: string, v: number | undefined, max: number): void => {
+      if (v !== undefined && (!Number.isInteger(v) || v < 0 || v > max)) {
+        throw new RangeError(`setTxShaping(${ctx}): ${what} ${v} must be an integer in 0..${max}`);
+      }
+    };
+    check('maxRate', s.maxRate, TX_RATE_MAX.RATE.mask);
+    check('burst', s.burst, (TX_RATE_MAX.BURST.mask / 2 ** TX_RATE_MAX.BURST.lsb) * TX_BURST_UNIT);
+    check('share', s.share, TX_RATE_SHARE.SHARE.mask);
+    if (s.maxRate !== undefined || s.burst !== undefined) {
+      const old = c.txShaping ?? NO_SHAPING;
+      const rate = s.maxRate ?? old.maxRate;
+      const burstUnits = Math.ceil((s.burst ?? old.burst) / TX_BURST_UNIT);
+      await this.writeCtx(ctx, 'TX_RATE_MAX', setField(setField(0, TX_RATE_MAX.RATE, rate), TX_RATE_MAX.BURST, burstUnits));
+      c.txShaping = { ...(c.txShaping ?? NO_SHAPING), maxRate: rate, burst: burstUnits * TX_BURST_UNIT };
+    }
+    if (s.share !== undefined) {
+      await this.writeCtx(ctx, 'TX_RATE_SHARE', s.share);
+      c.txShaping = { ...(c.txShaping ?? NO_SHAPING), share: s.share };
+    }
+    return { ok: true };
+  }
+
+  /** The shaping last set for a context (burst as rounded up), or all 0. */
+  txShaping(ctx: number): Required<TxShaping> {
+    this.checkCtx(ctx);
+    return { ...(this.contexts.get(ctx)?.txShaping ?? NO_SHAPING) };
   }
 
   /**

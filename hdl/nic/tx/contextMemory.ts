@@ -60,12 +60,18 @@ export const SHAPE_FRAC = 10;
  * the low 32 bits of TX_BYTES, so that nothing needs updating when frames leave:
  * - `allowed`: the byte count (with SHAPE_FRAC fraction bits) the context may reach; tokens = allowed - sent;
  * - `last`: the cycle of the last refill;
- * - `credit`: the DRR allowance in bytes; deficit = credit - sent.
+ * - `credit`: the DRR allowance in bytes; deficit = credit - sent;
+ * - `sent`, `frames`: TX_BYTES (low word) and TX_FRAMES (low 16 bits) at the last turn, and `est`: log2 of
+ *   the context's frame size - 6 as estimated from them, so a turn fetches about as many frames as its
+ *   deficit pays for.
  */
 export const shapeStateLayout = new RecordLayout([
   ['allowed', 32 + SHAPE_FRAC],
   ['last', 32],
   ['credit', 32],
+  ['sent', 32],
+  ['frames', 16],
+  ['est', 3],
 ] as const);
 export function contextMemories(m: ModuleBuilder, cfg: TxConfig): ContextMemories {
   const n = cfg.nCtx;

@@ -15,7 +15,8 @@
  *   both read for the turn anyway), so everything fetched fits the bucket but the last frame: a capped
  *   context sends at most RATE * time + depth + one maximum frame over any window (S-1).
  * - Share: each turn adds SHARE * 64 bytes to the deficit (credit - sent, at most 2^18); a context with
- *   a positive deficit fetches up to deficit / 64 + 1 descriptors (at most 32), else it skips its turn.
+ *   a positive deficit fetches deficit / (its frame size, estimated as a power of two) + 1 descriptors
+ *   (at most 32), else it skips its turn.
  *   Lengths are charged once frames leave, so a turn may overshoot; the overshoot is taken back by later
  *   turns and the long-run bytes follow the credits, which grow by the weights (S-2).
  *
@@ -87,7 +88,8 @@ export function shaper(m: ModuleBuilder, cfg: TxConfig, deps: ShaperDeps): Shape
   const state = shapeStateLayout.unpack(stRd);
   // The RAM may return the counter row of a frame still being counted: that frame has not completed,
   // so it is still reserved below as a descriptor in flight (the check stays conservative).
-  const sent = counterLayout.unpack(cntRd).bytesLo;
+  const cnt = counterLayout.unpack(cntRd);
+  const sent = cnt.bytesLo;
 
   // ---- cap: refill the bucket, then reserve one maximum frame per descriptor not yet completed ----
   const sentFx = cat(sent, lit(0, SHAPE_FRAC));
@@ -107,7 +109,11 @@ export function shaper(m: ModuleBuilder, cfg: TxConfig, deps: ShaperDeps): Shape
     .and(sum.gt(depthFx));
   const capped = m.named('shape_capped', rate.orR());
   // Without a cap the bucket is kept full, so a cap set later starts with its whole depth.
-  const tokNew = m.named('shape_tokens', mux(capped.not().or(over), depthFx, sum));
+  // Under a cap tokens never fall below -(one maximum frame) (a fetch needs them positive); deeper
+  // debts come only from frames fetched before the cap was set or lowered, which it does not charge.
+  const floorFx = lit(2 ** sumW - maxFrame * 2 ** SHAPE_FRAC, sumW);
+  const under = sum.bit(sumW - 1).and(sum.lt(floorFx));
+  const tokNew = m.named('shape_tokens', mux(capped.not().or(over), depthFx, mux(under, floorFx, sum)));
   const allowedNew = sentFx.addWrap(tokNew.trunc(fxW));
   const tokBytes = tokNew.bits(sumW - 1, SHAPE_FRAC);
   // At most a ring's worth: the fetcher never runs more than the ring size ahead of completion.
@@ -129,7 +135,21 @@ export function shaper(m: ModuleBuilder, cfg: TxConfig, deps: ShaperDeps): Shape
   const shareOn = m.named('shape_share_on', share.orR());
   // Without a share the credit follows what was sent, so a share set later starts from a zero deficit.
   const creditNew = mux(shareOn, sent.addWrap(dNew.trunc(32)), sent);
-  const turns = dNew.bits(17, Math.log2(TX_SHARE_UNIT)).add(1);
+  // The frame size estimate (a power of two, 64..2048 bytes) follows the bytes per frame sent since the
+  // last turn: a turn then fetches deficit / estimate + 1 frames, between one and two times what the
+  // deficit pays for, so a deficit never runs away (the long-run bytes follow the credits).
+  const dFrames = cnt.frames.trunc(16).subWrap(state.frames);
+  const dBytes = sent.subWrap(state.sent);
+  const estLog2 = state.est.resize(4).addWrap(lit(6, 4));
+  const lo = dFrames.resize(32).shl(estLog2);
+  const hi = lo.shl(1).trunc(32);
+  const estUp = dFrames.orR().and(dBytes.ge(hi)).and(state.est.lt(5));
+  const estDown = dFrames.orR().and(dBytes.lt(lo)).and(state.est.orR());
+  const est = m.named('shape_est', mux(estUp, state.est.addWrap(lit(1, 3)), mux(estDown, state.est.subWrap(lit(1, 3)), state.est)));
+  const turns = dNew
+    .trunc(19)
+    .shr(est.resize(4).addWrap(lit(6, 4)))
+    .add(1);
   const shareQuota = m.named(
     'shape_share_quota',
     mux(turns.gt(SHARE_TURN_MAX), lit(SHARE_TURN_MAX, SHARE_QUOTA_W), turns.trunc(SHARE_QUOTA_W)),
@@ -144,7 +164,7 @@ export function shaper(m: ModuleBuilder, cfg: TxConfig, deps: ShaperDeps): Shape
   m.when(deps.issue, () => headroom.set(headroom.subWrap(lit(maxFrame, HEADROOM_W))));
   mems.shape.port.request('fetch', deps.load, {
     addr: deps.ctx,
-    data: shapeStateLayout.pack({ allowed: allowedNew, last: now, credit: creditNew }),
+    data: shapeStateLayout.pack({ allowed: allowedNew, last: now, credit: creditNew, sent, frames: cnt.frames.trunc(16), est }),
     mask: lit(1, 1),
   });
   const ok = m.named('shape_ok', capOn.not().or(positive(headroom)).and(shareOk));
