@@ -235,8 +235,10 @@ describe('transmit shaping (block bench, 10g)', () => {
         await b.writeCtx(c, 'TX_RATE_MAX', rateMax(4, 255 * TX_BURST_UNIT));
         await b.writeCtx(c, 'TX_RATE_SHARE', 1 + (i % 3));
       }
-      await feed(b, ds, () => len, len > 1000 ? 40_000 : 20_000);
-      const fs = b.wireFrames.slice(ctxs.length * 2);
+      await feed(b, ds, () => len, len > 1000 ? 40_000 : 30_000);
+      // After the buckets filled (they fill at their rate from reset: 64 KiB at 4 bytes per cycle).
+      const warm = (b.wireFrames[0]?.firstCycle ?? 0) + 16_000;
+      const fs = b.wireFrames.filter((f) => f.firstCycle >= warm);
       const gaps = fs.slice(1).map((f, i) => f.firstCycle - (fs[i] as SentFrame).lastCycle - 1);
       const idle = gaps.reduce((n, g) => n + Math.max(0, g), 0);
       const span = (fs.at(-1) as SentFrame).lastCycle - (fs[0] as SentFrame).firstCycle + 1;
