@@ -20,6 +20,10 @@
  * The fetcher takes a context from the queue, reads its ring registers and next-to-fetch seq (one
  * block RAM read), and issues its fetches; a disabled or quiescing context is dropped (it starts no
  * DMA) and waits for a doorbell after it is enabled again.
+ *
+ * Shaping (shaper.ts): a context its cap or share holds back skips its turn as one without ring room
+ * does (requeued at the tail), and a context with a share fetches as many descriptors as its deficit
+ * pays for; with TX_RATE_MAX and TX_RATE_SHARE 0 the turn is exactly as described above.
  */
 import {
   any,
