@@ -8,6 +8,7 @@ import type { ModuleDef } from '../generator/index.js';
 import { intrEngine } from '../hdl/nic/intrEngine.js';
 import { mailbox } from '../hdl/nic/mailbox.js';
 import { dispatchProof } from '../hdl/nic/rx/dispatchProof.js';
+import { checkProof } from '../hdl/nic/tx/checkProof.js';
 import { type NicParams, resolveParams } from '../hdl/params.js';
 import { type ProofMode, propertiesOf } from './formal.js';
 
@@ -33,6 +34,19 @@ export interface ProofSpec {
 export const proofParams = (): NicParams => resolveParams('test');
 
 export const PROOFS: readonly ProofSpec[] = [
+  {
+    id: 'V-1',
+    name: 'tx-check',
+    title: "the TX engine never reads a payload for a descriptor whose seq is not the context's expected seq",
+    build: (p, broken) => checkProof(p, broken ? { mutation: 'v1-ignore-stale' } : {}),
+    // Bounded: the quiescence assumption counts fetches in flight in ghosts, and induction would need
+    // invariants tying them to the queues' contents (not written yet). 10 cycles after reset hold a three-descriptor frame (cycle 9) and
+    // TX_EXP_SEQ rewrites between frames; 10 takes about 25 s in sat.
+    mode: { kind: 'bmc', depth: 10 },
+    coverDepth: 8,
+    brokenDepth: 5,
+    broken: 'the check ignores a stale fetch (a fetch for a seq other than the expected one is taken)',
+  },
   {
     id: 'V-6',
     name: 'mailbox',

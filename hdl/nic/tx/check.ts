@@ -28,11 +28,12 @@ import { descFields, descReadAddr, slotAddr, type TxLayouts } from './layouts.js
 import { type Flags, mayRun, type Scheduler, setBit } from './scheduler.js';
 import type { SharedPort } from './sharedPort.js';
 
+// Only what the check uses, so the V-1 proof module (checkProof.ts) can give it exactly that.
 export interface CheckDeps {
   readonly flags: Flags;
-  readonly mems: ContextMemories;
-  readonly sched: Scheduler;
-  readonly dma: DmaRead;
+  readonly mems: Pick<ContextMemories, 'exp' | 'fetchSeq'>;
+  readonly sched: Pick<Scheduler, 'bits'>;
+  readonly dma: Pick<DmaRead, 'descFifo' | 'cont' | 'contValid' | 'contData' | 'contTake'>;
   readonly metaOut: InstancePorts<SyncFifoIO>['out'];
   readonly frags: FragFifoPorts;
   readonly frameIn: InstancePorts<SyncFifoIO>['in'];
@@ -50,9 +51,35 @@ export interface Check {
   /** The check changes context bits in this cycle. */
   readonly deciding: Expr;
   readonly probeHit: Expr;
+  /** For the V-1 proof (checkProof.ts): the decisions and the frame being assembled. */
+  readonly formal: {
+    readonly accept: Expr;
+    readonly contAccept: Expr;
+    readonly ctx: Expr;
+    readonly seq: Expr;
+    readonly headSeq: Expr;
+    readonly nextSeq: Expr;
+    readonly assembling: Expr;
+    readonly fCtx: Expr;
+    readonly fFirst: Expr;
+    readonly fNext: Expr;
+    readonly fN: Expr;
+  };
 }
 
-export function sequenceCheck(m: ModuleBuilder, cfg: TxConfig, lay: TxLayouts, deps: CheckDeps): Check {
+/**
+ * Deliberate bugs for the non-vacuity tests of the proofs (docs/formal.md): the prover must find a
+ * counterexample on each. Never used outside test/formal.
+ */
+export type CheckMutation = 'v1-ignore-stale';
+
+export function sequenceCheck(
+  m: ModuleBuilder,
+  cfg: TxConfig,
+  lay: TxLayouts,
+  deps: CheckDeps,
+  opts: { mutation?: CheckMutation } = {},
+): Check {
   const { flags, mems, sched, dma, metaOut, frameIn, counters } = deps;
   const fragIn = deps.frags.in;
   const { bits } = sched;
@@ -75,7 +102,7 @@ export function sequenceCheck(m: ModuleBuilder, cfg: TxConfig, lay: TxLayouts, d
   // ---- a frame's first descriptor (CMP) ----
   const c = mrec.ctx;
   const runs = mayRun(flags, c);
-  const stale = mrec.seq.ne(expRd);
+  const stale = opts.mutation === 'v1-ignore-stale' ? lit(0, 1) : mrec.seq.ne(expRd);
   const match = headRec.err
     .not()
     .and(head.seq.eq(seq32(mrec.seq)))
@@ -251,5 +278,22 @@ export function sequenceCheck(m: ModuleBuilder, cfg: TxConfig, lay: TxLayouts, d
 
   const deciding = m.named('chk_deciding', cmpGo.or(contGo));
   const probeHit = m.named('chk_probe_hit', st.is('CONT').or(st.is('CWAIT')).and(fCtx.eq(deps.probeCtx)));
-  return { fetchSeqWrite: { en: fsEn, ctx: fsCtx, value: fsValue }, deciding, probeHit };
+  return {
+    fetchSeqWrite: { en: fsEn, ctx: fsCtx, value: fsValue },
+    deciding,
+    probeHit,
+    formal: {
+      accept: dOk,
+      contAccept: contOk,
+      ctx: c,
+      seq: mrec.seq,
+      headSeq: head.seq,
+      nextSeq: nd.seq,
+      assembling: st.is('CONT').or(st.is('CWAIT')),
+      fCtx,
+      fFirst,
+      fNext,
+      fN,
+    },
+  };
 }
