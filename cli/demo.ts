@@ -28,8 +28,11 @@ export interface DemoOptions {
   faults?: boolean;
 }
 
-/** Share of the demo's rounds with a bus fault: over 30 rounds the rotation meets every kind. */
-const FAULT_ROUNDS = 0.3;
+/**
+ * The demo's fault rounds: 30% of the rounds (over 30 rounds the rotation meets every kind), most of
+ * the victim's lines failing, so each kind shows how it is contained.
+ */
+const FAULTS = { rounds: 0.3, rate: [0.7, 1] as const };
 
 const GUESTS = 4;
 
@@ -105,7 +108,7 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
       params,
       guests,
       rounds,
-      faults: faults ? { rounds: FAULT_ROUNDS } : undefined,
+      faults: faults ? FAULTS : undefined,
       progress: (d, _n, c) => progress.update(d, c),
       pcap,
     });

@@ -364,6 +364,8 @@ export class Scenario {
         toPeers,
         m.driver.freeTxBuffers,
         m.bufferBytes,
+        // A fault round's victim always sends, so its rule meets transfers.
+        fault?.victim === m.ctx,
       );
       if (!plan) continue;
       // Sometimes the frames go in two sends, the second a little later: its doorbell may land

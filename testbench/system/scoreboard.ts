@@ -147,7 +147,7 @@ export class Scoreboard {
   /** RTL minus model, per counter, left by windows whose outcome timing decided (`ctx/REG` or `REG`). */
   private readonly offsets = new Map<string, number>();
   /** The seq the RTL's last good fetch of each RX ring slot found. */
-  private readonly rxFetched = new Map<bigint, number>();
+  private readonly rxFetched = new Map<bigint, { seq: number; grant: number }>();
   /** Contexts that were ever in FAULT (their deliveries are checked for integrity only). */
   readonly everFaulted = new Set<number>();
   /** Contexts left out of the last window's comparison (in FAULT then or the window before). */
@@ -229,7 +229,15 @@ export class Scoreboard {
     const r = this.d.regions.regionsAt(addr, 8, 'read').find((x) => x.kind === 'rx-ring');
     if (!r || r.ctx === null) return;
     const seq = (data[4] | (data[5] << 8) | (data[6] << 16) | (data[7] << 24)) >>> 0;
-    this.rxFetched.set(addr - 8n, seq);
+    // With the buffer's grant: seqs come round again (SEQ_W bits), a posted buffer's grant does not.
+    this.rxFetched.set(addr - 8n, { seq, grant: this.postedBuffer(r.ctx, addr - 8n, seq)?.grant ?? -1 });
+  }
+
+  /** The granted RX buffer of descriptor `seq` at ring slot `slot` (posted and not yet released), if any. */
+  private postedBuffer(ctx: number, slot: bigint, seq: number): GrantRegion | undefined {
+    const d = decodeDescriptor(this.d.memory.read(slot, DESCRIPTOR.bytes));
+    if (d.seq !== seq) return undefined;
+    return this.d.regions.regionsAt(d.addr, 1, 'write').find((r) => r.kind === 'rx-buffer' && r.ctx === ctx && r.seq === seq);
   }
 
   /**
@@ -241,10 +249,9 @@ export class Scoreboard {
   private fetchedSeq(ring: GrantRegion, addr: bigint): number {
     const slot = ring.addr + ((addr - ring.addr) / BigInt(DESCRIPTOR.bytes)) * BigInt(DESCRIPTOR.bytes);
     const d = decodeDescriptor(this.d.memory.read(slot, DESCRIPTOR.bytes));
-    const fetched = this.rxFetched.get(slot) === d.seq;
-    const posted = this.d.regions
-      .regionsAt(d.addr, 1, 'write')
-      .some((r) => r.kind === 'rx-buffer' && r.ctx === ring.ctx && r.seq === d.seq);
+    const posted = ring.ctx === null ? undefined : this.postedBuffer(ring.ctx, slot, d.seq);
+    const last = this.rxFetched.get(slot);
+    const fetched = posted !== undefined && last?.seq === d.seq && last.grant === posted.grant;
     return posted && !fetched ? d.seq : d.seq + ring.len / DESCRIPTOR.bytes;
   }
 

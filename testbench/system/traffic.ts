@@ -111,9 +111,17 @@ export class TrafficGenerator {
    * Frames context `from` sends in one phase (fitting `freeBuffers` TX buffers of `bufferBytes`), or
    * undefined when it stays quiet. Local phases may address peers; wire phases only the outside.
    */
-  planSend(from: Peer, peers: readonly Peer[], local: boolean, freeBuffers: number, bufferBytes: number): PlannedSend | undefined {
+  planSend(
+    from: Peer,
+    peers: readonly Peer[],
+    local: boolean,
+    freeBuffers: number,
+    bufferBytes: number,
+    /** Send whatever the mix's chance says (the victim of a fault round). */
+    always = false,
+  ): PlannedSend | undefined {
     const rng = this.rng;
-    if (!rng.chance(this.mix.send) || freeBuffers === 0) return undefined;
+    if ((!always && !rng.chance(this.mix.send)) || freeBuffers === 0) return undefined;
     const fragment = rng.chance(this.mix.fragment) ? rng.range(64, 512) : undefined;
     const chunk = Math.min(fragment ?? bufferBytes, bufferBytes);
     const frames: Uint8Array[] = [];
