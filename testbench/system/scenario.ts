@@ -19,6 +19,7 @@
  * buffers they would make that context's state a matter of timing.
  */
 import type { NicParams, ProfileName } from '../../hdl/params.js';
+import { MacTable, MacTableError } from '../../hdl/registers/macTable.js';
 import { BAR0_OFFSETS, bar1CtxOffset, bar1GlobalOffset } from '../../hdl/registers/map.js';
 import type { XInitOptions } from '../../sim/index.js';
 import { periodic, randomly, stalls } from '../axi/patterns.js';
@@ -312,6 +313,26 @@ export class Scenario {
     this.members.push({ ...a, mcast, bufferBytes, tornDown: false, delivered, lastSeq: new Map(), rxChecked: 0 });
   }
 
+  /**
+   * localMac(n), or the next one the MAC table can place: its hash is linear, so a few MACs may share
+   * both their slots, and a long run of hand-overs meets such a set (the VMM would refuse the context).
+   */
+  private placeableMac(n: number): MacAddress {
+    const live = this.active.map((m) => [m.mac, m.ctx] as const);
+    if (this.hostile) live.push([this.hostile.info.mac, this.hostileCtx]);
+    for (let k = 0; ; k++) {
+      const mac = localMac(n + 0x10000 * k);
+      const table = new MacTable(this.sys.params);
+      try {
+        for (const [m, c] of live) table.insert(m, c);
+        table.insert(mac, 0);
+        return mac;
+      } catch (e) {
+        if (!(e instanceof MacTableError) || k >= 64) throw e;
+      }
+    }
+  }
+
   private get active(): Member[] {
     return this.members.filter((m) => !m.tornDown);
   }
@@ -503,7 +524,7 @@ export class Scenario {
           const free = this.members.find((m) => m.tornDown && !this.active.some((a) => a.ctx === m.ctx));
           if (free) {
             handOvers++;
-            await this.addMember(free.ctx, localMac(0x100 * handOvers + free.ctx));
+            await this.addMember(free.ctx, this.placeableMac(0x100 * handOvers + free.ctx));
             await this.sys.settle();
           }
         }
