@@ -14,9 +14,9 @@
  *
  * With `faults`, some rounds run with a bus-fault rule on (fault-campaign.ts): one context's
  * descriptor fetches, payloads, write-backs, completion record or all of it fail at a rate, or the
- * interrupt ring does. While a rule can put its victim in FAULT, the victim sends only to the wire:
- * frames it had committed before FAULT still leave (docs/faults.md), and reaching another context's
- * buffers they would make that context's state a matter of timing.
+ * interrupt ring does. While a rule can put its victim in FAULT, the phase is a wire phase: frames
+ * the victim had committed before FAULT still leave (docs/faults.md), and whether a local frame
+ * reaches a context being recovered is timing.
  */
 import type { NicParams, ProfileName } from '../../hdl/params.js';
 import { MacTable, MacTableError } from '../../hdl/registers/macTable.js';
@@ -369,20 +369,18 @@ export class Scenario {
 
   /** Guests send; in a wire phase frames arrive too; then the system settles. */
   private async phase(): Promise<void> {
-    const local = this.rng.chance(this.mix.localPhase);
+    // While a rule can put its victim in FAULT, the phase takes frames from the wire: a local frame
+    // (unicast, broadcast or multicast) reaches a context about to be, or just, recovered or not
+    // depending on timing, and the victim's own frames may still leave after FAULT (committed).
+    const fault = this.campaign?.active;
+    const local = this.rng.chance(this.mix.localPhase) && !(fault && canFault(fault.target));
     const peers = this.peers();
     const tasks: Task<unknown>[] = [];
-    // A victim that may enter FAULT sends only to the wire, and no other guest sends to it: whether
-    // a frame reaches a context about to be (or just) recovered, or goes out by the wire, is timing.
-    const fault = this.campaign?.active;
-    const wireOnly = fault && canFault(fault.target) ? fault.victim : null;
-    const localPeers = wireOnly === null ? peers : peers.filter((p) => p.ctx !== wireOnly);
     for (const m of this.active) {
-      const toPeers = local && m.ctx !== wireOnly;
       const plan = this.traffic.planSend(
         { ctx: m.ctx, mac: m.mac, mcast: m.mcast },
-        localPeers,
-        toPeers,
+        peers,
+        local,
         m.driver.freeTxBuffers,
         m.bufferBytes,
         // A fault round's victim always sends, so its rule meets transfers.
