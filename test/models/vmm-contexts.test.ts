@@ -102,7 +102,8 @@ describe('contexts and mailboxes', () => {
     // Hypercalls are refused from the moment teardown starts.
     expect(f.vmm.enqueueTx(a.guest, 1, [{ addr: a.at(0), len: 60 }])).toMatchObject({ ok: false, reason: 'context-state' });
     expect((await td).ok).toBe(true);
-    expect(ctrlWrites[0]).toBe(CTRL.QUIESCE.mask);
+    // EN off, QUIESCE on, SPOOFCHK kept: a spoofed frame committed before the teardown is still stopped.
+    expect(ctrlWrites[0]).toBe(CTRL.QUIESCE.mask | CTRL.SPOOFCHK.mask);
     expect(f.nic.bar1Reads.length - reads).toBe(4);
     expect(a.pfns.map((p) => f.vmm.pinsOf(p))).toEqual([0, 0, 0, 0]);
     expect(f.nic.bar1.get(bar1CtxOffset(1, 'MAC_LO'))).toBe(0);

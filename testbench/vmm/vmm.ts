@@ -612,12 +612,20 @@ export class Vmm {
     return await done;
   }
 
+  /**
+   * CTRL while a context drains: EN off, QUIESCE on, SPOOFCHK kept as configured, so a spoofed frame
+   * that was already committed is still stopped (CTRL is written whole).
+   */
+  private quiesceCtrl(c: CtxState): number {
+    return CTRL.QUIESCE.mask | (c.ctrl & CTRL.SPOOFCHK.mask);
+  }
+
   private async runTeardown(c: CtxState): Promise<Outcome> {
     const ctx = c.ctx;
     if (c.state !== 'assigned') {
       // Hypercalls are refused from here on (check 7).
       c.state = 'quiescing';
-      await this.writeCtx(ctx, 'CTRL', CTRL.QUIESCE.mask);
+      await this.writeCtx(ctx, 'CTRL', this.quiesceCtrl(c));
       const q = await this.waitQuiesced(ctx, 'teardown');
       if (!q.ok) return q;
       for (const ring of [c.tx, c.rx]) for (const e of ring?.drain() ?? []) this.release(e);
@@ -672,7 +680,7 @@ export class Vmm {
     this.ops.add('recovery');
     // First, so that the guest stops reading done seqs and rings that are about to be reset.
     if (wasRunning) this.tellLink(c, { ctx, link: 'down' });
-    await this.writeCtx(ctx, 'CTRL', CTRL.QUIESCE.mask);
+    await this.writeCtx(ctx, 'CTRL', this.quiesceCtrl(c));
     const q = await this.waitQuiesced(ctx, 'recovery');
     if (!q.ok) return this.logRecovery(q);
     const trusted = { tx: await this.readCtx(ctx, 'TX_DONE_TRUSTED'), rx: await this.readCtx(ctx, 'RX_DONE_TRUSTED') };
