@@ -14,6 +14,7 @@ import { nativeDir, repoRoot, simCacheDir } from './paths.js';
 import { type HeaderPort, parseModelHeader } from './ports.js';
 import { buildProgress } from './progress.js';
 import { runtimeObjects, shimVersion, verilatorCxxFlags } from './runtime-objects.js';
+import { sweepStaleBuilds } from './stale-builds.js';
 import { type Toolchain, toolchain } from './toolchain.js';
 
 /** Verilog given as text (e.g. emitted by the DSL); written into the build directory. */
@@ -332,6 +333,7 @@ export async function buildModel(spec: BuildSpec): Promise<BuiltModel> {
     pending = (async () => {
       let built = false;
       await mkdir(path.dirname(dir), { recursive: true });
+      await sweepStaleBuilds(path.dirname(dir));
       await produceOnce(
         dir,
         `${dir}.lock`,

@@ -8,7 +8,8 @@ import { hostname } from 'node:os';
 
 const staleMs = 30 * 60_000;
 
-function alive(pid: number): boolean {
+/** True when process `pid` runs on this host. */
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

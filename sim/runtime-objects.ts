@@ -9,6 +9,7 @@ import { run } from './exec.js';
 import type { TraceFormat } from './glue.js';
 import { produceOnce } from './lock.js';
 import { addonApiIncludeDir, nativeDir, nodeIncludeDir, simCacheDir } from './paths.js';
+import { sweepStaleBuilds } from './stale-builds.js';
 import type { Toolchain } from './toolchain.js';
 
 /** Flags Verilator's own makefile uses for its runtime, plus what a shared object needs. */
@@ -104,6 +105,7 @@ export async function runtimeObjects(tc: Toolchain, trace: TraceFormat, onCompil
     .slice(0, 16);
   const dir = path.join(simCacheDir(), 'runtime', key);
   await mkdir(dir, { recursive: true });
+  await sweepStaleBuilds(dir);
   const objects: string[] = [];
   for (const r of recipes(tc, trace)) {
     const target = path.join(dir, r.name);
