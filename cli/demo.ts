@@ -12,6 +12,7 @@ import cliProgress from 'cli-progress';
 import { writeDesign } from '../generator/index.js';
 import { cdnaNic } from '../hdl/nic/top.js';
 import { formatParams, resolveParams } from '../hdl/params.js';
+import { buildRoot } from '../sim/paths.js';
 import { closeSimulations, nicSimulation } from '../testbench/system/harness.js';
 import { formatReport, scenarioPassed } from '../testbench/system/report.js';
 import { runScenario } from '../testbench/system/scenario.js';
@@ -78,7 +79,7 @@ function roundProgress(rounds: number): { update(done: number, cycle: number): v
 export async function runDemo(opts: DemoOptions): Promise<void> {
   const seed = parseSeed(opts.seed);
   const rounds = parseCount(opts.rounds, 'rounds', 30);
-  const outDir = opts.out ?? path.join('build', 'demo');
+  const outDir = opts.out ?? path.join(buildRoot(), 'demo');
   const profile = opts.profile ?? 'ricenic';
   const params = resolveParams(profile);
   const guests = Math.min(GUESTS, params.N_CTX - 1);

@@ -4,6 +4,7 @@ import type { ModuleDef } from '../generator/index.js';
 import { writeDesign } from '../generator/index.js';
 import { libraryBlocks } from '../generator/lib/index.js';
 import { formatParams, type NicParams, resolveParams } from '../hdl/params.js';
+import { buildRoot } from '../sim/paths.js';
 import type { GenerateOptions } from './main.js';
 
 export interface Generated {
@@ -20,7 +21,7 @@ export function nicParamsFrom(opts: Pick<GenerateOptions, 'profile' | 'param'>):
 
 async function generateNic(opts: GenerateOptions, design: 'nic' | 'nic_gmii'): Promise<Generated[]> {
   const params = nicParamsFrom(opts);
-  const dir = opts.out ?? path.join('build', 'generated', opts.profile ? `${design}-${opts.profile}` : design);
+  const dir = opts.out ?? path.join(buildRoot(), 'generated', opts.profile ? `${design}-${opts.profile}` : design);
   const started = performance.now();
   let def: ModuleDef<unknown>;
   if (design === 'nic_gmii') {
@@ -63,7 +64,7 @@ export async function runGenerate(design: string, opts: GenerateOptions): Promis
       throw new Error(`--profile and --param are NIC parameters; '${design}' is a library design and takes none`);
     }
     const names = design === 'lib' ? Object.keys(libraryBlocks) : [design];
-    results = await generateLibrary(names, opts.out ?? path.join('build', 'generated', 'lib'));
+    results = await generateLibrary(names, opts.out ?? path.join(buildRoot(), 'generated', 'lib'));
   }
   for (const r of results) process.stdout.write(`${r.top}: ${path.join(r.dir, 'files.f')} (${r.files.length} files)\n`);
   return results;

@@ -3,9 +3,11 @@
  * that each cover is reached, and prints each property with proven / bounded to k / failed, the time,
  * and for a failure the TypeScript lines of the failing assertions and the counterexample's VCD.
  */
+import path from 'node:path';
 import { proveDesign, reachCover } from '../fpga/formal.js';
 import { coversOf, PROOFS, type ProofSpec, proofParams } from '../fpga/proofs.js';
 import { resolveParams } from '../hdl/params.js';
+import { buildRoot } from '../sim/paths.js';
 
 export interface ProveOptions {
   profile?: string;
@@ -28,7 +30,7 @@ function pick(names: string[]): ProofSpec[] {
 
 export async function runProve(names: string[], opts: ProveOptions): Promise<void> {
   const params = opts.profile || Object.keys(opts.param).length ? resolveParams(opts.profile ?? 'test', opts.param) : proofParams();
-  const outDir = opts.out ?? 'build/formal';
+  const outDir = opts.out ?? path.join(buildRoot(), 'formal');
   let ok = true;
   let total = 0;
   for (const spec of pick(names)) {

@@ -12,6 +12,7 @@ import { synthTargets } from '../fpga/synth.js';
 import type { ModuleDef } from '../generator/index.js';
 import { libraryBlocks } from '../generator/lib/index.js';
 import { formatParams, type NicParams, resolveParams } from '../hdl/params.js';
+import { buildRoot } from '../sim/paths.js';
 
 export interface SynthCliOptions {
   design: string;
@@ -146,7 +147,7 @@ export async function runSynth(o: SynthCliOptions): Promise<void> {
   if (!Number.isInteger(seed) || seed < 0) throw new Error(`--seed ${o.seed}: give a whole number >= 0`);
 
   const pnr = target === 'ice40' && o.pnr;
-  const dir = o.out ?? path.join('build', 'synth', runName(o.design, o.profile, o.param, target));
+  const dir = o.out ?? path.join(buildRoot(), 'synth', runName(o.design, o.profile, o.param, target));
   const started = performance.now();
   const defs = await elaborate(o.design, params);
   process.stderr.write(

@@ -14,6 +14,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ModuleDef, PropertyKind } from '../generator/index.js';
 import { emitDesign, formatLoc } from '../generator/index.js';
+import { buildRoot } from '../sim/paths.js';
 import { runYosysScript } from './yosys.js';
 
 /** One property of the design as the flattened netlist names it. */
@@ -51,7 +52,7 @@ export interface CoverResult {
 }
 
 export interface FormalOptions {
-  /** Directory for traces (created on demand); default build/formal. */
+  /** Directory for traces (created on demand); default build/formal (under the build dir: sim/paths.ts buildRoot). */
   outDir?: string;
   /** A base name for trace files. */
   name?: string;
@@ -135,7 +136,7 @@ export function parseVcd(text: string): Map<string, Map<number, string>> {
 async function saveTrace(files: Record<string, string>, opts: FormalOptions, suffix: string): Promise<string | undefined> {
   const vcd = files['trace.vcd'];
   if (vcd === undefined) return undefined;
-  const dir = opts.outDir ?? path.join('build', 'formal');
+  const dir = opts.outDir ?? path.join(buildRoot(), 'formal');
   await mkdir(dir, { recursive: true });
   const file = path.join(dir, `${opts.name ?? 'proof'}${suffix}.vcd`);
   await writeFile(file, vcd);

@@ -5,12 +5,10 @@
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { ModuleDef } from '../generator/dsl/module.js';
 import { writeDesign } from '../generator/verilog/write.js';
+import { buildRoot } from '../sim/paths.js';
 import { runYosysScript } from './yosys.js';
-
-const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 /** What to synthesize for: Yosys' generic gates, or the Lattice iCE40 / ECP5 or Xilinx 7-series families. */
 export type SynthTarget = 'generic' | 'ice40' | 'ecp5' | 'xc7';
@@ -268,7 +266,7 @@ function designMemoryBits(def: ModuleDef<unknown>): number {
 /** Synthesizes `def` with Yosys and returns its resource figures; throws a SynthesisError on a latch. */
 export async function synthesize(def: ModuleDef<unknown>, opts: SynthOptions = {}): Promise<SynthResult> {
   const target = checkTarget(opts.target);
-  const dir = opts.dir ?? path.join(projectRoot, 'build', 'synth', target, def.verilogName);
+  const dir = opts.dir ?? path.join(buildRoot(), 'synth', target, def.verilogName);
   const written = await writeDesign(def, dir);
   const sources: Record<string, string> = {};
   for (const f of written.files) sources[path.basename(f)] = await readFile(f, 'utf8');
@@ -289,7 +287,7 @@ function checkTarget(target: SynthTarget | undefined): SynthTarget {
  */
 export async function synthesizeSources(top: string, sources: Record<string, string>, opts: SynthOptions = {}): Promise<SynthResult> {
   const target = checkTarget(opts.target);
-  const dir = opts.dir ?? path.join(projectRoot, 'build', 'synth', target, top);
+  const dir = opts.dir ?? path.join(buildRoot(), 'synth', target, top);
   await mkdir(dir, { recursive: true });
   const script = [
     `read_verilog ${Object.keys(sources).join(' ')}`,

@@ -5,11 +5,12 @@
  * the figures as Markdown tables for docs/performance.md.
  *
  * Run: node --import tsx bench/nic/plot.ts [results.json] [out.svg] [other.json "label"]
- *   defaults: build/bench/results.json, docs/performance-linerate.svg, no comparison
+ *   defaults: build/bench/results.json (the build dir: $CDNA_BUILD_DIR if set), docs/performance-linerate.svg, no comparison
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildRoot } from '../../sim/paths.js';
 import type { Direction } from './lineRate.js';
 import { LINE_RATE_TARGET, type NicBenchResults } from './results.js';
 
@@ -147,7 +148,7 @@ async function readResults(file: string): Promise<NicBenchResults> {
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const [input, output, other, label] = process.argv.slice(2);
-  const results = await readResults(input ?? path.join(root, 'build', 'bench', 'results.json'));
+  const results = await readResults(input ?? path.join(buildRoot(), 'bench', 'results.json'));
   const compare = other ? { results: await readResults(other), label: label ?? path.basename(other) } : undefined;
   const out = output ?? path.join(root, 'docs', 'performance-linerate.svg');
   await writeFile(out, lineRateSvg(results, compare));

@@ -3,12 +3,10 @@
  * `verilator --lint-only -Wall`. Every warning is a finding; the emitter waives only what it explains.
  */
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
+import { buildRoot } from '../../sim/paths.js';
 import type { ModuleDef } from '../dsl/module.js';
 import { writeDesign } from './write.js';
-
-const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 export interface LintOptions {
   /** Where to write the design (default build/lint/<module>). */
@@ -60,7 +58,7 @@ export function parseVerilatorMessages(output: string): string[] {
 
 /** Lints `def` and its submodules; throws a LintError listing the findings unless `allowWarnings`. */
 export async function lintDesign(def: ModuleDef<unknown>, opts: LintOptions = {}): Promise<LintResult> {
-  const dir = opts.dir ?? path.join(projectRoot, 'build', 'lint', def.verilogName);
+  const dir = opts.dir ?? path.join(buildRoot(), 'lint', def.verilogName);
   const written = await writeDesign(def, dir);
   return lintDirectory(dir, written.top, opts);
 }
