@@ -9,10 +9,11 @@
  * faults injected by kind and context and how each was contained.
  */
 import { resolveParams } from '../hdl/params.js';
+import { repeatCommand } from '../testbench/system/campaign.js';
 import { type FaultMix, parseFaultMix } from '../testbench/system/fault-campaign.js';
 import { closeSimulations } from '../testbench/system/harness.js';
 import { formatReport, scenarioPassed } from '../testbench/system/report.js';
-import { runScenario } from '../testbench/system/scenario.js';
+import { runScenario, type ScenarioResult } from '../testbench/system/scenario.js';
 import { parseSeed } from './demo.js';
 
 export interface FuzzOptions {
@@ -22,9 +23,17 @@ export interface FuzzOptions {
   timing: string;
   /** `--faults` alone (true) or with a mix (see parseFaultMix). */
   faults?: string | boolean;
+  /** For a campaign's worker (cli/fuzzWorker.ts): the cycles as they go, and the outcome. */
+  hooks?: FuzzHooks;
 }
 
-function parseCycles(text: string): number {
+export interface FuzzHooks {
+  progress?(cycle: number): void;
+  /** The run's end: its result, or the error that stopped it; `command` repeats it. */
+  finished?(outcome: { command: string; result?: ScenarioResult; error?: Error }): void;
+}
+
+export function parseCycles(text: string): number {
   const v = Number(text.replace(/_/g, ''));
   if (!/^[\d_]+$/.test(text.trim()) || !Number.isSafeInteger(v) || v < 1000) {
     throw new Error(`--cycles ${text}: use a whole number of at least 1000 (for example --cycles 2000000)`);
@@ -43,9 +52,8 @@ export async function runFuzz(opts: FuzzOptions): Promise<void> {
   // Faults come with the slow timing unless another was asked for.
   const timing = faults && opts.timing === 'random' ? 'slow' : opts.timing;
   const params = resolveParams(opts.profile);
-  const faultArg =
-    opts.faults === undefined || opts.faults === false ? '' : opts.faults === true ? ' --faults' : ` --faults ${opts.faults}`;
-  const again = `npx cdna fuzz --seed ${seed} --cycles ${opts.cycles} --profile ${opts.profile} --timing ${opts.timing}${faultArg}`;
+  const faultText = opts.faults === undefined || opts.faults === false ? null : opts.faults === true ? '' : opts.faults;
+  const again = repeatCommand({ seed, cycles: opts.cycles, profile: opts.profile, timing: opts.timing, faults: faultText });
   process.stdout.write(
     `cdna fuzz: seed ${seed}, ${cycles.toLocaleString('en-US')} cycles, profile ${opts.profile}, ${timing} timing` +
       `${faults ? `, bus faults in ${Math.round(faults.rounds * 100)}% of rounds` : ''}\n`,
@@ -63,6 +71,7 @@ export async function runFuzz(opts: FuzzOptions): Promise<void> {
       maxCycles: cycles,
       capture: false,
       progress: (round, _n, cycle) => {
+        opts.hooks?.progress?.(cycle);
         const now = performance.now();
         if (now - last < 5000) return;
         last = now;
@@ -75,11 +84,13 @@ export async function runFuzz(opts: FuzzOptions): Promise<void> {
   } catch (e) {
     process.stdout.write(`FAIL: the run stopped: ${(e as Error).message}\nrepeat with: ${again}\n`);
     process.exitCode = 1;
+    opts.hooks?.finished?.({ command: again, error: e as Error });
     return;
   } finally {
     await closeSimulations();
   }
   for (const line of formatReport(result)) process.stdout.write(`${line}\n`);
+  opts.hooks?.finished?.({ command: again, result });
   if (scenarioPassed(result)) process.stdout.write(`PASS (seed ${seed})\n`);
   else {
     process.stdout.write(`FAIL (seed ${seed}); repeat with: ${again}\n`);

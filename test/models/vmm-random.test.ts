@@ -1,33 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { decodeDescriptor } from '../../hdl/descriptors.js';
 import { readTag, testFrame } from '../../testbench/ethernet/frame.js';
 import { localMac } from '../../testbench/ethernet/mac.js';
 import { GuestDriver } from '../../testbench/guest/driver.js';
 import { pageBase } from '../../testbench/host/memory.js';
+import { checkedVmm, vmmInvariantViolations } from '../../testbench/vmm/invariants.js';
 import { type Rng, withSeed } from './seeded.js';
 import { type Fixture, type GuestSetup, guestWithContext, vmmFixture } from './vmm-fixture.js';
 
-/** The VMM's accounting, checked against itself, host memory and the ring contents. */
-function checkInvariants(f: Fixture, guests: GuestSetup[]) {
-  const expected = new Map<bigint, number>();
-  for (const g of guests) {
-    const v = f.vmm.contextOf(g.ctx)!;
-    for (const ring of [v.tx!, v.rx!]) {
-      expect(ring.outstanding).toBeLessThanOrEqual(ring.size);
-      expect(ring.entries).toHaveLength(ring.outstanding);
-      for (const e of ring.entries) {
-        expected.set(e.pfn, (expected.get(e.pfn) ?? 0) + 1);
-        // A pinned page never changed hands.
-        expect(f.memory.ownerOf(e.pfn)).toBe(g.guest);
-        // The ring still holds the validated descriptor: nothing overwrote it (RX lengths are written back).
-        const d = decodeDescriptor(f.memory.read(ring.base + BigInt((e.seq % ring.size) * 16), 16));
-        expect([d.addr, d.seq]).toEqual([e.addr, e.seq]);
-        if (ring === v.tx) expect(d.len).toBe(e.len);
-      }
-    }
-  }
-  const actual = new Map([...f.vmm.pages.pinned()]);
-  expect(actual).toEqual(expected);
+/** The VMM's invariants (testbench/vmm/invariants.ts): pins, held pages, mappings, ring contents. */
+function checkInvariants(f: Fixture) {
+  expect(vmmInvariantViolations(f.vmm, f.monitor)).toEqual([]);
 }
 
 function nextSeqs(f: Fixture, guests: GuestSetup[]): number[] {
@@ -95,7 +77,7 @@ describe('VMM model, randomized', () => {
             }
           }
         }
-        checkInvariants(f, guests);
+        checkInvariants(f);
       }
       expect(accepted).toBeGreaterThan(20);
       expect(refused).toBeGreaterThan(20);
@@ -107,13 +89,15 @@ describe('VMM model, randomized', () => {
   it('F-4: random completion-record failures and recoveries of one context keep pins and shadow tables exact; the other contexts run on, every frame once, in order (seeded)', async () => {
     await withSeed(async (rng) => {
       const f = await vmmFixture({ vmm: { quiescePolls: 4 } });
+      // Every call the drivers and the test make is followed by the invariant check.
+      const vmm = checkedVmm(f.vmm, f.monitor);
       const drivers: GuestDriver[] = [];
       const setups: GuestSetup[] = [];
       for (const ctx of [0, 1, 2]) {
         const guest = f.vmm.createGuest();
         const a = f.vmm.allocatePages(guest, 4);
         if (!a.ok) throw new Error(a.message);
-        drivers.push(await GuestDriver.attach(f.vmm, guest, ctx, { mac: localMac(ctx + 1) }, a.pfns));
+        drivers.push(await GuestDriver.attach(vmm, guest, ctx, { mac: localMac(ctx + 1) }, a.pfns));
         setups.push({ guest, ctx, pfns: a.pfns, at: (i, o = 0) => pageBase(a.pfns[i]) + BigInt(o) });
       }
       for (const d of drivers) await d.postRx();
@@ -143,8 +127,8 @@ describe('VMM model, randomized', () => {
           if (f.nic.deliver(c, testFrame(localMac(c + 1), localMac(20), { ctx: 19, seq: t }).data)) deliveredTo[c].push(t);
         } else if (op === 6) {
           f.nic.flushInterrupts();
-          await f.vmm.handleInterrupt();
-          await f.vmm.recoveriesSettled();
+          await vmm.handleInterrupt();
+          await vmm.recoveriesSettled();
           for (const x of drivers) if (x.napiScheduled) await x.poll();
         } else if (op === 7) {
           await pollAll();
@@ -155,24 +139,24 @@ describe('VMM model, randomized', () => {
         } else {
           // A forced recovery of context 0, which may give up (the NIC busy for longer than 4 polls).
           f.nic.busyPolls = rng.int(7);
-          const r = await f.vmm.recoverContext(0);
+          const r = await vmm.recoverContext(0);
           f.nic.busyPolls = 0;
           if (!r.ok) expect(r.reason).toBe('quiesce-timeout');
         }
-        checkInvariants(f, setups);
+        checkInvariants(f);
         f.monitor.assertClean();
       }
       // Drain: no more faults; ctx 0 recovered if it needs it; everything sent is served and reaped.
       f.nic.failRecordWrites.clear();
-      await f.vmm.recoverContext(0);
+      await vmm.recoverContext(0);
       for (let round = 0; round < 3; round++) {
         for (const c of [0, 1, 2]) f.nic.serveTx(c);
         f.nic.flushInterrupts();
-        await f.vmm.handleInterrupt();
-        await f.vmm.recoveriesSettled();
+        await vmm.handleInterrupt();
+        await vmm.recoveriesSettled();
         await pollAll();
       }
-      checkInvariants(f, setups);
+      checkInvariants(f);
       expect(f.vmm.stats.recoveries).toBeGreaterThan(0);
       const onWire = (c: number) => f.nic.wire.map((w) => readTag(w.bytes)).filter((t) => t?.ctx === c);
       for (const c of [1, 2]) {
