@@ -4,6 +4,7 @@
  */
 import { Command, InvalidArgumentError } from 'commander';
 import type { FuzzOptions } from './fuzz.js';
+import type { CampaignOptions } from './fuzzCampaign.js';
 import type { ProveOptions } from './prove.js';
 import type { SynthCliOptions } from './synth.js';
 
@@ -17,7 +18,12 @@ const program = new Command();
 program
   .name('cdna')
   .description('Generate, simulate and synthesize the CDNA virtualized NIC')
-  .showHelpAfterError('(run cdna --help for the commands)');
+  .showHelpAfterError('(run cdna --help for the commands)')
+  .enablePositionalOptions()
+  .addHelpText(
+    'after',
+    '\nOutputs: every command writes under the build dir (build/ at the repository root, or $CDNA_BUILD_DIR if set) unless --out is given.',
+  );
 
 program
   .command('generate')
@@ -45,8 +51,9 @@ program
 program
   .command('fuzz')
   .description(
-    'a long randomized run: guests, mixed traffic and a hostile guest on the RTL, checked against the reference model and the DMA monitor',
+    'a long randomized run: guests, mixed traffic and a hostile guest on the RTL, checked against the reference model and the DMA monitor; with --runs, a campaign of many seeds (--jobs, --shard; then cdna fuzz merge)',
   )
+  .enablePositionalOptions()
   .option('--seed <n>', 'random seed (default: a fresh one, printed)')
   .option('--cycles <n>', 'clock cycles to simulate', '1000000')
   .option('--profile <name>', 'a parameter profile of the NIC: test, ricenic, 10g', 'test')
@@ -59,9 +66,26 @@ program
     '--faults [mix]',
     'random bus errors (SLVERR/DECERR) in some rounds, with slow timing: alone, a share of rounds (0.3), or rounds=0.5,rate=0.1-0.6,targets=payload-write+record,victim=1',
   )
-  .action(async (opts: FuzzOptions) => {
-    const { runFuzz } = await import('./fuzz.js');
-    await runFuzz(opts);
+  .option('--runs <R>', 'a campaign: R seed runs, their seeds derived from --campaign-seed (see docs/testbench.md)')
+  .option('--campaign-seed <C>', 'the campaign seed (default: a fresh one, printed)')
+  .option('--cycles-per-run <K>', 'clock cycles of each run of a campaign (default 1000000)')
+  .option('--jobs <N>', 'worker processes running the campaign on this machine (default 1)')
+  .option('--shard <k/n>', 'run only shard k of n of the campaign (k from 0): the runs whose index is k mod n')
+  .option('--fail-fast', 'stop the campaign at the first failed run (default: report it and go on)')
+  .option('--out <dir>', 'campaign results (JSON, JUnit XML, logs) (default: build/fuzz/campaign-<C>)')
+  .action(async (opts: FuzzOptions & CampaignOptions, cmd: Command) => {
+    const { runFuzzCommand } = await import('./fuzzCampaign.js');
+    await runFuzzCommand(opts, cmd.getOptionValueSource('cycles') === 'cli');
+  })
+  .command('merge')
+  .description(
+    "join the results files of a campaign's shards: totals, failures with their commands, missing runs; writes merged JSON and JUnit XML",
+  )
+  .argument('<paths...>', 'results files (.json) or folders holding them (searched with their subfolders)')
+  .option('--out <dir>', 'where the merged files go (default: build/fuzz/campaign-<C>)')
+  .action(async (paths: string[], opts: { out?: string }) => {
+    const { runMerge } = await import('./fuzzMerge.js');
+    await runMerge(paths, opts);
   });
 
 program

@@ -1,6 +1,7 @@
 import { type InstancePorts, isHwType, type MasterPorts, type SlavePorts, type Spec, type WireBundle, walkSpec } from './bundle.js';
 import { ElaborationError } from './errors.js';
 import { any, Expr, fitsUnsigned, literal, type MemoryRef, mux, type Operand } from './expr.js';
+import { fingerprint, firstDifference, rememberFingerprint } from './fingerprint.js';
 import { GhostReg, MAX_PAST, type Property, type PropertyKind, pastDepth } from './formal.js';
 import { checkModule } from './passes.js';
 import {
@@ -755,11 +756,18 @@ interface Definition {
   def: ModuleDef<unknown>;
   /** The body's source text: a second body under the same name and parameters is a mistake. */
   body: string;
+  /** What the body elaborated to (fingerprint.ts): a later call must elaborate to the same. */
+  fingerprint: string;
 }
 
 const definitions = new Map<string, Definition>();
 /** Verilog name -> definition key, so two parameter sets never share a Verilog name. */
 const verilogNames = new Map<string, { key: string; src: SourceLoc }>();
+
+function paramsShown(params: Params): string {
+  const keys = Object.keys(params).sort();
+  return keys.length ? `(${keys.map((k) => `${k}=${String(params[k])}`).join(', ')})` : '(none)';
+}
 
 function paramText(v: ParamValue): string {
   if (typeof v === 'number') return String(v).replace('-', 'm').replace('.', 'p');
@@ -781,10 +789,10 @@ function checkModuleName(name: string, loc: SourceLoc): void {
 }
 
 /**
- * Defines (and elaborates, once per distinct parameter set) a module. The body declares ports, builds
- * logic and returns the ports it exposes. Passes run at the end (see passes.ts). Everything that
- * changes the hardware must be in `params`: a second call with equal parameters returns the first
- * definition without running the body.
+ * Defines and elaborates a module. The body declares ports, builds logic and returns the ports it
+ * exposes. Passes run at the end (see passes.ts). Everything that changes the hardware must be in
+ * `params`: a second call with equal parameters runs the body again and returns the first definition
+ * if the hardware is the same (fingerprint.ts), and refuses it, naming the first difference, if not.
  */
 export function defineModule<IO>(
   name: string,
@@ -800,37 +808,40 @@ export function defineModule<IO>(
   )}`;
   const bodyText = body.toString();
   const cached = definitions.get(key);
-  if (cached) {
-    if (cached.body !== bodyText) {
-      throw new ElaborationError(
-        `two different bodies define module '${name}' with the same parameters; give one of them another name`,
-        src,
-        [{ what: 'the other definition', loc: cached.def.src }],
-      );
-    }
-    return cached.def as ModuleDef<IO>;
-  }
-  checkModuleName(name, src);
-  for (const k of Object.keys(params)) {
-    const v = params[k];
-    if (typeof v !== 'number' && typeof v !== 'string' && typeof v !== 'boolean') {
-      throw new ElaborationError(`parameter ${k} of module '${name}' is a ${typeof v}; parameters are numbers, strings or booleans`, src);
-    }
-  }
-  const suffix = paramSuffix(params);
-  const verilogName = opts.verilogName ?? (suffix ? `${name}__${suffix}` : name);
-  checkModuleName(verilogName, src);
-  // Derived names must not collide (two parameter sets sanitized to one name). A name given with
-  // opts.verilogName (a top such as cdna_nic) may serve several parameter sets in one process, for
-  // separate designs; emitDesign still refuses two different modules of one name within a design.
-  const taken = opts.verilogName ? undefined : verilogNames.get(verilogName);
-  if (taken && taken.key !== key) {
+  if (cached && cached.body !== bodyText) {
     throw new ElaborationError(
-      `module '${name}' with these parameters would be named ${verilogName}, like another definition; pass opts.verilogName`,
+      `two different bodies define module '${name}' with the same parameters; give one of them another name`,
       src,
-      [{ what: 'the other definition', loc: taken.src }],
+      [{ what: 'the other definition', loc: cached.def.src }],
     );
   }
+  let verilogName: string;
+  if (cached) verilogName = cached.def.verilogName;
+  else {
+    checkModuleName(name, src);
+    for (const k of Object.keys(params)) {
+      const v = params[k];
+      if (typeof v !== 'number' && typeof v !== 'string' && typeof v !== 'boolean') {
+        throw new ElaborationError(`parameter ${k} of module '${name}' is a ${typeof v}; parameters are numbers, strings or booleans`, src);
+      }
+    }
+    const suffix = paramSuffix(params);
+    verilogName = opts.verilogName ?? (suffix ? `${name}__${suffix}` : name);
+    checkModuleName(verilogName, src);
+    // Derived names must not collide (two parameter sets sanitized to one name). A name given with
+    // opts.verilogName (a top such as cdna_nic) may serve several parameter sets in one process, for
+    // separate designs; emitDesign still refuses two different modules of one name within a design.
+    const taken = opts.verilogName ? undefined : verilogNames.get(verilogName);
+    if (taken && taken.key !== key) {
+      throw new ElaborationError(
+        `module '${name}' with these parameters would be named ${verilogName}, like another definition; pass opts.verilogName`,
+        src,
+        [{ what: 'the other definition', loc: taken.src }],
+      );
+    }
+  }
+  // The body runs at every call, even for a known (name, params): a body that reads a value from its
+  // closure instead of from params would otherwise silently get the first call's hardware.
   const builder = new ModuleBuilder(verilogName, params);
   building.push(builder);
   let io: IO;
@@ -840,9 +851,28 @@ export function defineModule<IO>(
     building.pop();
   }
   builder.finish();
+  const print = fingerprint(builder, io, src);
+  if (cached) {
+    if (cached.fingerprint === print) return cached.def as ModuleDef<IO>;
+    const diff = firstDifference(cached.def, { builder, io, src });
+    throw new ElaborationError(
+      `module '${name}' elaborates to different hardware with the same parameters ${paramsShown(params)}: its body depends on a value that is not a parameter (a variable captured by the closure, or mutable state). A module is defined once per (name, params), so every instance would get the first call's hardware; pass the value in params (defineModule('${name}', { ...params, VALUE: v }, ...)) so that each value gets its own module`,
+      src,
+      [
+        { what: 'the first definition', loc: cached.def.src },
+        ...(diff
+          ? [
+              { what: 'the first difference: this call built', loc: diff.second },
+              { what: 'where the first definition built', loc: diff.first },
+            ]
+          : []),
+      ],
+    );
+  }
   const def: ModuleDef<IO> = { name, verilogName, params, io, builder, src };
   checkModule(def as ModuleDef<unknown>);
-  definitions.set(key, { def: def as ModuleDef<unknown>, body: bodyText });
+  rememberFingerprint(def as ModuleDef<unknown>, print);
+  definitions.set(key, { def: def as ModuleDef<unknown>, body: bodyText, fingerprint: print });
   verilogNames.set(verilogName, { key, src });
   return def;
 }
