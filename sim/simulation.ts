@@ -155,6 +155,7 @@ export class Simulation<P extends object = PortValues> {
   afterEdge: (() => void) | null = null;
 
   private native: NativeInstance;
+  private readonly closeHooks = new Set<() => void>();
   private readonly byName: Map<string, PortInfo>;
   private readonly handleFns: ReturnType<AccessorFactories['handles']>;
   private readonly handles = new Map<string, Port>();
@@ -287,14 +288,35 @@ export class Simulation<P extends object = PortValues> {
     return this.native.gotFinish();
   }
 
+  /**
+   * Calls `fn` once when the simulation is closed, before the model is freed (a testbench ends its
+   * waits there, so nothing of it runs on a freed model). Returns a function that removes the hook.
+   */
+  onClose(fn: () => void): () => void {
+    this.closeHooks.add(fn);
+    return () => this.closeHooks.delete(fn);
+  }
+
   /** Finishes waveforms, runs final blocks and frees the model. Further use throws. */
   close(): void {
     if (this.native === closedNative) return;
+    const hooks = [...this.closeHooks];
+    this.closeHooks.clear();
+    let hookError: unknown = null;
+    for (const fn of hooks) {
+      try {
+        fn();
+      } catch (e) {
+        hookError ??= e;
+      }
+    }
+    this.afterEdge = null;
     this.waves.stop();
     const n = this.native;
     this.native = closedNative;
     n.destroy(n);
     openSims.delete(this);
+    if (hookError !== null) throw hookError;
   }
 }
 

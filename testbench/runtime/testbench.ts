@@ -42,6 +42,8 @@ export interface WaitOptions {
 interface Pending<T> {
   what: string;
   settled: boolean;
+  /** The promise the wait returned (marked as handled when the simulation closes under it). */
+  promise?: Promise<T>;
   resolve(value: T): void;
   reject(error: unknown): void;
 }
@@ -66,6 +68,7 @@ function isGenerator(x: unknown): x is Coroutine<unknown> {
 }
 
 const settled = Promise.resolve();
+const ignore = (): void => {};
 
 /** The testbench attached to each simulation. */
 const owners = new WeakMap<object, Testbench<object>>();
@@ -107,6 +110,7 @@ export class Testbench<P extends object = PortValues> {
   private lastYield = performance.now();
   private closed = false;
   private taskCount = 0;
+  private readonly offSimClose: () => void;
 
   constructor(sim: Simulation<P>, opts: TestbenchOptions = {}) {
     // A test that failed before closing its testbench must not break the next one: take over.
@@ -120,6 +124,7 @@ export class Testbench<P extends object = PortValues> {
     this.clk = new Clock(this as Testbench<object>);
     sim.afterEdge = this.edgeHook;
     owners.set(sim, this as Testbench<object>);
+    this.offSimClose = sim.onClose(() => this.simClosed());
   }
 
   /** The simulation's ports (write inputs, read outputs). */
@@ -194,7 +199,7 @@ export class Testbench<P extends object = PortValues> {
     if (!Number.isInteger(cycles) || cycles < 1)
       return Promise.reject(new RangeError(`withTimeout: ${cycles} cycles; needs a whole number >= 1`));
     const started = this.sim.cycle;
-    return new Promise<T | undefined>((resolve, reject) => {
+    const outer = new Promise<T | undefined>((resolve, reject) => {
       let done = false;
       this.clockWaits++;
       const d = this.heap.push(started + cycles, () => {
@@ -215,10 +220,13 @@ export class Testbench<P extends object = PortValues> {
           if (done) return;
           done = true;
           this.cancelDeadline(d);
+          // The simulation was closed under the wait: whoever gave up on it must not see an unhandled rejection.
+          if (this.closed) outer.catch(ignore);
           reject(e);
         },
       );
     });
+    return outer;
   }
 
   /** Waits for every task; rejects with the first failure. */
@@ -268,6 +276,7 @@ export class Testbench<P extends object = PortValues> {
     });
     const p = pending as Pending<T> | null;
     if (p !== null && !p.settled) {
+      p.promise = promise;
       this.pendingOf.set(promise, p as Pending<unknown>);
       if (!this.stepQueued && this.blocked >= this.live) this.queueStep();
     }
@@ -386,7 +395,22 @@ export class Testbench<P extends object = PortValues> {
     this.edgeResolve = null;
     this.edgeReject = null;
     this.closed = true;
+    this.offSimClose();
     if (this.sim.afterEdge === this.edgeHook) this.sim.afterEdge = null;
+  }
+
+  /**
+   * The simulation was closed under this testbench (e.g. by an afterAll while a timed-out test's body
+   * still waits): every pending wait rejects with one error, marked as handled first since nobody may
+   * await it any more; coroutines end and the scheduler stops, so nothing runs on the freed model.
+   */
+  private simClosed(): void {
+    if (this.closed) return;
+    const error = new Error(`${this.sim.top}: the simulation was closed under its testbench (waiting: ${this.describeWaits()})`);
+    for (const p of this.pending) p.promise?.catch(ignore);
+    this.edgePromise?.catch(ignore);
+    this.fail(error);
+    this.close();
   }
 
   // ---- internals ----
