@@ -72,6 +72,8 @@ export function* pageSpans(addr: bigint, len: number): Generator<{ pfn: bigint; 
 
 export class HostMemory {
   private readonly pages = new Map<bigint, Page>();
+  /** Pages written or cleared since the last takeChanges(), while tracked. */
+  private changed: Set<bigint> | null = null;
 
   private page(pfn: bigint): Page {
     let p = this.pages.get(pfn);
@@ -120,6 +122,26 @@ export class HostMemory {
     return this.pages.get(pfn)?.mappings.get(guest);
   }
 
+  /**
+   * Starts recording which pages are written or cleared (a scoreboard compares only those);
+   * takeChanges() hands them over and starts a new record.
+   */
+  trackChanges(): void {
+    this.changed ??= new Set();
+  }
+
+  /** The pages written or cleared since tracking started or the last call. */
+  takeChanges(): Set<bigint> {
+    const c = this.changed ?? new Set<bigint>();
+    this.changed = new Set();
+    return c;
+  }
+
+  /** A page's bytes, live (no copy; read only), or null for a page never written since its last clear (all zeros). */
+  pageData(pfn: bigint): Uint8Array | null {
+    return this.pages.get(pfn)?.data ?? null;
+  }
+
   /** Pages that are owned by someone or mapped anywhere. */
   *knownPages(): Generator<PageInfo> {
     for (const pfn of this.pages.keys()) yield this.info(pfn);
@@ -142,6 +164,7 @@ export class HostMemory {
       throw new Error(`host memory write: byte mask has ${byteMask.length} entries for ${bytes.length} bytes`);
     }
     for (const s of pageSpans(addr, bytes.length)) {
+      this.changed?.add(s.pfn);
       const p = this.page(s.pfn);
       if (!p.data) p.data = new Uint8Array(PAGE_SIZE);
       if (!byteMask) {
@@ -155,6 +178,7 @@ export class HostMemory {
   /** Zeroes a whole page (on allocation and on hand-over, so no data leaks between owners). */
   clearPage(pfn: bigint): void {
     const p = this.pages.get(pfn);
+    if (p?.data) this.changed?.add(pfn);
     if (p) p.data = null;
   }
 

@@ -40,7 +40,7 @@ import { crc32 } from '../ethernet/crc32.js';
 import { readTag } from '../ethernet/frame.js';
 import type { GrantRegion } from '../host/dma-monitor.js';
 import type { RegionSource } from '../host/fault-injector.js';
-import type { HostMemory } from '../host/memory.js';
+import { type HostMemory, PAGE_SIZE } from '../host/memory.js';
 import type { ReferenceNic } from '../refmodel/referenceNic.js';
 import type { InterruptRun } from '../vmm/vmm.js';
 import { type BusErrorTally, dmaErrBounds } from './bus-errors.js';
@@ -108,6 +108,13 @@ interface PendingMismatch {
 }
 
 /** A frame's identity for per-context sequences: its tag when it has one, else its length and CRC. */
+const ZERO_PAGE = new Uint8Array(PAGE_SIZE);
+
+/** Byte-wise equality of two arrays, compared natively. */
+function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && Buffer.compare(a, b) === 0;
+}
+
 export function frameId(data: Uint8Array): string {
   const t = readTag(data);
   return t ? `ctx${t.ctx}#${t.seq}/${data.length}` : `len${data.length}/crc${crc32(data).toString(16)}`;
@@ -154,6 +161,8 @@ export class Scoreboard {
   undetermined = new Set<number>();
   /** Frames the RTL ended with tuser high (its MAC corrupts them), so far. */
   corruptedFrames = 0;
+  /** Pages whose images differed at the last window's end (compared again at the next). */
+  private imageDiffers = new Set<bigint>();
 
   constructor(private readonly d: ScoreboardDeps) {
     this.n = d.params.N_CTX;
@@ -165,6 +174,8 @@ export class Scoreboard {
     this.followed = Array(this.n).fill(0);
     this.modelDelivered = Array.from({ length: this.n }, () => []);
     this.bitsDelivered = Array(this.n).fill(0);
+    d.memory.trackChanges();
+    d.mirror.trackChanges();
   }
 
   get clean(): boolean {
@@ -494,36 +505,52 @@ export class Scoreboard {
   /**
    * The memory images, but the interrupt ring. Bytes of contexts left out of the window are copied
    * from the RTL's memory into the model's, so later windows compare from what the RTL left.
+   *
+   * Only pages that can differ are compared: those written or cleared in either memory since the
+   * last window (both memories record them), and those that still differed after it. Every other
+   * page was equal then and neither side changed it, so it is equal now: the check is the same as a
+   * comparison of the whole images (the first window compares every page).
    */
   private compareImages(undetermined: ReadonlySet<number>): void {
+    const { memory, mirror } = this.d;
     const lo = this.d.intrRing.addr;
     const hi = lo + BigInt(this.d.intrRing.len);
-    const pfns = new Set<bigint>();
-    for (const p of this.d.memory.knownPages()) pfns.add(p.pfn);
-    for (const p of this.d.mirror.knownPages()) pfns.add(p.pfn);
+    const pfns = new Set<bigint>(this.imageDiffers);
+    for (const pfn of memory.takeChanges()) pfns.add(pfn);
+    for (const pfn of mirror.takeChanges()) pfns.add(pfn);
+    if (this.windows === 0) {
+      for (const p of memory.knownPages()) pfns.add(p.pfn);
+      for (const p of mirror.knownPages()) pfns.add(p.pfn);
+    }
+    this.imageDiffers = new Set();
     let reported = 0;
     for (const pfn of pfns) {
       const base = pfn << 12n;
       if (base >= lo && base < hi) continue;
-      const a = this.d.memory.read(base, 4096);
-      const b = this.d.mirror.read(base, 4096);
-      const first = a.findIndex((v, i) => v !== b[i]);
-      if (first < 0) continue;
-      for (let at = first; at < 4096; at++) {
+      const a = memory.pageData(pfn) ?? ZERO_PAGE;
+      const b = mirror.pageData(pfn) ?? ZERO_PAGE;
+      if (a === b || bytesEqual(a, b)) continue;
+      let differs = false;
+      for (let at = 0; at < PAGE_SIZE; at++) {
         if (a[at] === b[at]) continue;
         const addr = base + BigInt(at);
         const ctx = undetermined.size > 0 ? this.d.contextOfAddr(addr) : undefined;
         if (ctx !== undefined && undetermined.has(ctx)) {
-          this.d.mirror.write(addr, a.subarray(at, at + 1));
+          mirror.write(addr, a.subarray(at, at + 1));
           continue;
         }
+        differs = true;
         if (reported++ < 8) {
           this.flag('memory', `0x${addr.toString(16)} (${this.d.describe(addr)}): RTL memory holds ${a[at]}, the model's ${b[at]}`);
         }
         // One report per page is enough when nothing needs copying.
         if (undetermined.size === 0) break;
       }
+      if (differs) this.imageDiffers.add(pfn);
     }
+    // What the mirror recorded since the takeChanges() above is the copies just made, which left those
+    // bytes equal: pages still differing elsewhere are in imageDiffers.
+    mirror.takeChanges();
   }
 
   private compareInterrupts(undetermined: ReadonlySet<number>): void {
