@@ -1,10 +1,14 @@
-/** `cdna generate`: writes the Verilog of the NIC, of the library, or of one library block into build/. */
+/**
+ * `cdna generate`: writes the Verilog of the NIC, of the library, of one library block, or of your own
+ * design (`--design file.ts`) into build/, and with `--lint` checks it with `verilator --lint-only -Wall`.
+ */
 import path from 'node:path';
 import type { ModuleDef } from '../generator/index.js';
 import { writeDesign } from '../generator/index.js';
 import { libraryBlocks } from '../generator/lib/index.js';
 import { formatParams, type NicParams, resolveParams } from '../hdl/params.js';
 import { buildRoot } from '../sim/paths.js';
+import { isDesignFile, loadDesignFile } from './design.js';
 import type { GenerateOptions } from './main.js';
 
 export interface Generated {
@@ -46,7 +50,11 @@ async function generateLibrary(names: string[], outRoot: string): Promise<Genera
   const results: Generated[] = [];
   for (const name of names) {
     const build = libraryBlocks[name];
-    if (!build) throw new Error(`unknown design '${name}'; known: nic, nic_gmii, lib, ${Object.keys(libraryBlocks).join(', ')}`);
+    if (!build) {
+      throw new Error(
+        `unknown design '${name}'; known: nic, nic_gmii, lib, ${Object.keys(libraryBlocks).join(', ')}, or a file of your own (--design path/to/file.ts)`,
+      );
+    }
     for (const def of build() as ModuleDef<unknown>[]) {
       const dir = path.join(outRoot, def.verilogName);
       const written = await writeDesign(def, dir);
@@ -56,16 +64,47 @@ async function generateLibrary(names: string[], outRoot: string): Promise<Genera
   return results;
 }
 
-export async function runGenerate(design: string, opts: GenerateOptions): Promise<Generated[]> {
+/** A design file's export, elaborated and written into `--out` (default build/generated/<module>). */
+async function generateFile(file: string, opts: GenerateOptions): Promise<Generated[]> {
+  if (opts.profile) throw new Error(`--profile is a NIC parameter profile; for '${file}' pass its parameters with --param NAME=VALUE`);
+  if (opts.bundle) throw new Error(`--bundle writes the NIC's register files; '${file}' is not the NIC`);
+  const started = performance.now();
+  const { def, exportName } = await loadDesignFile(file, { top: opts.top, param: opts.param });
+  const dir = opts.out ?? path.join(buildRoot(), 'generated', def.verilogName);
+  const written = await writeDesign(def, dir);
+  const seconds = (performance.now() - started) / 1000;
+  process.stderr.write(`generated ${written.top} (export '${exportName}' of ${file}) in ${seconds.toFixed(2)} s\n`);
+  return [{ dir, top: written.top, files: written.files }];
+}
+
+/** `--lint`: each written design through `verilator --lint-only -Wall` (generator/verilog/lint.ts); a finding is an error. */
+async function lintGenerated(results: Generated[]): Promise<void> {
+  const { lintDirectory } = await import('../generator/verilog/lint.js');
+  for (const r of results) {
+    await lintDirectory(r.dir, r.top);
+    process.stdout.write(`${r.top}: lint clean (verilator --lint-only -Wall)\n`);
+  }
+}
+
+export async function runGenerate(design: string | undefined, opts: GenerateOptions): Promise<Generated[]> {
+  if (design !== undefined && opts.design !== undefined) {
+    throw new Error(`give the design once: '${design}' or --design ${opts.design}`);
+  }
+  const name = design ?? opts.design ?? 'nic';
+  if (opts.top !== undefined && !isDesignFile(name)) {
+    throw new Error(`--top names an export of a design file (--design path/to/file.ts); '${name}' is a built-in design`);
+  }
   let results: Generated[];
-  if (design === 'nic' || design === 'nic_gmii') results = await generateNic(opts, design);
+  if (isDesignFile(name)) results = await generateFile(name, opts);
+  else if (name === 'nic' || name === 'nic_gmii') results = await generateNic(opts, name);
   else {
     if (opts.profile || Object.keys(opts.param).length) {
-      throw new Error(`--profile and --param are NIC parameters; '${design}' is a library design and takes none`);
+      throw new Error(`--profile and --param are NIC parameters; '${name}' is a library design and takes none`);
     }
-    const names = design === 'lib' ? Object.keys(libraryBlocks) : [design];
+    const names = name === 'lib' ? Object.keys(libraryBlocks) : [name];
     results = await generateLibrary(names, opts.out ?? path.join(buildRoot(), 'generated', 'lib'));
   }
   for (const r of results) process.stdout.write(`${r.top}: ${path.join(r.dir, 'files.f')} (${r.files.length} files)\n`);
+  if (opts.lint) await lintGenerated(results);
   return results;
 }

@@ -27,13 +27,21 @@ program
 
 program
   .command('generate')
-  .description('write Verilog for a design into build/ (designs: nic, nic_gmii, lib, or one library block)')
-  .argument('[design]', 'nic | nic_gmii (the core with the GMII MAC) | lib | a library block name', 'nic')
+  .description('write Verilog for a design into build/ (designs: nic, nic_gmii, lib, one library block, or your own file)')
+  .argument('[design]', 'nic (default) | nic_gmii (the core with the GMII MAC) | lib | a library block name | path/to/file.ts')
+  .option('--design <file>', 'your own design: a .ts file exporting a design or a function returning one (docs/dsl.md)')
+  .option('--top <export>', 'the export of the design file to use (default: its default export, or its only design)')
   .option('--profile <name>', 'a parameter profile of the NIC: test, ricenic, 10g')
-  .option('--param <NAME=VALUE>', 'override a generation parameter (repeatable)', collectParam, {})
+  .option(
+    '--param <NAME=VALUE>',
+    'override a generation parameter; for a design file, passed to its function (repeatable)',
+    collectParam,
+    {},
+  )
   .option('--out <dir>', 'output directory (default: build/generated/<design>)')
+  .option('--lint', 'then check the Verilog with verilator --lint-only -Wall (any warning is an error)')
   .option('--bundle', 'also write the C header, register docs and a file list for vendor tools')
-  .action(async (design: string, opts: GenerateOptions) => {
+  .action(async (design: string | undefined, opts: GenerateOptions) => {
     const { runGenerate } = await import('./generate.js');
     await runGenerate(design, opts);
   });
@@ -91,7 +99,8 @@ program
 program
   .command('synth')
   .description('synthesize a design with yosys (iCE40: also place and route) and report its size and clock; writes build/synth/')
-  .option('--design <name>', 'nic | nic_gmii | mac | a library block', 'nic')
+  .option('--design <name>', 'nic | nic_gmii | mac | a library block | path/to/file.ts (your own design)', 'nic')
+  .option('--top <export>', 'the export of the design file to use (default: its default export, or its only design)')
   .option('--profile <name>', 'a parameter profile of the NIC: test, ricenic, 10g')
   .option('--param <NAME=VALUE>', 'override a generation parameter (repeatable)', collectParam, {})
   .option('--target <name>', 'generic | ice40 | ecp5 | xc7', 'generic')
@@ -123,9 +132,14 @@ program
   });
 
 export interface GenerateOptions {
+  /** A design file (`--design path/to/file.ts`); the positional argument may name one too. */
+  design?: string;
+  /** The export of the design file to use. */
+  top?: string;
   profile?: string;
   param: Record<string, string>;
   out?: string;
+  lint?: boolean;
   bundle?: boolean;
 }
 

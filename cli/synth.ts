@@ -13,9 +13,13 @@ import type { ModuleDef } from '../generator/index.js';
 import { libraryBlocks } from '../generator/lib/index.js';
 import { formatParams, type NicParams, resolveParams } from '../hdl/params.js';
 import { buildRoot } from '../sim/paths.js';
+import { isDesignFile, loadDesignFile } from './design.js';
 
 export interface SynthCliOptions {
+  /** nic | nic_gmii | mac | a library block | path/to/file.ts */
   design: string;
+  /** The export of a design file to use. */
+  top?: string;
   profile?: string;
   param: Record<string, string>;
   target: string;
@@ -124,6 +128,7 @@ export function runName(design: string, profile: string | undefined, param: Reco
 /** The command line that reproduces a run (for the report). */
 function commandLine(o: SynthCliOptions, target: string, freq: number): string {
   const parts = ['npx cdna synth', `--design ${o.design}`];
+  if (o.top) parts.push(`--top ${o.top}`);
   if (o.profile) parts.push(`--profile ${o.profile}`);
   for (const [k, v] of Object.entries(o.param)) parts.push(`--param ${k}=${v}`);
   parts.push(`--target ${target}`);
@@ -133,11 +138,17 @@ function commandLine(o: SynthCliOptions, target: string, freq: number): string {
 
 export async function runSynth(o: SynthCliOptions): Promise<void> {
   const target = parseTarget(o.target);
+  const file = isDesignFile(o.design);
   const isNic = (nicDesigns as readonly string[]).includes(o.design);
-  if (!isNic && !libraryBlocks[o.design]) {
-    throw new Error(`unknown design '${o.design}'; use one of ${[...nicDesigns, ...Object.keys(libraryBlocks)].join(', ')}`);
+  if (!file && !isNic && !libraryBlocks[o.design]) {
+    throw new Error(
+      `unknown design '${o.design}'; use one of ${[...nicDesigns, ...Object.keys(libraryBlocks)].join(', ')}, or a file of your own (--design path/to/file.ts)`,
+    );
   }
-  if (!isNic && (o.profile || Object.keys(o.param).length)) {
+  if (!file && o.top !== undefined) throw new Error(`--top names an export of a design file; '${o.design}' is a built-in design`);
+  if (file && o.profile)
+    throw new Error(`--profile is a NIC parameter profile; for '${o.design}' pass its parameters with --param NAME=VALUE`);
+  if (!file && !isNic && (o.profile || Object.keys(o.param).length)) {
     throw new Error(`--profile and --param are NIC parameters; '${o.design}' is a library block and takes none`);
   }
   const params = isNic ? resolveParams(o.profile, o.param) : undefined;
@@ -147,9 +158,10 @@ export async function runSynth(o: SynthCliOptions): Promise<void> {
   if (!Number.isInteger(seed) || seed < 0) throw new Error(`--seed ${o.seed}: give a whole number >= 0`);
 
   const pnr = target === 'ice40' && o.pnr;
-  const dir = o.out ?? path.join(buildRoot(), 'synth', runName(o.design, o.profile, o.param, target));
   const started = performance.now();
-  const defs = await elaborate(o.design, params);
+  const defs = file ? [(await loadDesignFile(o.design, { top: o.top, param: o.param })).def] : await elaborate(o.design, params);
+  const runDesign = file ? (defs[0] as ModuleDef<unknown>).verilogName : o.design;
+  const dir = o.out ?? path.join(buildRoot(), 'synth', runName(runDesign, o.profile, file ? {} : o.param, target));
   process.stderr.write(
     `synth: elaborated ${defs.map((d) => d.verilogName).join(', ')} in ${((performance.now() - started) / 1000).toFixed(1)} s\n`,
   );

@@ -1,4 +1,7 @@
-/** The hardware DSL: types, expressions, modules, bundles, FSMs, and the Verilog emitter. */
+/**
+ * The hardware DSL: types, expressions, modules, bundles, FSMs, the Verilog emitter, and the library of
+ * blocks. Users import it as `cdna-nic` (package.json "exports"; docs/dsl.md, "Your own design").
+ */
 export type {
   Axi4Options,
   AxiLiteOptions,
@@ -26,6 +29,36 @@ export { formatLoc } from './dsl/source.js';
 export type { HwType } from './dsl/types.js';
 export { Bool, bitsFor, isPow2, log2Ceil, SInt, UInt } from './dsl/types.js';
 export { DrivenVec, Vec } from './dsl/vec.js';
+// The library of blocks (generator/lib; docs/dsl.md, "The library").
+export type {
+  FifoStorage,
+  LowestSetBit,
+  PriorityEncoderIO,
+  PriorityEncoderOptions,
+  RrArbiterIO,
+  RrArbiterOptions,
+  SaturatingCounterIO,
+  SaturatingCounterOptions,
+  SkidBufferIO,
+  SkidBufferOptions,
+  SyncFifoIO,
+  SyncFifoOptions,
+  UpCounterIO,
+  UpCounterOptions,
+} from './lib/index.js';
+export {
+  blockRamMinDepth,
+  dataStreamSpec,
+  lowestSetBit,
+  priorityEncoder,
+  requireInt,
+  rrArbiter,
+  saturatingCounter,
+  skidBuffer,
+  syncFifo,
+  upCounter,
+} from './lib/index.js';
 export type { EmittedModule } from './verilog/emit.js';
 export { emitDesign } from './verilog/emit.js';
+export type { WrittenDesign } from './verilog/write.js';
 export { writeDesign } from './verilog/write.js';

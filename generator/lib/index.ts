@@ -11,6 +11,7 @@ import { syncFifo } from './syncFifo.js';
 
 export type { SaturatingCounterIO, SaturatingCounterOptions, UpCounterIO, UpCounterOptions } from './counters.js';
 export { saturatingCounter, upCounter } from './counters.js';
+export { requireInt } from './params.js';
 export type { LowestSetBit, PriorityEncoderIO, PriorityEncoderOptions } from './priorityEncoder.js';
 export { lowestSetBit, priorityEncoder } from './priorityEncoder.js';
 export type { RrArbiterIO, RrArbiterOptions } from './rrArbiter.js';
