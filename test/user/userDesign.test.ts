@@ -21,6 +21,8 @@ import { loadDesignFile } from '../../cli/design.js';
 import { runSynth } from '../../cli/synth.js';
 import { buildRoot } from '../../sim/paths.js';
 
+type Run = Result<{ all: true; reject: false }>;
+
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const example = 'examples/axis-filter/axisFilter.ts';
 const exampleTop = 'axis_filter__COUNT_W16_DATA_W32';
@@ -41,11 +43,11 @@ function userEnv(): Record<string, string> {
   return { ...env, CDNA_QUIET: '1', NO_COLOR: '1' };
 }
 
-function npx(args: string[], cwd: string): Promise<Result<{ all: true; reject: false }>> {
+function npx(args: string[], cwd: string): Promise<Run> {
   return execa('npx', ['--no', ...args], { cwd, all: true, reject: false, env: userEnv(), extendEnv: false });
 }
 
-function ok(r: Result<{ all: true; reject: false }>): string {
+function ok(r: Run): string {
   expect(r.exitCode, `${r.command}\n${r.all}`).toBe(0);
   return String(r.all);
 }
@@ -118,19 +120,26 @@ async function makeUserFolder(): Promise<void> {
   await writeFile(path.join(userDir, 'nothing.ts'), 'export const answer = 42;\n');
 }
 
-describe('the example in examples/axis-filter', () => {
-  let generated: Result<{ all: true; reject: false }>;
-  let synthesized: Result<{ all: true; reject: false }>;
-  beforeAll(async () => {
-    await rm(outRoot, { recursive: true, force: true });
-    [generated, synthesized] = await Promise.all([
-      npx(['cdna', 'generate', '--design', example, '--lint', '--out', path.join(outRoot, 'axis-filter')], repo),
-      npx(['cdna', 'synth', '--design', example, '--target', 'generic', '--no-breakdown', '--out', path.join(outRoot, 'synth')], repo),
-    ]);
-  }, 300_000);
+type Command = 'generate' | 'synth' | 'exampleTests' | 'userGenerate' | 'userTests' | 'noExport';
+const runs = {} as Record<Command, Run>;
 
+// Every command at once (they are independent): the machine's cores stay busy while one waits.
+beforeAll(async () => {
+  await Promise.all([rm(outRoot, { recursive: true, force: true }), makeUserFolder()]);
+  const started = {
+    generate: npx(['cdna', 'generate', '--design', example, '--lint', '--out', path.join(outRoot, 'axis-filter')], repo),
+    synth: npx(['cdna', 'synth', '--design', example, '--target', 'generic', '--no-breakdown', '--out', path.join(outRoot, 'synth')], repo),
+    exampleTests: npx(['vitest', 'run', '--root', 'examples/axis-filter'], repo),
+    userGenerate: npx(['cdna', 'generate', '--design', 'blinker.ts', '--top', 'blinker', '--param', 'width=6', '--lint'], userDir),
+    userTests: npx(['vitest', 'run'], userDir),
+    noExport: npx(['cdna', 'generate', '--design', 'nothing.ts'], userDir),
+  };
+  for (const [name, run] of Object.entries(started)) runs[name as Command] = await run;
+}, 300_000);
+
+describe('the example in examples/axis-filter', () => {
   it('generates lint-clean Verilog (cdna generate --design ... --lint)', async () => {
-    const out = ok(generated);
+    const out = ok(runs.generate);
     expect(out).toContain(`${exampleTop}: lint clean (verilator --lint-only -Wall)`);
     const list = await readFile(path.join(outRoot, 'axis-filter', 'files.f'), 'utf8');
     expect(list.trim().split('\n')).toEqual(['skid_buffer__WIDTH37.v', 'saturating_counter__WIDTH16.v', `${exampleTop}.v`]);
@@ -139,7 +148,7 @@ describe('the example in examples/axis-filter', () => {
   });
 
   it('synthesizes with yosys (cdna synth --design ... --target generic)', async () => {
-    const out = ok(synthesized);
+    const out = ok(runs.synth);
     expect(out).toContain(`top ${exampleTop}`);
     const report = JSON.parse(await readFile(path.join(outRoot, 'synth', 'report.json'), 'utf8')) as {
       total: { flipFlops: number; latches: number };
@@ -149,39 +158,27 @@ describe('the example in examples/axis-filter', () => {
     expect(report.total.latches).toBe(0);
   });
 
-  it('passes its own vitest run (npx vitest run --root examples/axis-filter)', async () => {
-    const out = ok(await npx(['vitest', 'run', '--root', 'examples/axis-filter'], repo));
-    expect(out).toMatch(/Tests\s+1 passed/);
-  }, 300_000);
+  it('passes its own vitest run, simulated with Verilator (npx vitest run --root examples/axis-filter)', () => {
+    expect(ok(runs.exampleTests)).toMatch(/Tests\s+1 passed/);
+  });
 });
 
 describe('a design in a folder of its own, outside the repository', () => {
-  let generated: Result<{ all: true; reject: false }>;
-  let noExport: Result<{ all: true; reject: false }>;
-  beforeAll(async () => {
-    await makeUserFolder();
-    [generated, noExport] = await Promise.all([
-      npx(['cdna', 'generate', '--design', 'blinker.ts', '--top', 'blinker', '--param', 'width=6', '--lint'], userDir),
-      npx(['cdna', 'generate', '--design', 'nothing.ts'], userDir),
-    ]);
-  }, 300_000);
-
   it('generates a function export with --top and --param into the build dir (build/generated/<module>)', async () => {
-    const out = ok(generated);
+    const out = ok(runs.userGenerate);
     expect(out).toContain('blinker__WIDTH6: lint clean');
     const list = await readFile(path.join(buildRoot(), 'generated', 'blinker__WIDTH6', 'files.f'), 'utf8');
     expect(list.trim().split('\n')).toEqual(['up_counter__WIDTH6.v', 'blinker__WIDTH6.v']);
   });
 
-  it("simulates it from the folder's own vitest file", async () => {
-    const out = ok(await npx(['vitest', 'run'], userDir));
-    expect(out).toMatch(/Tests\s+1 passed/);
-  }, 300_000);
+  it("simulates it from the folder's own vitest file (npx vitest run)", () => {
+    expect(ok(runs.userTests)).toMatch(/Tests\s+1 passed/);
+  });
 
   it('refuses a file without a design export, naming its exports and what to write', () => {
-    expect(noExport.exitCode).toBe(1);
-    expect(noExport.stderr).toContain("cdna: design file 'nothing.ts' exports no design; its exports: answer (number)");
-    expect(noExport.stderr).toContain('export default defineModule(');
+    expect(runs.noExport.exitCode).toBe(1);
+    expect(runs.noExport.stderr).toContain("cdna: design file 'nothing.ts' exports no design; its exports: answer (number)");
+    expect(runs.noExport.stderr).toContain('export default defineModule(');
   });
 
   it('refuses a missing file, an export that is not a design, and an unknown target', async () => {
