@@ -82,6 +82,16 @@ function count(text: string, flag: string, what: string): number {
   return v;
 }
 
+function cyclesPerRun(text: string): number {
+  try {
+    return parseCycles(text);
+  } catch (e) {
+    throw new Error(
+      (e as Error).message.replace(/^--cycles\b/, '--cycles-per-run').replace('--cycles 2000000', '--cycles-per-run 2000000'),
+    );
+  }
+}
+
 export interface CampaignPlan {
   spec: CampaignSpec;
   shard: { index: number; count: number };
@@ -95,7 +105,8 @@ export interface CampaignPlan {
 export function planCampaign(opts: CampaignOptions): CampaignPlan {
   if (opts.runs === undefined) {
     const given = CAMPAIGN_OPTIONS.filter((k) => opts[k] !== undefined).map((k) => FLAG[k]);
-    throw new Error(`${given.join(', ')} belong(s) to a campaign: add --runs R, the number of seed runs in the whole campaign`);
+    const are = given.length === 1 ? 'is a campaign option' : 'are campaign options';
+    throw new Error(`${given.join(', ')} ${are}: add --runs R, the number of seed runs in the whole campaign`);
   }
   if (!['random', 'slow', 'fixed'].includes(opts.timing)) {
     throw new Error(`--timing ${opts.timing}: use random, slow (latencies of thousands of cycles, long stalls) or fixed`);
@@ -107,7 +118,7 @@ export function planCampaign(opts: CampaignOptions): CampaignPlan {
   const spec: CampaignSpec = {
     seed,
     runs: count(opts.runs, '--runs', 'the number of seed runs in the whole campaign'),
-    cyclesPerRun: opts.cyclesPerRun === undefined ? 1_000_000 : parseCycles(opts.cyclesPerRun),
+    cyclesPerRun: opts.cyclesPerRun === undefined ? 1_000_000 : cyclesPerRun(opts.cyclesPerRun),
     profile: opts.profile,
     timing: opts.timing as CampaignSpec['timing'],
     faults,

@@ -34,7 +34,15 @@ export interface WhenBranch {
  * statement, not 1000 nested ones.
  */
 export type Stmt =
-  | { kind: 'assign'; target: DrivenSignal; sel: Selection | null; value: Expr; src: SourceLoc }
+  | {
+      kind: 'assign';
+      target: DrivenSignal;
+      sel: Selection | null;
+      value: Expr;
+      src: SourceLoc;
+      /** A wire's `init`: a declared default, which later assignments may override (no overlap). */
+      init?: true;
+    }
   | { kind: 'when'; branches: WhenBranch[]; otherwise: Stmt[] | null; src: SourceLoc }
   | { kind: 'switch'; subject: Expr; cases: SwitchCase[]; default: Stmt[] | null; src: SourceLoc };
 
@@ -272,7 +280,11 @@ export class ModuleBuilder implements SignalOwner {
   wire(name: string, type: HwType = Bool, opts: { init?: Operand } = {}): Wire {
     const loc = captureSource();
     const w = this.declare(new Wire(name, 'wire', type, this, loc));
-    if (opts.init !== undefined) w.set(opts.init);
+    if (opts.init !== undefined) {
+      w.set(opts.init);
+      const st = this.frame.stmts[this.frame.stmts.length - 1];
+      if (st?.kind === 'assign' && st.target === w) st.init = true;
+    }
     return w;
   }
 

@@ -204,6 +204,79 @@ function checkDrivers(def: ModuleDef<unknown>): void {
   }
 }
 
+// ---- overlaps ----
+
+type AssignStmt = Extract<Stmt, { kind: 'assign' }>;
+
+/** The bits an assignment drives, or null when a signal chooses them (atIndex, atPart). */
+function constantBits(st: AssignStmt): bigint | null {
+  if (st.sel === null) return ones(st.target.width);
+  return st.sel.kind === 'slice' ? bitsMask(st.sel.hi, st.sel.lo) : null;
+}
+
+/**
+ * Refuses an assignment that later assignments in the same statement list (the module's top level,
+ * one when arm, one switch case) override entirely: with the last assignment winning it has no
+ * effect, which is a mistake (two drivers written where one was meant), not a style. Assignments in
+ * a nested when/switch are conditional and never count, so a default before a conditional override
+ * stays legal, and so does a full value refined by a later slice. A wire's `init` is a declared
+ * default and may be overridden anywhere. Each list is walked once, backwards,
+ * keeping the union of the constant bits assigned after the current statement.
+ */
+function checkOverlaps(def: ModuleDef<unknown>): void {
+  const todo: Stmt[][] = [def.builder.body];
+  while (todo.length) {
+    const list = todo.pop() as Stmt[];
+    const later = new Map<DrivenSignal, bigint>();
+    for (let i = list.length - 1; i >= 0; i--) {
+      const st = list[i] as Stmt;
+      if (st.kind === 'when') {
+        for (const b of st.branches) todo.push(b.body);
+        if (st.otherwise) todo.push(st.otherwise);
+        continue;
+      }
+      if (st.kind === 'switch') {
+        for (const c of st.cases) todo.push(c.body);
+        if (st.default) todo.push(st.default);
+        continue;
+      }
+      const covered = later.get(st.target) ?? 0n;
+      const bits = constantBits(st);
+      const full = ones(st.target.width);
+      const dead = bits === null ? covered === full : (bits & ~covered) === 0n;
+      if (dead && !st.init) overlapError(def, list, i, bits ?? full);
+      if (bits !== null) later.set(st.target, covered | bits);
+    }
+  }
+}
+
+/** The error for list[dead], whose `bits` the assignments after it override: it names all of them. */
+function overlapError(def: ModuleDef<unknown>, list: Stmt[], dead: number, bits: bigint): never {
+  const first = list[dead] as AssignStmt;
+  const s = first.target;
+  let left = bits;
+  const overriding: AssignStmt[] = [];
+  for (let j = dead + 1; j < list.length && left !== 0n; j++) {
+    const st = list[j] as Stmt;
+    if (st.kind !== 'assign' || st.target !== s) continue;
+    const b = constantBits(st);
+    if (b === null || (b & left) === 0n) continue;
+    overriding.push(st);
+    left &= ~b;
+  }
+  const last = overriding[overriding.length - 1] as AssignStmt;
+  const what = bits === ones(s.width) ? `'${s.name}'` : `bits ${describeBits(bits, s.width)} of '${s.name}'`;
+  const by = overriding.length === 1 ? 'this assignment overrides' : `this assignment and ${overriding.length - 1} before it override`;
+  throw new ElaborationError(
+    `assignment overlap in module ${def.verilogName}: ${by} every bit of ${what} that the assignment at ${formatLoc(first.src)} drives, in the same scope, so that one has no effect; remove one of them, or put the override in a when() if the first is meant as a default`,
+    last.src,
+    [
+      { what: 'the overridden assignment', loc: first.src },
+      ...overriding.slice(0, -1).map((o) => ({ what: 'also overriding it', loc: o.src })),
+    ],
+  );
+}
+
 // ---- combinational dependencies, loops, port summaries ----
 
 /** Signals each combinational signal reads: values, enclosing conditions and index expressions. */
@@ -592,6 +665,7 @@ function checkFormal(def: ModuleDef<unknown>): void {
 /** Runs every check and stores the analysis for the emitter. */
 export function checkModule(def: ModuleDef<unknown>): ModuleAnalysis {
   checkDrivers(def);
+  checkOverlaps(def);
   const deps = combDependencies(def);
   const combPaths = checkLoopsAndPaths(def, deps);
   const groups = groupSignals(def, deps);

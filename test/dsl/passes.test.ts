@@ -192,13 +192,12 @@ describe('grouping', () => {
       const c = m.input('c');
       const x = m.output('x', UInt(2));
       const y = m.output('y', UInt(2));
-      x.set(0);
       y.set(0);
       m.when(c, () => {
         x.set(1);
         y.set(x.addWrap(1));
       });
-      x.set(3);
+      x.set(3); // (a default x.set(0) before the when would be an overlap: this overrides it)
     });
     // In one always @(*) block `y = x + 1` would read x before its last assignment.
     const groups = analysisOf(def).groups.map((g) => g.signals.map((s) => s.name).join(','));

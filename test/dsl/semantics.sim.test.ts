@@ -129,10 +129,10 @@ const statements = defineModule('statements', {}, (m) => {
   parts.at(3, 0).set(a.bits(7, 4));
   parts.at(7, 4).set(b.trunc(4));
   m.when(c, () => parts.atPart(i.trunc(1), 4).set(0));
-  // x and y share an always block in the source; y reads x, whose final value is set after.
+  // x and y share an always block in the source; y reads x, whose final value is set after (a
+  // default x.set(a) before the when would be an assignment overlap with that last one).
   const x = m.output('x', UInt(8));
   const y = m.output('y', UInt(8));
-  x.set(a);
   y.set(0);
   m.when(c, () => {
     x.set(b.resize(8));

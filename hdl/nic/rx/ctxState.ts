@@ -388,9 +388,10 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   regResValid.set(doReg.and(opWr.not()));
   doneUpdValid.set(0);
   const codeIs = (r: Parameters<typeof regCode>[0]) => opCode.eq(regCode(r));
-  const flush = () => {
+  // A flush restarts fetching at `fetchFrom`: the expected seq, or the one RX_EXP_SEQ writes.
+  const flush = (fetchFrom: Expr = exp) => {
     dynChange.set(1);
-    nFetch.set(exp);
+    nFetch.set(fetchFrom);
     nCnt.set(0);
     nActive.set(0);
     nRearm.set(0);
@@ -418,9 +419,8 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
       flush();
     });
     m.when(codeIs('RX_EXP_SEQ'), () => {
-      flush();
+      flush(opData.trunc(seqW));
       nExp.set(opData.trunc(seqW));
-      nFetch.set(opData.trunc(seqW));
       doneUpdValid.set(1);
       doneUpdSeq.set(opData.trunc(seqW).subWrap(1));
     });
@@ -520,14 +520,16 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   const expReset = findRegister(regs, 'RX_EXP_SEQ').reset;
   const trustReset = findRegister(regs, 'RX_DONE_TRUSTED').reset;
   m.when(initDone.not(), () => {
+    const resetWord = new Map<unknown, Expr>([
+      [wDyn, packDyn(lit(expReset, seqW), lit(expReset, seqW), lit(0, cw), lit(0, 1), lit(0, 1), lit(0, genW), lit(0, iw))],
+      [wTrust, lit(trustReset, seqW)],
+    ]);
     for (const p of [wRing, wLog2, wDone, wDyn, wCnt, wTrust]) {
       p.we.set(1);
       p.addr.set(initCtx);
-      p.data.set(0);
+      p.data.set(resetWord.get(p) ?? 0);
       p.mask?.set(lit(3, 2));
     }
-    wDyn.data.set(packDyn(lit(expReset, seqW), lit(expReset, seqW), lit(0, cw), lit(0, 1), lit(0, 1), lit(0, genW), lit(0, iw)));
-    wTrust.data.set(lit(trustReset, seqW));
     initCtx.set(initCtx.addWrap(1));
     m.when(initCtx.eq(c.nCtx - 1), () => initDone.set(1));
   });
