@@ -61,21 +61,6 @@ const howTo =
   "export the design (`export default defineModule('my_top', {}, (m) => ...)`, or a library block such as " +
   '`export default syncFifo({ width: 8, depth: 16 })`), or a function returning one (`export default (p) => myTop(p)`)';
 
-/**
- * The exports of an imported module. A TypeScript file in a folder without `"type": "module"` is
- * CommonJS: Node then gives `module.exports` as `default` (with the real default export inside it).
- */
-function exportsOf(ns: Record<string, unknown>): Record<string, unknown> {
-  const d = ns.default;
-  if (typeof d !== 'object' || d === null || isModuleDef(d)) return ns;
-  const cjs = d as Record<string, unknown>;
-  const named = Object.keys(ns).filter((k) => k !== 'default' && k !== 'module.exports');
-  if ('__esModule' in cjs || (named.length > 0 && named.every((k) => k in cjs))) {
-    return Object.fromEntries(Object.entries(cjs).filter(([k]) => k !== '__esModule'));
-  }
-  return ns;
-}
-
 function chooseExport(mod: Record<string, unknown>, shown: string, top: string | undefined): string {
   const names = Object.keys(mod);
   const listing = names.length ? names.map((n) => `${n} (${describe(mod[n])})`).join(', ') : 'none';
@@ -105,11 +90,16 @@ export async function loadDesignFile(file: string, opts: { top?: string; param?:
   }
   let mod: Record<string, unknown>;
   try {
-    mod = exportsOf((await import(pathToFileURL(abs).href)) as Record<string, unknown>);
+    mod = (await import(pathToFileURL(abs).href)) as Record<string, unknown>;
   } catch (err) {
     // An elaboration error at import time (a design built at the top level) already names its line.
     if (err instanceof ElaborationError) throw err;
-    throw new Error(`loading design file '${file}' failed: ${(err as Error).message}`, { cause: err });
+    const message = (err as Error).message;
+    // A .ts file in a folder without "type": "module" is CommonJS, and CommonJS cannot import the package.
+    const hint = /require\(|ERR_REQUIRE_ESM|import statement outside a module/.test(message)
+      ? ' (the file was loaded as CommonJS: add "type": "module" to the package.json of its folder)'
+      : '';
+    throw new Error(`loading design file '${file}' failed: ${message}${hint}`, { cause: err });
   }
   const exportName = chooseExport(mod, `design file '${file}'`, opts.top);
   const what = `export '${exportName}' of '${file}'`;
