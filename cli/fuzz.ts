@@ -7,6 +7,9 @@
  * `--faults` mixes random bus errors into it (some rounds fail one context's transfers, or the
  * interrupt ring) with latencies of thousands of cycles and long back-pressure: the report lists the
  * faults injected by kind and context and how each was contained.
+ *
+ * With `--runs R` it is a campaign of many seeds (cli/fuzzCampaign.ts: --jobs, --shard, JSON and
+ * JUnit results; `cdna fuzz merge` in cli/fuzzMerge.ts); each of its workers runs `runFuzz` here.
  */
 import { resolveParams } from '../hdl/params.js';
 import { repeatCommand } from '../testbench/system/campaign.js';
