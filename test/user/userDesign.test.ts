@@ -17,7 +17,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa, type Result } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadDesignFile } from '../../cli/design.js';
+import { designParams, loadDesignFile } from '../../cli/design.js';
 import { runSynth } from '../../cli/synth.js';
 import { buildRoot } from '../../sim/paths.js';
 
@@ -118,6 +118,7 @@ async function makeUserFolder(): Promise<void> {
   await writeFile(path.join(userDir, 'blinker.test.ts'), blinkerTest);
   await writeFile(path.join(userDir, 'vitest.config.ts'), vitestConfig);
   await writeFile(path.join(userDir, 'nothing.ts'), 'export const answer = 42;\n');
+  await writeFile(path.join(userDir, 'two.ts'), "export { blinker } from './blinker.js';\nexport const other = () => null;\n");
 }
 
 type Command = 'generate' | 'synth' | 'exampleTests' | 'userGenerate' | 'userTests' | 'noExport';
@@ -189,8 +190,25 @@ describe('a design in a folder of its own, outside the repository', () => {
     await expect(loadDesignFile(path.join(userDir, 'blinker.ts'), { top: 'nope' })).rejects.toThrow(
       /has no export named 'nope' \(--top names an export\); its exports: blinker \(function\), notADesign \(number\)/,
     );
+    await expect(loadDesignFile(path.join(userDir, 'two.ts'))).rejects.toThrow(
+      /exports several designs or functions \(blinker, other\); pick one with --top <export>, or add a default export/,
+    );
+    await expect(loadDesignFile(path.join(userDir, 'two.ts'), { top: 'other' })).rejects.toThrow(
+      /export 'other' of '.*two\.ts' is a function that returned null, not a design/,
+    );
     await expect(
       runSynth({ design: example, param: {}, target: 'vu9p', device: 'hx8k', seed: '1', pnr: false, breakdown: false }),
     ).rejects.toThrow("unknown target 'vu9p'; use one of generic, ice40, ecp5, xc7");
+  });
+
+  it('passes --param values to a design function as numbers, booleans or text', () => {
+    expect(designParams({ width: '16', base: '0x10', fast: 'true', slow: 'false', name: 'fifo_a', empty: '' })).toEqual({
+      width: 16,
+      base: 16,
+      fast: true,
+      slow: false,
+      name: 'fifo_a',
+      empty: '',
+    });
   });
 });
