@@ -44,7 +44,8 @@ function userEnv(): Record<string, string> {
 }
 
 function npx(args: string[], cwd: string): Promise<Run> {
-  return execa('npx', ['--no', ...args], { cwd, all: true, reject: false, env: userEnv(), extendEnv: false });
+  // Killed before the hook's timeout, so no command outlives the test.
+  return execa('npx', ['--no', ...args], { cwd, all: true, reject: false, env: userEnv(), extendEnv: false, timeout: 540_000 });
 }
 
 function ok(r: Run): string {
@@ -136,7 +137,7 @@ beforeAll(async () => {
     noExport: npx(['cdna', 'generate', '--design', 'nothing.ts'], userDir),
   };
   for (const [name, run] of Object.entries(started)) runs[name as Command] = await run;
-}, 300_000);
+}, 600_000); // cold Verilator builds on a loaded machine took close to 3 minutes
 
 describe('the example in examples/axis-filter', () => {
   it('generates lint-clean Verilog (cdna generate --design ... --lint)', async () => {
