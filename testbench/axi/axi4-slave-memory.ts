@@ -95,9 +95,20 @@ interface WriteResp {
 }
 
 interface WBeat {
-  data: bigint;
-  strb: bigint;
+  /** The beat's bytes, lane 0 first. */
+  data: Uint8Array;
+  /** WSTRB, one entry per lane. */
+  strb: boolean[];
   last: boolean;
+}
+
+/**
+ * A data port's bytes, lane 0 first, without going through a bigint: a byte view over its 32-bit
+ * words where the port has them (stored in 32-bit words or wider, on a little-endian host), else null.
+ */
+function laneView(words: Uint32Array | null, bytes: number): Uint8Array | null {
+  if (words === null || words.byteLength < bytes || new Uint8Array(Uint32Array.of(1).buffer)[0] !== 1) return null;
+  return new Uint8Array(words.buffer, words.byteOffset, bytes);
 }
 
 export class Axi4SlaveMemory {
@@ -138,6 +149,9 @@ export class Axi4SlaveMemory {
   private writesInFlight = 0;
   private peakReads = 0;
   private readonly wready: Port | null = null;
+  /** Byte views of RDATA (to drive) and of the sampled WDATA, when the ports allow them. */
+  private readonly rLanes: Uint8Array | null = null;
+  private readonly wLanes: Uint8Array | null = null;
   /** Bursts served, for tests that want to see reordering happen. */
   readonly servedOrder: { id: number; addr: number }[] = [];
 
@@ -208,6 +222,7 @@ export class Axi4SlaveMemory {
       this.arRule = new ChannelRule(null, this.ar.valid, this.ar.ready, [], '');
       this.rRule = new ChannelRule(null, this.r.valid, need('rready'), [], '');
       this.r.valid.set(0);
+      this.rLanes = laneView(this.r.data.words, this.dataBytes);
     }
     if (this.aw) {
       expectDir(this.aw.valid, 'output', 'AXI4 slave memory');
@@ -218,6 +233,7 @@ export class Axi4SlaveMemory {
       this.wRule = new ChannelRule(null, need('wvalid'), this.wready, [], '');
       this.bRule = new ChannelRule(null, this.b.valid, need('bready'), [], '');
       this.b.valid.set(0);
+      this.wLanes = laneView(this.w.data.sampledWords, this.dataBytes);
     }
     this.driveReadies();
     tb.onEdge(() => this.edge(), { name: `${prefix} AXI4 memory` });
@@ -255,18 +271,29 @@ export class Axi4SlaveMemory {
       this.awQ.push(sampledBurst(this.aw, this.dataBytes));
       this.writesInFlight++;
     }
-    if (this.wRule?.edge() && this.w) {
-      const all = (1n << BigInt(this.dataBytes)) - 1n;
-      this.wBeats.push({
-        data: big(this.w.data.sampled()),
-        strb: this.w.strb ? big(this.w.strb.sampled()) : all,
-        last: this.w.last ? this.w.last.sampled() !== 0 : true,
-      });
-    }
+    if (this.wRule?.edge() && this.w) this.wBeats.push(this.sampledWriteBeat(this.w));
     this.completeWrites(cycle);
     this.driveReadies();
     this.driveRead(cycle);
     this.driveWriteResponse(cycle);
+  }
+
+  /** The W beat the last edge took: its bytes and strobes per lane. */
+  private sampledWriteBeat(w: { data: Port; strb: Port | null; last: Port | null }): WBeat {
+    const n = this.dataBytes;
+    let data: Uint8Array;
+    if (this.wLanes) data = this.wLanes.slice();
+    else {
+      data = new Uint8Array(n);
+      const v = big(w.data.sampled());
+      for (let lane = 0; lane < n; lane++) data[lane] = Number((v >> BigInt(8 * lane)) & 0xffn);
+    }
+    const strb: boolean[] = new Array(n);
+    const s = w.strb ? w.strb.sampled() : null;
+    if (s === null) strb.fill(true);
+    else if (typeof s === 'number') for (let lane = 0; lane < n; lane++) strb[lane] = ((s >>> lane) & 1) === 1;
+    else for (let lane = 0; lane < n; lane++) strb[lane] = ((s >> BigInt(lane)) & 1n) === 1n;
+    return { data, strb, last: w.last ? w.last.sampled() !== 0 : true };
   }
 
   private completeWrites(cycle: number): void {
@@ -281,8 +308,7 @@ export class Axi4SlaveMemory {
       if (resp === 0) {
         beats.forEach((w, n) => {
           const { addr, lo, hi } = beatLanes(b, n, this.dataBytes);
-          const mask: boolean[] = [];
-          for (let lane = lo; lane <= hi; lane++) mask.push(((w.strb >> BigInt(lane)) & 1n) === 1n);
+          const mask = w.strb.slice(lo, hi + 1);
           const beatResp = this.faults ? this.faults.writeResponse(BigInt(addr + lo), hi - lo + 1, mask) : 0;
           if (beatResp !== 0) {
             // The failed beat's bytes never land; the burst answers its first error.
@@ -294,14 +320,10 @@ export class Axi4SlaveMemory {
             return;
           }
           if (this.port) {
-            const bytes = new Uint8Array(hi - lo + 1);
-            for (let lane = lo; lane <= hi; lane++) bytes[lane - lo] = Number((w.data >> BigInt(8 * lane)) & 0xffn);
-            this.port.dmaWrite(BigInt(addr + lo), bytes, mask);
+            this.port.dmaWrite(BigInt(addr + lo), w.data.subarray(lo, hi + 1), mask);
             return;
           }
-          for (let lane = lo; lane <= hi; lane++) {
-            if (mask[lane - lo]) this.memory.writeByte(addr + lane, Number((w.data >> BigInt(8 * lane)) & 0xffn));
-          }
+          for (let lane = lo; lane <= hi; lane++) if (mask[lane - lo]) this.memory.writeByte(addr + lane, w.data[lane]);
         });
       }
       const [wlo, whi] = this.o.writeLatency;
@@ -343,7 +365,8 @@ export class Axi4SlaveMemory {
       this.r.valid.set(0);
       return;
     }
-    let data = 0n;
+    let bytes: Uint8Array | null = null;
+    let lanesLo = 0;
     let resp = cur.resp;
     if (resp === 0) {
       const { addr, lo, hi } = beatLanes(cur.burst, cur.beat, this.dataBytes);
@@ -354,19 +377,29 @@ export class Axi4SlaveMemory {
         if (!cur.failed)
           this.onErrorBurst?.({ direction: 'read', id: cur.burst.id, addr: cur.burst.addr, beatAddr: addr + lo, resp, cycle });
         cur.failed = true;
-      } else if (this.port) {
-        const bytes = this.port.dmaRead(BigInt(addr + lo), hi - lo + 1);
-        for (let lane = hi; lane >= lo; lane--) data |= BigInt(bytes[lane - lo]) << BigInt(8 * lane);
       } else {
-        for (let lane = hi; lane >= lo; lane--) data |= BigInt(this.memory.readByte(addr + lane)) << BigInt(8 * lane);
+        bytes = this.port ? this.port.dmaRead(BigInt(addr + lo), hi - lo + 1) : this.memory.read(addr + lo, hi - lo + 1);
+        lanesLo = lo;
       }
     }
     this.r.id?.set(cur.burst.id);
-    this.r.data.set(data);
+    this.driveReadData(this.r.data, bytes, lanesLo);
     this.r.resp?.set(resp);
     this.r.last?.set(cur.beat === cur.burst.len ? 1 : 0);
     this.r.valid.set(1);
     this.rDriving = true;
+  }
+
+  /** RDATA: `bytes` on the lanes from `lo`, every other lane 0 (all 0 without bytes: a failed beat). */
+  private driveReadData(port: Port, bytes: Uint8Array | null, lo: number): void {
+    if (this.rLanes) {
+      this.rLanes.fill(0);
+      if (bytes) this.rLanes.set(bytes, lo);
+      return;
+    }
+    let data = 0n;
+    if (bytes) for (let i = bytes.length - 1; i >= 0; i--) data |= BigInt(bytes[i]) << BigInt(8 * (lo + i));
+    port.set(data);
   }
 
   private driveWriteResponse(cycle: number): void {

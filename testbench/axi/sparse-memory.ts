@@ -26,12 +26,23 @@ export class SparseMemory {
 
   read(addr: number, length: number): Uint8Array {
     const out = new Uint8Array(length);
-    for (let i = 0; i < length; i++) out[i] = this.readByte(addr + i);
+    for (let at = 0; at < length; ) {
+      const offset = (addr + at) % pageSize;
+      const n = Math.min(length - at, pageSize - offset);
+      const p = this.page(addr + at, false);
+      if (p) out.set(p.subarray(offset, offset + n), at);
+      at += n;
+    }
     return out;
   }
 
   write(addr: number, data: Uint8Array): void {
-    for (let i = 0; i < data.length; i++) this.writeByte(addr + i, data[i]);
+    for (let at = 0; at < data.length; ) {
+      const offset = (addr + at) % pageSize;
+      const n = Math.min(data.length - at, pageSize - offset);
+      (this.page(addr + at, true) as Uint8Array).set(data.subarray(at, at + n), offset);
+      at += n;
+    }
   }
 
   /** A little-endian unsigned value of `bytes` bytes. */

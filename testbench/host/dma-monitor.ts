@@ -301,7 +301,9 @@ export class DmaMonitor implements DmaPort {
     const n = ++this.count;
     this.check(n, 'write', addr, bytes.length, byteMask);
     this.memory.write(addr, bytes, byteMask);
-    this.record({ access: n, direction: 'write', addr, data: bytes.slice(), byteMask: byteMask ? Array.from(byteMask) : undefined });
+    if (this.keepLog || this.listeners.length > 0) {
+      this.record({ access: n, direction: 'write', addr, data: bytes.slice(), byteMask: byteMask ? Array.from(byteMask) : undefined });
+    }
     if (this.failedBuffers.size > 0) this.checkWriteBack(addr, bytes.length);
   }
 
@@ -478,7 +480,21 @@ export class DmaMonitor implements DmaPort {
     for (const fn of this.listeners) fn(a);
   }
 
+  /** True when one grant allowing `dir` holds all of [addr, addr+len) (the usual case: nothing to judge byte by byte). */
+  private coveredByOne(dir: DmaDirection, addr: bigint, len: number): boolean {
+    if (len === 0) return true;
+    const end = addr + BigInt(len);
+    const pfn = addr >> 12n;
+    if ((end - 1n) >> 12n !== pfn) return false;
+    const grants = this.byPage.get(pfn);
+    if (!grants) return false;
+    for (const g of grants) if (allows(g.access, dir) && g.addr <= addr && g.addr + BigInt(g.len) >= end) return true;
+    return false;
+  }
+
   private check(n: number, dir: DmaDirection, addr: bigint, len: number, mask?: ArrayLike<boolean>): void {
+    // A granted byte is allowed whatever its word and mask: one grant over the whole access clears it.
+    if (this.coveredByOne(dir, addr, len)) return;
     // Reads are judged on whole aligned bus words (see readGranule); writes byte by byte.
     const word = dir === 'read' ? this.readGranule : 1;
     for (const s of pageSpans(addr, len)) {

@@ -70,12 +70,18 @@ export function* pageSpans(addr: bigint, len: number): Generator<{ pfn: bigint; 
   }
 }
 
-export class HostMemory {
-  private readonly pages = new Map<bigint, Page>();
-  /** Pages written or cleared since the last takeChanges(), while tracked. */
-  private changed: Set<bigint> | null = null;
+/** Page number and offset of an address as Numbers (exact: a 64-bit address's page number is below 2^52). */
+function split(addr: bigint): { pfn: number; offset: number } {
+  return { pfn: Number(addr >> PAGE_SHIFT), offset: Number(addr & (PAGE_SIZE_N - 1n)) };
+}
 
-  private page(pfn: bigint): Page {
+export class HostMemory {
+  /** By page number as a Number (below 2^52, so exact): bigint keys hash slowly. */
+  private readonly pages = new Map<number, Page>();
+  /** Pages written or cleared since the last takeChanges(), while tracked. */
+  private changed: Set<number> | null = null;
+
+  private page(pfn: number): Page {
     let p = this.pages.get(pfn);
     if (!p) {
       p = { owner: null, type: 'normal', mappings: new Map(), data: null };
@@ -86,40 +92,40 @@ export class HostMemory {
 
   /** Metadata of a page (an untouched page is owned by nobody, normal, unmapped). */
   info(pfn: bigint): PageInfo {
-    const p = this.pages.get(pfn);
+    const p = this.pages.get(Number(pfn));
     return { pfn, owner: p?.owner ?? null, type: p?.type ?? 'normal', mappings: new Map(p?.mappings ?? []) };
   }
 
   ownerOf(pfn: bigint): Owner {
-    return this.pages.get(pfn)?.owner ?? null;
+    return this.pages.get(Number(pfn))?.owner ?? null;
   }
 
   typeOf(pfn: bigint): PageType {
-    return this.pages.get(pfn)?.type ?? 'normal';
+    return this.pages.get(Number(pfn))?.type ?? 'normal';
   }
 
   /** Sets owner and type; mappings are left as they are (callers unmap on a change of owner). */
   setPage(pfn: bigint, owner: Owner, type: PageType): void {
-    const p = this.page(pfn);
+    const p = this.page(Number(pfn));
     p.owner = owner;
     p.type = type;
   }
 
   map(pfn: bigint, guest: GuestId, access: Access): void {
-    this.page(pfn).mappings.set(guest, access);
+    this.page(Number(pfn)).mappings.set(guest, access);
   }
 
   unmap(pfn: bigint, guest: GuestId): void {
-    this.pages.get(pfn)?.mappings.delete(guest);
+    this.pages.get(Number(pfn))?.mappings.delete(guest);
   }
 
   unmapAll(pfn: bigint): void {
-    this.pages.get(pfn)?.mappings.clear();
+    this.pages.get(Number(pfn))?.mappings.clear();
   }
 
   /** The access `guest` has to the page, or undefined when it is not mapped into it. */
   accessOf(pfn: bigint, guest: GuestId): Access | undefined {
-    return this.pages.get(pfn)?.mappings.get(guest);
+    return this.pages.get(Number(pfn))?.mappings.get(guest);
   }
 
   /**
@@ -132,27 +138,36 @@ export class HostMemory {
 
   /** The pages written or cleared since tracking started or the last call. */
   takeChanges(): Set<bigint> {
-    const c = this.changed ?? new Set<bigint>();
-    this.changed = new Set();
-    return c;
+    const out = new Set<bigint>();
+    for (const pfn of this.changed ?? []) out.add(BigInt(pfn));
+    if (this.changed) this.changed.clear();
+    return out;
   }
 
   /** A page's bytes, live (no copy; read only), or null for a page never written since its last clear (all zeros). */
   pageData(pfn: bigint): Uint8Array | null {
-    return this.pages.get(pfn)?.data ?? null;
+    return this.pages.get(Number(pfn))?.data ?? null;
   }
 
   /** Pages that are owned by someone or mapped anywhere. */
   *knownPages(): Generator<PageInfo> {
-    for (const pfn of this.pages.keys()) yield this.info(pfn);
+    for (const pfn of this.pages.keys()) yield this.info(BigInt(pfn));
   }
 
   read(addr: bigint, len: number): Uint8Array {
     checkRange(addr, len, 'host memory read');
+    let { pfn, offset } = split(addr);
+    // One page (every DMA beat, every descriptor): one copy.
+    if (offset + len <= PAGE_SIZE) {
+      const data = this.pages.get(pfn)?.data;
+      return data ? data.slice(offset, offset + len) : new Uint8Array(len);
+    }
     const out = new Uint8Array(len);
-    for (const s of pageSpans(addr, len)) {
-      const data = this.pages.get(s.pfn)?.data;
-      if (data) out.set(data.subarray(s.offset, s.offset + s.len), s.at);
+    for (let at = 0; at < len; pfn++, offset = 0) {
+      const n = Math.min(len - at, PAGE_SIZE - offset);
+      const data = this.pages.get(pfn)?.data;
+      if (data) out.set(data.subarray(offset, offset + n), at);
+      at += n;
     }
     return out;
   }
@@ -163,22 +178,22 @@ export class HostMemory {
     if (byteMask && byteMask.length !== bytes.length) {
       throw new Error(`host memory write: byte mask has ${byteMask.length} entries for ${bytes.length} bytes`);
     }
-    for (const s of pageSpans(addr, bytes.length)) {
-      this.changed?.add(s.pfn);
-      const p = this.page(s.pfn);
+    let { pfn, offset } = split(addr);
+    for (let at = 0; at < bytes.length; pfn++, offset = 0) {
+      const n = Math.min(bytes.length - at, PAGE_SIZE - offset);
+      this.changed?.add(pfn);
+      const p = this.page(pfn);
       if (!p.data) p.data = new Uint8Array(PAGE_SIZE);
-      if (!byteMask) {
-        p.data.set(bytes.subarray(s.at, s.at + s.len), s.offset);
-        continue;
-      }
-      for (let i = 0; i < s.len; i++) if (byteMask[s.at + i]) p.data[s.offset + i] = bytes[s.at + i];
+      if (!byteMask) p.data.set(n === bytes.length ? bytes : bytes.subarray(at, at + n), offset);
+      else for (let i = 0; i < n; i++) if (byteMask[at + i]) p.data[offset + i] = bytes[at + i];
+      at += n;
     }
   }
 
   /** Zeroes a whole page (on allocation and on hand-over, so no data leaks between owners). */
   clearPage(pfn: bigint): void {
-    const p = this.pages.get(pfn);
-    if (p?.data) this.changed?.add(pfn);
+    const p = this.pages.get(Number(pfn));
+    if (p?.data) this.changed?.add(Number(pfn));
     if (p) p.data = null;
   }
 
