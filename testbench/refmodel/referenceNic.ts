@@ -41,6 +41,7 @@ import {
   MAC_TABLE_WAY_STRIDE,
   MAX_INTR_RING_LOG2,
   macTableGeometry,
+  type RegisterSpec,
   STATUS,
   TX_RATE_SHARE,
 } from '../../hdl/registers/map.js';
@@ -144,9 +145,16 @@ interface ContextState {
 
 const NO_FAILURES: readonly FailedSpan[] = Object.freeze([]);
 
+/** A context register by its offset within the context's block. */
+const CTX_REG_AT: ReadonlyMap<number, Bar1CtxReg> = new Map(
+  (Object.keys(BAR1_CTX_OFFSETS) as Bar1CtxReg[]).map((r) => [BAR1_CTX_OFFSETS[r], r] as const),
+);
+
 const TWO32 = 2 ** 32;
 
 export class ReferenceNic {
+  /** The context registers' specs by name (access, locking). */
+  private readonly ctxSpecs: ReadonlyMap<Bar1CtxReg, RegisterSpec<Bar1CtxReg>>;
   readonly dmaWrites: DmaWriteRecord[] = [];
   readonly wire: WireFrame[] = [];
   /** TX frames whose payload read failed, oldest first (the scoreboard takes them per window). */
@@ -185,6 +193,7 @@ export class ReferenceNic {
     this.seqMask = d.seqMask;
     this.maxFrame = d.maxFrameBytes;
     const ctxRegs = bar1CtxRegisters(params);
+    this.ctxSpecs = new Map(ctxRegs.map((r) => [r.name, r]));
     this.ctxs = Array.from({ length: params.N_CTX }, () => ({
       regs: new Map(ctxRegs.map((r) => [r.name, r.reset])),
       counters: Object.fromEntries(CTX_COUNTERS.map((c) => [c, 0])) as Record<CtxCounter, number>,
@@ -257,7 +266,7 @@ export class ReferenceNic {
     const c = (offset - BAR1_CTX_BASE) >>> BAR1_CTX_SHIFT;
     const within = (offset - BAR1_CTX_BASE) & ((1 << BAR1_CTX_SHIFT) - 1);
     if (c >= this.params.N_CTX) return null;
-    const reg = (Object.keys(BAR1_CTX_OFFSETS) as Bar1CtxReg[]).find((r) => BAR1_CTX_OFFSETS[r] === within);
+    const reg = CTX_REG_AT.get(within);
     return reg ? { c, reg } : null;
   }
 
@@ -266,7 +275,7 @@ export class ReferenceNic {
     const cr = this.ctxReg(offset);
     if (cr) {
       const ctx = this.ctxs[cr.c] as ContextState;
-      const spec = bar1CtxRegisters(this.params).find((r) => r.name === cr.reg);
+      const spec = this.ctxSpecs.get(cr.reg);
       if (!spec || spec.access === 'RO') return;
       const locked = spec.lockedWhen === 'ctx-enabled' && this.flag(cr.c, CTRL.EN);
       const badLog2 = (cr.reg === 'TX_RING_LOG2' || cr.reg === 'RX_RING_LOG2') && (v & 0x1f) > this.params.MAX_RING_LOG2;

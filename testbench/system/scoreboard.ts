@@ -167,8 +167,7 @@ export class Scoreboard {
   constructor(private readonly d: ScoreboardDeps) {
     this.n = d.params.N_CTX;
     const lo = Number(d.intrRing.addr);
-    const hi = lo + d.intrRing.len;
-    const ignored = (a: number) => a >= lo && a < hi;
+    const ignored = { lo, hi: lo + d.intrRing.len };
     this.rtlLog = new WriteLog(ignored);
     this.modelLog = new WriteLog(ignored);
     this.followed = Array(this.n).fill(0);
@@ -196,6 +195,8 @@ export class Scoreboard {
   /** Whole 32-bit halves of completion records a write covers: [ctx, 'tx' | 'rx', value]. */
   private recordHalves(e: DmaWriteEvent): { ctx: number; dir: 'tx' | 'rx'; value: number }[] {
     const out: { ctx: number; dir: 'tx' | 'rx'; value: number }[] = [];
+    const rel = e.addr - this.d.recordsBase;
+    if (rel + BigInt(e.bytes.length) <= 0n || rel >= BigInt(this.n * 8)) return out;
     for (let i = 0; i + 4 <= e.bytes.length; i++) {
       const r = this.recordOf(e.addr + BigInt(i));
       if (!r || (r.offset !== 0 && r.offset !== 4)) continue;

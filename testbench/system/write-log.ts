@@ -13,23 +13,34 @@ export interface ByteRangeDiff {
   model: string;
 }
 
-export class WriteLog {
-  private values = new Map<number, number[]>();
+/** One byte's values over a window: a single value (the usual case) or, once written again, the list. */
+export type ByteHistory = number | number[];
 
-  constructor(private readonly ignored: (addr: number) => boolean = () => false) {}
+export class WriteLog {
+  private values = new Map<number, ByteHistory>();
+
+  /** `ignored`: addresses [lo, hi) left out (the interrupt ring). */
+  constructor(private readonly ignored: { lo: number; hi: number } | null = null) {}
 
   record(e: DmaWriteEvent): void {
     const base = Number(e.addr);
-    for (let i = 0; i < e.bytes.length; i++) {
+    const n = e.bytes.length;
+    const lo = this.ignored?.lo ?? 0;
+    const hi = this.ignored?.hi ?? 0;
+    const skip = base < hi && base + n > lo;
+    const values = this.values;
+    for (let i = 0; i < n; i++) {
       if (e.mask && !e.mask[i]) continue;
       const addr = base + i;
-      if (this.ignored(addr)) continue;
+      if (skip && addr >= lo && addr < hi) continue;
+      const v = e.bytes[i];
       // A value equal to the byte's previous one changes nothing, wherever it was recorded.
-      const list = this.values.get(addr);
-      const prev = list ? list[list.length - 1] : e.before[i];
-      if (e.bytes[i] === prev) continue;
-      if (list) list.push(e.bytes[i]);
-      else this.values.set(addr, [e.bytes[i]]);
+      const h = values.get(addr);
+      if (h === undefined) {
+        if (v !== e.before[i]) values.set(addr, v);
+      } else if (typeof h === 'number') {
+        if (v !== h) values.set(addr, [h, v]);
+      } else if (v !== h[h.length - 1]) h.push(v);
     }
   }
 
@@ -38,27 +49,30 @@ export class WriteLog {
   }
 
   /** The window's writes; the log starts a new window. */
-  take(): Map<number, number[]> {
+  take(): Map<number, ByteHistory> {
     const v = this.values;
     this.values = new Map();
     return v;
   }
 }
 
-function show(vs: number[] | undefined): string {
-  return vs === undefined ? '-' : vs.map((v) => v.toString(16).padStart(2, '0')).join('>');
+function sameHistory(r: ByteHistory | undefined, m: ByteHistory | undefined): boolean {
+  if (r === undefined || m === undefined) return false;
+  if (typeof r === 'number' || typeof m === 'number') return r === m;
+  return r.length === m.length && r.every((v, i) => v === m[i]);
+}
+
+function show(h: ByteHistory | undefined): string {
+  if (h === undefined) return '-';
+  return (typeof h === 'number' ? [h] : h).map((v) => v.toString(16).padStart(2, '0')).join('>');
 }
 
 /** Addresses whose histories differ, merged into ranges of neighbouring bytes. */
-export function diffWrites(rtl: Map<number, number[]>, model: Map<number, number[]>): ByteRangeDiff[] {
-  const addrs = new Set<number>([...rtl.keys(), ...model.keys()]);
-  const bad = [...addrs]
-    .filter((a) => {
-      const r = rtl.get(a);
-      const m = model.get(a);
-      return r === undefined || m === undefined || r.length !== m.length || r.some((v, i) => v !== m[i]);
-    })
-    .sort((a, b) => a - b);
+export function diffWrites(rtl: Map<number, ByteHistory>, model: Map<number, ByteHistory>): ByteRangeDiff[] {
+  const bad: number[] = [];
+  for (const [a, r] of rtl) if (!sameHistory(r, model.get(a))) bad.push(a);
+  for (const a of model.keys()) if (!rtl.has(a)) bad.push(a);
+  bad.sort((a, b) => a - b);
   const out: ByteRangeDiff[] = [];
   for (const a of bad) {
     const last = out[out.length - 1];
