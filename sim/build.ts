@@ -10,6 +10,7 @@ import path from 'node:path';
 import { run } from './exec.js';
 import { glueSource, type TraceFormat } from './glue.js';
 import { produceOnce } from './lock.js';
+import { logBuild, objCacheFlags, pruneModels, touchEntry } from './model-cache.js';
 import { nativeDir, repoRoot, simCacheDir } from './paths.js';
 import { type HeaderPort, parseModelHeader } from './ports.js';
 import { buildProgress } from './progress.js';
@@ -179,6 +180,7 @@ function pickClock(spec: BuildSpec, ports: HeaderPort[]): string | null {
 
 async function produceModel(spec: BuildSpec, src: ResolvedSources, tc: Toolchain, hash: string, tmp: string): Promise<void> {
   const trace = spec.trace ?? 'none';
+  if (process.env.CDNA_QUIET !== '1') process.stderr.write(`sim: building ${spec.top} (cold: not in build/sim yet; may take minutes)\n`);
   const progress = buildProgress(`building ${spec.top}${trace === 'none' ? '' : ` (${trace} waveforms)`}`, 5);
   const started = performance.now();
   try {
@@ -224,7 +226,7 @@ async function produceModel(spec: BuildSpec, src: ResolvedSources, tc: Toolchain
       await run(
         `compiling the model of ${spec.top}`,
         'make',
-        ['-s', '-f', `${prefix}.mk`, `${prefix}__ALL.a`, ...makeFlags(spec.jobs ?? 2)],
+        ['-s', '-f', `${prefix}.mk`, `${prefix}__ALL.a`, ...makeFlags(spec.jobs ?? 2), ...objCacheFlags()],
         obj,
       );
     } finally {
@@ -332,6 +334,7 @@ export async function buildModel(spec: BuildSpec): Promise<BuiltModel> {
   if (!pending) {
     pending = (async () => {
       let built = false;
+      let waited = false;
       await mkdir(path.dirname(dir), { recursive: true });
       await sweepStaleBuilds(path.dirname(dir));
       await produceOnce(
@@ -342,9 +345,21 @@ export async function buildModel(spec: BuildSpec): Promise<BuiltModel> {
           await produceModel(spec, src, tc, hash, tmp);
         },
         () => {
+          waited = true;
           if (process.env.CDNA_QUIET !== '1') process.stderr.write(`sim: waiting for another process building ${spec.top}\n`);
         },
       );
+      if (built) {
+        const removed = await pruneModels(path.dirname(dir));
+        if (removed.length && process.env.CDNA_QUIET !== '1')
+          process.stderr.write(`sim: removed ${removed.length} unused model(s) from the cache (see CDNA_SIM_CACHE_MAX/_DAYS)\n`);
+      } else await touchEntry(dir);
+      logBuild({
+        top: spec.top,
+        entry: path.basename(dir),
+        result: built ? 'built' : waited ? 'waited' : 'hit',
+        seconds: (performance.now() - started) / 1000,
+      });
       const manifest = JSON.parse(await readFile(path.join(dir, 'model.json'), 'utf8')) as ModelManifest;
       await stat(path.join(dir, 'model.node'));
       return {

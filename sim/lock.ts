@@ -22,7 +22,9 @@ async function isStale(lockPath: string): Promise<boolean> {
   try {
     const [text, st] = await Promise.all([readFile(lockPath, 'utf8'), stat(lockPath)]);
     const [pid, host] = text.split(' ');
-    if (host === hostname() && Number(pid) > 0 && !alive(Number(pid))) return true;
+    // On this host the owner's pid decides: a cold build of a large model on a loaded machine may
+    // take longer than staleMs, and taking its lock over would start the same build a second time.
+    if (host === hostname() && Number(pid) > 0) return !alive(Number(pid));
     return Date.now() - st.mtimeMs > staleMs;
   } catch {
     return false;
