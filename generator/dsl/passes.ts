@@ -316,6 +316,35 @@ function combDependencies(def: ModuleDef<unknown>): Map<Signal, Set<Signal>> {
   return deps;
 }
 
+/** Where `reader` reads `read` combinationally (for a loop error): an assignment, or an instance. */
+function loopEdge(def: ModuleDef<unknown>, reader: Signal, read: Signal): { what: string; loc: SourceLoc } {
+  let found: { what: string; loc: SourceLoc } | null = null;
+  const reads = (e: Expr): boolean => {
+    let hit = false;
+    visitRefs(e, (s) => {
+      if (s === read) hit = true;
+    });
+    return hit;
+  };
+  forEachAssign(def.builder.body, (st, guards) => {
+    if (found || st.target !== reader) return;
+    const how = reads(st.value)
+      ? 'in the value of'
+      : st.sel && st.sel.kind !== 'slice' && reads(st.sel.index)
+        ? 'in the index of'
+        : guards?.refs().has(read)
+          ? 'in a condition enclosing'
+          : null;
+    if (how) found = { what: `'${reader.name}' reads '${read.name}' ${how} the assignment`, loc: st.src };
+  });
+  if (found) return found;
+  const inst = def.builder.instances.find((i) => [...i.connections.values()].includes(reader as InstanceInput));
+  return {
+    what: `'${reader.name}' depends on '${read.name}' through submodule ${inst ? `${inst.name} (${inst.def.verilogName})` : '?'}`,
+    loc: inst?.src ?? reader.src,
+  };
+}
+
 /**
  * One depth-first walk over the dependency graph: finds a combinational loop (an error) and computes,
  * for every signal, the set of input ports it depends on (as a bit set over the module's inputs).
@@ -339,10 +368,11 @@ function checkLoopsAndPaths(def: ModuleDef<unknown>, deps: Map<Signal, Set<Signa
         if (onStack.has(d)) {
           const from = stack.findIndex((f) => f.s === d);
           const cycle = stack.slice(from).map((f) => f.s);
+          const closing = cycle.map((reader, i) => loopEdge(def, reader, cycle[i + 1] ?? d));
           throw new ElaborationError(
             `combinational loop in module ${def.verilogName}: ${[...cycle, d].map((c) => c.name).join(' <- ')}; break it with a register`,
             d.src,
-            cycle.slice(1).map((c) => ({ what: `'${c.name}'`, loc: c.src })),
+            [...closing, ...cycle.slice(1).map((c) => ({ what: `'${c.name}' declared`, loc: c.src }))],
           );
         }
         const ds = deps.get(d);

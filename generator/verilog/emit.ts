@@ -48,6 +48,28 @@ function litBits(value: bigint, hi: number, lo: number): bigint {
   return bitsOf(value >> BigInt(lo), hi - lo + 1);
 }
 
+/** An emitted line and the TypeScript line of the statement it prints, if it prints one. */
+interface Line {
+  text: string;
+  loc: string | null;
+}
+
+const plain = (text: string): Line => ({ text, loc: null });
+
+/**
+ * A block's text with its source lines: one comment on its first line when every statement in it
+ * comes from one place, else a comment on each statement's line.
+ */
+function located(lines: Line[]): string[] {
+  const locs = new Set<string>();
+  for (const l of lines) if (l.loc) locs.add(l.loc);
+  if (locs.size <= 1) {
+    const [only] = locs;
+    return lines.map((l, i) => (i === 0 && only ? `${l.text}  // ${only}` : l.text));
+  }
+  return lines.map((l) => (l.loc ? `${l.text}  // ${l.loc}` : l.text));
+}
+
 function log2Ceil(n: number): number {
   let bits = 0;
   while (2 ** bits < n) bits++;
@@ -292,43 +314,43 @@ class ModuleEmitter {
     return sel ? this.select(target, sel) : target.name;
   }
 
-  private block(head: string, stmts: Stmt[], indent: string, op: '=' | '<='): string[] {
-    return [`${indent}${head} begin`, ...this.stmts(stmts, `${indent}  `, op)];
+  private block(head: string, stmts: Stmt[], indent: string, op: '=' | '<='): Line[] {
+    return [plain(`${indent}${head} begin`), ...this.stmts(stmts, `${indent}  `, op)];
   }
 
-  private stmts(stmts: Stmt[], indent: string, op: '=' | '<='): string[] {
-    const out: string[] = [];
+  private stmts(stmts: Stmt[], indent: string, op: '=' | '<='): Line[] {
+    const out: Line[] = [];
     for (const st of stmts) {
       if (st.kind === 'assign') {
         const base = this.tempBase;
         this.tempBase = st.target.name;
-        out.push(`${indent}${this.lhs(st.target, st.sel)} ${op} ${this.value(st.value)};`);
+        out.push({ text: `${indent}${this.lhs(st.target, st.sel)} ${op} ${this.value(st.value)};`, loc: formatLoc(st.src) });
         this.tempBase = base;
       } else if (st.kind === 'when') {
         out.push(...this.ifChain(st, indent, op));
       } else {
         const dropEmpty = !st.default?.length;
-        out.push(`${indent}case (${this.value(st.subject)})`);
+        out.push(plain(`${indent}case (${this.value(st.subject)})`));
         const arm = `${indent}  `;
         for (const c of st.cases) {
           if (dropEmpty && c.body.length === 0) continue;
-          out.push(...this.block(`${c.values.map((v) => this.value(v)).join(', ')}:`, c.body, arm, op), `${arm}end`);
+          out.push(...this.block(`${c.values.map((v) => this.value(v)).join(', ')}:`, c.body, arm, op), plain(`${arm}end`));
         }
         // Values of arms left out (empty after projection) fall to the default, which must then exist.
         const covered = st.cases.reduce((n, c) => n + (dropEmpty && c.body.length === 0 ? 0 : c.values.length), 0);
-        if (st.default?.length) out.push(...this.block('default:', st.default, arm, op), `${arm}end`);
-        else if (st.subject.width >= 31 || covered < 2 ** st.subject.width) out.push(`${arm}default: ;`);
-        out.push(`${indent}endcase`);
+        if (st.default?.length) out.push(...this.block('default:', st.default, arm, op), plain(`${arm}end`));
+        else if (st.subject.width >= 31 || covered < 2 ** st.subject.width) out.push(plain(`${arm}default: ;`));
+        out.push(plain(`${indent}endcase`));
       }
     }
     return out;
   }
 
-  private ifChain(st: WhenStmt, indent: string, op: '=' | '<='): string[] {
-    const out: string[] = [];
+  private ifChain(st: WhenStmt, indent: string, op: '=' | '<='): Line[] {
+    const out: Line[] = [];
     const only = st.branches[0];
     if (st.branches.length === 1 && only && only.body.length === 0 && st.otherwise) {
-      out.push(...this.block(`if (!(${this.value(only.cond)}))`, st.otherwise, indent, op), `${indent}end`);
+      out.push(...this.block(`if (!(${this.value(only.cond)}))`, st.otherwise, indent, op), plain(`${indent}end`));
       return out;
     }
     st.branches.forEach((b, i) => {
@@ -336,7 +358,7 @@ class ModuleEmitter {
       out.push(...this.block(head, b.body, indent, op));
     });
     if (st.otherwise) out.push(...this.block('end else', st.otherwise, indent, op));
-    out.push(`${indent}end`);
+    out.push(plain(`${indent}end`));
     return out;
   }
 
@@ -348,12 +370,12 @@ class ModuleEmitter {
       for (const st of g.stmts) {
         if (st.kind !== 'assign') continue;
         this.tempBase = st.target.name;
-        this.body.push({ block: false, lines: [`  assign ${st.target.name} = ${this.value(st.value)};`] });
+        this.body.push({ block: false, lines: [`  assign ${st.target.name} = ${this.value(st.value)};  // ${formatLoc(st.src)}`] });
       }
       return;
     }
     for (const s of g.signals) this.combRegs.add(s);
-    this.body.push({ block: true, lines: ['  always @(*) begin', ...this.stmts(g.stmts, '    ', '='), '  end'] });
+    this.body.push({ block: true, lines: located([plain('  always @(*) begin'), ...this.stmts(g.stmts, '    ', '='), plain('  end')]) });
   }
 
   private resetValue(r: Reg): string {
@@ -373,32 +395,33 @@ class ModuleEmitter {
     this.tempBase = `${(regs[0] as Signal).name}_cond`;
     if (withReset.length) {
       const set = new Set<DrivenSignal>(withReset);
-      const lines = ['  always @(posedge clk) begin', '    if (rst) begin'];
-      for (const r of withReset) lines.push(`      ${r.name} <= ${this.resetValue(r)};`);
+      // A reset value comes from the register's declaration.
+      const lines: Line[] = [plain('  always @(posedge clk) begin'), plain('    if (rst) begin')];
+      for (const r of withReset) lines.push({ text: `      ${r.name} <= ${this.resetValue(r)};`, loc: formatLoc(r.src) });
       lines.push(
-        '    end else begin',
+        plain('    end else begin'),
         ...this.stmts(
           project(g.stmts, (t) => set.has(t)),
           '      ',
           '<=',
         ),
-        '    end',
-        '  end',
+        plain('    end'),
+        plain('  end'),
       );
-      this.body.push({ block: true, lines });
+      this.body.push({ block: true, lines: located(lines) });
     }
     if (without.length) {
       const set = new Set<DrivenSignal>(without);
       const lines = [
-        '  always @(posedge clk) begin',
+        plain('  always @(posedge clk) begin'),
         ...this.stmts(
           project(g.stmts, (t) => set.has(t)),
           '    ',
           '<=',
         ),
-        '  end',
+        plain('  end'),
       ];
-      this.body.push({ block: true, lines });
+      this.body.push({ block: true, lines: located(lines) });
     }
   }
 
@@ -408,15 +431,16 @@ class ModuleEmitter {
 
   private memory(m: Memory): void {
     // All write ports in one block, in the order of the write() calls, so the last one wins.
-    const writes: string[] = [];
+    const writes: Line[] = [];
     for (const w of m.writes) {
       this.tempBase = `${m.name}_wr`;
       const addr = this.value(w.addr);
       const guarded = !this.isTrue(w.enable);
       const inner = guarded ? '      ' : '    ';
-      if (guarded) writes.push(`    if (${this.value(w.enable)}) begin`);
+      const loc = formatLoc(w.src);
+      if (guarded) writes.push(plain(`    if (${this.value(w.enable)}) begin`));
       if (!w.mask) {
-        writes.push(`${inner}${m.name}[${addr}] <= ${this.value(w.data)};`);
+        writes.push({ text: `${inner}${m.name}[${addr}] <= ${this.value(w.data)};`, loc });
       } else {
         const data = this.named(w.data);
         const mask = this.named(w.mask);
@@ -428,18 +452,24 @@ class ModuleEmitter {
           const hi = (i + 1) * g - 1;
           const lo = i * g;
           const part = g === m.width ? '' : bits(hi, lo, m.width);
-          writes.push(`${inner}if (${bit}) ${m.name}[${addr}]${part} <= ${data}${bits(hi, lo, w.data.width)};`);
+          writes.push({ text: `${inner}if (${bit}) ${m.name}[${addr}]${part} <= ${data}${bits(hi, lo, w.data.width)};`, loc });
         }
       }
-      if (guarded) writes.push('    end');
+      if (guarded) writes.push(plain('    end'));
     }
-    if (writes.length) this.body.push({ block: true, lines: ['  always @(posedge clk) begin', ...writes, '  end'] });
+    if (writes.length) {
+      this.body.push({ block: true, lines: located([plain('  always @(posedge clk) begin'), ...writes, plain('  end')]) });
+    }
     for (const r of m.reads) {
       this.tempBase = r.data.name;
       const guard = this.isTrue(r.enable) ? '' : `if (${this.value(r.enable)}) `;
       this.body.push({
         block: true,
-        lines: ['  always @(posedge clk) begin', `    ${guard}${r.data.name} <= ${m.name}[${this.value(r.addr)}];`, '  end'],
+        lines: located([
+          plain('  always @(posedge clk) begin'),
+          { text: `    ${guard}${r.data.name} <= ${m.name}[${this.value(r.addr)}];`, loc: formatLoc(r.data.src) },
+          plain('  end'),
+        ]),
       });
     }
     if (m.init) {

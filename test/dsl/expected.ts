@@ -13,15 +13,15 @@ module counter__WIDTH8 (
 
   reg  [7:0] value;  // test/dsl/designs.ts:N
 
-  assign count = value;
-  assign wrapped = en & (&value);
+  assign count = value;  // test/dsl/designs.ts:N
+  assign wrapped = en & (&value);  // test/dsl/designs.ts:N
 
   always @(posedge clk) begin
     if (rst) begin
-      value <= 8'd0;
+      value <= 8'd0;  // test/dsl/designs.ts:N
     end else begin
       if (en) begin
-        value <= value + 8'd1;
+        value <= value + 8'd1;  // test/dsl/designs.ts:N
       end
     end
   end
@@ -44,21 +44,21 @@ module alu (
   always @(*) begin
     case (op)
       2'd0: begin
-        y = (sat & sum[8]) ? 8'd255 : sum[7:0];
+        y = (sat & sum[8]) ? 8'd255 : sum[7:0];  // test/dsl/designs.ts:N
       end
       2'd1: begin
-        y = a - b;
+        y = a - b;  // test/dsl/designs.ts:N
       end
       2'd2: begin
-        y = a & b;
+        y = a & b;  // test/dsl/designs.ts:N
       end
       default: begin
-        y = {a[3:0], b[7:4]};
+        y = {a[3:0], b[7:4]};  // test/dsl/designs.ts:N
       end
     endcase
   end
 
-  assign sum = {1'b0, a} + {1'b0, b};
+  assign sum = {1'b0, a} + {1'b0, b};  // test/dsl/designs.ts:N
 
 endmodule
 `;
@@ -81,9 +81,9 @@ module byte_ram__DEPTH256_RUWundefined (
   (* no_rw_check *)
   reg  [31:0] mem [0:255];  // test/dsl/designs.ts:N
 
-  assign rdata = mem_rd;
+  assign rdata = mem_rd;  // test/dsl/designs.ts:N
 
-  always @(posedge clk) begin
+  always @(posedge clk) begin  // test/dsl/designs.ts:N
     if (wr) begin
       if (wstrb[0]) mem[waddr][7:0] <= wdata[7:0];
       if (wstrb[1]) mem[waddr][15:8] <= wdata[15:8];
@@ -92,7 +92,7 @@ module byte_ram__DEPTH256_RUWundefined (
     end
   end
 
-  always @(posedge clk) begin
+  always @(posedge clk) begin  // test/dsl/designs.ts:N
     if (rd) mem_rd <= mem[raddr];
   end
 
@@ -116,25 +116,25 @@ module handshake (
 
   reg  [1:0] state;  // test/dsl/designs.ts:N
 
-  assign req = state == STATE_REQ;
-  assign busy = ~(state == STATE_IDLE);
+  assign req = state == STATE_REQ;  // test/dsl/designs.ts:N
+  assign busy = ~(state == STATE_IDLE);  // test/dsl/designs.ts:N
 
   always @(posedge clk) begin
     if (rst) begin
-      state <= STATE_IDLE;
+      state <= STATE_IDLE;  // test/dsl/designs.ts:N
     end else begin
       case (state)
         STATE_IDLE: begin
           if (start) begin
-            state <= STATE_REQ;
+            state <= STATE_REQ;  // test/dsl/designs.ts:N
           end
         end
         STATE_REQ: begin
-          state <= STATE_WAIT;
+          state <= STATE_WAIT;  // test/dsl/designs.ts:N
         end
         STATE_WAIT: begin
           if (ack) begin
-            state <= STATE_IDLE;
+            state <= STATE_IDLE;  // test/dsl/designs.ts:N
           end
         end
         default: ;
@@ -163,9 +163,9 @@ module counter_pair (
   wire u_hi_wrapped;  // test/dsl/designs.ts:N; it is an output of the submodule that this module does not need
   // verilator lint_on UNUSEDSIGNAL
 
-  assign total = {1'b0, u_lo_count} + {1'b0, u_hi_count};
-  assign u_lo_en = en;
-  assign u_hi_en = u_lo_wrapped;
+  assign total = {1'b0, u_lo_count} + {1'b0, u_hi_count};  // test/dsl/designs.ts:N
+  assign u_lo_en = en;  // test/dsl/designs.ts:N
+  assign u_hi_en = u_lo_wrapped;  // test/dsl/designs.ts:N
 
   counter__WIDTH8 u_lo (  // test/dsl/designs.ts:N
     .clk(clk),
@@ -202,23 +202,23 @@ module stage (
   reg  full;  // test/dsl/designs.ts:N
   reg  [7:0] data;  // test/dsl/designs.ts:N
 
-  assign s_ready = ~full | m_ready;
-  assign m_valid = full;
-  assign m_payload = data;
+  assign s_ready = ~full | m_ready;  // test/dsl/designs.ts:N
+  assign m_valid = full;  // test/dsl/designs.ts:N
+  assign m_payload = data;  // test/dsl/designs.ts:N
 
   always @(posedge clk) begin
     if (rst) begin
-      full <= 1'b0;
+      full <= 1'b0;  // test/dsl/designs.ts:N
     end else begin
       if (s_valid & s_ready) begin
-        full <= 1'b1;
+        full <= 1'b1;  // test/dsl/designs.ts:N
       end else if (m_ready) begin
-        full <= 1'b0;
+        full <= 1'b0;  // test/dsl/designs.ts:N
       end
     end
   end
 
-  always @(posedge clk) begin
+  always @(posedge clk) begin  // test/dsl/designs.ts:N
     if (s_valid & s_ready) begin
       data <= s_payload;
     end
@@ -253,15 +253,15 @@ module pipe2 (
   wire u_b_m_ready;  // test/dsl/designs.ts:N
   wire [7:0] u_b_m_payload;  // test/dsl/designs.ts:N
 
-  assign s_ready = u_a_s_ready;
-  assign m_valid = u_b_m_valid;
-  assign m_payload = u_b_m_payload;
-  assign u_a_s_valid = s_valid;
-  assign u_a_s_payload = s_payload;
-  assign u_a_m_ready = u_b_s_ready;
-  assign u_b_s_valid = u_a_m_valid;
-  assign u_b_s_payload = u_a_m_payload;
-  assign u_b_m_ready = m_ready;
+  assign s_ready = u_a_s_ready;  // test/dsl/designs.ts:N
+  assign m_valid = u_b_m_valid;  // test/dsl/designs.ts:N
+  assign m_payload = u_b_m_payload;  // test/dsl/designs.ts:N
+  assign u_a_s_valid = s_valid;  // test/dsl/designs.ts:N
+  assign u_a_s_payload = s_payload;  // test/dsl/designs.ts:N
+  assign u_a_m_ready = u_b_s_ready;  // test/dsl/designs.ts:N
+  assign u_b_s_valid = u_a_m_valid;  // test/dsl/designs.ts:N
+  assign u_b_s_payload = u_a_m_payload;  // test/dsl/designs.ts:N
+  assign u_b_m_ready = m_ready;  // test/dsl/designs.ts:N
 
   stage u_a (  // test/dsl/designs.ts:N
     .clk(clk),

@@ -29,8 +29,9 @@ describe('FSM', () => {
     expect(text).toContain(
       "  // verilator lint_off UNUSEDPARAM\n  localparam [1:0] TX_SPARE = 2'd3;  // a state no transition names\n  // verilator lint_on UNUSEDPARAM\n",
     );
-    expect(text).toContain('      tx <= TX_DONE;\n');
-    expect(text).toContain('        TX_SEND: begin\n          tx <= TX_DONE;\n        end\n');
+    // The reset names the fsm() line, the transition its goto() line.
+    expect(text).toMatch(/ {6}tx <= TX_DONE; {2}\/\/ test\/dsl\/fsm\.test\.ts:15\n/);
+    expect(text).toContain('        TX_SEND: begin\n          tx <= TX_DONE;  // test/dsl/fsm.test.ts:18\n        end\n');
     await expectLintClean(def);
   });
 
