@@ -13,8 +13,9 @@
  */
 import { resolveParams } from '../hdl/params.js';
 import { repeatCommand } from '../testbench/system/campaign.js';
+import { CycleRate } from '../testbench/system/cycle-rate.js';
 import { type FaultMix, parseFaultMix } from '../testbench/system/fault-campaign.js';
-import { closeSimulations } from '../testbench/system/harness.js';
+import { closeSimulations, nicSimulation } from '../testbench/system/harness.js';
 import { formatReport, scenarioPassed } from '../testbench/system/report.js';
 import { runScenario, type ScenarioResult } from '../testbench/system/scenario.js';
 import { parseSeed } from './demo.js';
@@ -63,6 +64,9 @@ export async function runFuzz(opts: FuzzOptions): Promise<void> {
   );
   const started = performance.now();
   let last = started;
+  // Built (or loaded from the cache) first, so the speed counts the simulation only.
+  await nicSimulation(params);
+  const rate = new CycleRate();
   let result: Awaited<ReturnType<typeof runScenario>>;
   try {
     result = await runScenario({
@@ -80,7 +84,7 @@ export async function runFuzz(opts: FuzzOptions): Promise<void> {
         last = now;
         const pct = Math.min(100, (100 * cycle) / cycles).toFixed(0);
         process.stdout.write(
-          `  round ${round}, cycle ${cycle.toLocaleString('en-US')} (${pct}%), ${((now - started) / 1000).toFixed(0)} s\n`,
+          `  round ${round}, cycle ${cycle.toLocaleString('en-US')} (${pct}%), ${((now - started) / 1000).toFixed(0)} s, ${rate.format(cycle)}\n`,
         );
       },
     });
@@ -93,6 +97,7 @@ export async function runFuzz(opts: FuzzOptions): Promise<void> {
     await closeSimulations();
   }
   for (const line of formatReport(result)) process.stdout.write(`${line}\n`);
+  process.stdout.write(`speed: ${result.cycles.toLocaleString('en-US')} cycles, ${rate.format(result.cycles)}\n`);
   opts.hooks?.finished?.({ command: again, result });
   if (scenarioPassed(result)) process.stdout.write(`PASS (seed ${seed})\n`);
   else {
