@@ -21,10 +21,11 @@ export interface ProveOptions {
 
 function pick(names: string[]): ProofSpec[] {
   if (names.length === 0) return [...PROOFS];
-  return names.map((n) => {
-    const spec = PROOFS.find((s) => s.id.toLowerCase() === n.toLowerCase() || s.name === n);
-    if (!spec) throw new Error(`no property '${n}'; known: ${PROOFS.map((s) => `${s.id} (${s.name})`).join(', ')}`);
-    return spec;
+  // A property may be proven in parts, on several blocks: its id names them all.
+  return names.flatMap((n) => {
+    const specs = PROOFS.filter((s) => s.id.toLowerCase() === n.toLowerCase() || s.name === n);
+    if (!specs.length) throw new Error(`no property '${n}'; known: ${PROOFS.map((s) => `${s.id} (${s.name})`).join(', ')}`);
+    return specs;
   });
 }
 

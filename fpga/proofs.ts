@@ -9,6 +9,7 @@ import { intrEngine } from '../hdl/nic/intrEngine.js';
 import { mailbox } from '../hdl/nic/mailbox.js';
 import { dispatchProof } from '../hdl/nic/rx/dispatchProof.js';
 import { checkProof } from '../hdl/nic/tx/checkProof.js';
+import { fragmentProof, payloadReadProof } from '../hdl/nic/tx/payloadProof.js';
 import { type NicParams, resolveParams } from '../hdl/params.js';
 import { type ProofMode, propertiesOf } from './formal.js';
 
@@ -46,6 +47,27 @@ export const PROOFS: readonly ProofSpec[] = [
     coverDepth: 8,
     brokenDepth: 5,
     broken: 'the check ignores a stale fetch (a fetch for a seq other than the expected one is taken)',
+  },
+  {
+    id: 'V-2',
+    name: 'tx-payload-reads',
+    title: "the TX payload issuer takes exactly a frame's n fragments and reads only inside the fragment it reads",
+    build: (p, broken) => payloadReadProof(p, broken ? { mutation: 'v2-read-one-beat-more' } : {}),
+    // Induction closes at length 1 (with the invariants marked V-2 (invariant) in payloadProof.ts).
+    mode: { kind: 'induction', maxSteps: 8 },
+    coverDepth: 6,
+    brokenDepth: 4,
+    broken: 'a payload read is one beat longer than its bytes need',
+  },
+  {
+    id: 'V-2',
+    name: 'tx-fragments',
+    title: 'the TX check queues only accepted buffers and commits with each frame exactly its n fragments, all of that frame',
+    build: (p, broken) => fragmentProof(p, broken ? { mutation: 'v2-one-more-fragment' } : {}),
+    mode: { kind: 'induction', maxSteps: 8 },
+    coverDepth: 10,
+    brokenDepth: 5,
+    broken: "a one-descriptor frame is pushed with a count of two fragments (the next frame's first would be read for it)",
   },
   {
     id: 'V-6',

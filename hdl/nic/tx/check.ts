@@ -51,7 +51,7 @@ export interface Check {
   /** The check changes context bits in this cycle. */
   readonly deciding: Expr;
   readonly probeHit: Expr;
-  /** For the V-1 proof (checkProof.ts): the decisions and the frame being assembled. */
+  /** For the V-1 and V-2 proofs (checkProof.ts, payloadProof.ts): the decisions and the frame being assembled. */
   readonly formal: {
     readonly accept: Expr;
     readonly contAccept: Expr;
@@ -59,11 +59,17 @@ export interface Check {
     readonly seq: Expr;
     readonly headSeq: Expr;
     readonly nextSeq: Expr;
+    /** The buffers of the first and of the next descriptor being decided (V-2, payloadProof.ts). */
+    readonly headAddr: Expr;
+    readonly headLen: Expr;
+    readonly nextAddr: Expr;
+    readonly nextLen: Expr;
     readonly assembling: Expr;
     readonly fCtx: Expr;
     readonly fFirst: Expr;
     readonly fNext: Expr;
     readonly fN: Expr;
+    readonly fErr: Expr;
   };
 }
 
@@ -71,7 +77,7 @@ export interface Check {
  * Deliberate bugs for the non-vacuity tests of the proofs (docs/formal.md): the prover must find a
  * counterexample on each. Never used outside test/formal.
  */
-export type CheckMutation = 'v1-ignore-stale';
+export type CheckMutation = 'v1-ignore-stale' | 'v2-one-more-fragment';
 
 export function sequenceCheck(
   m: ModuleBuilder,
@@ -158,7 +164,14 @@ export function sequenceCheck(
     .and(nd.len.ne(0));
   const n1 = fN.addWrap(1);
   const len1 = fLen.add(nd.len);
-  const tooMany = 2 ** cfg.nW - 1 > cfg.fragDepth ? n1.gt(cfg.fragDepth) : lit(0, 1);
+  // A frame may have no more descriptors than the fragment queue and its own count hold: one more
+  // makes it an error frame. (With a count that wrapped, the payload reads would take too few of the
+  // frame's fragments and leave the rest to the next frame, of any context: V-2.)
+  const maxDescs = Math.min(cfg.fragDepth, 2 ** cfg.nW - 1);
+  const tooMany = fN
+    .resize(cfg.nW + 1)
+    .addWrap(1)
+    .gt(maxDescs);
   const errNow = m.named('chk_err_now', fErr.or(len1.gt(maxLen)).or(tooMany));
   const wouldTake = fRuns.and(nMatch);
   const contRoom = all(wouldTake.and(errNow.not()).not().or(fragIn.ready), wouldTake.and(nd.eop).not().or(frameIn.ready));
@@ -191,7 +204,7 @@ export function sequenceCheck(
       lay.frame.pack({
         ctx: c,
         first: mrec.seq,
-        n: lit(1, cfg.nW),
+        n: lit(opts.mutation === 'v2-one-more-fragment' ? 2 : 1, cfg.nW),
         len: head.len,
         err: headTooLong,
         base: mrec.base,
@@ -289,11 +302,16 @@ export function sequenceCheck(
       seq: mrec.seq,
       headSeq: head.seq,
       nextSeq: nd.seq,
+      headAddr: head.addr,
+      headLen: head.len,
+      nextAddr: nd.addr,
+      nextLen: nd.len,
       assembling: st.is('CONT').or(st.is('CWAIT')),
       fCtx,
       fFirst,
       fNext,
       fN,
+      fErr,
     },
   };
 }

@@ -14,7 +14,7 @@
  * context memories that the check uses (TX_EXP_SEQ and the next-to-fetch seq) are the engine's, with
  * any initial contents.
  */
-import { Bool, cat, defineModule, type Expr, lit, mux, UInt } from '../../../generator/index.js';
+import { Bool, cat, defineModule, type Expr, lit, type ModuleBuilder, mux, UInt } from '../../../generator/index.js';
 import { syncFifo } from '../../../generator/lib/syncFifo.js';
 import type { NicParams } from '../../params.js';
 import { nicWidths } from '../interfaces.js';
@@ -26,88 +26,118 @@ import { txLayouts } from './layouts.js';
 import type { ContextBits, Flags } from './scheduler.js';
 import { SharedPort } from './sharedPort.js';
 
-export function checkProof(p: NicParams, opts: { mutation?: CheckMutation } = {}) {
+/** Options of the check's surroundings in a proof module. */
+export interface CheckHarnessOptions {
+  mutation?: CheckMutation;
+  /** Depth of the fragment queue (a power of two, at least 2). */
+  fragDepth: number;
+}
+
+/**
+ * The sequence check inside a proof module: its inputs free (fetches in flight, fetched descriptors,
+ * the continuation read, EN/QUIESCE, the other stages' context bits, queue back-pressure), its queues
+ * one entry deep in flops, the context memories it uses with any initial contents, and TX_EXP_SEQ
+ * (with the next-to-fetch seq) written by the register block whenever it is disabled. What a proof
+ * assumes about those writes is up to it (`reg`).
+ */
+export function checkHarness(m: ModuleBuilder, p: NicParams, opts: CheckHarnessOptions) {
   const w = nicWidths(p);
   const cfg = txConfig(p, w);
   const lay = txLayouts(cfg);
   const n = cfg.nCtx;
+  const flags: Flags = {
+    en: m.input('ctx_en', UInt(n)),
+    quiesce: m.input('ctx_quiesce', UInt(n)),
+    spoofchk: m.input('ctx_spoofchk', UInt(n)),
+  };
+  const mem = (name: string): CtxMemory => ({
+    mem: m.memory(name, { width: cfg.iseqW, depth: n }),
+    port: new SharedPort(m, `${name}_wr`, ['addr', 'data', 'mask']),
+    lanes: 1,
+  });
+  const exp = mem('exp_mem');
+  const fetchSeq = mem('fseq_mem');
+  const bits: ContextBits = {
+    active: m.reg('ctx_active', UInt(n), { reset: 0 }),
+    probing: m.reg('ctx_probing', UInt(n), { reset: (1 << n) - 1 }),
+    probeWait: m.reg('ctx_probe_wait', UInt(n), { reset: 0 }),
+    rearm: m.reg('ctx_rearm', UInt(n), { reset: 0 }),
+    queued: m.reg('ctx_queued', UInt(n), { reset: 0 }),
+  };
+  // The other stages (fetcher, doorbells) change these bits at will: a free next value, which the
+  // check's own updates override bit by bit.
+  for (const [name, r] of Object.entries(bits)) r.set(m.input(`${name}_next`, UInt(n)));
+  // Queues of depth 1 in flops: the check's safety does not depend on their depth, and their inputs are free.
+  const queue = (name: string, width: number) => m.instance(name, syncFifo({ width, depth: 1, storage: 'flops' })).io;
+  const metaQ = queue('u_meta_q', lay.meta.width);
+  metaQ.in.valid.set(m.input('meta_valid'));
+  const metaInData = m.input('meta_data', UInt(lay.meta.width));
+  metaQ.in.data.set(metaInData);
+  const descQ = queue('u_desc_q', lay.desc.width);
+  descQ.in.valid.set(m.input('desc_valid'));
+  descQ.in.data.set(m.input('desc_data', UInt(lay.desc.width)));
+  const frameQ = queue('u_frame_q', lay.frame.width);
+  const fragQ = m.instance('u_frag_q', fragFifo({ width: lay.frag.width, depth: opts.fragDepth })).io;
+  const cont = {
+    valid: m.wire('cont_valid', Bool),
+    addr: m.wire('cont_addr', UInt(64)),
+    len: m.wire('cont_len', UInt(8)),
+    grant: m.input('cont_grant'),
+  };
+  const contTake = m.wire('cont_take', Bool);
+  const counters = new SharedPort<CounterEventField>(m, 'cnt_ev', ['ctx', 'miss', 'sent', 'bytes', 'oversize', 'spoofed', 'dmaErr']);
+
+  const chk = sequenceCheck(
+    m,
+    cfg,
+    lay,
+    {
+      flags,
+      mems: { exp, fetchSeq },
+      sched: { bits },
+      dma: {
+        descFifo: descQ,
+        cont,
+        contValid: m.input('cont_data_valid'),
+        contData: m.input('cont_data', UInt(lay.desc.width)),
+        contTake,
+      },
+      metaOut: metaQ.out,
+      frags: fragQ,
+      frameIn: frameQ.in,
+      counters,
+      probeCtx: m.input('probe_ctx', UInt(cfg.ctxW)),
+    },
+    opts.mutation ? { mutation: opts.mutation } : {},
+  );
+
+  // TX_EXP_SEQ (and the next-to-fetch seq) written by the register block: only while disabled (C-6).
+  const reg = {
+    valid: m.input('reg_exp_valid'),
+    ctx: m.input('reg_exp_ctx', UInt(cfg.ctxW)),
+    data: m.input('reg_exp_data', UInt(cfg.iseqW)),
+  };
+  const hvWrite = reg.valid.and(flags.en.bit(reg.ctx).not());
+  for (const cm of [exp, fetchSeq]) {
+    cm.port.request('reg', hvWrite, { addr: reg.ctx, data: reg.data, mask: lit(1, 1) });
+    const { valid, values } = cm.port.result();
+    m.when(valid, () => cm.mem.write(values.addr, values.data));
+  }
+  m.assume(cont.grant.not().or(cont.valid), 'the continuation read is granted only when asked for');
+  return { cfg, lay, flags, exp, bits, metaQ, metaInData, frameQ, fragQ, cont, contTake, counters, chk, reg };
+}
+
+export function checkProof(p: NicParams, opts: { mutation?: CheckMutation } = {}) {
+  const n = p.N_CTX;
   const mutation = opts.mutation;
   return defineModule('tx_check_proof', { N_CTX: n, ...(mutation ? { MUTATION: mutation } : {}) }, (m) => {
-    const flags: Flags = {
-      en: m.input('ctx_en', UInt(n)),
-      quiesce: m.input('ctx_quiesce', UInt(n)),
-      spoofchk: m.input('ctx_spoofchk', UInt(n)),
-    };
-    const mem = (name: string): CtxMemory => ({
-      mem: m.memory(name, { width: cfg.iseqW, depth: n }),
-      port: new SharedPort(m, `${name}_wr`, ['addr', 'data', 'mask']),
-      lanes: 1,
-    });
-    const exp = mem('exp_mem');
-    const fetchSeq = mem('fseq_mem');
-    const bits: ContextBits = {
-      active: m.reg('ctx_active', UInt(n), { reset: 0 }),
-      probing: m.reg('ctx_probing', UInt(n), { reset: (1 << n) - 1 }),
-      probeWait: m.reg('ctx_probe_wait', UInt(n), { reset: 0 }),
-      rearm: m.reg('ctx_rearm', UInt(n), { reset: 0 }),
-      queued: m.reg('ctx_queued', UInt(n), { reset: 0 }),
-    };
-    // The other stages (fetcher, doorbells) change these bits at will: a free next value, which the
-    // check's own updates override bit by bit.
-    for (const [name, r] of Object.entries(bits)) r.set(m.input(`${name}_next`, UInt(n)));
-    // Queues of depth 1 in flops (the fragment queue: 2): the check's safety does not depend on their depth, and their inputs are free.
-    const queue = (name: string, width: number) => {
-      const q = m.instance(name, syncFifo({ width, depth: 1, storage: 'flops' })).io;
-      return q;
-    };
-    const metaQ = queue('u_meta_q', lay.meta.width);
-    metaQ.in.valid.set(m.input('meta_valid'));
-    const metaInData = m.input('meta_data', UInt(lay.meta.width));
-    metaQ.in.data.set(metaInData);
-    const descQ = queue('u_desc_q', lay.desc.width);
-    descQ.in.valid.set(m.input('desc_valid'));
-    descQ.in.data.set(m.input('desc_data', UInt(lay.desc.width)));
-    const frameQ = queue('u_frame_q', lay.frame.width);
+    const h = checkHarness(m, p, { ...(mutation ? { mutation } : {}), fragDepth: 2 });
+    const { cfg, lay, flags, exp, bits, metaQ, metaInData, frameQ, cont, contTake, counters, chk } = h;
+    const frags = h.fragQ;
     frameQ.out.ready.set(m.input('frame_ready'));
-    const frags = m.instance('u_frag_q', fragFifo({ width: lay.frag.width, depth: 2 })).io;
     frags.out.ready.set(m.input('frag_ready'));
-    const cont = {
-      valid: m.wire('cont_valid', Bool),
-      addr: m.wire('cont_addr', UInt(64)),
-      len: m.wire('cont_len', UInt(8)),
-      grant: m.input('cont_grant'),
-    };
-    const contTake = m.wire('cont_take', Bool);
-    const counters = new SharedPort<CounterEventField>(m, 'cnt_ev', ['ctx', 'miss', 'sent', 'bytes', 'oversize', 'spoofed', 'dmaErr']);
-
-    const chk = sequenceCheck(
-      m,
-      cfg,
-      lay,
-      {
-        flags,
-        mems: { exp, fetchSeq },
-        sched: { bits },
-        dma: {
-          descFifo: descQ,
-          cont,
-          contValid: m.input('cont_data_valid'),
-          contData: m.input('cont_data', UInt(lay.desc.width)),
-          contTake,
-        },
-        metaOut: metaQ.out,
-        frags,
-        frameIn: frameQ.in,
-        counters,
-        probeCtx: m.input('probe_ctx', UInt(cfg.ctxW)),
-      },
-      mutation ? { mutation } : {},
-    );
-
-    // TX_EXP_SEQ (and the next-to-fetch seq) written by the register block: only while disabled (C-6).
-    const hvValid = m.input('reg_exp_valid');
-    const hvCtx = m.input('reg_exp_ctx', UInt(cfg.ctxW));
-    const hvData = m.input('reg_exp_data', UInt(cfg.iseqW));
+    const hvValid = h.reg.valid;
+    const hvCtx = h.reg.ctx;
     // Fetches of each context in flight towards the check (pushed into the meta queue, not yet
     // decided): with the frame being assembled, what QUIESCED waits for on this path (P-12).
     const metaIn = metaQ.in;
@@ -129,16 +159,10 @@ export function checkProof(p: NicParams, opts: { mutation?: CheckMutation } = {}
       cat(...inFlight.map((c, j) => c.eq(0).or(ctx.ne(j))))
         .andR()
         .and(chk.formal.assembling.and(chk.formal.fCtx.eq(ctx)).not());
-    const hvWrite = hvValid.and(flags.en.bit(hvCtx).not());
     m.assume(
       hvValid.not().or(quiet(hvCtx)),
       'V-1: TX_EXP_SEQ is rewritten only once the context is quiesced: no fetch of it in flight, no frame of it being assembled (teardown, P-12)',
     );
-    for (const cm of [exp, fetchSeq]) {
-      cm.port.request('reg', hvWrite, { addr: hvCtx, data: hvData, mask: lit(1, 1) });
-      const { valid, values } = cm.port.result();
-      m.when(valid, () => cm.mem.write(values.addr, values.data));
-    }
     const cnt = counters.result();
     const outs: [string, Expr][] = [
       ['cont_valid_out', cont.valid],
@@ -160,7 +184,6 @@ export function checkProof(p: NicParams, opts: { mutation?: CheckMutation } = {}
     for (const [name, e] of outs) m.output(name, e.type).set(e);
 
     // ---- V-1 ----
-    m.assume(cont.grant.not().or(cont.valid), 'V-1: the continuation read is granted only when asked for');
     const f = chk.formal;
     const expNow = (ctx: Expr): Expr => exp.mem.readAsync(ctx);
     const seq32 = (s: Expr): Expr => s.trunc(cfg.seqW).resize(32);

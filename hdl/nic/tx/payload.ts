@@ -29,9 +29,39 @@ export interface PayloadIssuer {
   /** A burst is issued in this cycle (`ar.grant`), and whether it is its frame's last. */
   readonly issued: Expr;
   readonly eof: Expr;
+  /** For the V-2 proof (payloadProof.ts): the frame being read and the burst being cut. */
+  readonly formal: {
+    /** A fragment is taken from the fragment queue in this cycle. */
+    readonly nextFrag: Expr;
+    /** Reading the frame's fragments (NEXT or BURST). */
+    readonly reading: Expr;
+    readonly next: Expr;
+    readonly burst: Expr;
+    readonly frameCtx: Expr;
+    readonly frameFirst: Expr;
+    readonly frameN: Expr;
+    readonly frameErr: Expr;
+    readonly left: Expr;
+    readonly addr: Expr;
+    readonly rem: Expr;
+    readonly bytes: Expr;
+    readonly lastOfFrag: Expr;
+  };
 }
 
-export function payloadIssuer(m: ModuleBuilder, cfg: TxConfig, lay: TxLayouts, deps: PayloadDeps): PayloadIssuer {
+/**
+ * Deliberate bugs for the non-vacuity tests of the proofs (docs/formal.md): the prover must find a
+ * counterexample on each. Never used outside test/formal.
+ */
+export type PayloadMutation = 'v2-read-one-beat-more';
+
+export function payloadIssuer(
+  m: ModuleBuilder,
+  cfg: TxConfig,
+  lay: TxLayouts,
+  deps: PayloadDeps,
+  opts: { mutation?: PayloadMutation } = {},
+): PayloadIssuer {
   const { frameOut, fragOut, orderIn, burstIn, ar } = deps;
   const st = fsm(m, 'pay_state', ['IDLE', 'NEXT', 'BURST', 'DONE'] as const);
   const frame = m.reg('pay_frame', UInt(lay.frame.width), { reset: 0 });
@@ -71,7 +101,8 @@ export function payloadIssuer(m: ModuleBuilder, cfg: TxConfig, lay: TxLayouts, d
     .resize(bW + 1)
     .addWrap(bytes.resize(bW + 1))
     .addWrap(lit(cfg.db - 1, bW + 1));
-  const beats = m.named('pay_beats', span.bits(bW, cfg.dbLog2));
+  const exact = span.bits(bW, cfg.dbLog2);
+  const beats = m.named('pay_beats', opts.mutation === 'v2-read-one-beat-more' ? exact.addWrap(1) : exact);
   const credW = bitsFor(cfg.rawBeats);
   const credit = m.reg('pay_credit', UInt(credW), { reset: cfg.rawBeats });
   const lastOfFrag = bytes.resize(16).eq(rem);
@@ -96,5 +127,24 @@ export function payloadIssuer(m: ModuleBuilder, cfg: TxConfig, lay: TxLayouts, d
   m.when(st.is('DONE').and(orderIn.ready), () => st.goto('IDLE'));
 
   const probeHit = m.named('pay_probe_hit', st.is('IDLE').not().and(fr.ctx.eq(deps.probeCtx)));
-  return { probeHit, issued: ar.grant, eof };
+  return {
+    probeHit,
+    issued: ar.grant,
+    eof,
+    formal: {
+      nextFrag,
+      reading: st.is('NEXT').or(st.is('BURST')),
+      next: st.is('NEXT'),
+      burst: st.is('BURST'),
+      frameCtx: fr.ctx,
+      frameFirst: fr.first,
+      frameN: fr.n,
+      frameErr: fr.err,
+      left,
+      addr,
+      rem,
+      bytes,
+      lastOfFrag,
+    },
+  };
 }
