@@ -42,7 +42,7 @@ function totalsLines(s: CellStats, generic: boolean, memoryBits: number): string
 
 /**
  * Short names for the block table: a module's name without its parameter suffix (`rx_engine` for
- * `rx_engine__DC8_...`), unless two modules of that name sit under one parent (`sync_fifo DEPTH32_...`).
+ * `rx_engine__DC_8__...`), unless two modules of that name sit under one parent (`sync_fifo DEPTH_32__...`).
  */
 function blockLabels(blocks: FlowResult['blocks']): string[] {
   const base = (m: string) => m.split('__')[0] as string;

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { type InstancePorts, isHwType, type MasterPorts, type SlavePorts, type Spec, type WireBundle, walkSpec } from './bundle.js';
 import { ElaborationError } from './errors.js';
 import { any, Expr, fitsUnsigned, literal, type MemoryRef, mux, type Operand } from './expr.js';
@@ -781,16 +782,48 @@ function paramsShown(params: Params): string {
   return keys.length ? `(${keys.map((k) => `${k}=${String(params[k])}`).join(', ')})` : '(none)';
 }
 
-function paramText(v: ParamValue): string {
-  if (typeof v === 'number') return String(v).replace('-', 'm').replace('.', 'p');
-  return String(v).replace(/[^A-Za-z0-9]/g, '_');
+/**
+ * The longest module name derived from parameters, counted as Verilator encodes it (each `__` takes
+ * 5 characters there, as `___05F`); a longer one is shortened to a hash. Verilator itself replaces
+ * names past 127 encoded characters by a hash of its own, which breaks its file-name check and puts
+ * unreadable scopes in waveforms.
+ */
+export const MAX_MODULE_NAME = 120;
+
+/** A name's length as Verilator encodes it. */
+export function encodedNameLength(name: string): number {
+  return name.length + 4 * (name.match(/__/g)?.length ?? 0);
 }
 
-function paramSuffix(params: Params): string {
-  return Object.keys(params)
-    .sort()
-    .map((k) => `${k}${paramText(params[k] as ParamValue)}`)
-    .join('_');
+/** A parameter value as it appears in a module name (letters and digits only), or null if it cannot. */
+function nameValue(v: ParamValue): string | null {
+  const text = typeof v === 'number' ? String(v).replace(/^-/, 'm').replace('.', 'p') : String(v);
+  return /^[A-Za-z0-9]+$/.test(text) ? text : null;
+}
+
+/**
+ * The Verilog name of a module with parameters: `name__KEY_value__KEY_value` with the keys in sorted
+ * order (`tx_fifo__DEPTH_16__WIDTH_8`). It parses back: the parameters are the `__`-separated
+ * segments after the name, each split at its last `_` (keys never hold `__`, values are letters and
+ * digits: a negative number is `m3`, a fraction `1p5`). Where that cannot be kept (a value with other
+ * characters, a key with `__`, a name with `__`) or the name would be longer than MAX_MODULE_NAME, it
+ * is `name__h` and 8 hex digits of a hash of the parameters; the emitted file's header lists them.
+ * MAX_MODULE_NAME is counted as Verilator encodes names (encodedNameLength).
+ */
+export function moduleName(name: string, params: Params): string {
+  const keys = Object.keys(params).sort();
+  if (keys.length === 0) return name;
+  const parts = keys.map((k) => {
+    const v = nameValue(params[k] as ParamValue);
+    return v !== null && /^[A-Za-z0-9]+(_[A-Za-z0-9]+)*$/.test(k) ? `${k}_${v}` : null;
+  });
+  const full = `${name}__${parts.join('__')}`;
+  if (!name.includes('__') && parts.every((p) => p !== null) && encodedNameLength(full) <= MAX_MODULE_NAME) return full;
+  const hash = createHash('sha256')
+    .update(JSON.stringify(keys.map((k) => [k, params[k]])))
+    .digest('hex')
+    .slice(0, 8);
+  return `${name}__h${hash}`;
 }
 
 function checkModuleName(name: string, loc: SourceLoc): void {
@@ -837,8 +870,7 @@ export function defineModule<IO>(
         throw new ElaborationError(`parameter ${k} of module '${name}' is a ${typeof v}; parameters are numbers, strings or booleans`, src);
       }
     }
-    const suffix = paramSuffix(params);
-    verilogName = opts.verilogName ?? (suffix ? `${name}__${suffix}` : name);
+    verilogName = opts.verilogName ?? moduleName(name, params);
     checkModuleName(verilogName, src);
     // Derived names must not collide (two parameter sets sanitized to one name). A name given with
     // opts.verilogName (a top such as cdna_nic) may serve several parameter sets in one process, for

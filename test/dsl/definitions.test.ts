@@ -92,7 +92,7 @@ describe('a definition is what its body elaborates to', () => {
   it('give one module per value passed in params: two modules, outputs 1 and 2 in simulation', async () => {
     const top = twoKonsts(paramKonst, 'param_pair');
     const modules = emitDesign(top);
-    expect(modules.map((m) => m.name)).toEqual(['param_konst__VALUE1', 'param_konst__VALUE2', 'param_pair']);
+    expect(modules.map((m) => m.name)).toEqual(['param_konst__VALUE_1', 'param_konst__VALUE_2', 'param_pair']);
     expect(modules[0]?.text).toContain("assign o = 8'd1;");
     expect(modules[1]?.text).toContain("assign o = 8'd2;");
     await expectLintClean(top);

@@ -48,7 +48,7 @@ describe('emitted text of small designs', () => {
     });
     const text = emitDesign(def).at(-1)?.text ?? '';
     expect(text).toContain(`  reg  [3:0] r;  // ${shown(at.where ?? { file: '', line: 0 })}\n`);
-    expect(text).toContain(`  counter__WIDTH4 u (  // ${shown(inst.where ?? { file: '', line: 0 })}\n`);
+    expect(text).toContain(`  counter__WIDTH_4 u (  // ${shown(inst.where ?? { file: '', line: 0 })}\n`);
   });
 });
 
@@ -186,8 +186,8 @@ describe('determinism and modules', () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'dsl-emit-'));
     try {
       const written = await writeDesign(designs.counterPair(), dir);
-      expect(written.files.map((f) => path.basename(f))).toEqual(['counter__WIDTH8.v', 'counter_pair.v']);
-      expect(await readFile(written.fileList, 'utf8')).toBe('counter__WIDTH8.v\ncounter_pair.v\n');
+      expect(written.files.map((f) => path.basename(f))).toEqual(['counter__WIDTH_8.v', 'counter_pair.v']);
+      expect(await readFile(written.fileList, 'utf8')).toBe('counter__WIDTH_8.v\ncounter_pair.v\n');
       const before = await stat(written.files[0] as string);
       const listBefore = await stat(written.fileList);
       await new Promise((r) => setTimeout(r, 20));

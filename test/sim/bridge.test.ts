@@ -21,7 +21,7 @@ async function sim(...args: Parameters<typeof simulate>): Promise<Simulation> {
 describe('the Verilator bridge', () => {
   it('builds a DSL module, resets it and counts', async () => {
     const s = await sim(counter(8));
-    expect(s.top).toBe('sim_counter__WIDTH8');
+    expect(s.top).toBe('sim_counter__WIDTH_8');
     expect(s.clock).toBe('clk');
     s.ports.en = 1;
     s.reset();
@@ -104,7 +104,7 @@ describe('the Verilator bridge', () => {
     expect(fromFile.has('s_axil_awaddr')).toBe(true);
     const dir = path.join(buildRoot(), 'test-sim', 'writedesign-counter');
     await writeDesign(counter(5), dir);
-    const built = await buildModel({ top: 'sim_counter__WIDTH5', verilogDir: dir });
+    const built = await buildModel({ top: 'sim_counter__WIDTH_5', verilogDir: dir });
     const s = loadModel(built);
     open.push(s);
     s.reset();

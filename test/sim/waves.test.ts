@@ -24,10 +24,10 @@ describe('waveforms', () => {
     const h = await readWaveHeader(file);
     expect(h.format).toBe('fst');
     expect(h.timescale).toBe('1ps');
-    expect(h.scopes).toEqual(['TOP', 'TOP.sim_counter__WIDTH8']);
+    expect(h.scopes).toEqual(['TOP', 'TOP.sim_counter__WIDTH_8']);
     const names = h.signals.map((s) => `${s.path}:${s.width}`);
     expect(names).toEqual(
-      expect.arrayContaining(['TOP.clk:1', 'TOP.count:8', 'TOP.sim_counter__WIDTH8.value:8', 'TOP.sim_counter__WIDTH8.en:1']),
+      expect.arrayContaining(['TOP.clk:1', 'TOP.count:8', 'TOP.sim_counter__WIDTH_8.value:8', 'TOP.sim_counter__WIDTH_8.en:1']),
     );
     expect(h.endTime).toBe(22n * 10_000n - 5_000n); // 22 cycles of 10 ns, last dump at the rising edge
   });
@@ -38,7 +38,7 @@ describe('waveforms', () => {
     const h = await readWaveHeader(file);
     expect(h.format).toBe('vcd');
     expect(h.timescale).toBe('1ps');
-    expect(h.signals.map((s) => s.path)).toContain('TOP.sim_counter__WIDTH8.value');
+    expect(h.signals.map((s) => s.path)).toContain('TOP.sim_counter__WIDTH_8.value');
     const text = await readFile(file, 'utf8');
     expect(text).toContain('b00010100'); // count reached 20
   });
