@@ -131,6 +131,16 @@ program
     await runProve(names, opts);
   });
 
+program
+  .command('lsp')
+  .description('the language server for editors (LSP): diagnostics of design files, register hovers, code lenses (docs/editor.md)')
+  .option('--stdio', 'talk LSP over stdin and stdout (the only transport)')
+  .option('--timeout <s>', 'seconds one elaboration of a design file may take (default 20)')
+  .action(async (opts: { timeout?: string }) => {
+    const { startStdioServer, timeoutFromArgs } = await import('../lsp/server.js');
+    startStdioServer({ timeoutMs: timeoutFromArgs(opts.timeout === undefined ? [] : ['--timeout', opts.timeout]) });
+  });
+
 export interface GenerateOptions {
   /** A design file (`--design path/to/file.ts`); the positional argument may name one too. */
   design?: string;
