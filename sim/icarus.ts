@@ -24,10 +24,10 @@ export interface BenchPort {
   width: number;
 }
 
-/** The ports of a DSL module in the emitted order: clock and reset (implicit, not in `ports`), then the rest. */
+/** The ports of a DSL module in the emitted order: clocks and resets (implicit, not in `ports`), then the rest. */
 export function portsOf(def: ModuleDef<unknown>): BenchPort[] {
   const b = def.builder;
-  const all = [...(b.clk ? [b.clk] : []), ...(b.rst ? [b.rst] : []), ...b.ports];
+  const all = [...b.clockResetPorts(), ...b.ports];
   return all.map((p) => ({ name: p.name, dir: p.kind === 'input' ? 'input' : 'output', width: p.width }));
 }
 

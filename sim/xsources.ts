@@ -219,7 +219,7 @@ function stateCone(start: Node[]): Node[] {
     } else if (s instanceof InPort) {
       const parent = frame.parent;
       // The top's inputs are driven by the bench; clock and reset come straight from the top.
-      if (!parent || s === frame.def.builder.clk || s === frame.def.builder.rst) continue;
+      if (!parent || frame.def.builder.clockResetPorts().includes(s)) continue;
       const inst = frame.path[frame.path.length - 1] as string;
       const conn = indexOf(parent.def).instances.get(inst)?.connections.get(s.name);
       if (conn) todo.push({ kind: 'signal', frame: parent, signal: conn });

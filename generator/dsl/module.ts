@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { type InstancePorts, isHwType, type MasterPorts, type SlavePorts, type Spec, type WireBundle, walkSpec } from './bundle.js';
+import { ClockDomain, type DomainOptions, defaultDomainName, domainSettings } from './domain.js';
 import { ElaborationError } from './errors.js';
 import { any, Expr, fitsUnsigned, literal, type MemoryRef, mux, type Operand } from './expr.js';
 import { fingerprint, firstDifference, rememberFingerprint } from './fingerprint.js';
@@ -17,6 +18,7 @@ import {
   type Selection,
   Signal,
   type SignalOwner,
+  type SynchronizerStage,
   Wire,
 } from './signal.js';
 import { captureSource, type SourceLoc } from './source.js';
@@ -84,11 +86,14 @@ export interface MemoryWritePort {
   mask: Expr | null;
   granularity: number;
   src: SourceLoc;
+  /** The domain whose clock the write happens on. */
+  domain: ClockDomain;
 }
 
 export interface MemoryReadPort {
   addr: Expr;
   enable: Expr;
+  /** Its register is in `data.options.domain`. */
   data: MemoryReadData;
 }
 
@@ -106,6 +111,12 @@ export interface MemoryOptions {
   /** Initial words from address 0; the rest start at zero in synthesis and X in simulation. */
   init?: readonly (number | bigint)[];
   readUnderWrite?: ReadUnderWrite;
+  /**
+   * Written in one clock domain and read in another (a dual-clock FIFO's RAM). The crossing check
+   * then lets reads of other domains see the words: the design must guarantee (as an asynchronous
+   * FIFO's Gray-coded pointers do) that no word is read while it may be changing.
+   */
+  dualClock?: boolean;
 }
 
 /**
@@ -129,6 +140,8 @@ export class Memory implements MemoryRef {
     readonly src: SourceLoc,
     /** What a synchronous read returns while the same word is written: see MemoryOptions. */
     readonly readUnderWrite: ReadUnderWrite = 'old',
+    /** See MemoryOptions.dualClock. */
+    readonly dualClock = false,
   ) {
     this.addrWidth = Math.max(1, log2Ceil(depth));
   }
@@ -160,14 +173,16 @@ export class Memory implements MemoryRef {
       granularity = this.width / mask.width;
     }
     this.owner.checkBuilding(loc);
-    this.writes.push({ addr: a, data: d, enable: this.owner.pathCondition(loc), mask: mask ?? null, granularity, src: loc });
+    const domain = this.owner.currentDomain;
+    domain.ensureClock(loc);
+    this.writes.push({ addr: a, data: d, enable: this.owner.pathCondition(loc), mask: mask ?? null, granularity, src: loc, domain });
   }
 
   /**
    * A synchronous read port: the word at `addr` appears on the returned signal one cycle later. The port
    * reads when `enable` holds and the enclosing conditions hold; otherwise the output keeps its value.
    */
-  read(addr: Operand, opts: { enable?: Expr; name?: string } = {}): MemoryReadData {
+  read(addr: Operand, opts: { enable?: Expr; name?: string; domain?: ClockDomain } = {}): MemoryReadData {
     const loc = captureSource();
     const a = this.address(addr, loc);
     const cond = this.owner.pathCondition(loc);
@@ -178,7 +193,9 @@ export class Memory implements MemoryRef {
       enable = cond.op.kind === 'lit' ? opts.enable : cond.and(opts.enable);
     }
     const name = opts.name ?? `${this.name}_rd${this.reads.length === 0 ? '' : this.reads.length}`;
-    const data = this.owner.declare(new MemoryReadData(name, 'memrd', UInt(this.width), this.owner, loc));
+    const domain = this.owner.domainFor(opts.domain, loc);
+    domain.ensureClock(loc);
+    const data = this.owner.declare(new MemoryReadData(name, 'memrd', UInt(this.width), this.owner, loc, { domain }));
     this.reads.push({ addr: a, enable, data });
     return data;
   }
@@ -198,7 +215,29 @@ export interface InstanceRecord {
   def: ModuleDef<unknown>;
   /** Parent-side signal for each child port, by the child's port name. */
   connections: Map<string, InstanceInput | InstanceOutput>;
+  /** The parent's domain for each of the child's domains that has a clock. */
+  domains: Map<ClockDomain, ClockDomain>;
   src: SourceLoc;
+}
+
+export interface InstanceOptions {
+  /**
+   * The domain of this module that drives each of the child's clock domains, by the child's domain
+   * name. The child's default domain goes to this module's default domain, and a named one to the
+   * domain of the same name here, unless given.
+   */
+  domains?: Readonly<Record<string, ClockDomain>>;
+}
+
+export interface RegOptions {
+  reset?: number | bigint | boolean;
+  /** The register's clock domain (default: the one `withDomain` selects, else the default domain). */
+  domain?: ClockDomain;
+  /**
+   * Marks a register of a synchronizer: 'first' may sample a signal of another domain (the crossing
+   * check allows it), 'stage' is a later flop. Both get ASYNC_REG. For library synchronizers.
+   */
+  synchronizer?: SynchronizerStage;
 }
 
 /** A submodule instance; its `io` has the child's ports seen from the parent. */
@@ -225,8 +264,10 @@ export class ModuleBuilder implements SignalOwner {
   /** Cycles since reset, saturating at MAX_PAST: made by the first `past`. */
   private pastCycles: GhostReg | null = null;
   private pastCount = 0;
-  clk: InPort | null = null;
-  rst: InPort | null = null;
+  /** The clock domains, the default first. */
+  readonly domains: ClockDomain[] = [];
+  readonly defaultDomain: ClockDomain;
+  private current: ClockDomain;
   private frames: Frame[] = [];
   private finished = false;
 
@@ -235,6 +276,93 @@ export class ModuleBuilder implements SignalOwner {
     readonly params: Params,
   ) {
     this.frames.push({ stmts: this.body, cond: null });
+    this.defaultDomain = new ClockDomain(this, defaultDomainName, 'sync', 'high', 'clk', 'rst', { file: '<implicit>', line: 0, column: 0 });
+    this.domains.push(this.defaultDomain);
+    this.current = this.defaultDomain;
+  }
+
+  /** The default domain's clock (`clk`), or null. */
+  get clk(): InPort | null {
+    return this.defaultDomain.clk;
+  }
+
+  /** The default domain's reset (`rst`), or null. */
+  get rst(): InPort | null {
+    return this.defaultDomain.rst;
+  }
+
+  /** Every domain's clock and reset port that exists, domain by domain: the first ports of the module. */
+  clockResetPorts(): InPort[] {
+    const out: InPort[] = [];
+    for (const d of this.domains) {
+      if (d.clk) out.push(d.clk);
+      if (d.rst) out.push(d.rst);
+    }
+    return out;
+  }
+
+  /** @internal used by ClockDomain. */
+  addClockPort(p: InPort): void {
+    this.signals.push(p);
+  }
+
+  // ---- clock domains (domain.ts) ----
+
+  /**
+   * Declares a clock domain: `m.domain('rd', { reset: 'async', resetActive: 'low' })` has the ports
+   * `rd_clk` and `rd_rst_n` once something uses them. Registers join it with `{ domain }` or inside
+   * `m.withDomain(d, ...)`.
+   */
+  domain(name: string, opts: DomainOptions = {}): ClockDomain {
+    const loc = captureSource();
+    this.checkBuilding(loc);
+    if (name === defaultDomainName) {
+      throw new ElaborationError(
+        `'${defaultDomainName}' is the implicit domain (clk, rst): use m.defaultDomain, or pick another name`,
+        loc,
+      );
+    }
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
+      throw new ElaborationError(`clock domain name '${name}' is not a legal Verilog name (letters, digits and _)`, loc);
+    }
+    const prev = this.domains.find((d) => d.name === name);
+    if (prev) {
+      throw new ElaborationError(`clock domain '${name}' is declared twice in module ${this.name}`, loc, [
+        { what: 'first declared', loc: prev.src },
+      ]);
+    }
+    const s = domainSettings(name, opts, loc);
+    if (s.clockName === s.resetName)
+      throw new ElaborationError(`clock domain '${name}': its clock and reset ports are both named '${s.clockName}'`, loc);
+    const d = new ClockDomain(this, name, s.reset, s.resetActive, s.clockName, s.resetName, loc);
+    this.domains.push(d);
+    return d;
+  }
+
+  /** The domain `withDomain` selects here (the default domain outside any). */
+  get currentDomain(): ClockDomain {
+    return this.current;
+  }
+
+  /** Runs `body` with `d` as the domain of the registers, memory ports and FSMs it makes. */
+  withDomain<T>(d: ClockDomain, body: () => T): T {
+    const prev = this.current;
+    this.current = this.domainFor(d, captureSource());
+    try {
+      return body();
+    } finally {
+      this.current = prev;
+    }
+  }
+
+  /** @internal `d` checked to be this module's, or the current domain. */
+  domainFor(d: ClockDomain | undefined, loc: SourceLoc): ClockDomain {
+    if (d === undefined) return this.current;
+    if (!(d instanceof ClockDomain) || d.owner !== this) {
+      const what = d instanceof ClockDomain ? `${d.describe()}` : String(d);
+      throw new ElaborationError(`${what} is not a clock domain of module ${this.name}; use one that m.domain() of this module made`, loc);
+    }
+    return d;
   }
 
   // ---- declarations ----
@@ -296,21 +424,35 @@ export class ModuleBuilder implements SignalOwner {
     return w;
   }
 
-  /** A register on `clk`; with `reset` it takes that value while `rst` is high (synchronous). */
-  reg(name: string, type: HwType = Bool, opts: { reset?: number | bigint | boolean } = {}): Reg {
+  /**
+   * A register on its domain's clock (`clk` by default); with `reset` it takes that value while the
+   * domain's reset is active (synchronous on `rst` by default).
+   */
+  reg(name: string, type: HwType = Bool, opts: RegOptions = {}): Reg {
     const loc = captureSource();
+    const domain = this.domainFor(opts.domain, loc);
     let reset: bigint | undefined;
     if (opts.reset !== undefined) {
       const l = literal(opts.reset, type, loc);
       reset = l.op.kind === 'lit' ? l.op.value : undefined;
-      this.ensureReset();
+      domain.ensureReset(loc);
     }
-    this.ensureClock();
-    return this.declare(new Reg(name, 'reg', type, this, loc, reset === undefined ? {} : { reset }));
+    domain.ensureClock(loc);
+    const sync = opts.synchronizer;
+    if (sync !== undefined && sync !== 'first' && sync !== 'stage') {
+      throw new ElaborationError(`register '${name}': synchronizer '${String(sync)}' is not 'first' or 'stage'`, loc);
+    }
+    return this.declare(
+      new Reg(name, 'reg', type, this, loc, {
+        ...(reset === undefined ? {} : { reset }),
+        domain,
+        ...(sync === undefined ? {} : { synchronizer: sync }),
+      }),
+    );
   }
 
   /** `count` registers `<name>_0..`, as a Vec: `v.at(i)`, `v.read(idx)`, `v.write(idx, x)`. */
-  regVec(name: string, count: number, type: HwType = Bool, opts: { reset?: number | bigint | boolean } = {}): DrivenVec<Reg> {
+  regVec(name: string, count: number, type: HwType = Bool, opts: RegOptions = {}): DrivenVec<Reg> {
     checkCount(count, name);
     return new DrivenVec(
       this,
@@ -335,9 +477,10 @@ export class ModuleBuilder implements SignalOwner {
     states.forEach((s, i) => {
       enumNames.set(BigInt(i), `${name.toUpperCase()}_${s}`);
     });
-    this.ensureClock();
-    this.ensureReset();
-    const reg = this.declare(new Reg(name, 'reg', UInt(width), this, loc, { reset: BigInt(reset), enumNames }));
+    const domain = this.current;
+    domain.ensureClock(loc);
+    domain.ensureReset(loc);
+    const reg = this.declare(new Reg(name, 'reg', UInt(width), this, loc, { reset: BigInt(reset), enumNames, domain }));
     // The localparams share the module's namespace with its signals.
     for (const n of enumNames.values()) this.claimName(n, loc);
     return reg;
@@ -370,8 +513,8 @@ export class ModuleBuilder implements SignalOwner {
     }
     this.checkBuilding(loc);
     this.claimName(name, loc);
-    this.ensureClock();
-    const m = new Memory(this, name, opts.width, opts.depth, init, loc, ruw);
+    this.current.ensureClock(loc);
+    const m = new Memory(this, name, opts.width, opts.depth, init, loc, ruw, opts.dualClock === true);
     this.memories.push(m);
     return m;
   }
@@ -403,34 +546,52 @@ export class ModuleBuilder implements SignalOwner {
     ) as WireBundle<S>;
   }
 
+  /** The default domain's clock. */
   ensureClock(): InPort {
-    if (!this.clk) {
-      const loc = captureSource();
-      this.clk = new InPort('clk', 'input', Bool, this, loc);
-      this.claimName('clk', loc);
-      this.signals.push(this.clk);
-    }
-    return this.clk;
+    return this.defaultDomain.ensureClock(captureSource());
   }
 
+  /** The default domain's reset. */
   ensureReset(): InPort {
-    if (!this.rst) {
-      const loc = captureSource();
-      this.rst = new InPort('rst', 'input', Bool, this, loc);
-      this.claimName('rst', loc);
-      this.signals.push(this.rst);
+    return this.defaultDomain.ensureReset(captureSource());
+  }
+
+  /** The parent's domain for each child domain that has a clock (see InstanceOptions.domains). */
+  private mapDomains(name: string, def: ModuleDef<unknown>, given: Readonly<Record<string, ClockDomain>>, loc: SourceLoc) {
+    const map = new Map<ClockDomain, ClockDomain>();
+    const childNames = new Set(def.builder.domains.map((d) => d.name));
+    for (const k of Object.keys(given)) {
+      if (!childNames.has(k)) {
+        throw new ElaborationError(
+          `instance '${name}': module ${def.verilogName} has no clock domain '${k}' (its domains: ${[...childNames].join(', ')})`,
+          loc,
+        );
+      }
     }
-    return this.rst;
+    for (const cd of def.builder.domains) {
+      if (!cd.clk) continue;
+      const g = given[cd.name];
+      const pd = g ? this.domainFor(g, loc) : cd.isDefault ? this.defaultDomain : this.domains.find((d) => d.name === cd.name);
+      if (!pd) {
+        throw new ElaborationError(
+          `instance '${name}' of ${def.verilogName} needs a clock for its domain '${cd.name}'; pass { domains: { ${cd.name}: <a domain of module ${this.name}> } } or declare m.domain('${cd.name}')`,
+          loc,
+        );
+      }
+      pd.ensureClock(loc);
+      if (cd.rst) pd.ensureReset(loc);
+      map.set(cd, pd);
+    }
+    return map;
   }
 
   /** Instantiates a submodule; every input of `inst.io` must then be driven. */
-  instance<IO>(name: string, def: ModuleDef<IO>): Instance<IO> {
+  instance<IO>(name: string, def: ModuleDef<IO>, opts: InstanceOptions = {}): Instance<IO> {
     const loc = captureSource();
     this.checkBuilding(loc);
     this.claimName(name, loc);
     if (def.builder === this) throw new ElaborationError(`module ${this.name} cannot instantiate itself`, loc);
-    if (def.builder.clk) this.ensureClock();
-    if (def.builder.rst) this.ensureReset();
+    const domains = this.mapDomains(name, def as ModuleDef<unknown>, opts.domains ?? {}, loc);
     const connections = new Map<string, InstanceInput | InstanceOutput>();
     const parentSide = (p: InPort | OutPort): InstanceInput | InstanceOutput => {
       const known = connections.get(p.name);
@@ -466,7 +627,7 @@ export class ModuleBuilder implements SignalOwner {
     const io = mapTree(def.io, 'io') as InstancePorts<IO>;
     // Ports the child declared but did not return in its io still need a parent-side signal.
     for (const p of def.builder.ports) if (p instanceof InPort || p instanceof OutPort) parentSide(p);
-    this.instances.push({ name, def: def as ModuleDef<unknown>, connections, src: loc });
+    this.instances.push({ name, def: def as ModuleDef<unknown>, connections, domains, src: loc });
     return { name, io, ports: connections };
   }
 
@@ -610,6 +771,7 @@ export class ModuleBuilder implements SignalOwner {
       throw new ElaborationError(`${kind}: give a message that says what must hold`, loc);
     }
     const name = opts.name ?? `f_${kind}_${this.properties.filter((p) => p.kind === kind).length}`;
+    this.requireDefaultDomain(kind, loc);
     this.claimName(name, loc);
     // A property is clocked: checked at each rising edge while rst is low, like a register update.
     this.ensureClock();
@@ -690,7 +852,17 @@ export class ModuleBuilder implements SignalOwner {
     return r;
   }
 
+  private requireDefaultDomain(what: string, loc: SourceLoc): void {
+    if (!this.current.isDefault) {
+      throw new ElaborationError(
+        `${what} inside withDomain(${this.current.name}): properties and formal-only state are clocked by the default domain only; move it out of withDomain`,
+        loc,
+      );
+    }
+  }
+
   private addGhost(name: string, type: HwType, reset: bigint, depth: number, loc: SourceLoc): GhostReg {
+    this.requireDefaultDomain('past/ghost', loc);
     this.claimName(name, loc);
     this.ensureClock();
     this.ensureReset();

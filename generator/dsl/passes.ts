@@ -125,7 +125,7 @@ export function project(stmts: Stmt[], keep: (s: DrivenSignal) => boolean): Stmt
  * same when (an arm is taken only when they are false), and everything enclosing. The signals they
  * read are collected once per arm, so a chain of 1000 elseWhens costs 1000 steps, not 1000^2/2.
  */
-class Guards {
+export class Guards {
   private cached: Set<Signal> | null = null;
   constructor(
     private readonly parent: Guards | null,
@@ -143,7 +143,7 @@ class Guards {
 }
 
 /** Walks every assignment with the guards that enclose it. */
-function forEachAssign(
+export function forEachAssign(
   stmts: Stmt[],
   f: (st: Extract<Stmt, { kind: 'assign' }>, guards: Guards | null) => void,
   guards: Guards | null = null,
@@ -431,25 +431,26 @@ class UnionFind<T> {
 function groupSignals(def: ModuleDef<unknown>, deps: Map<Signal, Set<Signal>>): SignalGroup[] {
   const b = def.builder;
   const uf = new UnionFind<DrivenSignal>();
-  const firstTargets: { comb: DrivenSignal | null; seq: DrivenSignal | null }[] = [];
+  // The first target of each kind of a statement: the combinational one, and one register per clock
+  // domain (registers of different domains never share an always block).
+  const firstTargets: DrivenSignal[][] = [];
   for (const st of b.body) {
     const ts = targetsOf([st], new Set());
     let comb: DrivenSignal | null = null;
-    let seq: DrivenSignal | null = null;
+    const seq = new Map<unknown, DrivenSignal>();
     for (const t of ts) {
       if (t instanceof Reg) {
-        if (seq) uf.union(seq, t);
-        else seq = t;
+        const first = seq.get(t.options.domain);
+        if (first) uf.union(first, t);
+        else seq.set(t.options.domain, t);
       } else if (comb) uf.union(comb, t);
       else comb = t;
     }
-    firstTargets.push({ comb, seq });
+    firstTargets.push([...(comb ? [comb] : []), ...seq.values()]);
   }
   const stmtsOf = new Map<DrivenSignal, Stmt[]>();
   b.body.forEach((st, i) => {
-    const ft = firstTargets[i] as { comb: DrivenSignal | null; seq: DrivenSignal | null };
-    for (const t of [ft.comb, ft.seq]) {
-      if (!t) continue;
+    for (const t of firstTargets[i] as DrivenSignal[]) {
       const root = uf.find(t);
       const list = stmtsOf.get(root) ?? [];
       list.push(st);
@@ -657,9 +658,12 @@ function usage(def: ModuleDef<unknown>): Map<Signal, bigint> {
     }
   }
   // Clock and reset feed registers and submodules, which the expression walk does not see.
-  if (b.clk) mark(b.clk, 0, 0);
-  if (b.rst && (b.signals.some((s) => s instanceof Reg && s.options.reset !== undefined) || b.instances.some((i) => i.def.builder.rst))) {
-    mark(b.rst, 0, 0);
+  const resetUsed = new Set<unknown>();
+  for (const s of b.signals) if (s instanceof Reg && s.options.reset !== undefined) resetUsed.add(s.options.domain);
+  for (const i of b.instances) for (const [cd, pd] of i.domains) if (cd.rst) resetUsed.add(pd);
+  for (const d of b.domains) {
+    if (d.clk) mark(d.clk, 0, 0);
+    if (d.rst && resetUsed.has(d)) mark(d.rst, 0, 0);
   }
   // Submodule inputs are read by the submodule.
   for (const inst of b.instances) for (const s of inst.connections.values()) if (s instanceof InstanceInput) mark(s, s.width - 1, 0);

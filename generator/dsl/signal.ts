@@ -1,3 +1,4 @@
+import type { ClockDomain } from './domain.js';
 import { ElaborationError } from './errors.js';
 import { Expr, literal, type Operand } from './expr.js';
 import { captureSource, type SourceLoc } from './source.js';
@@ -29,7 +30,16 @@ export interface SignalOptions {
   /** Names of the values a state register takes; emitted as localparams. */
   enumNames?: Map<bigint, string>;
   flow?: Flow;
+  /** The clock domain of a register or of a memory read port's data register. */
+  domain?: ClockDomain;
+  /**
+   * A register of a synchronizer (emitted with ASYNC_REG): 'first' samples a signal of another clock
+   * domain (a legal crossing point for the crossing check), 'stage' is a later flop of the chain.
+   */
+  synchronizer?: SynchronizerStage;
 }
+
+export type SynchronizerStage = 'first' | 'stage';
 
 /** A named signal of a module; readable as an expression. */
 export class Signal extends Expr {

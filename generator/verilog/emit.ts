@@ -6,6 +6,7 @@
  * DSL type: operands are extended explicitly (`{1'b0, a}`, `$signed({a[7], a})`), part selects of
  * signed values are wrapped in `$signed()`, and nothing relies on Verilog's context-dependent sizing.
  */
+import type { ClockDomain } from '../dsl/domain.js';
 import { ElaborationError } from '../dsl/errors.js';
 import { children, type Expr } from '../dsl/expr.js';
 import type { InstanceRecord, Memory, ModuleDef, Stmt, WhenStmt } from '../dsl/module.js';
@@ -68,6 +69,18 @@ function located(lines: Line[]): string[] {
     return lines.map((l, i) => (i === 0 && only ? `${l.text}  // ${only}` : l.text));
   }
   return lines.map((l) => (l.loc ? `${l.text}  // ${l.loc}` : l.text));
+}
+
+/** `always @(posedge clk)`, with the reset's edge for an asynchronous reset. */
+function alwaysHead(d: ClockDomain, withReset: boolean): string {
+  const clk = d.clk?.name ?? d.clockName;
+  if (!withReset || d.reset === 'sync') return `  always @(posedge ${clk}) begin`;
+  return `  always @(posedge ${clk} or ${d.resetActive === 'high' ? 'posedge' : 'negedge'} ${d.resetName}) begin`;
+}
+
+/** The condition under which a domain's reset is active. */
+function resetCond(d: ClockDomain): string {
+  return d.resetActive === 'high' ? d.resetName : `!${d.resetName}`;
 }
 
 function log2Ceil(n: number): number {
@@ -392,11 +405,12 @@ class ModuleEmitter {
     const regs = g.signals as Reg[];
     const withReset = regs.filter((r) => r.options.reset !== undefined);
     const without = regs.filter((r) => r.options.reset === undefined);
+    const domain = this.domainOf(regs[0] as Signal);
     this.tempBase = `${(regs[0] as Signal).name}_cond`;
     if (withReset.length) {
       const set = new Set<DrivenSignal>(withReset);
       // A reset value comes from the register's declaration.
-      const lines: Line[] = [plain('  always @(posedge clk) begin'), plain('    if (rst) begin')];
+      const lines: Line[] = [plain(alwaysHead(domain, true)), plain(`    if (${resetCond(domain)}) begin`)];
       for (const r of withReset) lines.push({ text: `      ${r.name} <= ${this.resetValue(r)};`, loc: formatLoc(r.src) });
       lines.push(
         plain('    end else begin'),
@@ -413,7 +427,7 @@ class ModuleEmitter {
     if (without.length) {
       const set = new Set<DrivenSignal>(without);
       const lines = [
-        plain('  always @(posedge clk) begin'),
+        plain(alwaysHead(domain, false)),
         ...this.stmts(
           project(g.stmts, (t) => set.has(t)),
           '    ',
@@ -425,14 +439,44 @@ class ModuleEmitter {
     }
   }
 
+  private domainOf(s: Signal): ClockDomain {
+    return s.options.domain ?? this.def.builder.defaultDomain;
+  }
+
   private isTrue(e: Expr): boolean {
     return e.op.kind === 'lit' && e.op.value === 1n;
   }
 
   private memory(m: Memory): void {
-    // All write ports in one block, in the order of the write() calls, so the last one wins.
+    // All write ports of a domain in one block, in the order of the write() calls, so the last one wins.
+    const domains = [...new Set(m.writes.map((w) => w.domain))];
+    for (const d of domains) this.memoryWrites(m, d);
+    for (const r of m.reads) {
+      this.tempBase = r.data.name;
+      const guard = this.isTrue(r.enable) ? '' : `if (${this.value(r.enable)}) `;
+      this.body.push({
+        block: true,
+        lines: located([
+          plain(alwaysHead(this.domainOf(r.data), false)),
+          { text: `    ${guard}${r.data.name} <= ${m.name}[${this.value(r.addr)}];`, loc: formatLoc(r.data.src) },
+          plain('  end'),
+        ]),
+      });
+    }
+    if (m.init) {
+      const lines = [`  // Initial contents of ${m.name} (block RAM initialisation in synthesis).`, '  initial begin'];
+      m.init.forEach((v, i) => {
+        lines.push(`    ${m.name}[${i}] = ${litText(v, m.width, false)};`);
+      });
+      lines.push('  end');
+      this.body.push({ block: true, lines });
+    }
+  }
+
+  private memoryWrites(m: Memory, d: ClockDomain): void {
     const writes: Line[] = [];
     for (const w of m.writes) {
+      if (w.domain !== d) continue;
       this.tempBase = `${m.name}_wr`;
       const addr = this.value(w.addr);
       const guarded = !this.isTrue(w.enable);
@@ -458,35 +502,20 @@ class ModuleEmitter {
       if (guarded) writes.push(plain('    end'));
     }
     if (writes.length) {
-      this.body.push({ block: true, lines: located([plain('  always @(posedge clk) begin'), ...writes, plain('  end')]) });
-    }
-    for (const r of m.reads) {
-      this.tempBase = r.data.name;
-      const guard = this.isTrue(r.enable) ? '' : `if (${this.value(r.enable)}) `;
-      this.body.push({
-        block: true,
-        lines: located([
-          plain('  always @(posedge clk) begin'),
-          { text: `    ${guard}${r.data.name} <= ${m.name}[${this.value(r.addr)}];`, loc: formatLoc(r.data.src) },
-          plain('  end'),
-        ]),
-      });
-    }
-    if (m.init) {
-      const lines = [`  // Initial contents of ${m.name} (block RAM initialisation in synthesis).`, '  initial begin'];
-      m.init.forEach((v, i) => {
-        lines.push(`    ${m.name}[${i}] = ${litText(v, m.width, false)};`);
-      });
-      lines.push('  end');
-      this.body.push({ block: true, lines });
+      this.body.push({ block: true, lines: located([plain(alwaysHead(d, false)), ...writes, plain('  end')]) });
     }
   }
 
   private instance(inst: InstanceRecord): void {
     const child = inst.def.builder;
     const conns: string[] = [];
-    if (child.clk) conns.push('.clk(clk)');
-    if (child.rst) conns.push('.rst(rst)');
+    for (const cd of child.domains) {
+      const pd = inst.domains.get(cd);
+      if (!cd.clk || !pd) continue;
+      conns.push(`.${cd.clockName}(${pd.clockName})`);
+      // A reset of the other polarity is inverted on the way in.
+      if (cd.rst) conns.push(`.${cd.resetName}(${cd.resetActive === pd.resetActive ? '' : '~'}${pd.resetName})`);
+    }
     for (const p of child.ports) {
       const s = inst.connections.get(p.name);
       if (s) conns.push(`.${p.name}(${s.name})`);
@@ -609,10 +638,7 @@ class ModuleEmitter {
 
     const sign = (s: Signal): string => (s.type.signed ? 'signed ' : '');
     // Ports: clock and reset first, then in declaration order.
-    const portList: Signal[] = [];
-    if (b.clk) portList.push(b.clk);
-    if (b.rst) portList.push(b.rst);
-    portList.push(...b.ports);
+    const portList: Signal[] = [...b.clockResetPorts(), ...b.ports];
     const portLines: string[] = [];
     portList.forEach((p, i) => {
       const comma = i === portList.length - 1 ? '' : ',';
@@ -624,6 +650,8 @@ class ModuleEmitter {
     for (const s of b.signals) {
       if (s instanceof InPort || s instanceof OutPort) continue;
       const kind = s instanceof Reg || s instanceof MemoryReadData || this.combRegs.has(s) ? 'reg ' : 'wire';
+      // Synthesis keeps a synchronizer's flops together, with nothing between them (Vivado's ASYNC_REG).
+      if (s.options.synchronizer) declLines.push('  (* ASYNC_REG = "TRUE" *)');
       declLines.push(...this.waived(`  ${kind} ${sign(s)}${range(s.width)}${s.name};`, formatLoc(s.src), s, '  '));
     }
     for (const m of b.memories) {
