@@ -235,7 +235,8 @@ export interface RegOptions {
   domain?: ClockDomain;
   /**
    * Marks a register of a synchronizer: 'first' may sample a signal of another domain (the crossing
-   * check allows it), 'stage' is a later flop. Both get ASYNC_REG. For library synchronizers.
+   * check allows it), 'stage' is a later flop; both get ASYNC_REG. 'capture' samples a value of another
+   * domain that a handshake holds stable. For library synchronizers (generator/lib/cdc.ts).
    */
   synchronizer?: SynchronizerStage;
 }
@@ -266,7 +267,7 @@ export class ModuleBuilder implements SignalOwner {
   private pastCount = 0;
   /** The clock domains, the default first. */
   readonly domains: ClockDomain[] = [];
-  readonly defaultDomain: ClockDomain;
+  private defaultD: ClockDomain;
   private current: ClockDomain;
   private frames: Frame[] = [];
   private finished = false;
@@ -276,9 +277,40 @@ export class ModuleBuilder implements SignalOwner {
     readonly params: Params,
   ) {
     this.frames.push({ stmts: this.body, cond: null });
-    this.defaultDomain = new ClockDomain(this, defaultDomainName, 'sync', 'high', 'clk', 'rst', { file: '<implicit>', line: 0, column: 0 });
-    this.domains.push(this.defaultDomain);
-    this.current = this.defaultDomain;
+    this.defaultD = new ClockDomain(this, defaultDomainName, 'sync', 'high', 'clk', 'rst', { file: '<implicit>', line: 0, column: 0 });
+    this.domains.push(this.defaultD);
+    this.current = this.defaultD;
+  }
+
+  /** The implicit domain: `clk` and `rst`, synchronous and active high unless configureDefaultDomain says otherwise. */
+  get defaultDomain(): ClockDomain {
+    return this.defaultD;
+  }
+
+  /**
+   * Changes how the default domain resets (its ports stay `clk` and `rst`, or `rst_n` when active
+   * low). Call it first in the body, before anything uses the domain.
+   */
+  configureDefaultDomain(opts: Pick<DomainOptions, 'reset' | 'resetActive'>): ClockDomain {
+    const loc = captureSource();
+    this.checkBuilding(loc);
+    const old = this.defaultD;
+    const used = this.signals.some((s) => s.options.domain === old) || old.clk || this.instances.length > 0;
+    if (used)
+      throw new ElaborationError(
+        `configureDefaultDomain: the default domain of module ${this.name} is already in use; call it first in the body`,
+        loc,
+      );
+    const s = domainSettings(
+      defaultDomainName,
+      { ...opts, clockPort: 'clk', resetPort: opts.resetActive === 'low' ? 'rst_n' : 'rst' },
+      loc,
+    );
+    const d = new ClockDomain(this, defaultDomainName, s.reset, s.resetActive, s.clockName, s.resetName, loc);
+    this.domains[0] = d;
+    this.defaultD = d;
+    if (this.current === old) this.current = d;
+    return d;
   }
 
   /** The default domain's clock (`clk`), or null. */
@@ -439,8 +471,8 @@ export class ModuleBuilder implements SignalOwner {
     }
     domain.ensureClock(loc);
     const sync = opts.synchronizer;
-    if (sync !== undefined && sync !== 'first' && sync !== 'stage') {
-      throw new ElaborationError(`register '${name}': synchronizer '${String(sync)}' is not 'first' or 'stage'`, loc);
+    if (sync !== undefined && sync !== 'first' && sync !== 'stage' && sync !== 'capture') {
+      throw new ElaborationError(`register '${name}': synchronizer '${String(sync)}' is not 'first', 'stage' or 'capture'`, loc);
     }
     return this.declare(
       new Reg(name, 'reg', type, this, loc, {

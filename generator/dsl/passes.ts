@@ -6,6 +6,7 @@
  * combinational signal is assigned on every path), and usage (which bits are read, so that the
  * emitter can explain what Verilator would call unused). Every pass is linear in the design's size.
  */
+import { checkCrossings } from './cdc.js';
 import { ElaborationError } from './errors.js';
 import { children, type Expr } from './expr.js';
 import { GhostReg } from './formal.js';
@@ -705,6 +706,7 @@ export function checkModule(def: ModuleDef<unknown>): ModuleAnalysis {
   const groups = groupSignals(def, deps);
   checkLatches(groups);
   checkFormal(def);
+  checkCrossings(def, deps);
   const analysis: ModuleAnalysis = { groups, usage: usage(def), combPaths };
   analyses.set(def, analysis);
   return analysis;

@@ -32,14 +32,17 @@ export interface SignalOptions {
   flow?: Flow;
   /** The clock domain of a register or of a memory read port's data register. */
   domain?: ClockDomain;
-  /**
-   * A register of a synchronizer (emitted with ASYNC_REG): 'first' samples a signal of another clock
-   * domain (a legal crossing point for the crossing check), 'stage' is a later flop of the chain.
-   */
+  /** A register of a synchronizer, or one that captures a value held stable for it: see SynchronizerStage. */
   synchronizer?: SynchronizerStage;
 }
 
-export type SynchronizerStage = 'first' | 'stage';
+/**
+ * 'first': the first flop of a synchronizer, which may sample a signal of another clock domain (a
+ * legal crossing point for the crossing check); 'stage': a later flop of the chain. Both are emitted
+ * with ASYNC_REG. 'capture': a register that samples a value of another domain which a handshake
+ * holds stable while it is sampled (the crossing check allows it; no ASYNC_REG).
+ */
+export type SynchronizerStage = 'first' | 'stage' | 'capture';
 
 /** A named signal of a module; readable as an expression. */
 export class Signal extends Expr {

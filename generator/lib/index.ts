@@ -1,14 +1,29 @@
 /**
  * The library of blocks written in the DSL: FIFO, skid buffer, round-robin arbiter, priority encoder,
- * counters. Each is a function from parameters to a ModuleDef (memoized per parameter set).
+ * counters, and the clock-domain crossing blocks (synchronizers, asynchronous and packet FIFOs). Each is a function from parameters to a ModuleDef (memoized per parameter set).
  */
 import type { ModuleDef } from '../dsl/module.js';
+import { asyncFifo, handshakeSync, packetFifo, pulseSync, syncBit } from './cdc.js';
 import { saturatingCounter, upCounter } from './counters.js';
 import { priorityEncoder } from './priorityEncoder.js';
 import { rrArbiter } from './rrArbiter.js';
 import { skidBuffer } from './skidBuffer.js';
 import { syncFifo } from './syncFifo.js';
 
+export type {
+  AsyncFifoIO,
+  AsyncFifoOptions,
+  CdcResetOptions,
+  HandshakeSyncIO,
+  HandshakeSyncOptions,
+  PacketFifoIO,
+  PacketFifoOptions,
+  PulseSyncIO,
+  PulseSyncOptions,
+  SyncBitIO,
+  SyncBitOptions,
+} from './cdc.js';
+export { asyncFifo, handshakeSync, packetFifo, pulseSync, syncBit } from './cdc.js';
 export type { SaturatingCounterIO, SaturatingCounterOptions, UpCounterIO, UpCounterOptions } from './counters.js';
 export { saturatingCounter, upCounter } from './counters.js';
 export { requireInt } from './params.js';
@@ -40,4 +55,17 @@ export const libraryBlocks: Readonly<Record<string, () => ModuleDef<unknown>[]>>
   priority_encoder: () => [priorityEncoder({ n: 1 }), priorityEncoder({ n: 8 }), priorityEncoder({ n: 13 }), priorityEncoder({ n: 64 })],
   up_counter: () => [upCounter({ width: 1 }), upCounter({ width: 8 }), upCounter({ width: 4, max: 9 })],
   saturating_counter: () => [saturatingCounter({ width: 4 }), saturatingCounter({ width: 32, stepWidth: 16 })],
+  sync_bit: () => [syncBit(), syncBit({ width: 5, stages: 3, reset: 'none' }), syncBit({ reset: 'async', resetActive: 'low' })],
+  pulse_sync: () => [pulseSync(), pulseSync({ stages: 3, reset: 'async', resetActive: 'low' })],
+  handshake_sync: () => [handshakeSync({ width: 1 }), handshakeSync({ width: 32, reset: 'async' })],
+  async_fifo: () => [
+    asyncFifo({ width: 8, depth: 2 }),
+    asyncFifo({ width: 8, depth: 16 }),
+    asyncFifo({ width: 36, depth: 512, reset: 'async', resetActive: 'low' }),
+  ],
+  packet_fifo: () => [
+    packetFifo({ width: 8, depth: 16 }),
+    packetFifo({ width: 8, depth: 4, clocks: 'sync' }),
+    packetFifo({ width: 32, depth: 256, reset: 'async' }),
+  ],
 };

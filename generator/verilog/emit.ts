@@ -651,7 +651,7 @@ class ModuleEmitter {
       if (s instanceof InPort || s instanceof OutPort) continue;
       const kind = s instanceof Reg || s instanceof MemoryReadData || this.combRegs.has(s) ? 'reg ' : 'wire';
       // Synthesis keeps a synchronizer's flops together, with nothing between them (Vivado's ASYNC_REG).
-      if (s.options.synchronizer) declLines.push('  (* ASYNC_REG = "TRUE" *)');
+      if (s.options.synchronizer === 'first' || s.options.synchronizer === 'stage') declLines.push('  (* ASYNC_REG = "TRUE" *)');
       declLines.push(...this.waived(`  ${kind} ${sign(s)}${range(s.width)}${s.name};`, formatLoc(s.src), s, '  '));
     }
     for (const m of b.memories) {
