@@ -4,6 +4,8 @@
  */
 export type { BuildSpec, BuiltModel, VerilogText } from './build.js';
 export { buildModel } from './build.js';
+export type { ClockSpec, EdgeHandlers } from './clocks.js';
+export { ClockSet } from './clocks.js';
 export { BuildError } from './exec.js';
 export type { TraceFormat } from './glue.js';
 export type { PortInput, PortValue, PortValues } from './port-class.js';
