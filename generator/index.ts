@@ -14,15 +14,30 @@ export type {
   WireBundle,
 } from './dsl/bundle.js';
 export { axi4Spec, axiLiteSpec, axisSpec, connect, Flipped, flip, streamSpec } from './dsl/bundle.js';
+export type { CrossingSummary } from './dsl/cdc.js';
+export { crossingSummaryOf } from './dsl/cdc.js';
+export type { DomainOptions, ResetActive, ResetKind } from './dsl/domain.js';
+export { ClockDomain } from './dsl/domain.js';
 export { ElaborationError } from './dsl/errors.js';
 export type { Operand } from './dsl/expr.js';
 export { all, any, cat, Expr, lit, mux, select } from './dsl/expr.js';
 export type { Property, PropertyKind } from './dsl/formal.js';
 export { GhostReg, MAX_PAST } from './dsl/formal.js';
 export { Fsm, fsm } from './dsl/fsm.js';
-export type { Instance, MemoryOptions, ModuleDef, Params, ParamValue, ReadUnderWrite, Stmt } from './dsl/module.js';
+export type {
+  Instance,
+  InstanceOptions,
+  MemoryOptions,
+  ModuleDef,
+  Params,
+  ParamValue,
+  ReadUnderWrite,
+  RegOptions,
+  Stmt,
+} from './dsl/module.js';
 export { clearDefinitions, defineModule, Memory, ModuleBuilder, SwitchChain, WhenChain } from './dsl/module.js';
 export { analysisOf } from './dsl/passes.js';
+export type { SynchronizerStage } from './dsl/signal.js';
 export { DrivenSignal, InPort, InstanceInput, InstanceOutput, OutPort, Reg, Signal, Wire } from './dsl/signal.js';
 export type { SourceLoc } from './dsl/source.js';
 export { formatLoc } from './dsl/source.js';

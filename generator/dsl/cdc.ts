@@ -157,7 +157,8 @@ export function checkCrossings(def: ModuleDef<unknown>, deps: Map<Signal, Set<Si
       if (foreign) {
         const other = domainNamed(foreign)[0] as ClockDomain;
         const from = origin(s, other);
-        const via = from === s ? '' : ` (through ${describeOrigin(from, other)})`;
+        const via =
+          from !== s ? ` (through ${describeOrigin(from, other)})` : from instanceof Reg ? '' : ` (${describeOrigin(from, other)})`;
         throw new ElaborationError(
           `clock domain crossing in module ${def.verilogName}: ${reader} of clock domain '${d.name}' reads '${s.name}', which comes from clock domain '${other.name}'${via}; ${libraryHint}`,
           loc,
