@@ -3,8 +3,9 @@
  * drivers (every output, wire and submodule input is driven; every register bit is assigned; every
  * memory is written or initialised), combinational dependencies and loops (through submodules too,
  * using their port summaries), grouping (which signals share an always block), latches (every
- * combinational signal is assigned on every path), and usage (which bits are read, so that the
- * emitter can explain what Verilator would call unused). Every pass is linear in the design's size.
+ * combinational signal is assigned on every path), clock-domain crossings (cdc.ts), and usage (which
+ * bits are read, so that the emitter can explain what Verilator would call unused). Every pass is
+ * linear in the design's size.
  */
 import { checkCrossings } from './cdc.js';
 import { ElaborationError } from './errors.js';
