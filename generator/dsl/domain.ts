@@ -63,21 +63,20 @@ export class ClockDomain {
   }
 
   ensureClock(loc: SourceLoc): InPort {
-    if (!this.clkPort) {
-      this.clkPort = new InPort(this.clockName, 'input', Bool, this.owner, loc);
-      this.owner.claimName(this.clockName, loc);
-      this.owner.addClockPort(this.clkPort);
-    }
+    this.clkPort ??= this.port(this.clockName, loc);
     return this.clkPort;
   }
 
   ensureReset(loc: SourceLoc): InPort {
-    if (!this.rstPort) {
-      this.rstPort = new InPort(this.resetName, 'input', Bool, this.owner, loc);
-      this.owner.claimName(this.resetName, loc);
-      this.owner.addClockPort(this.rstPort);
-    }
+    this.rstPort ??= this.port(this.resetName, loc);
     return this.rstPort;
+  }
+
+  private port(name: string, loc: SourceLoc): InPort {
+    const p = new InPort(name, 'input', Bool, this.owner, loc);
+    this.owner.claimName(name, loc);
+    this.owner.addClockPort(p);
+    return p;
   }
 
   /** `clock domain 'wr' of module async_fifo`, for messages. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Bool, defineModule, emitDesign, type ModuleBuilder, UInt } from '../../generator/index.js';
+import { Bool, type ClockDomain, defineModule, emitDesign, type ModuleBuilder, UInt } from '../../generator/index.js';
 import { syncBit } from '../../generator/lib/index.js';
 import { expectLintClean, scratch } from '../dsl/design.js';
 import { expectError, type Marker, marker } from '../dsl/where.js';
@@ -14,6 +14,35 @@ const text = (def: Parameters<typeof emitDesign>[0]): string =>
   emitDesign(def)
     .map((m) => m.text)
     .join('\n');
+
+/** A register of domain `d` (the default domain without one) that flips every cycle. */
+function toggler(m: ModuleBuilder, name: string, d?: ClockDomain) {
+  const r = m.reg(name, Bool, { reset: 0, ...(d ? { domain: d } : {}) });
+  r.set(r.not());
+  return r;
+}
+
+/** A module whose register samples the input `d` in its default domain (async active-low with `lowAsync`). */
+function samplerModule(name: string, lowAsync = false) {
+  return defineModule(name, {}, (m) => {
+    if (lowAsync) m.configureDefaultDomain({ reset: 'async', resetActive: 'low' });
+    const d = m.input('d');
+    const q = m.output('q');
+    const r = m.reg('r', Bool, { reset: 0 });
+    r.set(d);
+    q.set(r);
+    return { d, q };
+  });
+}
+
+/** A module whose output is a register flipping every cycle, in its default domain or a domain `domain` it declares. */
+function sourceModule(name: string, domain?: string) {
+  return defineModule(name, {}, (m) => {
+    const q = m.output('q');
+    q.set(toggler(m, 'r', domain ? m.domain(domain) : undefined));
+    return { q };
+  });
+}
 
 describe('clock domains', () => {
   it('emit an asynchronous active-low reset with the reset edge in the sensitivity list', () => {
@@ -71,15 +100,7 @@ describe('clock domains', () => {
   });
 
   it('connect a child domain to the parent domain given, inverting a reset of the other polarity', async () => {
-    const child = defineModule('cdc_child_low', {}, (m) => {
-      m.configureDefaultDomain({ reset: 'async', resetActive: 'low' });
-      const d = m.input('d');
-      const q = m.output('q');
-      const r = m.reg('r', Bool, { reset: 0 });
-      r.set(d);
-      q.set(r);
-      return { d, q };
-    });
+    const child = samplerModule('cdc_child_low', true);
     const { def } = scratch((m) => {
       const fast = m.domain('fast', { reset: 'async' });
       const d = m.input('d');
@@ -96,14 +117,7 @@ describe('clock domains', () => {
   });
 
   it('refuse an instance whose named domain has no counterpart', () => {
-    const child = defineModule('cdc_child_named', {}, (m) => {
-      const io = m.domain('io');
-      const q = m.output('q');
-      const r = m.reg('r', Bool, { reset: 0, domain: io });
-      r.set(r.not());
-      q.set(r);
-      return { q };
-    });
+    const child = sourceModule('cdc_child_named', 'io');
     refuses((m, at) => {
       const q = m.output('q');
       at.next();
@@ -142,8 +156,7 @@ describe('the crossing check', () => {
       const a = m.domain('a');
       const b = m.domain('b');
       const q = m.output('q');
-      const ra = m.reg('ra', Bool, { reset: 0, domain: a });
-      ra.set(ra.not());
+      const ra = toggler(m, 'ra', a);
       const rb = m.reg('rb', Bool, { reset: 0, domain: b });
       at.next();
       rb.set(ra);
@@ -168,20 +181,12 @@ describe('the crossing check', () => {
   });
 
   it('follows submodule inputs: a child domain samples what the parent drives from another', () => {
-    const child = defineModule('cdc_sampler', {}, (m) => {
-      const d = m.input('d');
-      const q = m.output('q');
-      const r = m.reg('r', Bool, { reset: 0 });
-      r.set(d);
-      q.set(r);
-      return { d, q };
-    });
+    const child = samplerModule('cdc_sampler');
     refuses((m, at) => {
       const a = m.domain('a');
       const b = m.domain('b');
       const q = m.output('q');
-      const ra = m.reg('ra', Bool, { reset: 0, domain: a });
-      ra.set(ra.not());
+      const ra = toggler(m, 'ra', a);
       at.next();
       const u = m.instance('u', child, { domains: { default: b } });
       u.io.d.set(ra);
@@ -190,13 +195,7 @@ describe('the crossing check', () => {
   });
 
   it('follows submodule outputs into the parent', () => {
-    const child = defineModule('cdc_source', {}, (m) => {
-      const q = m.output('q');
-      const r = m.reg('r', Bool, { reset: 0 });
-      r.set(r.not());
-      q.set(r);
-      return { q };
-    });
+    const child = sourceModule('cdc_source');
     refuses((m, at) => {
       const a = m.domain('a');
       const q = m.output('q');
@@ -232,8 +231,7 @@ describe('the crossing check', () => {
     const { def } = scratch((m) => {
       const a = m.domain('a');
       const q = m.output('q');
-      const ra = m.reg('ra', Bool, { reset: 0, domain: a });
-      ra.set(ra.not());
+      const ra = toggler(m, 'ra', a);
       const u = m.instance('u_sync', syncBit());
       u.io.d.set(ra);
       const rb = m.reg('rb', Bool, { reset: 0 });
@@ -250,8 +248,7 @@ describe('the crossing check', () => {
     scratch((m) => {
       const a = m.domain('a');
       const q = m.output('q');
-      const ra = m.reg('ra', Bool, { reset: 0, domain: a });
-      ra.set(ra.not());
+      const ra = toggler(m, 'ra', a);
       const s0 = m.reg('s0', Bool, { synchronizer: 'first' });
       const s1 = m.reg('s1', Bool, { synchronizer: 'stage' });
       s0.set(ra);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { handshakeSync, pulseSync, syncBit } from '../../generator/lib/index.js';
 import { withSeed } from '../models/seeded.js';
-import { type Beat, ClockSet, describeClocks, randomClocks, streamSink, streamSource, twoClockSim } from './twoClocks.js';
+import { ClockSet, describeClocks, randomClocks, runWordStream, twoClockSim, type WordRunOptions } from './twoClocks.js';
 
 describe('syncBit', () => {
   it('delays a level by two destination edges', async () => {
@@ -58,23 +58,16 @@ describe('pulseSync in two unrelated clocks', () => {
 describe('handshakeSync in two unrelated clocks', () => {
   it('delivers every value once, in order, under random valid and ready', async () => {
     const def = handshakeSync({ width: 32 });
+    const o: WordRunOptions = {
+      clocks: ['src_clk', 'dst_clk'],
+      resets: ['src_rst', 'dst_rst'],
+      words: 300,
+      range: 2 ** 32,
+      pValid: [0.5, 1],
+      pReady: [0.3, 1],
+    };
     await withSeed(async (rng) => {
-      for (let run = 0; run < 8; run++) {
-        const specs = randomClocks(rng, 'src_clk', 'dst_clk');
-        const sim = await twoClockSim(def);
-        const clocks = new ClockSet(sim, specs);
-        clocks.reset(['src_rst', 'dst_rst']);
-        const values: Beat[] = Array.from({ length: 300 }, () => ({ data: rng.u32() }));
-        const got: number[] = [];
-        const src = streamSource(sim, clocks, 'src_clk', 'in', values, rng, rng.pick([0.5, 1]));
-        streamSink(sim, clocks, 'dst_clk', 'out', ['data'], rng, rng.pick([0.3, 1]), (b) => got.push(b.data as number));
-        clocks.runUntil(() => got.length === values.length, 1e11);
-        clocks.runFor(500_000);
-        const where = `run ${run}: ${describeClocks(specs)}`;
-        expect(src.taken(), where).toBe(values.length);
-        expect(got, where).toEqual(values.map((v) => v.data));
-        sim.close();
-      }
+      for (let run = 0; run < 8; run++) await runWordStream(def, o, rng, run);
     });
   });
 });
