@@ -52,7 +52,7 @@ export function syncBit(opts: SyncBitOptions = {}): ModuleDef<SyncBitIO> {
   if (reset !== 'sync' && reset !== 'async' && reset !== 'none') {
     throw new RangeError(`syncBit: reset = '${String(reset)}' is not allowed; use 'sync', 'async' or 'none'`);
   }
-  const params = { WIDTH: width, STAGES: stages, RESET: reset === 'none' ? reset : `${reset}_${active}` };
+  const params = { WIDTH: width, STAGES: stages, ...(reset === 'none' ? { RESET: reset } : resetParams({ reset, resetActive: active })) };
   return defineModule('sync_bit', params, (m) => {
     if (reset !== 'none') m.configureDefaultDomain({ reset, resetActive: active });
     const d = m.input('d', UInt(width));
@@ -76,8 +76,9 @@ export interface CdcResetOptions {
   resetActive?: DomainOptions['resetActive'];
 }
 
-function resetParams(o: CdcResetOptions): { RESET: string } {
-  return { RESET: `${o.reset ?? 'sync'}_${o.resetActive ?? 'high'}` };
+/** The reset options as module parameters (letters only, so module names stay readable). */
+function resetParams(o: CdcResetOptions): { RESET: string; RESET_ACTIVE: string } {
+  return { RESET: o.reset ?? 'sync', RESET_ACTIVE: o.resetActive ?? 'high' };
 }
 
 /** `x` through a syncBit into domain `d` (whose reset the flops use): an instance named `name`. */
