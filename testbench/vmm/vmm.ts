@@ -48,6 +48,7 @@ import { OperationCounter } from './operations.js';
 import { PhysicalPages, type PhysicalPagesOptions } from './physical-pages.js';
 import { type Outcome, refuse } from './refusal.js';
 import { SeqSpace } from './seq.js';
+import type { DmaMappingObserver } from './strategies.js';
 
 export interface VmmOptions {
   params: NicParams;
@@ -67,6 +68,8 @@ export interface VmmOptions {
   intrSeqInit?: number;
   /** STATUS reads before a teardown or recovery gives up waiting for QUIESCED (default 10000). */
   quiescePolls?: number;
+  /** Told of every buffer issued to and released from a ring (IOMMU protection strategies, strategies.ts). */
+  dmaObservers?: readonly DmaMappingObserver[];
 }
 
 export interface ContextConfig {
@@ -254,6 +257,8 @@ export class Vmm {
   protection: boolean;
   readonly bar0Base: bigint;
   readonly bar1Base: bigint;
+  /** Told of every buffer issued and released, whatever `protection` says (strategies.ts). */
+  readonly dmaObservers: DmaMappingObserver[];
 
   private readonly bus: NicBus;
   private readonly monitor?: DmaMonitor;
@@ -279,6 +284,7 @@ export class Vmm {
     this.bus = options.bus;
     this.monitor = options.monitor;
     this.protection = options.protection ?? true;
+    this.dmaObservers = [...(options.dmaObservers ?? [])];
     this.pages = new PhysicalPages(this.memory, options.pages);
     this.seq = new SeqSpace(this.params.SEQ_W);
     this.maxFrameBytes = deriveParams(this.params).maxFrameBytes;
@@ -593,6 +599,23 @@ export class Vmm {
   }
 
   /**
+   * One more unicast MAC steered to a started context (a software bridge's driver domain receiving
+   * for the guests behind it, testbench/baseline/). The teardown removes it with the context's own.
+   */
+  async addMacAlias(ctx: number, mac: MacAddress): Promise<Outcome> {
+    if (!this.contexts.has(ctx)) return refuse('context-state', `context ${ctx} is not assigned`);
+    if (isMulticastMac(mac)) return refuse('bad-mac', `${formatMac(mac)} is a group address`);
+    if (this.macTable.lookup(mac) !== undefined) return refuse('mac-in-use', `MAC ${formatMac(mac)} is already in the table`);
+    try {
+      await this.writeMacTable(this.macTable.insert(mac, ctx));
+    } catch (e) {
+      if (e instanceof MacTableError) return refuse('mac-table-full', e.message);
+      throw e;
+    }
+    return { ok: true };
+  }
+
+  /**
    * P-12: clear EN and set QUIESCE, wait for QUIESCED, release every pin, clear the MAC, unmap the
    * mailbox; only then are the context and its pages free for reuse. A NIC that never reports
    * QUIESCED gets a `quiesce-timeout` refusal: the context stays quiescing with its pins and ring
@@ -875,6 +898,7 @@ export class Vmm {
         ? this.monitor?.grant(b.addr, b.len, dir === 'tx' ? 'read' : 'write', `ctx ${ctx} ${dir.toUpperCase()} buffer seq ${seq}`)
         : undefined;
       ring.issue({ pfn, addr: b.addr, len: b.len, pinned: protect, grant });
+      for (const o of this.dmaObservers) o.issued({ guest, ctx, dir, pfn, addr: b.addr, len: b.len });
       const flags = dir === 'tx' && (b.eop ?? true) ? DESC_FLAGS.EOP : 0;
       this.memory.write(ring.slotAddr(seq), encodeDescriptor({ addr: b.addr, len: b.len, flags, seq }));
       this.ops.add('descriptorWrite');
@@ -903,6 +927,7 @@ export class Vmm {
       this.ops.add('unpin');
     }
     if (e.grant !== undefined) this.monitor?.revoke(e.grant);
+    for (const o of this.dmaObservers) o.released({ pfn: e.pfn, addr: e.addr, len: e.len });
   }
 
   // ------------------------------------------------------------------ interrupts
