@@ -1,6 +1,7 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { axisSpec, connect, defineModule, UInt } from '../../generator/index.js';
 import { withGmiiMac } from '../../hdl/nic/gmiiTop.js';
+import { BUILD_TIMEOUT, prebuild } from '../fixtures/prebuild.js';
 import { withSeed } from '../models/seeded.js';
 import { MacBench, txBursts } from './macBench.js';
 
@@ -30,6 +31,15 @@ const benches: MacBench[] = [];
 afterAll(() => {
   for (const b of benches) b.close();
 });
+beforeAll(
+  () =>
+    prebuild(
+      withGmiiMac(passCore(32), 'pass_core_gmii'),
+      withGmiiMac(passCore(64), 'pass_core_gmii_fifo'),
+      withGmiiMac(passCore(64), 'pass_core_gmii_nofifo', { txFifoBytes: 0 }),
+    ),
+  BUILD_TIMEOUT,
+);
 
 describe('withGmiiMac (the wrapper of cdna_nic_gmii) around a stand-in core', () => {
   it('wires the core streams to the MAC and passes every other core port through by name', async () => {

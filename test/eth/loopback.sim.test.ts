@@ -1,4 +1,6 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ethMac } from '../../hdl/eth/index.js';
+import { BUILD_TIMEOUT, prebuild } from '../fixtures/prebuild.js';
 import { withSeed } from '../models/seeded.js';
 import { MacBench, txBursts } from './macBench.js';
 
@@ -6,6 +8,7 @@ const benches: MacBench[] = [];
 afterAll(() => {
   for (const b of benches) b.close();
 });
+beforeAll(() => prebuild(...[8, 32, 64, 128].map((streamW) => ethMac({ streamW }))), BUILD_TIMEOUT);
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const padded = (d: Uint8Array) => {

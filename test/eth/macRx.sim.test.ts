@@ -1,5 +1,7 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ethMac } from '../../hdl/eth/index.js';
 import { fcsBytes } from '../../testbench/ethernet/crc32.js';
+import { BUILD_TIMEOUT, prebuild } from '../fixtures/prebuild.js';
 import { withSeed } from '../models/seeded.js';
 import { MacBench, wireBytes } from './macBench.js';
 
@@ -7,6 +9,7 @@ const benches: MacBench[] = [];
 afterAll(() => {
   for (const b of benches) b.close();
 });
+beforeAll(() => prebuild(...[8, 64].map((streamW) => ethMac({ streamW }))), BUILD_TIMEOUT);
 
 async function bench(streamW: number): Promise<MacBench> {
   const b = await MacBench.create(streamW);

@@ -5,7 +5,7 @@
  * guest whose MAC it names. LOCAL_LOOPBACK is off so that unicast between two local contexts takes
  * the wire instead of the core's internal path.
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cdnaNicGmii } from '../../hdl/nic/gmiiTop.js';
 import { type NicParams, resolveParams } from '../../hdl/params.js';
 import { bar1GlobalOffset } from '../../hdl/registers/map.js';
@@ -22,6 +22,7 @@ import { Testbench } from '../../testbench/runtime/testbench.js';
 import { RtlBus } from '../../testbench/system/buses.js';
 import { DriverDomain } from '../../testbench/vmm/driver-domain.js';
 import { Vmm } from '../../testbench/vmm/vmm.js';
+import { BUILD_TIMEOUT, prebuild } from '../fixtures/prebuild.js';
 import { type GmiiCycle, txBursts } from './macBench.js';
 
 type Ports = { [name: string]: PortValue };
@@ -154,6 +155,7 @@ class GmiiSystem {
 
 let sys: GmiiSystem | null = null;
 afterAll(() => sys?.close());
+beforeAll(() => prebuild(cdnaNicGmii(resolveParams('test', { LOCAL_LOOPBACK: 'off' }))), BUILD_TIMEOUT);
 
 describe('cdna_nic_gmii: guests talk through the MAC and a GMII cable from TX to RX', () => {
   it('frames from one guest reach the other through the wire, with preamble, FCS and gaps on GMII', async () => {

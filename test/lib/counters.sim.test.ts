@@ -1,6 +1,7 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { saturatingCounter, upCounter } from '../../generator/lib/index.js';
 import { simulate } from '../../sim/index.js';
+import { BUILD_TIMEOUT, prebuild } from '../fixtures/prebuild.js';
 import { withSeed } from '../models/seeded.js';
 
 type UpPorts = Record<'enable' | 'clear' | 'count' | 'wrap', number>;
@@ -10,6 +11,17 @@ const sims: { close(): void }[] = [];
 afterAll(() => {
   for (const s of sims) s.close();
 });
+beforeAll(
+  () =>
+    prebuild(
+      upCounter({ width: 4, max: 9 }),
+      upCounter({ width: 3 }),
+      upCounter({ width: 1 }),
+      saturatingCounter({ width: 4 }),
+      saturatingCounter({ width: 8, stepWidth: 4 }),
+    ),
+  BUILD_TIMEOUT,
+);
 
 describe('upCounter in simulation', () => {
   for (const { width, max } of [

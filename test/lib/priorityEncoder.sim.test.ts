@@ -1,6 +1,7 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { priorityEncoder } from '../../generator/lib/index.js';
 import { type Simulation, simulate } from '../../sim/index.js';
+import { BUILD_TIMEOUT, prebuild } from '../fixtures/prebuild.js';
 import { withSeed } from '../models/seeded.js';
 
 type PePorts = { bits: number | bigint; index: number; valid: number };
@@ -9,6 +10,7 @@ const sims: Simulation<PePorts>[] = [];
 afterAll(() => {
   for (const s of sims) s.close();
 });
+beforeAll(() => prebuild(...[1, 2, 3, 5, 8, 13, 64, 100].map((n) => priorityEncoder({ n }))), BUILD_TIMEOUT);
 
 function lowest(v: bigint): number {
   let i = 0;

@@ -1,6 +1,7 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rrArbiter } from '../../generator/lib/index.js';
 import { type Simulation, simulate } from '../../sim/index.js';
+import { BUILD_TIMEOUT, prebuild } from '../fixtures/prebuild.js';
 import { type Rng, withSeed } from '../models/seeded.js';
 
 type ArbPorts = { req: number | bigint; advance: number; grant: number | bigint; grant_index: number; grant_valid: number };
@@ -9,6 +10,7 @@ const sims: Simulation<ArbPorts>[] = [];
 afterAll(() => {
   for (const s of sims) s.close();
 });
+beforeAll(() => prebuild(...[4, 5, 100, 1024, 1, 8].map((n) => rrArbiter({ n })), rrArbiter({ n: 40, groupSize: 8 })), BUILD_TIMEOUT);
 
 async function arbiterSim(n: number, groupSize?: number): Promise<Simulation<ArbPorts>> {
   const sim = await simulate<ArbPorts>(rrArbiter({ n, groupSize }));

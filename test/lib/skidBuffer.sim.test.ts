@@ -1,6 +1,7 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { skidBuffer } from '../../generator/lib/index.js';
 import { type Simulation, simulate } from '../../sim/index.js';
+import { BUILD_TIMEOUT, prebuild } from '../fixtures/prebuild.js';
 import { withSeed } from '../models/seeded.js';
 
 type SkidPorts = Record<'in_valid' | 'in_ready' | 'in_data' | 'out_valid' | 'out_ready' | 'out_data', number>;
@@ -9,6 +10,7 @@ const sims: Simulation<SkidPorts>[] = [];
 afterAll(() => {
   for (const s of sims) s.close();
 });
+beforeAll(() => prebuild(skidBuffer({ width: 16 }), skidBuffer({ width: 8 })), BUILD_TIMEOUT);
 
 async function skidSim(width: number): Promise<Simulation<SkidPorts>> {
   const sim = await simulate<SkidPorts>(skidBuffer({ width }));

@@ -1,7 +1,8 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FifoStorage, syncFifo } from '../../generator/lib/index.js';
 import { type Simulation, simulate } from '../../sim/index.js';
 import { Rng } from '../../testbench/runtime/random.js';
+import { BUILD_TIMEOUT, prebuild } from '../fixtures/prebuild.js';
 import { withSeed } from '../models/seeded.js';
 
 type FifoPorts = Record<'in_valid' | 'in_ready' | 'in_data' | 'out_valid' | 'out_ready' | 'out_data' | 'count' | 'rst', number>;
@@ -50,6 +51,16 @@ const sims: Simulation<FifoPorts>[] = [];
 afterAll(() => {
   for (const s of sims) s.close();
 });
+beforeAll(
+  () =>
+    prebuild(
+      ...configs.map((c) => syncFifo(c)),
+      syncFifo({ width: 16, depth: 4, storage: 'flops' }),
+      syncFifo({ width: 16, depth: 64, storage: 'block' }),
+      syncFifo({ width: 8, depth: 40, storage: 'block' }),
+    ),
+  BUILD_TIMEOUT,
+);
 
 async function fifoSim(width: number, depth: number, storage: FifoStorage): Promise<Simulation<FifoPorts>> {
   const sim = await simulate<FifoPorts>(syncFifo({ width, depth, storage }));

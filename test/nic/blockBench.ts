@@ -2,6 +2,7 @@
  * What the engine benches (TX, RX, interrupts) share: a driver for the register bus an engine takes
  * from the BAR1 block, and host memory that logs the NIC's writes.
  */
+import { type NicParams, resolveParams } from '../../hdl/params.js';
 import type { PortValue, Simulation } from '../../sim/index.js';
 import { SparseMemory } from '../../testbench/axi/index.js';
 import type { Testbench } from '../../testbench/runtime/index.js';
@@ -85,6 +86,20 @@ export class WatchedMemory extends SparseMemory {
   writesIn(lo: number, hi: number): { addr: number; value: number; cycle: number }[] {
     return this.writes.filter((w) => w.addr >= lo && w.addr < hi);
   }
+}
+
+/** A block's parameters as a bench takes them: a profile (default 'test') and overrides. */
+export interface ParamChoice {
+  profile?: string;
+  params?: Record<string, number | boolean | string>;
+}
+
+/**
+ * Builds and loads a bench's simulations for these choices (none: the default) before the tests run;
+ * call from `beforeAll(…, BUILD_TIMEOUT)` so no test waits for a cold build.
+ */
+export async function prepareAll<C extends ParamChoice>(choices: C[], get: (p: NicParams, c: C) => Promise<unknown>): Promise<void> {
+  for (const c of choices.length ? choices : [{} as C]) await get(resolveParams(c.profile ?? 'test', c.params ?? {}), c);
 }
 
 /**

@@ -6,7 +6,7 @@
  * bus are played by the bench: they take every write and answer every read with 0 (STATUS: the
  * busy bit when asked to).
  */
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { control, REG_BUS_ENGINES } from '../../hdl/nic/control.js';
 import { STATUS_BUSY_BIT } from '../../hdl/nic/interfaces.js';
 import { type NicParams, resolveParams } from '../../hdl/params.js';
@@ -23,6 +23,7 @@ import type { PortValue, Simulation } from '../../sim/index.js';
 import { simulate } from '../../sim/index.js';
 import { AxiLiteMaster } from '../../testbench/axi/index.js';
 import { Testbench } from '../../testbench/runtime/index.js';
+import { BUILD_TIMEOUT } from '../fixtures/prebuild.js';
 import { simulationCache } from './blockBench.js';
 
 type Ports = { [name: string]: PortValue };
@@ -31,6 +32,7 @@ const sims = simulationCache((p: NicParams) => simulate<Ports>(control(p)));
 let open: ControlBench | null = null;
 afterEach(() => open?.close());
 afterAll(() => sims.closeAll());
+beforeAll(() => sims.get(resolveParams('test')).then(() => sims.get(resolveParams(undefined, { N_CTX: 64 }))), BUILD_TIMEOUT);
 
 class ControlBench {
   readonly tb: Testbench<Ports>;

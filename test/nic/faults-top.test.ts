@@ -6,14 +6,16 @@
  * GLOBAL_STATUS.INTR_FAULT, raises irq, and its pending bits go out once the ring is re-armed. The
  * VMM's side of F-4 (pins released up to the trusted done seqs) is tested with the VMM model.
  */
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { COMPLETION } from '../../hdl/descriptors.js';
 import { bar0Offset, bar1FaultVecOffset, CTRL, GLOBAL_STATUS, INT_CTRL, STATUS } from '../../hdl/registers/map.js';
 import { readTag } from '../../testbench/ethernet/frame.js';
+import { BUILD_TIMEOUT } from '../fixtures/prebuild.js';
 import { TopBench as Bench, closeOpenTopBench, closeTopSims, ctxRanges, layout, macOf, type TopBench } from './topBench.js';
 
 afterEach(closeOpenTopBench);
 afterAll(closeTopSims);
+beforeAll(() => Bench.prepare({}), BUILD_TIMEOUT);
 
 const A = 1;
 const B = 2;

@@ -4,13 +4,18 @@
  * contexts, and the registers it owns. The randomized race with the snapshot (I-6) is in
  * intrRandom.test.ts.
  */
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { INTR_ENTRY } from '../../hdl/descriptors.js';
 import { bar1CtxOffset, bar1GlobalOffset } from '../../hdl/registers/map.js';
+import { BUILD_TIMEOUT } from '../fixtures/prebuild.js';
 import { bitsOf, closeOpenBench, closeSims, contextsOf, IntrBench, RING_BASE } from './intrBench.js';
 
 afterEach(closeOpenBench);
 afterAll(closeSims);
+beforeAll(
+  () => IntrBench.prepare({}, { profile: '10g' }, { params: { N_CTX: 1024, DMA_W: 256 } }, { params: { N_CTX: 1024 } }),
+  BUILD_TIMEOUT,
+);
 
 const FILL = 0xa5;
 

@@ -13,7 +13,7 @@ import { type Bar1GlobalReg, bar1GlobalOffset } from '../../hdl/registers/map.js
 import { type PortValue, type Simulation, simulate } from '../../sim/index.js';
 import { Axi4SlaveMemory, type Axi4SlaveMemoryOptions } from '../../testbench/axi/index.js';
 import { Testbench } from '../../testbench/runtime/index.js';
-import { RegBusDriver, simulationCache } from './blockBench.js';
+import { type ParamChoice, prepareAll, RegBusDriver, simulationCache } from './blockBench.js';
 import { FaultableMemory, WriteFaults } from './busFaults.js';
 
 type Ports = { [name: string]: PortValue };
@@ -126,6 +126,11 @@ export class IntrBench {
       P[`s_${d}_intr_ctx`] = 0;
     }
     this.tb.onEdge(() => this.watch(), { name: 'intr bench monitors' });
+  }
+
+  /** Builds the engines for these parameter choices ahead of the tests (beforeAll with BUILD_TIMEOUT). */
+  static prepare(...choices: ParamChoice[]): Promise<void> {
+    return prepareAll(choices, simFor);
   }
 
   static async create(opts: IntrBenchOptions = {}): Promise<IntrBench> {

@@ -4,12 +4,14 @@
  * until INTR_FAULT is cleared after a re-arm; a fault-interrupt request raises irq with no entry,
  * through masks, coalescing and a disabled ring. The bench plays the BAR1 block (INTR_FAULT).
  */
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RESP_DECERR } from '../../testbench/axi/index.js';
+import { BUILD_TIMEOUT } from '../fixtures/prebuild.js';
 import { bitsOf, closeOpenBench, closeSims, contextsOf, IntrBench, RING_BASE } from './intrBench.js';
 
 afterEach(closeOpenBench);
 afterAll(closeSims);
+beforeAll(() => IntrBench.prepare({}, { profile: '10g' }, { params: { N_CTX: 1024 } }), BUILD_TIMEOUT);
 
 const slotAddr = (slot: number): number => RING_BASE + 16 * slot;
 

@@ -5,13 +5,15 @@
  * edge; then every snapshot must reach the ring whole, every entry the hypervisor (I-1, I-2, I-3, I-6).
  * Seeded: SEED=<n> re-runs a failure.
  */
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { randomly } from '../../testbench/axi/index.js';
 import { Rng, testSeed } from '../../testbench/runtime/index.js';
+import { BUILD_TIMEOUT } from '../fixtures/prebuild.js';
 import { closeOpenBench, closeSims, contextsOf, type HarvestedEntry, IntrBench, RING_BASE } from './intrBench.js';
 
 afterEach(closeOpenBench);
 afterAll(closeSims);
+beforeAll(() => IntrBench.prepare({}, { profile: '10g' }), BUILD_TIMEOUT);
 
 interface Snapshot {
   cycle: number;

@@ -3,14 +3,16 @@
  * doorbell queues and the same-cycle race with a pop (C-3), the INT_CTRL stream, the done-seq
  * read-back and the AXI4-Lite slave's obligations.
  */
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { MAILBOX_EVENT_LATENCY } from '../../hdl/nic/mailbox.js';
 import type { Bar0Reg } from '../../hdl/registers/map.js';
 import { AxiLiteChecker, always, RESP_OKAY } from '../../testbench/axi/index.js';
+import { BUILD_TIMEOUT } from '../fixtures/prebuild.js';
 import { bit, closeOpenBench, closeSims, EXEC_DELAY, MailboxBench } from './mailboxBench.js';
 
 afterEach(closeOpenBench);
 afterAll(closeSims);
+beforeAll(() => MailboxBench.prepare({}, { profile: '10g' }), BUILD_TIMEOUT);
 
 const DOORBELL_WORDS = ['TX_PROD', 'RX_PROD', 'INT_CTRL'] as const satisfies readonly Bar0Reg[];
 const all = (n: number): bigint => (1n << BigInt(n)) - 1n;

@@ -9,7 +9,7 @@ import { type Bar0Reg, bar0Offset } from '../../hdl/registers/map.js';
 import { type PortValue, type Simulation, simulate } from '../../sim/index.js';
 import { AxiLiteMaster, always, never, type Pattern } from '../../testbench/axi/index.js';
 import { Testbench } from '../../testbench/runtime/index.js';
-import { simulationCache } from './blockBench.js';
+import { type ParamChoice, prepareAll, simulationCache } from './blockBench.js';
 
 type Ports = { [name: string]: PortValue };
 
@@ -108,6 +108,11 @@ export class MailboxBench {
     }
     this.driveConsumers();
     this.tb.onEdge(() => this.watch(), { name: 'mailbox bench monitors' });
+  }
+
+  /** Builds the blocks for these parameter choices ahead of the tests (beforeAll with BUILD_TIMEOUT). */
+  static prepare(...choices: ParamChoice[]): Promise<void> {
+    return prepareAll(choices, simFor);
   }
 
   static async create(opts: MailboxBenchOptions = {}): Promise<MailboxBench> {

@@ -2,14 +2,16 @@
  * The mailbox against a cycle model, under random doorbells, INT_CTRL and reserved writes and random
  * engine readiness (C-2, C-3). Seeded: SEED=<n> re-runs a failure.
  */
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Bar0Reg } from '../../hdl/registers/map.js';
 import { always, randomly } from '../../testbench/axi/index.js';
 import { Rng, testSeed } from '../../testbench/runtime/index.js';
+import { BUILD_TIMEOUT } from '../fixtures/prebuild.js';
 import { closeOpenBench, closeSims, EXEC_DELAY, MailboxBench, type Pop } from './mailboxBench.js';
 
 afterEach(closeOpenBench);
 afterAll(closeSims);
+beforeAll(() => MailboxBench.prepare({}, { profile: 'ricenic' }), BUILD_TIMEOUT);
 
 const queueOf: Partial<Record<Bar0Reg, 'tx' | 'rx'>> = { TX_PROD: 'tx', RX_PROD: 'rx' };
 

@@ -4,7 +4,7 @@
  * context's mailbox words and BAR1 block, the globals, every FAULT_VEC word and every populated
  * MAC-table entry.
  */
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { COMPLETION } from '../../hdl/descriptors.js';
 import {
   BAR0_PAGE_BYTES,
@@ -18,10 +18,12 @@ import {
   registerMap,
   STATUS,
 } from '../../hdl/registers/map.js';
+import { BUILD_TIMEOUT } from '../fixtures/prebuild.js';
 import { closeOpenTopBench, closeTopSims, layout, macOf, TopBench } from './topBench.js';
 
 afterEach(closeOpenTopBench);
 afterAll(closeTopSims);
+beforeAll(() => TopBench.prepare({}, { profile: 'ricenic' }), BUILD_TIMEOUT);
 
 interface Reading {
   where: string;

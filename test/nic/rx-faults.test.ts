@@ -4,7 +4,7 @@
  * F-4), loopback frames whose transmit payload read failed (F-1, receive side), and every RX register,
  * counter and MAC-table entry back at its documented value after `rst` (F-6).
  */
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DESC_FLAGS } from '../../hdl/descriptors.js';
 import { RX_OWNED_REGS } from '../../hdl/nic/rx/registers.js';
 import { decodeMacEntry } from '../../hdl/registers/macTable.js';
@@ -12,6 +12,7 @@ import { bar1CtxRegisters, bar1MacTableOffset, macTableGeometry } from '../../hd
 import { RESP_DECERR } from '../../testbench/axi/index.js';
 import { badFcsFrame, broadcastFrame, runtFrame, testFrame } from '../../testbench/ethernet/frame.js';
 import { localMac } from '../../testbench/ethernet/mac.js';
+import { BUILD_TIMEOUT } from '../fixtures/prebuild.js';
 import { closeSims, DONE_EOP, layout, RxBench } from './rx-fixture.js';
 
 let bench: RxBench | null = null;
@@ -20,6 +21,7 @@ afterEach(() => {
   bench = null;
 });
 afterAll(() => closeSims());
+beforeAll(() => RxBench.prepare({}, { params: { STREAM_W: 32, DMA_W: 128 } }), BUILD_TIMEOUT);
 
 async function open(opts: Parameters<typeof RxBench.create>[0] = {}): Promise<RxBench> {
   bench = await RxBench.create(opts);

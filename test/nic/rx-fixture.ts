@@ -20,7 +20,7 @@ import {
   RESP_SLVERR,
 } from '../../testbench/axi/index.js';
 import { Testbench } from '../../testbench/runtime/index.js';
-import { RegBusDriver, WatchedMemory } from './blockBench.js';
+import { type ParamChoice, prepareAll, RegBusDriver, WatchedMemory } from './blockBench.js';
 
 type Ports = { [name: string]: PortValue };
 
@@ -247,6 +247,11 @@ export class RxBench {
     P.s_lb_terr = 0;
     this.setFlags();
     this.tb.onEdge(() => this.watch(), { name: 'rx bench monitors' });
+  }
+
+  /** Builds the engines for these choices ahead of the tests (beforeAll with BUILD_TIMEOUT). */
+  static prepare(...choices: (ParamChoice & { rx?: RxOptions })[]): Promise<void> {
+    return prepareAll(choices, (p, c) => simFor(p, c.rx ?? {}));
   }
 
   static async create(opts: BenchOptions = {}): Promise<RxBench> {

@@ -9,16 +9,18 @@
  * delivered intact or completed with ERR, its failed bursts are all counted, and every other context's
  * frames are delivered intact, once, in order (F-5 at block level).
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DESC_FLAGS } from '../../hdl/descriptors.js';
 import { Axi4SlaveMemory } from '../../testbench/axi/index.js';
 import { randomly } from '../../testbench/axi/patterns.js';
 import { buildFrame } from '../../testbench/ethernet/frame.js';
 import { BROADCAST_MAC, localMac } from '../../testbench/ethernet/mac.js';
 import { Rng, testSeed } from '../../testbench/runtime/random.js';
+import { BUILD_TIMEOUT } from '../fixtures/prebuild.js';
 import { closeSims, DONE_EOP, layout, RxBench } from './rx-fixture.js';
 
 afterAll(() => closeSims());
+beforeAll(() => RxBench.prepare(...configs), BUILD_TIMEOUT);
 
 const configs: { name: string; profile: string; params: Record<string, number | boolean> }[] = [
   { name: 'test profile (64-bit stream, 64-bit DMA)', profile: 'test', params: {} },

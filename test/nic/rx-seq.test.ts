@@ -3,11 +3,12 @@
  * descriptor whose seq is the expected one, at the expected slot, is ever used; stale, forged and
  * zeroed slots cause no DMA into their buffers.
  */
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { periodic } from '../../testbench/axi/index.js';
 import { testFrame } from '../../testbench/ethernet/frame.js';
 import { localMac } from '../../testbench/ethernet/mac.js';
 import { Rng, testSeed } from '../../testbench/runtime/random.js';
+import { BUILD_TIMEOUT } from '../fixtures/prebuild.js';
 import { closeSims, DONE_EOP, layout, RxBench } from './rx-fixture.js';
 
 let bench: RxBench | null = null;
@@ -16,6 +17,7 @@ afterEach(() => {
   bench = null;
 });
 afterAll(() => closeSims());
+beforeAll(() => RxBench.prepare({}), BUILD_TIMEOUT);
 
 const SRC = localMac(0xabc);
 

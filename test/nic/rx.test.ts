@@ -2,12 +2,13 @@
  * The receive engine in simulation (spec section 7): delivery, demultiplexing, replication, drops and
  * their counters, buffer limits, state isolation. Each test names the behaviour IDs it covers.
  */
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { decodeMacEntry } from '../../hdl/registers/macTable.js';
 import { bar1MacTableOffset } from '../../hdl/registers/map.js';
 import { periodic } from '../../testbench/axi/index.js';
 import { badFcsFrame, broadcastFrame, oversizeFrame, runtFrame, testFrame } from '../../testbench/ethernet/frame.js';
 import { localMac } from '../../testbench/ethernet/mac.js';
+import { BUILD_TIMEOUT } from '../fixtures/prebuild.js';
 import { closeSims, DONE_EOP, layout, RxBench } from './rx-fixture.js';
 
 let bench: RxBench | null = null;
@@ -16,6 +17,7 @@ afterEach(() => {
   bench = null;
 });
 afterAll(() => closeSims());
+beforeAll(() => RxBench.prepare({}, { rx: { macBufferBytes: 4096 } }), BUILD_TIMEOUT);
 
 async function open(opts: Parameters<typeof RxBench.create>[0] = {}): Promise<RxBench> {
   bench = await RxBench.create(opts);

@@ -2,12 +2,14 @@
  * S-5 on the whole NIC: the shaping registers (TX_RATE_MAX, TX_RATE_SHARE) are BAR1 registers only,
  * writable while the context runs; nothing a guest writes to its mailbox page reaches them.
  */
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { BAR0_PAGE_BYTES, STATUS, TX_RATE_MAX, TX_RATE_SHARE } from '../../hdl/registers/map.js';
+import { BUILD_TIMEOUT } from '../fixtures/prebuild.js';
 import { closeOpenTopBench, closeTopSims, TopBench } from './topBench.js';
 
 afterEach(closeOpenTopBench);
 afterAll(closeTopSims);
+beforeAll(() => TopBench.prepare({}), BUILD_TIMEOUT);
 
 describe('transmit shaping registers (cdna_nic)', () => {
   it('S-5: TX_RATE_MAX and TX_RATE_SHARE are written through BAR1 while the context is enabled; no mailbox write of any guest changes them', async () => {

@@ -24,7 +24,7 @@ import { Axi4SlaveMemory, AxiLiteMaster, AxisSink, AxisSource } from '../../test
 import { testFrame } from '../../testbench/ethernet/frame.js';
 import { localMac } from '../../testbench/ethernet/mac.js';
 import { Testbench } from '../../testbench/runtime/index.js';
-import { simulationCache } from './blockBench.js';
+import { type ParamChoice, prepareAll, simulationCache } from './blockBench.js';
 import { FaultableMemory, WriteFaults } from './busFaults.js';
 
 type Ports = { [name: string]: PortValue };
@@ -109,6 +109,11 @@ export class TopBench {
     this.wire = new AxisSink(this.tb, 'm_axis_tx');
     this.mac = new AxisSource(this.tb, 's_axis_rx');
     this.tb.onEdge(() => this.watch(), { name: 'top bench monitors' });
+  }
+
+  /** Builds the NICs for these parameter choices ahead of the tests (beforeAll with BUILD_TIMEOUT). */
+  static prepare(...choices: ParamChoice[]): Promise<void> {
+    return prepareAll(choices, (p) => sims.get(p));
   }
 
   static async create(profile = 'test', params: Record<string, number | boolean | string> = {}): Promise<TopBench> {

@@ -16,7 +16,7 @@ import { type Bar1CtxReg, bar1CtxOffset } from '../../hdl/registers/map.js';
 import { type PortValue, type Simulation, simulate } from '../../sim/index.js';
 import { Axi4SlaveMemory, type Axi4SlaveMemoryOptions, type AxisFrame, AxisSink, type Pattern } from '../../testbench/axi/index.js';
 import { Testbench } from '../../testbench/runtime/index.js';
-import { RegBusDriver, WatchedMemory } from './blockBench.js';
+import { type ParamChoice, prepareAll, RegBusDriver, WatchedMemory } from './blockBench.js';
 import { WriteFaults } from './busFaults.js';
 import { ReadFaults } from './readFaults.js';
 
@@ -162,6 +162,11 @@ export class TxBench {
     P.m_mac_lookup_resp_ctx = 0;
     this.setFlags();
     this.tb.onEdge(() => this.watch(), { name: 'tx bench monitors' });
+  }
+
+  /** Builds the engines for these parameter choices ahead of the tests (beforeAll with BUILD_TIMEOUT). */
+  static prepare(...choices: ParamChoice[]): Promise<void> {
+    return prepareAll(choices, simFor);
   }
 
   static async create(opts: BenchOptions = {}): Promise<TxBench> {

@@ -4,12 +4,14 @@
  * side. The scheduler's fairness and the sequence check over many ring laps have their own files
  * (txScheduler.test.ts, txSeqCheck.test.ts).
  */
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DESC_FLAGS } from '../../hdl/descriptors.js';
+import { BUILD_TIMEOUT } from '../fixtures/prebuild.js';
 import { closeBenches, closeSims, DONE_EOP, DONE_ERR_EOP, ethFrame, layout, macOf, onWire, TxBench } from './txBench.js';
 
 afterEach(closeBenches);
 afterAll(closeSims);
+beforeAll(() => TxBench.prepare({}, { params: { SEQ_W: 8, MAX_RING_LOG2: 7 } }, { params: { N_CTX: 1 } }), BUILD_TIMEOUT);
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 

@@ -5,12 +5,13 @@
  * stops it while the others go on (F-4, the engine's part); the trusted done seq; reset values (F-6).
  * The host memory answers SLVERR/DECERR for chosen addresses (readFaults.ts, busFaults.ts).
  */
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DESC_FLAGS } from '../../hdl/descriptors.js';
 import { STATUS_BUSY_BIT } from '../../hdl/nic/interfaces.js';
 import { TX_OWNED_REGS } from '../../hdl/nic/tx/registers.js';
 import { bar1CtxRegisters, findRegister } from '../../hdl/registers/map.js';
 import { RESP_DECERR } from '../../testbench/axi/index.js';
+import { BUILD_TIMEOUT } from '../fixtures/prebuild.js';
 import { withSeed } from '../models/seeded.js';
 import {
   BROADCAST,
@@ -30,6 +31,7 @@ import {
 
 afterEach(closeBenches);
 afterAll(closeSims);
+beforeAll(() => TxBench.prepare({}, { params: { DMA_W: 128 } }, { params: { STREAM_W: 8, DMA_W: 256 } }), BUILD_TIMEOUT);
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const busy = (status: number): number => Math.floor(status / 2 ** STATUS_BUSY_BIT) % 2;

@@ -4,13 +4,15 @@
  * output streams, local and broadcast destinations, oversize frames. What leaves must be exactly the
  * frames posted, in order, padded to 60, on the right streams.
  */
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { randomly } from '../../testbench/axi/index.js';
+import { BUILD_TIMEOUT } from '../fixtures/prebuild.js';
 import { withSeed } from '../models/seeded.js';
 import { BROADCAST, closeBenches, closeSims, ethFrame, expectFrames, macOf, onWire, RingDriver, TxBench } from './txBench.js';
 
 afterEach(closeBenches);
 afterAll(closeSims);
+beforeAll(() => TxBench.prepare(...configs.map((c) => ({ params: c.params })), { params: { VLAN: 'on' } }), BUILD_TIMEOUT);
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 

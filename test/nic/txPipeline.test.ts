@@ -3,11 +3,13 @@
  * reads of several frames are in flight at once, so frames leave back to back. (Throughput figures are
  * the benchmark's business; these tests check the structure that makes them possible.)
  */
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { BUILD_TIMEOUT } from '../fixtures/prebuild.js';
 import { closeBenches, closeSims, ethFrame, macOf, RingDriver, TxBench } from './txBench.js';
 
 afterEach(closeBenches);
 afterAll(closeSims);
+beforeAll(() => TxBench.prepare({ profile: '10g' }), BUILD_TIMEOUT);
 
 interface Run {
   b: TxBench;

@@ -2,12 +2,14 @@
  * The transmit scheduler (T-2): round-robin over contexts with work, TX_QUANTUM frames per turn, idle
  * contexts skipped, whatever the memory latency.
  */
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { BUILD_TIMEOUT } from '../fixtures/prebuild.js';
 import { type Rng, withSeed } from '../models/seeded.js';
 import { closeBenches, closeSims, ethFrame, macOf, RingDriver, TxBench } from './txBench.js';
 
 afterEach(closeBenches);
 afterAll(closeSims);
+beforeAll(() => TxBench.prepare({}, { params: { TX_QUANTUM: 2, SEQ_W: 8, MAX_RING_LOG2: 5 } }), BUILD_TIMEOUT);
 
 /** Which context sent each frame (frames carry their context's MAC as source). */
 function senders(b: TxBench): number[] {

@@ -3,13 +3,15 @@
  * used (P-7, P-8, P-9), one context's traffic leaves every other context alone (C-1), and a quiesced
  * context gets no DMA (P-12).
  */
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { STATUS_BUSY_BIT } from '../../hdl/nic/interfaces.js';
+import { BUILD_TIMEOUT } from '../fixtures/prebuild.js';
 import { type Rng, withSeed } from '../models/seeded.js';
 import { closeBenches, closeSims, ethFrame, layout, macOf, type PostedFrame, RingDriver, TxBench } from './txBench.js';
 
 afterEach(closeBenches);
 afterAll(closeSims);
+beforeAll(() => TxBench.prepare({}), BUILD_TIMEOUT);
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 /** The busy bit of a STATUS value. */

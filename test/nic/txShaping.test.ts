@@ -3,14 +3,16 @@
  * Shaping): TX_RATE_MAX caps, TX_RATE_SHARE weights, measured on the wire of the block bench. S-5's
  * "BAR1 only" half is checked on the whole NIC in test/nic/top-shaping.test.ts.
  */
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { TX_BURST_UNIT, TX_RATE_PERIOD_LOG2 } from '../../hdl/registers/map.js';
+import { BUILD_TIMEOUT } from '../fixtures/prebuild.js';
 import { closeSims, ethFrame, macOf, RingDriver, type SentFrame, TxBench } from './txBench.js';
 
 // A fresh simulation per test: these tests end with traffic in flight, and a bench reset in the middle
 // of traffic left the next test's frames counted as spoofed (seen here; not investigated further).
 afterEach(closeSims);
 afterAll(closeSims);
+beforeAll(() => TxBench.prepare({ profile: '10g' }, { profile: '10g', params: { N_CTX: 1024 } }), BUILD_TIMEOUT);
 
 const PERIOD = 2 ** TX_RATE_PERIOD_LOG2;
 const MAX_FRAME = 1514;
