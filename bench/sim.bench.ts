@@ -10,26 +10,20 @@
  * the same CRC. Also measures the cold (model) and cached build times.
  * Writes build/bench/sim.json. Run: npm run bench, or node --import tsx bench/sim.bench.ts
  */
-import { execFile } from 'node:child_process';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { type BuiltModel, buildModel, loadModel, type Simulation, specOf } from '../sim/index.js';
-import { buildRoot } from '../sim/paths.js';
-import { runtimeObjects } from '../sim/runtime-objects.js';
-import { toolchain } from '../sim/toolchain.js';
 import { crcTable } from '../test/fixtures/crc32.js';
 import { axisCrcFifo } from '../test/fixtures/designs.js';
 import { CrcFifoModel, FIFO_DEPTH } from '../test/fixtures/fifo-model.js';
 import { Rng, Testbench } from '../testbench/runtime/index.js';
+import { compileHarness, median, benchDir as outDir, run } from './harness.js';
 
-const run = promisify(execFile);
 const seed = 12345;
 const rounds = Number(process.env.BENCH_ROUNDS ?? 7);
 const sliceSeconds = Number(process.env.BENCH_SLICE ?? 0.4);
-const outDir = path.join(buildRoot(), 'bench');
 
 // ---- the C++ limit ----
 
@@ -114,33 +108,8 @@ int main(int argc, char** argv) {
 `;
 }
 
-async function buildHarness(model: BuiltModel): Promise<string> {
-  const tc = await toolchain();
-  const rt = await runtimeObjects(tc, 'none');
-  const dir = path.join(outDir, 'sim-harness');
-  await mkdir(dir, { recursive: true });
-  const src = path.join(dir, 'harness.cpp');
-  const exe = path.join(dir, 'harness');
-  await writeFile(src, harnessSource());
-  const inc = path.join(tc.verilatorRoot, 'include');
-  const obj = path.join(model.dir, 'obj');
-  await run(tc.cxx, [
-    '-std=gnu++17',
-    '-O3',
-    `-I${obj}`,
-    `-I${inc}`,
-    `-I${path.join(inc, 'vltstd')}`,
-    '-DVM_TRACE=0',
-    '-faligned-new',
-    src,
-    path.join(obj, 'Vmodel__ALL.a'),
-    ...rt.objects.filter((o) => !o.endsWith('shim.o')),
-    '-pthread',
-    '-latomic',
-    '-o',
-    exe,
-  ]);
-  return exe;
+function buildHarness(model: BuiltModel): Promise<string> {
+  return compileHarness(model, 'sim-harness', harnessSource());
 }
 
 /** Slices of the C++ harness: each run is sized from the last one to take about `seconds`. */
@@ -373,12 +342,6 @@ async function cachedBuildChild(): Promise<void> {
 
 function fmt(n: number): string {
   return n >= 1e6 ? `${(n / 1e6).toFixed(2)} M` : `${(n / 1e3).toFixed(1)} k`;
-}
-
-function median(xs: number[]): number {
-  const a = [...xs].sort((x, y) => x - y);
-  const m = a.length >> 1;
-  return a.length % 2 ? a[m] : (a[m - 1] + a[m]) / 2;
 }
 
 async function main(): Promise<void> {

@@ -11,27 +11,21 @@
  * Writes `system.ratio` into build/bench/system.json.
  * Run: npm run bench -- system (env: BENCH_ROUNDS, SYSTEM_BENCH_SCENARIO_ROUNDS, SYSTEM_BENCH_PROFILE)
  */
-import { execFile } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { cdnaNic } from '../hdl/nic/top.js';
 import { type ProfileName, resolveParams } from '../hdl/params.js';
 import { type BuiltModel, buildModel, specOf } from '../sim/index.js';
-import { buildRoot } from '../sim/paths.js';
-import { runtimeObjects } from '../sim/runtime-objects.js';
-import { toolchain } from '../sim/toolchain.js';
 import { closeSimulations, nicSimulation } from '../testbench/system/harness.js';
 import { scenarioPassed } from '../testbench/system/report.js';
 import { Scenario } from '../testbench/system/scenario.js';
+import { compileHarness, median, benchDir as outDir, run } from './harness.js';
 
-const run = promisify(execFile);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
 const scenarioRounds = Number(process.env.SYSTEM_BENCH_SCENARIO_ROUNDS ?? 12);
 const profile = (process.env.SYSTEM_BENCH_PROFILE ?? 'ricenic') as ProfileName;
 const cppSeconds = 0.6;
-const outDir = path.join(buildRoot(), 'bench');
 /** The demo's fault rounds (cli/demo.ts). */
 const FAULTS = { rounds: 0.3, rate: [0.7, 1] as const };
 
@@ -72,33 +66,8 @@ ${readys.join('\n')}
 `;
 }
 
-async function buildHarness(model: BuiltModel): Promise<string> {
-  const tc = await toolchain();
-  const rt = await runtimeObjects(tc, 'none');
-  const dir = path.join(outDir, 'system-harness');
-  await mkdir(dir, { recursive: true });
-  const src = path.join(dir, 'harness.cpp');
-  const exe = path.join(dir, 'harness');
-  await writeFile(src, harnessSource(model));
-  const inc = path.join(tc.verilatorRoot, 'include');
-  const obj = path.join(model.dir, 'obj');
-  await run(tc.cxx, [
-    '-std=gnu++17',
-    '-O3',
-    `-I${obj}`,
-    `-I${inc}`,
-    `-I${path.join(inc, 'vltstd')}`,
-    '-DVM_TRACE=0',
-    '-faligned-new',
-    src,
-    path.join(obj, 'Vmodel__ALL.a'),
-    ...rt.objects.filter((o) => !o.endsWith('shim.o')),
-    '-pthread',
-    '-latomic',
-    '-o',
-    exe,
-  ]);
-  return exe;
+function buildHarness(model: BuiltModel): Promise<string> {
+  return compileHarness(model, 'system-harness', harnessSource(model));
 }
 
 interface Rate {
@@ -135,12 +104,6 @@ async function scenarioSlice(seed: number): Promise<Rate & { windows: number; mi
 }
 
 // ---- report ----
-
-function median(xs: number[]): number {
-  const a = [...xs].sort((x, y) => x - y);
-  const m = a.length >> 1;
-  return a.length % 2 ? a[m] : (a[m - 1] + a[m]) / 2;
-}
 
 function fmt(n: number): string {
   return n >= 1e6 ? `${(n / 1e6).toFixed(2)} M` : `${(n / 1e3).toFixed(1)} k`;
