@@ -10,6 +10,7 @@ import { mailbox } from '../hdl/nic/mailbox.js';
 import { dispatchProof } from '../hdl/nic/rx/dispatchProof.js';
 import { checkProof } from '../hdl/nic/tx/checkProof.js';
 import { fragmentProof, payloadReadProof } from '../hdl/nic/tx/payloadProof.js';
+import { schedulerProof } from '../hdl/nic/tx/schedulerProof.js';
 import { type NicParams, resolveParams } from '../hdl/params.js';
 import { type ProofMode, propertiesOf } from './formal.js';
 
@@ -101,6 +102,19 @@ export const PROOFS: readonly ProofSpec[] = [
     coverDepth: 8,
     brokenDepth: 6,
     broken: 'dispatch ignores the MAC-table hit (a unicast miss goes to the context field)',
+  },
+  {
+    id: 'V-5',
+    name: 'tx-scheduler',
+    title: 'a context waiting in the TX rotation is served within N_CTX * TX_QUANTUM turns (N_CTX-1 turns of others)',
+    build: (p, broken) => schedulerProof(p, broken ? { mutation: 'v5-keep-turn' } : {}),
+    // Bounded: the queue's contents (a library FIFO) cannot be read by the proof, so the ghosts'
+    // relation to them is not inductive. The worst case (three contexts ahead) is reached in cycle 17;
+    // 18 holds one full round of N_CTX turns and about 75 s in sat.
+    mode: { kind: 'bmc', depth: 18 },
+    coverDepth: 17,
+    brokenDepth: 14,
+    broken: 'a context that used its quota keeps the fetcher instead of going to the tail of the queue',
   },
 ];
 

@@ -108,6 +108,8 @@ export interface FetcherDeps {
   readonly ar: ReadRequest;
   /** The sequence check writing a context's next-to-fetch seq in this cycle (a rollback). */
   readonly chkFetchSeq: { en: Expr; ctx: Expr; value: Expr };
+  /** The turn's shaping decision; shaper.ts unless given (the V-5 proof gives free decisions). */
+  readonly shaper?: typeof shaper;
 }
 
 export interface Fetcher {
@@ -117,9 +119,25 @@ export interface Fetcher {
   /** A context whose turn waits for its probe, set aside while another context takes a turn. */
   readonly held: Expr;
   readonly heldCtx: Expr;
+  /** For the V-5 proof (schedulerProof.ts): the fetcher is in a turn (LOAD, ISSUE or WAIT), and whose. */
+  readonly formal: { readonly inTurn: Expr; readonly turnCtx: Expr };
 }
 
-export function fetcher(m: ModuleBuilder, cfg: TxConfig, lay: TxLayouts, s: Scheduler, deps: FetcherDeps): Fetcher {
+/**
+ * A deliberate bug for the non-vacuity test of V-5 (docs/formal.md): the prover must find a
+ * counterexample. Never used outside test/formal. `v5-keep-turn`: a context that used its quota keeps
+ * the fetcher for another turn instead of going to the tail of the queue (no rotation).
+ */
+export type SchedulerMutation = 'v5-keep-turn';
+
+export function fetcher(
+  m: ModuleBuilder,
+  cfg: TxConfig,
+  lay: TxLayouts,
+  s: Scheduler,
+  deps: FetcherDeps,
+  opts: { mutation?: SchedulerMutation } = {},
+): Fetcher {
   const { flags, mems, metaIn, ar, chkFetchSeq } = deps;
   const { bits, queue } = s;
   const st = fsm(m, 'fetch_state', ['IDLE', 'LOAD', 'ISSUE', 'WAIT'] as const);
@@ -190,7 +208,7 @@ export function fetcher(m: ModuleBuilder, cfg: TxConfig, lay: TxLayouts, s: Sche
   const load = m.named('fetch_load', st.is('LOAD').and(isActive).and(runs));
   const issue = ar.grant;
   // Shaping (TX_RATE_MAX, TX_RATE_SHARE): decided per turn from state read with the turn's other words.
-  const shape = shaper(m, cfg, { mems, rdCtx, rdEn, load, ctx: c, loadSeq, cpl: cplRd, issue });
+  const shape = (deps.shaper ?? shaper)(m, cfg, { mems, rdCtx, rdEn, load, ctx: c, loadSeq, cpl: cplRd, issue });
   m.when(load, () => {
     tBase.set(cat(lane(ringRd, 1), lane(ringRd, 0).bits(31, 4)));
     tLog2.set(lane(ringRd, 2).trunc(cfg.log2W));
@@ -230,13 +248,20 @@ export function fetcher(m: ModuleBuilder, cfg: TxConfig, lay: TxLayouts, s: Sche
   const seqNext = tSeq.addWrap(1);
   mems.fetchSeq.port.request('fetch', issue, { addr: c, data: seqNext, mask: lit(1, 1) });
   setBit(m, bits.probeWait, issue.and(isProbing), c, 1);
-  pushContext(m, s, 'fetch', issue.and(lastOfTurn), c);
+  const keep = opts.mutation === 'v5-keep-turn' ? issue.and(lastOfTurn).and(held.not()) : undefined;
+  pushContext(m, s, 'fetch', keep ? issue.and(lastOfTurn).and(keep.not()) : issue.and(lastOfTurn), c);
   m.when(st.is('ISSUE').and(adopt), () => tSeq.set(chkFetchSeq.value));
   m.when(issue, () => {
     tSeq.set(seqNext);
     quota.set(quota.subWrap(1));
     m.when(lastOfTurn, () => st.goto('IDLE'));
   });
+  if (keep) {
+    m.when(keep, () => {
+      quota.set(lit(cfg.quantum, qW));
+      st.goto('ISSUE');
+    });
+  }
   // The end of a turn taken while another was held: back to the held context's WAIT.
   const turnEnd = m.named('fetch_turn_end', any(drop, disable, skipped, issue.and(lastOfTurn)));
   m.when(turnEnd.and(held), () => {
@@ -250,7 +275,7 @@ export function fetcher(m: ModuleBuilder, cfg: TxConfig, lay: TxLayouts, s: Sche
   // A held context is not in WAIT to meet waitDrop, so its doorbells wait.
   const busy = m.named('fetch_busy', pop.or(inTurn).or(reload));
   const busyCtx = m.named('fetch_busy_ctx', mux(pop, head, turnCtx));
-  return { busy, busyCtx, held, heldCtx };
+  return { busy, busyCtx, held, heldCtx, formal: { inTurn: inTurn.or(st.is('WAIT')), turnCtx } };
 }
 
 export interface DoorbellDeps {
