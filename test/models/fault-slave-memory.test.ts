@@ -3,18 +3,20 @@
  * answers the error with zero data; a write burst with a faulty beat answers the error in BRESP and
  * only that beat's bytes stay out of memory. Also latencies of thousands of cycles and long stalls.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type Simulation, simulate } from '../../sim/index.js';
 import { Axi4SlaveMemory, type Axi4SlaveMemoryOptions, type ErrorBurst, SparseMemory, stalls } from '../../testbench/axi/index.js';
 import { DmaMonitor } from '../../testbench/host/dma-monitor.js';
 import { FaultInjector, RESP } from '../../testbench/host/fault-injector.js';
 import { HostMemory } from '../../testbench/host/memory.js';
 import { Rng, Testbench } from '../../testbench/runtime/index.js';
+import { BUILD_TIMEOUT, prebuild } from '../fixtures/prebuild.js';
 import { verilogFixture } from '../fixtures/verilog/index.js';
 import { withSeed } from './seeded.js';
 
 const sumReader = { top: 'axi4_sum_reader', files: [verilogFixture('axi4_sum_reader.v')] };
 const burstWriter = { top: 'axi4_burst_writer', files: [verilogFixture('axi4_burst_writer.v')] };
+beforeAll(() => prebuild(sumReader, burstWriter), BUILD_TIMEOUT);
 
 const cleanup: (() => void)[] = [];
 afterEach(() => {

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type Simulation, simulate } from '../../sim/index.js';
 import {
   Axi4Checker,
@@ -15,6 +15,7 @@ import {
 import { ProtocolError, Rng, Testbench, testSeed } from '../../testbench/runtime/index.js';
 import { CRC_INIT, crcStep } from '../fixtures/crc32.js';
 import { axisCrcFifo } from '../fixtures/designs.js';
+import { BUILD_TIMEOUT, prebuild } from '../fixtures/prebuild.js';
 import { verilogFixture } from '../fixtures/verilog/index.js';
 
 const cleanup: (() => void)[] = [];
@@ -34,6 +35,17 @@ async function bench(design: Parameters<typeof simulate>[0], opts?: ConstructorP
 
 const regfile = { top: 'axil_regfile', files: [verilogFixture('axil_regfile.v')] };
 const sumReader = { top: 'axi4_sum_reader', files: [verilogFixture('axi4_sum_reader.v')] };
+beforeAll(
+  () =>
+    prebuild(
+      regfile,
+      sumReader,
+      axisCrcFifo(),
+      { top: 'bad_axi4_slave', files: [verilogFixture('bad_axi4_slave.v')] },
+      { top: 'bad_axis_source', files: [verilogFixture('bad_axis_source.v')] },
+    ),
+  BUILD_TIMEOUT,
+);
 
 describe('AXI4-Lite master on a register file', () => {
   it('writes, reads back, honours byte strobes, and reports SLVERR', async () => {

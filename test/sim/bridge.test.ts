@@ -1,17 +1,31 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeDesign } from '../../generator/index.js';
 import { BuildError, buildModel, loadModel, type Simulation, simulate, ToolchainError } from '../../sim/index.js';
 import { buildRoot } from '../../sim/paths.js';
 import { counter, wideAdder } from '../fixtures/designs.js';
+import { BUILD_TIMEOUT, prebuild } from '../fixtures/prebuild.js';
 import { verilogFixture } from '../fixtures/verilog/index.js';
 
 const open: Simulation[] = [];
 afterAll(() => {
   for (const s of open) s.close();
 });
+const writtenCounter = path.join(buildRoot(), 'test-sim', 'writedesign-counter');
+beforeAll(async () => {
+  await writeDesign(counter(5), writtenCounter);
+  await prebuild(
+    counter(8),
+    wideAdder(),
+    { top: 'axil_regfile', files: [verilogFixture('axil_regfile.v')] },
+    {
+      top: 'sim_counter__WIDTH_5',
+      verilogDir: writtenCounter,
+    },
+  );
+}, BUILD_TIMEOUT);
 async function sim(...args: Parameters<typeof simulate>): Promise<Simulation> {
   const s = await simulate(...args);
   open.push(s);

@@ -1,9 +1,12 @@
 import { readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { readWaveHeader, simulate } from '../../sim/index.js';
 import { buildRoot } from '../../sim/paths.js';
 import { counter } from '../fixtures/designs.js';
+import { BUILD_TIMEOUT, prebuild } from '../fixtures/prebuild.js';
+
+beforeAll(() => prebuild(counter(8), { design: counter(8), opts: { waves: true } }), BUILD_TIMEOUT);
 
 const dir = path.join(buildRoot(), 'test-sim', 'waves');
 

@@ -2,11 +2,16 @@
  * Context isolation on the system (C-1): traffic on one context, and a hostile guest hammering its
  * own, never change another context's pointers, sequence numbers, counters or memory.
  */
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { resolveParams } from '../../hdl/params.js';
 import { testFrame } from '../../testbench/ethernet/frame.js';
 import { localMac } from '../../testbench/ethernet/mac.js';
 import { pageBase } from '../../testbench/host/memory.js';
-import { closeSimulations, SystemHarness } from '../../testbench/system/harness.js';
+import { closeSimulations, nicSimulation, SystemHarness } from '../../testbench/system/harness.js';
+import { BUILD_TIMEOUT } from '../fixtures/prebuild.js';
+
+// The NIC is built before the tests (a cold build takes minutes): no test waits for it.
+beforeAll(() => nicSimulation(resolveParams('test')), BUILD_TIMEOUT);
 
 let sys: SystemHarness | null = null;
 

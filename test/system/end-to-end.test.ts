@@ -2,10 +2,15 @@
  * The system end to end: guests send and receive through the VMM and the Verilated NIC, every DMA
  * through the monitor, and the reference model, fed the same stimulus, agrees.
  */
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { resolveParams } from '../../hdl/params.js';
 import { padToMinimum, readTag, testFrame } from '../../testbench/ethernet/frame.js';
 import { localMac } from '../../testbench/ethernet/mac.js';
-import { closeSimulations, SystemHarness } from '../../testbench/system/harness.js';
+import { closeSimulations, nicSimulation, SystemHarness } from '../../testbench/system/harness.js';
+import { BUILD_TIMEOUT } from '../fixtures/prebuild.js';
+
+// The NIC is built before the tests (a cold build takes minutes): no test waits for it.
+beforeAll(() => nicSimulation(resolveParams('test')), BUILD_TIMEOUT);
 
 let sys: SystemHarness | null = null;
 

@@ -2,12 +2,17 @@
  * Round-robin fairness of the RTL's transmit scheduler seen from the guests (T-2): three guests
  * ring their doorbells within a few cycles of each other, each with a full burst queued.
  */
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { resolveParams } from '../../hdl/params.js';
 import { readTag, testFrame } from '../../testbench/ethernet/frame.js';
 import { localMac } from '../../testbench/ethernet/mac.js';
 import { Rng } from '../../testbench/runtime/random.js';
-import { type AttachedGuest, closeSimulations, type MemoryTiming, SystemHarness } from '../../testbench/system/harness.js';
+import { type AttachedGuest, closeSimulations, type MemoryTiming, nicSimulation, SystemHarness } from '../../testbench/system/harness.js';
 import { fairnessOf } from '../../testbench/system/scenario.js';
+import { BUILD_TIMEOUT } from '../fixtures/prebuild.js';
+
+// The NIC is built before the tests (a cold build takes minutes): no test waits for it.
+beforeAll(() => nicSimulation(resolveParams('test')), BUILD_TIMEOUT);
 
 let sys: SystemHarness | null = null;
 

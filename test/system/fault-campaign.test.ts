@@ -4,14 +4,19 @@
  * SEED from the environment (or a fresh one) and names it on failure; long runs are made by hand with
  * `npx cdna fuzz --faults --seed S --cycles 10000000` (docs/testbench.md).
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { resolveParams } from '../../hdl/params.js';
 import { stalls } from '../../testbench/axi/patterns.js';
 import { Rng } from '../../testbench/runtime/random.js';
 import { FAULT_TARGETS } from '../../testbench/system/fault-campaign.js';
-import { closeSimulations } from '../../testbench/system/harness.js';
+import { closeSimulations, nicSimulation } from '../../testbench/system/harness.js';
 import { formatReport, scenarioPassed } from '../../testbench/system/report.js';
 import { runScenario, type ScenarioResult } from '../../testbench/system/scenario.js';
+import { BUILD_TIMEOUT } from '../fixtures/prebuild.js';
 import { withSeed } from '../models/seeded.js';
+
+// The NIC is built before the tests (a cold build takes minutes): no test waits for it.
+beforeAll(() => nicSimulation(resolveParams('test')), BUILD_TIMEOUT);
 
 afterAll(async () => {
   await closeSimulations();

@@ -3,11 +3,16 @@
  * fault rule says, the reference model seeing the same faults, the DMA monitor checking that no
  * failed transfer is reported as a success (docs/faults.md, spec section 12).
  */
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { resolveParams } from '../../hdl/params.js';
 import { bar1CtxOffset, bar1GlobalOffset, STATUS } from '../../hdl/registers/map.js';
 import { readTag, testFrame } from '../../testbench/ethernet/frame.js';
 import { localMac } from '../../testbench/ethernet/mac.js';
-import { closeSimulations, SystemHarness } from '../../testbench/system/harness.js';
+import { closeSimulations, nicSimulation, SystemHarness } from '../../testbench/system/harness.js';
+import { BUILD_TIMEOUT } from '../fixtures/prebuild.js';
+
+// The NIC is built before the tests (a cold build takes minutes): no test waits for it.
+beforeAll(() => nicSimulation(resolveParams('test')), BUILD_TIMEOUT);
 
 let sys: SystemHarness | null = null;
 

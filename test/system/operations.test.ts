@@ -3,12 +3,13 @@
  * VMM's operations follow hypercalls and interrupt entries rather than bytes, and switching protection
  * off saves exactly the validation and pinning, which then shows up as DMA the monitor flags.
  */
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { resolveParams } from '../../hdl/params.js';
 import { BAR0_OFFSETS } from '../../hdl/registers/map.js';
 import { testFrame } from '../../testbench/ethernet/frame.js';
 import { localMac } from '../../testbench/ethernet/mac.js';
 import { pageBase } from '../../testbench/host/memory.js';
-import { closeSimulations, SystemHarness as System, type SystemHarness } from '../../testbench/system/harness.js';
+import { closeSimulations, nicSimulation, SystemHarness as System, type SystemHarness } from '../../testbench/system/harness.js';
 import {
   countsSince,
   OPERATION_KINDS,
@@ -17,6 +18,10 @@ import {
   protectionOperations,
   totalOperations,
 } from '../../testbench/vmm/operations.js';
+import { BUILD_TIMEOUT } from '../fixtures/prebuild.js';
+
+// The NIC is built before the tests (a cold build takes minutes): no test waits for it.
+beforeAll(() => nicSimulation(resolveParams('test')), BUILD_TIMEOUT);
 
 const open: SystemHarness[] = [];
 

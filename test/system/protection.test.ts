@@ -3,13 +3,18 @@
  * another context's mailbox below the MMU (P-10), and teardown with quiesce while DMA is in flight
  * (P-12). Every DMA goes through the monitor and the reference model checks the RTL throughout.
  */
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { resolveParams } from '../../hdl/params.js';
 import { bar0Offset, bar1CtxOffset, bar1GlobalOffset, STATUS } from '../../hdl/registers/map.js';
 import { padToMinimum, readTag, testFrame } from '../../testbench/ethernet/frame.js';
 import { localMac } from '../../testbench/ethernet/mac.js';
 import type { DmaAccess } from '../../testbench/host/dma-monitor.js';
 import { pageBase, pfnOf } from '../../testbench/host/memory.js';
-import { closeSimulations, SystemHarness } from '../../testbench/system/harness.js';
+import { closeSimulations, nicSimulation, SystemHarness } from '../../testbench/system/harness.js';
+import { BUILD_TIMEOUT } from '../fixtures/prebuild.js';
+
+// The NIC is built before the tests (a cold build takes minutes): no test waits for it.
+beforeAll(() => nicSimulation(resolveParams('test')), BUILD_TIMEOUT);
 
 let sys: SystemHarness | null = null;
 

@@ -4,9 +4,14 @@
  * monitor on. Each run takes SEED from the environment (or a fresh one) and names it on failure;
  * `npm run fuzz -- --seed S --cycles N` runs a long one.
  */
-import { afterAll, describe, it } from 'vitest';
-import { closeSimulations } from '../../testbench/system/harness.js';
+import { afterAll, beforeAll, describe, it } from 'vitest';
+import { resolveParams } from '../../hdl/params.js';
+import { closeSimulations, nicSimulation } from '../../testbench/system/harness.js';
+import { BUILD_TIMEOUT } from '../fixtures/prebuild.js';
 import { differential } from './differential.js';
+
+// The NIC is built before the tests (a cold build takes minutes): no test waits for it.
+beforeAll(() => nicSimulation(resolveParams('test')), BUILD_TIMEOUT);
 
 afterAll(async () => {
   await closeSimulations();

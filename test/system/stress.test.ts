@@ -4,13 +4,18 @@
  * hold whatever the timing is checked directly: no doorbell is lost, nothing is delivered twice or
  * damaged or out of order, every frame is counted once, and the DMA monitor stays clean.
  */
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { resolveParams } from '../../hdl/params.js';
 import { bar1CtxOffset } from '../../hdl/registers/map.js';
 import { randomly } from '../../testbench/axi/patterns.js';
 import { readTag, testFrame } from '../../testbench/ethernet/frame.js';
 import { localMac } from '../../testbench/ethernet/mac.js';
-import { type AttachedGuest, closeSimulations, SystemHarness } from '../../testbench/system/harness.js';
+import { type AttachedGuest, closeSimulations, nicSimulation, SystemHarness } from '../../testbench/system/harness.js';
+import { BUILD_TIMEOUT } from '../fixtures/prebuild.js';
 import { withSeed } from '../models/seeded.js';
+
+// The NIC is built before the tests (a cold build takes minutes): no test waits for it.
+beforeAll(() => nicSimulation(resolveParams('test')), BUILD_TIMEOUT);
 
 let sys: SystemHarness | null = null;
 
