@@ -11,7 +11,7 @@ describe('V-5 TX scheduler: no context waits more than a round', () => {
     expect(r.failed).toEqual([]);
     expect(r.status).toBe('bounded');
     expect(r.depth).toBe(spec.mode.kind === 'bmc' ? spec.mode.depth : -1);
-  }, 180_000);
+  }, 300_000);
 
   it('V-5 cover: a context gets its turn after exactly N_CTX-1 turns and (N_CTX-1)*TX_QUANTUM fetches of others', async () => {
     const def = spec.build(proofParams(), false);
