@@ -29,6 +29,7 @@ import { ReferenceNic } from '../refmodel/referenceNic.js';
 import { Rng } from '../runtime/random.js';
 import { Testbench } from '../runtime/testbench.js';
 import { DriverDomain } from '../vmm/driver-domain.js';
+import { checkedVmm } from '../vmm/invariants.js';
 import { type ContextConfig, type InterruptRun, Vmm } from '../vmm/vmm.js';
 import { type BusErrorTally, countBusErrors } from './bus-errors.js';
 import { DifferentialBus, RtlBus } from './buses.js';
@@ -61,6 +62,11 @@ export interface SystemOptions {
   wire?: WireOptions;
   /** The VMM's validation and pinning (default on; Q-2 turns it off). */
   protection?: boolean;
+  /**
+   * Check the VMM's invariants (testbench/vmm/invariants.ts, docs/vmm.md) after every VMM call
+   * (default true): a call that breaks one throws, naming the call.
+   */
+  checkInvariants?: boolean;
   /** Interrupt coalescing set by the driver domain (default 4 events or 64 cycles). */
   coalesce?: { events: number; cycles: number };
   /** Randomness of the memory's reordering (default seed 1). */
@@ -233,7 +239,7 @@ export class SystemHarness {
   }
 
   private async start(opts: SystemOptions): Promise<void> {
-    this.vmm = new Vmm({
+    const vmm = new Vmm({
       params: this.params,
       memory: this.memory,
       bus: this.bus,
@@ -242,6 +248,7 @@ export class SystemHarness {
       pages: { pageCount: 1024 },
       intrRingLog2: opts.intrRingLog2,
     });
+    this.vmm = (opts.checkInvariants ?? true) ? checkedVmm(vmm, this.monitor) : vmm;
     await this.vmm.init();
     this.dd = new DriverDomain(this.vmm, this.bus);
     await this.dd.probe(this.params);

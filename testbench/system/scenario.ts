@@ -77,6 +77,8 @@ export interface ScenarioOptions {
   keepOpen?: boolean;
   /** Run on the model with randomized X initialization, drawn from this seed (F-7; SystemOptions.xInit). */
   xInit?: XInitOptions;
+  /** Check the VMM's invariants after every VMM call (default true; SystemOptions.checkInvariants). */
+  checkInvariants?: boolean;
 }
 
 /** What the fault rounds did and how each fault was contained. */
@@ -277,6 +279,7 @@ export class Scenario {
       coalesce: timing?.coalesce,
       intrRingLog2: timing?.intrRingLog2,
       xInit: o.xInit,
+      checkInvariants: o.checkInvariants,
     };
     const sys = await Harness.create(opts);
     const s = new Scenario(sys, o, rng);
