@@ -57,6 +57,24 @@ program
   });
 
 program
+  .command('experiment')
+  .description(
+    "re-run the CDNA paper's evaluation in the model's terms: CDNA vs a Xen-style driver domain, protection strategies (docs/paper.md)",
+  )
+  .argument('<which>', 'the experiment: paper')
+  .option('--packets <n>', 'frames per guest', '128')
+  .option('--bytes <n>', 'frame size', '1500')
+  .option('--guests <list>', 'guest counts', '1,2,4,8,16,24')
+  .option('--dirs <list>', 'directions', 'tx,rx')
+  .option('--profile <name>', 'NIC profile', 'ricenic')
+  .option('--costs <file>', 'a JSON cost model over the default one')
+  .option('--out <dir>', 'output directory (default <build>/experiment/paper)')
+  .action(async (which: string, opts: import('./experiment.js').ExperimentOptions) => {
+    const { runExperiment } = await import('./experiment.js');
+    await runExperiment(which, opts);
+  });
+
+program
   .command('fuzz')
   .description(
     'a long randomized run: guests, mixed traffic and a hostile guest on the RTL, checked against the reference model and the DMA monitor; with --runs, a campaign of many seeds (--jobs, --shard; then cdna fuzz merge)',
