@@ -1,5 +1,5 @@
 /** `workspace/executeCommand` for editors without the VS Code extension: runs the CLI, reports by progress and a message. */
-import type { Connection, ExecuteCommandParams } from 'vscode-languageserver/node';
+import { type Connection, type ExecuteCommandParams, MessageType, ShowMessageNotification } from 'vscode-languageserver/node';
 import { type CommandTarget, commandOf, invocation } from './commands.js';
 import { findCdnaRoot } from './project.js';
 import type { RunResult } from './run.js';
@@ -8,6 +8,11 @@ import { runInvocation } from './run.js';
 export interface CommandOutcome extends RunResult {
   command: string;
   ok: boolean;
+}
+
+// window/showMessage (a notification: connection.window.show*Message sends a request with actions, which not every client answers).
+function show(connection: Connection, type: MessageType, message: string): void {
+  void connection.sendNotification(ShowMessageNotification.type, { type, message });
 }
 
 function targetOf(args: unknown[] | undefined): CommandTarget | null {
@@ -25,7 +30,7 @@ export async function executeCommand(
   const command = commandOf(params.command);
   const target = targetOf(params.arguments);
   if (!command || !target) {
-    void connection.window.showErrorMessage(`cdna: ${params.command} takes { file, exportName? } (from a code lens)`);
+    show(connection, MessageType.Error, `cdna: ${params.command} takes { file, exportName? } (from a code lens)`);
     return null;
   }
   const inv = invocation(command, target, findCdnaRoot(target.file) ?? serverRoot);
@@ -45,7 +50,7 @@ export async function executeCommand(
   const ok = r.exitCode === 0;
   const summary = `cdna ${command}${target.exportName ? ` (${target.exportName})` : ''}: ${ok ? 'done' : `failed (exit ${r.exitCode})`} in ${r.seconds.toFixed(1)} s`;
   const lastLine = r.tail.split('\n').pop() ?? '';
-  if (ok) void connection.window.showInformationMessage(`${summary}. ${lastLine}`);
-  else void connection.window.showErrorMessage(`${summary}\n${r.tail}`);
+  if (ok) show(connection, MessageType.Info, `${summary}. ${lastLine}`);
+  else show(connection, MessageType.Error, `${summary}\n${r.tail}`);
   return { ...r, command: inv.shown, ok };
 }

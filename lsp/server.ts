@@ -133,6 +133,9 @@ export function serve(connection: Connection, opts: ServerOptions = {}): void {
 
   connection.onExecuteCommand((params) => executeCommand(connection, params, projectRoot));
 
+  // A request the client does not answer (a refresh it does not support) must not end the server.
+  process.on('unhandledRejection', (err) => connection.console.error(`cdna: ${String(err)}`));
+
   documents.listen(connection);
   connection.listen();
 }

@@ -22,9 +22,11 @@ export interface TestClient {
   close(): Promise<void>;
 }
 
-/** Starts `node --import tsx lsp/server.ts --stdio` and initializes it. */
-export async function startServer(initializationOptions: Record<string, unknown> = {}): Promise<TestClient> {
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'lsp', 'server.ts'), '--stdio'], {
+const serverArgs = ['--import', 'tsx', path.join(projectRoot, 'lsp', 'server.ts'), '--stdio'];
+
+/** Starts the server (`node --import tsx lsp/server.ts --stdio`, or `args` given to node) and initializes it. */
+export async function startServer(initializationOptions: Record<string, unknown> = {}, args = serverArgs): Promise<TestClient> {
+  const child: ChildProcess = spawn(process.execPath, args, {
     cwd: projectRoot,
     stdio: ['pipe', 'pipe', 'inherit'],
   });
