@@ -5,6 +5,7 @@
  *
  *   npx cdna lsp --stdio                          node --import tsx lsp/server.ts --stdio
  */
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -22,6 +23,7 @@ import { executeCommand } from './runCommand.js';
 
 const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const mapFile = path.join(projectRoot, 'hdl', 'registers', 'map.ts');
+const version = (JSON.parse(readFileSync(path.join(projectRoot, 'package.json'), 'utf8')) as { version: string }).version;
 
 export interface ServerOptions {
   /** The time limit of one elaboration, in milliseconds. */
@@ -60,7 +62,7 @@ export function serve(connection: Connection, opts: ServerOptions = {}): void {
         codeLensProvider: { resolveProvider: false },
         ...(init.clientCommands ? {} : { executeCommandProvider: { commands: CDNA_COMMANDS.map(commandId) } }),
       },
-      serverInfo: { name: 'cdna', version: process.env.npm_package_version },
+      serverInfo: { name: 'cdna', version },
     };
   });
 
