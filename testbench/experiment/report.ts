@@ -36,6 +36,11 @@ export function figures(s: SweepResult): Figure[] {
       points: s.strategies.filter((r) => r.strategy === n && r.direction === d).map((r) => ({ x: r.guests, y: r.protectionCycles })),
     }));
   };
+  const figure = (file: string, title: string, yLabel: string, lines: [Config, string, (r: Row) => number][]): Figure => ({
+    file,
+    alt: title,
+    svg: chart(title, yLabel, (d) => lines.map(([c, label, y]) => series(s.rows, c, d, label, y))),
+  });
   return [
     {
       file: 'throughput.svg',
@@ -44,38 +49,26 @@ export function figures(s: SweepResult): Figure[] {
         all(d, (r) => r.cpuLimitedMbps),
       ),
     },
-    {
-      file: 'operations.svg',
-      alt: 'Operations per packet by domain',
-      svg: chart('Operations per packet by domain', 'operations / packet', (d) => [
-        series(s.rows, 'cdna', d, 'CDNA hypervisor', (r) => r.hypervisorOps),
-        series(s.rows, 'cdna', d, 'CDNA driver domain', (r) => r.driverDomainOps),
-        series(s.rows, 'xen', d, 'Xen hypervisor', (r) => r.hypervisorOps),
-        series(s.rows, 'xen', d, 'Xen driver domain', (r) => r.driverDomainOps),
-        series(s.rows, 'xen', d, 'Xen guest front-end', (r) => r.guestFrontendOps),
-      ]),
-    },
-    {
-      file: 'interrupts.svg',
-      alt: 'Interrupts per packet',
-      svg: chart('Interrupts per packet: physical (NIC) and virtual (to any domain)', 'interrupts / packet', (d) => [
-        series(s.rows, 'cdna', d, 'CDNA physical', (r) => r.physicalIrqs),
-        series(s.rows, 'cdna', d, 'CDNA virtual', (r) => r.virtualIrqs),
-        series(s.rows, 'xen', d, 'Xen physical', (r) => r.physicalIrqs),
-        series(s.rows, 'xen', d, 'Xen virtual', (r) => r.virtualIrqs),
-      ]),
-    },
-    {
-      file: 'cpu.svg',
-      alt: 'CPU cycles per packet by domain under the cost model',
-      svg: chart('CPU cycles per packet by domain (cost model: assumptions)', 'cycles / packet', (d) => [
-        series(s.rows, 'cdna', d, 'CDNA hypervisor', (r) => r.cpu.hypervisor),
-        series(s.rows, 'cdna-noprot', d, 'CDNA hypervisor, protection off', (r) => r.cpu.hypervisor),
-        series(s.rows, 'xen', d, 'Xen hypervisor', (r) => r.cpu.hypervisor),
-        series(s.rows, 'xen', d, 'Xen driver domain', (r) => r.cpu.driverDomain),
-        series(s.rows, 'xen', d, 'Xen guest front-end', (r) => r.cpu.guest),
-      ]),
-    },
+    figure('operations.svg', 'Operations per packet by domain', 'operations / packet', [
+      ['cdna', 'CDNA hypervisor', (r) => r.hypervisorOps],
+      ['cdna', 'CDNA driver domain', (r) => r.driverDomainOps],
+      ['xen', 'Xen hypervisor', (r) => r.hypervisorOps],
+      ['xen', 'Xen driver domain', (r) => r.driverDomainOps],
+      ['xen', 'Xen guest front-end', (r) => r.guestFrontendOps],
+    ]),
+    figure('interrupts.svg', 'Interrupts per packet: physical (NIC) and virtual (to any domain)', 'interrupts / packet', [
+      ['cdna', 'CDNA physical', (r) => r.physicalIrqs],
+      ['cdna', 'CDNA virtual', (r) => r.virtualIrqs],
+      ['xen', 'Xen physical', (r) => r.physicalIrqs],
+      ['xen', 'Xen virtual', (r) => r.virtualIrqs],
+    ]),
+    figure('cpu.svg', 'CPU cycles per packet by domain (cost model: assumptions)', 'cycles / packet', [
+      ['cdna', 'CDNA hypervisor', (r) => r.cpu.hypervisor],
+      ['cdna-noprot', 'CDNA hypervisor, protection off', (r) => r.cpu.hypervisor],
+      ['xen', 'Xen hypervisor', (r) => r.cpu.hypervisor],
+      ['xen', 'Xen driver domain', (r) => r.cpu.driverDomain],
+      ['xen', 'Xen guest front-end', (r) => r.cpu.guest],
+    ]),
     {
       file: 'strategies.svg',
       alt: 'Protection cost per packet by strategy',
