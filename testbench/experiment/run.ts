@@ -61,7 +61,7 @@ export interface PointResult {
 }
 
 /** The VMM kinds a driver domain's native driver does itself (in the baseline they are its work). */
-const PHYSICAL_DRIVER_KINDS: readonly OperationKind[] = [
+export const PHYSICAL_DRIVER_KINDS: readonly OperationKind[] = [
   'hypercall',
   'check',
   'ringCheck',

@@ -9,7 +9,15 @@ import { closeSimulations } from '../system/harness.js';
 import { OPERATION_KINDS } from '../vmm/operations.js';
 import { IOMMU_STRATEGIES, type IommuCounts, type IommuStrategyName } from '../vmm/strategies.js';
 import { type CostModel, iommuCycles, paravirtCycles, throughputMbps, vmmCycles } from './cost-model.js';
-import { type PointResult, type PointSpec, perPacket, runPoint, type SystemKind, type TrafficDirection } from './run.js';
+import {
+  PHYSICAL_DRIVER_KINDS,
+  type PointResult,
+  type PointSpec,
+  perPacket,
+  runPoint,
+  type SystemKind,
+  type TrafficDirection,
+} from './run.js';
 
 export type Config = 'cdna' | 'cdna-noprot' | 'xen';
 export const CONFIGS: readonly Config[] = ['cdna', 'cdna-noprot', 'xen'];
@@ -86,9 +94,7 @@ function specOf(config: Config, direction: TrafficDirection, guests: number, o: 
 
 export function rowOf(config: Config, r: PointResult, m: CostModel): Row {
   const pp = (n: number) => perPacket(r, n);
-  const ddVmmKinds = OPERATION_KINDS.filter((k) =>
-    ['hypercall', 'check', 'ringCheck', 'pin', 'unpin', 'descriptorWrite', 'recordRead'].includes(k),
-  );
+  const ddVmmKinds = PHYSICAL_DRIVER_KINDS;
   const hvVmmKinds = OPERATION_KINDS.filter((k) => !ddVmmKinds.includes(k));
   const pv = r.paravirt;
   const pvKinds = (d: string) => PARAVIRT_KINDS.filter((k) => PARAVIRT_DOMAIN[k] === d);
