@@ -8,6 +8,7 @@ import type { ModuleDef } from '../generator/index.js';
 import { intrEngine } from '../hdl/nic/intrEngine.js';
 import { mailbox } from '../hdl/nic/mailbox.js';
 import { dispatchProof } from '../hdl/nic/rx/dispatchProof.js';
+import { writeProof } from '../hdl/nic/rx/writeProof.js';
 import { checkProof } from '../hdl/nic/tx/checkProof.js';
 import { fragmentProof, payloadReadProof } from '../hdl/nic/tx/payloadProof.js';
 import { schedulerProof } from '../hdl/nic/tx/schedulerProof.js';
@@ -69,6 +70,19 @@ export const PROOFS: readonly ProofSpec[] = [
     coverDepth: 10,
     brokenDepth: 5,
     broken: "a one-descriptor frame is pushed with a count of two fragments (the next frame's first would be read for it)",
+  },
+  {
+    id: 'V-2',
+    name: 'rx-payload-writes',
+    title: "the RX DMA writer's payload writes (AW beats, wstrb bytes) lie inside the buffer handed with their job",
+    build: (p, broken) => writeProof(p, broken ? { mutation: 'v2-rx-write-one-beat-more' } : {}),
+    // Bounded: induction would need invariants over the writer's work and item queues (not written
+    // yet). 8 cycles after reset hold a job handed, its bursts decided and on the bus and its first W
+    // beats; about 5 minutes in sat on a loaded machine (depth 10 did not finish in 15).
+    mode: { kind: 'bmc', depth: 8 },
+    coverDepth: 10,
+    brokenDepth: 5,
+    broken: "a copy's bursts cover one beat more than its buffer's span",
   },
   {
     id: 'V-6',

@@ -68,7 +68,31 @@ export interface DmaWriterOutputs {
   /** A write-back or completion-record write of `ctx` failed (one-cycle pulse, F-4). */
   fault: { valid: Expr; ctx: Expr };
   busy(ctx: Expr): Expr;
+  /** Internal signals the V-2 proof reads (hdl/nic/rx/writeProof.ts); not for hardware. */
+  readonly formal: {
+    /** The address side decides a payload burst now (its AW is in wr_aw_* from the next cycle). */
+    decidePay: Expr;
+    /** The beats of the payload burst decided now, and whether it is its job's last. */
+    burstLen: Expr;
+    burstLast: Expr;
+    /** The address side starts walking the bursts of the job at `pay` now. */
+    startCopy: Expr;
+    pay: Expr;
+    payW: Expr;
+    alloc: Expr;
+    /** The data side loads the job at `payW` now. */
+    startW: Expr;
+    /** A payload W beat is taken now, and it is its job's last. */
+    payFire: Expr;
+    lastBeat: Expr;
+  };
 }
+
+/**
+ * Deliberate bugs for the non-vacuity tests of the proofs (docs/formal.md): the prover must find a
+ * counterexample on each. Never used outside test/formal.
+ */
+export type DmaWriterMutation = 'v2-rx-write-one-beat-more';
 
 /** The context-state unit's side of the error reports. */
 export interface DmaErrorSink {
@@ -89,6 +113,7 @@ export function dmaWriter(
   workIn: { valid: Expr; copy: Expr; release: Expr; buf: Expr; end: Expr },
   doneUpd: { valid: Expr; ctx: Expr; seq: Expr },
   errSink: DmaErrorSink,
+  opts: { mutation?: DmaWriterMutation } = {},
 ): DmaWriterOutputs {
   const { ctxW, seqW, dmaW } = c;
   const db = c.dmaBytes;
@@ -255,7 +280,7 @@ export function dmaWriter(
         const off = aj.addr.bits(ds - 1, 0);
         aActive.set(1);
         aAddr.set(alignDown(aj.addr));
-        aLeft.set(lenPlus(aj.len, off));
+        aLeft.set(opts.mutation === 'v2-rx-write-one-beat-more' ? lenPlus(aj.len, off).addWrap(1) : lenPlus(aj.len, off));
         aRel.set(wRelInfo);
         work.pop.set(1);
       });
@@ -458,6 +483,26 @@ export function dmaWriter(
       len: eh.bits(c.lenW - 1, 0),
     },
     fault: { valid: faultValid, ctx: faultCtx },
+    formal: {
+      decidePay: canDecide
+        .and(wantCr.not())
+        .and(wantWb.and(wbFailed.not().or(undoFree)).not())
+        .and(wantPay),
+      startCopy: canDecide
+        .and(wantCr.not())
+        .and(wantWb.and(wbFailed.not().or(undoFree)).not())
+        .and(wantPay.not())
+        .and(work.valid)
+        .and(wIsCopy),
+      burstLen,
+      burstLast,
+      pay,
+      payW,
+      alloc,
+      startW: isPay.and(pActive.not()),
+      payFire,
+      lastBeat: payFire.and(burstEnd).and(itWord.bit(0)),
+    },
     busy: (ctx: Expr) => ctxOf.map((r, i) => (live[i] as Expr).and(r.eq(ctx))).reduce((a, b) => a.or(b)),
   };
 }
