@@ -40,7 +40,9 @@ export function withGmiiMac(core: ModuleDef<unknown>, verilogName: string, o: Gm
   const fifo = fifoBytes > 0 ? ethTxFrameFifo({ streamW, bytes: fifoBytes }) : null;
   return defineModule(
     'nic_gmii',
-    { CORE: core.verilogName, TX_FIFO_BYTES: fifoBytes },
+    // The core's parameters are part of this module's: two cores of one name (cdna_nic of two
+    // profiles) are two different wrappers.
+    { ...core.params, CORE: core.verilogName, TX_FIFO_BYTES: fifoBytes },
     (m) => {
       const u = m.instance('u_core', core);
       const e = m.instance('u_mac', mac);
