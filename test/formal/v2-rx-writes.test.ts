@@ -14,10 +14,15 @@ describe('V-2 RX payload writes lie inside the buffer of their job', () => {
     expect(PROOFS.filter((s) => s.id === 'V-2').map((s) => s.name)).toContain('rx-payload-writes');
   });
 
-  it('V-2 (rx-payload-writes): every assertion holds at its documented mode (test profile)', async () => {
-    const r = await proveDesign(spec.build(proofParams(), false), spec.mode, { name: 'test-v2-rx-writes' });
+  // CI checks 6 cycles after reset (about a minute); `cdna prove V-2` runs the documented 8 (about
+  // five minutes on a loaded machine). docs/formal.md names both.
+  const ciDepth = 6;
+
+  it(`V-2 (rx-payload-writes): every assertion holds to depth ${ciDepth} (test profile; cdna prove runs the documented bound)`, async () => {
+    expect(spec.mode).toMatchObject({ kind: 'bmc' });
+    const r = await proveDesign(spec.build(proofParams(), false), { kind: 'bmc', depth: ciDepth }, { name: 'test-v2-rx-writes' });
     expect(r.failed).toEqual([]);
-    expect(r.status).toBe(spec.mode.kind === 'bmc' ? 'bounded' : 'proven');
+    expect(r.status).toBe('bounded');
   }, 600_000);
 
   it("V-2 cover: a frame's last beat, after others, is written into its buffer", async () => {
