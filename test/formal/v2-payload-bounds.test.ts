@@ -15,8 +15,8 @@ const reads = part('tx-payload-reads');
 const frags = part('tx-fragments');
 
 describe('V-2 TX payload reads lie inside accepted descriptors', () => {
-  it('V-2 is registered in two parts, both run by `cdna prove V-2`', () => {
-    expect(PROOFS.filter((s) => s.id === 'V-2').map((s) => s.name)).toEqual(['tx-payload-reads', 'tx-fragments']);
+  it('V-2 is registered in parts (TX here, RX in v2-rx-writes.test.ts), all run by `cdna prove V-2`', () => {
+    expect(PROOFS.filter((s) => s.id === 'V-2').map((s) => s.name)).toEqual(['tx-payload-reads', 'tx-fragments', 'rx-payload-writes']);
   });
 
   for (const spec of [reads, frags]) {
