@@ -132,9 +132,11 @@ export function vmmInvariantViolations(vmm: Vmm, monitor?: DmaMonitor): Invarian
       else if (p.type === 'io' || p.type === 'hypervisor') bad('mapping', `${p.type} ${page(p.pfn)} is mapped ${access} into guest ${g}`);
     }
   }
+  // The views taken above (each contextOf copies a context's shadow entries): one per check.
+  const byCtx = new Map(ctxs.map((c) => [c.ctx, c]));
   for (let ctx = 0; ctx < vmm.params.N_CTX; ctx++) {
     const pfn = pfnOf(vmm.mailboxAddr(ctx));
-    const c = vmm.contextOf(ctx);
+    const c = byCtx.get(ctx);
     for (const [g, access] of memory.info(pfn).mappings) {
       if (!c || g !== c.owner || !c.mailboxMapped || access !== 'rw') {
         bad('mapping', `mailbox page ${ctx} is mapped ${access} into guest ${g} (${c ? `owner guest ${c.owner}` : 'context unassigned'})`);
