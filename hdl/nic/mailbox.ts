@@ -65,6 +65,8 @@ export function mailbox(p: NicParams, opts: { mutation?: MailboxMutation } = {})
   return defineModule('mailbox', { N_CTX: n, SEQ_W: p.SEQ_W, ...(mutation ? { MUTATION: mutation } : {}) }, (m) => {
     const bar0 = m.slave('s_axil_bar0', axiLiteSpec({ addrWidth: addrW, dataWidth: 32 }));
     const txDb = m.master('m_tx_db', ctxEventSpec(w));
+    // Each TX_PROD write's value, for the TX fetcher's bound (in the write's cycle, before its event).
+    const txProd = m.master('m_tx_prod', doneSeqSpec(w));
     const rxDb = m.master('m_rx_db', ctxEventSpec(w));
     const intCtrl = m.master('m_int_ctrl', intCtrlSpec(w));
     const txDone = m.slave('s_tx_done', doneSeqSpec(w));
@@ -123,6 +125,10 @@ export function mailbox(p: NicParams, opts: { mutation?: MailboxMutation } = {})
     doorbellQueue(m, 'rx_db', n, w.ctxW, exec.and(isRxProd), wrCtx, rxDb, evRxOut, false);
 
     // ---- INT_CTRL stream ----
+    txProd.valid.set(exec.and(isTxProd));
+    txProd.ctx.set(wrCtx);
+    txProd.seq.set(wData.trunc(p.SEQ_W));
+
     const icWrite = m.named('ic_write', exec.and(isIntCtrl));
     const byte0 = wStrb.bit(0);
     m.when(icWrite, () => {
@@ -169,7 +175,7 @@ export function mailbox(p: NicParams, opts: { mutation?: MailboxMutation } = {})
     bar0.rdata.set(seqRead.resize(32));
     bar0.rresp.set(0);
 
-    return { bar0, txDb, rxDb, intCtrl, txDone, rxDone, evTx: evTxOut, evRx: evRxOut, evInt: evIntOut, ctxEv: ctxEvOut };
+    return { bar0, txDb, txProd, rxDb, intCtrl, txDone, rxDone, evTx: evTxOut, evRx: evRxOut, evInt: evIntOut, ctxEv: ctxEvOut };
   });
 }
 

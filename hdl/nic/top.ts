@@ -66,6 +66,7 @@ export function cdnaNic(params: NicParams): ModuleDef<unknown> {
 
       // Mailbox events to the engines; done seqs back for BAR0 read-back.
       connect(mbox.io.txDb, tx.io.s_doorbell);
+      connect(mbox.io.txProd, tx.io.s_tx_prod);
       connect(mbox.io.rxDb, rx.io.s_db);
       connect(mbox.io.intCtrl, intr.io.intCtrl);
       connect(tx.io.m_done_seq, mbox.io.txDone);

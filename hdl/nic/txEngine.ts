@@ -67,6 +67,8 @@ export function txEngine(p: NicParams) {
     const reg = m.slave('s_reg', regBusSpec());
     const flags = m.slave('s_flags', ctxFlagsSpec(w));
     const doorbell = m.slave('s_doorbell', ctxEventSpec(w));
+    // Every TX_PROD write (the mailbox's copy): the fetcher never reads past the last one.
+    const txProd = m.slave('s_tx_prod', doneSeqSpec(w));
     const axi = m.master('m_axi', dmaSpec(w));
     const wire = m.master('m_axis_tx', txWireSpec(p.STREAM_W));
     const loop = m.master('m_loop', frameSpec(w));
@@ -76,6 +78,9 @@ export function txEngine(p: NicParams) {
     const fault = m.master('m_fault', faultSpec(w));
 
     const mems = contextMemories(m, cfg);
+    // Not swept at reset: a hint, written before its doorbell reaches the engine (a stale value costs reads only).
+    const prod = m.memory('prod_mem', { width: cfg.seqW, depth: cfg.nCtx });
+    m.when(txProd.valid, () => prod.write(txProd.ctx, txProd.seq));
     const probeCtx = m.reg('probe_ctx', UInt(cfg.ctxW), { reset: 0 });
     const sched = scheduler(m, cfg);
     const probed = <T extends { probe_ctx: { set(v: unknown): void } }>(io: T): T => {
@@ -110,6 +115,7 @@ export function txEngine(p: NicParams) {
       frameIn: frameQ.in,
       counters,
       probeCtx,
+      prod,
     });
     const fetch = fetcher(m, cfg, lay, sched, {
       flags,
@@ -117,6 +123,7 @@ export function txEngine(p: NicParams) {
       metaIn: metaQ.in,
       ar: dma.desc,
       chkFetchSeq: check.fetchSeqWrite,
+      bound: { prod, descPop: check.descPop },
     });
     doorbells(m, sched, { doorbell, initBusy: mems.initBusy, checkDeciding: check.deciding, fetcher: fetch });
     finishScheduler(sched);
@@ -203,6 +210,7 @@ export function txEngine(p: NicParams) {
       s_reg: reg,
       s_flags: flags,
       s_doorbell: doorbell,
+      s_tx_prod: txProd,
       m_axi: axi,
       m_axis_tx: wire,
       m_loop: loop,

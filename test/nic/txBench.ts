@@ -133,6 +133,10 @@ export class TxBench {
   readonly macTable = new Map<number, number>();
   readonly ringLog2 = new Map<number, number>();
   private readonly dbQueue: number[] = [];
+  /** TX_PROD writes (ctx, value) still to be driven, one per cycle, as the mailbox passes them on. */
+  private readonly prodQueue: { ctx: number; seq: number }[] = [];
+  /** Per context: the seq of the last descriptor posted (a driver's TX_PROD). */
+  private readonly lastPosted = new Map<number, number>();
   private readonly lookups: { due: number; mac: number }[] = [];
   private en = 0n;
   private quiesce = 0n;
@@ -157,6 +161,7 @@ export class TxBench {
     P.s_reg_wr_valid = 0;
     P.s_reg_rd_valid = 0;
     P.s_doorbell_valid = 0;
+    P.s_tx_prod_valid = 0;
     P.m_mac_lookup_resp_valid = 0;
     P.m_mac_lookup_resp_hit = 0;
     P.m_mac_lookup_resp_ctx = 0;
@@ -210,6 +215,10 @@ export class TxBench {
     if (s.m_axi_bvalid && s.m_axi_bready) this.bCycles.push(cycle);
     // Doorbells: the mailbox's queue, popped on the handshake.
     if (s.s_doorbell_valid && s.s_doorbell_ready) this.dbQueue.shift();
+    const prod = this.prodQueue.shift();
+    P.s_tx_prod_valid = prod === undefined ? 0 : 1;
+    P.s_tx_prod_ctx = prod?.ctx ?? 0;
+    P.s_tx_prod_seq = prod?.seq ?? 0;
     const head = this.dbQueue[0];
     P.s_doorbell_valid = head === undefined ? 0 : 1;
     P.s_doorbell_ctx = head ?? 0;
@@ -322,6 +331,7 @@ export class TxBench {
     this.mem.hostWrite(slot + 8, len, 2);
     this.mem.hostWrite(slot + 10, eop ? DESC_FLAGS.EOP : 0, 2);
     this.mem.hostWrite(slot + 12, seq % 2 ** this.p.SEQ_W, 4);
+    this.lastPosted.set(ctx, seq);
   }
 
   /**
@@ -341,8 +351,13 @@ export class TxBench {
     return s;
   }
 
-  /** The TX doorbell of a context (the mailbox's queue holds each context at most once). */
-  doorbell(ctx: number): void {
+  /**
+   * The TX doorbell of a context (the mailbox's queue holds each context at most once), with its
+   * TX_PROD value: by default the seq of the last descriptor posted for it, as a driver writes.
+   */
+  doorbell(ctx: number, prod?: number): void {
+    const seq = prod ?? this.lastPosted.get(ctx) ?? 0;
+    this.prodQueue.push({ ctx, seq: seq % 2 ** this.p.SEQ_W });
     if (!this.dbQueue.includes(ctx)) this.dbQueue.push(ctx);
   }
 

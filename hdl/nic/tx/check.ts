@@ -18,7 +18,7 @@
  * all its descriptors passed. A frame over the maximum (or with more descriptors than fit the
  * fragment queue) is committed as an error: nothing to read, its descriptors complete with ERR.
  */
-import { all, type Expr, fsm, type InstancePorts, lit, type ModuleBuilder, mux, UInt } from '../../../generator/index.js';
+import { all, type Expr, fsm, type InstancePorts, lit, type Memory, type ModuleBuilder, mux, UInt } from '../../../generator/index.js';
 import type { SyncFifoIO } from '../../../generator/lib/index.js';
 import type { TxConfig } from './config.js';
 import type { ContextMemories } from './contextMemory.js';
@@ -39,6 +39,8 @@ export interface CheckDeps {
   readonly frameIn: InstancePorts<SyncFifoIO>['in'];
   readonly counters: SharedPort<CounterEventField>;
   readonly probeCtx: Expr;
+  /** The last TX_PROD per context: a frame's next descriptor is never fetched past it (absent in the V-1 proof). */
+  readonly prod?: Memory;
 }
 
 export type FragFifoPorts = InstancePorts<ReturnType<typeof fragFifo>['io']>;
@@ -46,6 +48,8 @@ export type FragFifoPorts = InstancePorts<ReturnType<typeof fragFifo>['io']>;
 export type CounterEventField = 'ctx' | 'miss' | 'sent' | 'bytes' | 'oversize' | 'spoofed' | 'dmaErr';
 
 export interface Check {
+  /** A fetched descriptor leaves the descriptor queue (the fetcher's credits). */
+  readonly descPop: Expr;
   /** The check rolls a context's next-to-fetch seq back (or forward) in this cycle. */
   readonly fetchSeqWrite: { en: Expr; ctx: Expr; value: Expr };
   /** The check changes context bits in this cycle. */
@@ -90,7 +94,11 @@ export function sequenceCheck(
   const fragIn = deps.frags.in;
   const { bits } = sched;
   const st = fsm(m, 'chk_state', ['IDLE', 'CMP', 'CONT', 'CWAIT'] as const);
-  const mrec = lay.meta.unpack(metaOut.data);
+  const mrec0 = lay.meta.unpack(metaOut.data);
+  // A batched read (scheduler.ts) is one meta entry for n + 1 descriptors of consecutive seqs, each
+  // decided on its own as below; `idx` says which of them the head of the descriptor queue is.
+  const idx = m.reg('chk_idx', UInt(2), { reset: 0 });
+  const mrec = { ...mrec0, seq: m.named('chk_seq', mrec0.seq.addWrap(idx.resize(cfg.iseqW))), probe: mrec0.probe.and(idx.eq(0)) };
   const start = m.named('chk_start', st.is('IDLE').and(metaOut.valid));
   const expRd = mems.exp.mem.read(mrec.ctx, { enable: start, name: 'chk_exp_rd' });
   m.when(start, () => st.goto('CMP'));
@@ -141,7 +149,17 @@ export function sequenceCheck(
   // ---- the frame's next descriptor (CONT / CWAIT) ----
   const headIsNext = m.named('chk_head_is_next', metaOut.valid.and(mrec.ctx.eq(fCtx)).and(mrec.seq.eq(fNext)));
   const contAddr = slotAddr(cfg, fBase, fLog2, fNext);
-  dma.cont.valid.set(st.is('CONT').and(headIsNext.not()));
+  // The next descriptor is fetched alone only when TX_PROD says it is posted; else the frame is
+  // abandoned without a read (as on a miss, uncounted) until a doorbell posts the rest.
+  const fNextPosted = deps.prod
+    ? deps.prod
+        .read(mux(st.is('CMP'), c, fCtx), { name: 'chk_prod_rd' })
+        .subWrap(fNext.trunc(cfg.seqW))
+        .bit(cfg.seqW - 1)
+        .not()
+    : lit(1, 1);
+  const contUnposted = m.named('chk_cont_unposted', st.is('CONT').and(headIsNext.not()).and(fNextPosted.not()));
+  dma.cont.valid.set(st.is('CONT').and(headIsNext.not()).and(fNextPosted));
   dma.cont.addr.set(descReadAddr(cfg, contAddr));
   dma.cont.len.set(cfg.db < 16 ? 1 : 0);
   m.when(dma.cont.grant, () => {
@@ -182,11 +200,14 @@ export function sequenceCheck(
   const contDis = m.named('chk_cont_disabled', contGo.and(fRuns.not()));
   const contMiss = m.named('chk_cont_miss', contGo.and(fRuns).and(nMatch.not()));
   const contOk = m.named('chk_cont_accept', contGo.and(fRuns).and(nMatch));
-  const abandon = m.named('chk_abandon', contDis.or(contMiss));
+  const abandon = m.named('chk_abandon', contDis.or(contMiss).or(contUnposted));
   const fNextInc = fNext.addWrap(1);
 
-  metaOut.ready.set(cmpGo.or(useHead));
-  dma.descFifo.out.ready.set(cmpGo.or(useHead));
+  const descPop = m.named('chk_desc_pop', cmpGo.or(useHead));
+  const lastOfRead = idx.eq(mrec0.n);
+  metaOut.ready.set(descPop.and(lastOfRead));
+  dma.descFifo.out.ready.set(descPop);
+  m.when(descPop, () => idx.set(mux(lastOfRead, lit(0, 2), idx.addWrap(1))));
 
   // ---- fragments and frames ----
   const pushFirst = dOk.and(headTooLong.not());
@@ -287,11 +308,12 @@ export function sequenceCheck(
   const fRearm = bits.rearm.bit(fCtx);
   setBit(m, bits.probing, abandon, fCtx, 1);
   setBit(m, bits.rearm, abandon, fCtx, 0);
-  setBit(m, bits.active, contDis.or(contMiss.and(fRearm.not())), fCtx, 0);
+  setBit(m, bits.active, contDis.or(contMiss.or(contUnposted).and(fRearm.not())), fCtx, 0);
 
-  const deciding = m.named('chk_deciding', cmpGo.or(contGo));
+  const deciding = m.named('chk_deciding', cmpGo.or(contGo).or(contUnposted));
   const probeHit = m.named('chk_probe_hit', st.is('CONT').or(st.is('CWAIT')).and(fCtx.eq(deps.probeCtx)));
   return {
+    descPop,
     fetchSeqWrite: { en: fsEn, ctx: fsCtx, value: fsValue },
     deciding,
     probeHit,

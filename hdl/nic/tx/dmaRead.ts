@@ -110,8 +110,9 @@ export function dmaRead(m: ModuleBuilder, cfg: TxConfig, lay: TxLayouts, axi: Ax
   const wide = cfg.db < 16;
   /** A descriptor is 2 beats on a 64-bit bus, bytes 8..15 first: keep that one (and whether a beat had an error). */
   const assemble = (name: string, id: number): { data: Expr; err: Expr; done: Expr } => {
+    // On a bus of 128 bits or more every beat is a descriptor (a batched read has up to 4).
+    if (!wide) return { data: axi.rdata, err: rErr, done: m.named(`${name}_done`, isId(id)) };
     const done = m.named(`${name}_done`, isId(id).and(axi.rlast));
-    if (!wide) return { data: axi.rdata, err: rErr, done };
     const hi = m.reg(`${name}_hi`, UInt(64), { reset: 0 });
     const errSeen = m.reg(`${name}_err`, undefined, { reset: 0 });
     m.when(isId(id), () => {

@@ -20,6 +20,8 @@ export function txLayouts(cfg: TxConfig) {
       ['lane', 1],
       ['base', base],
       ['log2', log2W],
+      // Descriptors of the read - 1 (consecutive seqs from `seq`; only `seq` is a probe).
+      ['n', 2],
     ] as const),
     /** A fetched descriptor (a whole DMA beat on a 256-bit bus; `lane` of its meta says which half). */
     desc: new RecordLayout([

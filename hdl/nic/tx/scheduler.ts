@@ -34,6 +34,7 @@ import {
   type InPort,
   type InstancePorts,
   lit,
+  type Memory,
   type ModuleBuilder,
   mux,
   type Reg,
@@ -110,7 +111,17 @@ export interface FetcherDeps {
   readonly chkFetchSeq: { en: Expr; ctx: Expr; value: Expr };
   /** The turn's shaping decision; shaper.ts unless given (the V-5 proof gives free decisions). */
   readonly shaper?: typeof shaper;
+  /**
+   * The doorbell bound and batching (docs/tx-engine.md, *Fetching up to TX_PROD*): the last TX_PROD
+   * per context (SEQ_W bits), the check's pop of a fetched descriptor (credits for the descriptor
+   * buffer), and the expected seqs (a context with nothing posted and nothing in flight goes idle).
+   * Without it (the V-5 proof) the fetcher fetches until a miss, one descriptor per read.
+   */
+  readonly bound?: { readonly prod: Memory; readonly descPop: Expr };
 }
+
+/** Descriptors per read at most (one 64-byte burst on a 128-bit bus). */
+export const FETCH_BATCH = 4;
 
 export interface Fetcher {
   /** The context the fetcher is busy with (popped this cycle, or in its turn), for doorbell gating. */
@@ -171,6 +182,12 @@ export function fetcher(
   const ringRd = mems.ring.mem.read(rdCtx, { enable: rdEn, name: 'fetch_ring_rd' });
   const fseqRd = mems.fetchSeq.mem.read(rdCtx, { enable: rdEn, name: 'fetch_seq_rd' });
   const cplRd = mems.cpl.mem.read(rdCtx, { enable: rdEn, name: 'fetch_cpl_rd' });
+  const bound = deps.bound;
+  const prodRd = bound?.prod.read(rdCtx, { enable: rdEn, name: 'fetch_prod_rd' });
+  const expRd = bound && mems.exp.mem.read(rdCtx, { enable: rdEn, name: 'fetch_exp_rd' });
+  // No other context waits for a turn: a turn may then batch up to FETCH_BATCH descriptors whatever
+  // TX_QUANTUM is (T-2 compares contexts that are all saturated, which then wait in the queue).
+  const alone = m.named('fetch_alone', queue.out.valid.not().and(held.not()));
   m.when(pop, () => turnCtx.set(head));
   m.when(rdEn, () => st.goto('LOAD'));
   m.when(waitDrop, () => st.goto('IDLE'));
@@ -186,6 +203,8 @@ export function fetcher(
   const tBase = m.reg('fetch_base', UInt(64 - 4), { reset: 0 });
   const tLog2 = m.reg('fetch_log2', UInt(cfg.log2W), { reset: 0 });
   const tCpl = m.reg('fetch_cpl', UInt(cfg.iseqW), { reset: 0 });
+  const tProd = m.reg('fetch_prod', UInt(cfg.seqW), { reset: 0 });
+  const tExp = m.reg('fetch_exp', UInt(cfg.iseqW), { reset: 0 });
   // Wide enough for a turn of a context with a share (shaper.ts) as well as for TX_QUANTUM.
   const qW = Math.max(bitsFor(cfg.quantum), SHARE_QUOTA_W);
   const quota = m.reg('fetch_quota', UInt(qW), { reset: 0 });
@@ -214,7 +233,14 @@ export function fetcher(
     tLog2.set(lane(ringRd, 2).trunc(cfg.log2W));
     tSeq.set(loadSeq);
     tCpl.set(cplRd);
-    const turnQuota = mux(shape.shareOn, shape.shareQuota.resize(qW), lit(cfg.quantum, qW));
+    if (prodRd && expRd) {
+      tProd.set(prodRd);
+      tExp.set(expRd);
+    }
+    const base = mux(shape.shareOn, shape.shareQuota.resize(qW), lit(cfg.quantum, qW));
+    const turnQuota = bound ? mux(alone.and(base.lt(FETCH_BATCH)), lit(FETCH_BATCH, qW), base) : base;
+    // A probe stays one descriptor: its turn waits for it (WAIT), and a batch there would leave only
+    // its own frames to cover that round trip.
     quota.set(mux(isProbing, lit(1, qW), turnQuota));
     st.goto('ISSUE');
   });
@@ -234,18 +260,45 @@ export function fetcher(
   const skipped = pushContext(m, s, 'fetch_skip', skip, c);
   m.when(skipped, () => st.goto('IDLE'));
 
-  const lastOfTurn = m.named('fetch_last', isProbing.or(quota.eq(1)));
   const addr = slotAddr(cfg, tBase, tLog2, tSeq);
+  const b = bound
+    ? batchSize(m, cfg, { tProd, tSeq, tCpl, ringSize, addr, quota, capped: shape.capped, descPop: bound.descPop, issue })
+    : undefined;
+  // The descriptors of this read (1 without the bound).
+  const k = b ? b.k : lit(1, 3);
+  const lastOfTurn = m.named('fetch_last', isProbing.or(quota.eq(k.resize(qW))).or(b ? b.lastPosted : lit(0, 1)));
+  const fetchable = b ? b.posted.and(b.credit) : lit(1, 1);
   const wantAr = m.named(
     'fetch_want',
-    issuing.and(room).and(waiting.not()).and(metaIn.ready).and(mems.fetchSeq.port.free()).and(lastOfTurn.not().or(s.push.free())),
+    issuing
+      .and(room)
+      .and(waiting.not())
+      .and(fetchable)
+      .and(metaIn.ready)
+      .and(mems.fetchSeq.port.free())
+      .and(lastOfTurn.not().or(s.push.free())),
   );
   ar.valid.set(wantAr);
   ar.addr.set(descReadAddr(cfg, addr));
-  ar.len.set(cfg.db < 16 ? 1 : 0);
+  ar.len.set(cfg.db < 16 ? lit(1, 8) : k.subWrap(1).resize(8));
   metaIn.valid.set(issue);
-  metaIn.data.set(lay.meta.pack({ ctx: c, seq: tSeq, probe: isProbing, lane: addr.bit(4), base: tBase, log2: tLog2 }));
-  const seqNext = tSeq.addWrap(1);
+  metaIn.data.set(
+    lay.meta.pack({ ctx: c, seq: tSeq, probe: isProbing, lane: addr.bit(4), base: tBase, log2: tLog2, n: k.subWrap(1).trunc(2) }),
+  );
+  // Nothing posted beyond what was fetched (TX_PROD): with nothing of the context in flight either
+  // (next to fetch = expected) it goes idle until its next doorbell, or reloads once if one came
+  // meanwhile (rearm: its TX_PROD may be newer than the one read); else it skips the turn.
+  const unposted = b ? m.named('fetch_unposted', issuing.and(room).and(waiting.not()).and(b.posted.not())) : lit(0, 1);
+  const drained = tSeq.eq(tExp);
+  const rearmC = bits.rearm.bit(c);
+  const goIdle = m.named('fetch_idle', unposted.and(drained).and(rearmC.not()));
+  m.when(goIdle, () => st.goto('IDLE'));
+  setBit(m, bits.active, goIdle, c, 0);
+  setBit(m, bits.probing, goIdle, c, 1);
+  const requeueUnposted = pushContext(m, s, 'fetch_unposted', unposted.and(goIdle.not()), c);
+  setBit(m, bits.rearm, requeueUnposted, c, 0);
+  m.when(requeueUnposted, () => st.goto('IDLE'));
+  const seqNext = tSeq.addWrap(k.resize(cfg.iseqW));
   mems.fetchSeq.port.request('fetch', issue, { addr: c, data: seqNext, mask: lit(1, 1) });
   setBit(m, bits.probeWait, issue.and(isProbing), c, 1);
   const keep = opts.mutation === 'v5-keep-turn' ? issue.and(lastOfTurn).and(held.not()) : undefined;
@@ -253,7 +306,7 @@ export function fetcher(
   m.when(st.is('ISSUE').and(adopt), () => tSeq.set(chkFetchSeq.value));
   m.when(issue, () => {
     tSeq.set(seqNext);
-    quota.set(quota.subWrap(1));
+    quota.set(quota.subWrap(k.resize(qW)));
     m.when(lastOfTurn, () => st.goto('IDLE'));
   });
   if (keep) {
@@ -263,7 +316,7 @@ export function fetcher(
     });
   }
   // The end of a turn taken while another was held: back to the held context's WAIT.
-  const turnEnd = m.named('fetch_turn_end', any(drop, disable, skipped, issue.and(lastOfTurn)));
+  const turnEnd = m.named('fetch_turn_end', any(drop, disable, skipped, goIdle, requeueUnposted, issue.and(lastOfTurn)));
   m.when(turnEnd.and(held), () => {
     st.goto('WAIT');
     turnCtx.set(heldCtx);
@@ -276,6 +329,63 @@ export function fetcher(
   const busy = m.named('fetch_busy', pop.or(inTurn).or(reload));
   const busyCtx = m.named('fetch_busy_ctx', mux(pop, head, turnCtx));
   return { busy, busyCtx, held, heldCtx, formal: { inTurn: inTurn.or(st.is('WAIT')), turnCtx } };
+}
+
+interface BatchDeps {
+  readonly tProd: Expr;
+  readonly tSeq: Expr;
+  readonly tCpl: Expr;
+  readonly ringSize: Expr;
+  readonly addr: Expr;
+  readonly quota: Expr;
+  readonly capped?: Expr;
+  readonly descPop: Expr;
+  readonly issue: Expr;
+}
+
+/** `x` clamped to FETCH_BATCH, as 3 bits. */
+function clamp4(x: Expr): Expr {
+  return mux(x.ge(FETCH_BATCH), lit(FETCH_BATCH, 3), x.trunc(3));
+}
+
+function min3(a: Expr, b: Expr): Expr {
+  return mux(a.lt(b), a, b);
+}
+
+/**
+ * How many descriptors the next read of the turn fetches: at most FETCH_BATCH (on a 128-bit bus; 1
+ * otherwise), and never past TX_PROD, the ring's end, an aligned 64-byte block (so never across 4 KiB),
+ * the slot of cpl + ring size, the turn's quota, or the descriptor buffer's free entries (credits
+ * returned as the check pops descriptors). With a cap set, one per read: the shaper reserves one frame
+ * per fetch.
+ */
+function batchSize(m: ModuleBuilder, cfg: TxConfig, d: BatchDeps) {
+  const sw = cfg.seqW;
+  // TX_PROD is the last posted seq; a value behind the next seq to fetch (in the SEQ_W window) posts nothing.
+  const ahead = m.named('fetch_prod_ahead', d.tProd.subWrap(d.tSeq.trunc(sw)));
+  const posted = m.named('fetch_posted', ahead.bit(sw - 1).not());
+  const nPosted = mux(ahead.ge(FETCH_BATCH - 1), lit(FETCH_BATCH, 3), ahead.trunc(3).addWrap(1));
+  const usedW = bitsFor(cfg.descInflight);
+  const used = m.reg('fetch_desc_used', UInt(usedW), { reset: 0 });
+  const free = lit(cfg.descInflight, usedW + 1).subWrap(used.resize(usedW + 1));
+  const rw = cfg.slotW + 2;
+  const ring = d.ringSize.resize(rw);
+  const slot = d.tSeq.trunc(rw).and(ring.subWrap(1));
+  const inUse = d.tSeq.subWrap(d.tCpl).trunc(rw);
+  let k = min3(nPosted, clamp4(ring.subWrap(slot)));
+  k = min3(k, clamp4(ring.subWrap(inUse)));
+  k = min3(k, clamp4(d.quota));
+  k = min3(k, clamp4(free));
+  if (cfg.db === 16) k = min3(k, lit(4, 3).subWrap(d.addr.bits(5, 4).resize(3)));
+  else k = lit(1, 3);
+  if (d.capped) k = mux(d.capped, lit(1, 3), k);
+  const kk = m.named('fetch_batch', k);
+  const credit = m.named('fetch_credit', free.ne(0));
+  const inc = mux(d.issue, kk.resize(usedW), lit(0, usedW));
+  used.set(used.addWrap(inc).subWrap(mux(d.descPop, lit(1, usedW), lit(0, usedW))));
+  // This read takes the last posted descriptor: the turn ends (the next one sees what is posted then).
+  const lastPosted = m.named('fetch_last_posted', ahead.lt(FETCH_BATCH).and(nPosted.eq(kk)));
+  return { k: kk, posted, credit, lastPosted };
 }
 
 export interface DoorbellDeps {

@@ -57,6 +57,8 @@ export interface Shaper {
   /** In the LOAD cycle: the context has a share, and the turn's quota it gives (SHARE_QUOTA_W bits). */
   readonly shareOn: Expr;
   readonly shareQuota: Expr;
+  /** The turn's context has a cap (TX_RATE_MAX): the fetcher then reads one descriptor per read. */
+  readonly capped?: Expr;
 }
 
 /** Sign-extends a two's-complement value to n bits. */
@@ -168,5 +170,5 @@ export function shaper(m: ModuleBuilder, cfg: TxConfig, deps: ShaperDeps): Shape
     mask: lit(1, 1),
   });
   const ok = m.named('shape_ok', capOn.not().or(positive(headroom)).and(shareOk));
-  return { ok, shareOn, shareQuota };
+  return { ok, shareOn, shareQuota, capped: capOn };
 }
