@@ -8,7 +8,7 @@
  */
 import type { ClockDomain } from '../dsl/domain.js';
 import { ElaborationError } from '../dsl/errors.js';
-import { children, type Expr } from '../dsl/expr.js';
+import { children, type Expr, fitsUnsigned } from '../dsl/expr.js';
 import type { InstanceRecord, Memory, ModuleDef, Stmt, WhenStmt } from '../dsl/module.js';
 import { analysisOf, describeBits, type ModuleAnalysis, project, type SignalGroup } from '../dsl/passes.js';
 import { type DrivenSignal, InPort, InstanceOutput, MemoryReadData, OutPort, Reg, type Selection, type Signal } from '../dsl/signal.js';
@@ -83,6 +83,50 @@ function resetCond(d: ClockDomain): string {
   return d.resetActive === 'high' ? d.resetName : `!${d.resetName}`;
 }
 
+/**
+ * A chain of two-way selects that each compare one subject with a constant,
+ * `s == 3 ? d : s == 2 ? c : s == 1 ? b : a` (what a dynamic read of a register vector built with
+ * `mux(idx.eq(i), r[i], ...)` becomes). Printed as nested `?:`, synthesis keeps it as a linear chain
+ * of multiplexers, one level per element; as a `case` it becomes a parallel multiplexer whose depth
+ * grows with log2 of the element count.
+ */
+interface SelectChain {
+  subject: Expr;
+  /** Constant -> value, outermost first (the first arm of a value wins, as in the chain). */
+  arms: { value: bigint; expr: Expr }[];
+  /** What the chain gives when no constant matches (the innermost else). */
+  otherwise: Expr;
+}
+
+/** Chains with fewer arms than this stay `?:`: a 2- or 3-way select is as shallow either way. */
+const minChainArms = 3;
+
+/** A key that is equal for structurally equal simple subjects (signals and their bit slices), else null. */
+function subjectKey(e: Expr): string | null {
+  const op = e.op;
+  if (op.kind === 'ref') return `r:${(e as Signal).name}`;
+  if (op.kind === 'slice') {
+    const k = subjectKey(op.a);
+    return k === null ? null : `s:${op.hi}:${op.lo}:${k}`;
+  }
+  if (op.kind === 'ext') {
+    const k = subjectKey(op.a);
+    return k === null ? null : `e:${e.width}:${k}`;
+  }
+  return null;
+}
+
+/** The (subject, constant) of an unsigned `subject == constant` or `subject != constant` test, else null. */
+function constantTest(cond: Expr): { subject: Expr; value: bigint; negated: boolean } | null {
+  const op = cond.op;
+  if (op.kind !== 'bin' || (op.op !== 'eq' && op.op !== 'ne')) return null;
+  const negated = op.op === 'ne';
+  if (op.a.type.signed) return null;
+  if (op.b.op.kind === 'lit' && op.a.op.kind !== 'lit') return { subject: op.a, value: op.b.op.value, negated };
+  if (op.a.op.kind === 'lit' && op.b.op.kind !== 'lit') return { subject: op.b, value: op.a.op.value, negated };
+  return null;
+}
+
 function log2Ceil(n: number): number {
   let bits = 0;
   while (2 ** bits < n) bits++;
@@ -101,6 +145,8 @@ class ModuleEmitter {
   private readonly usedParams = new Set<string>();
   private readonly combRegs = new Set<Signal>();
   private readonly shallow = new Set<Expr>();
+  /** Select chains found so far (null: e is a mux that does not start one). */
+  private readonly chains = new Map<Expr, SelectChain | null>();
   private readonly a: ModuleAnalysis;
   /** What temporaries are named after: the signal the expression feeds. */
   private tempBase = 'expr';
@@ -158,13 +204,58 @@ class ModuleEmitter {
       if (this.shallow.has(e) || e.depth < maxInlineDepth) continue;
       this.shallow.add(e);
       order.push(e);
-      for (const c of children(e.op)) todo.push(c);
+      const chain = this.chainOf(e);
+      // A chain prints as one case block, so only its parts are named, never its inner links.
+      if (chain) todo.push(chain.subject, chain.otherwise, ...chain.arms.map((a) => a.expr));
+      else for (const c of children(e.op)) todo.push(c);
     }
     // Children come after their parents in `order`; name them first.
     for (let i = order.length - 1; i >= 0; i--) {
       const e = order[i] as Expr;
       if (e.depth % maxInlineDepth === 0 && e.op.kind !== 'ref' && e.op.kind !== 'lit') this.temp(e);
     }
+  }
+
+  /**
+   * The select chain that starts at e (see SelectChain), or null. A link another expression names
+   * (a temporary) ends the chain there and becomes its `otherwise`.
+   */
+  private chainOf(e: Expr): SelectChain | null {
+    if (e.op.kind !== 'mux') return null;
+    const known = this.chains.get(e);
+    if (known !== undefined) return known;
+    const first = constantTest(e.op.cond);
+    const key = first ? subjectKey(first.subject) : null;
+    const arms: { value: bigint; expr: Expr }[] = [];
+    const seen = new Set<bigint>();
+    let at: Expr = e;
+    while (first && at.op.kind === 'mux' && (at === e || !this.temps.has(at))) {
+      const t = constantTest(at.op.cond);
+      if (!t || (t.subject !== first.subject && (key === null || subjectKey(t.subject) !== key))) break;
+      const taken = t.negated ? at.op.ifFalse : at.op.ifTrue;
+      // A value the subject cannot hold never matches; a repeated one is shadowed by the first.
+      if (fitsUnsigned(t.value, first.subject.width) && !seen.has(t.value)) {
+        seen.add(t.value);
+        arms.push({ value: t.value, expr: taken });
+      }
+      at = t.negated ? at.op.ifTrue : at.op.ifFalse;
+    }
+    const chain = first && arms.length >= minChainArms ? { subject: first.subject, arms, otherwise: at } : null;
+    this.chains.set(e, chain);
+    return chain;
+  }
+
+  /** A select chain as a `case` in its own `always @(*)` block, driving a temporary `reg`. */
+  private chainTemp(e: Expr, chain: SelectChain): string {
+    const name = this.freshName(this.tempBase);
+    this.temps.set(e, name);
+    this.declSink.push(`  reg  ${e.type.signed ? 'signed ' : ''}${range(e.width)}${name};`);
+    const w = chain.subject.width;
+    const lines = [`  always @(*) begin  // ${formatLoc(e.src)}`, `    case (${this.value(chain.subject)})`];
+    for (const a of chain.arms) lines.push(`      ${litText(a.value, w, false)}: ${name} = ${this.value(a.expr)};`);
+    lines.push(`      default: ${name} = ${this.value(chain.otherwise)};`, '    endcase', '  end');
+    this.body.push({ block: true, lines });
+    return name;
   }
 
   /** Prints a value at the top of a statement or declaration. */
@@ -310,8 +401,12 @@ class ModuleEmitter {
       }
       case 'repeat':
         return `{${op.count}{${this.expr(op.a, true)}}}`;
-      case 'mux':
+      case 'mux': {
+        // The formal section is emitted twice under `ifdef`s; a block of its own would sit outside them.
+        const chain = this.declSink === this.decls ? this.chainOf(e) : null;
+        if (chain) return this.chainTemp(e, chain);
         return wrap(`${this.expr(op.cond)} ? ${this.expr(op.ifTrue)} : ${this.expr(op.ifFalse)}`);
+      }
       case 'ext':
         return this.extend(op.a, e.width, top);
       case 'cast':
