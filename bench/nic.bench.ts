@@ -6,7 +6,7 @@
  *
  * Writes build/bench/results.json and prints a table. Run: npm run bench -- nic
  * Environment:
- *   NIC_BENCH=linerate,latency,fairness,scale,area,tools   run only these parts (the JSON then goes
+ *   NIC_BENCH=linerate,linerate32,doorbells,latency,fairness,scale,area,tools   run only these parts (the JSON then goes
  *                                                          to build/bench/results-partial.json)
  *   NIC_BENCH_WINDOW=3000      steady-state cycles per line-rate point
  *   NIC_BENCH_SIZES=60,1514    NIC_BENCH_CONTEXTS=1,8    NIC_BENCH_DIRS=tx,rx   a smaller grid
@@ -41,6 +41,8 @@ const HOST: HostTiming = {
   maxReads: Number(process.env.NIC_BENCH_MAX_READS ?? 64),
   maxWrites: 32,
 };
+/** The same host with 32 read slots (a PCIe endpoint without extended tags): `linerate_32slots`. */
+const HOST_32: HostTiming = { ...HOST, maxReads: 32 };
 for (const [k, v] of Object.entries(HOST)) {
   if (!Number.isInteger(v) || v < 1)
     throw new Error(`host ${k} must be a positive integer (got ${v}): check NIC_BENCH_READ_LATENCY / NIC_BENCH_MAX_READS`);
@@ -51,7 +53,7 @@ const DIRS: Direction[] = ['tx', 'rx', 'both'];
 const FAIRNESS_SIZES = [60, 1514, 128, 512, 64, 1024, 256, 300];
 const AREA_N = [32, 256, 1024];
 const PICK_N = [32, 1024];
-const PARTS = ['tools', 'linerate', 'doorbells', 'latency', 'fairness', 'scale', 'area'] as const;
+const PARTS = ['tools', 'linerate', 'linerate32', 'doorbells', 'latency', 'fairness', 'scale', 'area'] as const;
 type Part = (typeof PARTS)[number];
 
 function listEnv(name: string): string[] | undefined {
@@ -152,33 +154,49 @@ if (runs('tools'))
     results.build = { seconds };
   });
 
-const needs10g = runs('linerate') || runs('doorbells') || runs('latency') || runs('fairness');
+const needs10g = runs('linerate') || runs('linerate32') || runs('doorbells') || runs('latency') || runs('fairness');
 const sim10g: Simulation<Ports> | null = cold10g.sim ?? (needs10g ? await simulate<Ports>(elaborateNic(p)) : null);
 
-if (runs('linerate') && sim10g)
-  await part('linerate', async () => {
-    for (const dir of dirs) {
-      for (const k of contexts) {
-        for (const size of sizes) {
-          const t = performance.now();
-          let r: Awaited<ReturnType<typeof runLineRate>>;
-          try {
-            r = await runLineRate(sim10g, p, HOST, { dir, contexts: k, size }, budget);
-          } catch (e) {
-            errors.push(`line rate ${dir} ${k} ctx ${size} B: ${e instanceof Error ? e.message : String(e)}`);
-            console.error(`FAILED line rate ${dir} ${k} ctx ${size} B: ${e instanceof Error ? e.message : String(e)}`);
-            continue;
-          }
-          const { ratio, ...detail } = r;
-          record(results.linerate, dir, k, size, ratio);
-          record(results.linerate_detail, dir, k, size, detail);
-          const drops = r.rx?.dropped ? `, ${r.rx.dropped} RX frames dropped` : '';
-          log(
-            `line rate ${dir} ${k} ctx ${size} B: ${ratio.toFixed(3)}${drops} (${r.cycles} cycles, ${((performance.now() - t) / 1000).toFixed(1)} s)`,
-          );
+/** The line-rate grid on one host into `table` and `detailTable`; `label` prefixes the log lines. */
+async function lineRateGrid(
+  sim: Simulation<Ports>,
+  host: HostTiming,
+  label: string,
+  table: NicBenchResults['linerate'],
+  detailTable: NicBenchResults['linerate_detail'],
+): Promise<void> {
+  for (const dir of dirs) {
+    for (const k of contexts) {
+      for (const size of sizes) {
+        const t = performance.now();
+        let r: Awaited<ReturnType<typeof runLineRate>>;
+        try {
+          r = await runLineRate(sim, p, host, { dir, contexts: k, size }, budget);
+        } catch (e) {
+          errors.push(`${label} ${dir} ${k} ctx ${size} B: ${e instanceof Error ? e.message : String(e)}`);
+          console.error(`FAILED ${label} ${dir} ${k} ctx ${size} B: ${e instanceof Error ? e.message : String(e)}`);
+          continue;
         }
+        const { ratio, ...detail } = r;
+        record(table, dir, k, size, ratio);
+        record(detailTable, dir, k, size, detail);
+        const drops = r.rx?.dropped ? `, ${r.rx.dropped} RX frames dropped` : '';
+        log(
+          `${label} ${dir} ${k} ctx ${size} B: ${ratio.toFixed(3)}${drops} (${r.cycles} cycles, peak reads ${r.peakReads}, ${((performance.now() - t) / 1000).toFixed(1)} s)`,
+        );
       }
     }
+  }
+}
+
+if (runs('linerate') && sim10g)
+  await part('linerate', () => lineRateGrid(sim10g, HOST, 'line rate', results.linerate, results.linerate_detail));
+
+if (runs('linerate32') && sim10g)
+  await part('linerate32', async () => {
+    results.linerate_32slots = {};
+    results.linerate_32slots_detail = {};
+    await lineRateGrid(sim10g, HOST_32, 'line rate (32 read slots)', results.linerate_32slots, results.linerate_32slots_detail);
   });
 
 if (runs('doorbells') && sim10g)

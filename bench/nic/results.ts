@@ -22,6 +22,9 @@ export interface NicBenchResults {
   linerate: Partial<Record<Direction, Record<string, Record<string, number>>>>;
   /** The per-direction figures behind each ratio (window, drops, underruns), same keys. */
   linerate_detail: Partial<Record<Direction, Record<string, Record<string, Omit<LineRateOutcome, 'ratio'>>>>>;
+  /** The same grid on a host with 32 read slots (10g profile), same keys. */
+  linerate_32slots?: NicBenchResults['linerate'];
+  linerate_32slots_detail?: NicBenchResults['linerate_detail'];
   /** TX with one doorbell per frame: doorbell_per_frame.<contexts>.<size>. */
   doorbell_per_frame?: Record<string, Record<string, { ratio: number; desc_reads_per_frame: number }>>;
   latency?: {

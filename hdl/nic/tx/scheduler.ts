@@ -205,6 +205,7 @@ export function fetcher(
   const tCpl = m.reg('fetch_cpl', UInt(cfg.iseqW), { reset: 0 });
   const tProd = m.reg('fetch_prod', UInt(cfg.seqW), { reset: 0 });
   const tExp = m.reg('fetch_exp', UInt(cfg.iseqW), { reset: 0 });
+  const tAlone = m.reg('fetch_alone_q', undefined, { reset: 0 });
   // Wide enough for a turn of a context with a share (shaper.ts) as well as for TX_QUANTUM.
   const qW = Math.max(bitsFor(cfg.quantum), SHARE_QUOTA_W);
   const quota = m.reg('fetch_quota', UInt(qW), { reset: 0 });
@@ -236,6 +237,7 @@ export function fetcher(
     if (prodRd && expRd) {
       tProd.set(prodRd);
       tExp.set(expRd);
+      tAlone.set(alone);
     }
     const base = mux(shape.shareOn, shape.shareQuota.resize(qW), lit(cfg.quantum, qW));
     const turnQuota = bound ? mux(alone.and(base.lt(FETCH_BATCH)), lit(FETCH_BATCH, qW), base) : base;
@@ -262,11 +264,23 @@ export function fetcher(
 
   const addr = slotAddr(cfg, tBase, tLog2, tSeq);
   const b = bound
-    ? batchSize(m, cfg, { tProd, tSeq, tCpl, ringSize, addr, quota, capped: shape.capped, descPop: bound.descPop, issue })
+    ? batchSize(m, cfg, {
+        tProd,
+        tSeq,
+        tCpl,
+        ringSize,
+        addr,
+        quota,
+        alone: tAlone.and(isProbing.not()),
+        capped: shape.capped,
+        descPop: bound.descPop,
+        issue,
+      })
     : undefined;
   // The descriptors of this read (1 without the bound).
   const k = b ? b.k : lit(1, 3);
-  const lastOfTurn = m.named('fetch_last', isProbing.or(quota.eq(k.resize(qW))).or(b ? b.lastPosted : lit(0, 1)));
+  // (A turn of a context alone may overshoot its quota by the last read: reads stay 64-byte aligned.)
+  const lastOfTurn = m.named('fetch_last', isProbing.or(quota.le(k.resize(qW))).or(b ? b.lastPosted : lit(0, 1)));
   const fetchable = b ? b.posted.and(b.credit) : lit(1, 1);
   const wantAr = m.named(
     'fetch_want',
@@ -338,6 +352,8 @@ interface BatchDeps {
   readonly ringSize: Expr;
   readonly addr: Expr;
   readonly quota: Expr;
+  /** No other context waited at the turn's start: the quota does not cut a read short. */
+  readonly alone: Expr;
   readonly capped?: Expr;
   readonly descPop: Expr;
   readonly issue: Expr;
@@ -355,8 +371,8 @@ function min3(a: Expr, b: Expr): Expr {
 /**
  * How many descriptors the next read of the turn fetches: at most FETCH_BATCH (on a 128-bit bus; 1
  * otherwise), and never past TX_PROD, the ring's end, an aligned 64-byte block (so never across 4 KiB),
- * the slot of cpl + ring size, the turn's quota, or the descriptor buffer's free entries (credits
- * returned as the check pops descriptors). With a cap set, one per read: the shaper reserves one frame
+ * the slot of cpl + ring size, or the turn's quota (unless the context is alone); it is issued once the
+ * descriptor buffer has room for all of it (credits returned as the check pops descriptors). With a cap set, one per read: the shaper reserves one frame
  * per fetch.
  */
 function batchSize(m: ModuleBuilder, cfg: TxConfig, d: BatchDeps) {
@@ -374,13 +390,14 @@ function batchSize(m: ModuleBuilder, cfg: TxConfig, d: BatchDeps) {
   const inUse = d.tSeq.subWrap(d.tCpl).trunc(rw);
   let k = min3(nPosted, clamp4(ring.subWrap(slot)));
   k = min3(k, clamp4(ring.subWrap(inUse)));
-  k = min3(k, clamp4(d.quota));
-  k = min3(k, clamp4(free));
+  k = mux(d.alone, k, min3(k, clamp4(d.quota)));
   if (cfg.db === 16) k = min3(k, lit(4, 3).subWrap(d.addr.bits(5, 4).resize(3)));
   else k = lit(1, 3);
   if (d.capped) k = mux(d.capped, lit(1, 3), k);
   const kk = m.named('fetch_batch', k);
-  const credit = m.named('fetch_credit', free.ne(0));
+  // A read waits for credits for all of it rather than going out short: with the descriptor buffer
+  // full, credits come back one at a time, and short reads would cost a host read slot each.
+  const credit = m.named('fetch_credit', free.ge(kk.resize(free.width)));
   const inc = mux(d.issue, kk.resize(usedW), lit(0, usedW));
   used.set(used.addWrap(inc).subWrap(mux(d.descPop, lit(1, usedW), lit(0, usedW))));
   // This read takes the last posted descriptor: the turn ends (the next one sees what is posted then).
