@@ -174,6 +174,11 @@ export class ReferenceNic {
   private readonly maxFrame: number;
   /** Contexts with TX work, in round-robin order; a context is in it at most once. */
   private readonly txActive: number[] = [];
+  /**
+   * The last TX_PROD written per context, as the RTL keeps it (a RAM the reset does not clear): the
+   * NIC never fetches a TX descriptor past it, so running out of posted descriptors is not a miss.
+   */
+  private readonly txProd = new Map<number, number>();
   private pend = 0n;
   private intrHead = 0;
   private intrSeq = 0;
@@ -241,6 +246,7 @@ export class ReferenceNic {
     const ctx = this.ctxs[c];
     if (!ctx) return;
     if (word === BAR0_OFFSETS.TX_PROD) {
+      this.txProd.set(c, value & this.seqMask);
       if (!this.txActive.includes(c)) this.txActive.push(c);
     } else if (word === BAR0_OFFSETS.RX_PROD) {
       // A doorbell restarts an RX prefetch that a failed fetch stopped.
@@ -571,6 +577,8 @@ export class ReferenceNic {
     const descs: { at: bigint; len: number; addr: bigint }[] = [];
     let seq = s.txExp;
     for (;;) {
+      // Not posted (TX_PROD is behind seq in the SEQ_W window): no read, no miss; c idles.
+      if (((this.txProd.get(c) ?? 0) - seq) & ((this.seqMask + 1) / 2)) return false;
       const at = this.descAddr(c, 'TX', seq);
       const raw = this.read(at, DESCRIPTOR.bytes);
       if (raw === null) {
