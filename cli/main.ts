@@ -127,6 +127,7 @@ program
   .option('--seed <n>', 'placement seed of nextpnr', '1')
   .option('--no-pnr', 'iCE40: synthesize only, no place and route')
   .option('--no-breakdown', 'skip the second yosys run that gives the figures per block')
+  .option('--report <part>', 'all | area (the per-block table) | levels (ECP5: LUT levels per clock and block)', 'all')
   .option('--out <dir>', 'output directory (default: build/synth/<design>-<profile>-<target>)')
   .action(async (opts: SynthCliOptions) => {
     const { runSynth } = await import('./synth.js');

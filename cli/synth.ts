@@ -7,6 +7,7 @@ import path from 'node:path';
 import cliProgress from 'cli-progress';
 import type { FlowProgress } from '../fpga/flow.js';
 import { ice40Devices, isIce40Device } from '../fpga/nextpnr.js';
+import type { ReportPart } from '../fpga/report.js';
 import type { SynthTarget } from '../fpga/synth.js';
 import { synthTargets } from '../fpga/synth.js';
 import type { ModuleDef } from '../generator/index.js';
@@ -29,6 +30,8 @@ export interface SynthCliOptions {
   seed: string;
   pnr: boolean;
   breakdown: boolean;
+  /** all | area | levels: which parts of the report to print. */
+  report?: string;
   out?: string;
 }
 
@@ -109,6 +112,13 @@ function parseTarget(t: string): SynthTarget {
   return t as SynthTarget;
 }
 
+function parseReportPart(text: string | undefined, target: SynthTarget): ReportPart {
+  const t = text ?? 'all';
+  if (t !== 'all' && t !== 'area' && t !== 'levels') throw new Error(`--report ${t}: use all, area or levels`);
+  if (t === 'levels' && target !== 'ecp5') throw new Error(`--report levels counts LUT levels of an ECP5 netlist; add --target ecp5`);
+  return t;
+}
+
 function parseFreq(text: string | undefined, profile: string | undefined): number {
   if (text === undefined) return defaultFreqMHz(profile);
   const f = Number(text);
@@ -157,6 +167,7 @@ export async function runSynth(o: SynthCliOptions): Promise<void> {
   const seed = Number(o.seed);
   if (!Number.isInteger(seed) || seed < 0) throw new Error(`--seed ${o.seed}: give a whole number >= 0`);
 
+  const part = parseReportPart(o.report, target);
   const pnr = target === 'ice40' && o.pnr;
   const started = performance.now();
   const defs = file ? [(await loadDesignFile(o.design, { top: o.top, param: o.param })).def] : await elaborate(o.design, params);
@@ -189,7 +200,7 @@ export async function runSynth(o: SynthCliOptions): Promise<void> {
         ...(params ? { params: formatParams(params) } : {}),
         command: commandLine(o, target, freq),
       };
-      const text = formatReport(result, meta);
+      const text = formatReport(result, meta, part);
       await writeFile(path.join(sub, 'report.txt'), text);
       await writeFile(path.join(sub, 'report.json'), reportJson(result, meta));
       reports.push(`${text}report: ${path.join(sub, 'report.txt')} and report.json\n`);

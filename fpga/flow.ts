@@ -3,10 +3,11 @@
  * needs), a run that keeps the hierarchy for the figures per block, and for iCE40 a place and route of
  * the design inside a pin harness for the achieved clock.
  */
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ModuleDef } from '../generator/index.js';
 import { type Harness, type HarnessInfo, synthHarness } from './harness.js';
+import { type LevelReport, lutLevels, sourceMap } from './levels.js';
 import { type Ice40Device, ice40Devices, type PnrResult, placeAndRouteIce40 } from './nextpnr.js';
 import { type CellStats, type SynthResult, type SynthTarget, synthesize } from './synth.js';
 
@@ -58,6 +59,8 @@ export interface FlowResult {
     /** Place and route was not attempted: the synthesis figures alone show the design cannot fit. */
     skipped?: boolean;
   };
+  /** ECP5: the longest paths in LUT levels, per clock and per block, from the flattened netlist. */
+  levels?: LevelReport;
   /** Seconds per phase. */
   timings: Record<string, number>;
   dir: string;
@@ -117,6 +120,14 @@ export function ice40Misfit(s: CellStats, h: HarnessInfo, device: Ice40Device, f
   };
 }
 
+/** LUT levels of a flattened netlist, with source lines from the Verilog written beside it. */
+async function netlistLevels(netlistFile: string, top: string): Promise<LevelReport> {
+  const dir = path.dirname(netlistFile);
+  const verilog: Record<string, string> = {};
+  for (const f of await readdir(dir)) if (f.endsWith('.v')) verilog[f] = await readFile(path.join(dir, f), 'utf8');
+  return lutLevels(await readFile(netlistFile, 'utf8'), top, sourceMap(verilog, top));
+}
+
 export async function runFlow(core: ModuleDef<unknown>, opts: FlowOptions): Promise<FlowResult> {
   const timings: Record<string, number> = {};
   const progress = opts.progress;
@@ -137,8 +148,16 @@ export async function runFlow(core: ModuleDef<unknown>, opts: FlowOptions): Prom
 
   const keepMemories = opts.target === 'generic';
   const flat = await timed(`yosys ${opts.target} (flattened)`, () =>
-    synthesize(core, { target: opts.target, dir: path.join(opts.dir, 'flat'), flatten: true, keepMemories, onLog }),
+    synthesize(core, {
+      target: opts.target,
+      dir: path.join(opts.dir, 'flat'),
+      flatten: true,
+      keepMemories,
+      onLog,
+      netlist: opts.target === 'ecp5',
+    }),
   );
+  const levels = flat.netlistFile ? await netlistLevels(flat.netlistFile, flat.top) : undefined;
   let blocks: BlockRow[] = [];
   let hierarchicalTotal: CellStats | undefined;
   let warnings = flat.warnings.length;
@@ -161,6 +180,7 @@ export async function runFlow(core: ModuleDef<unknown>, opts: FlowOptions): Prom
     ...(hierarchicalTotal ? { hierarchicalTotal } : {}),
     memoryBits: flat.memoryBits,
     warnings,
+    ...(levels ? { levels } : {}),
     timings,
     dir: opts.dir,
   };

@@ -1,6 +1,7 @@
 /** The synthesis report of `cdna synth`, as text for people and as JSON for scripts. */
 import path from 'node:path';
 import type { FlowResult } from './flow.js';
+import { formatPath } from './levels.js';
 import type { CellStats } from './synth.js';
 
 /** What was synthesized, for the report's header. */
@@ -65,7 +66,31 @@ function blockLabels(blocks: FlowResult['blocks']): string[] {
   return labels;
 }
 
-export function formatReport(r: FlowResult, meta: ReportMeta): string {
+/** ECP5 LUT sites a block takes: LUT4 + 2 x CCU2C + 4 x TRELLIS_DPR16X4 (each carry cell is two LUTs, each LUT RAM four). */
+export function ecp5Luts(s: CellStats): number {
+  const n = (t: string) => s.byType[t] ?? 0;
+  return n('LUT4') + 2 * n('CCU2C') + 4 * n('TRELLIS_DPR16X4');
+}
+
+/** Which parts of the report to print: everything, or the area table or the LUT levels alone. */
+export type ReportPart = 'all' | 'area' | 'levels';
+
+function levelLines(r: FlowResult): string[] {
+  const lv = r.levels;
+  if (!lv) return [];
+  const lines = ['', 'LUT levels (flattened netlist; a LUT4, a carry-chain entry or a LUT-RAM read is one level)'];
+  lines.push('  per clock domain (end point):');
+  for (const p of lv.byClock) lines.push(`    ${p.clock}: ${p.levels} levels`);
+  lines.push('  per block (longest path ending in it):');
+  for (const p of lv.byBlock) {
+    lines.push(`    ${p.block}: ${p.levels} levels, clock ${p.clock}, to ${p.steps.at(-1)?.net ?? '?'}`);
+    lines.push(...formatPath(p).map((l) => `  ${l}`));
+  }
+  if (lv.loops) lines.push(`  ${lv.loops} combinational loop(s) broken to count`);
+  return lines;
+}
+
+export function formatReport(r: FlowResult, meta: ReportMeta, part: ReportPart = 'all'): string {
   const generic = r.target === 'generic';
   const lines: string[] = [];
   const what = meta.profile ? `profile ${meta.profile}` : 'default parameters';
@@ -75,6 +100,13 @@ export function formatReport(r: FlowResult, meta: ReportMeta): string {
   lines.push('Totals (flattened: optimized across blocks, what the device needs)');
   lines.push(...totalsLines(r.total, generic, r.memoryBits));
 
+  if (part === 'levels') {
+    lines.push(...levelLines(r));
+    lines.push('');
+    return `${lines.join('\n')}\n`;
+  }
+  const ecp5 = r.target === 'ecp5';
+  if (ecp5) lines.push(`  LUT sites    ${ecp5Luts(r.total)} (LUT4 + 2 x CCU2C + 4 x TRELLIS_DPR16X4)`);
   if (r.blocks.length > 1 && r.hierarchicalTotal) {
     const h = r.hierarchicalTotal;
     const ratio = r.total.logicCells > 0 ? (h.logicCells / r.total.logicCells).toFixed(2) : '-';
@@ -82,6 +114,7 @@ export function formatReport(r: FlowResult, meta: ReportMeta): string {
     lines.push(`Per block (hierarchy kept, one instance with everything below it; ${ratio}x the flattened logic, as`);
     lines.push('nothing is optimized across block boundaries)');
     const header = ['block', 'inst', 'FF', generic ? 'logic' : 'LUT', 'carry', generic ? 'memories' : 'BRAM', 'LUTRAM', 'DSP'];
+    if (ecp5) header.push('LUT sites');
     const names = blockLabels(r.blocks);
     const rows = r.blocks.map((b, i) => [
       `${'  '.repeat(b.depth)}${names[i]}`,
@@ -92,12 +125,14 @@ export function formatReport(r: FlowResult, meta: ReportMeta): string {
       String(generic ? b.stats.memoryCells : b.stats.bramCells),
       String(b.stats.lutRamCells),
       String(b.stats.dsps),
+      ...(ecp5 ? [String(ecp5Luts(b.stats))] : []),
     ]);
     lines.push(...table(header, rows).map((l) => `  ${l}`));
   }
 
+  if (part === 'all') lines.push(...levelLines(r));
   const p = r.pnr;
-  if (p) {
+  if (p && part === 'all') {
     lines.push('');
     lines.push(`Place and route: iCE40 ${p.device} (${p.package}) with nextpnr-ice40`);
     lines.push(
