@@ -12,6 +12,7 @@
  *   NIC_BENCH_SIZES=60,1514    NIC_BENCH_CONTEXTS=1,8    NIC_BENCH_DIRS=tx,rx   a smaller grid
  *   NIC_BENCH_OUT=file.json    write the JSON there instead
  *   NIC_BENCH_READ_LATENCY=200 NIC_BENCH_MAX_READS=64   another host (the targets assume the defaults)
+ *   NIC_BENCH_TX_QUANTUM=4     the 10g profile with another TX_QUANTUM
  */
 import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -78,11 +79,14 @@ for (const d of dirs) if (!DIRS.includes(d)) throw new Error(`NIC_BENCH_DIRS: un
 const budget = { ...DEFAULT_BUDGET, windowCycles: Number(process.env.NIC_BENCH_WINDOW ?? DEFAULT_BUDGET.windowCycles) };
 
 const t0 = performance.now();
-const p = resolveParams(PROFILE);
+// TX_QUANTUM of the simulated NIC (the profile's, 1, unless set): batching across turns needs >= 4.
+const quantumEnv = process.env.NIC_BENCH_TX_QUANTUM;
+const p = resolveParams(PROFILE, quantumEnv === undefined ? {} : { TX_QUANTUM: Number(quantumEnv) });
 const dmaBytes = deriveParams(p).dmaBytes;
 const results: NicBenchResults = {
   meta: {
     profile: PROFILE,
+    txQuantum: p.TX_QUANTUM,
     date: new Date().toISOString(),
     commit: gitCommit(),
     host: HOST,

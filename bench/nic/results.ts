@@ -12,6 +12,8 @@ export const FF_GROWTH_TARGET = 4;
 export interface NicBenchResults {
   meta: {
     profile: string;
+    /** TX_QUANTUM of the simulated NIC (NIC_BENCH_TX_QUANTUM, else the profile's). */
+    txQuantum?: number;
     date: string;
     commit: string;
     host: { readLatency: number; writeLatency: number; maxReads: number; maxWrites: number };
