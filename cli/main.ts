@@ -123,9 +123,12 @@ program
   .option('--param <NAME=VALUE>', 'override a generation parameter (repeatable)', collectParam, {})
   .option('--target <name>', 'generic | ice40 | ecp5 | xc7', 'generic')
   .option('--freq <MHz>', 'the clock to meet (default 125, 156.25 for the 10g profile)')
-  .option('--device <name>', 'iCE40 device to place and route on: hx1k, hx4k, hx8k, lp8k, up5k', 'hx8k')
+  .option(
+    '--device <name>',
+    'device to place and route on: iCE40 hx1k, hx4k, hx8k (default), lp8k, up5k; ECP5 25k, um-25k, um5g-25k (default), 45k, 85k, ...',
+  )
   .option('--seed <n>', 'placement seed of nextpnr', '1')
-  .option('--no-pnr', 'iCE40: synthesize only, no place and route')
+  .option('--no-pnr', 'iCE40, ECP5: synthesize only, no place and route')
   .option('--no-breakdown', 'skip the second yosys run that gives the figures per block')
   .option('--report <part>', 'all | area (the per-block table) | levels (ECP5: LUT levels per clock and block)', 'all')
   .option('--out <dir>', 'output directory (default: build/synth/<design>-<profile>-<target>)')

@@ -7,6 +7,7 @@ import path from 'node:path';
 import cliProgress from 'cli-progress';
 import type { FlowProgress } from '../fpga/flow.js';
 import { ice40Devices, isIce40Device } from '../fpga/nextpnr.js';
+import { ecp5Devices, isEcp5Device } from '../fpga/nextpnrEcp5.js';
 import type { ReportPart } from '../fpga/report.js';
 import type { SynthTarget } from '../fpga/synth.js';
 import { synthTargets } from '../fpga/synth.js';
@@ -26,7 +27,8 @@ export interface SynthCliOptions {
   target: string;
   /** MHz, as typed. */
   freq?: string;
-  device: string;
+  /** iCE40 (default hx8k) or ECP5 (default um5g-25k) part. */
+  device?: string;
   seed: string;
   pnr: boolean;
   breakdown: boolean;
@@ -142,7 +144,8 @@ function commandLine(o: SynthCliOptions, target: string, freq: number): string {
   if (o.profile) parts.push(`--profile ${o.profile}`);
   for (const [k, v] of Object.entries(o.param)) parts.push(`--param ${k}=${v}`);
   parts.push(`--target ${target}`);
-  if (target === 'ice40') parts.push(`--freq ${freq}`, `--device ${o.device}`, `--seed ${o.seed}`);
+  if (target === 'ice40' || target === 'ecp5')
+    parts.push(`--freq ${freq}`, `--seed ${o.seed}`, ...(o.device ? [`--device ${o.device}`] : []));
   return parts.join(' ');
 }
 
@@ -163,12 +166,16 @@ export async function runSynth(o: SynthCliOptions): Promise<void> {
   }
   const params = isNic ? resolveParams(o.profile, o.param) : undefined;
   const freq = parseFreq(o.freq, o.profile);
-  if (!isIce40Device(o.device)) throw new Error(`unknown iCE40 device '${o.device}'; use one of ${Object.keys(ice40Devices).join(', ')}`);
+  const device = o.device ?? (target === 'ecp5' ? 'um5g-25k' : 'hx8k');
+  if (target === 'ecp5' && !isEcp5Device(device))
+    throw new Error(`unknown ECP5 device '${device}'; use one of ${Object.keys(ecp5Devices).join(', ')}`);
+  if (target !== 'ecp5' && !isIce40Device(device))
+    throw new Error(`unknown iCE40 device '${device}'; use one of ${Object.keys(ice40Devices).join(', ')}`);
   const seed = Number(o.seed);
   if (!Number.isInteger(seed) || seed < 0) throw new Error(`--seed ${o.seed}: give a whole number >= 0`);
 
   const part = parseReportPart(o.report, target);
-  const pnr = target === 'ice40' && o.pnr;
+  const pnr = (target === 'ice40' || target === 'ecp5') && o.pnr;
   const started = performance.now();
   const defs = file ? [(await loadDesignFile(o.design, { top: o.top, param: o.param })).def] : await elaborate(o.design, params);
   const runDesign = file ? (defs[0] as ModuleDef<unknown>).verilogName : o.design;
@@ -190,7 +197,8 @@ export async function runSynth(o: SynthCliOptions): Promise<void> {
         freqMHz: freq,
         breakdown: o.breakdown,
         pnr,
-        device: o.device,
+        ...(isIce40Device(device) ? { device } : {}),
+        ...(isEcp5Device(device) ? { ecp5Device: device } : {}),
         seed,
         progress,
       });

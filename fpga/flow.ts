@@ -9,6 +9,7 @@ import type { ModuleDef } from '../generator/index.js';
 import { type Harness, type HarnessInfo, synthHarness } from './harness.js';
 import { type LevelReport, lutLevels, sourceMap } from './levels.js';
 import { type Ice40Device, ice40Devices, type PnrResult, placeAndRouteIce40 } from './nextpnr.js';
+import { type Ecp5Device, type Ecp5PnrResult, findNextpnrEcp5, nextpnrEcp5Missing, placeAndRouteEcp5 } from './nextpnrEcp5.js';
 import { type CellStats, type SynthResult, type SynthTarget, synthesize } from './synth.js';
 
 /** Reports what the flow is doing: a phase starts, or something happens inside it. */
@@ -28,6 +29,8 @@ export interface FlowOptions {
   /** Place and route (iCE40 only; default true there). */
   pnr?: boolean;
   device?: Ice40Device;
+  /** ECP5 place and route (when nextpnr-ecp5 is on the PATH): the part, default LFE5UM5G-25F. */
+  ecp5Device?: Ecp5Device;
   seed?: number;
   progress?: FlowProgress;
 }
@@ -59,6 +62,8 @@ export interface FlowResult {
     /** Place and route was not attempted: the synthesis figures alone show the design cannot fit. */
     skipped?: boolean;
   };
+  /** ECP5 place and route, or why there was none (`missing`: the tool is not installed). */
+  ecp5Pnr?: Ecp5PnrResult | { missing: string };
   /** ECP5: the longest paths in LUT levels, per clock and per block, from the flattened netlist. */
   levels?: LevelReport;
   /** Seconds per phase. */
@@ -122,10 +127,15 @@ export function ice40Misfit(s: CellStats, h: HarnessInfo, device: Ice40Device, f
 
 /** LUT levels of a flattened netlist, with source lines from the Verilog written beside it. */
 async function netlistLevels(netlistFile: string, top: string): Promise<LevelReport> {
+  return lutLevels(await readFile(netlistFile, 'utf8'), top, sourceMap(await verilogBeside(netlistFile), top));
+}
+
+/** The emitted Verilog written next to a netlist (synthesize writes both into one directory). */
+async function verilogBeside(netlistFile: string): Promise<Record<string, string>> {
   const dir = path.dirname(netlistFile);
   const verilog: Record<string, string> = {};
   for (const f of await readdir(dir)) if (f.endsWith('.v')) verilog[f] = await readFile(path.join(dir, f), 'utf8');
-  return lutLevels(await readFile(netlistFile, 'utf8'), top, sourceMap(verilog, top));
+  return verilog;
 }
 
 export async function runFlow(core: ModuleDef<unknown>, opts: FlowOptions): Promise<FlowResult> {
@@ -185,6 +195,26 @@ export async function runFlow(core: ModuleDef<unknown>, opts: FlowOptions): Prom
     dir: opts.dir,
   };
 
+  if (opts.target === 'ecp5' && (opts.pnr ?? true) && flat.netlistFile) {
+    const netlistFile = flat.netlistFile;
+    if (!findNextpnrEcp5()) result.ecp5Pnr = { missing: nextpnrEcp5Missing };
+    else {
+      const verilog = await verilogBeside(netlistFile);
+      result.ecp5Pnr = await timed('nextpnr-ecp5 (place and route)', () =>
+        placeAndRouteEcp5(netlistFile, {
+          device: opts.ecp5Device ?? 'um5g-25k',
+          freqMHz: opts.freqMHz,
+          seed: opts.seed,
+          dir: path.dirname(netlistFile),
+          src: sourceMap(verilog, flat.top),
+          onLog: (line) => {
+            const d = nextpnrDetail(line);
+            if (d) progress?.detail(d);
+          },
+        }),
+      );
+    }
+  }
   if (opts.target === 'ice40' && (opts.pnr ?? true)) {
     const harness: Harness = synthHarness(core);
     const skip = ice40Misfit(flat.design, harness.info, opts.device ?? 'hx8k', opts.freqMHz);

@@ -2,6 +2,7 @@
 import path from 'node:path';
 import type { FlowResult } from './flow.js';
 import { formatPath } from './levels.js';
+import { ecp5Devices } from './nextpnrEcp5.js';
 import type { CellStats } from './synth.js';
 
 /** What was synthesized, for the report's header. */
@@ -90,6 +91,27 @@ function levelLines(r: FlowResult): string[] {
   return lines;
 }
 
+function ecp5PnrLines(r: FlowResult): string[] {
+  const p = r.ecp5Pnr;
+  if (!p) return [];
+  if ('missing' in p) return ['', `Place and route: ${p.missing}`];
+  const lines = ['', `Place and route: ECP5 ${ecp5Devices[p.device]} out of context with nextpnr-ecp5 (${p.seconds.toFixed(0)} s)`];
+  for (const [k, u] of Object.entries(p.utilization))
+    if (u.used > 0) lines.push(`  ${k.padEnd(16)} ${u.used} / ${u.available}${pct(u.used, u.available)}`);
+  if (!p.fits) lines.push(`  does not fit or did not route: ${p.error ?? 'nextpnr stopped'}`);
+  for (const c of p.clocks) {
+    const ok = c.achievedMHz >= c.constraintMHz ? 'met' : 'NOT met';
+    lines.push(`  clock ${c.name}: ${c.achievedMHz.toFixed(1)} MHz achieved, ${c.constraintMHz} MHz requested: ${ok}`);
+  }
+  for (const w of p.worstPaths.slice(0, 3)) {
+    lines.push(`  worst path ${w.from} -> ${w.to}: ${w.delay.toFixed(1)} ns through ${w.nets.length} nets`);
+    const shown = w.nets.length > 10 ? [...w.nets.slice(0, 5), null, ...w.nets.slice(-5)] : w.nets;
+    for (const n of shown) lines.push(n ? `      ${n.net}${n.src ? `  (${n.src})` : ''}` : '      ...');
+  }
+  lines.push(`  (log ${path.relative(process.cwd(), p.logFile)})`);
+  return lines;
+}
+
 export function formatReport(r: FlowResult, meta: ReportMeta, part: ReportPart = 'all'): string {
   const generic = r.target === 'generic';
   const lines: string[] = [];
@@ -130,7 +152,7 @@ export function formatReport(r: FlowResult, meta: ReportMeta, part: ReportPart =
     lines.push(...table(header, rows).map((l) => `  ${l}`));
   }
 
-  if (part === 'all') lines.push(...levelLines(r));
+  if (part === 'all') lines.push(...levelLines(r), ...ecp5PnrLines(r));
   const p = r.pnr;
   if (p && part === 'all') {
     lines.push('');
