@@ -17,7 +17,7 @@ import { type AddressChannel, Axi4Checker, sampledBurst } from './axi4-checker.j
 import { type Burst, beatLanes } from './axi4-rules.js';
 import { ChannelRule, type CheckerOptions } from './checker-base.js';
 import { always, type Pattern } from './patterns.js';
-import { big, expectDir, optionalSignal, signal } from './signals.js';
+import { big, expectDir, laneView, optionalSignal, signal } from './signals.js';
 import { SparseMemory } from './sparse-memory.js';
 
 /** Per-beat responses (0 OKAY, 2 SLVERR, 3 DECERR): what a faulty host bus answers. */
@@ -100,15 +100,6 @@ interface WBeat {
   /** WSTRB, one entry per lane. */
   strb: boolean[];
   last: boolean;
-}
-
-/**
- * A data port's bytes, lane 0 first, without going through a bigint: a byte view over its 32-bit
- * words where the port has them (stored in 32-bit words or wider, on a little-endian host), else null.
- */
-function laneView(words: Uint32Array | null, bytes: number): Uint8Array | null {
-  if (words === null || words.byteLength < bytes || new Uint8Array(Uint32Array.of(1).buffer)[0] !== 1) return null;
-  return new Uint8Array(words.buffer, words.byteOffset, bytes);
 }
 
 export class Axi4SlaveMemory {
@@ -343,6 +334,20 @@ export class Axi4SlaveMemory {
 
   /** The next burst to answer: the oldest ready one, or (reordering) any ready one that is first of its ID. */
   private pickRead(cycle: number): ReadBurst | null {
+    // Called on every edge while no burst is being answered: no allocation when nothing can go.
+    const q = this.readQ;
+    if (q.length === 0) return null;
+    if (!this.o.reorder) {
+      // The oldest ready burst that is first of its ID (the same pick as below, without the Set).
+      for (let i = 0; i < q.length; i++) {
+        const r = q[i];
+        if (r.readyAt > cycle) continue;
+        let first = true;
+        for (let j = 0; j < i && first; j++) if (q[j].burst.id === r.burst.id) first = false;
+        if (first) return r;
+      }
+      return null;
+    }
     const seen = new Set<number>();
     const ready: ReadBurst[] = [];
     for (const r of this.readQ) {
@@ -351,7 +356,7 @@ export class Axi4SlaveMemory {
       if (r.readyAt <= cycle) ready.push(r);
     }
     if (ready.length === 0) return null;
-    return this.o.reorder ? this.o.rng.pick(ready) : ready[0];
+    return this.o.rng.pick(ready);
   }
 
   private driveRead(cycle: number): void {

@@ -82,6 +82,8 @@ class LiteRules {
   private awCount = 0;
   private wCount = 0;
   private readsOwed = 0;
+  /** The last edge's transfers: one object reused, since edge() runs on every cycle. */
+  private readonly took = { aw: false, w: false, b: false, ar: false, r: false };
 
   constructor(
     p: LitePorts,
@@ -96,8 +98,8 @@ class LiteRules {
     this.r = new ChannelRule(log, p.rvalid, p.rready, opt(p.rdata, p.rresp), handshake);
   }
 
-  /** Returns which channels transferred at this edge. */
-  edge(): { aw: boolean; w: boolean; b: boolean; ar: boolean; r: boolean } {
+  /** Returns which channels transferred at this edge (valid until the next call). */
+  edge(): Readonly<{ aw: boolean; w: boolean; b: boolean; ar: boolean; r: boolean }> {
     const b = this.b.edge();
     const r = this.r.edge();
     if (b) {
@@ -119,7 +121,13 @@ class LiteRules {
       this.writesOwed++;
     }
     if (ar) this.readsOwed++;
-    return { aw, w, b, ar, r };
+    const t = this.took;
+    t.aw = aw;
+    t.w = w;
+    t.b = b;
+    t.ar = ar;
+    t.r = r;
+    return t;
   }
 }
 

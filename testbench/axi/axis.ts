@@ -8,7 +8,7 @@ import { Queue } from '../runtime/queue.js';
 import type { Settle, Testbench } from '../runtime/testbench.js';
 import { ChannelRule, type CheckerOptions, ViolationLog } from './checker-base.js';
 import { always, type Pattern } from './patterns.js';
-import { big, expectDir, optionalSignal, signal } from './signals.js';
+import { big, expectDir, laneView, optionalSignal, signal } from './signals.js';
 
 const streamRule = 'AXI4-Stream: once TVALID is asserted it must remain asserted, with TDATA/TKEEP/TLAST/TUSER stable, until TREADY';
 
@@ -186,6 +186,8 @@ export interface AxisSinkOptions extends CheckerOptions {
 export class AxisSink {
   private readonly p: StreamPorts;
   private readonly rule: ChannelRule;
+  /** A byte view of the sampled TDATA, when the port allows one (no bigint shifts per byte). */
+  private readonly lanes: Uint8Array | null;
   private bytes: number[] = [];
   private beats: Required<AxisBeat>[] = [];
   private firstCycle = 0;
@@ -206,6 +208,7 @@ export class AxisSink {
     this.frames = new Queue<AxisFrame>(tb, `${prefix}.frames`);
     this.log = new ViolationLog(tb, prefix, 'AXI4-Stream', opts.onViolation ?? 'fail');
     this.rule = new ChannelRule(this.log, this.p.tvalid, this.p.tready, payloadOf(this.p), streamRule);
+    this.lanes = laneView(this.p.tdata.sampledWords, this.p.bytes);
     this.p.tready.set(this.ready(tb.cycle) ? 1 : 0);
     tb.onEdge(() => this.edge(), { name: `${prefix} sink` });
   }
@@ -229,7 +232,13 @@ export class AxisSink {
       const user = this.p.tuser ? big(this.p.tuser.sampled()) : 0n;
       if (this.beats.length === 0) this.firstCycle = this.tb.cycle;
       this.beats.push({ data, keep, last, user });
-      for (let i = 0; i < this.p.bytes; i++) if ((keep >> BigInt(i)) & 1n) this.bytes.push(Number((data >> BigInt(8 * i)) & 0xffn));
+      const lanes = this.lanes;
+      const k = this.p.tkeep?.sampled();
+      if (lanes !== null && (k === undefined || typeof k === 'number')) {
+        for (let i = 0; i < this.p.bytes; i++) if (k === undefined || (k >>> i) & 1) this.bytes.push(lanes[i]);
+      } else {
+        for (let i = 0; i < this.p.bytes; i++) if ((keep >> BigInt(i)) & 1n) this.bytes.push(Number((data >> BigInt(8 * i)) & 0xffn));
+      }
       this.beatsReceived++;
       if (last) {
         this.frames.put({ data: Uint8Array.from(this.bytes), beats: this.beats, firstCycle: this.firstCycle, lastCycle: this.tb.cycle });

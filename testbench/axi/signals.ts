@@ -42,3 +42,12 @@ export function big(v: number | bigint): bigint {
 export function num(v: number | bigint): number {
   return typeof v === 'number' ? v : Number(v);
 }
+
+/**
+ * A data port's bytes, lane 0 first, without going through a bigint: a byte view over its 32-bit
+ * words where the port has them (stored in 32-bit words or wider, on a little-endian host), else null.
+ */
+export function laneView(words: Uint32Array | null, bytes: number): Uint8Array | null {
+  if (words === null || words.byteLength < bytes || new Uint8Array(Uint32Array.of(1).buffer)[0] !== 1) return null;
+  return new Uint8Array(words.buffer, words.byteOffset, bytes);
+}
