@@ -3,9 +3,10 @@
  * extensions and part selects the emitter inserts) and the when/switch statements are simulated in
  * Verilator on random inputs and compared with a reference interpreter of the IR (evaluate.ts).
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { any, cat, defineModule, type Expr, lit, type ModuleDef, mux, SInt, select, UInt } from '../../generator/index.js';
 import { simulate } from '../../sim/index.js';
+import { BUILD_TIMEOUT, prebuild } from '../fixtures/prebuild.js';
 import { withSeed } from '../models/seeded.js';
 import { expectLintClean } from './design.js';
 import { evaluateModule } from './evaluate.js';
@@ -182,6 +183,9 @@ async function checkAgainstReference(def: ModuleDef<unknown>, vectors: number): 
 }
 
 describe('the emitted Verilog computes what the DSL means', () => {
+  // Both models are built here, not inside a test's timeout (a cold build under load takes minutes).
+  beforeAll(() => prebuild(operators, statements), BUILD_TIMEOUT);
+
   it('every operator, signed and unsigned', async () => {
     await checkAgainstReference(operators, 2000);
   });

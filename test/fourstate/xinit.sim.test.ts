@@ -4,7 +4,7 @@
  * a design whose results depend on those values behaves differently under different seeds. The
  * system scenario must give the same results under several X seeds as with the normal build.
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defineModule, UInt } from '../../generator/index.js';
 import { cdnaNic } from '../../hdl/nic/top.js';
 import { resolveParams } from '../../hdl/params.js';
@@ -12,6 +12,7 @@ import { type Simulation, simulate } from '../../sim/index.js';
 import { closeSimulations } from '../../testbench/system/harness.js';
 import { scenarioPassed } from '../../testbench/system/report.js';
 import { runScenario, type ScenarioOptions, type ScenarioResult } from '../../testbench/system/scenario.js';
+import { BUILD_TIMEOUT, prebuild } from '../fixtures/prebuild.js';
 
 const sims: Simulation[] = [];
 afterAll(async () => {
@@ -47,6 +48,9 @@ async function probe(seed: number | null): Promise<{ free: number; kept: number;
 }
 
 describe('randomized X initialization in Verilator (F-7)', () => {
+  // The probe with and without X randomization (one build each; the seed is a run-time choice).
+  beforeAll(() => prebuild(unreset, { design: unreset, opts: { xInit: { seed: 1 } } }), BUILD_TIMEOUT);
+
   // Two small cold builds (normal and xInit): seconds alone, much longer on a loaded machine.
   it('F-7: unreset registers and memories start at 0 normally, at values drawn from the seed with xInit', async () => {
     const normal = await probe(null);
@@ -75,6 +79,12 @@ function figures(r: ScenarioResult): unknown {
 }
 
 describe('system scenarios under randomized X initialization (F-7)', () => {
+  // The test-profile NIC, normal and with X randomization: built here, not in the tests' time.
+  beforeAll(() => {
+    const def = cdnaNic(resolveParams('test'));
+    return prebuild(def, { design: def, opts: { xInit: { seed: 1 } } });
+  }, BUILD_TIMEOUT);
+
   const scenario: ScenarioOptions = { seed: 3, params: 'test', rounds: 12, keepOpen: true };
   const seeds = [1, 0x5eed, 0x7ffffffe];
 
