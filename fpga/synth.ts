@@ -3,12 +3,26 @@
  * resulting resource figures (flip-flops, LUTs, block RAM, DSPs; per module and for the whole design).
  * A latch anywhere in the design is an error: the DSL refuses them, so one here is a bug to report.
  */
+import { fork } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { ModuleDef } from '../generator/dsl/module.js';
 import { writeDesign } from '../generator/verilog/write.js';
 import { buildRoot } from '../sim/paths.js';
-import { runYosysScript } from './yosys.js';
+import { runYosysScript, type YosysRun } from './yosys.js';
+
+/** The npm yosys' version, part of every cache key. */
+const yosysVersion = ((): string => {
+  try {
+    const file = fileURLToPath(new URL('../node_modules/@yowasp/yosys/package.json', import.meta.url));
+    return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+})();
 
 /** What to synthesize for: Yosys' generic gates, or the Lattice iCE40 / ECP5 or Xilinx 7-series families. */
 export type SynthTarget = 'generic' | 'ice40' | 'ecp5' | 'xc7';
@@ -36,6 +50,8 @@ export interface SynthOptions {
    * multiplexers (a design with hundreds of kilobits of RAM would otherwise become that many flip-flops).
    */
   keepMemories?: boolean;
+  /** Run yosys in a worker process, so that several runs can go on at once. */
+  inWorker?: boolean;
 }
 
 /** Resource figures of one module (or, for `design`, of the whole hierarchy below the top). */
@@ -270,15 +286,71 @@ export async function synthesize(def: ModuleDef<unknown>, opts: SynthOptions = {
   const written = await writeDesign(def, dir);
   const sources: Record<string, string> = {};
   for (const f of written.files) sources[path.basename(f)] = await readFile(f, 'utf8');
-  const result = await synthesizeSources(written.top, sources, { ...opts, target, dir });
+  const result = opts.inWorker
+    ? await synthesizeInWorker(written.top, sources, { ...opts, target, dir })
+    : await synthesizeSources(written.top, sources, { ...opts, target, dir });
   result.memoryBits = designMemoryBits(def);
   return result;
+}
+
+/** synthesizeSources in a worker process (fpga/synthWorker.ts, run through tsx). */
+function synthesizeInWorker(top: string, sources: Record<string, string>, opts: SynthOptions): Promise<SynthResult> {
+  const { onLog, inWorker: _, ...rest } = opts;
+  const worker = fileURLToPath(new URL('./synthWorker.ts', import.meta.url));
+  return new Promise((resolve, reject) => {
+    const child = fork(worker, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    let done = false;
+    child.on('message', (m: { log?: string; result?: SynthResult; error?: string }) => {
+      if (m.log !== undefined) onLog?.(m.log);
+      else if (m.result) {
+        done = true;
+        resolve(m.result);
+        child.kill();
+      } else if (m.error !== undefined) {
+        done = true;
+        reject(new Error(m.error));
+        child.kill();
+      }
+    });
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      if (!done) reject(new Error(`the synthesis worker for ${top} exited with code ${code} before it finished`));
+    });
+    child.send({ top, sources, opts: rest });
+  });
 }
 
 function checkTarget(target: SynthTarget | undefined): SynthTarget {
   const t = target ?? 'generic';
   if (!synthTargets.includes(t)) throw new Error(`synthesize: unknown target '${t}'; use one of ${synthTargets.join(', ')}`);
   return t;
+}
+
+/**
+ * Runs yosys, or reuses the outputs of an earlier run of the same script on the same sources (kept
+ * by content under build/synth-cache/): a block that did not change is not synthesized again.
+ */
+async function cachedYosys(script: string, sources: Record<string, string>, opts: SynthOptions): Promise<YosysRun> {
+  const h = createHash('sha256');
+  h.update(`${yosysVersion}\n${script}\n`);
+  for (const name of Object.keys(sources).sort()) h.update(`${name}\n${sources[name]}\n`);
+  const dir = path.join(buildRoot(), 'synth-cache', h.digest('hex').slice(0, 32));
+  const outputs = ['stat.json', ...(opts.netlist ? ['netlist.json'] : [])];
+  try {
+    const files: Record<string, string> = {};
+    for (const f of outputs) files[f] = await readFile(path.join(dir, f), 'utf8');
+    const log = await readFile(path.join(dir, 'yosys.log'), 'utf8');
+    opts.onLog?.('0. Executing cached result (pass).');
+    return { log, files };
+  } catch {
+    // Not cached yet.
+  }
+  const run = await runYosysScript(script, sources, opts.onLog);
+  await mkdir(dir, { recursive: true });
+  for (const f of outputs) if (run.files[f] !== undefined) await writeFile(path.join(dir, f), run.files[f] as string);
+  // The log last: its presence marks a complete entry.
+  await writeFile(path.join(dir, 'yosys.log'), run.log);
+  return run;
 }
 
 /**
@@ -298,7 +370,7 @@ export async function synthesizeSources(top: string, sources: Record<string, str
     'stat',
     ...(opts.netlist ? ['write_json netlist.json'] : []),
   ].join('\n');
-  const run = await runYosysScript(script, sources, opts.onLog);
+  const run = await cachedYosys(script, sources, opts);
   const logFile = path.join(dir, 'yosys.log');
   await writeFile(logFile, run.log);
   const statJson = run.files['stat.json'];

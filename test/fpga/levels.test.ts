@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { lutLevels, signalOf } from '../../fpga/levels.js';
-import { synthesize } from '../../fpga/synth.js';
+import { synthesize, synthesizeSources } from '../../fpga/synth.js';
 import { defineModule, UInt } from '../../generator/index.js';
 
 /** A netlist by hand: FF a -> LUT4 -> CCU2C (entered at A0) -> CCU2C (by CIN) -> PFUMX -> LUT4 -> FF b. */
@@ -85,5 +85,20 @@ describe('LUT levels', () => {
     expect(clk?.steps[0]?.net).toMatch(/^r\[\d+\]$/);
     // The register drives the output port too, so its net may carry either name.
     expect(['all_set', 'o']).toContain(clk?.steps.at(-1)?.net);
+  }, 120_000);
+
+  it('read a repeated yosys run back from the cache by content', async () => {
+    // A fresh comment makes the first run a miss; the second, with the same text, must be a hit.
+    const nonce = `${process.pid}-${Date.now()}`;
+    const src = {
+      'c.v': `// ${nonce}\nmodule c(input wire clk, input wire d, output reg q);\n  always @(posedge clk) q <= ~d;\nendmodule\n`,
+    };
+    const dir = path.resolve('build/test/fpga/cache');
+    const seen: string[][] = [[], []];
+    for (const i of [0, 1]) {
+      await synthesizeSources('c', src, { target: 'ecp5', dir, onLog: (l) => seen[i]?.push(l) });
+    }
+    expect(seen[0]?.some((l) => /cached result/.test(l))).toBe(false);
+    expect(seen[1]).toEqual(['0. Executing cached result (pass).']);
   }, 120_000);
 });
