@@ -203,9 +203,12 @@ export function fetcher(
   const tBase = m.reg('fetch_base', UInt(64 - 4), { reset: 0 });
   const tLog2 = m.reg('fetch_log2', UInt(cfg.log2W), { reset: 0 });
   const tCpl = m.reg('fetch_cpl', UInt(cfg.iseqW), { reset: 0 });
-  const tProd = m.reg('fetch_prod', UInt(cfg.seqW), { reset: 0 });
-  const tExp = m.reg('fetch_exp', UInt(cfg.iseqW), { reset: 0 });
-  const tAlone = m.reg('fetch_alone_q', undefined, { reset: 0 });
+  // The turn's TX_PROD, expected seq and whether it started alone (with the bound only).
+  const tb = bound && {
+    prod: m.reg('fetch_prod', UInt(cfg.seqW), { reset: 0 }),
+    exp: m.reg('fetch_exp', UInt(cfg.iseqW), { reset: 0 }),
+    alone: m.reg('fetch_alone_q', undefined, { reset: 0 }),
+  };
   // Wide enough for a turn of a context with a share (shaper.ts) as well as for TX_QUANTUM.
   const qW = Math.max(bitsFor(cfg.quantum), SHARE_QUOTA_W);
   const quota = m.reg('fetch_quota', UInt(qW), { reset: 0 });
@@ -234,10 +237,10 @@ export function fetcher(
     tLog2.set(lane(ringRd, 2).trunc(cfg.log2W));
     tSeq.set(loadSeq);
     tCpl.set(cplRd);
-    if (prodRd && expRd) {
-      tProd.set(prodRd);
-      tExp.set(expRd);
-      tAlone.set(alone);
+    if (tb && prodRd && expRd) {
+      tb.prod.set(prodRd);
+      tb.exp.set(expRd);
+      tb.alone.set(alone);
     }
     const base = mux(shape.shareOn, shape.shareQuota.resize(qW), lit(cfg.quantum, qW));
     const turnQuota = bound ? mux(alone.and(base.lt(FETCH_BATCH)), lit(FETCH_BATCH, qW), base) : base;
@@ -263,20 +266,21 @@ export function fetcher(
   m.when(skipped, () => st.goto('IDLE'));
 
   const addr = slotAddr(cfg, tBase, tLog2, tSeq);
-  const b = bound
-    ? batchSize(m, cfg, {
-        tProd,
-        tSeq,
-        tCpl,
-        ringSize,
-        addr,
-        quota,
-        alone: tAlone.and(isProbing.not()),
-        capped: shape.capped,
-        descPop: bound.descPop,
-        issue,
-      })
-    : undefined;
+  const b =
+    tb && bound
+      ? batchSize(m, cfg, {
+          tProd: tb.prod,
+          tSeq,
+          tCpl,
+          ringSize,
+          addr,
+          quota,
+          alone: tb.alone.and(isProbing.not()),
+          capped: shape.capped,
+          descPop: bound.descPop,
+          issue,
+        })
+      : undefined;
   // The descriptors of this read (1 without the bound).
   const k = b ? b.k : lit(1, 3);
   // (A turn of a context alone may overshoot its quota by the last read: reads stay 64-byte aligned.)
@@ -303,7 +307,7 @@ export function fetcher(
   // (next to fetch = expected) it goes idle until its next doorbell, or reloads once if one came
   // meanwhile (rearm: its TX_PROD may be newer than the one read); else it skips the turn.
   const unposted = b ? m.named('fetch_unposted', issuing.and(room).and(waiting.not()).and(b.posted.not())) : lit(0, 1);
-  const drained = tSeq.eq(tExp);
+  const drained = tb ? tSeq.eq(tb.exp) : lit(0, 1);
   const rearmC = bits.rearm.bit(c);
   const goIdle = m.named('fetch_idle', unposted.and(drained).and(rearmC.not()));
   m.when(goIdle, () => st.goto('IDLE'));
