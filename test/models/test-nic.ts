@@ -155,11 +155,17 @@ export class TestNic implements NicBus {
     return this.ref.bar0Read(offset);
   }
 
-  /** Rings ctx's TX doorbell (unlogged) and lets the NIC send; returns the TX descriptors ctx completed. */
+  /**
+   * Rings ctx's TX doorbell again (unlogged) and lets the NIC send; returns the TX descriptors ctx
+   * completed. The NIC reads no descriptor past TX_PROD, so the kick repeats the last TX_PROD the
+   * guest wrote, or, with none, posts the widest window from the expected seq (half the seq space).
+   */
   serveTx(ctx: number): number {
     const before = this.ref.doneSeqs(ctx).tx;
     if (!this.checkSeq) this.trustDoorbell(ctx);
-    this.ref.bar0Write(bar0Offset(ctx, 'TX_PROD'), 0);
+    const last = this.doorbells.filter((d) => d.ctx === ctx && d.reg === 'TX_PROD').at(-1)?.value;
+    const widest = this.seq.add(this.ref.bar1Read(bar1CtxOffset(ctx, 'TX_EXP_SEQ')), this.seq.modulus / 2 - 1);
+    this.ref.bar0Write(bar0Offset(ctx, 'TX_PROD'), last ?? widest);
     this.ref.serveTransmit();
     return this.seq.diff(this.ref.doneSeqs(ctx).tx, before);
   }

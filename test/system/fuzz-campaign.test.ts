@@ -186,6 +186,10 @@ describe('merging shard results', () => {
     expect(results.totals).toMatchObject({ runs: 5, passed: 3, failed: 2, skipped: 0, mismatches: 2, attacks: 15 });
     expect(results.totals.cycles).toBe(5 * 20000 + 0 + 1 + 2 + 3 + 4);
     expect(results.totals.peakRssBytes).toBe(104 * 2 ** 20);
+    // The shards ran side by side: the campaign's rate is the sum of theirs, its wall time the longest.
+    expect(results.wallSeconds).toBe(10);
+    expect(results.throughput).toBeCloseTo(items.reduce((a, x) => a + x.results.throughput, 0));
+    expect(results.throughput).toBeCloseTo(results.totals.cycles / 10);
     expect(results.failures.map((f) => [f.index, f.seed, f.command])).toEqual([
       [2, runSeed(42, 2), `npx cdna fuzz --seed ${runSeed(42, 2)} --cycles 20000 --profile test --timing random`],
       [3, runSeed(42, 3), `npx cdna fuzz --seed ${runSeed(42, 3)} --cycles 20000 --profile test --timing random`],

@@ -355,6 +355,7 @@ export class GuestDriver {
    */
   private onLink(e: LinkEvent): void {
     this.epoch++;
+    this.lastDoorbell.clear();
     if (e.link === 'down') {
       this.linkUp = false;
       this.stats.linkDowns++;
@@ -381,8 +382,21 @@ export class GuestDriver {
     return ring.base + BigInt((seq & (ring.size - 1)) * DESCRIPTOR.bytes);
   }
 
+  /**
+   * Rings both doorbells again with the last values written, as a driver's watchdog does after an
+   * error: a context left idle (a failed descriptor fetch) resumes with what is posted. The NIC reads
+   * no descriptor past TX_PROD, so a kick must repeat the last posted sequence number, not write 0.
+   */
+  async ringAgain(): Promise<void> {
+    if (!this.linkUp) return;
+    for (const [reg, value] of this.lastDoorbell) await this.doorbell(reg, value);
+  }
+
+  private readonly lastDoorbell = new Map<Bar0Reg, number>();
+
   private async doorbell(reg: Bar0Reg, value: number): Promise<void> {
     this.stats.doorbells++;
+    this.lastDoorbell.set(reg, value >>> 0);
     await this.mmu.mmioWrite(this.info.mailbox + BigInt(BAR0_OFFSETS[reg]), value >>> 0);
   }
 

@@ -98,9 +98,9 @@ export interface CampaignResults {
   jobs: number;
   host: string;
   startedAt: string;
-  /** Wall time of the campaign process (a merge: the sum over the files). */
+  /** Wall time of the campaign process (a merge: the longest shard's, as shards run side by side). */
   wallSeconds: number;
-  /** Cycles per wall-clock second over all workers. */
+  /** Cycles per wall-clock second over all workers (a merge: the sum of the shards' throughputs). */
   throughput: number;
   totals: CampaignTotals;
   failures: FailureEntry[];
@@ -373,7 +373,11 @@ export function mergeResults(items: readonly { file: string; results: CampaignRe
   const notes: string[] = [];
   const byIndex = new Map<number, { run: RunRecord; file: string }>();
   const shards = new Map<string, Shard>();
+  // Shards run side by side (a CI matrix, an array job): the campaign took as long as its longest
+  // shard and ran at the sum of their rates. Summing wall times would divide by machines' time.
   let wall = 0;
+  let throughput = 0;
+  const shardSeen = new Set<string>();
   for (const { file, results } of items) {
     if (!sameCampaign(first.results.campaign, results.campaign)) {
       throw new Error(
@@ -381,7 +385,11 @@ export function mergeResults(items: readonly { file: string; results: CampaignRe
       );
     }
     for (const s of results.shards) shards.set(`${s.index}/${s.count}`, s);
-    wall += results.wallSeconds;
+    wall = Math.max(wall, results.wallSeconds);
+    // A shard's file given twice (or run again) counts once for the rate.
+    const key = results.shards.map((s) => `${s.index}/${s.count}`).join(',');
+    if (!shardSeen.has(key)) throughput += results.throughput;
+    shardSeen.add(key);
     for (const run of results.runs) {
       const had = byIndex.get(run.index);
       if (!had) byIndex.set(run.index, { run, file });
@@ -410,7 +418,7 @@ export function mergeResults(items: readonly { file: string; results: CampaignRe
       host: [...new Set(items.map((x) => x.results.host))].join(', '),
       startedAt: items.map((x) => x.results.startedAt).sort()[0] ?? '',
       wallSeconds: wall,
-      throughput: totals.cycles / Math.max(wall, 1e-3),
+      throughput,
       totals,
       failures: campaignFailures(runs),
       runs,

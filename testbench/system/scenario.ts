@@ -20,7 +20,7 @@
  */
 import type { NicParams, ProfileName } from '../../hdl/params.js';
 import { MacTable, MacTableError } from '../../hdl/registers/macTable.js';
-import { BAR0_OFFSETS, bar1CtxOffset, bar1GlobalOffset } from '../../hdl/registers/map.js';
+import { bar1CtxOffset, bar1GlobalOffset } from '../../hdl/registers/map.js';
 import type { XInitOptions } from '../../sim/index.js';
 import { periodic, randomly, stalls } from '../axi/patterns.js';
 import { readTag, testFrame } from '../ethernet/frame.js';
@@ -434,8 +434,7 @@ export class Scenario {
     this.campaign?.end();
     const m = fault && this.active.find((x) => x.ctx === fault.victim);
     if (!m?.driver.linkUp) return;
-    const mmu = this.sys.vmm.mmu(m.guest);
-    for (const reg of ['TX_PROD', 'RX_PROD'] as const) await mmu.mmioWrite(m.driver.info.mailbox + BigInt(BAR0_OFFSETS[reg]), 0);
+    await m.driver.ringAgain();
   }
 
   private async attack(): Promise<void> {
