@@ -276,7 +276,11 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignResult
     }
     records.set(run.index, record);
     cyclesOf.set(run.index, spec.cyclesPerRun);
-    const rss = record.peakRssBytes === null ? '?' : `${(record.peakRssBytes / 2 ** 20).toFixed(0)} MiB`;
+    const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
+    const curve = record.memory && record.memory.length >= 2 ? record.memory : null;
+    const rss =
+      (record.peakRssBytes === null ? '?' : mib(record.peakRssBytes)) +
+      (curve ? `; RSS ${mib(curve[0].rssBytes)} at the first tenth, ${mib(curve[curve.length - 1].rssBytes)} at the end` : '');
     if (record.status === 'failed') {
       progress.say(
         `${firstFailure ? 'FIRST FAILURE' : 'FAIL'}: run ${run.index}, seed ${run.seed}: ${record.failure?.kind}: ${record.failure?.message}\n` +

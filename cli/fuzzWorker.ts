@@ -6,7 +6,7 @@
  *
  *   node --import tsx cli/fuzzWorker.ts '{"seed":1,"cycles":20000,"profile":"test","timing":"random","faults":null}'
  */
-import type { RunFailure, RunRecord } from '../testbench/system/campaign-results.js';
+import type { MemorySample, RunFailure, RunRecord } from '../testbench/system/campaign-results.js';
 import { scenarioRecord, unfinishedRecord } from '../testbench/system/campaign-results.js';
 import { runFuzz } from './fuzz.js';
 
@@ -37,6 +37,11 @@ async function main(): Promise<void> {
   const job = JSON.parse(process.argv[2] ?? '') as WorkerJob;
   let lastSent = 0;
   let done: WorkerMessage | null = null;
+  const memory: MemorySample[] = [];
+  const sample = (cycle: number) => {
+    const m = process.memoryUsage();
+    memory.push({ cycle, rssBytes: m.rss, heapUsedBytes: m.heapUsed });
+  };
   await runFuzz({
     seed: String(job.seed),
     cycles: String(job.cycles),
@@ -45,6 +50,8 @@ async function main(): Promise<void> {
     faults: job.faults === null ? undefined : job.faults === '' ? true : job.faults,
     hooks: {
       progress(cycle) {
+        // One sample as each tenth of the run is passed.
+        if (cycle >= ((memory.length + 1) * job.cycles) / 10 && memory.length < 10) sample(cycle);
         const now = performance.now();
         if (now - lastSent < 500) return;
         lastSent = now;
@@ -66,7 +73,7 @@ async function main(): Promise<void> {
     },
   });
   const msg = done as WorkerMessage | null;
-  if (msg?.type === 'done') await send({ ...msg, record: { ...msg.record, peakRssBytes: peakRss() } });
+  if (msg?.type === 'done') await send({ ...msg, record: { ...msg.record, peakRssBytes: peakRss(), memory } });
   process.disconnect?.();
 }
 

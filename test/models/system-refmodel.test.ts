@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { resolveParams } from '../../hdl/params.js';
+import { bar0Offset } from '../../hdl/registers/map.js';
 import { readTag, testFrame } from '../../testbench/ethernet/frame.js';
 import { localMac } from '../../testbench/ethernet/mac.js';
 import { contextInfoOf, GuestDriver } from '../../testbench/guest/driver.js';
@@ -145,6 +146,30 @@ describe('the models on the reference NIC', () => {
     expect(await d.reapTx()).toBe(2);
     expect(d.stats.txErrors).toBe(1);
     expect(s.nic.wire.map((w) => readTag(w.bytes)?.seq)).toEqual([1]);
+    s.monitor.assertClean();
+  });
+
+  it('P-10 (model): a TX_PROD lowered after the RTL fetched still lets it complete within the window; the model alone sends only up to the last value', async () => {
+    const s = await system();
+    const d = s.drivers[0];
+    const frames = [0, 1, 2].map((seq) => testFrame(localMac(9), localMac(1), { ctx: 0, seq }).data);
+    const r = await d.send(frames);
+    if (!r.ok) throw new Error(r.message);
+    const prod = bar0Offset(0, 'TX_PROD');
+    const last = r.seqs[2];
+    // A rogue write puts TX_PROD two behind: the last two descriptors look unposted now.
+    s.nic.bar0Write(prod, (last - 2) & 0xffff);
+    // The RTL had fetched with the guest's value: the frames it completes in this window are followed.
+    expect(s.nic.transmitOne(0)).not.toBeNull();
+    expect(s.nic.transmitOne(0)).not.toBeNull();
+    // At a quiet point only the last value counts: the third is not posted, and not a seq miss.
+    s.nic.closeDoorbellWindow();
+    expect(s.nic.transmitOne(0)).toBeNull();
+    expect(s.nic.serveTransmit()).toEqual([]);
+    expect(s.nic.counter(0, 'TX_SEQ_MISS')).toBe(0);
+    // The guest's own doorbell posts it again.
+    s.nic.bar0Write(prod, last);
+    expect(s.nic.serveTransmit().map((w) => readTag(w.bytes)?.seq)).toEqual([2]);
     s.monitor.assertClean();
   });
 });

@@ -19,6 +19,7 @@ import {
   campaignFailures,
   campaignTotals,
   findResultsFiles,
+  memoryCurve,
   mergeResults,
   RESULTS_FORMAT,
   RESULTS_VERSION,
@@ -96,6 +97,12 @@ function record(index: number, failed = false): RunRecord {
     wallSeconds: 2,
     cyclesPerSecond: 20000,
     peakRssBytes: (100 + index) * 2 ** 20,
+    // Run 3 grows most: 100 -> 113 MiB after its first tenth.
+    memory: [2000, 20000].map((cycle, i) => ({
+      cycle,
+      rssBytes: (100 + i * (index === 3 ? 13 : 1)) * 2 ** 20,
+      heapUsedBytes: 50 * 2 ** 20,
+    })),
     attacks: { tried: 3, refused: 1, faulted: 1, issued: 1 },
     mismatches: failed ? 1 : 0,
   };
@@ -186,6 +193,9 @@ describe('merging shard results', () => {
     expect(results.totals).toMatchObject({ runs: 5, passed: 3, failed: 2, skipped: 0, mismatches: 2, attacks: 15 });
     expect(results.totals.cycles).toBe(5 * 20000 + 0 + 1 + 2 + 3 + 4);
     expect(results.totals.peakRssBytes).toBe(104 * 2 ** 20);
+    expect(memoryCurve(results.runs)).toBe(
+      'RSS 100 MiB -> 113 MiB, heap in use 50 MiB -> 50 MiB from cycle 2,000 to 20,000 (run 3, the largest RSS growth after the first tenth)',
+    );
     // The shards ran side by side: the campaign's rate is the sum of theirs, its wall time the longest.
     expect(results.wallSeconds).toBe(10);
     expect(results.throughput).toBeCloseTo(items.reduce((a, x) => a + x.results.throughput, 0));
@@ -260,6 +270,9 @@ describe('a short real campaign', () => {
     for (const r of res.runs) {
       expect(r.cycles).toBeGreaterThanOrEqual(20000);
       expect(r.peakRssBytes).toBeGreaterThan(10 * 2 ** 20);
+      // The memory curve: a sample as each tenth of the cycles is passed, the last near the end.
+      expect(r.memory?.length ?? 0).toBeGreaterThanOrEqual(2);
+      expect(r.memory?.at(-1)?.cycle ?? 0).toBeGreaterThanOrEqual(18000);
       expect(r.cyclesPerSecond).toBeGreaterThan(0);
       expect(existsSync(path.join(out, r.log ?? ''))).toBe(true);
     }

@@ -179,6 +179,14 @@ export class ReferenceNic {
    * NIC never fetches a TX descriptor past it, so running out of posted descriptors is not a miss.
    */
   private readonly txProd = new Map<number, number>();
+  /**
+   * Every TX_PROD value context c held since `closeDoorbellWindow()` (the last quiet point). The RTL
+   * reads descriptors at a time the model does not see, then completes them later; a TX_PROD written
+   * in between (a rogue write lowers it, P-10) does not undo a fetch the value before allowed. So a
+   * frame the RTL completed is checked against every value held in the window, the model's own
+   * sending (`serveTransmit`, at a quiet point) against the last one.
+   */
+  private readonly txProdHeld = new Map<number, number[]>();
   private pend = 0n;
   private intrHead = 0;
   private intrSeq = 0;
@@ -246,6 +254,9 @@ export class ReferenceNic {
     const ctx = this.ctxs[c];
     if (!ctx) return;
     if (word === BAR0_OFFSETS.TX_PROD) {
+      const held = this.txProdHeld.get(c);
+      if (held) held.push(value & this.seqMask);
+      else this.txProdHeld.set(c, [this.txProd.get(c) ?? 0, value & this.seqMask]);
       this.txProd.set(c, value & this.seqMask);
       if (!this.txActive.includes(c)) this.txActive.push(c);
     } else if (word === BAR0_OFFSETS.RX_PROD) {
@@ -567,18 +578,31 @@ export class ReferenceNic {
    */
   transmitOne(c: number, committed = false): WireFrame[] | null {
     const sent: WireFrame[] = [];
-    return this.sendOne(c, sent, committed) ? sent : null;
+    return this.sendOne(c, sent, committed, true) ? sent : null;
+  }
+
+  /** A quiet point (nothing in flight in the NIC): from now on only the last TX_PROD counts as held. */
+  closeDoorbellWindow(): void {
+    this.txProdHeld.clear();
+  }
+
+  /** Whether TX_PROD shows seq posted for c: the last value, or with `anyHeld` any value held in the window. */
+  private txPosted(c: number, seq: number, anyHeld: boolean): boolean {
+    // Posted when seq is at or behind TX_PROD in the SEQ_W window (TX_PROD - seq below half of it).
+    const covers = (prod: number) => ((prod - seq) & ((this.seqMask + 1) / 2)) === 0;
+    if (covers(this.txProd.get(c) ?? 0)) return true;
+    return anyHeld && (this.txProdHeld.get(c) ?? []).some(covers);
   }
 
   /** One frame of context c; false when c has no valid descriptor (it goes idle). */
-  private sendOne(c: number, sent: WireFrame[], committed = false): boolean {
+  private sendOne(c: number, sent: WireFrame[], committed = false, anyHeld = false): boolean {
     const s = this.ctxs[c] as ContextState;
     if (!committed && !this.enabled(c)) return false;
     const descs: { at: bigint; len: number; addr: bigint }[] = [];
     let seq = s.txExp;
     for (;;) {
       // Not posted (TX_PROD is behind seq in the SEQ_W window): no read, no miss; c idles.
-      if (((this.txProd.get(c) ?? 0) - seq) & ((this.seqMask + 1) / 2)) return false;
+      if (!this.txPosted(c, seq, anyHeld)) return false;
       const at = this.descAddr(c, 'TX', seq);
       const raw = this.read(at, DESCRIPTOR.bytes);
       if (raw === null) {

@@ -21,6 +21,13 @@ export interface RunFailure {
   message: string;
 }
 
+/** The worker's memory at one point of a run. */
+export interface MemorySample {
+  cycle: number;
+  rssBytes: number;
+  heapUsedBytes: number;
+}
+
 /** One seed run of a campaign. */
 export interface RunRecord {
   index: number;
@@ -39,6 +46,11 @@ export interface RunRecord {
   cyclesPerSecond: number;
   /** The worker process's peak resident set (bytes), null when it died before telling. */
   peakRssBytes: number | null;
+  /**
+   * The worker's memory as the run went (resident set and V8 heap in use, after the first of each
+   * tenth of the cycles): a leak shows as a curve that keeps rising after the first tenth.
+   */
+  memory?: MemorySample[];
   /** The hostile guest's attempts and where each was stopped. */
   attacks: { tried: number; refused: number; faulted: number; issued: number };
   /** Bus faults: fault rounds, failed beats injected, bursts answered with an error; null without --faults. */
@@ -242,6 +254,27 @@ const mb = (b: number | null) => (b === null ? '?' : `${(b / 2 ** 20).toFixed(0)
 const num = (v: number) => v.toLocaleString('en-US');
 
 /** The results as text: the campaign, the totals, the failures with their commands, what is missing. */
+/**
+ * The resident set of the run whose RSS grew most after its first tenth (where the working set has
+ * settled): `RSS 300 -> 310 MiB from cycle 1,000,000 to 10,000,000 (run 3)`; null without samples.
+ */
+export function memoryCurve(runs: readonly RunRecord[]): string | null {
+  let worst: { run: RunRecord; first: MemorySample; last: MemorySample } | null = null;
+  for (const run of runs) {
+    const m = run.memory;
+    if (!m || m.length < 2) continue;
+    const first = m[0];
+    const last = m[m.length - 1];
+    if (!worst || last.rssBytes - first.rssBytes > worst.last.rssBytes - worst.first.rssBytes) worst = { run, first, last };
+  }
+  if (!worst) return null;
+  const { run, first, last } = worst;
+  return (
+    `RSS ${mb(first.rssBytes)} -> ${mb(last.rssBytes)}, heap in use ${mb(first.heapUsedBytes)} -> ${mb(last.heapUsedBytes)} ` +
+    `from cycle ${num(first.cycle)} to ${num(last.cycle)} (run ${run.index}, the largest RSS growth after the first tenth)`
+  );
+}
+
 export function formatResults(res: CampaignResults): string[] {
   const c = res.campaign;
   const t = res.totals;
@@ -261,6 +294,8 @@ export function formatResults(res: CampaignResults): string[] {
     `  ${num(t.cycles)} cycles, ${num(t.cyclesPerSecond)} cycles/s per worker, ${num(Math.round(res.throughput))} cycles/s overall, ` +
       `wall ${res.wallSeconds.toFixed(1)} s, peak RSS of a worker ${mb(t.peakRssBytes)}`,
   );
+  const curve = memoryCurve(res.runs);
+  if (curve) out.push(`  memory: ${curve}`);
   out.push(
     `  hostile attempts ${num(t.attacks)}; fault rounds ${num(t.faultRounds)}, failed beats injected ${num(t.faultsInjected)}, ` +
       `failed bursts ${num(t.failedBursts)}`,

@@ -318,6 +318,7 @@ export class Scoreboard {
     // Frames the model could still send would mean the RTL dropped a doorbell or a descriptor.
     const before = [...Array(this.n).keys()].map((c) => model.doneSeqs(c).tx);
     model.serveTransmit();
+    model.closeDoorbellWindow();
     for (let c = 0; c < this.n; c++) {
       const after = model.doneSeqs(c).tx;
       if (after !== before[c])
