@@ -439,11 +439,18 @@ export class Scenario {
 
   private async attack(): Promise<void> {
     const victims = this.active;
-    await this.hostile?.randomAttack(this.rng, {
+    const attempt = await this.hostile?.randomAttack(this.rng, {
       pages: victims.flatMap((m) => m.pages),
       contexts: victims.map((m) => m.ctx),
       guest: victims[0].guest,
     });
+    // A rogue TX_PROD below a victim's last doorbell leaves its posted frames waiting (the NIC reads
+    // no descriptor past TX_PROD) until its next doorbell, which could come in a later phase, where
+    // its local frames would race the wire's. The victims' drivers ring again now, as a driver's TX
+    // watchdog does when completions stall.
+    if (attempt?.action === 'rogue-mailbox' && attempt.outcome === 'issued') {
+      for (const m of victims) await m.driver.ringAgain();
+    }
   }
 
   /** Tears down a guest's context (P-12) and later gives it to a new guest. */

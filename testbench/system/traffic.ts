@@ -6,7 +6,7 @@
  */
 import { deriveParams, type NicParams } from '../../hdl/params.js';
 import { buildFrame, type EthFrame, testFrame } from '../ethernet/frame.js';
-import { BROADCAST_MAC, localMac, type MacAddress } from '../ethernet/mac.js';
+import { BROADCAST_MAC, type MacAddress } from '../ethernet/mac.js';
 import type { Rng } from '../runtime/random.js';
 
 export interface TrafficMix {
@@ -45,9 +45,15 @@ export const DEFAULT_MIX: TrafficMix = {
 /** The tag `ctx` of frames that come from the wire (not from a context of this NIC). */
 export const WIRE_SOURCE = 0xfff;
 
-/** MACs outside the NIC: never in its table. */
+/**
+ * MACs outside the NIC: never in its table. Their own prefix (02:ee), apart from localMac's (02:cd):
+ * the scenario's guests take localMac(0x100 * hand-overs + ctx), which after 256 hand-overs (about
+ * 2.3 * 10^7 cycles) reached 0x10000 + i, the external MACs' old indices, so a context owned an
+ * "external" MAC and frames for the wire were delivered to it, racing the wire's frames.
+ */
 export function externalMac(i: number): MacAddress {
-  return localMac(0x1_0000 + i);
+  if (!Number.isInteger(i) || i < 0 || i > 0xffff_ffff) throw new Error(`externalMac index ${i} must be an integer in 0..2^32-1`);
+  return 0x02ee * 2 ** 32 + i;
 }
 
 /** The multicast group the scenario's guests with MCAST_EN listen to. */
