@@ -6,7 +6,7 @@
  *
  * Writes build/bench/results.json and prints a table. Run: npm run bench -- nic
  * Environment:
- *   NIC_BENCH=linerate,linerate32,doorbells,latency,fairness,scale,area,tools   run only these parts (the JSON then goes
+ *   NIC_BENCH=linerate,linerate32,doorbells,latency,fairness,shaping,scale,area,tools   run only these parts (the JSON then goes
  *                                                          to build/bench/results-partial.json)
  *   NIC_BENCH_WINDOW=3000      steady-state cycles per line-rate point
  *   NIC_BENCH_SIZES=60,1514    NIC_BENCH_CONTEXTS=1,8    NIC_BENCH_DIRS=tx,rx   a smaller grid
@@ -27,6 +27,7 @@ import { DEFAULT_BUDGET, type Direction, runLineRate } from './nic/lineRate.js';
 import { checkTargets, formatResults, type NicBenchResults, rxLatencyTarget } from './nic/results.js';
 import type { HostTiming } from './nic/rig.js';
 import { doorbellToPick, nicArea } from './nic/scale.js';
+import { runShaping } from './nic/shaping.js';
 import { coldBuild, elaborateNic, timeGeneration } from './nic/toolTimes.js';
 
 type Ports = { [name: string]: PortValue };
@@ -54,7 +55,7 @@ const DIRS: Direction[] = ['tx', 'rx', 'both'];
 const FAIRNESS_SIZES = [60, 1514, 128, 512, 64, 1024, 256, 300];
 const AREA_N = [32, 256, 1024];
 const PICK_N = [32, 1024];
-const PARTS = ['tools', 'linerate', 'linerate32', 'doorbells', 'latency', 'fairness', 'scale', 'area'] as const;
+const PARTS = ['tools', 'linerate', 'linerate32', 'doorbells', 'latency', 'fairness', 'shaping', 'scale', 'area'] as const;
 type Part = (typeof PARTS)[number];
 
 function listEnv(name: string): string[] | undefined {
@@ -158,7 +159,7 @@ if (runs('tools'))
     results.build = { seconds };
   });
 
-const needs10g = runs('linerate') || runs('linerate32') || runs('doorbells') || runs('latency') || runs('fairness');
+const needs10g = runs('linerate') || runs('linerate32') || runs('doorbells') || runs('latency') || runs('fairness') || runs('shaping');
 const sim10g: Simulation<Ports> | null = cold10g.sim ?? (needs10g ? await simulate<Ports>(elaborateNic(p)) : null);
 
 /** The line-rate grid on one host into `table` and `detailTable`; `label` prefixes the log lines. */
@@ -240,6 +241,34 @@ if (runs('fairness') && sim10g)
     const f = await runFairness(sim10g, p, HOST, FAIRNESS_SIZES, 16);
     results.fairness = { max_deviation_frames: f.maxDeviation, contexts: f.contexts, sizes: f.sizes, windows: f.windows, frames: f.frames };
     log(`fairness: ${f.contexts} contexts, max deviation ${f.maxDeviation} frames over ${f.windows} windows`);
+  });
+if (runs('shaping') && sim10g)
+  await part('shaping', async () => {
+    const s = await runShaping(sim10g, p, HOST);
+    results.shaping = {
+      window_cycles: s.windowCycles,
+      caps: s.caps.map((c) => ({
+        ctx: c.ctx,
+        cap_bytes_per_cycle: c.cap,
+        bucket_bytes: c.bucket,
+        excess_frames: c.excessFrames,
+        reached_over_cap: c.reached,
+      })),
+      uncapped_of_rest: s.uncappedOfRest,
+      caps_link_busy: s.capsBusy,
+      shares: s.shares.map((x) => ({ ctx: x.ctx, share: x.share, sizes: x.size, want: x.want, got: x.got, error: x.error })),
+      share_error: s.shareError,
+      shares_link_busy: s.sharesBusy,
+    };
+    for (const c of s.caps) {
+      log(
+        `shaping: ctx ${c.ctx} cap ${c.cap} B/cycle (bucket ${c.bucket} B): worst excess ${c.excessFrames.toFixed(3)} frames, reached ${c.reached.toFixed(3)} of the cap`,
+      );
+    }
+    log(`shaping: uncapped context took ${s.uncappedOfRest.toFixed(3)} of the rest, link busy ${s.capsBusy.toFixed(3)}`);
+    log(
+      `shaping: shares ${s.shares.map((x) => `${x.share}:${x.got.toFixed(3)}/${x.want.toFixed(3)}`).join(', ')}, worst error ${s.shareError.toFixed(3)}`,
+    );
   });
 sim10g?.close();
 await cold10g.discard?.();

@@ -6,6 +6,10 @@ import type { Direction, LineRateOutcome } from './lineRate.js';
 
 export const LINE_RATE_TARGET = 0.99;
 export const FAIRNESS_TARGET = 1;
+/** S-1: a capped context never more than one maximum frame over cap * time + bucket. */
+export const SHAPING_EXCESS_TARGET = 1;
+/** S-2: backlogged contexts within 5% of their weighted share. */
+export const SHAPING_SHARE_TARGET = 0.05;
 export const GEN_SECONDS_TARGET = 2;
 export const FF_GROWTH_TARGET = 4;
 
@@ -38,6 +42,16 @@ export interface NicBenchResults {
     rx_by_size: Record<string, number>;
   };
   fairness?: { max_deviation_frames: number; contexts: number; sizes: number[]; windows: number; frames: number };
+  /** Per-context shaping (bench/nic/shaping.ts): caps (S-1: within one frame) and shares (S-2: within 5%). */
+  shaping?: {
+    window_cycles: number;
+    caps: { ctx: number; cap_bytes_per_cycle: number; bucket_bytes: number; excess_frames: number; reached_over_cap: number }[];
+    uncapped_of_rest: number;
+    caps_link_busy: number;
+    shares: { ctx: number; share: number; sizes: string; want: number; got: number; error: number }[];
+    share_error: number;
+    shares_link_busy: number;
+  };
   area?: Record<string, { ff: number; logic: number; bram_bits: number }>;
   scale?: { pick_cycles: Record<string, number>; pick_by_context: Record<string, Record<string, number>> };
   gen?: { seconds_1024: number; verilog_bytes_1024: number };
@@ -109,6 +123,23 @@ export function checkTargets(r: NicBenchResults, dmaBytes: number): TargetCheck[
     const v = r.fairness.max_deviation_frames;
     out.push({ name: 'fairness (max deviation, frames)', value: `${v}`, target: `<= ${FAIRNESS_TARGET}`, met: v <= FAIRNESS_TARGET });
   }
+  if (r.shaping) {
+    for (const c of r.shaping.caps) {
+      out.push({
+        name: `shaping: ctx ${c.ctx} over its cap (frames)`,
+        value: c.excess_frames.toFixed(3),
+        target: `<= ${SHAPING_EXCESS_TARGET}`,
+        met: c.excess_frames <= SHAPING_EXCESS_TARGET,
+      });
+    }
+    const e = r.shaping.share_error;
+    out.push({
+      name: 'shaping: worst share error',
+      value: e.toFixed(3),
+      target: `<= ${SHAPING_SHARE_TARGET}`,
+      met: e <= SHAPING_SHARE_TARGET,
+    });
+  }
   const a32 = r.area?.['32'];
   const a1024 = r.area?.['1024'];
   if (a32 && a1024) {
@@ -173,6 +204,22 @@ export function formatResults(r: NicBenchResults): string {
         `${d.ratio.toFixed(3)}, ${d.desc_reads_per_frame.toFixed(1)} descriptor reads/frame`,
       ]);
     }
+  }
+  for (const c of r.shaping?.caps ?? []) {
+    figures.push([
+      `shaping.caps.ctx${c.ctx}`,
+      `cap ${c.cap_bytes_per_cycle} B/cycle, bucket ${c.bucket_bytes} B: excess ${c.excess_frames.toFixed(3)} frames, reached ${c.reached_over_cap.toFixed(3)}`,
+    ]);
+  }
+  if (r.shaping) {
+    figures.push([
+      'shaping.uncapped_of_rest',
+      `${r.shaping.uncapped_of_rest.toFixed(3)} (link busy ${r.shaping.caps_link_busy.toFixed(3)})`,
+    ]);
+    for (const x of r.shaping.shares) {
+      figures.push([`shaping.shares.ctx${x.ctx}`, `share ${x.share} (${x.sizes}): got ${x.got.toFixed(3)}, want ${x.want.toFixed(3)}`]);
+    }
+    figures.push(['shaping.share_error', `${r.shaping.share_error.toFixed(3)} (link busy ${r.shaping.shares_link_busy.toFixed(3)})`]);
   }
   if (r.fairness) figures.push(['fairness.max_deviation_frames', `${r.fairness.max_deviation_frames} (${r.fairness.windows} windows)`]);
   for (const [n, a] of Object.entries(r.area ?? {})) figures.push([`area.${n}`, `${a.ff} FF, ${a.logic} logic, ${a.bram_bits} RAM bits`]);

@@ -132,7 +132,8 @@ export class NicRig {
     return this.reads.filter((r) => r.id >> CLIENT_ID_W === client && isDesc(r.id & (2 ** CLIENT_ID_W - 1)));
   }
 
-  private ctxWrite(c: number, reg: Bar1CtxReg, v: number): Promise<void> {
+  /** A per-context BAR1 register write, as the hypervisor does it. */
+  ctxWrite(c: number, reg: Bar1CtxReg, v: number): Promise<void> {
     return this.bar1.write(bar1CtxOffset(c, reg, this.p), v >>> 0);
   }
 
