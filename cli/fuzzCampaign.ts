@@ -240,7 +240,10 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignResult
     const fd = openSync(logFile, 'w');
     const t0 = performance.now();
     let done: RunRecord | null = null;
-    const child = fork(workerPath, [JSON.stringify(job)], { execArgv: ['--import', tsxLoader], stdio: ['ignore', fd, fd, 'ipc'] });
+    const child = fork(workerPath, [JSON.stringify(job)], {
+      execArgv: ['--import', tsxLoader, '--expose-gc'],
+      stdio: ['ignore', fd, fd, 'ipc'],
+    });
     closeSync(fd);
     children.set(run.index, child);
     child.on('message', (m: WorkerMessage) => {

@@ -38,9 +38,13 @@ async function main(): Promise<void> {
   let lastSent = 0;
   let done: WorkerMessage | null = null;
   const memory: MemorySample[] = [];
+  // With --expose-gc (the campaign starts workers with it) a full collection first, so heap in use
+  // is what the run still holds (a leak) rather than where the collector happened to be.
+  const collect = (globalThis as { gc?: () => void }).gc;
   const sample = (cycle: number) => {
+    collect?.();
     const m = process.memoryUsage();
-    memory.push({ cycle, rssBytes: m.rss, heapUsedBytes: m.heapUsed });
+    memory.push({ cycle, rssBytes: m.rss, heapUsedBytes: m.heapUsed, externalBytes: m.external });
   };
   await runFuzz({
     seed: String(job.seed),

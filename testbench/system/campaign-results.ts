@@ -25,7 +25,10 @@ export interface RunFailure {
 export interface MemorySample {
   cycle: number;
   rssBytes: number;
+  /** V8 heap in use, after a full collection when the worker could ask for one (--expose-gc). */
   heapUsedBytes: number;
+  /** Memory of Buffers and typed arrays outside the V8 heap (absent in records before it was kept). */
+  externalBytes?: number;
 }
 
 /** One seed run of a campaign. */
