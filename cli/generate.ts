@@ -46,13 +46,30 @@ async function generateNic(opts: GenerateOptions, design: 'nic' | 'nic_gmii'): P
   return [out];
 }
 
+/** A board top of hdl/boards (docs/boards.md): the DDR placeholders become behavioural registers, vendor ones in ddr-<vendor>/. */
+async function generateBoard(opts: GenerateOptions, design: string): Promise<Generated[]> {
+  if (opts.bundle) throw new Error(`--bundle writes the NIC's register files for nic and nic_gmii; '${design}' is a board top`);
+  const params = nicParamsFrom(opts);
+  const dir = opts.out ?? path.join(buildRoot(), 'generated', opts.profile ? `${design}-${opts.profile}` : design);
+  const { boardTop, isBoardDesign } = await import('../hdl/boards/tops.js');
+  const { writeBoardDesign } = await import('../hdl/boards/ddr.js');
+  if (!isBoardDesign(design)) throw new Error(`unknown board design '${design}'`);
+  const started = performance.now();
+  const written = await writeBoardDesign(boardTop(design, params), dir);
+  const seconds = (performance.now() - started) / 1000;
+  process.stderr.write(`generated ${written.top} (${formatParams(params)}) in ${seconds.toFixed(2)} s\n`);
+  return [{ dir, top: written.top, files: written.files, params }];
+}
+
+const boardNames = ['nic_gmii_clocked', 'nic_rgmii', 'nic_rgmii_axi'];
+
 async function generateLibrary(names: string[], outRoot: string): Promise<Generated[]> {
   const results: Generated[] = [];
   for (const name of names) {
     const build = libraryBlocks[name];
     if (!build) {
       throw new Error(
-        `unknown design '${name}'; known: nic, nic_gmii, lib, ${Object.keys(libraryBlocks).join(', ')}, or a file of your own (--design path/to/file.ts)`,
+        `unknown design '${name}'; known: nic, nic_gmii, ${boardNames.join(', ')}, lib, ${Object.keys(libraryBlocks).join(', ')}, or a file of your own (--design path/to/file.ts)`,
       );
     }
     for (const def of build() as ModuleDef<unknown>[]) {
@@ -97,6 +114,7 @@ export async function runGenerate(design: string | undefined, opts: GenerateOpti
   let results: Generated[];
   if (isDesignFile(name)) results = await generateFile(name, opts);
   else if (name === 'nic' || name === 'nic_gmii') results = await generateNic(opts, name);
+  else if (boardNames.includes(name)) results = await generateBoard(opts, name);
   else {
     if (opts.profile || Object.keys(opts.param).length) {
       throw new Error(`--profile and --param are NIC parameters; '${name}' is a library design and takes none`);

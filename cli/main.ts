@@ -28,7 +28,10 @@ program
 program
   .command('generate')
   .description('write Verilog for a design into build/ (designs: nic, nic_gmii, lib, one library block, or your own file)')
-  .argument('[design]', 'nic (default) | nic_gmii (the core with the GMII MAC) | lib | a library block name | path/to/file.ts')
+  .argument(
+    '[design]',
+    'nic (default) | nic_gmii (the core with the GMII MAC) | nic_gmii_clocked, nic_rgmii, nic_rgmii_axi (board tops with the PHY clocks; docs/boards.md) | lib | a library block name | path/to/file.ts',
+  )
   .option('--design <file>', 'your own design: a .ts file exporting a design or a function returning one (docs/dsl.md)')
   .option('--top <export>', 'the export of the design file to use (default: its default export, or its only design)')
   .option('--profile <name>', 'a parameter profile of the NIC: test, ricenic, 10g')
@@ -117,7 +120,11 @@ program
 program
   .command('synth')
   .description('synthesize a design with yosys (iCE40: also place and route) and report its size and clock; writes build/synth/')
-  .option('--design <name>', 'nic | nic_gmii | mac | a library block | path/to/file.ts (your own design)', 'nic')
+  .option(
+    '--design <name>',
+    'nic | nic_gmii | nic_gmii_clocked | nic_rgmii | nic_rgmii_axi | mac | a library block | path/to/file.ts (your own design)',
+    'nic',
+  )
   .option('--top <export>', 'the export of the design file to use (default: its default export, or its only design)')
   .option('--profile <name>', 'a parameter profile of the NIC: test, ricenic, 10g')
   .option('--param <NAME=VALUE>', 'override a generation parameter (repeatable)', collectParam, {})

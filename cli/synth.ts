@@ -18,7 +18,7 @@ import { buildRoot } from '../sim/paths.js';
 import { isDesignFile, loadDesignFile } from './design.js';
 
 export interface SynthCliOptions {
-  /** nic | nic_gmii | mac | a library block | path/to/file.ts */
+  /** nic | nic_gmii | nic_gmii_clocked | nic_rgmii | nic_rgmii_axi | mac | a library block | path/to/file.ts */
   design: string;
   /** The export of a design file to use. */
   top?: string;
@@ -38,7 +38,7 @@ export interface SynthCliOptions {
 }
 
 /** The designs besides the library blocks; each takes the NIC's parameters. */
-const nicDesigns = ['nic', 'nic_gmii', 'mac'] as const;
+const nicDesigns = ['nic', 'nic_gmii', 'nic_gmii_clocked', 'nic_rgmii', 'nic_rgmii_axi', 'mac'] as const;
 
 /** The clock each design must meet unless --freq says otherwise: GMII's 125 MHz, 156.25 MHz for 10 GbE. */
 export function defaultFreqMHz(profile: string | undefined): number {
@@ -58,6 +58,9 @@ async function elaborate(design: string, params: NicParams | undefined): Promise
     const { cdnaNicGmii } = await import('../hdl/nic/gmiiTop.js');
     return [cdnaNicGmii(params as NicParams)];
   }
+  const { boardTop, isBoardDesign } = await import('../hdl/boards/tops.js');
+  // A board top synthesizes its DDR placeholders (one flop per bit) where a board has I/O-cell DDR registers.
+  if (isBoardDesign(design)) return [boardTop(design, params as NicParams)];
   const build = libraryBlocks[design];
   if (!build) {
     throw new Error(`unknown design '${design}'; use one of ${[...nicDesigns, ...Object.keys(libraryBlocks)].join(', ')}`);
