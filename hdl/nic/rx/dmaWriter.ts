@@ -122,12 +122,19 @@ export function dmaWriter(
   const jw = log2(J);
   const pw = ptrW;
 
-  // ---- the job ring
-  const jobW = 1 + pw + c.lenW + 64 + 64 + seqW + 64;
-  const ring = m.memory('rx_jobs', { width: jobW, depth: J });
-  const ctxOf = Array.from({ length: J }, (_, i) => m.reg(`job_ctx${i}`, UInt(ctxW), { reset: 0 }));
-  // The same contexts in distributed RAM, for the lookups by slot that error reports need.
-  const jobCtx = m.memory('rx_job_ctx', { width: ctxW, depth: J });
+  // ---- the job ring: one memory per group of fields read at the same pointers, so each read port
+  // of distributed RAM copies only the fields it needs (yosys gives every asynchronous read port its
+  // own copy of the memory): the address at `pay`; the length at `pay`, `wbIss` and `payW`; buffer,
+  // start and the address's byte offset at `payW`; the descriptor slot at `wbIss`; DONE_BASE at
+  // `crIss`; the seq at `crIss` and `tail`; the context at `wbIss`, a B's job and `tail`.
+  const jobAddr = m.memory('rx_job_addr', { width: 64, depth: J });
+  const jobLen = m.memory('rx_job_len', { width: c.lenW, depth: J });
+  const jobW = m.memory('rx_job_w', { width: 1 + pw + ds, depth: J });
+  const jobSlot = m.memory('rx_job_slot', { width: 64, depth: J });
+  const jobDoneBase = m.memory('rx_job_done_base', { width: 64, depth: J });
+  const jobSeq = m.memory('rx_job_seq', { width: seqW, depth: J });
+  // Zero at power-up: tail_ctx drives the interrupt port's context, never X.
+  const jobCtx = m.memory('rx_job_ctx', { width: ctxW, depth: J, init: Array.from({ length: J }, () => 0) });
   const ptr = (name: string) => m.reg(name, UInt(jw + 1), { reset: 0 });
   const alloc = ptr('job_alloc');
   const pay = ptr('job_pay');
@@ -144,29 +151,17 @@ export function dmaWriter(
   const canCopy = m.named('job_can_copy', ringFree.and(work.full.not()));
 
   m.when(job.valid, () => {
-    ring.write(slotOf(alloc), cat(job.buf, job.start, job.len, job.addr, job.slot, job.seq, job.doneBase));
-    jobCtx.write(slotOf(alloc), job.ctx);
+    const at = slotOf(alloc);
+    jobAddr.write(at, job.addr);
+    jobLen.write(at, job.len);
+    jobW.write(at, cat(job.buf, job.start, job.addr.bits(ds - 1, 0)));
+    jobSlot.write(at, job.slot);
+    jobDoneBase.write(at, job.doneBase);
+    jobSeq.write(at, job.seq);
+    jobCtx.write(at, job.ctx);
     alloc.set(alloc.addWrap(1));
   });
-  ctxOf.forEach((r, i) => {
-    m.when(job.valid.and(slotOf(alloc).eq(i)), () => r.set(job.ctx));
-  });
-  const field = (e: Expr) => {
-    let at = jobW;
-    const take = (w: number) => {
-      at -= w;
-      return e.bits(at + w - 1, at);
-    };
-    return {
-      buf: take(1),
-      start: take(pw),
-      len: take(c.lenW),
-      addr: take(64),
-      slot: take(64),
-      seq: take(seqW),
-      doneBase: take(64),
-    };
-  };
+  const rd = (mem: { readAsync(a: Expr): Expr }, name: string, p: Expr) => m.named(name, mem.readAsync(slotOf(p)));
   // Work items: {copy, release, buffer, end pointer}; a copy stands for the next job in the ring,
   // a release frees the frame's buffer space once that copy (if any) has been read.
   work.push.set(workIn.valid);
@@ -192,7 +187,7 @@ export function dmaWriter(
 
   // Payload bursts of the job at `pay`: beat addresses are DMA-word aligned, so a burst ends at a
   // 4 KiB page or after 256 beats, whichever comes first.
-  const aj = field(ring.readAsync(slotOf(pay)));
+  const aj = { addr: rd(jobAddr, 'pay_job_addr', pay), len: rd(jobLen, 'pay_job_len', pay) };
   const aActive = m.reg('pay_aw_active', Bool, { reset: 0 });
   const aAddr = m.reg('pay_aw_addr', UInt(64), { reset: 0 });
   const aLeft = m.reg('pay_aw_left', UInt(c.lenW), { reset: 0 });
@@ -212,8 +207,8 @@ export function dmaWriter(
   const wantCr = m.named('wr_want_cr', crIss.ne(wbAck));
   const wantWb = m.named('wr_want_wb', wbIss.ne(payAck));
   const wantPay = m.named('wr_want_pay', aActive);
-  const wbJob = field(ring.readAsync(slotOf(wbIss)));
-  const crJob = field(ring.readAsync(slotOf(crIss)));
+  const wbJob = { slot: rd(jobSlot, 'wb_job_slot', wbIss), len: rd(jobLen, 'wb_job_len', wbIss) };
+  const crJob = { doneBase: rd(jobDoneBase, 'cr_job_done_base', crIss), seq: rd(jobSeq, 'cr_job_seq', crIss) };
   const flagsWord = lit(DESC_FLAGS.DONE | DESC_FLAGS.EOP, 16);
   // Bit j: the payload of the job in ring slot j had a failed burst (written at its last payload B).
   // Per job slot: its payload had a failed burst (written at its last payload B, before its write-back).
@@ -314,7 +309,8 @@ export function dmaWriter(
   m.when(isRel, () => relNow.set(1));
 
   // The copy whose payload is streaming: loaded from the ring when its first burst comes up.
-  const pj = field(ring.readAsync(slotOf(payW)));
+  const pjW = rd(jobW, 'pay_w_job', payW);
+  const pj = { buf: pjW.bit(pw + ds), start: pjW.bits(pw + ds - 1, ds), off: pjW.bits(ds - 1, 0), len: rd(jobLen, 'pay_w_job_len', payW) };
   const pActive = m.reg('pay_w_active', Bool, { reset: 0 });
   const pBuf = m.reg('pay_buf', Bool, { reset: 0 });
   const pStart = m.reg('pay_start', UInt(pw), { reset: 0 });
@@ -328,7 +324,7 @@ export function dmaWriter(
   const pBurstBeat = m.reg('pay_burst_beat', UInt(9), { reset: 0 });
   const prev = m.reg('pay_prev', UInt(dmaW), { reset: 0 });
   m.when(isPay.and(pActive.not()), () => {
-    const off = pj.addr.bits(ds - 1, 0);
+    const off = pj.off;
     pActive.set(1);
     pBuf.set(pj.buf);
     pStart.set(pj.start);
@@ -456,19 +452,39 @@ export function dmaWriter(
 
   // ---- notify: done seq to the mailbox and the interrupt bit, after the record's B. The done-seq
   // port also carries RX_EXP_SEQ writes, which go first.
-  const seqOf = field(ring.readAsync(slotOf(tail))).seq;
+  const seqOf = rd(jobSeq, 'tail_seq', tail);
   const errIdle = m.named('wr_err_idle', errs.valid.not().and(errSink.busy.not()));
   const notify = m.named('notify', tail.ne(crAck).and(doneUpd.valid.not()).and(errIdle));
   m.when(notify, () => tail.set(tail.addWrap(1)));
-  const tailCtx = m.named('tail_ctx', selectCtx(ctxOf, slotOf(tail)));
+  const tailCtx = rd(jobCtx, 'tail_ctx', tail);
 
-  // Ring entries between tail and alloc are frames whose DMA is not finished.
-  const live = ctxOf.map((_, i) =>
-    lit(i, jw)
-      .subWrap(slotOf(tail))
-      .resize(jw + 1)
-      .lt(alloc.subWrap(tail)),
-  );
+  // A context is busy while it has jobs between tail and alloc (DMA not finished). With few contexts,
+  // a counter per context of its unfinished jobs (up at alloc, down at notify); with many, a copy of
+  // every job's context in flip-flops, scanned (fewer flip-flops than N_CTX counters).
+  let busy: (ctx: Expr) => Expr;
+  if (c.nCtx * (jw + 1) <= J * ctxW) {
+    const open = Array.from({ length: c.nCtx }, (_, i) => m.reg(`job_open${i}`, UInt(jw + 1), { reset: 0 }));
+    const openBusy = open.map((r, i) => {
+      const up = job.valid.and(job.ctx.eq(i));
+      const down = notify.and(tailCtx.eq(i));
+      m.when(up.and(down.not()), () => r.set(r.addWrap(1))).elseWhen(down.and(up.not()), () => r.set(r.subWrap(1)));
+      return m.named(`job_open_busy${i}`, r.ne(0));
+    });
+    const busyVec = m.named('job_ctx_busy', cat(...openBusy.slice().reverse()));
+    busy = (ctx: Expr) => (c.nCtx === 1 ? busyVec.bit(0) : busyVec.bit(ctx));
+  } else {
+    const ctxOf = Array.from({ length: J }, (_, i) => m.reg(`job_ctx${i}`, UInt(ctxW), { reset: 0 }));
+    ctxOf.forEach((r, i) => {
+      m.when(job.valid.and(slotOf(alloc).eq(i)), () => r.set(job.ctx));
+    });
+    const live = ctxOf.map((_, i) =>
+      lit(i, jw)
+        .subWrap(slotOf(tail))
+        .resize(jw + 1)
+        .lt(alloc.subWrap(tail)),
+    );
+    busy = (ctx: Expr) => ctxOf.map((r, i) => (live[i] as Expr).and(r.eq(ctx))).reduce((a, b) => a.or(b));
+  }
   return {
     canCopy,
     canRelease: work.full.not(),
@@ -503,12 +519,6 @@ export function dmaWriter(
       payFire,
       lastBeat: payFire.and(burstEnd).and(itWord.bit(0)),
     },
-    busy: (ctx: Expr) => ctxOf.map((r, i) => (live[i] as Expr).and(r.eq(ctx))).reduce((a, b) => a.or(b)),
+    busy,
   };
-}
-
-function selectCtx(regs: Expr[], idx: Expr): Expr {
-  let out = regs[0] as Expr;
-  for (let i = 1; i < regs.length; i++) out = mux(idx.eq(i), regs[i] as Expr, out);
-  return out;
 }

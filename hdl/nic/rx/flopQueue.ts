@@ -1,9 +1,15 @@
 /**
- * A short first-in first-out queue in flip-flops, built inside the calling module so that its push,
- * data and pop can be driven from inside `when` blocks of that module (several places may push or
- * pop under their own conditions, unlike an instance's ports, which each take one driver).
+ * A short first-in first-out queue, built inside the calling module so that its push, data and pop
+ * can be driven from inside `when` blocks of that module (several places may push or pop under their
+ * own conditions, unlike an instance's ports, which each take one driver).
+ *
+ * The entries are a memory with one write port and one asynchronous read at the head, which yosys
+ * maps to distributed RAM (on ECP5 a TRELLIS_DPR16X4 holds 16 entries of 4 bits in 4 LUT sites);
+ * only the pointers and the count are flip-flops. The memory starts at zero (initial contents), so
+ * the head of a queue never pushed since power-up, which drives ports (AXI addresses), is never X;
+ * a reset keeps the words, which are all values once written.
  */
-import { type Expr, type ModuleBuilder, select, UInt, type Wire } from '../../../generator/index.js';
+import { type Expr, type ModuleBuilder, UInt, type Wire } from '../../../generator/index.js';
 
 export interface FlopQueue {
   /** Drive high to push `pushData` (ignored while full). */
@@ -28,8 +34,7 @@ export function flopQueue(m: ModuleBuilder, name: string, width: number, depth: 
   const push = m.wire(`${name}_push`, undefined, { init: 0 });
   const pushData = m.wire(`${name}_push_data`, UInt(width), { init: 0 });
   const pop = m.wire(`${name}_pop`, undefined, { init: 0 });
-  // Reset, so that the head of an empty queue, which drives ports (AXI addresses), is never X.
-  const entries = Array.from({ length: depth }, (_, i) => m.reg(`${name}_e${i}`, UInt(width), { reset: 0 }));
+  const entries = m.memory(`${name}_q`, { width, depth, init: Array.from({ length: depth }, () => 0) });
   const wr = m.reg(`${name}_wr`, UInt(aw), { reset: 0 });
   const rd = m.reg(`${name}_rd`, UInt(aw), { reset: 0 });
   const count = m.reg(`${name}_count`, UInt(aw + 1), { reset: 0 });
@@ -37,13 +42,13 @@ export function flopQueue(m: ModuleBuilder, name: string, width: number, depth: 
   const valid = m.named(`${name}_valid`, count.ne(0));
   const doPush = m.named(`${name}_do_push`, push.and(full.not()));
   const doPop = m.named(`${name}_do_pop`, pop.and(valid));
-  entries.forEach((e, i) => {
-    m.when(doPush.and(wr.eq(i)), () => e.set(pushData));
+  m.when(doPush, () => {
+    entries.write(wr, pushData);
+    wr.set(wr.addWrap(1));
   });
-  m.when(doPush, () => wr.set(wr.addWrap(1)));
   m.when(doPop, () => rd.set(rd.addWrap(1)));
   m.when(doPush.and(doPop.not()), () => count.set(count.addWrap(1))).elseWhen(doPop.and(doPush.not()), () => count.set(count.subWrap(1)));
-  const head = m.named(`${name}_head`, select(rd, entries));
+  const head = m.named(`${name}_head`, entries.readAsync(rd));
   return {
     push,
     pushData,
