@@ -102,6 +102,9 @@ interface WBeat {
   last: boolean;
 }
 
+/** Bursts `servedOrder` keeps (the oldest half goes when it is full). */
+const SERVED_KEPT = 4096;
+
 export class Axi4SlaveMemory {
   readonly memory: SparseMemory;
   readonly checker: Axi4Checker;
@@ -143,7 +146,7 @@ export class Axi4SlaveMemory {
   /** Byte views of RDATA (to drive) and of the sampled WDATA, when the ports allow them. */
   private readonly rLanes: Uint8Array | null = null;
   private readonly wLanes: Uint8Array | null = null;
-  /** Bursts served, for tests that want to see reordering happen. */
+  /** The last bursts served (up to SERVED_KEPT), for tests that want to see reordering happen. */
   readonly servedOrder: { id: number; addr: number }[] = [];
 
   constructor(
@@ -363,7 +366,11 @@ export class Axi4SlaveMemory {
     if (!this.r || this.rDriving) return;
     if (this.curRead === null) {
       this.curRead = this.pickRead(cycle);
-      if (this.curRead) this.servedOrder.push({ id: this.curRead.burst.id, addr: this.curRead.burst.addr });
+      if (this.curRead) {
+        // Bounded: a long run serves millions of bursts.
+        if (this.servedOrder.length >= SERVED_KEPT) this.servedOrder.splice(0, SERVED_KEPT / 2);
+        this.servedOrder.push({ id: this.curRead.burst.id, addr: this.curRead.burst.addr });
+      }
     }
     const cur = this.curRead;
     if (cur === null || !this.o.rvalid(cycle)) {

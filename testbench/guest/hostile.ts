@@ -71,8 +71,27 @@ interface Replay {
   seq: number;
 }
 
+/** Totals by outcome of counts by action. */
+export function tallyOf(counts: AttemptCounts): Record<Attempt['outcome'], number> {
+  const t = { refused: 0, faulted: 0, issued: 0 };
+  for (const c of Object.values(counts)) {
+    t.refused += c.refused;
+    t.faulted += c.faulted;
+    t.issued += c.issued;
+  }
+  return t;
+}
+
+/** Attempts by action and outcome. */
+export type AttemptCounts = Partial<Record<HostileAction, Record<Attempt['outcome'], number>>>;
+
 export class HostileGuest {
+  /** The attempts, oldest first; with `keepAttempts` only the last that many (a long run makes millions). */
   readonly attempts: Attempt[] = [];
+  /** Every attempt counted, whatever `attempts` kept. */
+  readonly counts: AttemptCounts = {};
+  /** How many attempts `attempts` keeps (default: all). */
+  keepAttempts = Number.POSITIVE_INFINITY;
   readonly guest: GuestId;
   readonly info: ContextInfo;
   private readonly vmm: Vmm;
@@ -98,11 +117,9 @@ export class HostileGuest {
     this.lastRx = this.seq.add(o.info.rxRing.firstSeq, -1);
   }
 
-  /** Counts of attempts by outcome. */
+  /** Counts of attempts by outcome (all of them, whatever `attempts` kept). */
   tally(): Record<Attempt['outcome'], number> {
-    const t = { refused: 0, faulted: 0, issued: 0 };
-    for (const a of this.attempts) t[a.outcome]++;
-    return t;
+    return tallyOf(this.counts);
   }
 
   /** Rings its own doorbells far past what the VMM validated (the NIC must process zero stale descriptors). */
@@ -272,6 +289,10 @@ export class HostileGuest {
 
   private record(action: HostileAction, outcome: Attempt['outcome'], detail: string, reason?: RefusalReason): Attempt {
     const a: Attempt = reason ? { action, outcome, reason, detail } : { action, outcome, detail };
+    const c = this.counts[action] ?? { refused: 0, faulted: 0, issued: 0 };
+    c[outcome]++;
+    this.counts[action] = c;
+    if (this.attempts.length >= this.keepAttempts) this.attempts.splice(0, Math.max(1, Math.floor(this.keepAttempts / 2)));
     this.attempts.push(a);
     return a;
   }

@@ -59,7 +59,9 @@ export class Queue<T> {
   }
 
   private take(): T {
-    const item = this.items[this.head++];
+    const item = this.items[this.head];
+    // The slot lets go of the item at once (a taken frame is not kept until the next trim).
+    this.items[this.head++] = undefined as T;
     if (this.head > 1024 && this.head * 2 > this.items.length) {
       this.items.splice(0, this.head);
       this.head = 0;

@@ -5,6 +5,7 @@
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { tallyOf } from '../guest/hostile.js';
 import type { CampaignSpec, Shard } from './campaign.js';
 import { scenarioPassed } from './report.js';
 import type { ScenarioResult } from './scenario.js';
@@ -163,15 +164,14 @@ export function scenarioFailure(r: ScenarioResult): RunFailure | null {
 export function scenarioRecord(
   r: ScenarioResult,
 ): Omit<RunRecord, 'index' | 'command' | 'wallSeconds' | 'peakRssBytes' | 'log' | 'status' | 'failure'> & { failure: RunFailure | null } {
-  const at = r.protection.attempts;
-  const count = (o: string) => at.filter((a) => a.outcome === o).length;
+  const t = tallyOf(r.protection.attemptCounts);
   return {
     seed: r.seed,
     cycles: r.cycles,
     rounds: r.rounds,
     simSeconds: r.seconds,
     cyclesPerSecond: Math.round(r.cycles / Math.max(r.seconds, 1e-3)),
-    attacks: { tried: at.length, refused: count('refused'), faulted: count('faulted'), issued: count('issued') },
+    attacks: { tried: t.refused + t.faulted + t.issued, refused: t.refused, faulted: t.faulted, issued: t.issued },
     faults: r.faults
       ? {
           rounds: r.faults.rounds.length,

@@ -159,8 +159,13 @@ export class SystemHarness {
   readonly busErrors: BusErrorTally;
   /** Physical interrupts seen on `irq`. */
   irqs = 0;
-  /** Runs of the VMM's interrupt handler, in order. */
+  /** Runs of the VMM's interrupt handler, in order (none kept with `keepInterruptRuns` off). */
   readonly interruptRuns: InterruptRun[] = [];
+  /** Whether `interruptRuns` keeps every run; a long run (the fuzz) keeps the counts only. */
+  keepInterruptRuns = true;
+  /** Handler runs so far, and the faulted contexts they reported, whether kept or not. */
+  interruptRunCount = 0;
+  faultedReported = 0;
   vmm!: Vmm;
   /**
    * The same VMM without the invariant-checking proxy: the harness's own read-only lookups
@@ -300,7 +305,9 @@ export class SystemHarness {
       this.handling = true;
       const run = await this.vmm.handleInterrupt();
       this.handling = false;
-      this.interruptRuns.push(run);
+      this.interruptRunCount++;
+      this.faultedReported += run.faulted.length;
+      if (this.keepInterruptRuns) this.interruptRuns.push(run);
       this.scoreboard.noteInterruptRun(run);
       // Recoveries of faulted contexts run on in the background (F-4): the system is not quiet until they end.
       if (run.faulted.length > 0) {
@@ -401,6 +408,12 @@ export class SystemHarness {
     const r = await this.dd.createGuestNic(guest, ctx, { mac: opts.mac ?? localMac(ctx + 1), ...opts.config });
     if (!r.ok) throw new Error(`hostile guest ${guest} cannot have context ${ctx}: ${r.message}`);
     return new HostileGuest({ vmm: this.vmm, guest, info: contextInfoOf(this.vmm, ctx), pages, rawBar0: this.bus });
+  }
+
+  /** Forgets a guest whose context was torn down and whose pages went back (nothing of it is kept). */
+  detachGuest(guest: GuestId): void {
+    const i = this.guests.findIndex((a) => a.guest === guest);
+    if (i >= 0) this.guests.splice(i, 1);
   }
 
   /** Pages a guest owns now, lowest first. */

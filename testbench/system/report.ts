@@ -4,7 +4,7 @@
  * hypervisor's work, and whether RTL and model agreed.
  */
 import { formatMac } from '../ethernet/mac.js';
-import type { HostileAction } from '../guest/hostile.js';
+import { tallyOf } from '../guest/hostile.js';
 import { OPERATION_KINDS, protectionOperations } from '../vmm/operations.js';
 import type { ScenarioResult } from './scenario.js';
 
@@ -147,20 +147,14 @@ export function formatReport(r: ScenarioResult, opts: { pcap?: string; clockMHz?
   out.push(`Drops by reason (NIC counters): ${drops.length ? drops.map(([k, v]) => `${k} ${n(v)}`).join(', ') : 'none'}`);
   out.push('');
   out.push('Protection');
-  const at = r.protection.attempts;
-  const count = (o: string) => at.filter((a) => a.outcome === o).length;
+  const t = tallyOf(r.protection.attemptCounts);
   out.push(
-    `  hostile attempts: ${at.length}; refused by the VMM ${count('refused')}, stopped by the MMU ${count('faulted')}, ` +
-      `reached the NIC ${count('issued')}`,
+    `  hostile attempts: ${n(t.refused + t.faulted + t.issued)}; refused by the VMM ${n(t.refused)}, stopped by the MMU ${n(t.faulted)}, ` +
+      `reached the NIC ${n(t.issued)}`,
   );
-  const byAction = new Map<HostileAction, Map<string, number>>();
-  for (const a of at) {
-    const m = byAction.get(a.action) ?? new Map<string, number>();
-    m.set(a.outcome, (m.get(a.outcome) ?? 0) + 1);
-    byAction.set(a.action, m);
-  }
-  for (const [action, m] of byAction) {
-    out.push(`    ${action}: ${[...m].map(([o, c]) => `${c} ${o}`).join(', ')}`);
+  for (const [action, c] of Object.entries(r.protection.attemptCounts)) {
+    const parts = (['refused', 'faulted', 'issued'] as const).filter((o) => c[o] > 0).map((o) => `${n(c[o])} ${o}`);
+    out.push(`    ${action}: ${parts.join(', ')}`);
   }
   const v = r.protection.violations.length;
   out.push(`  DMA outside the VMM's grants (attacks that got through): ${v}${v ? ' <-- FAIL' : ''}`);

@@ -25,6 +25,7 @@ export type RefusalReason =
   | 'bad-mac'
   | 'no-such-context'
   | 'no-such-guest'
+  | 'guest-in-use'
   // Contexts the NIC will not let go of.
   | 'quiesce-timeout';
 

@@ -339,6 +339,23 @@ export class Vmm {
     return id;
   }
 
+  /**
+   * Destroys a guest that holds nothing any more (no context, no page), as a VM is destroyed: its
+   * interrupt and link handlers go with it, so nothing of it is kept (over a long run of hand-overs
+   * the handlers kept every old guest's driver alive).
+   */
+  destroyGuest(guest: GuestId): Outcome {
+    if (!this.guests.has(guest)) return refuse('no-such-guest', `guest ${guest} does not exist`);
+    const ctx = [...this.contexts.values()].find((c) => c.owner === guest);
+    if (ctx) return refuse('guest-in-use', `guest ${guest} still owns context ${ctx.ctx}: tear it down first`);
+    for (const p of this.memory.knownPages()) {
+      if (p.owner === guest)
+        return refuse('guest-in-use', `guest ${guest} still owns page 0x${p.pfn.toString(16)}: free or balloon it first`);
+    }
+    this.guests.delete(guest);
+    return { ok: true };
+  }
+
   /** Registers a receiver of the guest's virtual interrupts (the guest kernel's handler). */
   onVirtualInterrupt(guest: GuestId, handler: VirtualInterruptHandler): void {
     this.guest(guest).handlers.push(handler);
