@@ -193,15 +193,11 @@ export function withClockedMac(core: ModuleDef<unknown>, verilogName: string, o:
         });
         const s = m.instance('u_drops_sync', dropSync, { domains: { default: coreDom } });
         s.io.d.set(dropsGray);
-        // Gray to binary in the core domain: bit i is the XOR of Gray bits i and above.
+        // Gray to binary in the core domain: bit i is the XOR of Gray bits i and above, each its own
+        // reduction (a tree of 2 LUT levels for 16 bits; a running XOR would be a chain of 15).
         const g = s.io.q;
         const bits: Expr[] = [];
-        let acc: Expr = g.bit(RX_DROPS_W - 1);
-        bits.push(acc);
-        for (let i = RX_DROPS_W - 2; i >= 0; i--) {
-          acc = acc.xor(g.bit(i));
-          bits.push(acc);
-        }
+        for (let i = RX_DROPS_W - 1; i >= 0; i--) bits.push(i === RX_DROPS_W - 1 ? g.bit(i) : g.bits(RX_DROPS_W - 1, i).xorR());
         const drops = m.reg('rx_drops_core', UInt(RX_DROPS_W), { reset: 0, domain: coreDom });
         drops.set(cat(...bits));
         m.output('mac_rx_drops', UInt(RX_DROPS_W)).set(drops);
