@@ -80,7 +80,9 @@ describe('fault campaigns on the system (seeded)', () => {
           arready: stalls(p.fork(), [20, 400], [200, 2500]),
           bvalid: stalls(p.fork(), [20, 400], [200, 2500]),
         },
-        faults: { rounds: 0.8, rate: [0.3, 1] },
+        // Every round with a fault rule: 100,000 cycles of slow memory hold as few as three rounds, and
+        // with a share of 0.8 some seeds drew none (seed 2696325463).
+        faults: { rounds: 1, rate: [0.3, 1] },
         capture: false,
       });
       const f = passOrReport(r);
