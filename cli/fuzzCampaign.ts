@@ -32,6 +32,7 @@ import {
   campaignFailures,
   campaignTotals,
   formatResults,
+  mb,
   RESULTS_FORMAT,
   RESULTS_VERSION,
   type RunRecord,
@@ -279,11 +280,10 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignResult
     }
     records.set(run.index, record);
     cyclesOf.set(run.index, spec.cyclesPerRun);
-    const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
     const curve = record.memory && record.memory.length >= 2 ? record.memory : null;
     const rss =
-      (record.peakRssBytes === null ? '?' : mib(record.peakRssBytes)) +
-      (curve ? `; RSS ${mib(curve[0].rssBytes)} at the first tenth, ${mib(curve[curve.length - 1].rssBytes)} at the end` : '');
+      mb(record.peakRssBytes) +
+      (curve ? `; RSS ${mb(curve[0].rssBytes)} at the first tenth, ${mb(curve[curve.length - 1].rssBytes)} at the end` : '');
     if (record.status === 'failed') {
       progress.say(
         `${firstFailure ? 'FIRST FAILURE' : 'FAIL'}: run ${run.index}, seed ${run.seed}: ${record.failure?.kind}: ${record.failure?.message}\n` +

@@ -13,7 +13,7 @@
  * seqs of the completion records) and rings the doorbell.
  */
 import type { NicParams } from '../../hdl/params.js';
-import { TX_BURST_UNIT, TX_RATE_PERIOD_LOG2 } from '../../hdl/registers/map.js';
+import { setField, TX_BURST_UNIT, TX_RATE_MAX, TX_RATE_PERIOD_LOG2 } from '../../hdl/registers/map.js';
 import type { PortValue, Simulation } from '../../sim/index.js';
 import type { WireFrame } from './macModels.js';
 import { FIRST_SEQ, type HostTiming, NicRig } from './rig.js';
@@ -25,21 +25,28 @@ const RING_LOG2 = 10;
 
 /** TX_RATE_MAX for `bytesPerCycle` with a bucket of `burstBytes` (rounded to the register's units). */
 export function rateMaxWord(bytesPerCycle: number, burstBytes: number): number {
-  return ((Math.round(burstBytes / TX_BURST_UNIT) << 20) | Math.round(bytesPerCycle * 2 ** TX_RATE_PERIOD_LOG2)) >>> 0;
+  const rate = Math.round(bytesPerCycle * 2 ** TX_RATE_PERIOD_LOG2);
+  return setField(setField(0, TX_RATE_MAX.RATE, rate), TX_RATE_MAX.BURST, Math.round(burstBytes / TX_BURST_UNIT));
+}
+
+/** What worstExcess needs of a frame on the wire: its first and last beat. */
+export interface TimedFrame {
+  firstCycle: number;
+  lastCycle: number;
 }
 
 /**
  * The largest excess of `frames` (one context's, in wire order) over `rate * window + depth` for any
  * window from a frame's first beat to a later frame's last beat (O(n^2); n is a few hundred).
  */
-export function worstExcess(frames: readonly WireFrame[], rate: number, depth: number): number {
+export function worstExcess<F extends TimedFrame>(frames: readonly F[], bytesOf: (f: F) => number, rate: number, depth: number): number {
   let worst = Number.NEGATIVE_INFINITY;
   for (let i = 0; i < frames.length; i++) {
     let bytes = 0;
-    const from = (frames[i] as WireFrame).firstCycle;
+    const from = (frames[i] as F).firstCycle;
     for (let j = i; j < frames.length; j++) {
-      const f = frames[j] as WireFrame;
-      bytes += f.bytes;
+      const f = frames[j] as F;
+      bytes += bytesOf(f);
       worst = Math.max(worst, bytes - rate * (f.lastCycle - from + 1) - depth);
     }
   }
@@ -155,7 +162,11 @@ export async function runShaping(sim: Simulation<Ports>, p: NicParams, timing: H
       ctx: c.ctx,
       cap: c.cap,
       bucket: depth,
-      excessFrames: Math.max(0, worstExcess(mine, c.cap, depth)) / MAX_FRAME,
+      excessFrames:
+        Math.max(
+          0,
+          worstExcess(mine, (f) => f.bytes, c.cap, depth),
+        ) / MAX_FRAME,
       reached: bytesOf(mine) / window / c.cap,
     };
   });

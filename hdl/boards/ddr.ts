@@ -68,6 +68,8 @@ export function ddrOut(width: number): ModuleDef<{ d0: InPort; d1: InPort; q: Ou
       const d1 = m.input('d1', UInt(width));
       const q = m.output('q', UInt(width));
       const r = m.reg('r', UInt(width));
+      // Placeholder: single data rate (d0). d1 takes part, (d0 | d1) & d0 = d0, so the lint of the
+      // emitted placeholder sees it read.
       r.set(d0.or(d1).and(d0));
       q.set(r);
       return { d0, d1, q };
@@ -76,15 +78,52 @@ export function ddrOut(width: number): ModuleDef<{ d0: InPort; d1: InPort; q: Ou
   );
 }
 
-function simIddr(w: number): string {
-  return `// ${iddrName(w)}: behavioural DDR input register (hdl/boards/ddr.ts), for simulation.
+/** A DDR input wrapper's module text: the port list every implementation shares, then `body`. */
+function iddrModule(w: number, comment: string, out: 'reg' | 'wire', body: string): string {
+  return `// ${iddrName(w)}: ${comment}
 module ${iddrName(w)} (
   input  wire         clk,
   input  wire [${w - 1}:0] d,
-  output reg  [${w - 1}:0] q0,
-  output reg  [${w - 1}:0] q1
+  output ${out.padEnd(5)}[${w - 1}:0] q0,
+  output ${out.padEnd(5)}[${w - 1}:0] q1
 );
-  reg [${w - 1}:0] rise = ${w}'d0;
+${body}endmodule
+`;
+}
+
+/** A DDR output wrapper's module text: the shared port list, then `body`. */
+function oddrModule(w: number, comment: string, body: string): string {
+  return `// ${oddrName(w)}: ${comment}
+module ${oddrName(w)} (
+  input  wire         clk,
+  input  wire [${w - 1}:0] d0,
+  input  wire [${w - 1}:0] d1,
+  output wire [${w - 1}:0] q
+);
+${body}endmodule
+`;
+}
+
+/** One vendor primitive per bit. */
+function perBit(w: number, instance: string): string {
+  return `  genvar i;
+  generate
+    for (i = 0; i < ${w}; i = i + 1) begin : g_bit
+      ${instance}
+    end
+  endgenerate
+`;
+}
+
+/** The implementations of the two wrappers, per kind of primitive. */
+const DDR_IMPLEMENTATIONS: Record<DdrPrimitives, { iddr: (w: number) => string; oddr: (w: number) => string }> = {
+  sim: {
+    iddr: (w) =>
+      iddrModule(
+        w,
+        'behavioural DDR input register (hdl/boards/ddr.ts), for simulation.',
+        'reg',
+        `  reg [${w - 1}:0] rise = ${w}'d0;
   reg [${w - 1}:0] fall = ${w}'d0;
   initial begin q0 = ${w}'d0; q1 = ${w}'d0; end
   always @(posedge clk) rise <= d;
@@ -93,109 +132,67 @@ module ${iddrName(w)} (
     q0 <= rise;
     q1 <= fall;
   end
-endmodule
-`;
-}
-
-function simOddr(w: number): string {
-  return `// ${oddrName(w)}: behavioural DDR output register (hdl/boards/ddr.ts), for simulation.
-module ${oddrName(w)} (
-  input  wire         clk,
-  input  wire [${w - 1}:0] d0,
-  input  wire [${w - 1}:0] d1,
-  output wire [${w - 1}:0] q
-);
-  reg [${w - 1}:0] r0 = ${w}'d0;
+`,
+      ),
+    oddr: (w) =>
+      oddrModule(
+        w,
+        'behavioural DDR output register (hdl/boards/ddr.ts), for simulation.',
+        `  reg [${w - 1}:0] r0 = ${w}'d0;
   reg [${w - 1}:0] r1 = ${w}'d0;
   always @(posedge clk) begin
     r0 <= d0;
     r1 <= d1;
   end
   assign q = clk ? r0 : r1;
-endmodule
-`;
-}
-
-function ecp5Iddr(w: number): string {
-  return `// ${iddrName(w)}: ECP5 IDDRX1F per bit (hdl/boards/ddr.ts). Q0 is the rising-edge sample.
-module ${iddrName(w)} (
-  input  wire         clk,
-  input  wire [${w - 1}:0] d,
-  output wire [${w - 1}:0] q0,
-  output wire [${w - 1}:0] q1
-);
-  genvar i;
-  generate
-    for (i = 0; i < ${w}; i = i + 1) begin : g_bit
-      IDDRX1F u_iddr (.D(d[i]), .SCLK(clk), .RST(1'b0), .Q0(q0[i]), .Q1(q1[i]));
-    end
-  endgenerate
-endmodule
-`;
-}
-
-function ecp5Oddr(w: number): string {
-  return `// ${oddrName(w)}: ECP5 ODDRX1F per bit (hdl/boards/ddr.ts). D0 goes out while SCLK is high.
-module ${oddrName(w)} (
-  input  wire         clk,
-  input  wire [${w - 1}:0] d0,
-  input  wire [${w - 1}:0] d1,
-  output wire [${w - 1}:0] q
-);
-  genvar i;
-  generate
-    for (i = 0; i < ${w}; i = i + 1) begin : g_bit
-      ODDRX1F u_oddr (.D0(d0[i]), .D1(d1[i]), .SCLK(clk), .RST(1'b0), .Q(q[i]));
-    end
-  endgenerate
-endmodule
-`;
-}
-
-function xilinxIddr(w: number): string {
-  return `// ${iddrName(w)}: Xilinx 7-series IDDR per bit (hdl/boards/ddr.ts). Q1 (q0) is the rising-edge sample,
-// Q2 (q1) the falling-edge one after it, both presented on the next rising edge (SAME_EDGE_PIPELINED).
-module ${iddrName(w)} (
-  input  wire         clk,
-  input  wire [${w - 1}:0] d,
-  output wire [${w - 1}:0] q0,
-  output wire [${w - 1}:0] q1
-);
-  genvar i;
-  generate
-    for (i = 0; i < ${w}; i = i + 1) begin : g_bit
-      IDDR #(.DDR_CLK_EDGE("SAME_EDGE_PIPELINED")) u_iddr (
-        .Q1(q0[i]), .Q2(q1[i]), .C(clk), .CE(1'b1), .D(d[i]), .R(1'b0), .S(1'b0));
-    end
-  endgenerate
-endmodule
-`;
-}
-
-function xilinxOddr(w: number): string {
-  return `// ${oddrName(w)}: Xilinx 7-series ODDR per bit (hdl/boards/ddr.ts). D1 (d0) goes out while C is high.
-module ${oddrName(w)} (
-  input  wire         clk,
-  input  wire [${w - 1}:0] d0,
-  input  wire [${w - 1}:0] d1,
-  output wire [${w - 1}:0] q
-);
-  genvar i;
-  generate
-    for (i = 0; i < ${w}; i = i + 1) begin : g_bit
-      ODDR #(.DDR_CLK_EDGE("SAME_EDGE")) u_oddr (
-        .Q(q[i]), .C(clk), .CE(1'b1), .D1(d0[i]), .D2(d1[i]), .R(1'b0), .S(1'b0));
-    end
-  endgenerate
-endmodule
-`;
-}
+`,
+      ),
+  },
+  ecp5: {
+    iddr: (w) =>
+      iddrModule(
+        w,
+        'ECP5 IDDRX1F per bit (hdl/boards/ddr.ts). Q0 is the rising-edge sample.',
+        'wire',
+        perBit(w, "IDDRX1F u_iddr (.D(d[i]), .SCLK(clk), .RST(1'b0), .Q0(q0[i]), .Q1(q1[i]));"),
+      ),
+    oddr: (w) =>
+      oddrModule(
+        w,
+        'ECP5 ODDRX1F per bit (hdl/boards/ddr.ts). D0 goes out while SCLK is high.',
+        perBit(w, "ODDRX1F u_oddr (.D0(d0[i]), .D1(d1[i]), .SCLK(clk), .RST(1'b0), .Q(q[i]));"),
+      ),
+  },
+  xilinx: {
+    iddr: (w) =>
+      iddrModule(
+        w,
+        `Xilinx 7-series IDDR per bit (hdl/boards/ddr.ts). Q1 (q0) is the rising-edge sample,
+// Q2 (q1) the falling-edge one after it, both presented on the next rising edge (SAME_EDGE_PIPELINED).`,
+        'wire',
+        perBit(
+          w,
+          `IDDR #(.DDR_CLK_EDGE("SAME_EDGE_PIPELINED")) u_iddr (
+        .Q1(q0[i]), .Q2(q1[i]), .C(clk), .CE(1'b1), .D(d[i]), .R(1'b0), .S(1'b0));`,
+        ),
+      ),
+    oddr: (w) =>
+      oddrModule(
+        w,
+        'Xilinx 7-series ODDR per bit (hdl/boards/ddr.ts). D1 (d0) goes out while C is high.',
+        perBit(
+          w,
+          `ODDR #(.DDR_CLK_EDGE("SAME_EDGE")) u_oddr (
+        .Q(q[i]), .C(clk), .CE(1'b1), .D1(d0[i]), .D2(d1[i]), .R(1'b0), .S(1'b0));`,
+        ),
+      ),
+  },
+};
 
 /** The Verilog file of every DDR wrapper, for one kind of primitive (file names as the DSL emits them). */
 export function ddrFiles(kind: DdrPrimitives): VerilogText[] {
   if (!DDR_PRIMITIVES.includes(kind)) throw new RangeError(`DDR primitives '${String(kind)}': use ${DDR_PRIMITIVES.join(', ')}`);
-  const iddr = kind === 'sim' ? simIddr : kind === 'ecp5' ? ecp5Iddr : xilinxIddr;
-  const oddr = kind === 'sim' ? simOddr : kind === 'ecp5' ? ecp5Oddr : xilinxOddr;
+  const { iddr, oddr } = DDR_IMPLEMENTATIONS[kind];
   return [
     ...DDR_WIDTHS.iddr.map((w) => ({ name: `${iddrName(w)}.v`, text: iddr(w) })),
     ...DDR_WIDTHS.oddr.map((w) => ({ name: `${oddrName(w)}.v`, text: oddr(w) })),

@@ -164,8 +164,8 @@ export class TestNic implements NicBus {
     const before = this.ref.doneSeqs(ctx).tx;
     if (!this.checkSeq) this.trustDoorbell(ctx);
     const last = this.doorbells.filter((d) => d.ctx === ctx && d.reg === 'TX_PROD').at(-1)?.value;
-    const widest = this.seq.add(this.ref.bar1Read(bar1CtxOffset(ctx, 'TX_EXP_SEQ')), this.seq.modulus / 2 - 1);
-    this.ref.bar0Write(bar0Offset(ctx, 'TX_PROD'), last ?? widest);
+    const prod = last ?? this.seq.add(this.ref.bar1Read(bar1CtxOffset(ctx, 'TX_EXP_SEQ')), this.seq.modulus / 2 - 1);
+    this.ref.bar0Write(bar0Offset(ctx, 'TX_PROD'), prod);
     this.ref.serveTransmit();
     return this.seq.diff(this.ref.doneSeqs(ctx).tx, before);
   }

@@ -4,6 +4,7 @@
  * "BAR1 only" half is checked on the whole NIC in test/nic/top-shaping.test.ts.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { rateMaxWord, worstExcess } from '../../bench/nic/shaping.js';
 import { TX_BURST_UNIT, TX_RATE_PERIOD_LOG2 } from '../../hdl/registers/map.js';
 import { BUILD_TIMEOUT } from '../fixtures/prebuild.js';
 import { closeSims, ethFrame, macOf, RingDriver, type SentFrame, TxBench } from './txBench.js';
@@ -61,29 +62,6 @@ async function setup(b: TxBench, ctxs: number[], ringLog2 = 9): Promise<RingDriv
   return out;
 }
 
-/** TX_RATE_MAX for `bytesPerCycle` with a bucket of `burstBytes`. */
-function rateMax(bytesPerCycle: number, burstBytes: number): number {
-  return ((Math.round(burstBytes / TX_BURST_UNIT) << 20) | Math.round(bytesPerCycle * PERIOD)) >>> 0;
-}
-
-/**
- * The largest excess over `rate * window + depth` of the context's frames over any window between a
- * frame's first beat and a later frame's last beat (O(n^2), n in the hundreds).
- */
-function worstExcess(frames: SentFrame[], rate: number, depth: number): number {
-  let worst = Number.NEGATIVE_INFINITY;
-  for (let i = 0; i < frames.length; i++) {
-    let bytes = 0;
-    for (let j = i; j < frames.length; j++) {
-      const fj = frames[j] as SentFrame;
-      bytes += fj.data.length;
-      const window = fj.lastCycle - (frames[i] as SentFrame).firstCycle + 1;
-      worst = Math.max(worst, bytes - rate * window - depth);
-    }
-  }
-  return worst;
-}
-
 const bytesOf = (fs: SentFrame[]): number => fs.reduce((n, f) => n + f.data.length, 0);
 
 describe('transmit shaping (block bench, 10g)', () => {
@@ -97,8 +75,8 @@ describe('transmit shaping (block bench, 10g)', () => {
       { ctx: 0, rate: 1.5, burst: 262144, reaches: true },
       { ctx: 1, rate: 0.5, burst: 0, reaches: false },
     ];
-    for (const c of caps) await b.writeCtx(c.ctx, 'TX_RATE_MAX', rateMax(c.rate, c.burst));
-    for (const c of caps) expect(await b.ctxReg(c.ctx, 'TX_RATE_MAX')).toBe(rateMax(c.rate, c.burst));
+    for (const c of caps) await b.writeCtx(c.ctx, 'TX_RATE_MAX', rateMaxWord(c.rate, c.burst));
+    for (const c of caps) expect(await b.ctxReg(c.ctx, 'TX_RATE_MAX')).toBe(rateMaxWord(c.rate, c.burst));
     // Mixed sizes: the cap counts bytes, whatever the frames.
     const size: Sizer = (c, i) => [60, 1514, 300, 1000, 128][(i * 3 + c) % 5] as number;
     const cycles = 60_000;
@@ -109,7 +87,7 @@ describe('transmit shaping (block bench, 10g)', () => {
       const depth = Math.max(c.burst, MAX_FRAME);
       expect(mine.length).toBeGreaterThan(10);
       // One frame of slack: at most one maximum frame beyond the bucket.
-      expect(worstExcess(mine, c.rate, depth)).toBeLessThanOrEqual(MAX_FRAME);
+      expect(worstExcess(mine, (f) => f.data.length, c.rate, depth)).toBeLessThanOrEqual(MAX_FRAME);
       // And not far below the cap when the bucket allows it: the context is backlogged all along.
       const span = (mine.at(-1) as SentFrame).lastCycle - start;
       // (It reaches about 0.83 of it here: docs/tx-engine.md, Shaping, says what is known of why.)
@@ -210,15 +188,15 @@ describe('transmit shaping (block bench, 10g)', () => {
     const tw = b.tb.cycle;
     const rate = 0.25;
     const depth = 16384;
-    await b.writeCtx(0, 'TX_RATE_MAX', rateMax(rate, depth));
-    expect(await b.ctxReg(0, 'TX_RATE_MAX')).toBe(rateMax(rate, depth));
+    await b.writeCtx(0, 'TX_RATE_MAX', rateMaxWord(rate, depth));
+    expect(await b.ctxReg(0, 'TX_RATE_MAX')).toBe(rateMaxWord(rate, depth));
     await feed(b, ds, size, 50_000);
     const tLift = b.tb.cycle;
     // Frames fetched before the write wait at most the engine's queues (about 48 frames, under 10^4 cycles).
     const from = tw + 10_000;
     const capped = b.wireFrames.filter((f) => srcCtx(f) === 0 && f.firstCycle >= from && f.lastCycle < tLift);
     expect(capped.length).toBeGreaterThan(4);
-    expect(worstExcess(capped, rate, depth)).toBeLessThanOrEqual(MAX_FRAME);
+    expect(worstExcess(capped, (f) => f.data.length, rate, depth)).toBeLessThanOrEqual(MAX_FRAME);
     // Lifting the cap: within one rate period the fetcher reads the context's ring at its full share,
     // more often than in the four periods before together.
     const before = fetches0(tLift - 4 * PERIOD, tLift);
@@ -234,7 +212,7 @@ describe('transmit shaping (block bench, 10g)', () => {
       const ds = await setup(b, ctxs, 9);
       for (const [i, c] of ctxs.entries()) {
         // Each cap above its share of the link, with a bucket deep enough for the reads in flight.
-        await b.writeCtx(c, 'TX_RATE_MAX', rateMax(4, 255 * TX_BURST_UNIT));
+        await b.writeCtx(c, 'TX_RATE_MAX', rateMaxWord(4, 255 * TX_BURST_UNIT));
         await b.writeCtx(c, 'TX_RATE_SHARE', 1 + (i % 3));
       }
       await feed(b, ds, () => len, len > 1000 ? 40_000 : 30_000);

@@ -153,6 +153,8 @@ export class GuestDriver {
   private rxDone: number;
   /** Counts link events: a done seq read across one belongs to rings that are gone. */
   private epoch = 0;
+  /** The last value written to each doorbell since the rings were (re)set, for ringAgain. */
+  private readonly lastDoorbell = new Map<Bar0Reg, number>();
 
   constructor(o: GuestDriverOptions) {
     this.hv = o.hypervisor;
@@ -391,8 +393,6 @@ export class GuestDriver {
     if (!this.linkUp) return;
     for (const [reg, value] of this.lastDoorbell) await this.doorbell(reg, value);
   }
-
-  private readonly lastDoorbell = new Map<Bar0Reg, number>();
 
   private async doorbell(reg: Bar0Reg, value: number): Promise<void> {
     this.stats.doorbells++;

@@ -253,7 +253,8 @@ export function resultsBaseName(spec: CampaignSpec, shard: Shard): string {
   return `campaign-${spec.seed}${shard.count > 1 ? `-shard-${shard.index}-of-${shard.count}` : ''}`;
 }
 
-const mb = (b: number | null) => (b === null ? '?' : `${(b / 2 ** 20).toFixed(0)} MiB`);
+/** Bytes as whole MiB ('?' when unknown). */
+export const mb = (b: number | null) => (b === null ? '?' : `${(b / 2 ** 20).toFixed(0)} MiB`);
 const num = (v: number) => v.toLocaleString('en-US');
 
 /** The results as text: the campaign, the totals, the failures with their commands, what is missing. */

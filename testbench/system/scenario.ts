@@ -242,6 +242,10 @@ export class Scenario {
   private readonly members: Member[] = [];
   /** Report rows of guests retired at a hand-over (their drivers are gone). */
   private readonly retiredGuests: GuestReport[] = [];
+  /** Whether the run keeps what it saw (frames, logs); off, it keeps counts and stays flat in memory. */
+  private get capture(): boolean {
+    return this.o.capture ?? true;
+  }
   private hostile?: HostileGuest;
   private hostileCtx = -1;
   private readonly formerMacs: MacAddress[] = [];
@@ -260,7 +264,7 @@ export class Scenario {
     this.mix = { ...DEFAULT_MIX, ...o.mix };
     this.traffic = new TrafficGenerator(rng.fork(), this.mix, sys.params);
     this.ringLog2 = o.ringLog2 ?? Math.min(sys.params.MAX_RING_LOG2, 6);
-    const capture = o.capture ?? true;
+    const capture = this.capture;
     sys.wire.capture = capture;
     sys.scoreboard.keepWire = capture;
     // Without capture (a long run) the logs keep counts, not every entry, so memory stays flat.
@@ -311,7 +315,7 @@ export class Scenario {
       this.hostileCtx = good;
       this.hostile = await this.sys.attachHostile(good, { mac: localMac(good + 1), config: this.rings });
       // A long run (no capture) keeps the counts of every attempt but only the last ones themselves.
-      if (!(this.o.capture ?? true)) this.hostile.keepAttempts = 1000;
+      if (!this.capture) this.hostile.keepAttempts = 1000;
     }
     await this.sys.settle();
     this.setupOps = this.sys.vmm.ops.snapshot();
@@ -651,7 +655,7 @@ export class Scenario {
         }
         m.lastSeq.set(t.ctx, t.seq);
       }
-      if (this.o.capture ?? true) m.rxChecked = got.length;
+      if (this.capture) m.rxChecked = got.length;
       else {
         got.splice(0);
         m.rxChecked = 0;
@@ -660,7 +664,7 @@ export class Scenario {
         this.problems.push(`guest ${m.guest} (context ${m.ctx}) never took ${want.length - m.delivered} frame(s) the model delivered`);
       }
     }
-    if (this.o.capture ?? true) return;
+    if (this.capture) return;
     // Without capture nothing looks back: the deliveries every guest of a context has matched (all of
     // them for a context no guest checks, the hostile guest's) are dropped, so a long run stays flat.
     sb.modelDelivered.forEach((list, c) => {
@@ -679,29 +683,22 @@ export class Scenario {
       dmaErr.tx += await sys.rtl.bar1Read(bar1CtxOffset(c, 'TX_DMA_ERR', sys.params));
       dmaErr.rx += await sys.rtl.bar1Read(bar1CtxOffset(c, 'RX_DMA_ERR', sys.params));
     }
-    const stats = this.members.map((m) => m.driver.stats);
-    const retired = this.retiredGuests;
-    const sum = (f: (s: (typeof stats)[number]) => number) => stats.reduce((n, s) => n + f(s), 0);
-    const sumRetired = (f: (g: GuestReport) => number) => retired.reduce((n, g) => n + f(g), 0);
+    // Every guest of the run, the retired ones from their report rows.
+    const guests = [...this.retiredGuests, ...this.members.map((m) => this.guestReport(m))];
+    const sum = (f: (g: GuestReport) => number) => guests.reduce((n, g) => n + f(g), 0);
     return {
       rounds: [...(this.campaign?.rounds ?? [])],
       injected: sys.faults.summary('rtl'),
       failedBursts: sys.busErrors.total,
       failedFetches: [...sys.busErrors.tx.values(), ...sys.busErrors.rx.values()].reduce((n, t) => n + t.fetches, 0),
       dmaErrCounted: dmaErr,
-      errCompletions: {
-        tx: sum((s) => s.txErrors) + sumRetired((g) => g.txErrors),
-        rx: sum((s) => s.rxErrors) + sumRetired((g) => g.rxErrors),
-      },
+      errCompletions: { tx: sum((g) => g.txErrors), rx: sum((g) => g.rxErrors) },
       corruptedOnWire: sys.wire.corruptedCount,
       faultedContexts: sys.faultedReported,
       recoveries: sys.vmm.stats.recoveries,
       quiesceTimeouts: sys.vmm.stats.quiesceTimeouts,
       intrRearms: sys.vmm.stats.intrRearms,
-      droppedAtLinkDown: {
-        tx: sum((s) => s.txDropped) + sumRetired((g) => g.droppedTx),
-        rx: sum((s) => s.rxDropped) + sumRetired((g) => g.droppedRx),
-      },
+      droppedAtLinkDown: { tx: sum((g) => g.droppedTx), rx: sum((g) => g.droppedRx) },
       falseSuccesses: [...sys.monitor.falseSuccesses],
     };
   }
