@@ -103,6 +103,38 @@ export function control(p: NicParams) {
     const st = fsm(m, 'state', ['IDLE', 'W_DECIDE', 'W_FORWARD', 'W_RESP', 'R_DECIDE', 'R_FORWARD', 'R_RESP'] as const);
     const takeWrite = m.named('take_write', st.is('IDLE').and(bar1.awvalid).and(bar1.wvalid));
     const takeRead = m.named('take_read', st.is('IDLE').and(takeWrite.not()).and(bar1.arvalid));
+
+    // The register selects are decoded from the address as it is taken and kept in flip-flops beside
+    // it, so the DECIDE states start from registers: decoding req_addr there put the whole decoder in
+    // front of the write's priority chain and the FSM (12 LUT levels in the flattened synth_ecp5).
+    const inDec = decodeBar1Addr(m, m.named('in_addr', mux(takeWrite, bar1.awaddr, bar1.araddr)), p, 'in');
+    const taking = takeWrite.or(takeRead);
+    const selectReg = (name: string, e: Expr): Expr => {
+      const r = m.reg(`req_is_${name}`, Bool, { reset: 0 });
+      m.when(taking, () => r.set(e));
+      return r;
+    };
+    const localGlobals: readonly Bar1GlobalReg[] = [...CONSTANT_GLOBALS, 'SCRATCH', 'GLOBAL_STATUS', 'FAULT_VEC'];
+    const globalSel = new Map<Bar1GlobalReg, Expr>(
+      [...localGlobals, 'INTR_CTRL', 'INTR_RING_LOG2'].map((r) => [
+        r as Bar1GlobalReg,
+        selectReg(r.toLowerCase(), inDec.isGlobal(r as Bar1GlobalReg)),
+      ]),
+    );
+    const isGlobal = (r: Bar1GlobalReg): Expr => {
+      const e = globalSel.get(r);
+      if (!e) throw new Error(`control: no registered select for global register ${r}`);
+      return e;
+    };
+    const isCtxCtrl = selectReg('ctrl', inDec.isCtx('CTRL'));
+    const isCtxStatus = selectReg('status', inDec.isCtx('STATUS'));
+    const isRingLog2 = selectReg('ring_log2', inDec.isCtx('TX_RING_LOG2').or(inDec.isCtx('RX_RING_LOG2')));
+    const isCtxLocked = selectReg('ctx_locked', inDec.isCtxLocked);
+    const isGlobalLocked = selectReg('global_locked', inDec.isGlobalLocked);
+    const isLocalGlobal = selectReg(
+      'local_global',
+      localGlobals.map((r) => inDec.isGlobal(r)).reduce((a, b) => a.or(b)),
+    );
     bar1.awready.set(takeWrite);
     bar1.wready.set(takeWrite);
     bar1.arready.set(takeRead);
@@ -141,7 +173,7 @@ export function control(p: NicParams) {
     for (const reg of globals) if (CONSTANT_GLOBALS.includes(reg.name)) constants[reg.name] = lit(reg.reset, 32);
     const localGlobal = m.named(
       'local_global_data',
-      readSelect(dec.isGlobal, {
+      readSelect(isGlobal, {
         ...constants,
         SCRATCH: scratch,
         GLOBAL_STATUS: fieldsValue([
@@ -151,10 +183,6 @@ export function control(p: NicParams) {
         ]),
         FAULT_VEC: faultVecWord(m, fault, dec.faultVecWord),
       }),
-    );
-    const isLocalGlobal = m.named(
-      'is_local_global',
-      [...CONSTANT_GLOBALS, 'SCRATCH', 'GLOBAL_STATUS', 'FAULT_VEC'].map((r) => dec.isGlobal(r as Bar1GlobalReg)).reduce((a, b) => a.or(b)),
     );
     const ctrlValue = m.named(
       'ctrl_value',
@@ -176,22 +204,22 @@ export function control(p: NicParams) {
     );
 
     const ringLog2 = data.bits(RING_LOG2.LOG2.lsb + RING_LOG2.LOG2.width - 1, RING_LOG2.LOG2.lsb);
-    const badRingLog2 = dec.isCtx('TX_RING_LOG2').or(dec.isCtx('RX_RING_LOG2')).and(ringLog2.gt(p.MAX_RING_LOG2));
-    const badIntrLog2 = dec.isGlobal('INTR_RING_LOG2').and(ringLog2.gt(MAX_INTR_RING_LOG2));
-    const ctxRefused = m.named('ctx_write_refused', dec.isCtxLocked.and(en.bit(ctx)).or(badRingLog2));
-    const globalRefused = m.named('global_write_refused', dec.isGlobalLocked.and(intrEnabled).or(badIntrLog2));
+    const badRingLog2 = isRingLog2.and(ringLog2.gt(p.MAX_RING_LOG2));
+    const badIntrLog2 = isGlobal('INTR_RING_LOG2').and(ringLog2.gt(MAX_INTR_RING_LOG2));
+    const ctxRefused = m.named('ctx_write_refused', isCtxLocked.and(en.bit(ctx)).or(badRingLog2));
+    const globalRefused = m.named('global_write_refused', isGlobalLocked.and(intrEnabled).or(badIntrLog2));
 
     // ---- faults: set by the engines' pulses, cleared by W1C writes; a set in the clearing cycle wins ----
     const oneHot = (valid: Expr, c: Expr): Expr => mux(valid, lit(1, n).shl(c), lit(0, n));
     const faultSet = m.named('fault_set', oneHot(txFault.valid, txFault.ctx).or(oneHot(rxFault.valid, rxFault.ctx)));
     const writing = st.is('W_DECIDE');
     const w1c = (isReg: Expr, f: { lsb: number }): Expr => writing.and(isReg).and(data.bit(f.lsb));
-    const faultClear = m.named('fault_clear', oneHot(w1c(dec.isCtx('STATUS'), STATUS.FAULT), ctx));
+    const faultClear = m.named('fault_clear', oneHot(w1c(isCtxStatus, STATUS.FAULT), ctx));
     const faultKept = m.named('fault_kept', fault.and(faultClear.not()));
     // Entering: a pulse for a context whose bit is clear (or is being cleared in this cycle).
     const faultEnter = m.named('fault_enter', faultSet.and(faultKept.not()).orR());
     fault.set(faultKept.or(faultSet));
-    const globalW1c = (f: { lsb: number }): Expr => w1c(dec.isGlobal('GLOBAL_STATUS'), f);
+    const globalW1c = (f: { lsb: number }): Expr => w1c(isGlobal('GLOBAL_STATUS'), f);
     ctxFaultFlag.set(ctxFaultFlag.and(globalW1c(GLOBAL_STATUS.CTX_FAULT).not()).or(faultEnter));
     intrFaultFlag.set(intrFaultFlag.and(globalW1c(GLOBAL_STATUS.INTR_FAULT).not()).or(intrFaultIn));
     const faultIrq = m.reg('fault_irq_q', Bool, { reset: 0 });
@@ -215,21 +243,21 @@ export function control(p: NicParams) {
         st.goto('W_RESP');
         m.when(ctxRefused, () => cfgErr.atIndex(ctx).set(1))
           .elseWhen(globalRefused, () => globalCfgErr.set(1))
-          .elseWhen(dec.isCtx('CTRL'), () => {
+          .elseWhen(isCtxCtrl, () => {
             en.atIndex(ctx).set(data.bit(CTRL.EN.lsb));
             quiesce.atIndex(ctx).set(data.bit(CTRL.QUIESCE.lsb));
             mcastEn.atIndex(ctx).set(data.bit(CTRL.MCAST_EN.lsb));
             spoofchk.atIndex(ctx).set(data.bit(CTRL.SPOOFCHK.lsb));
           })
-          .elseWhen(dec.isCtx('STATUS'), () => {
+          .elseWhen(isCtxStatus, () => {
             m.when(data.bit(STATUS.CFG_ERR.lsb), () => cfgErr.atIndex(ctx).set(0));
           })
-          .elseWhen(dec.isGlobal('SCRATCH'), () => scratch.set(data))
-          .elseWhen(dec.isGlobal('GLOBAL_STATUS'), () => {
+          .elseWhen(isGlobal('SCRATCH'), () => scratch.set(data))
+          .elseWhen(isGlobal('GLOBAL_STATUS'), () => {
             m.when(data.bit(GLOBAL_STATUS.CFG_ERR.lsb), () => globalCfgErr.set(0));
           })
           .elseWhen(isLocalGlobal.not(), () => {
-            m.when(dec.isGlobal('INTR_CTRL'), () => intrEnabled.set(data.bit(INTR_CTRL.EN.lsb)));
+            m.when(isGlobal('INTR_CTRL'), () => intrEnabled.set(data.bit(INTR_CTRL.EN.lsb)));
             st.goto('W_FORWARD');
           });
       },
@@ -248,7 +276,7 @@ export function control(p: NicParams) {
           rdata.set(localGlobal);
           st.goto('R_RESP');
         })
-          .elseWhen(dec.isCtx('CTRL'), () => {
+          .elseWhen(isCtxCtrl, () => {
             rdata.set(ctrlValue);
             st.goto('R_RESP');
           })
@@ -260,7 +288,7 @@ export function control(p: NicParams) {
         gathered.set(answerBits);
         m.when(sentAll.and(answeredAll), () => {
           // The busy bit is internal: a STATUS read answers QUIESCED and CFG_ERR from it.
-          rdata.set(mux(dec.isCtx('STATUS'), statusValue, answerBits));
+          rdata.set(mux(isCtxStatus, statusValue, answerBits));
           st.goto('R_RESP');
         });
       },

@@ -160,11 +160,25 @@ export function intrEngine(p: NicParams, opts: { mutation?: IntrMutation } = {})
     m.when(wrAt('INTR_RING_BASE_HI'), () => ringBase.at(63, 32).set(data));
     m.when(wrAt('INTR_RING_LOG2').and(data.le(MAX_INTR_RING_LOG2)), () => ringLog2.set(data.trunc(log2W)));
     m.when(wrAt('COALESCE_EVENTS'), () => coalEvents.set(data.bits(evW - 1, 0)));
+    // The event threshold (0 counts as 1) is kept beside the register, so the coalescing decision
+    // does not start with a 16-bit compare with zero and a multiplexer.
+    const evReset = findRegister(globals, 'COALESCE_EVENTS').reset;
+    const evThreshold = m.reg('ev_threshold', UInt(evW), { reset: evReset === 0 ? 1 : evReset });
+    m.when(wrAt('COALESCE_EVENTS'), () => {
+      const v = data.bits(evW - 1, 0);
+      evThreshold.set(mux(v.eq(0), lit(1, evW), v));
+    });
     m.when(wrAt('COALESCE_CYCLES'), () => coalCycles.set(data.bits(cycW - 1, 0)));
 
+    // A read is answered two cycles after it is taken: its word is registered first, so the register
+    // multiplexer starts from a flip-flop and not from the BAR1 block's address decoder.
+    const rdPending = m.reg('rd_pending', Bool, { reset: 0 });
+    const rdWord = m.reg('rd_word', UInt(18), { reset: 0 });
+    rdPending.set(reg.rd_valid);
+    m.when(reg.rd_valid, () => rdWord.set(reg.rd_addr.bits(19, 2)));
     const respValid = m.reg('resp_valid_q', Bool, { reset: 0 });
     const respData = m.reg('resp_data_q', UInt(32), { reset: 0 });
-    respValid.set(reg.rd_valid);
+    respValid.set(rdPending);
     const readable: Record<IntrReg, Expr> = {
       INTR_CTRL: enable.resize(32),
       INTR_RING_BASE_LO: ringBase.bits(31, 0),
@@ -179,9 +193,9 @@ export function intrEngine(p: NicParams, opts: { mutation?: IntrMutation } = {})
       INTR_IRQS: irqCount,
     };
     const readValue = m.wire('read_value', UInt(32), { init: 0 });
-    const readSwitch = m.switch(reg.rd_addr.bits(19, 2));
+    const readSwitch = m.switch(rdWord);
     for (const name of INTR_OWNED_REGS) readSwitch.is(wordOf(name), () => readValue.set(readable[name]));
-    respData.set(mux(reg.rd_valid, readValue, lit(0, 32)));
+    respData.set(mux(rdPending, readValue, lit(0, 32)));
     reg.resp_valid.set(respValid);
     reg.resp_data.set(respData);
 
@@ -214,7 +228,6 @@ export function intrEngine(p: NicParams, opts: { mutation?: IntrMutation } = {})
     const evSum = m.named('ev_sum', evCount.add(completions.resize(evW)));
     const evNext = m.named('ev_next', mux(evSum.bit(evW), lit((1 << evW) - 1, evW), evSum.trunc(evW)));
     const anyCompletion = m.named('any_completion', completions.ne(0));
-    const evThreshold = m.named('ev_threshold', mux(coalEvents.eq(0), lit(1, evW), coalEvents));
     const byCount = m.named('by_count', evCount.ge(evThreshold));
     const byTime = m.named('by_time', coalCycles.ne(0).and(armed).and(cycles.ge(coalCycles)));
     const due = m.named('due', anyUnmasked.and(any(byCount, byTime, kick, redo)));
