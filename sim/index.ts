@@ -13,7 +13,7 @@ export { readWords, writeWords } from './port-class.js';
 export type { PortDir, PortInfo } from './ports.js';
 export type { Design, SimulateOptions, VerilogDesign } from './simulate.js';
 export { simulate, specOf, verilogOf } from './simulate.js';
-export type { LoadOptions, Port, ResetOptions, XInitOptions } from './simulation.js';
+export type { LoadOptions, Port, ResetOptions, SampleWatch, XInitOptions } from './simulation.js';
 export { loadModel, Simulation, Waves } from './simulation.js';
 export { ToolchainError, toolchain } from './toolchain.js';
 export type { WaveHeader, WaveSignal } from './wave-file.js';

@@ -149,6 +149,80 @@ describe('fork and join', () => {
   });
 });
 
+describe('quiet stretches', () => {
+  /** Edges at which `wrapped` was sampled high, with and without quiet hooks, over `edges` edges from a count of `start`. */
+  async function wraps(quiet: boolean, edges: number, start: number) {
+    const t = await fresh();
+    sim.ports.load_value = start;
+    sim.ports.load = 1;
+    await t.rising();
+    sim.ports.load = 0;
+    sim.ports.en = 1;
+    const seen: number[] = [];
+    let ran = 0;
+    let skipped = 0;
+    const c0 = t.cycle;
+    t.onEdge(
+      (c) => {
+        ran++;
+        if (sim.sampled.wrapped) seen.push(c - c0);
+      },
+      quiet ? { quiet: { idle: () => Number.POSITIVE_INFINITY, skip: (k) => (skipped += k), wake: ['wrapped'] } } : {},
+    );
+    await t.cycles(edges);
+    return { seen, ran, skipped, cycles: t.cycle - c0 };
+  }
+
+  it('skips an idle callback, wakes it at the edge a watched port is sampled high, and accounts for every edge', async () => {
+    const plain = await wraps(false, 140_000, 65_000);
+    const quiet = await wraps(true, 140_000, 65_000);
+    expect(plain.seen.length).toBe(3);
+    expect(quiet.seen).toEqual(plain.seen);
+    expect(quiet.cycles).toBe(140_000);
+    expect(quiet.ran + quiet.skipped).toBe(140_000);
+    // Woken three times, plus the edges that end each stretch (the deadline, the stretch limit).
+    expect(quiet.ran).toBeLessThan(20);
+    expect(plain.ran).toBe(140_000);
+  });
+
+  it('an until with a horizon ends on the same edge, one without runs every callback', async () => {
+    for (const horizon of [true, false]) {
+      const t = await fresh();
+      let ran = 0;
+      let count = 0;
+      t.onEdge(
+        () => {
+          ran++;
+          count++;
+        },
+        { quiet: { idle: () => Number.POSITIVE_INFINITY, skip: (k) => (count += k) } },
+      );
+      const c0 = t.cycle;
+      await t.until(() => count >= 5000, horizon ? { horizon: () => 5000 - count } : {});
+      expect(t.cycle - c0).toBe(5000);
+      expect(count).toBe(5000);
+      if (horizon) expect(ran).toBeLessThan(5);
+      else expect(ran).toBe(5000);
+      tb.close();
+    }
+  });
+
+  it("a callback's idle() bounds the stretch, and a callback without hooks turns stretches off", async () => {
+    const t = await fresh();
+    const at: number[] = [];
+    t.onEdge((c) => void at.push(c), { quiet: { idle: () => 99 } });
+    const c0 = t.cycle;
+    await t.cycles(1000);
+    // Runs at every 100th edge: 99 idle ones, then one it must see.
+    expect(at.map((c) => c - c0)).toEqual(Array.from({ length: 10 }, (_, i) => 100 * (i + 1)));
+    let n = 0;
+    t.onEdge(() => void n++);
+    await t.cycles(1000);
+    expect(n).toBe(1000);
+    expect(at.length).toBe(1010);
+  });
+});
+
 describe('ownership', () => {
   it('a new testbench takes over from one a failed test left open', async () => {
     const old = new Testbench(sim);

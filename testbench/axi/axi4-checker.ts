@@ -136,7 +136,12 @@ export class Axi4Checker {
       this.b = { id: bid };
     }
     this.dataBytes = dataBits / 8;
-    tb.onEdge(() => this.edge(), { name: `${prefix} AXI4 checker` });
+    const rules = Object.values(this.rules);
+    tb.onEdge(() => this.edge(), {
+      name: `${prefix} AXI4 checker`,
+      // With every VALID low and no transfer waiting for READY, an edge changes nothing here.
+      quiet: { idle: () => (rules.every((r) => r.idle) ? Number.POSITIVE_INFINITY : 0), wake: rules.map((r) => r.valid.name) },
+    });
   }
 
   get violations(): readonly string[] {

@@ -230,7 +230,30 @@ export class Axi4SlaveMemory {
       this.wLanes = laneView(this.w.data.sampledWords, this.dataBytes);
     }
     this.driveReadies();
-    tb.onEdge(() => this.edge(), { name: `${prefix} AXI4 memory` });
+    // Its checker wakes the quiet stretches on the master's VALIDs.
+    tb.onEdge(() => this.edge(), { name: `${prefix} AXI4 memory`, quiet: { idle: () => this.idleEdges() } });
+  }
+
+  /**
+   * Edges at which this memory would do nothing while the master's VALIDs stay low: none while it
+   * drives a beat or a response or its patterns vary, else up to the first burst whose latency ends.
+   */
+  private idleEdges(): number {
+    if (this.rDriving || this.bDriving || this.curRead !== null) return 0;
+    const o = this.o;
+    if (o.arready !== always || o.awready !== always || o.wready !== always || o.rvalid !== always || o.bvalid !== always) return 0;
+    if (!(this.rRule?.idle ?? true) || !(this.bRule?.idle ?? true)) return 0;
+    let due = Number.POSITIVE_INFINITY;
+    const q = this.readQ;
+    for (let i = 0; i < q.length; i++) {
+      // Only the first burst of each ID can be picked.
+      let first = true;
+      for (let j = 0; j < i && first; j++) if (q[j].burst.id === q[i].burst.id) first = false;
+      if (first && q[i].readyAt < due) due = q[i].readyAt;
+    }
+    const head = this.bQ[0];
+    if (head !== undefined && head.readyAt < due) due = head.readyAt;
+    return Math.max(0, due - this.tb.cycle - 1);
   }
 
   private inRange(b: Burst): boolean {

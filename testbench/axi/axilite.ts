@@ -98,6 +98,15 @@ class LiteRules {
     this.r = new ChannelRule(log, p.rvalid, p.rready, opt(p.rdata, p.rresp), handshake);
   }
 
+  /** No channel waits for READY: edges with every VALID low change nothing. */
+  get idle(): boolean {
+    return this.aw.idle && this.w.idle && this.b.idle && this.ar.idle && this.r.idle;
+  }
+
+  get valids(): string[] {
+    return [this.aw, this.w, this.b, this.ar, this.r].map((c) => c.valid.name);
+  }
+
   /** Returns which channels transferred at this edge (valid until the next call). */
   edge(): Readonly<{ aw: boolean; w: boolean; b: boolean; ar: boolean; r: boolean }> {
     const b = this.b.edge();
@@ -137,7 +146,10 @@ export class AxiLiteChecker {
   constructor(tb: Testbench<object>, prefix: string, opts: CheckerOptions = {}) {
     this.log = new ViolationLog(tb, prefix, 'AXI4-Lite', opts.onViolation ?? 'fail');
     const rules = new LiteRules(litePorts(tb, prefix), this.log, this.log);
-    tb.onEdge(() => void rules.edge(), { name: `${prefix} AXI4-Lite checker` });
+    tb.onEdge(() => void rules.edge(), {
+      name: `${prefix} AXI4-Lite checker`,
+      quiet: { idle: () => (rules.idle ? Number.POSITIVE_INFINITY : 0), wake: rules.valids },
+    });
   }
 
   get violations(): readonly string[] {
@@ -198,7 +210,11 @@ export class AxiLiteMaster {
     this.p.awprot?.set(0);
     this.p.arprot?.set(0);
     this.driveReadies();
-    tb.onEdge(() => this.edge(), { name: `${prefix} AXI4-Lite master` });
+    tb.onEdge(() => this.edge(), {
+      name: `${prefix} AXI4-Lite master`,
+      // Idle while no address or data waits for its handshake (a response is awaited by its VALID) and the readies are constant.
+      quiet: { idle: () => this.idleEdges(), wake: this.rules.valids },
+    });
   }
 
   /** Writes `data` at `addr` (all byte lanes unless `strb` says otherwise); resolves with BRESP. */
@@ -253,6 +269,12 @@ export class AxiLiteMaster {
     this.p.araddr.set(op.addr);
     this.p.arvalid.set(1);
     this.arPending = true;
+  }
+
+  private idleEdges(): number {
+    if (this.awPending || this.wPending || this.arPending) return 0;
+    if (this.bready !== always || this.rready !== always || !this.rules.idle) return 0;
+    return Number.POSITIVE_INFINITY;
   }
 
   private driveReadies(): void {

@@ -107,7 +107,11 @@ export class AxisSource {
     // The source only needs to watch the design's side: its own driving obeys the rule by construction.
     this.rule = new ChannelRule(null, this.p.tvalid, this.p.tready, payloadOf(this.p), streamRule);
     this.p.tvalid.set(0);
-    tb.onEdge(() => this.edge(), { name: `${prefix} source` });
+    tb.onEdge(() => this.edge(), {
+      name: `${prefix} source`,
+      // Nothing to send and a pacing without state of its own: an edge only keeps TVALID low.
+      quiet: { idle: () => (this.idle && !this.driving && this.pacing === always ? Number.POSITIVE_INFINITY : 0) },
+    });
   }
 
   /** Queues a frame (bytes, or explicit beats); resolves when the design has taken its last beat. */
@@ -210,7 +214,13 @@ export class AxisSink {
     this.rule = new ChannelRule(this.log, this.p.tvalid, this.p.tready, payloadOf(this.p), streamRule);
     this.lanes = laneView(this.p.tdata.sampledWords, this.p.bytes);
     this.p.tready.set(this.ready(tb.cycle) ? 1 : 0);
-    tb.onEdge(() => this.edge(), { name: `${prefix} sink` });
+    tb.onEdge(() => this.edge(), {
+      name: `${prefix} sink`,
+      quiet: {
+        idle: () => (this.rule.idle && this.ready === always ? Number.POSITIVE_INFINITY : 0),
+        wake: [this.p.tvalid.name],
+      },
+    });
   }
 
   /** The next complete frame (waits for it). */
@@ -270,7 +280,10 @@ export class AxisMonitor {
       () => {
         if (this.rule.edge() && keep) this.transfers.push({ cycle: tb.cycle, data: p.tdata.sampled() });
       },
-      { name: `${prefix} monitor` },
+      {
+        name: `${prefix} monitor`,
+        quiet: { idle: () => (this.rule.idle ? Number.POSITIVE_INFINITY : 0), wake: [p.tvalid.name] },
+      },
     );
   }
 

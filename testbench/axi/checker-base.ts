@@ -48,6 +48,11 @@ export class ChannelRule {
     this.held = payload.map(() => 0);
   }
 
+  /** No transfer is waiting for ready: with valid low at the next edges, they change nothing here. */
+  get idle(): boolean {
+    return !this.waiting;
+  }
+
   edge(): boolean {
     const v = this.valid.sampled() !== 0;
     const r = this.ready.sampled() !== 0;

@@ -8,7 +8,7 @@
  * `await` of anything else simply holds the clock. Coroutines cost no Promise per edge; async code costs
  * one Promise per wait.
  */
-import type { PortValues, Simulation } from '../../sim/index.js';
+import type { PortValues, SampleWatch, Simulation } from '../../sim/index.js';
 import { activeLowName, type ResetOptions, resetNames } from '../../sim/simulation.js';
 import { Clock } from './clock.js';
 import { DeadlockError, StallError, TimeoutError } from './errors.js';
@@ -38,6 +38,34 @@ export interface WaitOptions {
   what?: string;
 }
 
+export interface UntilOptions extends WaitOptions {
+  /**
+   * For quiet stretches (see `QuietHooks`): the number of quiet edges after which the condition may
+   * first hold, a lower bound (Infinity: only a non-quiet edge can make it hold). The condition must
+   * read only state that callbacks change (not ports, not the cycle). Without it an `until` makes
+   * every edge run every callback.
+   */
+  horizon?: () => number;
+}
+
+/**
+ * How a per-edge callback lets quiet stretches run without it. While every live callback and
+ * coroutine is idle, no edge waiter is pending and every `until` has a horizon, the scheduler runs the
+ * model up to the nearest of their bounds and the next deadline in one go, stopping early at the first
+ * edge where a `wake` port is sampled nonzero (that edge runs every callback as usual).
+ */
+export interface QuietHooks {
+  /**
+   * How many of the next edges this callback would do nothing at, provided every `wake` port of every
+   * callback stays 0 at them (0: it must run at the next edge; Infinity: until woken).
+   */
+  idle(): number;
+  /** Told that `edges` edges went by without this callback (they were all quiet). */
+  skip?(edges: number): void;
+  /** Ports (outputs or inputs) whose sample being nonzero at an edge makes that edge run normally. */
+  wake?: readonly string[];
+}
+
 /** A pending async wait. */
 interface Pending<T> {
   what: string;
@@ -59,7 +87,12 @@ export interface Settle<T> {
 interface Activity {
   readonly task: Task<unknown>;
   edge(cycle: number): void;
+  /** Null: the activity runs at every edge (no quiet stretch while it lives). */
+  readonly quiet: QuietHooks | null;
 }
+
+/** The longest quiet stretch run in one go (the scheduler's time checks run between stretches). */
+const maxQuietStretch = 1 << 16;
 
 type Body<T> = (() => Coroutine<T> | Promise<T>) | Coroutine<T>;
 
@@ -92,7 +125,9 @@ export class Testbench<P extends object = PortValues> {
   private readonly pending = new Set<Pending<unknown>>();
   /** The wait behind each promise `wait()` returned, so a timeout can abandon it. */
   private readonly pendingOf = new WeakMap<Promise<unknown>, Pending<unknown>>();
-  private untils: { cond: () => boolean; p: Pending<void> }[] = [];
+  private untils: { cond: () => boolean; p: Pending<void>; horizon: (() => number) | null }[] = [];
+  /** The wake ports of the live activities, rebuilt when activities come or go. */
+  private watch: SampleWatch | null = null;
   private edgePromise: Promise<void> | null = null;
   private edgeResolve: (() => void) | null = null;
   private edgeReject: ((e: unknown) => void) | null = null;
@@ -180,12 +215,13 @@ export class Testbench<P extends object = PortValues> {
    * Resolves once `cond()` holds: at once if it holds now, else after the first edge where it does.
    * Conditions are checked after the coroutines of that edge ran.
    */
-  until(cond: () => boolean, opts: WaitOptions = {}): Promise<void> {
+  until(cond: () => boolean, opts: UntilOptions = {}): Promise<void> {
     if (this.failure !== null || this.closed) return this.refused();
     if (cond()) return Promise.resolve();
     const what = opts.what ?? `until(${cond.toString().slice(0, 60)})`;
+    const horizon = opts.horizon ?? null;
     const p = this.wait<void>(what, (s) => {
-      this.untils.push({ cond, p: s as Pending<void> });
+      this.untils.push({ cond, p: s as Pending<void>, horizon });
     });
     return opts.timeout === undefined ? p : this.withTimeout(p, opts.timeout, what);
   }
@@ -330,7 +366,7 @@ export class Testbench<P extends object = PortValues> {
    * Calls `fn(cycle)` after every rising edge (before coroutines forked later) until it returns false
    * or the returned task is cancelled.
    */
-  onEdge(fn: (cycle: number) => unknown, opts: { name?: string } = {}): Task<void> {
+  onEdge(fn: (cycle: number) => unknown, opts: { name?: string; quiet?: QuietHooks } = {}): Task<void> {
     this.checkOpen();
     const task = new Task<void>(opts.name ?? (fn.name || `callback${++this.taskCount}`), 'callback');
     task.joinHook = () => this.joinTask(task);
@@ -344,9 +380,11 @@ export class Testbench<P extends object = PortValues> {
           this.fail(e);
         }
       },
+      quiet: opts.quiet ?? null,
     };
     task.cancelHook = () => this.endActivity(task, 'cancelled', undefined);
     this.activities.push(act);
+    this.watch = null;
     return task;
   }
 
@@ -488,6 +526,8 @@ export class Testbench<P extends object = PortValues> {
         } else if (cycle < wakeAt) return;
         resume();
       },
+      // A coroutine waiting a cycle count sleeps until then; one waiting on a condition or a task runs every edge.
+      quiet: { idle: () => (cond !== null || waitFor !== null ? 0 : wakeAt - this.sim.cycle - 1) },
     };
     task.cancelHook = () => {
       this.endActivity(task, 'cancelled', undefined);
@@ -531,6 +571,7 @@ export class Testbench<P extends object = PortValues> {
   private endActivity<T>(task: Task<T>, state: 'done' | 'failed' | 'cancelled', value: T | undefined, error?: unknown): void {
     if (task.done) return;
     this.doneActivities++;
+    this.watch = null;
     task.finish(state, value, error);
   }
 
@@ -623,9 +664,54 @@ export class Testbench<P extends object = PortValues> {
         sim.afterEdge = this.edgeHook;
         this.idleCycles += idle;
       }
+    } else if (this.edgeWaiters === 0 && this.quietStretch()) {
+      this.idleCycles++;
+      return;
     }
     sim.tick(1);
     this.idleCycles++;
+  }
+
+  /**
+   * Runs a quiet stretch (see `QuietHooks`) when every activity and wait allows one. Returns true when
+   * it ended at an edge a wake port hit (that edge's callbacks have run), false when the caller is to
+   * run the next edge as usual.
+   */
+  private quietStretch(): boolean {
+    const sim = this.sim;
+    const cycle = sim.cycle;
+    let n = Math.min(maxQuietStretch, this.startCycle + this.maxCycles - cycle - 1, this.stallLimit - this.idleCycles - 1);
+    if (this.heap.size > 0) n = Math.min(n, this.heap.peek() - cycle - 1);
+    if (n < 2) return false;
+    const untils = this.untils;
+    for (let i = 0; i < untils.length; i++) {
+      const u = untils[i];
+      if (u.p.settled) continue;
+      if (u.horizon === null) return false;
+      n = Math.min(n, u.horizon() - 1);
+      if (n < 2) return false;
+    }
+    const acts = this.activities;
+    for (let i = 0; i < acts.length; i++) {
+      const a = acts[i];
+      if (a.task.done) continue;
+      if (a.quiet === null) return false;
+      n = Math.min(n, a.quiet.idle());
+      if (n < 2) return false;
+    }
+    this.watch ??= sim.sampleWatch(acts.flatMap((a) => (a.task.done ? [] : (a.quiet?.wake ?? []))));
+    const ran = sim.runQuiet(n, this.watch);
+    const woke = sim.woke;
+    const skipped = woke ? ran - 1 : ran;
+    this.idleCycles += skipped;
+    if (skipped > 0) {
+      for (let i = 0; i < acts.length; i++) {
+        const a = acts[i];
+        if (!a.task.done) a.quiet?.skip?.(skipped);
+      }
+    }
+    if (woke) this.edgeHook();
+    return woke;
   }
 
   private readonly edgeHook = (): void => {

@@ -235,7 +235,11 @@ export class SystemHarness {
     // width with nothing on the buses (a spoofed or oversize frame is discarded there).
     const frameBeats = Math.ceil(1600 / (params.STREAM_W / 8));
     this.quietCycles = Math.max(128, (opts.coalesce?.cycles ?? 64) + 64, 4 * maxLatency + 64, frameBeats + 64);
-    this.tb.onEdge(() => this.watch(), { name: 'system watch' });
+    this.tb.onEdge(() => this.watch(), {
+      name: 'system watch',
+      // Quiet edges (every VALID and the interrupt low) count as quiet unless the state says busy.
+      quiet: { idle: () => Number.POSITIVE_INFINITY, skip: (edges) => this.skipQuiet(edges), wake: SystemHarness.watched },
+    });
     // No failed payload read may leave as a good frame (the monitor's check on the wire).
     this.wire.onSent((f) => this.monitor.checkWireFrame(f.data, f.corrupted));
   }
@@ -299,7 +303,8 @@ export class SystemHarness {
   /** The physical interrupt: the VMM's handler runs once per pulse, one run at a time. */
   private async serveInterrupts(): Promise<void> {
     for (;;) {
-      await this.tb.until(() => this.irqPending || this.stopping, { what: 'irq' });
+      // Only a non-quiet edge (the interrupt sampled high) sets irqPending.
+      await this.tb.until(() => this.irqPending || this.stopping, { what: 'irq', horizon: () => Number.POSITIVE_INFINITY });
       if (this.stopping) return;
       this.irqPending = false;
       this.handling = true;
@@ -326,6 +331,18 @@ export class SystemHarness {
     }
   }
 
+  /** The sampled ports `watch` reads: an edge with all of them low is quiet on the buses and the wire. */
+  private static readonly watched = [
+    'irq',
+    'm_axi_arvalid',
+    'm_axi_awvalid',
+    'm_axi_wvalid',
+    'm_axi_rvalid',
+    'm_axi_bvalid',
+    'm_axis_tx_tvalid',
+    's_axis_rx_tvalid',
+  ];
+
   private watch(): void {
     const s = this.sim.sampled;
     if (s.irq) {
@@ -342,21 +359,33 @@ export class SystemHarness {
       s.m_axis_tx_tvalid ||
       s.s_axis_rx_tvalid ||
       s.irq ||
-      this.axi.readsInFlight > 0 ||
-      this.axi.writesPending > 0 ||
-      this.recovering > 0 ||
-      !this.wire.idle ||
-      this.irqPending ||
-      this.handling ||
+      this.busyState() ||
       accesses !== this.lastAccesses;
     this.lastAccesses = accesses;
     this.quiet = busy ? 0 : this.quiet + 1;
   }
 
+  /** What keeps the system busy besides the sampled ports. */
+  private busyState(): boolean {
+    return (
+      this.axi.readsInFlight > 0 || this.axi.writesPending > 0 || this.recovering > 0 || !this.wire.idle || this.irqPending || this.handling
+    );
+  }
+
+  /** `edges` quiet edges went by without `watch` (every watched port low, no DMA access: nothing ran). */
+  private skipQuiet(edges: number): void {
+    this.lastAccesses = this.rtlDma.accesses;
+    this.quiet = this.busyState() ? 0 : this.quiet + edges;
+  }
+
   /** Runs until nothing has moved for a while (DMA, wire, interrupts), then closes a scoreboard window. */
   async settle(opts: { check?: boolean; timeout?: number; allContexts?: boolean } = {}): Promise<Mismatch[]> {
     this.quiet = 0;
-    await this.tb.until(() => this.quiet >= this.quietCycles, { timeout: opts.timeout ?? 2_000_000, what: 'the system to go quiet' });
+    await this.tb.until(() => this.quiet >= this.quietCycles, {
+      timeout: opts.timeout ?? 2_000_000,
+      what: 'the system to go quiet',
+      horizon: () => this.quietCycles - this.quiet,
+    });
     const check = (opts.check ?? true) && this.differential;
     return check ? await this.scoreboard.checkWindow({ all: opts.allContexts }) : [];
   }

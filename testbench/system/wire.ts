@@ -59,7 +59,7 @@ export class WireSide {
           for (const fn of this.sentListeners) fn(seen);
         }
       },
-      { name: 'wire tx log' },
+      { name: 'wire tx log', quiet: { idle: () => (this.sink.frames.length === 0 ? Number.POSITIVE_INFINITY : 0) } },
     );
   }
 
