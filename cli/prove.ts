@@ -19,6 +19,11 @@ export interface ProveOptions {
   out?: string;
 }
 
+/** A run's time, or that its verdict came from build/formal-cache (the same proof on the same Verilog). */
+function took(r: { seconds: number; cached: boolean }): string {
+  return r.cached ? 'from build/formal-cache' : `${r.seconds.toFixed(1)} s`;
+}
+
 function pick(names: string[]): ProofSpec[] {
   if (names.length === 0) return [...PROOFS];
   // A property may be proven in parts, on several blocks: its id names them all.
@@ -55,7 +60,7 @@ export async function runProve(names: string[], opts: ProveOptions): Promise<voi
     total += r.seconds;
     const verdict =
       r.status === 'proven' ? `proven (induction length ${r.depth})` : r.status === 'bounded' ? `bounded to depth ${r.depth}` : 'FAILED';
-    process.stdout.write(` ${verdict}, ${r.seconds.toFixed(1)} s\n`);
+    process.stdout.write(` ${verdict}, ${took(r)}\n`);
     if (r.status === 'failed') {
       ok = false;
       for (const f of r.failed) process.stdout.write(`  failed: ${f.message} (${f.loc})\n`);
@@ -65,7 +70,7 @@ export async function runProve(names: string[], opts: ProveOptions): Promise<voi
       const c = await reachCover(def, wire, spec.coverDepth, { outDir, name: spec.name });
       total += c.seconds;
       process.stdout.write(
-        `  cover ${wire}: ${c.reached ? `reached in cycle ${c.step ?? '?'}` : `NOT reached within ${spec.coverDepth} cycles`}, ${c.seconds.toFixed(1)} s\n`,
+        `  cover ${wire}: ${c.reached ? `reached in cycle ${c.step ?? '?'}` : `NOT reached within ${spec.coverDepth} cycles`}, ${took(c)}\n`,
       );
       if (!c.reached) ok = false;
     }
@@ -78,7 +83,7 @@ export async function runProve(names: string[], opts: ProveOptions): Promise<voi
       total += b.seconds;
       const caught = b.status === 'failed';
       process.stdout.write(
-        `  broken variant (${spec.broken}): ${caught ? `counterexample found (${b.failed.map((f) => f.loc).join(', ')})` : 'NOT caught'}, ${b.seconds.toFixed(1)} s\n`,
+        `  broken variant (${spec.broken}): ${caught ? `counterexample found (${b.failed.map((f) => f.loc).join(', ')})` : 'NOT caught'}, ${took(b)}\n`,
       );
       if (!caught) ok = false;
     }

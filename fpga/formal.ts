@@ -15,7 +15,7 @@ import path from 'node:path';
 import type { ModuleDef, PropertyKind } from '../generator/index.js';
 import { emitDesign, formatLoc } from '../generator/index.js';
 import { buildRoot } from '../sim/paths.js';
-import { runYosysScript } from './yosys.js';
+import { cachedYosys } from './yosys.js';
 
 /** One property of the design as the flattened netlist names it. */
 export interface PropertyInfo {
@@ -40,6 +40,8 @@ export interface ProofResult {
   /** Where the counterexample (VCD, one time unit a cycle) was written, for a failure. */
   trace?: string;
   log: string;
+  /** The verdict was read from build/formal-cache (the same proof ran on the same Verilog before). */
+  cached: boolean;
 }
 
 export interface CoverResult {
@@ -49,6 +51,7 @@ export interface CoverResult {
   seconds: number;
   trace?: string;
   log: string;
+  cached: boolean;
 }
 
 export interface FormalOptions {
@@ -93,6 +96,14 @@ function prepScript(top: ModuleDef<unknown>, files: string[], keep: 'asserts' | 
     'dffunmap',
     'async2sync',
   ].join('\n');
+}
+
+/**
+ * One sat run, reused from build/formal-cache when the same script ran on the same Verilog before (a
+ * proof's verdict depends on nothing else), so a re-run of unchanged proofs takes seconds.
+ */
+function runProof(script: string, inputs: Record<string, string>, opts: FormalOptions) {
+  return cachedYosys(script, inputs, { cache: 'formal-cache', outputs: ['trace.vcd'], ...(opts.onLine ? { onLine: opts.onLine } : {}) });
 }
 
 function designInputs(top: ModuleDef<unknown>): { inputs: Record<string, string>; files: string[] } {
@@ -165,9 +176,10 @@ export async function proveDesign(top: ModuleDef<unknown>, mode: ProofMode, opts
       ? `sat -tempinduct -seq 1 -maxsteps ${mode.maxSteps} ${common}`
       : // Step 1 is the reset cycle; steps 2..depth+1 are the cycles after it.
         `sat -seq ${mode.depth + 1} ${common}`;
-  const run = await runYosysScript(`${prepScript(top, files, 'asserts')}\n${sat}`, inputs, opts.onLine);
+  const run = await runProof(`${prepScript(top, files, 'asserts')}\n${sat}`, inputs, opts);
   const seconds = (performance.now() - started) / 1000;
   const log = run.log;
+  const cached = run.cached === true;
   const base = mode.kind === 'induction' ? mode.maxSteps : mode.depth;
   const failedModel = /model found for base case: FAIL!|SAT proof finished - model found: FAIL!/.test(log);
   if (failedModel) {
@@ -180,16 +192,18 @@ export async function proveDesign(top: ModuleDef<unknown>, mode: ProofMode, opts
       failed: failedIn(run.files['trace.vcd'], props),
       ...(trace ? { trace } : {}),
       log,
+      cached,
     };
   }
   if (mode.kind === 'induction') {
     if (/Induction step proven: SUCCESS!/.test(log)) {
       const lengths = [...log.matchAll(/Trying induction with length (\d+)/g)].map((m) => Number(m[1]));
-      return { status: 'proven', depth: Math.max(1, ...lengths), seconds, failed: [], log };
+      return { status: 'proven', depth: Math.max(1, ...lengths), seconds, failed: [], log, cached };
     }
-    return { status: 'bounded', depth: mode.maxSteps, seconds, failed: [], log };
+    return { status: 'bounded', depth: mode.maxSteps, seconds, failed: [], log, cached };
   }
-  if (/SAT proof finished - no model found: SUCCESS!/.test(log)) return { status: 'bounded', depth: base, seconds, failed: [], log };
+  if (/SAT proof finished - no model found: SUCCESS!/.test(log))
+    return { status: 'bounded', depth: base, seconds, failed: [], log, cached };
   throw new Error(`yosys sat gave no verdict for ${top.verilogName}; the end of its log:\n${log.split('\n').slice(-20).join('\n')}`);
 }
 
@@ -201,9 +215,10 @@ export async function reachCover(top: ModuleDef<unknown>, wire: string, depth: n
   const started = performance.now();
   const { inputs, files } = designInputs(top);
   const sat = `sat -seq ${depth + 1} -set-assumes -set-at 1 rst 1 -prove ${wire} 0 -show-public -dump_vcd trace.vcd ${top.verilogName}`;
-  const run = await runYosysScript(`${prepScript(top, files, 'covers')}\n${sat}`, inputs, opts.onLine);
+  const run = await runProof(`${prepScript(top, files, 'covers')}\n${sat}`, inputs, opts);
   const seconds = (performance.now() - started) / 1000;
-  if (/SAT proof finished - no model found: SUCCESS!/.test(run.log)) return { reached: false, seconds, log: run.log };
+  if (/SAT proof finished - no model found: SUCCESS!/.test(run.log))
+    return { reached: false, seconds, log: run.log, cached: run.cached === true };
   if (!/SAT proof finished - model found: FAIL!/.test(run.log)) {
     throw new Error(`yosys sat gave no verdict for cover ${wire}; the end of its log:\n${run.log.split('\n').slice(-20).join('\n')}`);
   }
@@ -212,5 +227,12 @@ export async function reachCover(top: ModuleDef<unknown>, wire: string, depth: n
     .filter(([, v]) => v === '1')
     .map(([t]) => t);
   const trace = await saveTrace(run.files, { ...opts, name: `${opts.name ?? 'cover'}.${wire.replace(/[^A-Za-z0-9_]/g, '_')}` }, '');
-  return { reached: true, ...(hits.length ? { step: Math.min(...hits) } : {}), seconds, ...(trace ? { trace } : {}), log: run.log };
+  return {
+    reached: true,
+    ...(hits.length ? { step: Math.min(...hits) } : {}),
+    seconds,
+    ...(trace ? { trace } : {}),
+    log: run.log,
+    cached: run.cached === true,
+  };
 }

@@ -4,25 +4,13 @@
  * A latch anywhere in the design is an error: the DSL refuses them, so one here is a bug to report.
  */
 import { fork } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ModuleDef } from '../generator/dsl/module.js';
 import { writeDesign } from '../generator/verilog/write.js';
 import { buildRoot } from '../sim/paths.js';
-import { runYosysScript, type YosysRun } from './yosys.js';
-
-/** The npm yosys' version, part of every cache key. */
-const yosysVersion = ((): string => {
-  try {
-    const file = fileURLToPath(new URL('../node_modules/@yowasp/yosys/package.json', import.meta.url));
-    return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
-  } catch {
-    return 'unknown';
-  }
-})();
+import { cachedYosys } from './yosys.js';
 
 /** What to synthesize for: Yosys' generic gates, or the Lattice iCE40 / ECP5 or Xilinx 7-series families. */
 export type SynthTarget = 'generic' | 'ice40' | 'ecp5' | 'xc7';
@@ -327,33 +315,6 @@ function checkTarget(target: SynthTarget | undefined): SynthTarget {
 }
 
 /**
- * Runs yosys, or reuses the outputs of an earlier run of the same script on the same sources (kept
- * by content under build/synth-cache/): a block that did not change is not synthesized again.
- */
-async function cachedYosys(script: string, sources: Record<string, string>, opts: SynthOptions): Promise<YosysRun> {
-  const h = createHash('sha256');
-  h.update(`${yosysVersion}\n${script}\n`);
-  for (const name of Object.keys(sources).sort()) h.update(`${name}\n${sources[name]}\n`);
-  const dir = path.join(buildRoot(), 'synth-cache', h.digest('hex').slice(0, 32));
-  const outputs = ['stat.json', ...(opts.netlist ? ['netlist.json'] : [])];
-  try {
-    const files: Record<string, string> = {};
-    for (const f of outputs) files[f] = await readFile(path.join(dir, f), 'utf8');
-    const log = await readFile(path.join(dir, 'yosys.log'), 'utf8');
-    opts.onLog?.('0. Executing cached result (pass).');
-    return { log, files };
-  } catch {
-    // Not cached yet.
-  }
-  const run = await runYosysScript(script, sources, opts.onLog);
-  await mkdir(dir, { recursive: true });
-  for (const f of outputs) if (run.files[f] !== undefined) await writeFile(path.join(dir, f), run.files[f] as string);
-  // The log last: its presence marks a complete entry.
-  await writeFile(path.join(dir, 'yosys.log'), run.log);
-  return run;
-}
-
-/**
  * Synthesizes Verilog sources (file name -> text) with `top` as the top module. `synthesize` uses it for
  * generated designs; it also takes hand-written Verilog, e.g. a vendor wrapper.
  */
@@ -370,7 +331,11 @@ export async function synthesizeSources(top: string, sources: Record<string, str
     'stat',
     ...(opts.netlist ? ['write_json netlist.json'] : []),
   ].join('\n');
-  const run = await cachedYosys(script, sources, opts);
+  const run = await cachedYosys(script, sources, {
+    cache: 'synth-cache',
+    outputs: ['stat.json', ...(opts.netlist ? ['netlist.json'] : [])],
+    ...(opts.onLog ? { onLine: opts.onLog } : {}),
+  });
   const logFile = path.join(dir, 'yosys.log');
   await writeFile(logFile, run.log);
   const statJson = run.files['stat.json'];

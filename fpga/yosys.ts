@@ -1,14 +1,23 @@
 /**
  * Runs Yosys (the WebAssembly build from the `@yowasp/yosys` npm package, so no system install is
- * needed) on files held in memory, and hands back its log and the files it wrote.
+ * needed) on files held in memory, and hands back its log and the files it wrote; `cachedYosys`
+ * reuses an earlier run of the same script on the same inputs.
  */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Exit, runYosys, type Tree } from '@yowasp/yosys';
+import { buildRoot } from '../sim/paths.js';
 
 export interface YosysRun {
   /** Everything Yosys printed (stdout and stderr, interleaved). */
   log: string;
   /** Text files present after the run, by path ('/'-separated), inputs included. */
   files: Record<string, string>;
+  /** Read back from an earlier run's cache entry (`cachedYosys`), not run now. */
+  cached?: true;
 }
 
 /** Yosys stopped with an error; the message carries the end of its log. */
@@ -77,4 +86,56 @@ export async function runYosysScript(script: string, inputs: Record<string, stri
   const files: Record<string, string> = {};
   if (result) flatten(result, '', files);
   return { log, files };
+}
+
+/** The npm yosys' version, part of every cache key. */
+export const yosysVersion = ((): string => {
+  try {
+    const file = fileURLToPath(new URL('../node_modules/@yowasp/yosys/package.json', import.meta.url));
+    return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+})();
+
+export interface CachedYosysOptions {
+  /** The cache's folder under build/ (e.g. `synth-cache`, `formal-cache`). */
+  readonly cache: string;
+  /** The files the run writes that its callers read; kept when the run writes them. */
+  readonly outputs: readonly string[];
+  readonly onLine?: (line: string) => void;
+}
+
+/**
+ * Runs yosys, or reuses the log and outputs of an earlier run of the same script on the same inputs
+ * with the same yosys (kept by content under build/<cache>/): a block or a proof that did not change
+ * is not run again. CDNA_YOSYS_CACHE=0 always runs.
+ */
+export async function cachedYosys(script: string, inputs: Record<string, string>, opts: CachedYosysOptions): Promise<YosysRun> {
+  const h = createHash('sha256');
+  h.update(`${yosysVersion}\n${script}\n`);
+  for (const name of Object.keys(inputs).sort()) h.update(`${name}\n${inputs[name]}\n`);
+  const dir = path.join(buildRoot(), opts.cache, h.digest('hex').slice(0, 32));
+  const useCache = process.env.CDNA_YOSYS_CACHE !== '0';
+  if (useCache) {
+    try {
+      const written = JSON.parse(await readFile(path.join(dir, 'outputs.json'), 'utf8')) as string[];
+      const files: Record<string, string> = {};
+      for (const f of written) files[f] = await readFile(path.join(dir, f), 'utf8');
+      const log = await readFile(path.join(dir, 'yosys.log'), 'utf8');
+      opts.onLine?.('0. Executing cached result (pass).');
+      return { log, files, cached: true };
+    } catch {
+      // Not cached yet (or an entry from an older layout).
+    }
+  }
+  const run = await runYosysScript(script, inputs, opts.onLine);
+  if (!useCache) return run;
+  await mkdir(dir, { recursive: true });
+  const written = opts.outputs.filter((f) => run.files[f] !== undefined);
+  for (const f of written) await writeFile(path.join(dir, f), run.files[f] as string);
+  await writeFile(path.join(dir, 'yosys.log'), run.log);
+  // The list last: its presence marks a complete entry.
+  await writeFile(path.join(dir, 'outputs.json'), JSON.stringify(written));
+  return run;
 }

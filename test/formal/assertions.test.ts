@@ -83,6 +83,29 @@ describe('assertions in the DSL', () => {
     expect(bad.failed[0]?.loc).toMatch(/^test\/formal\/assertions\.test\.ts:\d+$/);
   }, 120_000);
 
+  it('reads a repeated proof back from build/formal-cache by content, verdict and counterexample alike', async () => {
+    // A module name of its own makes the first run a miss; the second, with the same Verilog, must be a hit.
+    const wrong = defineModule(`f_cached_${process.pid}_${Date.now()}`, {}, (m) => {
+      const c = m.reg('c', UInt(3), { reset: 0 });
+      c.set(c.addWrap(1));
+      m.output('out', UInt(3)).set(c);
+      m.assert(c.ne(6), 'never six');
+      return {};
+    });
+    const seen: string[][] = [[], []];
+    const runs = [];
+    for (const i of [0, 1]) {
+      runs.push(await proveDesign(wrong, { kind: 'bmc', depth: 8 }, { name: 'test-cached', onLine: (l) => seen[i]?.push(l) }));
+    }
+    expect(seen[0]?.some((l) => /cached result/.test(l))).toBe(false);
+    expect(seen[1]).toEqual(['0. Executing cached result (pass).']);
+    for (const r of runs) {
+      expect(r.status).toBe('failed');
+      expect(r.failed.map((f) => f.message)).toEqual(['never six']);
+      expect(r.trace).toMatch(/\.vcd$/);
+    }
+  }, 120_000);
+
   it('V-6 in simulation: a failing assertion of the mailbox stops a Verilator run (--assert) with the TypeScript line', async () => {
     const script = 'test/formal/fixtures/mailboxAssertSim.ts';
     const broken = await execa('node', ['--import', 'tsx', script, 'broken'], { reject: false, all: true });
