@@ -75,6 +75,8 @@ function split(addr: bigint): { pfn: number; offset: number } {
   return { pfn: Number(addr >> PAGE_SHIFT), offset: Number(addr & (PAGE_SIZE_N - 1n)) };
 }
 
+const noMappings: ReadonlyMap<GuestId, Access> = new Map();
+
 export class HostMemory {
   /** By page number as a Number (below 2^52, so exact): bigint keys hash slowly. */
   private readonly pages = new Map<number, Page>();
@@ -152,6 +154,21 @@ export class HostMemory {
   /** Pages that are owned by someone or mapped anywhere. */
   *knownPages(): Generator<PageInfo> {
     for (const pfn of this.pages.keys()) yield this.info(BigInt(pfn));
+  }
+
+  /**
+   * The pages mapped into some guest, with their live mappings (read only, no copy: for checks that
+   * run after every VMM call and must not copy every page's metadata).
+   */
+  *mappedPages(): Generator<PageInfo> {
+    for (const [pfn, p] of this.pages) {
+      if (p.mappings.size > 0) yield { pfn: BigInt(pfn), owner: p.owner, type: p.type, mappings: p.mappings };
+    }
+  }
+
+  /** The guests a page is mapped into, live (read only, no copy). */
+  mappingsOf(pfn: bigint): ReadonlyMap<GuestId, Access> {
+    return this.pages.get(Number(pfn))?.mappings ?? noMappings;
   }
 
   read(addr: bigint, len: number): Uint8Array {

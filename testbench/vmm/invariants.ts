@@ -7,7 +7,7 @@
  */
 import { DESCRIPTOR, decodeDescriptor } from '../../hdl/descriptors.js';
 import type { DmaMonitor } from '../host/dma-monitor.js';
-import { formatAddr, formatOwner, type HostMemory, PAGE_SIZE, pageBase, pfnOf } from '../host/memory.js';
+import { formatAddr, formatOwner, type HostMemory, PAGE_SIZE, pageBase, pageOffset, pfnOf } from '../host/memory.js';
 import type { ContextView, RingView, Vmm } from './vmm.js';
 
 /** One broken invariant: its name (as in the README) and what was found. */
@@ -22,6 +22,8 @@ export interface InvariantViolation {
     | 'ring-contents';
   readonly message: string;
 }
+
+const zeroDescriptor = new Uint8Array(DESCRIPTOR.bytes);
 
 function ringPages(r: RingView): bigint[] {
   const first = pfnOf(r.base);
@@ -91,7 +93,7 @@ export function vmmInvariantViolations(vmm: Vmm, monitor?: DmaMonitor): Invarian
         if (as !== `context ${c.ctx}'s ${what} ring`) {
           bad('held-pages', `${page(pfn)} is context ${c.ctx}'s ${what} ring but is ${as === undefined ? 'not held' : `held as ${as}`}`);
         }
-        for (const [g, access] of memory.info(pfn).mappings) {
+        for (const [g, access] of memory.mappingsOf(pfn)) {
           if (g !== c.owner || access !== 'ro')
             bad('mapping', `${page(pfn)} (context ${c.ctx}'s ${what} ring) is mapped ${access} into guest ${g}`);
         }
@@ -105,7 +107,7 @@ export function vmmInvariantViolations(vmm: Vmm, monitor?: DmaMonitor): Invarian
     if (as !== 'the interrupt ring' && as !== 'the completion records')
       bad('held-pages', `${page(pfn)} is held as ${as}, which no live context uses`);
     // (Completion records are typed `hypervisor`: the type check below covers them.)
-    else if (memory.typeOf(pfn) === 'ring' && memory.info(pfn).mappings.size > 0)
+    else if (memory.typeOf(pfn) === 'ring' && memory.mappingsOf(pfn).size > 0)
       bad('mapping', `${page(pfn)} (${as}) is mapped into a guest`);
   }
 
@@ -125,7 +127,7 @@ export function vmmInvariantViolations(vmm: Vmm, monitor?: DmaMonitor): Invarian
 
   // Mappings by page type: no guest writes a page table (P-3); I/O, completion records and free
   // pages are mapped nowhere; a mailbox page only into its context's owner (C-4).
-  for (const p of memory.knownPages()) {
+  for (const p of memory.mappedPages()) {
     for (const [g, access] of p.mappings) {
       if (p.owner === null) bad('mapping', `free ${page(p.pfn)} is mapped ${access} into guest ${g}`);
       else if (p.type === 'page-table' && access === 'rw') bad('mapping', `page-table ${page(p.pfn)} is mapped rw into guest ${g}`);
@@ -137,7 +139,7 @@ export function vmmInvariantViolations(vmm: Vmm, monitor?: DmaMonitor): Invarian
   for (let ctx = 0; ctx < vmm.params.N_CTX; ctx++) {
     const pfn = pfnOf(vmm.mailboxAddr(ctx));
     const c = byCtx.get(ctx);
-    for (const [g, access] of memory.info(pfn).mappings) {
+    for (const [g, access] of memory.mappingsOf(pfn)) {
       if (!c || g !== c.owner || !c.mailboxMapped || access !== 'rw') {
         bad('mapping', `mailbox page ${ctx} is mapped ${access} into guest ${g} (${c ? `owner guest ${c.owner}` : 'context unassigned'})`);
       }
@@ -166,7 +168,10 @@ export function vmmInvariantViolations(vmm: Vmm, monitor?: DmaMonitor): Invarian
         );
       }
       for (const e of r.entries) {
-        const d = decodeDescriptor(memory.read(r.base + BigInt((e.seq % r.size) * DESCRIPTOR.bytes), DESCRIPTOR.bytes));
+        // Read in place: a descriptor never straddles a page, and a page never written reads as zeros.
+        const at = r.base + BigInt((e.seq % r.size) * DESCRIPTOR.bytes);
+        const data = memory.pageData(pfnOf(at));
+        const d = data ? decodeDescriptor(data, pageOffset(at)) : decodeDescriptor(zeroDescriptor);
         if (d.addr !== e.addr || d.seq !== e.seq || (r === c.tx && d.len !== e.len)) {
           bad(
             'ring-contents',
