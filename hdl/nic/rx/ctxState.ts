@@ -116,7 +116,11 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   const cntMem = m.memory('rx_counters', { width: 224, depth: c.nCtx });
   const trustMem = m.memory('rx_done_trusted', { width: seqW, depth: c.nCtx });
   const cacheMem = m.memory('rx_desc_cache', { width: 80, depth: c.nCtx * D });
+  // Bits 11:4 of the ring base again, read a stage before the ring base: the fetch's 4 KiB page
+  // limit is worked out in READ, so that DECIDE only combines limits (see "fetch" below).
+  const pageMem = m.memory('rx_ring_page', { width: 8, depth: c.nCtx });
   const wRing = writePort(m, ringMem, 2);
+  const wPage = writePort(m, pageMem);
   const wLog2 = writePort(m, log2Mem);
   const wDone = writePort(m, doneMem, 2);
   const wDyn = writePort(m, dynMem);
@@ -210,11 +214,13 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   });
   m.when(selFetch, () => want.atIndex(fitWidth(grantCtx, ctxAddrW)).set(0));
   const qDynR = dynMem.read(ctxAddr(selCtx), { enable: selAny, name: 'q_dyn' });
+  const qLog2R = log2Mem.read(ctxAddr(selCtx), { enable: selAny, name: 'q_ring_log2' });
+  const qPageR = pageMem.read(ctxAddr(selCtx), { enable: selAny, name: 'q_ring_page' });
 
   // ---- READ: the other words of the context, and its cache slot for exp_seq.
   const rAddr = ctxAddr(rs.ctx);
   const qRing = ringMem.read(rAddr, { enable: rs.v, name: 'q_ring_base' });
-  const qLog2 = log2Mem.read(rAddr, { enable: rs.v, name: 'q_ring_log2' });
+  const qLog2 = m.reg('op_d_log2', UInt(c.ringLog2W), { reset: 0 });
   const qDone = doneMem.read(rAddr, { enable: rs.v, name: 'q_done_base' });
   const qCnt = cntMem.read(rAddr, { enable: rs.v, name: 'q_counters' });
   const qTrust = trustMem.read(rAddr, { enable: rs.v, name: 'q_done_trusted' });
@@ -223,7 +229,66 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   ds.v.set(rs.v);
   m.when(rs.v, () => {
     qDyn.set(qDynR);
+    qLog2.set(qLog2R);
     for (const k of Object.keys(rs) as (keyof typeof rs)[]) if (k !== 'v') ds[k].set(rs[k]);
+  });
+
+  // ---- READ, ahead of DECIDE: what a fetch issued by this operation may ask for, and the checks of
+  // a fresh descriptor. In every outcome that may fetch (a consume that takes a buffer, a fresh
+  // descriptor that is read again, a doorbell, a retry), the fetch starts at the context's fetch_seq,
+  // or at the fresh descriptor's seq; exp_seq is the context's, one more after a consume; the in-flight
+  // count is one less after a fresh descriptor. Each limit of the fetch is kept as a thermometer
+  // (bit k: the limit exceeds k), so DECIDE finds their minimum with AND gates: comparing and
+  // selecting in a chain there took 17 LUT levels.
+  const B = c.fetchBurst;
+  const rFresh = rs.kind.eq(OP.FRESH);
+  const rExp = qDynR.bits(seqW - 1, 0);
+  const rFetch = qDynR.bits(2 * seqW - 1, seqW);
+  const rCnt = qDynR.bits(2 * seqW + cw - 1, 2 * seqW);
+  const rGen = qDynR.bits(dynW - iw - 1, dynW - iw - genW);
+  const rInfl = qDynR.bits(dynW - 1, dynW - iw);
+  const rMask = cat(...Array.from({ length: L }, (_, k) => qLog2R.gt(L - 1 - k)));
+  const rSize = cat(lit(0, 1), rMask).addWrap(1);
+  const rFseq = mux(rFresh, rs.seq, rFetch);
+  const rExpAfter = mux(rs.kind.eq(OP.CONSUME), rExp.addWrap(1), rExp);
+  const rSlot = rFseq.trunc(L).and(rMask);
+  // The window and the distance fetch - exp never exceed 2^(SEQ_W-1), so SEQ_W bits hold them.
+  const rWindow = mux(rSize.lt(D), fitWidth(rSize, seqW), lit(D, seqW));
+  const rInWin = rFseq.subWrap(rExpAfter);
+  const rWinRoom = mux(rInWin.lt(rWindow), rWindow.subWrap(rInWin), lit(0, seqW));
+  const rInflAfter = mux(rFresh, rInfl.subWrap(1), rInfl);
+  // Reads of an older window (before a miss or a flush) may still be in flight: never more than
+  // 2 * descCache in all, which bounds the in-flight count and keeps STATUS exact.
+  const rFlightRoom = lit(2 * D, iw).subWrap(rInflAfter);
+  const rToWrap = rSize.subWrap(rSlot.resize(L + 1));
+  // Bits 11:4 of the first descriptor's address: the page's base bits plus the slot, modulo 256.
+  const rToPage = lit(256, 9).subWrap(qPageR.addWrap(fitWidth(rSlot, 8)).resize(9));
+  // Bit k of above(x, n): x > k, for k from 0 to n - 1.
+  const above = (x: Expr, n: number): Expr =>
+    cat(...Array.from({ length: n }, (_, i) => n - 1 - i).map((k) => (k >= 2 ** x.width - 1 ? lit(0, 1) : x.gt(k))));
+  const thReg = (name: string, x: Expr, n: number): Expr => {
+    const r = m.reg(name, UInt(n), { reset: 0 });
+    m.when(rs.v, () => r.set(above(x, n)));
+    return r;
+  };
+  const thFlight = thReg('fetch_th_flight', rFlightRoom, B + 1);
+  const thWin = thReg('fetch_th_window', rWinRoom, B + 1);
+  const thWrap = thReg('fetch_th_wrap', rToWrap, B);
+  const thPage = thReg('fetch_th_page', rToPage, B);
+  const preFseq = m.reg('fetch_pre_seq', UInt(seqW), { reset: 0 });
+  const preSlot = m.reg('fetch_pre_slot', UInt(L), { reset: 0 });
+  const preInfl = m.reg('fetch_pre_inflight', UInt(iw), { reset: 0 });
+  const preInPlace = m.reg('fresh_pre_in_place', Bool, { reset: 0 });
+  const preSeqOk = m.reg('fresh_pre_seq_ok', Bool, { reset: 0 });
+  const preInFlight = m.reg('fetch_pre_stale', Bool, { reset: 0 });
+  m.when(rs.v, () => {
+    preFseq.set(rFseq);
+    preSlot.set(rSlot);
+    preInfl.set(rInflAfter);
+    preInPlace.set(rs.gen.eq(rGen).and(rs.seq.eq(rExp.addWrap(rCnt.resize(seqW)))));
+    preSeqOk.set(rs.dseq.eq(rs.seq.resize(32)).and(rs.fail.not()));
+    // Descriptor reads issued before this doorbell (fetch_seq - exp_seq > cached) may be stale.
+    preInFlight.set(rFetch.subWrap(rExp).ne(rCnt.resize(seqW)));
   });
 
   // ---- DECIDE
@@ -233,11 +298,9 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   const opCode = ds.code;
   const opData = ds.data;
   const opLen = ds.len;
-  const opGen = ds.gen;
   const opSeq = ds.seq;
   const opAddr = ds.addr;
   const opDlen = ds.dlen;
-  const opDseq = ds.dseq;
   const opFail = ds.fail;
   const opCount = ds.count;
   const exp = m.named('cur_exp', qDyn.bits(seqW - 1, 0));
@@ -281,7 +344,7 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   const nRearm = m.wire('next_rearm', Bool, { init: rearm });
   const nGen = m.wire('next_gen', UInt(genW), { init: gen });
   // Every fetched descriptor, kept or not, ends one in-flight read.
-  const nInfl = m.named('next_inflight', mux(doFresh, infl.subWrap(1), infl));
+  const nInfl = m.named('next_inflight', preInfl);
   const tryFetch = m.wire('try_fetch', Bool, { init: 0 });
   const dynChange = m.wire('dyn_change', Bool, { init: 0 });
   const cntChange = m.wire('cnt_change', Bool, { init: 0 });
@@ -330,8 +393,8 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   });
 
   // Fresh: a fetched descriptor, kept only at the next free place of the cache with the right seq.
-  const inPlace = m.named('fresh_in_place', opGen.eq(gen).and(opSeq.eq(exp.addWrap(cnt.resize(seqW)))));
-  const seqOk = m.named('fresh_seq_ok', opDseq.eq(opSeq.resize(32)).and(opFail.not()));
+  const inPlace = m.named('fresh_in_place', preInPlace);
+  const seqOk = m.named('fresh_seq_ok', preSeqOk);
   m.when(doFresh.and(inPlace), () => {
     dynChange.set(1);
     m.when(seqOk, () => {
@@ -369,8 +432,7 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
     nBytes.set(cBytes.subWrap(opLen.resize(64)));
   });
 
-  // Descriptor reads issued before this doorbell (fetch_seq - exp_seq > cached) may be stale.
-  const fetchesInFlight = m.named('fetches_in_flight', fetchSeq.subWrap(exp).ne(cnt.resize(seqW)));
+  const fetchesInFlight = m.named('fetches_in_flight', preInFlight);
   m.when(doDb, () => {
     dynChange.set(1);
     nActive.set(1);
@@ -404,6 +466,8 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
       wRing.we.set(1);
       wRing.data.set(cat(lit(0, 32), opData.and(lit(ringLoMask, 32))));
       wRing.mask?.set(lit(1, 2));
+      wPage.we.set(1);
+      wPage.data.set(opData.and(lit(ringLoMask, 32)).bits(11, 4));
       flush();
     });
     m.when(codeIs('RX_RING_BASE_HI'), () => {
@@ -458,37 +522,28 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
     m.when(opCode.eq(STATUS_CODE), () => regResData.set(mux(infl.ne(0), lit(2 ** STATUS_BUSY_BIT, 32), lit(0, 32))));
   });
 
-  // ---- fetch: as many descriptors as the window, the ring end, the 4 KiB page, the burst and the credits allow.
-  const ringSize = m.named('ring_size', cat(lit(0, 1), ringMask).addWrap(1));
-  // The window and the distance fetch - exp never exceed 2^(SEQ_W-1), so SEQ_W bits hold them.
-  const window = m.named('fetch_window', mux(ringSize.lt(D), fitWidth(ringSize, seqW), lit(D, seqW)));
-  const inWin = m.named('fetch_in_window', nFetch.subWrap(nExp));
-  const slot = m.named('fetch_slot', slotOf(nFetch));
-  const descAddr = m.named('fetch_addr', qRing.addWrap(cat(slot, lit(0, 4)).resize(64)));
-  const toWrap = m.named('fetch_to_wrap', ringSize.subWrap(slot.resize(L + 1)));
-  const toPage = m.named('fetch_to_page', lit(256, 9).subWrap(descAddr.bits(11, 4).resize(9)));
+  // ---- fetch: as many descriptors as the window, the ring end, the 4 KiB page, the burst and the
+  // credits allow: the minimum of the limits READ prepared and of the credits, as a thermometer.
+  const descAddr = m.named('fetch_addr', qRing.addWrap(cat(preSlot, lit(0, 4)).resize(64)));
+  const thCred = above(credits, B);
+  const thN = m.named('fetch_th_n', thFlight.trunc(B).and(thWin.trunc(B)).and(thWrap).and(thPage).and(thCred));
+  const thRoom = m.named('fetch_th_room', thFlight.and(thWin));
   const nw = log2(Math.max(D, c.fetchBurst, c.fetchCredits)) + 1;
-  const clampTo = (x: Expr, limit: Expr) => mux(x.lt(limit), x, limit);
-  // Reads of an older window (before a miss or a flush) may still be in flight: never more than
-  // 2 * descCache in all, which bounds the in-flight count and keeps STATUS exact.
-  const winRoom = mux(inWin.lt(window), window.subWrap(inWin), lit(0, seqW));
-  const flightRoom = lit(2 * D, iw).subWrap(nInfl);
-  const room = m.named(
-    'fetch_room',
-    mux(flightRoom.resize(Math.max(iw, seqW)).lt(winRoom.resize(Math.max(iw, seqW))), fitWidth(flightRoom, seqW), winRoom),
+  // n is j when bits 0..j-1 of the thermometer are set and bit j is clear.
+  const nBit = (j: number): Expr => (j === B ? thN.bit(B - 1) : thN.bit(j - 1).and(thN.bit(j).not()));
+  const fetchN = m.named(
+    'fetch_n',
+    Array.from({ length: B }, (_, k) => mux(nBit(k + 1), lit(k + 1, nw), lit(0, nw))).reduce((a, b) => a.or(b)),
   );
-  const capConst = (x: Expr, k: number) => (k >= 2 ** x.width ? x : mux(x.lt(k), x, lit(k, x.width)));
-  let n: Expr = fitWidth(capConst(room, c.fetchBurst), nw);
-  n = clampTo(n, fitWidth(capConst(toWrap, c.fetchBurst), nw));
-  n = clampTo(n, fitWidth(capConst(toPage, c.fetchBurst), nw));
-  n = clampTo(n, fitWidth(credits, nw));
-  const fetchN = m.named('fetch_n', n);
-  const wantFetch = m.named('fetch_wanted', tryFetch.and(ctxOk).and(nActive).and(room.ne(0)));
-  const issue = m.named('fetch_issue', wantFetch.and(fetchN.ne(0)).and(i.arSpace));
-  const finalFetch = mux(issue, nFetch.addWrap(fitWidth(fetchN, seqW)), nFetch);
+  const roomNonZero = thRoom.bit(0);
+  // Fewer than the window allows: a limit other than the window cut this read short.
+  const cutShort = m.named('fetch_cut_short', thRoom.and(cat(lit(0, 1), thN).not()).orR());
+  const wantFetch = m.named('fetch_wanted', tryFetch.and(ctxOk).and(nActive).and(roomNonZero));
+  const issue = m.named('fetch_issue', wantFetch.and(thN.bit(0)).and(i.arSpace));
+  const finalFetch = mux(issue, preFseq.addWrap(fitWidth(fetchN, seqW)), nFetch);
 
   // Retry later when resources lacked, or continue when the ring end, a page or the burst cut this read short.
-  m.when(wantFetch.and(issue.not().or(fetchN.lt(room))), () => want.atIndex(fitWidth(opCtx, ctxAddrW)).set(1));
+  m.when(wantFetch.and(issue.not().or(cutShort)), () => want.atIndex(fitWidth(opCtx, ctxAddrW)).set(1));
 
   const creditBack = i.fresh.valid.and(selFresh);
   const creditTake = mux(issue, fitWidth(fetchN, credits.width), lit(0, credits.width));
@@ -512,6 +567,7 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
     wTrust.data.set(i.doneSeq.seq);
   });
   wRing.addr.set(ctxAddr(opCtx));
+  wPage.addr.set(ctxAddr(opCtx));
   wLog2.addr.set(ctxAddr(opCtx));
   wDone.addr.set(ctxAddr(opCtx));
 
@@ -524,7 +580,7 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
       [wDyn, packDyn(lit(expReset, seqW), lit(expReset, seqW), lit(0, cw), lit(0, 1), lit(0, 1), lit(0, genW), lit(0, iw))],
       [wTrust, lit(trustReset, seqW)],
     ]);
-    for (const p of [wRing, wLog2, wDone, wDyn, wCnt, wTrust]) {
+    for (const p of [wRing, wPage, wLog2, wDone, wDyn, wCnt, wTrust]) {
       p.we.set(1);
       p.addr.set(initCtx);
       p.data.set(resetWord.get(p) ?? 0);
@@ -543,7 +599,7 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
     doorbellTake: selDb,
     dmaErrTake: selErr,
     dmaErrBusy: rs.v.and(rs.kind.eq(OP.ERR)).or(ds.v.and(ds.kind.eq(OP.ERR))),
-    ar: { valid: issue, ctx: opCtx, gen: nGen, seq: nFetch, n: fetchN, addr: descAddr },
+    ar: { valid: issue, ctx: opCtx, gen: nGen, seq: preFseq, n: fetchN, addr: descAddr },
     doneUpd: { valid: doneUpdValid, ctx: doneUpdCtx, seq: doneUpdSeq },
     ready: initDone,
   };
