@@ -1,7 +1,10 @@
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { asyncFifo } from '../../generator/lib/index.js';
+import { BUILD_TIMEOUT, prebuild } from '../fixtures/prebuild.js';
 import { withSeed } from '../models/seeded.js';
 import { ClockSet, runWordStream, twoClockSim } from './twoClocks.js';
+
+beforeAll(() => prebuild(...[2, 16].map((depth) => ({ design: asyncFifo({ width: 16, depth }), opts: { clock: null } }))), BUILD_TIMEOUT);
 
 describe('asyncFifo in two unrelated clocks', () => {
   for (const depth of [2, 16]) {

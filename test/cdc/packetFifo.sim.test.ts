@@ -1,10 +1,17 @@
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { packetFifo } from '../../generator/lib/index.js';
 import type { ClockSpec } from '../../sim/index.js';
+import { BUILD_TIMEOUT, prebuild } from '../fixtures/prebuild.js';
 import { withSeed } from '../models/seeded.js';
 import { type Beat, ClockSet, describeClocks, randomClocks, streamSink, streamSource, twoClockSim } from './twoClocks.js';
 
 const depth = 16;
+
+beforeAll(
+  () =>
+    prebuild(...(['async', 'sync'] as const).map((clocks) => ({ design: packetFifo({ width: 8, depth, clocks }), opts: { clock: null } }))),
+  BUILD_TIMEOUT,
+);
 
 describe('packetFifo', () => {
   for (const clocksKind of ['async', 'sync'] as const) {

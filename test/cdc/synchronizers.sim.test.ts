@@ -1,7 +1,13 @@
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { handshakeSync, pulseSync, syncBit } from '../../generator/lib/index.js';
+import { BUILD_TIMEOUT, prebuild } from '../fixtures/prebuild.js';
 import { withSeed } from '../models/seeded.js';
 import { ClockSet, describeClocks, randomClocks, runWordStream, twoClockSim, type WordRunOptions } from './twoClocks.js';
+
+beforeAll(
+  () => prebuild(...[syncBit(), pulseSync(), handshakeSync({ width: 32 })].map((design) => ({ design, opts: { clock: null } }))),
+  BUILD_TIMEOUT,
+);
 
 describe('syncBit', () => {
   it('delays a level by two destination edges', async () => {

@@ -4,9 +4,10 @@
  * runs at every call and a different result is refused, naming the first difference; the value
  * passed in params gives one module per value, which the simulation below checks.
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defineModule, emitDesign, type ModuleDef, type OutPort, UInt } from '../../generator/index.js';
 import { simulate } from '../../sim/index.js';
+import { BUILD_TIMEOUT, prebuild } from '../fixtures/prebuild.js';
 import { expectLintClean } from './design.js';
 import { expectError, marker, nextLine } from './where.js';
 
@@ -46,6 +47,8 @@ function twoKonsts(make: (v: number) => ModuleDef<{ o: OutPort }>, name: string)
 }
 
 describe('a definition is what its body elaborates to', () => {
+  beforeAll(() => prebuild(twoKonsts(paramKonst, 'param_pair')), BUILD_TIMEOUT);
+
   it('refuse a body that captures a value in its closure, naming the difference and the fix', () => {
     closureKonst(1);
     const err = expectError(

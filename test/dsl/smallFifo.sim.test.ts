@@ -2,9 +2,10 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { emitDesign } from '../../generator/index.js';
 import { simulate } from '../../sim/index.js';
+import { BUILD_TIMEOUT, prebuild } from '../fixtures/prebuild.js';
 import { withSeed } from '../models/seeded.js';
 import { cellCounts, expectLintClean, inferredLatch, synthIce40 } from './design.js';
 import { smallFifo } from './smallFifo.js';
@@ -18,6 +19,8 @@ afterAll(() => {
 type FifoPorts = Record<'push_valid' | 'push_ready' | 'push_payload' | 'pop_valid' | 'pop_ready' | 'pop_payload' | 'count', number>;
 
 describe('the worked example: smallFifo', () => {
+  beforeAll(() => prebuild(smallFifo(8, 16)), BUILD_TIMEOUT);
+
   it('keeps order and count under random valid/ready, and never overflows', async () => {
     const depth = 16;
     const def = smallFifo(8, depth);

@@ -1,9 +1,10 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defineModule, UInt } from '../../generator/index.js';
 import { applyCrcStep, crcNext, crcOfBytes, crcResidue, crcStep, ETHERNET_CRC32 } from '../../hdl/eth/crc.js';
 import { type Simulation, simulate } from '../../sim/index.js';
 import { crc32, fcsBytes, hasGoodFcs } from '../../testbench/ethernet/crc32.js';
 import { crcStep as tableStep64 } from '../fixtures/crc32.js';
+import { BUILD_TIMEOUT, prebuild } from '../fixtures/prebuild.js';
 import { withSeed } from '../models/seeded.js';
 
 const ascii = (s: string) => new TextEncoder().encode(s);
@@ -60,6 +61,7 @@ describe('the generated CRC hardware', () => {
     return { crc_in: reg, data_in: data, crc_next: next };
   });
   let sim: Simulation<P> | undefined;
+  beforeAll(() => prebuild(probe), BUILD_TIMEOUT);
   afterAll(() => sim?.close());
 
   it('computes the same next register as the matrices and the byte table for random inputs', async () => {

@@ -6,7 +6,11 @@ import { buildRoot } from '../../sim/paths.js';
 import { counter } from '../fixtures/designs.js';
 import { BUILD_TIMEOUT, prebuild } from '../fixtures/prebuild.js';
 
-beforeAll(() => prebuild(counter(8), { design: counter(8), opts: { waves: true } }), BUILD_TIMEOUT);
+// The plain model, and the FST and VCD builds that waves: true and a .vcd file name ask for.
+beforeAll(
+  () => prebuild(counter(8), { design: counter(8), opts: { waves: true } }, { design: counter(8), opts: { waves: 'counter.vcd' } }),
+  BUILD_TIMEOUT,
+);
 
 const dir = path.join(buildRoot(), 'test-sim', 'waves');
 
