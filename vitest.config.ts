@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import ProofsFirstSequencer from './test/fixtures/sequencer.js';
 
 export default defineConfig({
   test: {
@@ -7,6 +8,8 @@ export default defineConfig({
     setupFiles: ['test/fixtures/build-log.setup.ts'],
     // Verilator builds are CPU-heavy and the machines have two cores.
     maxWorkers: 2,
+    // Untimed proof files first (test/fixtures/sequencer.ts): they are the longest.
+    sequence: { sequencer: ProofsFirstSequencer },
     testTimeout: 120_000,
     // Builds happen in beforeAll hooks (test/fixtures/prebuild.ts, BUILD_TIMEOUT there); a cold one on a
     // loaded machine takes minutes.
