@@ -222,6 +222,9 @@ export class TxBench {
     const head = this.dbQueue[0];
     P.s_doorbell_valid = head === undefined ? 0 : 1;
     P.s_doorbell_ctx = head ?? 0;
+    // As the mailbox does, each TX_PROD write sets the context's doorbell (from the next cycle): a
+    // doorbell taken before a later write of the same context is rung again, so no write goes unseen.
+    if (prod !== undefined && !this.dbQueue.includes(prod.ctx)) this.dbQueue.push(prod.ctx);
     // The MAC table answers MAC_LOOKUP_LATENCY cycles after the request.
     if (s.m_mac_lookup_req_valid) this.lookups.push({ due: cycle + MAC_LOOKUP_LATENCY - 1, mac: Number(s.m_mac_lookup_req_mac) });
     const ans = this.lookups.find((l) => l.due === cycle);
@@ -357,8 +360,8 @@ export class TxBench {
    */
   doorbell(ctx: number, prod?: number): void {
     const seq = prod ?? this.lastPosted.get(ctx) ?? 0;
+    // The doorbell follows when the write is delivered (the queue above holds one write per cycle).
     this.prodQueue.push({ ctx, seq: seq % 2 ** this.p.SEQ_W });
-    if (!this.dbQueue.includes(ctx)) this.dbQueue.push(ctx);
   }
 
   async waitDone(ctx: number, seq: number, timeout = 20_000): Promise<Completion> {

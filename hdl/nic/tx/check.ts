@@ -50,7 +50,7 @@ export type CounterEventField = 'ctx' | 'miss' | 'sent' | 'bytes' | 'oversize' |
 export interface Check {
   /** A fetched descriptor leaves the descriptor queue (the fetcher's credits). */
   readonly descPop: Expr;
-  /** The check rolls a context's next-to-fetch seq back (or forward) in this cycle. */
+  /** A context's next-to-fetch seq is written in this cycle (the check's rollback, or forward move, of the last cycle). */
   readonly fetchSeqWrite: { en: Expr; ctx: Expr; value: Expr };
   /** The check changes context bits in this cycle. */
   readonly deciding: Expr;
@@ -98,15 +98,44 @@ export function sequenceCheck(
   // A batched read (scheduler.ts) is one meta entry for n + 1 descriptors of consecutive seqs, each
   // decided on its own as below; `idx` says which of them the head of the descriptor queue is.
   const idx = m.reg('chk_idx', UInt(2), { reset: 0 });
-  const mrec = { ...mrec0, seq: m.named('chk_seq', mrec0.seq.addWrap(idx.resize(cfg.iseqW))), probe: mrec0.probe.and(idx.eq(0)) };
+  const headSeqNow = m.named('chk_seq', mrec0.seq.addWrap(idx.resize(cfg.iseqW)));
   const start = m.named('chk_start', st.is('IDLE').and(metaOut.valid));
-  const expRd = mems.exp.mem.read(mrec.ctx, { enable: start, name: 'chk_exp_rd' });
+  const expRd = mems.exp.mem.read(mrec0.ctx, { enable: start, name: 'chk_exp_rd' });
   m.when(start, () => st.goto('CMP'));
+  // The head of the meta queue is a LUT-RAM read behind the queue's pointers: CMP decides from a copy
+  // taken at `start` (the head cannot change before CMP pops it), so the decision starts at flip-flops
+  // (docs/tx-engine.md, Timing).
+  const held = <E extends Expr>(name: string, e: E) => {
+    const r = m.reg(name, e.type, { reset: 0 });
+    m.when(start, () => r.set(e));
+    return r;
+  };
+  const mrec = {
+    ctx: held('chk_q_ctx', mrec0.ctx),
+    seq: held('chk_q_seq', headSeqNow),
+    probe: held('chk_q_probe', mrec0.probe.and(idx.eq(0))),
+    lane: held('chk_q_lane', mrec0.lane),
+    base: held('chk_q_base', mrec0.base),
+    log2: held('chk_q_log2', mrec0.log2),
+    n: held('chk_q_n', mrec0.n),
+  };
+  // CONT looks at the head as it was in the last cycle (`hq`): the same entry now unless a descriptor
+  // left the queue then, when the head is not known for a cycle (`headFresh` low: CONT waits).
+  const hqValid = m.reg('chk_hq_valid', undefined, { reset: 0 });
+  const hqCtx = m.reg('chk_hq_ctx', UInt(cfg.ctxW), { reset: 0 });
+  const hqSeq = m.reg('chk_hq_seq', UInt(cfg.iseqW), { reset: 0 });
+  const hqLane = m.reg('chk_hq_lane', mrec0.lane.type, { reset: 0 });
+  const hqN = m.reg('chk_hq_n', mrec0.n.type, { reset: 0 });
+  hqCtx.set(mrec0.ctx);
+  hqSeq.set(headSeqNow);
+  hqLane.set(mrec0.lane);
+  hqN.set(mrec0.n);
+  const headFresh = m.named('chk_head_fresh', hqValid.or(metaOut.valid.not()));
 
   const pickLane = (data: Expr, laneBit: Expr): Expr =>
     cfg.db === 32 ? mux(laneBit, data.bits(255, 128), data.bits(127, 0)) : data.trunc(128);
   const headRec = lay.desc.unpack(dma.descFifo.out.data);
-  const head = descFields(m.named('chk_head_desc', pickLane(headRec.data, mrec.lane)));
+  const head = descFields(m.named('chk_head_desc', pickLane(headRec.data, mux(st.is('CONT'), hqLane, mrec.lane))));
   const contLane = m.reg('chk_cont_lane', undefined, { reset: 0 });
   const contRec = lay.desc.unpack(dma.contData);
   const cont = descFields(m.named('chk_cont_desc', pickLane(contRec.data, contLane)));
@@ -147,7 +176,7 @@ export function sequenceCheck(
   const fUsedCont = m.reg('chk_f_used_cont', undefined, { reset: 0 });
 
   // ---- the frame's next descriptor (CONT / CWAIT) ----
-  const headIsNext = m.named('chk_head_is_next', metaOut.valid.and(mrec.ctx.eq(fCtx)).and(mrec.seq.eq(fNext)));
+  const headIsNext = m.named('chk_head_is_next', hqValid.and(hqCtx.eq(fCtx)).and(hqSeq.eq(fNext)));
   const contAddr = slotAddr(cfg, fBase, fLog2, fNext);
   // The next descriptor is fetched alone only when TX_PROD says it is posted; else the frame is
   // abandoned without a read (as on a miss, uncounted) until a doorbell posts the rest.
@@ -158,8 +187,9 @@ export function sequenceCheck(
         .bit(cfg.seqW - 1)
         .not()
     : lit(1, 1);
-  const contUnposted = m.named('chk_cont_unposted', st.is('CONT').and(headIsNext.not()).and(fNextPosted.not()));
-  dma.cont.valid.set(st.is('CONT').and(headIsNext.not()).and(fNextPosted));
+  const notHead = st.is('CONT').and(headFresh).and(headIsNext.not());
+  const contUnposted = m.named('chk_cont_unposted', notHead.and(fNextPosted.not()));
+  dma.cont.valid.set(notHead.and(fNextPosted));
   dma.cont.addr.set(descReadAddr(cfg, contAddr));
   dma.cont.len.set(cfg.db < 16 ? 1 : 0);
   m.when(dma.cont.grant, () => {
@@ -204,10 +234,11 @@ export function sequenceCheck(
   const fNextInc = fNext.addWrap(1);
 
   const descPop = m.named('chk_desc_pop', cmpGo.or(useHead));
-  const lastOfRead = idx.eq(mrec0.n);
+  const lastOfRead = idx.eq(mux(st.is('CONT'), hqN, mrec.n));
   metaOut.ready.set(descPop.and(lastOfRead));
   dma.descFifo.out.ready.set(descPop);
   m.when(descPop, () => idx.set(mux(lastOfRead, lit(0, 2), idx.addWrap(1))));
+  hqValid.set(metaOut.valid.and(descPop.not()));
 
   // ---- fragments and frames ----
   const pushFirst = dOk.and(headTooLong.not());
@@ -279,7 +310,21 @@ export function sequenceCheck(
   const fsEn = m.named('chk_fseq_en', rbHead.or(abandon).or(resetAfterCont));
   const fsCtx = m.named('chk_fseq_ctx', mux(rbHead, c, fCtx));
   const fsValue = m.named('chk_fseq_value', mux(rbHead, expRd, mux(abandon, fFirst, fNextInc)));
-  mems.fetchSeq.port.request('chk', fsEn, { addr: fsCtx, data: fsValue, mask: lit(1, 1) });
+  // Written a cycle after the decision, from registers: the fetcher adopts the value from them
+  // (scheduler.ts), so the decision does not run on into the fetcher's turn and the shaper. A fetch
+  // the fetcher issues in the decision's cycle is then one more speculative read, which the check
+  // drops as stale (its seq is past the rolled-back one); it never reads past TX_PROD.
+  const fsQ = {
+    en: m.reg('chk_fseq_q_en', undefined, { reset: 0 }),
+    ctx: m.reg('chk_fseq_q_ctx', UInt(cfg.ctxW), { reset: 0 }),
+    value: m.reg('chk_fseq_q_value', UInt(cfg.iseqW), { reset: 0 }),
+  };
+  fsQ.en.set(fsEn);
+  m.when(fsEn, () => {
+    fsQ.ctx.set(fsCtx);
+    fsQ.value.set(fsValue);
+  });
+  mems.fetchSeq.port.request('chk', fsQ.en, { addr: fsQ.ctx, data: fsQ.value, mask: lit(1, 1) });
 
   // ---- counters: a miss, or a failed read (F-2: a DMA error, not a sequence miss) ----
   const missEv = m.named('chk_miss_ev', cMiss.or(contMiss));
@@ -314,7 +359,7 @@ export function sequenceCheck(
   const probeHit = m.named('chk_probe_hit', st.is('CONT').or(st.is('CWAIT')).and(fCtx.eq(deps.probeCtx)));
   return {
     descPop,
-    fetchSeqWrite: { en: fsEn, ctx: fsCtx, value: fsValue },
+    fetchSeqWrite: fsQ,
     deciding,
     probeHit,
     formal: {

@@ -65,8 +65,11 @@ export function packer(o: PackerOptions) {
     const eofHeld = m.reg('eof_held', undefined, { reset: 0 });
     const bDone = m.reg('burst_done', UInt(bytesW), { reset: 0 });
 
-    // ---- the current DMA beat: which of its bytes belong to the frame ----
-    const first = m.named('burst_first', bDone.eq(0));
+    // ---- stage 1, the current DMA beat: which of its bytes belong to the frame ----
+    // The beat's bytes are moved to lane 0 and masked here, and registered (`s1_*`): the accumulator
+    // below then starts from flip-flops, so the two byte shifts are not in one path (docs/tx-engine.md,
+    // Timing). One cycle of latency, no bubble: stage 1 takes a beat whenever stage 2 takes its own.
+    const first = m.reg('burst_first', undefined, { reset: 1 });
     const lo = m.named('beat_lo', mux(first, b.lo, lit(0, b.lo.width)));
     const remaining = m.named('burst_remaining', b.bytes.subWrap(bDone));
     const avail = m.named('beat_avail', lit(db, cw).subWrap(lo.resize(cw)));
@@ -74,10 +77,14 @@ export function packer(o: PackerOptions) {
     const cnt = m.named('beat_cnt', mux(lastBeat, remaining.trunc(cw), avail));
     const eofBeat = m.named('beat_eof', lastBeat.and(b.eof));
     const shifted = raw.data.shr(cat(lo, lit(0, 3)));
-    const keepMask = lit((1n << BigInt(db * 8)) - 1n, db * 8)
-      .shl(cat(cnt, lit(0, 3)))
-      .not();
-    const piece = m.named('beat_piece', shifted.and(keepMask));
+    // Byte i is kept when i < cnt: one compare of cnt per byte, not a shifted mask.
+    const keepBytes: Expr[] = [];
+    for (let i = db - 1; i >= 0; i--) keepBytes.push(cnt.gt(i).repeat(8));
+    const piece = m.named('beat_piece', shifted.and(cat(...keepBytes)));
+    const s1Valid = m.reg('s1_valid', undefined, { reset: 0 });
+    const s1Piece = m.reg('s1_piece', UInt(db * 8), { reset: 0 });
+    const s1Cnt = m.reg('s1_cnt', UInt(cw), { reset: 0 });
+    const s1Eof = m.reg('s1_eof', undefined, { reset: 0 });
 
     // ---- output: a full beat, or the rest of a frame whose end is in the accumulator ----
     const fullBeat = m.named('full_beat', fill.ge(sb));
@@ -123,15 +130,26 @@ export function packer(o: PackerOptions) {
     const fillAfter = m.named('fill_after', mux(doOut, fill.subWrap(cntOut.resize(fillW)), fill));
     const accAfter = m.named('acc_after', mux(doOut, acc.shr(sb * 8), acc));
     const eofAfter = m.named('eof_after', eofHeld.and(doOut.and(lastOut).not()));
-    const accept = m.named('accept', raw.valid.and(bursts.valid).and(eofAfter.not()).and(fillAfter.lt(sb)));
-    raw.ready.set(accept);
-    bursts.ready.set(accept.and(lastBeat));
-    const placed = piece.resize(accW).shl(cat(fillAfter, lit(0, 3)));
+    const accept = m.named('accept', s1Valid.and(eofAfter.not()).and(fillAfter.lt(sb)));
+    const take = m.named('s1_take', raw.valid.and(bursts.valid).and(s1Valid.not().or(accept)));
+    raw.ready.set(take);
+    bursts.ready.set(take.and(lastBeat));
+    m.when(take, () => {
+      s1Piece.set(piece);
+      s1Cnt.set(cnt);
+      s1Eof.set(eofBeat);
+      first.set(lastBeat);
+      bDone.set(mux(lastBeat, lit(0, bytesW), bDone.addWrap(cnt.resize(bytesW))));
+    });
+    m.when(take.or(accept), () => s1Valid.set(take));
+    // Where the beat goes: fillAfter, taken apart so that the shift amounts come from registers (a
+    // full beat out leaves fill - sb bytes, the last partial beat of a frame none).
+    const placeAt = (at: Expr): Expr => s1Piece.resize(accW).shl(cat(at, lit(0, 3)));
+    const placed = mux(doOut, mux(fullBeat, placeAt(fill.subWrap(sb)), placeAt(lit(0, fillW))), placeAt(fill));
     m.when(accept, () => {
       acc.set(accAfter.or(placed));
-      fill.set(fillAfter.addWrap(cnt.resize(fillW)));
-      eofHeld.set(eofBeat);
-      bDone.set(mux(lastBeat, lit(0, bytesW), bDone.addWrap(cnt.resize(bytesW))));
+      fill.set(fillAfter.addWrap(s1Cnt.resize(fillW)));
+      eofHeld.set(s1Eof);
     }).otherwise(() => {
       acc.set(accAfter);
       fill.set(fillAfter);

@@ -107,7 +107,7 @@ export interface FetcherDeps {
   readonly mems: ContextMemories;
   readonly metaIn: InstancePorts<SyncFifoIO>['in'];
   readonly ar: ReadRequest;
-  /** The sequence check writing a context's next-to-fetch seq in this cycle (a rollback). */
+  /** The sequence check writing a context's next-to-fetch seq in this cycle (a rollback decided in the last one). */
   readonly chkFetchSeq: { en: Expr; ctx: Expr; value: Expr };
   /** The turn's shaping decision; shaper.ts unless given (the V-5 proof gives free decisions). */
   readonly shaper?: typeof shaper;
@@ -231,7 +231,18 @@ export function fetcher(
   const load = m.named('fetch_load', st.is('LOAD').and(isActive).and(runs));
   const issue = ar.grant;
   // Shaping (TX_RATE_MAX, TX_RATE_SHARE): decided per turn from state read with the turn's other words.
-  const shape = (deps.shaper ?? shaper)(m, cfg, { mems, rdCtx, rdEn, load, ctx: c, loadSeq, cpl: cplRd, issue });
+  const shape = (deps.shaper ?? shaper)(m, cfg, {
+    mems,
+    rdCtx,
+    rdEn,
+    load,
+    ctx: c,
+    loadSeq,
+    cpl: cplRd,
+    turnSeq: tSeq,
+    turnCpl: tCpl,
+    issue,
+  });
   m.when(load, () => {
     tBase.set(cat(lane(ringRd, 1), lane(ringRd, 0).bits(31, 4)));
     tLog2.set(lane(ringRd, 2).trunc(cfg.log2W));
@@ -251,7 +262,12 @@ export function fetcher(
   });
 
   // ---- issue: one fetch per cycle while the turn lasts ----
-  const issuing = st.is('ISSUE').and(isActive).and(runs).and(adopt.not());
+  const issuing = st
+    .is('ISSUE')
+    .and(isActive)
+    .and(runs)
+    .and(adopt.not())
+    .and(shape.wait ? shape.wait.not() : lit(1, 1));
   // The slot of cpl + ring size still holds a descriptor that has not completed: a fetch there (or
   // beyond) could only miss, so a context that reached it skips its turn (it is ahead of the others).
   // A context whose probe is still out holds the rotation (WAIT) instead of skipping.

@@ -47,6 +47,9 @@ export interface ShaperDeps {
   readonly ctx: Expr;
   readonly loadSeq: Expr;
   readonly cpl: Expr;
+  /** The turn's next seq to fetch and next seq to complete, as registered at LOAD (fetch_seq, fetch_cpl). */
+  readonly turnSeq: Expr;
+  readonly turnCpl: Expr;
   /** A fetch was issued in this cycle (for the turn's context). */
   readonly issue: Expr;
 }
@@ -59,6 +62,8 @@ export interface Shaper {
   readonly shareQuota: Expr;
   /** The turn's context has a cap (TX_RATE_MAX): the fetcher then reads one descriptor per read. */
   readonly capped?: Expr;
+  /** The cycle after LOAD of a capped context: `ok` is not known yet, the turn neither issues nor skips. */
+  readonly wait?: Expr;
 }
 
 /** Sign-extends a two's-complement value to n bits. */
@@ -119,10 +124,15 @@ export function shaper(m: ModuleBuilder, cfg: TxConfig, deps: ShaperDeps): Shape
   const allowedNew = sentFx.addWrap(tokNew.trunc(fxW));
   const tokBytes = tokNew.bits(sumW - 1, SHAPE_FRAC);
   // At most a ring's worth: the fetcher never runs more than the ring size ahead of completion.
-  const inflight = deps.loadSeq.subWrap(deps.cpl).trunc(cfg.slotW + 1);
+  // The reservation is taken in the cycle after LOAD, from the turn's registers (a capped context's
+  // turn waits that cycle, `wait`): the multiply then starts at flip-flops, not behind the sequence
+  // check's rollback and the RAM reads of LOAD (docs/tx-engine.md, Timing).
+  const inflight = deps.turnSeq.subWrap(deps.turnCpl).trunc(cfg.slotW + 1);
   const reserved = inflight.mul(lit(maxFrame, 11)).resize(HEADROOM_W);
   const headroom = m.reg('shape_headroom', UInt(HEADROOM_W), { reset: 0 });
+  const tokens = m.reg('shape_tok_bytes', UInt(HEADROOM_W), { reset: 0 });
   const capOn = m.reg('shape_cap_on', undefined, { reset: 0 });
+  const pend = m.reg('shape_pend', undefined, { reset: 0 });
 
   // ---- share: deficit round-robin against the bytes sent ----
   const dW = 34;
@@ -158,11 +168,13 @@ export function shaper(m: ModuleBuilder, cfg: TxConfig, deps: ShaperDeps): Shape
   );
   const shareOk = m.reg('shape_share_ok', undefined, { reset: 1 });
 
+  pend.set(deps.load.and(capped));
   m.when(deps.load, () => {
-    headroom.set(sext(tokBytes, HEADROOM_W).subWrap(reserved));
+    tokens.set(sext(tokBytes, HEADROOM_W));
     capOn.set(capped);
     shareOk.set(shareOn.not().or(positive(dNew)));
   });
+  m.when(pend, () => headroom.set(tokens.subWrap(reserved)));
   m.when(deps.issue, () => headroom.set(headroom.subWrap(lit(maxFrame, HEADROOM_W))));
   mems.shape.port.request('fetch', deps.load, {
     addr: deps.ctx,
@@ -170,5 +182,5 @@ export function shaper(m: ModuleBuilder, cfg: TxConfig, deps: ShaperDeps): Shape
     mask: lit(1, 1),
   });
   const ok = m.named('shape_ok', capOn.not().or(positive(headroom)).and(shareOk));
-  return { ok, shareOn, shareQuota, capped: capOn };
+  return { ok, shareOn, shareQuota, capped: capOn, wait: pend };
 }
