@@ -151,7 +151,7 @@ describe('fork and join', () => {
 
 describe('quiet stretches', () => {
   /** Edges at which `wrapped` was sampled high, with and without quiet hooks, over `edges` edges from a count of `start`. */
-  async function wraps(quiet: boolean, edges: number, start: number) {
+  async function wraps(quiet: boolean | 'now', edges: number, start: number) {
     const t = await fresh();
     sim.ports.load_value = start;
     sim.ports.load = 1;
@@ -167,7 +167,11 @@ describe('quiet stretches', () => {
         ran++;
         if (sim.sampled.wrapped) seen.push(c - c0);
       },
-      quiet ? { quiet: { idle: () => Number.POSITIVE_INFINITY, skip: (k) => (skipped += k), wake: ['wrapped'] } } : {},
+      quiet === 'now'
+        ? { quiet: { idle: () => Number.POSITIVE_INFINITY, skip: (k) => (skipped += k), wakeNow: () => ['wrapped'] } }
+        : quiet
+          ? { quiet: { idle: () => Number.POSITIVE_INFINITY, skip: (k) => (skipped += k), wake: ['wrapped'] } }
+          : {},
     );
     await t.cycles(edges);
     return { seen, ran, skipped, cycles: t.cycle - c0 };
@@ -183,6 +187,10 @@ describe('quiet stretches', () => {
     // Woken three times, plus the edges that end each stretch (the deadline, the stretch limit).
     expect(quiet.ran).toBeLessThan(20);
     expect(plain.ran).toBe(140_000);
+    // The same with the port named by wakeNow() (a state-dependent wake) instead of wake.
+    const now = await wraps('now', 140_000, 65_000);
+    expect(now.seen).toEqual(plain.seen);
+    expect(now.ran).toBe(quiet.ran);
   });
 
   it('an until with a horizon ends on the same edge, one without runs every callback', async () => {

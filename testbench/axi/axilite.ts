@@ -16,6 +16,7 @@ export const RESP_SLVERR = 2;
 export const RESP_DECERR = 3;
 
 const respNames = ['OKAY', 'EXOKAY', 'SLVERR', 'DECERR'];
+const none: readonly string[] = [];
 
 export interface AxiLiteRead {
   data: PortValue;
@@ -101,6 +102,11 @@ class LiteRules {
   /** No channel waits for READY: edges with every VALID low change nothing. */
   get idle(): boolean {
     return this.aw.idle && this.w.idle && this.b.idle && this.ar.idle && this.r.idle;
+  }
+
+  /** No response waits for READY (the slave's side). */
+  get responsesIdle(): boolean {
+    return this.b.idle && this.r.idle;
   }
 
   get valids(): string[] {
@@ -213,7 +219,7 @@ export class AxiLiteMaster {
     tb.onEdge(() => this.edge(), {
       name: `${prefix} AXI4-Lite master`,
       // Idle while no address or data waits for its handshake (a response is awaited by its VALID) and the readies are constant.
-      quiet: { idle: () => this.idleEdges(), wake: this.rules.valids },
+      quiet: { idle: () => this.idleEdges(), wake: [this.p.bvalid.name, this.p.rvalid.name], wakeNow: () => this.awaitedReadies() },
     });
   }
 
@@ -271,10 +277,22 @@ export class AxiLiteMaster {
     this.arPending = true;
   }
 
+  /**
+   * An address or data beat waiting for its READY changes nothing until that READY is sampled high
+   * (VALID and the payload are this master's own, constant meanwhile): it wakes the stretch.
+   */
   private idleEdges(): number {
-    if (this.awPending || this.wPending || this.arPending) return 0;
-    if (this.bready !== always || this.rready !== always || !this.rules.idle) return 0;
+    if (this.bready !== always || this.rready !== always || !this.rules.responsesIdle) return 0;
     return Number.POSITIVE_INFINITY;
+  }
+
+  private awaitedReadies(): readonly string[] {
+    if (!this.awPending && !this.wPending && !this.arPending) return none;
+    const out: string[] = [];
+    if (this.awPending) out.push(this.p.awready.name);
+    if (this.wPending) out.push(this.p.wready.name);
+    if (this.arPending) out.push(this.p.arready.name);
+    return out;
   }
 
   private driveReadies(): void {

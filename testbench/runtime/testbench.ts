@@ -64,16 +64,36 @@ export interface QuietHooks {
   skip?(edges: number): void;
   /** Ports (outputs or inputs) whose sample being nonzero at an edge makes that edge run normally. */
   wake?: readonly string[];
+  /** More wake ports for the callback's present state (a master waiting for a READY); asked before each stretch. */
+  wakeNow?(): readonly string[];
 }
 
-/** A pending async wait. */
-interface Pending<T> {
-  what: string;
-  settled: boolean;
+/** A pending async wait: a class, so a wait makes no closures of its own (there is one per AXI access). */
+class Pending<T> {
+  settled = false;
   /** The promise the wait returned (marked as handled when the simulation closes under it). */
   promise?: Promise<T>;
-  resolve(value: T): void;
-  reject(error: unknown): void;
+  onResolve: (value: T) => void = ignore;
+  onReject: (error: unknown) => void = ignore;
+
+  constructor(
+    readonly what: string,
+    private readonly unblock: (p: Pending<unknown>) => void,
+  ) {}
+
+  resolve(value: T): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.unblock(this as Pending<unknown>);
+    this.onResolve(value);
+  }
+
+  reject(error: unknown): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.unblock(this as Pending<unknown>);
+    this.onReject(error);
+  }
 }
 
 /** Settles a wait created with `Testbench.wait`. */
@@ -128,6 +148,8 @@ export class Testbench<P extends object = PortValues> {
   private untils: { cond: () => boolean; p: Pending<void>; horizon: (() => number) | null }[] = [];
   /** The wake ports of the live activities, rebuilt when activities come or go. */
   private watch: SampleWatch | null = null;
+  /** Watches with the state-dependent wake ports added, by their port list. */
+  private readonly watches = new Map<string, SampleWatch>();
   private edgePromise: Promise<void> | null = null;
   private edgeResolve: (() => void) | null = null;
   private edgeReject: ((e: unknown) => void) | null = null;
@@ -287,31 +309,15 @@ export class Testbench<P extends object = PortValues> {
    */
   wait<T>(what: string, register: (settle: Settle<T>) => void): Promise<T> {
     if (this.failure !== null || this.closed) return this.refused();
-    let pending: Pending<T> | null = null;
+    const p = new Pending<T>(what, this.unblockWait);
     const promise = new Promise<T>((resolve, reject) => {
-      const p: Pending<T> = {
-        what,
-        settled: false,
-        resolve: (v: T) => {
-          if (p.settled) return;
-          p.settled = true;
-          this.unblock(p as Pending<unknown>);
-          resolve(v);
-        },
-        reject: (e: unknown) => {
-          if (p.settled) return;
-          p.settled = true;
-          this.unblock(p as Pending<unknown>);
-          reject(e);
-        },
-      };
-      pending = p;
-      this.blocked++;
-      this.pending.add(p as Pending<unknown>);
-      register(p);
+      p.onResolve = resolve;
+      p.onReject = reject;
     });
-    const p = pending as Pending<T> | null;
-    if (p !== null && !p.settled) {
+    this.blocked++;
+    this.pending.add(p as Pending<unknown>);
+    register(p);
+    if (!p.settled) {
       p.promise = promise;
       this.pendingOf.set(promise, p as Pending<unknown>);
       if (!this.stepQueued && this.blocked >= this.live) this.queueStep();
@@ -384,7 +390,7 @@ export class Testbench<P extends object = PortValues> {
     };
     task.cancelHook = () => this.endActivity(task, 'cancelled', undefined);
     this.activities.push(act);
-    this.watch = null;
+    this.activitiesChanged();
     return task;
   }
 
@@ -571,9 +577,17 @@ export class Testbench<P extends object = PortValues> {
   private endActivity<T>(task: Task<T>, state: 'done' | 'failed' | 'cancelled', value: T | undefined, error?: unknown): void {
     if (task.done) return;
     this.doneActivities++;
-    this.watch = null;
+    this.activitiesChanged();
     task.finish(state, value, error);
   }
+
+  /** The wake ports depend on the live activities. */
+  private activitiesChanged(): void {
+    this.watch = null;
+    this.watches.clear();
+  }
+
+  private readonly unblockWait = (p: Pending<unknown>): void => this.unblock(p);
 
   private unblock(p: Pending<unknown>): void {
     this.blocked--;
@@ -700,7 +714,26 @@ export class Testbench<P extends object = PortValues> {
       if (n < 2) return false;
     }
     this.watch ??= sim.sampleWatch(acts.flatMap((a) => (a.task.done ? [] : (a.quiet?.wake ?? []))));
-    const ran = sim.runQuiet(n, this.watch);
+    let watch = this.watch;
+    let extra: string[] | null = null;
+    for (let i = 0; i < acts.length; i++) {
+      const q = acts[i].quiet;
+      if (acts[i].task.done || !q?.wakeNow) continue;
+      const w = q.wakeNow();
+      if (w.length === 0) continue;
+      extra ??= [];
+      extra.push(...w);
+    }
+    if (extra !== null) {
+      const key = extra.join(',');
+      let w = this.watches.get(key);
+      if (w === undefined) {
+        w = sim.sampleWatch([...watch.names, ...extra]);
+        this.watches.set(key, w);
+      }
+      watch = w;
+    }
+    const ran = sim.runQuiet(n, watch);
     const woke = sim.woke;
     const skipped = woke ? ran - 1 : ran;
     this.idleCycles += skipped;
