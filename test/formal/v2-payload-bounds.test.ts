@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { proveDesign, reachCover } from '../../fpga/formal.js';
 import { coversOf, PROOFS, type ProofSpec, proofParams } from '../../fpga/proofs.js';
+import { PROOF_TIMEOUT } from '../fixtures/prebuild.js';
 
 const part = (name: string): ProofSpec => {
   const spec = PROOFS.find((s) => s.id === 'V-2' && s.name === name);
@@ -14,7 +15,7 @@ const part = (name: string): ProofSpec => {
 const reads = part('tx-payload-reads');
 const frags = part('tx-fragments');
 
-describe('V-2 TX payload reads lie inside accepted descriptors', () => {
+describe('V-2 TX payload reads lie inside accepted descriptors', { timeout: PROOF_TIMEOUT }, () => {
   it('V-2 is registered in parts (TX here, RX in v2-rx-writes.test.ts), all run by `cdna prove V-2`', () => {
     expect(PROOFS.filter((s) => s.id === 'V-2').map((s) => s.name)).toEqual(['tx-payload-reads', 'tx-fragments', 'rx-payload-writes']);
   });
@@ -24,7 +25,7 @@ describe('V-2 TX payload reads lie inside accepted descriptors', () => {
       const r = await proveDesign(spec.build(proofParams(), false), spec.mode, { name: `test-v2-${spec.name}` });
       expect(r.failed).toEqual([]);
       expect(r.status).toBe('proven');
-    }, 180_000);
+    });
   }
 
   it("V-2 cover: a read of a frame's second fragment is issued; a frame of two fragments is committed", async () => {
@@ -41,7 +42,7 @@ describe('V-2 TX payload reads lie inside accepted descriptors', () => {
         expect(c.reached, `${spec.name} ${wire}`).toBe(true);
       }
     }
-  }, 300_000);
+  });
 
   it('V-2 broken: a read one beat too long is caught with a counterexample and its line', async () => {
     const r = await proveDesign(
@@ -56,7 +57,7 @@ describe('V-2 TX payload reads lie inside accepted descriptors', () => {
         (f) => f.message.startsWith('V-2: a payload read starts at the beat') && /^hdl\/nic\/tx\/payloadProof\.ts:\d+$/.test(f.loc),
       ),
     ).toBe(true);
-  }, 120_000);
+  });
 
   it('V-2 broken: a frame counted one fragment too many is caught with a counterexample and its line', async () => {
     const r = await proveDesign(
@@ -68,5 +69,5 @@ describe('V-2 TX payload reads lie inside accepted descriptors', () => {
     expect(r.failed.some((f) => f.message.startsWith('V-2: a frame to read is pushed with the commit of exactly its n fragments'))).toBe(
       true,
     );
-  }, 120_000);
+  });
 });

@@ -5,10 +5,11 @@
 import { describe, expect, it } from 'vitest';
 import { proveDesign, reachCover } from '../../fpga/formal.js';
 import { coversOf, PROOFS, proofParams } from '../../fpga/proofs.js';
+import { PROOF_TIMEOUT } from '../fixtures/prebuild.js';
 
 const spec = PROOFS.find((s) => s.id === 'V-2' && s.name === 'rx-payload-writes')!;
 
-describe('V-2 RX payload writes lie inside the buffer of their job', () => {
+describe('V-2 RX payload writes lie inside the buffer of their job', { timeout: PROOF_TIMEOUT }, () => {
   it('V-2 (rx-payload-writes) is registered as a V-2 part, run by `cdna prove V-2`', () => {
     expect(spec).toBeDefined();
     expect(PROOFS.filter((s) => s.id === 'V-2').map((s) => s.name)).toContain('rx-payload-writes');
@@ -23,7 +24,7 @@ describe('V-2 RX payload writes lie inside the buffer of their job', () => {
     const r = await proveDesign(spec.build(proofParams(), false), { kind: 'bmc', depth: ciDepth }, { name: 'test-v2-rx-writes' });
     expect(r.failed).toEqual([]);
     expect(r.status).toBe('bounded');
-  }, 600_000);
+  });
 
   it("V-2 cover: a frame's last beat, after others, is written into its buffer", async () => {
     const def = spec.build(proofParams(), false);
@@ -33,7 +34,7 @@ describe('V-2 RX payload writes lie inside the buffer of their job', () => {
       const c = await reachCover(def, wire, spec.coverDepth, { name: 'test-v2-rx-writes' });
       expect(c.reached, wire).toBe(true);
     }
-  }, 600_000);
+  });
 
   it('V-2 broken: bursts one beat longer than the buffer span are caught with a counterexample and its line', async () => {
     const r = await proveDesign(
@@ -44,5 +45,5 @@ describe('V-2 RX payload writes lie inside the buffer of their job', () => {
     expect(r.status).toBe('failed');
     expect(r.trace).toMatch(/\.vcd$/);
     expect(r.failed.some((f) => f.message.startsWith('V-2') && /^hdl\/nic\/rx\/writeProof\.ts:\d+$/.test(f.loc))).toBe(true);
-  }, 600_000);
+  });
 });
