@@ -173,12 +173,16 @@ interface WriteOp {
   addr: number;
   data: PortInput;
   strb: number;
-  settle: Settle<number>;
+  /** Resolves with BRESP, or (checked) with nothing, rejecting unless OKAY. */
+  settle: Settle<unknown>;
+  checked: boolean;
 }
 
 interface ReadOp {
   addr: number;
-  settle: Settle<AxiLiteRead>;
+  /** What the wait resolves with: data and RRESP, the data (OKAY only), or the data as an unsigned 32-bit number (OKAY only). */
+  kind: 'resp' | 'data' | 'u32';
+  settle: Settle<unknown>;
 }
 
 /**
@@ -225,32 +229,55 @@ export class AxiLiteMaster {
 
   /** Writes `data` at `addr` (all byte lanes unless `strb` says otherwise); resolves with BRESP. */
   writeResp(addr: number, data: PortInput, strb?: number): Promise<number> {
-    const all = 2 ** this.dataBytes - 1;
-    return this.tb.wait<number>(`${this.prefix}.write(0x${addr.toString(16)})`, (settle) => {
-      this.writes.push({ addr, data, strb: strb ?? all, settle });
-      this.startWrite();
-    });
+    return this.queueWrite(addr, data, strb, false) as Promise<number>;
   }
 
   /** Reads `addr`; resolves with the data and RRESP. */
   readResp(addr: number): Promise<AxiLiteRead> {
-    return this.tb.wait<AxiLiteRead>(`${this.prefix}.read(0x${addr.toString(16)})`, (settle) => {
-      this.reads.push({ addr, settle });
+    return this.queueRead(addr, 'resp') as Promise<AxiLiteRead>;
+  }
+
+  /** Writes and rejects unless the response is OKAY. */
+  write(addr: number, data: PortInput, strb?: number): Promise<void> {
+    return this.queueWrite(addr, data, strb, true) as Promise<void>;
+  }
+
+  /** Reads and rejects unless the response is OKAY. */
+  read(addr: number): Promise<PortValue> {
+    return this.queueRead(addr, 'data') as Promise<PortValue>;
+  }
+
+  /** Reads `addr` as an unsigned 32-bit number (a register); rejects unless the response is OKAY. */
+  readU32(addr: number): Promise<number> {
+    return this.queueRead(addr, 'u32') as Promise<number>;
+  }
+
+  // One wait per access and no async layers around it: register accesses are the system's most common wait.
+  private queueWrite(addr: number, data: PortInput, strb: number | undefined, checked: boolean): Promise<unknown> {
+    const all = 2 ** this.dataBytes - 1;
+    return this.tb.wait<unknown>(`${this.prefix}.write(0x${addr.toString(16)})`, (settle) => {
+      this.writes.push({ addr, data, strb: strb ?? all, settle, checked });
+      this.startWrite();
+    });
+  }
+
+  private queueRead(addr: number, kind: ReadOp['kind']): Promise<unknown> {
+    return this.tb.wait<unknown>(`${this.prefix}.read(0x${addr.toString(16)})`, (settle) => {
+      this.reads.push({ addr, kind, settle });
       this.startRead();
     });
   }
 
-  /** Writes and throws unless the response is OKAY. */
-  async write(addr: number, data: PortInput, strb?: number): Promise<void> {
-    const resp = await this.writeResp(addr, data, strb);
-    if (resp !== RESP_OKAY) throw new Error(`${this.prefix}: write to 0x${addr.toString(16)} got ${respNames[resp]}`);
+  private finishWrite(op: WriteOp, resp: number): void {
+    if (!op.checked) op.settle.resolve(resp);
+    else if (resp === RESP_OKAY) op.settle.resolve(undefined);
+    else op.settle.reject(new Error(`${this.prefix}: write to 0x${op.addr.toString(16)} got ${respNames[resp]}`));
   }
 
-  /** Reads and throws unless the response is OKAY. */
-  async read(addr: number): Promise<PortValue> {
-    const r = await this.readResp(addr);
-    if (r.resp !== RESP_OKAY) throw new Error(`${this.prefix}: read of 0x${addr.toString(16)} got ${respNames[r.resp]}`);
-    return r.data;
+  private finishRead(op: ReadOp, data: PortValue, resp: number): void {
+    if (op.kind === 'resp') op.settle.resolve({ data, resp });
+    else if (resp !== RESP_OKAY) op.settle.reject(new Error(`${this.prefix}: read of 0x${op.addr.toString(16)} got ${respNames[resp]}`));
+    else op.settle.resolve(op.kind === 'u32' ? Number(data) >>> 0 : data);
   }
 
   private startWrite(): void {
@@ -317,13 +344,13 @@ export class AxiLiteMaster {
     if (t.b && this.curWrite !== null && !this.awPending && !this.wPending) {
       const op = this.curWrite;
       this.curWrite = null;
-      op.settle.resolve(this.p.bresp ? num(this.p.bresp.sampled()) : RESP_OKAY);
+      this.finishWrite(op, this.p.bresp ? num(this.p.bresp.sampled()) : RESP_OKAY);
       this.startWrite();
     }
     if (t.r && this.curRead !== null && !this.arPending) {
       const op = this.curRead;
       this.curRead = null;
-      op.settle.resolve({ data: this.p.rdata.sampled(), resp: this.p.rresp ? num(this.p.rresp.sampled()) : RESP_OKAY });
+      this.finishRead(op, this.p.rdata.sampled(), this.p.rresp ? num(this.p.rresp.sampled()) : RESP_OKAY);
       this.startRead();
     }
     this.driveReadies();

@@ -18,20 +18,20 @@ export class RtlBus implements NicBus {
     readonly bar1: AxiLiteMaster,
   ) {}
 
-  async bar0Read(offset: number): Promise<number> {
-    return Number(await this.bar0.read(offset)) >>> 0;
+  bar0Read(offset: number): Promise<number> {
+    return this.bar0.readU32(offset);
   }
 
-  async bar0Write(offset: number, value: number): Promise<void> {
-    await this.bar0.write(offset, value >>> 0);
+  bar0Write(offset: number, value: number): Promise<void> {
+    return this.bar0.write(offset, value >>> 0);
   }
 
-  async bar1Read(offset: number): Promise<number> {
-    return Number(await this.bar1.read(offset)) >>> 0;
+  bar1Read(offset: number): Promise<number> {
+    return this.bar1.readU32(offset);
   }
 
-  async bar1Write(offset: number, value: number): Promise<void> {
-    await this.bar1.write(offset, value >>> 0);
+  bar1Write(offset: number, value: number): Promise<void> {
+    return this.bar1.write(offset, value >>> 0);
   }
 }
 
@@ -55,10 +55,12 @@ export class DifferentialBus implements NicBus {
     this.readListeners.push(fn);
   }
 
-  async bar0Read(offset: number): Promise<number> {
-    const v = await this.rtl.bar0Read(offset);
-    for (const fn of this.readListeners) fn(0, offset, v);
-    return v;
+  bar0Read(offset: number): Promise<number> {
+    if (this.readListeners.length === 0) return this.rtl.bar0Read(offset);
+    return this.rtl.bar0Read(offset).then((v) => {
+      for (const fn of this.readListeners) fn(0, offset, v);
+      return v;
+    });
   }
 
   async bar0Write(offset: number, value: number): Promise<void> {
@@ -72,10 +74,12 @@ export class DifferentialBus implements NicBus {
     }
   }
 
-  async bar1Read(offset: number): Promise<number> {
-    const v = await this.rtl.bar1Read(offset);
-    for (const fn of this.readListeners) fn(1, offset, v);
-    return v;
+  bar1Read(offset: number): Promise<number> {
+    if (this.readListeners.length === 0) return this.rtl.bar1Read(offset);
+    return this.rtl.bar1Read(offset).then((v) => {
+      for (const fn of this.readListeners) fn(1, offset, v);
+      return v;
+    });
   }
 
   async bar1Write(offset: number, value: number): Promise<void> {
