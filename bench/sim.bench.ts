@@ -231,19 +231,22 @@ function startFresh(sim: Simulation): void {
   sim.reset();
 }
 
+/** The fast path's loop, a function of its own: V8 optimizes it apart from the closures `timed` runs for the other paths. */
+function fastCycles(d: Driver, sim: Simulation, n: number): void {
+  for (let i = 0; i < n; i++) {
+    d.drive();
+    sim.tick(1);
+    d.check();
+  }
+}
+
 function fastRunner(sim: Simulation): Runner {
   startFresh(sim);
   const d = new Driver(sim);
   return {
     name: 'fast',
     async slice(seconds) {
-      const r = await timed(seconds, (n) => {
-        for (let i = 0; i < n; i++) {
-          d.drive();
-          sim.tick();
-          d.check();
-        }
-      });
+      const r = await timed(seconds, (n) => fastCycles(d, sim, n));
       if (d.errors) throw new Error(`fast path: ${d.errors} mismatches`);
       return r;
     },
