@@ -327,10 +327,20 @@ export function sequenceCheck(
   mems.fetchSeq.port.request('chk', fsQ.en, { addr: fsQ.ctx, data: fsQ.value, mask: lit(1, 1) });
 
   // ---- counters: a miss, or a failed read (F-2: a DMA error, not a sequence miss) ----
+  // Counted a cycle after the decision, from registers (the check decides at most every other
+  // cycle, so one register is enough): the counter port's other users do not wait on the decision.
   const missEv = m.named('chk_miss_ev', cMiss.or(contMiss));
-  const missErr = m.named('chk_miss_err', mux(cMiss, headRec.err, nd.err));
-  counters.request('chk', missEv, {
-    ctx: mux(cMiss, c, fCtx),
+  const missQ = m.reg('chk_miss_q', undefined, { reset: 0 });
+  const missErrQ = m.reg('chk_miss_err_q', undefined, { reset: 0 });
+  const missCtxQ = m.reg('chk_miss_ctx_q', UInt(cfg.ctxW), { reset: 0 });
+  missQ.set(missEv);
+  m.when(missEv, () => {
+    missErrQ.set(mux(cMiss, headRec.err, nd.err));
+    missCtxQ.set(mux(cMiss, c, fCtx));
+  });
+  const missErr = missErrQ;
+  counters.request('chk', missQ, {
+    ctx: missCtxQ,
     miss: missErr.not(),
     sent: lit(0, 1),
     bytes: lit(0, 16),
