@@ -169,6 +169,9 @@ export function intrEngine(p: NicParams, opts: { mutation?: IntrMutation } = {})
       evThreshold.set(mux(v.eq(0), lit(1, evW), v));
     });
     m.when(wrAt('COALESCE_CYCLES'), () => coalCycles.set(data.bits(cycW - 1, 0)));
+    // COALESCE_CYCLES != 0, kept beside it for the same reason as the threshold.
+    const coalCyclesSet = m.reg('coalesce_cycles_set', Bool, { reset: 0 });
+    m.when(wrAt('COALESCE_CYCLES'), () => coalCyclesSet.set(data.bits(cycW - 1, 0).ne(0)));
 
     // A read is answered two cycles after it is taken: its word is registered first, so the register
     // multiplexer starts from a flip-flop and not from the BAR1 block's address decoder.
@@ -229,7 +232,7 @@ export function intrEngine(p: NicParams, opts: { mutation?: IntrMutation } = {})
     const evNext = m.named('ev_next', mux(evSum.bit(evW), lit((1 << evW) - 1, evW), evSum.trunc(evW)));
     const anyCompletion = m.named('any_completion', completions.ne(0));
     const byCount = m.named('by_count', evCount.ge(evThreshold));
-    const byTime = m.named('by_time', coalCycles.ne(0).and(armed).and(cycles.ge(coalCycles)));
+    const byTime = m.named('by_time', coalCyclesSet.and(armed).and(cycles.ge(coalCycles)));
     const due = m.named('due', anyUnmasked.and(any(byCount, byTime, kick, redo)));
 
     // ---- ring space: full when head - tail == size; a tail past the head also reads as full ----

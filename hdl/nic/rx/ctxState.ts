@@ -179,23 +179,18 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   const selFetch = m.named('op_sel_fetch', okFetch.and(all(okReg.not(), okErr.not(), okCons.not(), okFresh.not(), okDb.not())));
   wantArb.io.advance.set(selFetch);
   const selAny = m.named('op_sel_any', any(selReg, selErr, selCons, selFresh, selDb, selFetch));
-  const selCtx = m.named(
-    'op_sel_ctx',
-    mux(
-      selReg,
-      i.reg.ctx,
-      mux(selErr, i.dmaErr.ctx, mux(selCons, i.consume.ctx, mux(selFresh, i.fresh.ctx, mux(selDb, i.doorbell.ctx, grantCtx)))),
-    ),
-  );
-  const selKind = mux(
-    selReg,
-    lit(OP.REG, 3),
-    mux(
-      selErr,
-      lit(OP.ERR, 3),
-      mux(selCons, lit(OP.CONSUME, 3), mux(selFresh, lit(OP.FRESH, 3), mux(selDb, lit(OP.DOORBELL, 3), lit(OP.FETCH, 3)))),
-    ),
-  );
+  // The selected operation's context and kind as an OR of the one-hot selects (a chain of
+  // multiplexers in priority order was one LUT level per source).
+  const sources: [Expr, Expr, number][] = [
+    [selReg, i.reg.ctx, OP.REG],
+    [selErr, i.dmaErr.ctx, OP.ERR],
+    [selCons, i.consume.ctx, OP.CONSUME],
+    [selFresh, i.fresh.ctx, OP.FRESH],
+    [selDb, i.doorbell.ctx, OP.DOORBELL],
+    [selFetch, grantCtx, OP.FETCH],
+  ];
+  const selCtx = m.named('op_sel_ctx', any(...sources.map(([sel, ctx]) => mux(sel, ctx, lit(0, ctxW)))));
+  const selKind = any(...sources.map(([sel, , kind]) => mux(sel, lit(kind, 3), lit(0, 3))));
   rs.v.set(selAny);
   m.when(selAny, () => {
     rs.kind.set(selKind);
@@ -311,7 +306,10 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   const gen = m.named('cur_gen', qDyn.bits(dynW - iw - 1, dynW - iw - genW));
   const infl = m.named('cur_inflight', qDyn.bits(dynW - 1, dynW - iw));
   const packDyn = (e: Expr, f: Expr, n: Expr, a: Expr, r: Expr, g: Expr, fl: Expr) => cat(fl, g, r, a, n, f, e);
-  const ctxOk = c.nCtx === 1 ? i.ok.bit(0) : i.ok.bit(opCtx);
+  // Whether the context is enabled and not quiescing, as it was in READ (a cycle before the
+  // decision), so the BAR1 block's flags do not start DECIDE's paths.
+  const ctxOk = m.reg('op_d_ok', Bool, { reset: 0 });
+  m.when(rs.v, () => ctxOk.set(c.nCtx === 1 ? i.ok.bit(0) : i.ok.bit(rs.ctx)));
   const isKind = (k: number) => m.named(`op_is_${Object.keys(OP)[k]?.toLowerCase()}`, deciding.and(ds.kind.eq(k)));
   const doReg = isKind(OP.REG);
   const doCons = isKind(OP.CONSUME);

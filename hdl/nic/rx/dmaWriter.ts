@@ -217,7 +217,8 @@ export function dmaWriter(
   // Named, so the read is a continuous assignment (Icarus warns on a memory read inside always @*).
   const wbCtx = m.named('wr_wb_ctx', jobCtx.readAsync(slotOf(wbIss)));
   // Error reports to the context-state unit: B-time reports first; a failed job's write-back waits a cycle.
-  const errs = flopQueue(m, 'wr_err', ctxW + 2 + c.lenW, 4);
+  const errDepth = 4;
+  const errs = flopQueue(m, 'wr_err', ctxW + 2 + c.lenW, errDepth);
   const bErrPush = m.wire('wr_b_err_push', Bool, { init: 0 });
   const undoFree = m.named('wr_undo_free', bErrPush.not().and(errs.full.not()));
   const groupOf = (a: Expr) => (db === 4 ? lit(0, 16) : a.bits(ds - 1, 2).resize(16));
@@ -417,8 +418,13 @@ export function dmaWriter(
   data.pop.set(payFire.and(needIn));
   items.pop.set(isRel.or(isSingle.and(wFire)).or(payFire.and(burstEnd)));
 
-  // ---- B responses close stages in order. While error reports cannot be queued, B waits.
-  dma.bready.set(errs.full.not());
+  // ---- B responses close stages in order. While error reports cannot be queued, B waits: bready
+  // is a flip-flop, high when at most depth - 2 reports were queued a cycle before, so one more fits
+  // whatever that cycle pushed (from the queue's count, bready and the B's error were in front of
+  // every write decision: 13 LUT levels).
+  const bReady = m.reg('wr_b_ready', Bool, { reset: 0 });
+  bReady.set(errs.count.lt(errDepth - 1));
+  dma.bready.set(bReady);
   const bFire = m.named('wr_b_fire', dma.bvalid.and(dma.bready).and(tags.valid));
   const bErr = m.named('wr_b_err', bFire.and(dma.bresp.ne(0)));
   tags.pop.set(bFire);

@@ -86,7 +86,7 @@ export function rxMacLookup(p: NicParams, w: NicWidths) {
       const [q0, q1] = q as [ReturnType<typeof fields>, ReturnType<typeof fields>];
       const m0 = q0.valid.and(q0.mac.eq(mac1));
       const m1 = q1.valid.and(q1.mac.eq(mac1));
-      return { v1, q0, q1, hit: m0.or(m1), ctx: mux(m0, q0.ctx, q1.ctx) };
+      return { v1, q0, q1, m0, m1, hit: m0.or(m1), ctx: mux(m0, q0.ctx, q1.ctx) };
     };
 
     // Port A: the RX path has priority; a BAR1 read takes a cycle in which it does not look up.
@@ -129,12 +129,15 @@ export function rxMacLookup(p: NicParams, w: NicWidths) {
     const bV2 = m.reg('b_v2', Bool, { reset: 0 });
     const bHit2 = m.reg('b_hit2', Bool, { reset: 0 });
     const bCtx2 = m.reg('b_ctx2', UInt(ctxW), { reset: 0 });
-    const okBit = w.nCtx === 1 ? ctxOk.bit(0) : ctxOk.bit(lb.ctx);
+    // The context's enable bit is looked up for both ways beside the MAC compares, not after the
+    // way that hit is known (that put the 48-bit compare and the select in a row: 9 LUT levels).
+    const okOf = (ctx: Expr) => (w.nCtx === 1 ? ctxOk.bit(0) : ctxOk.bit(ctx));
+    const okHit = lb.m0.and(okOf(lb.q0.ctx)).or(lb.m0.not().and(lb.m1).and(okOf(lb.q1.ctx)));
     bV2.set(lb.v1);
     // A lookup asked during the sweep (even in its last cycle) may read an entry not yet cleared.
     const bSwept = m.reg('b_swept1', Bool, { reset: 0 });
     bSwept.set(sweeping.not());
-    bHit2.set(lb.v1.and(lb.hit).and(okBit).and(bSwept));
+    bHit2.set(lb.v1.and(okHit).and(bSwept));
     // Loaded only with an answer: the way registers hold no value before the first lookup.
     m.when(lb.v1, () => bCtx2.set(lb.ctx));
     b.resp_valid.set(bV2);
