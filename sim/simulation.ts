@@ -170,6 +170,8 @@ export class Simulation<P extends object = PortValues> {
   private sample8: Uint8Array;
   /** Whether the last `runQuiet` stopped at an edge where a watched port was nonzero. */
   woke = false;
+  /** Cycles `runQuiet` has run since the model was created (how much of a run was quiet). */
+  quietCycles = 0;
 
   /** The X seed this instance was created with, or null (initial values 0). */
   readonly xSeed: number | null;
@@ -250,6 +252,14 @@ export class Simulation<P extends object = PortValues> {
     return { names: [...new Set(names)], offsets: Int32Array.from(offsets) };
   }
 
+  /** Whether any watched byte was sampled nonzero at the last edge. */
+  sampledAny(watch: SampleWatch): boolean {
+    const s8 = this.sample8;
+    const offs = watch.offsets;
+    for (let j = 0; j < offs.length; j++) if (s8[offs[j]] !== 0) return true;
+    return false;
+  }
+
   /**
    * Runs up to `n` cycles without the edge hook, stopping after the first edge at which a watched
    * port's sample is nonzero. Returns the cycles run; `woke` tells whether the last of them hit a
@@ -267,11 +277,13 @@ export class Simulation<P extends object = PortValues> {
       for (let j = 0; j < offs.length; j++) {
         if (s8[offs[j]] !== 0) {
           this.woke = true;
+          this.quietCycles += i;
           return i;
         }
       }
     }
     this.woke = false;
+    this.quietCycles += n;
     return n;
   }
 

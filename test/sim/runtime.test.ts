@@ -215,19 +215,34 @@ describe('quiet stretches', () => {
     }
   });
 
-  it("a callback's idle() bounds the stretch, and a callback without hooks turns stretches off", async () => {
+  it("a callback's idle() bounds the stretch, and leaves it out of edges that run the others", async () => {
     const t = await fresh();
-    const at: number[] = [];
-    t.onEdge((c) => void at.push(c), { quiet: { idle: () => 99 } });
     const c0 = t.cycle;
+    // Acts at every 100th edge and says so: idle up to the edge before its next one.
+    let next = c0 + 100;
+    const at: number[] = [];
+    let calls = 0;
+    t.onEdge(
+      (c) => {
+        calls++;
+        if (c !== next) return;
+        at.push(c - c0);
+        next += 100;
+      },
+      { quiet: { idle: () => next - sim.cycle - 1 } },
+    );
     await t.cycles(1000);
-    // Runs at every 100th edge: 99 idle ones, then one it must see.
-    expect(at.map((c) => c - c0)).toEqual(Array.from({ length: 10 }, (_, i) => 100 * (i + 1)));
+    expect(at).toEqual(Array.from({ length: 10 }, (_, i) => 100 * (i + 1)));
+    expect(calls).toBeLessThan(50);
+    // A callback without hooks runs at every edge and turns stretches off; the first still acts on its edges only.
     let n = 0;
     t.onEdge(() => void n++);
+    const before = calls;
     await t.cycles(1000);
     expect(n).toBe(1000);
-    expect(at.length).toBe(1010);
+    expect(at).toEqual(Array.from({ length: 20 }, (_, i) => 100 * (i + 1)));
+    // Left out of the edges well before its own (idle() >= 2): three calls per 100 edges.
+    expect(calls - before).toBe(30);
   });
 });
 

@@ -230,8 +230,9 @@ export class Axi4SlaveMemory {
       this.wLanes = laneView(this.w.data.sampledWords, this.dataBytes);
     }
     this.driveReadies();
-    // Its checker wakes the quiet stretches on the master's VALIDs.
-    tb.onEdge(() => this.edge(), { name: `${prefix} AXI4 memory`, quiet: { idle: () => this.idleEdges() } });
+    // The master's VALIDs wake it (its own RVALID and BVALID only rise while it is not idle).
+    const wake = [this.ar?.valid.name, this.aw?.valid.name, this.wRule?.valid.name].filter((n): n is string => n !== undefined);
+    tb.onEdge(() => this.edge(), { name: `${prefix} AXI4 memory`, quiet: { idle: () => this.idleEdges(), wake } });
   }
 
   /**

@@ -56,8 +56,9 @@ export interface UntilOptions extends WaitOptions {
  */
 export interface QuietHooks {
   /**
-   * How many of the next edges this callback would do nothing at, provided every `wake` port of every
-   * callback stays 0 at them (0: it must run at the next edge; Infinity: until woken).
+   * How many of the next edges this callback would do nothing at, provided its own wake ports (`wake`,
+   * `wakeNow`) stay 0 at them (0: it must run at the next edge; Infinity: until woken). Also used to
+   * leave the callback out of single edges that run the others.
    */
   idle(): number;
   /** Told that `edges` edges went by without this callback (they were all quiet). */
@@ -109,6 +110,8 @@ interface Activity {
   edge(cycle: number): void;
   /** Null: the activity runs at every edge (no quiet stretch while it lives). */
   readonly quiet: QuietHooks | null;
+  /** Its own wake ports, for leaving it out of a busy edge (built on first use). */
+  ownWatch?: SampleWatch;
 }
 
 /** The longest quiet stretch run in one go (the scheduler's time checks run between stretches). */
@@ -150,6 +153,8 @@ export class Testbench<P extends object = PortValues> {
   private watch: SampleWatch | null = null;
   /** Watches with the state-dependent wake ports added, by their port list. */
   private readonly watches = new Map<string, SampleWatch>();
+  /** One port's watch, by its name (for `idleAtEdge`). */
+  private readonly portWatches = new Map<string, SampleWatch>();
   private edgePromise: Promise<void> | null = null;
   private edgeResolve: (() => void) | null = null;
   private edgeReject: ((e: unknown) => void) | null = null;
@@ -581,6 +586,31 @@ export class Testbench<P extends object = PortValues> {
     task.finish(state, value, error);
   }
 
+  /**
+   * Whether a callback can be left out of this edge although others run: it is idle beyond this edge
+   * (idle() >= 2 counts from the edge before, its state being what that edge and the code after it
+   * left) and none of its own wake ports is sampled high. Callbacks that count skipped edges always run.
+   */
+  private idleAtEdge(a: Activity): boolean {
+    const q = a.quiet;
+    if (q === null || q.skip !== undefined || q.idle() < 2) return false;
+    const sim = this.sim;
+    a.ownWatch ??= sim.sampleWatch(q.wake ?? []);
+    if (sim.sampledAny(a.ownWatch)) return false;
+    if (q.wakeNow) {
+      const now = q.wakeNow();
+      for (let i = 0; i < now.length; i++) {
+        let w = this.portWatches.get(now[i]);
+        if (w === undefined) {
+          w = sim.sampleWatch([now[i]]);
+          this.portWatches.set(now[i], w);
+        }
+        if (sim.sampledAny(w)) return false;
+      }
+    }
+    return true;
+  }
+
   /** The wake ports depend on the live activities. */
   private activitiesChanged(): void {
     this.watch = null;
@@ -752,7 +782,7 @@ export class Testbench<P extends object = PortValues> {
     const acts = this.activities;
     for (let i = 0; i < acts.length; i++) {
       const a = acts[i];
-      if (!a.task.done) a.edge(cycle);
+      if (!a.task.done && !this.idleAtEdge(a)) a.edge(cycle);
     }
     if (this.doneActivities > 0 && this.doneActivities * 2 >= acts.length) this.compactActivities();
     if (this.edgeResolve !== null) {
