@@ -2,7 +2,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
-import { runYosysScript } from '../../fpga/yosys.js';
+import { cachedYosys } from '../../fpga/yosys.js';
 import { defineModule, emitDesign, type ModuleBuilder, type ModuleDef } from '../../generator/index.js';
 import { lintDesign } from '../../generator/verilog/lint.js';
 
@@ -54,12 +54,15 @@ export function inferredLatch(log: string): boolean {
   return /^Latch inferred/m.test(log);
 }
 
-/** Synthesizes a design for iCE40 with yosys and returns its log. */
+/** Synthesizes a design for iCE40 with yosys (or reads the run back from build/synth-cache) and returns its log. */
 export async function synthIce40(def: ModuleDef<unknown>): Promise<string> {
   const modules = emitDesign(def);
   const inputs: Record<string, string> = {};
   for (const m of modules) inputs[m.fileName] = m.text;
   const files = modules.map((m) => m.fileName).join(' ');
-  const run = await runYosysScript(`read_verilog ${files}; synth_ice40 -top ${def.verilogName}; stat`, inputs);
+  const run = await cachedYosys(`read_verilog ${files}; synth_ice40 -top ${def.verilogName}; stat`, inputs, {
+    cache: 'synth-cache',
+    outputs: [],
+  });
   return run.log;
 }
