@@ -24,6 +24,18 @@ export interface InvariantViolation {
 }
 
 const zeroDescriptor = new Uint8Array(DESCRIPTOR.bytes);
+const zeroView = new DataView(zeroDescriptor.buffer);
+const D = DESCRIPTOR.fields;
+/** One DataView per page buffer (pages live as long as their memory). */
+const pageViews = new WeakMap<Uint8Array, DataView>();
+function pageView(data: Uint8Array): DataView {
+  let v = pageViews.get(data);
+  if (v === undefined) {
+    v = new DataView(data.buffer, data.byteOffset, data.byteLength);
+    pageViews.set(data, v);
+  }
+  return v;
+}
 
 function ringPages(r: RingView): bigint[] {
   const first = pfnOf(r.base);
@@ -70,12 +82,15 @@ export function vmmInvariantViolations(vmm: Vmm, monitor?: DmaMonitor): Invarian
     }
   }
   const pinned = vmm.pages.pinned();
-  for (const pfn of new Set([...pinned.keys(), ...expectedPins.keys()])) {
+  const pinCounts = (pfn: bigint) => {
     const have = pinned.get(pfn) ?? 0;
     const want = expectedPins.get(pfn) ?? 0;
     if (have !== want)
       bad('pins-match-shadow', `${page(pfn)} holds ${have} pin(s) for ${want} outstanding shadow entr${want === 1 ? 'y' : 'ies'}`);
-  }
+  };
+  // Every page either side counts, once.
+  for (const pfn of pinned.keys()) pinCounts(pfn);
+  for (const pfn of expectedPins.keys()) if (!pinned.has(pfn)) pinCounts(pfn);
 
   // Held pages: every started context's ring pages, the interrupt ring and the completion records,
   // owned by the hypervisor; nothing else.
@@ -114,7 +129,8 @@ export function vmmInvariantViolations(vmm: Vmm, monitor?: DmaMonitor): Invarian
   // Every byte the NIC may reach by DMA lies in a page that cannot change hands.
   if (monitor && vmm.protection) {
     for (const g of monitor.grants()) {
-      for (let pfn = pfnOf(g.addr); pfn <= pfnOf(g.addr + BigInt(g.len - 1)); pfn++) {
+      const last = pfnOf(g.addr + BigInt(g.len - 1));
+      for (let pfn = pfnOf(g.addr); pfn <= last; pfn++) {
         if ((pinned.get(pfn) ?? 0) === 0 && !held.has(pfn)) {
           bad(
             'grant-not-held',
@@ -171,13 +187,19 @@ export function vmmInvariantViolations(vmm: Vmm, monitor?: DmaMonitor): Invarian
         // Read in place: a descriptor never straddles a page, and a page never written reads as zeros.
         const at = r.base + BigInt((e.seq % r.size) * DESCRIPTOR.bytes);
         const data = memory.pageData(pfnOf(at));
-        const d = data ? decodeDescriptor(data, pageOffset(at)) : decodeDescriptor(zeroDescriptor);
-        if (d.addr !== e.addr || d.seq !== e.seq || (r === c.tx && d.len !== e.len)) {
-          bad(
-            'ring-contents',
-            `context ${c.ctx} seq ${e.seq}: the ring holds addr ${formatAddr(d.addr)} seq ${d.seq} len ${d.len}, the VMM validated ${formatAddr(e.addr)} len ${e.len}`,
-          );
-        }
+        const off = data ? pageOffset(at) : 0;
+        const v = data ? pageView(data) : zeroView;
+        if (
+          v.getBigUint64(off + D.addr.offset, true) === e.addr &&
+          v.getUint32(off + D.seq.offset, true) === e.seq &&
+          (r !== c.tx || v.getUint16(off + D.len.offset, true) === e.len)
+        )
+          continue;
+        const d = decodeDescriptor(data ?? zeroDescriptor, off);
+        bad(
+          'ring-contents',
+          `context ${c.ctx} seq ${e.seq}: the ring holds addr ${formatAddr(d.addr)} seq ${d.seq} len ${d.len}, the VMM validated ${formatAddr(e.addr)} len ${e.len}`,
+        );
       }
     }
   }
