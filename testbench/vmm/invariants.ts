@@ -81,7 +81,7 @@ export function vmmInvariantViolations(vmm: Vmm, monitor?: DmaMonitor): Invarian
       }
     }
   }
-  const pinned = vmm.pages.pinned();
+  const pinned = vmm.pages.pinnedView();
   const pinCounts = (pfn: bigint) => {
     const have = pinned.get(pfn) ?? 0;
     const want = expectedPins.get(pfn) ?? 0;
@@ -94,7 +94,7 @@ export function vmmInvariantViolations(vmm: Vmm, monitor?: DmaMonitor): Invarian
 
   // Held pages: every started context's ring pages, the interrupt ring and the completion records,
   // owned by the hypervisor; nothing else.
-  const held = vmm.pages.heldPages();
+  const held = vmm.pages.heldView();
   const expectedHeld = new Set<bigint>();
   for (const c of ctxs) {
     for (const [r, what] of [

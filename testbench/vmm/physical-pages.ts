@@ -128,6 +128,16 @@ export class PhysicalPages {
     return new Map(this.refs);
   }
 
+  /** The same, live and read only (for checks after every VMM call: no copy). */
+  pinnedView(): ReadonlyMap<bigint, number> {
+    return this.refs;
+  }
+
+  /** `heldPages()`, live and read only. */
+  heldView(): ReadonlyMap<bigint, string> {
+    return this.held;
+  }
+
   private changeProblem(pfn: bigint, by: Owner | undefined, verb: string): Outcome | undefined {
     const where = `page ${formatAddr(pageBase(pfn))}`;
     if (!this.inPool(pfn) || this.free.has(pfn)) return refuse('not-page-owner', `${where} is not allocated, so it cannot be ${verb}`);
