@@ -40,7 +40,7 @@
  * - After rst the per-context memories (N_CTX cycles) and the MAC table (2 * N_CTX cycles) are swept
  *   to their reset values; register accesses wait, frames wait in the frame buffers (F-6).
  */
-import { axisSpec, cat, defineModule, type Expr, UInt } from '../../generator/index.js';
+import { axisSpec, Bool, cat, defineModule, type Expr, UInt } from '../../generator/index.js';
 import type { NicParams } from '../params.js';
 import {
   ctxEventSpec,
@@ -195,17 +195,29 @@ export function rxEngine(p: NicParams, opts: RxOptions = {}) {
         seq: m.wire('done_seq_seq', UInt(c.seqW)),
       };
 
+      // A doorbell waits in a register for the context-state unit, so the mailbox's queue is popped
+      // by a flip-flop and not by the unit's choice of operation (that path ended in the mailbox at
+      // 11 LUT levels); it costs a cycle per doorbell and takes at most one every two cycles.
+      const dbHeld = m.reg('db_held', Bool, { reset: 0 });
+      const dbCtx = m.reg('db_held_ctx', UInt(c.ctxW), { reset: 0 });
+      const dbTake = m.wire('db_take');
+      db.ready.set(dbHeld.not());
+      m.when(db.valid.and(dbHeld.not()), () => {
+        dbHeld.set(1);
+        dbCtx.set(db.ctx);
+      }).elseWhen(dbTake, () => dbHeld.set(0));
+
       const cs = ctxState(m, c, {
         ok,
         reg: { valid: regOpValid, wr: regOpWr, ctx: regOpCtx, code: regOpCode, data: regOpData },
         consume: { valid: consumeValid, ctx: consumeCtx, len: consumeLen },
         fresh,
-        doorbell: { valid: db.valid, ctx: db.ctx },
+        doorbell: { valid: dbHeld, ctx: dbCtx },
         arSpace,
         dmaErr,
         doneSeq,
       });
-      db.ready.set(cs.doorbellTake);
+      dbTake.set(cs.doorbellTake);
 
       const fetch = descFetch(m, c, axi, cs.ar, cs.freshTake);
       arSpace.set(fetch.arSpace);

@@ -449,8 +449,16 @@ export function dmaWriter(
     errs.push.set(1);
     errs.pushData.set(cat(bCtx, lit(1, 1), lit(0, 1), lit(0, c.lenW)));
   });
-  errs.pop.set(errSink.take);
-  const eh = errs.head;
+  // The oldest report waits in a register for the context-state unit, so its context and valid come
+  // from flip-flops into the unit's choice of operation (not from the queue's LUT-RAM head).
+  const errHeld = m.reg('wr_err_held', Bool, { reset: 0 });
+  const eh = m.reg('wr_err_held_word', UInt(ctxW + 2 + c.lenW), { reset: 0 });
+  const errLoad = m.named('wr_err_load', errs.valid.and(errHeld.not().or(errSink.take)));
+  errs.pop.set(errLoad);
+  m.when(errLoad, () => {
+    errHeld.set(1);
+    eh.set(errs.head);
+  }).elseWhen(errSink.take, () => errHeld.set(0));
   const faultValid = m.reg('fault_valid', Bool, { reset: 0 });
   const faultCtx = m.reg('fault_ctx', UInt(ctxW), { reset: 0 });
   faultValid.set(bErr.and(bTag.eq(TAG.WB).or(bTag.eq(TAG.CR))));
@@ -459,7 +467,7 @@ export function dmaWriter(
   // ---- notify: done seq to the mailbox and the interrupt bit, after the record's B. The done-seq
   // port also carries RX_EXP_SEQ writes, which go first.
   const seqOf = rd(jobSeq, 'tail_seq', tail);
-  const errIdle = m.named('wr_err_idle', errs.valid.not().and(errSink.busy.not()));
+  const errIdle = m.named('wr_err_idle', errs.valid.not().and(errHeld.not()).and(errSink.busy.not()));
   const notify = m.named('notify', tail.ne(crAck).and(doneUpd.valid.not()).and(errIdle));
   m.when(notify, () => tail.set(tail.addWrap(1)));
   const tailCtx = rd(jobCtx, 'tail_ctx', tail);
@@ -498,7 +506,7 @@ export function dmaWriter(
     done: { valid: notify.or(doneUpd.valid), ctx: mux(notify, tailCtx, doneUpd.ctx), seq: mux(notify, seqOf, doneUpd.seq) },
     intr: { valid: notify, ctx: tailCtx },
     dmaErr: {
-      valid: errs.valid,
+      valid: errHeld,
       ctx: eh.bits(ctxW + 1 + c.lenW, 2 + c.lenW),
       count: eh.bit(1 + c.lenW),
       undo: eh.bit(c.lenW),

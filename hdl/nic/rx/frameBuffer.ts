@@ -15,7 +15,7 @@
  * side `terr` on the last beat marks a frame whose transmit payload read failed (F-1): it is dropped
  * and counted as a bad FCS, as the same frame corrupted on the wire would be (docs/faults.md).
  */
-import { Bool, cat, defineModule, type Expr, flip, lit, UInt } from '../../../generator/index.js';
+import { Bool, cat, defineModule, type Expr, flip, lit, mux, UInt } from '../../../generator/index.js';
 import { syncFifo } from '../../../generator/lib/syncFifo.js';
 import { fitWidth, log2, nextPow2, popcount } from './widths.js';
 
@@ -132,11 +132,35 @@ export function rxFrameBuffer(o: FrameBufferOptions) {
 
       // Verdict on the last beat. Lengths stay below 2^lenW: beats saturate one past the maximum.
       const lw = o.lenW + 1;
-      const len = m.named('frame_len', fitWidth(beat, lw).shl(log2(sb)).trunc(lw).addWrap(popcount(s.tkeep, lw)));
+      const before = (b: Expr) => fitWidth(b, lw).shl(log2(sb)).trunc(lw);
+      const lastBytes = popcount(s.tkeep, lw);
+      const len = m.named('frame_len', before(beat).addWrap(lastBytes));
       const last = m.named('last', take.and(s.tlast));
       const fcsBad = o.fcsCheck ? s.tuser.bit(0).or(s.terr) : s.terr;
-      const runt = len.lt(o.minFrameBytes);
-      const oversize = big.or(beyond).or(len.gt(o.maxFrameBytes));
+      // The runt and oversize limits less the bytes of the beats before this one, kept in flip-flops
+      // beside `beat` (set wherever it is), so the verdict compares the last beat's byte count with
+      // them instead of adding it first (the add and the compares were 9 LUT levels to the status FIFO).
+      const gaps = (b: Expr) => {
+        const done = before(b);
+        return {
+          runt: mux(done.lt(o.minFrameBytes), lit(o.minFrameBytes, lw).subWrap(done), lit(0, lw)),
+          past: done.gt(o.maxFrameBytes),
+          over: lit(o.maxFrameBytes, lw).subWrap(done),
+        };
+      };
+      // Reset: no beat before the first one.
+      const runtGap = m.reg('runt_gap', UInt(lw), { reset: o.minFrameBytes });
+      const pastMax = m.reg('past_max', Bool, { reset: 0 });
+      const overGap = m.reg('over_gap', UInt(lw), { reset: o.maxFrameBytes });
+      const setBeat = (b: Expr) => {
+        beat.set(b);
+        const g = gaps(b);
+        runtGap.set(g.runt);
+        pastMax.set(g.past);
+        overGap.set(g.over);
+      };
+      const runt = lastBytes.lt(runtGap);
+      const oversize = big.or(beyond).or(pastMax).or(lastBytes.gt(overGap));
       const noRoom = over.or(space.not()).or(stq.io.in.ready.not());
       const isFcs = m.named('is_fcs', fcsBad);
       const isRunt = m.named('is_runt', fcsBad.not().and(runt));
@@ -152,12 +176,12 @@ export function rxFrameBuffer(o: FrameBufferOptions) {
 
       m.when(take, () => {
         m.when(s.tlast, () => {
-          beat.set(0);
+          setBeat(lit(0, bw));
           over.set(0);
           big.set(0);
           m.when(good, () => frameStart.set(end));
         }).otherwise(() => {
-          m.when(beyond.not(), () => beat.set(beat.addWrap(1)));
+          m.when(beyond.not(), () => setBeat(beat.addWrap(1)));
           m.when(beyond, () => big.set(1));
           m.when(space.not(), () => over.set(1));
         });
