@@ -200,6 +200,7 @@ export class AxiLiteMaster {
   private wPending = false;
   private curRead: ReadOp | null = null;
   private arPending = false;
+  private readonly readyLists: (readonly string[] | undefined)[] = [];
   readonly dataBytes: number;
   bready: Pattern;
   rready: Pattern;
@@ -313,13 +314,19 @@ export class AxiLiteMaster {
     return Number.POSITIVE_INFINITY;
   }
 
+  /** The READYs awaited now: one array per combination, kept (the scheduler looks its watch up by it). */
   private awaitedReadies(): readonly string[] {
-    if (!this.awPending && !this.wPending && !this.arPending) return none;
-    const out: string[] = [];
-    if (this.awPending) out.push(this.p.awready.name);
-    if (this.wPending) out.push(this.p.wready.name);
-    if (this.arPending) out.push(this.p.arready.name);
-    return out;
+    const k = (this.awPending ? 1 : 0) | (this.wPending ? 2 : 0) | (this.arPending ? 4 : 0);
+    let r = this.readyLists[k];
+    if (r === undefined) {
+      const out: string[] = [];
+      if (this.awPending) out.push(this.p.awready.name);
+      if (this.wPending) out.push(this.p.wready.name);
+      if (this.arPending) out.push(this.p.arready.name);
+      r = k === 0 ? none : out;
+      this.readyLists[k] = r;
+    }
+    return r;
   }
 
   private driveReadies(): void {

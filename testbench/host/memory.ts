@@ -157,13 +157,13 @@ export class HostMemory {
   }
 
   /**
-   * The pages mapped into some guest, with their live mappings (read only, no copy: for checks that
-   * run after every VMM call and must not copy every page's metadata).
+   * Calls `fn` for each page mapped into some guest, with its live mappings (read only, no copy: for
+   * checks that run after every VMM call and must not copy, or even visit as entries, every page).
    */
-  *mappedPages(): Generator<PageInfo> {
-    for (const [pfn, p] of this.pages) {
-      if (p.mappings.size > 0) yield { pfn: BigInt(pfn), owner: p.owner, type: p.type, mappings: p.mappings };
-    }
+  forEachMapped(fn: (p: PageInfo) => void): void {
+    this.pages.forEach((p, pfn) => {
+      if (p.mappings.size > 0) fn({ pfn: BigInt(pfn), owner: p.owner, type: p.type, mappings: p.mappings });
+    });
   }
 
   /** The guests a page is mapped into, live (read only, no copy). */

@@ -152,7 +152,7 @@ export class Testbench<P extends object = PortValues> {
   /** The wake ports of the live activities, rebuilt when activities come or go. */
   private watch: SampleWatch | null = null;
   /** Watches with the state-dependent wake ports added, by their port list. */
-  private readonly watches = new Map<string, SampleWatch>();
+  private readonly watches = new Map<readonly string[] | string, SampleWatch>();
   /** One port's watch, by its name (for `idleAtEdge`). */
   private readonly portWatches = new Map<string, SampleWatch>();
   private edgePromise: Promise<void> | null = null;
@@ -745,20 +745,27 @@ export class Testbench<P extends object = PortValues> {
     }
     this.watch ??= sim.sampleWatch(acts.flatMap((a) => (a.task.done ? [] : (a.quiet?.wake ?? []))));
     let watch = this.watch;
-    let extra: string[] | null = null;
+    // State-dependent wakes: one list (the usual case) is looked up by itself, several by their names.
+    let extra: readonly string[] | null = null;
+    let more: string[] | null = null;
     for (let i = 0; i < acts.length; i++) {
       const q = acts[i].quiet;
       if (acts[i].task.done || !q?.wakeNow) continue;
       const w = q.wakeNow();
       if (w.length === 0) continue;
-      extra ??= [];
-      extra.push(...w);
+      if (extra === null) extra = w;
+      else {
+        more ??= [...extra];
+        more.push(...w);
+      }
     }
     if (extra !== null) {
-      const key = extra.join(',');
+      const key: readonly string[] | string = more === null ? extra : more.join(',');
       let w = this.watches.get(key);
       if (w === undefined) {
-        w = sim.sampleWatch([...watch.names, ...extra]);
+        // Bounded: a wakeNow() that makes a new array per call would otherwise add one per stretch.
+        if (this.watches.size >= 64) this.watches.clear();
+        w = sim.sampleWatch([...watch.names, ...(more ?? extra)]);
         this.watches.set(key, w);
       }
       watch = w;

@@ -143,13 +143,13 @@ export function vmmInvariantViolations(vmm: Vmm, monitor?: DmaMonitor): Invarian
 
   // Mappings by page type: no guest writes a page table (P-3); I/O, completion records and free
   // pages are mapped nowhere; a mailbox page only into its context's owner (C-4).
-  for (const p of memory.mappedPages()) {
+  memory.forEachMapped((p) => {
     for (const [g, access] of p.mappings) {
       if (p.owner === null) bad('mapping', `free ${page(p.pfn)} is mapped ${access} into guest ${g}`);
       else if (p.type === 'page-table' && access === 'rw') bad('mapping', `page-table ${page(p.pfn)} is mapped rw into guest ${g}`);
       else if (p.type === 'io' || p.type === 'hypervisor') bad('mapping', `${p.type} ${page(p.pfn)} is mapped ${access} into guest ${g}`);
     }
-  }
+  });
   // The views taken above (each contextOf copies a context's shadow entries): one per check.
   const byCtx = new Map(ctxs.map((c) => [c.ctx, c]));
   for (let ctx = 0; ctx < vmm.params.N_CTX; ctx++) {
