@@ -145,17 +145,32 @@ export function sequenceCheck(
   // ---- a frame's first descriptor (CMP) ----
   const c = mrec.ctx;
   const runs = mayRun(flags, c);
-  const stale = opts.mutation === 'v1-ignore-stale' ? lit(0, 1) : mrec.seq.ne(expRd);
-  const match = headRec.err
-    .not()
-    .and(head.seq.eq(seq32(mrec.seq)))
-    .and(head.len.ne(0));
-  const headTooLong = head.len.gt(maxLen);
+  // The compares are registered and the decision taken from them a cycle later (`cmpWarm`: the
+  // copy of the head's meta entry and the expected seq were there in the last cycle; `headSeen`: the
+  // descriptor at the head of its queue was there and was not popped), so the decision does not run
+  // a 32-bit compare into everything it updates (docs/tx-engine.md, Timing).
+  const staleQ = m.reg('chk_stale_q', undefined, { reset: 0 });
+  const matchQ = m.reg('chk_match_q', undefined, { reset: 0 });
+  const tooLongQ = m.reg('chk_too_long_q', undefined, { reset: 0 });
+  const cmpWarm = m.reg('chk_cmp_warm', undefined, { reset: 0 });
+  const headSeen = m.reg('chk_head_seen', undefined, { reset: 0 });
+  staleQ.set(opts.mutation === 'v1-ignore-stale' ? lit(0, 1) : mrec.seq.ne(expRd));
+  matchQ.set(
+    headRec.err
+      .not()
+      .and(head.seq.eq(seq32(mrec.seq)))
+      .and(head.len.ne(0)),
+  );
+  tooLongQ.set(head.len.gt(maxLen));
+  const stale = staleQ;
+  const match = matchQ;
+  const headTooLong = tooLongQ;
   // A decision waits only for the queue space it needs (a frame's own tentative fragments may fill the
   // fragment queue: the descriptor that makes it too long must still be taken).
   const wouldAccept = runs.and(stale.not()).and(match);
   const cmpRoom = all(wouldAccept.and(headTooLong.not()).not().or(fragIn.ready), wouldAccept.and(head.eop).not().or(frameIn.ready));
-  const cmpGo = m.named('chk_cmp_go', st.is('CMP').and(dma.descFifo.out.valid).and(cmpRoom));
+  const cmpGo = m.named('chk_cmp_go', st.is('CMP').and(cmpWarm).and(headSeen).and(cmpRoom));
+  cmpWarm.set(st.is('CMP').and(cmpGo.not()));
   const aDis = m.named('chk_disabled', cmpGo.and(runs.not()));
   const bStale = m.named('chk_stale', cmpGo.and(runs).and(stale));
   const cMiss = m.named('chk_miss', cmpGo.and(runs).and(stale.not()).and(match.not()));
@@ -206,10 +221,18 @@ export function sequenceCheck(
     err: mux(fromHead, headRec.err, contRec.err),
   };
   const fRuns = mayRun(flags, fCtx);
-  const nMatch = nd.err
-    .not()
-    .and(nd.seq.eq(seq32(fNext)))
-    .and(nd.len.ne(0));
+  // As in CMP, the compares are registered and the decision taken a cycle later, once the descriptor
+  // and the frame's registers were the same in the last cycle (`contWarm`, `headSeen`, `contSeen`).
+  const nMatchQ = m.reg('chk_n_match_q', undefined, { reset: 0 });
+  nMatchQ.set(
+    nd.err
+      .not()
+      .and(nd.seq.eq(seq32(fNext)))
+      .and(nd.len.ne(0)),
+  );
+  const nMatch = nMatchQ;
+  const contWarm = m.reg('chk_cont_warm', undefined, { reset: 0 });
+  const contSeen = m.reg('chk_cont_seen', undefined, { reset: 0 });
   const n1 = fN.addWrap(1);
   const len1 = fLen.add(nd.len);
   // A frame may have no more descriptors than the fragment queue and its own count hold: one more
@@ -220,17 +243,24 @@ export function sequenceCheck(
     .resize(cfg.nW + 1)
     .addWrap(1)
     .gt(maxDescs);
-  const errNow = m.named('chk_err_now', fErr.or(len1.gt(maxLen)).or(tooMany));
+  const errNowQ = m.reg('chk_err_now_q', undefined, { reset: 0 });
+  errNowQ.set(fErr.or(len1.gt(maxLen)).or(tooMany));
+  const errNow = m.named('chk_err_now', errNowQ);
   const wouldTake = fRuns.and(nMatch);
   const contRoom = all(wouldTake.and(errNow.not()).not().or(fragIn.ready), wouldTake.and(nd.eop).not().or(frameIn.ready));
-  const useHead = m.named('chk_use_head', st.is('CONT').and(headIsNext).and(dma.descFifo.out.valid).and(contRoom));
-  const useCont = m.named('chk_use_cont', st.is('CWAIT').and(dma.contValid).and(contRoom));
+  const useHead = m.named('chk_use_head', st.is('CONT').and(contWarm).and(headSeen).and(headIsNext).and(contRoom));
+  const useCont = m.named('chk_use_cont', st.is('CWAIT').and(contWarm).and(contSeen).and(contRoom));
   dma.contTake.set(useCont);
+  contSeen.set(dma.contValid.and(useCont.not()));
   const contGo = m.named('chk_cont_go', useHead.or(useCont));
   const contDis = m.named('chk_cont_disabled', contGo.and(fRuns.not()));
   const contMiss = m.named('chk_cont_miss', contGo.and(fRuns).and(nMatch.not()));
   const contOk = m.named('chk_cont_accept', contGo.and(fRuns).and(nMatch));
   const abandon = m.named('chk_abandon', contDis.or(contMiss).or(contUnposted));
+  // The state and the frame's registers stay as they are unless the check decides or fetches alone.
+  // (With two descriptors per DMA beat the head's lane comes from `hq`, which must be current too.)
+  const laneKnown = cfg.db === 32 ? st.is('CWAIT').or(hqValid) : lit(1, 1);
+  contWarm.set(st.is('CONT').or(st.is('CWAIT')).and(contGo.or(abandon).or(dma.cont.grant).not()).and(laneKnown));
   const fNextInc = fNext.addWrap(1);
 
   const descPop = m.named('chk_desc_pop', cmpGo.or(useHead));
@@ -239,6 +269,7 @@ export function sequenceCheck(
   dma.descFifo.out.ready.set(descPop);
   m.when(descPop, () => idx.set(mux(lastOfRead, lit(0, 2), idx.addWrap(1))));
   hqValid.set(metaOut.valid.and(descPop.not()));
+  headSeen.set(dma.descFifo.out.valid.and(descPop.not()));
 
   // ---- fragments and frames ----
   const pushFirst = dOk.and(headTooLong.not());

@@ -86,6 +86,13 @@ export function checkHarness(m: ModuleBuilder, p: NicParams, opts: CheckHarnessO
     grant: m.input('cont_grant'),
   };
   const contTake = m.wire('cont_take', Bool);
+  // The continuation read's result is a register in dmaRead.ts: it holds until the check takes it
+  // (the check decides on it a cycle after it came, from registered compares).
+  const contValidIn = m.input('cont_data_valid');
+  const contDataIn = m.input('cont_data', UInt(lay.desc.width));
+  const contHeld = m.ghost('f_cont_held', UInt(1), { reset: 0, next: () => contValidIn.and(contTake.not()) });
+  const contPrev = m.ghost('f_cont_prev', UInt(lay.desc.width), { reset: 0, next: () => contDataIn });
+  m.assume(contHeld.not().or(contValidIn.and(contDataIn.eq(contPrev))), 'the continuation read result holds until the check takes it');
   const counters = new SharedPort<CounterEventField>(m, 'cnt_ev', ['ctx', 'miss', 'sent', 'bytes', 'oversize', 'spoofed', 'dmaErr']);
 
   const chk = sequenceCheck(
@@ -99,8 +106,8 @@ export function checkHarness(m: ModuleBuilder, p: NicParams, opts: CheckHarnessO
       dma: {
         descFifo: descQ,
         cont,
-        contValid: m.input('cont_data_valid'),
-        contData: m.input('cont_data', UInt(lay.desc.width)),
+        contValid: contValidIn,
+        contData: contDataIn,
         contTake,
       },
       metaOut: metaQ.out,
