@@ -41,6 +41,7 @@
  *   to their reset values; register accesses wait, frames wait in the frame buffers (F-6).
  */
 import { axisSpec, Bool, cat, defineModule, type Expr, UInt } from '../../generator/index.js';
+import { skidBuffer } from '../../generator/lib/skidBuffer.js';
 import type { NicParams } from '../params.js';
 import {
   ctxEventSpec,
@@ -116,13 +117,28 @@ export function rxEngine(p: NicParams, opts: RxOptions = {}) {
         ? m.instance('u_fb_loop', rxFrameBuffer({ ...common, words: c.loopBufWords, userW: c.ctxW, fcsCheck: false, backpressure: true }))
         : null;
       if (fbLoop) {
-        fbLoop.io.s.tdata.set(lb.tdata);
-        fbLoop.io.s.tkeep.set(lb.tkeep);
-        fbLoop.io.s.tvalid.set(lb.tvalid);
-        fbLoop.io.s.tlast.set(lb.tlast);
-        fbLoop.io.s.tuser.set(lb.tuser);
-        fbLoop.io.s.terr.set(lb.terr);
-        lb.tready.set(fbLoop.io.s.tready);
+        // A registered stage (skid buffer, one beat per cycle) between the transmit engine's loopback
+        // and its frame buffer: the TX engine's output logic and the buffer's verdict were one path
+        // (15 LUT levels in the flattened NIC), and tready now comes from a flip-flop.
+        const lbW = c.streamW + c.streamBytes + 1 + c.ctxW + 1;
+        const lbReg = m.instance('u_lb_stage', skidBuffer({ width: lbW }));
+        lbReg.io.in.valid.set(lb.tvalid);
+        lbReg.io.in.data.set(cat(lb.terr, lb.tuser, lb.tlast, lb.tkeep, lb.tdata));
+        lb.tready.set(lbReg.io.in.ready);
+        const q = lbReg.io.out.data;
+        let at = 0;
+        const field = (width: number): Expr => {
+          const f = q.bits(at + width - 1, at);
+          at += width;
+          return f;
+        };
+        fbLoop.io.s.tdata.set(field(c.streamW));
+        fbLoop.io.s.tkeep.set(field(c.streamBytes));
+        fbLoop.io.s.tlast.set(field(1));
+        fbLoop.io.s.tuser.set(field(c.ctxW));
+        fbLoop.io.s.terr.set(field(1));
+        fbLoop.io.s.tvalid.set(lbReg.io.out.valid);
+        lbReg.io.out.ready.set(fbLoop.io.s.tready);
       } else {
         // Without LOCAL_LOOPBACK the transmit engine sends nothing here; anything that comes is dropped.
         lb.tready.set(1);
