@@ -304,10 +304,14 @@ export function fetcher(
   const fetchable = b ? b.posted.and(b.credit) : lit(1, 1);
   const wantAr = m.named(
     'fetch_want',
-    issuing.and(room).and(waiting.not()).and(fetchable).and(metaIn.ready).and(mems.fetchSeq.port.free()),
+    issuing
+      .and(room)
+      .and(waiting.not())
+      .and(fetchable)
+      .and(metaIn.ready)
+      .and(mems.fetchSeq.port.free())
+      .and(lastOfTurn.not().or(s.push.free())),
   );
-  // (The queue's push port is free for the last fetch of a turn: the fetcher's other pushes, a skip and
-  // a requeue with nothing posted, exclude a fetch, and doorbells push after the fetcher.)
   ar.valid.set(wantAr);
   ar.addr.set(descReadAddr(cfg, addr));
   ar.len.set(cfg.db < 16 ? lit(1, 8) : k.subWrap(1).resize(8));
@@ -435,29 +439,18 @@ export interface DoorbellDeps {
  * update is lost to a same-cycle race (popping the mailbox's queue clears its event bit; a doorbell in
  * that very cycle is queued again by the mailbox, C-3).
  */
-export function doorbells(m: ModuleBuilder, s: Scheduler, deps: DoorbellDeps): { readonly pending: Expr; readonly pendingCtx: Expr } {
+export function doorbells(m: ModuleBuilder, s: Scheduler, deps: DoorbellDeps): void {
   const { doorbell, initBusy, checkDeciding, fetcher: f } = deps;
   const ctx = doorbell.ctx;
   const sameAsTurn = f.busy.and(f.busyCtx.eq(ctx)).or(f.held.and(f.heldCtx.eq(ctx)));
-  // A woken context joins the queue from a register, when the fetcher leaves the push port free (it
-  // pushes first): the doorbell does not wait on the fetcher's read grant. Until then it is active
-  // and not queued, which no other stage looks at (it has no turn), and the next doorbell waits.
-  const pend = m.reg('db_push_pend', undefined, { reset: 0 });
-  const pendCtx = m.reg('db_push_ctx', UInt(ctx.width), { reset: 0 });
-  doorbell.ready.set(initBusy.not().and(checkDeciding.not()).and(sameAsTurn.not()).and(pend.not()));
+  doorbell.ready.set(initBusy.not().and(checkDeciding.not()).and(sameAsTurn.not()).and(s.push.free()));
   const fire = m.named('db_fire', doorbell.valid.and(doorbell.ready));
   const wasActive = s.bits.active.bit(ctx);
   setBit(m, s.bits.rearm, fire.and(wasActive), ctx, 1);
   const wake = m.named('db_wake', fire.and(wasActive.not()));
   setBit(m, s.bits.active, wake, ctx, 1);
   setBit(m, s.bits.probing, wake, ctx, 1);
-  m.when(wake.and(s.bits.queued.bit(ctx).not()), () => {
-    pend.set(1);
-    pendCtx.set(ctx);
-  });
-  const pushed = pushContext(m, s, 'db', pend, pendCtx);
-  m.when(pushed, () => pend.set(0));
-  return { pending: pend, pendingCtx: pendCtx };
+  pushContext(m, s, 'db', wake.and(s.bits.queued.bit(ctx).not()), ctx);
 }
 
 /** Drives the queue's input from its push port; call after every pusher has asked. */

@@ -102,7 +102,7 @@ export function schedulerProof(p: NicParams, opts: { mutation?: SchedulerMutatio
     const freeShaper = (): Shaper => ({ ok: m.input('shape_ok'), shareOn: lit(0, 1), shareQuota: lit(0, SHARE_QUOTA_W) });
     const deps = { flags, mems, metaIn: metaQ.in, ar, chkFetchSeq, shaper: freeShaper };
     const f = fetcher(m, cfg, lay, s, deps, mutation ? { mutation } : {});
-    const db = doorbells(m, s, { doorbell, initBusy: mems.initBusy, checkDeciding: deciding, fetcher: f });
+    doorbells(m, s, { doorbell, initBusy: mems.initBusy, checkDeciding: deciding, fetcher: f });
     finishScheduler(s);
 
     // ---- V-5 ----
@@ -132,11 +132,9 @@ export function schedulerProof(p: NicParams, opts: { mutation?: SchedulerMutatio
     m.assert(fetches.le(fetchBound), 'V-5: a context in the queue sees at most (N_CTX-1)*TX_QUANTUM fetches of others before its turn');
     const inItsTurn = f.formal.inTurn.and(f.formal.turnCtx.eq(j));
     const setAside = f.held.and(f.heldCtx.eq(j));
-    // (A context a doorbell just woke joins the queue from a register, a cycle or two later.)
-    const joining = db.pending.and(db.pendingCtx.eq(j));
     m.assert(
-      bits.active.bit(j).not().or(waiting).or(inItsTurn).or(setAside).or(joining),
-      'V-5: an active context is queued, in its turn, set aside with its turn pending, or joining the queue',
+      bits.active.bit(j).not().or(waiting).or(inItsTurn).or(setAside),
+      'V-5: an active context is queued, in its turn or set aside with its turn pending',
     );
     const served = pop.and(head.eq(j));
     m.cover(served.and(turns.eq(turnBound)), 'V-5: a context gets its turn after exactly N_CTX-1 turns of others (the worst case)');
