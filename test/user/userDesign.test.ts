@@ -11,6 +11,7 @@
  *
  * `npx --no` is `npx` that never fetches a package: the tools must come from the clone.
  */
+import { createHash } from 'node:crypto';
 import { mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -27,8 +28,12 @@ const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '.
 const example = 'examples/axis-filter/axisFilter.ts';
 const exampleTop = 'axis_filter__COUNT_W_16__DATA_W_32';
 const outRoot = path.join(repo, 'build', 'test-user');
-/** A fixed path, so the Verilog (which names its source file) and so the cached model stay the same run after run. */
-const userDir = path.join(os.tmpdir(), 'cdna-user-design');
+/**
+ * A fixed path per clone, so the Verilog (which names its source file) and so the cached model stay
+ * the same run after run; named after the clone, so two clones' suites running at once do not
+ * delete and rewrite each other's folder (one did, and its commands hung until the hook's timeout).
+ */
+const userDir = path.join(os.tmpdir(), `cdna-user-design-${createHash('sha256').update(repo).digest('hex').slice(0, 12)}`);
 
 /**
  * The environment of a command a user types: without this vitest worker's variables, nor npm's (npm
