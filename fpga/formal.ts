@@ -179,7 +179,7 @@ export async function proveDesign(top: ModuleDef<unknown>, mode: ProofMode, opts
   const run = await runProof(`${prepScript(top, files, 'asserts')}\n${sat}`, inputs, opts);
   const seconds = (performance.now() - started) / 1000;
   const log = run.log;
-  const cached = run.cached === true;
+  const { cached } = run;
   const base = mode.kind === 'induction' ? mode.maxSteps : mode.depth;
   const failedModel = /model found for base case: FAIL!|SAT proof finished - model found: FAIL!/.test(log);
   if (failedModel) {
@@ -217,8 +217,7 @@ export async function reachCover(top: ModuleDef<unknown>, wire: string, depth: n
   const sat = `sat -seq ${depth + 1} -set-assumes -set-at 1 rst 1 -prove ${wire} 0 -show-public -dump_vcd trace.vcd ${top.verilogName}`;
   const run = await runProof(`${prepScript(top, files, 'covers')}\n${sat}`, inputs, opts);
   const seconds = (performance.now() - started) / 1000;
-  if (/SAT proof finished - no model found: SUCCESS!/.test(run.log))
-    return { reached: false, seconds, log: run.log, cached: run.cached === true };
+  if (/SAT proof finished - no model found: SUCCESS!/.test(run.log)) return { reached: false, seconds, log: run.log, cached: run.cached };
   if (!/SAT proof finished - model found: FAIL!/.test(run.log)) {
     throw new Error(`yosys sat gave no verdict for cover ${wire}; the end of its log:\n${run.log.split('\n').slice(-20).join('\n')}`);
   }
@@ -233,6 +232,6 @@ export async function reachCover(top: ModuleDef<unknown>, wire: string, depth: n
     seconds,
     ...(trace ? { trace } : {}),
     log: run.log,
-    cached: run.cached === true,
+    cached: run.cached,
   };
 }

@@ -17,7 +17,7 @@ export interface YosysRun {
   /** Text files present after the run, by path ('/'-separated), inputs included. */
   files: Record<string, string>;
   /** Read back from an earlier run's cache entry (`cachedYosys`), not run now. */
-  cached?: true;
+  cached: boolean;
 }
 
 /** Yosys stopped with an error; the message carries the end of its log. */
@@ -85,7 +85,7 @@ export async function runYosysScript(script: string, inputs: Record<string, stri
   }
   const files: Record<string, string> = {};
   if (result) flatten(result, '', files);
-  return { log, files };
+  return { log, files, cached: false };
 }
 
 /** The npm yosys' version, part of every cache key. */
