@@ -1,27 +1,22 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { saturatingCounter, upCounter } from '../../generator/lib/index.js';
-import { simulate } from '../../sim/index.js';
-import { BUILD_TIMEOUT, prebuild } from '../fixtures/prebuild.js';
+import { BUILD_TIMEOUT } from '../fixtures/prebuild.js';
+import { VariantPool } from '../fixtures/variants.js';
 import { withSeed } from '../models/seeded.js';
 
 type UpPorts = Record<'enable' | 'clear' | 'count' | 'wrap', number>;
 type SatPorts = Record<'inc' | 'step' | 'clear' | 'count' | 'saturated', number>;
 
-const sims: { close(): void }[] = [];
-afterAll(() => {
-  for (const s of sims) s.close();
-});
-beforeAll(
-  () =>
-    prebuild(
-      upCounter({ width: 4, max: 9 }),
-      upCounter({ width: 3 }),
-      upCounter({ width: 1 }),
-      saturatingCounter({ width: 4 }),
-      saturatingCounter({ width: 8, stepWidth: 4 }),
-    ),
-  BUILD_TIMEOUT,
-);
+// Every counter in one model (test/fixtures/variants.ts): one cold build instead of five.
+const pool = new VariantPool('counter_variants', [
+  upCounter({ width: 4, max: 9 }),
+  upCounter({ width: 3 }),
+  upCounter({ width: 1 }),
+  saturatingCounter({ width: 4 }),
+  saturatingCounter({ width: 8, stepWidth: 4 }),
+]);
+beforeAll(() => pool.build(), BUILD_TIMEOUT);
+afterAll(() => pool.close());
 
 describe('upCounter in simulation', () => {
   for (const { width, max } of [
@@ -30,8 +25,7 @@ describe('upCounter in simulation', () => {
     { width: 1, max: 1 },
   ]) {
     it(`width ${width}, max ${max}: counts enabled edges modulo ${max + 1}, clears, strobes wrap`, async () => {
-      const sim = await simulate<UpPorts>(upCounter({ width, max: max === (1 << width) - 1 ? undefined : max }));
-      sims.push(sim);
+      const sim = pool.sim<UpPorts>(upCounter({ width, max: max === (1 << width) - 1 ? undefined : max }));
       sim.ports.enable = 0;
       sim.ports.clear = 0;
       sim.reset();
@@ -57,8 +51,7 @@ describe('upCounter in simulation', () => {
 
 describe('saturatingCounter in simulation', () => {
   it('width 4: counts events, stops at 15, and a clear with an event keeps that event', async () => {
-    const sim = await simulate<SatPorts>(saturatingCounter({ width: 4 }));
-    sims.push(sim);
+    const sim = pool.sim<SatPorts>(saturatingCounter({ width: 4 }));
     sim.ports.inc = 0;
     sim.ports.clear = 0;
     sim.reset();
@@ -81,8 +74,7 @@ describe('saturatingCounter in simulation', () => {
   });
 
   it('width 8 with a 4-bit step: adds the step per event and saturates at 255', async () => {
-    const sim = await simulate<SatPorts>(saturatingCounter({ width: 8, stepWidth: 4 }));
-    sims.push(sim);
+    const sim = pool.sim<SatPorts>(saturatingCounter({ width: 8, stepWidth: 4 }));
     sim.ports.inc = 0;
     sim.ports.clear = 0;
     sim.reset();

@@ -1,16 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { priorityEncoder } from '../../generator/lib/index.js';
-import { type Simulation, simulate } from '../../sim/index.js';
-import { BUILD_TIMEOUT, prebuild } from '../fixtures/prebuild.js';
+import { BUILD_TIMEOUT } from '../fixtures/prebuild.js';
+import { VariantPool, type VariantSim } from '../fixtures/variants.js';
 import { withSeed } from '../models/seeded.js';
 
 type PePorts = { bits: number | bigint; index: number; valid: number };
 
-const sims: Simulation<PePorts>[] = [];
-afterAll(() => {
-  for (const s of sims) s.close();
-});
-beforeAll(() => prebuild(...[1, 2, 3, 5, 8, 13, 64, 100].map((n) => priorityEncoder({ n }))), BUILD_TIMEOUT);
+// Every width in one model (test/fixtures/variants.ts): one cold build instead of eight.
+const pool = new VariantPool(
+  'priority_encoder_widths',
+  [1, 2, 3, 5, 8, 13, 64, 100].map((n) => priorityEncoder({ n })),
+);
+beforeAll(() => pool.build(), BUILD_TIMEOUT);
+afterAll(() => pool.close());
 
 function lowest(v: bigint): number {
   let i = 0;
@@ -18,7 +20,7 @@ function lowest(v: bigint): number {
   return i;
 }
 
-async function check(sim: Simulation<PePorts>, value: bigint): Promise<void> {
+async function check(sim: VariantSim<PePorts>, value: bigint): Promise<void> {
   sim.ports.bits = value;
   sim.settle();
   const at = `bits = 0x${value.toString(16)}`;
@@ -29,16 +31,14 @@ async function check(sim: Simulation<PePorts>, value: bigint): Promise<void> {
 describe('priorityEncoder in simulation', () => {
   for (const n of [1, 2, 3, 5, 8]) {
     it(`n = ${n}: every input value`, async () => {
-      const sim = await simulate<PePorts>(priorityEncoder({ n }));
-      sims.push(sim);
+      const sim = pool.sim<PePorts>(priorityEncoder({ n }));
       for (let v = 0; v < 1 << n; v++) await check(sim, BigInt(v));
     });
   }
 
   for (const n of [13, 64, 100]) {
     it(`n = ${n}: every single bit, and random values`, async () => {
-      const sim = await simulate<PePorts>(priorityEncoder({ n }));
-      sims.push(sim);
+      const sim = pool.sim<PePorts>(priorityEncoder({ n }));
       await check(sim, 0n);
       for (let i = 0; i < n; i++) {
         await check(sim, 1n << BigInt(i));

@@ -1,20 +1,21 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rrArbiter } from '../../generator/lib/index.js';
-import { type Simulation, simulate } from '../../sim/index.js';
-import { BUILD_TIMEOUT, prebuild } from '../fixtures/prebuild.js';
+import { BUILD_TIMEOUT } from '../fixtures/prebuild.js';
+import { VariantPool, type VariantSim } from '../fixtures/variants.js';
 import { type Rng, withSeed } from '../models/seeded.js';
 
 type ArbPorts = { req: number | bigint; advance: number; grant: number | bigint; grant_index: number; grant_valid: number };
 
-const sims: Simulation<ArbPorts>[] = [];
-afterAll(() => {
-  for (const s of sims) s.close();
-});
-beforeAll(() => prebuild(...[4, 5, 100, 1024, 1, 8].map((n) => rrArbiter({ n })), rrArbiter({ n: 40, groupSize: 8 })), BUILD_TIMEOUT);
+// Every size in one model (test/fixtures/variants.ts): one cold build instead of seven.
+const pool = new VariantPool('rr_arbiter_sizes', [
+  ...[4, 5, 100, 1024, 1, 8].map((n) => rrArbiter({ n })),
+  rrArbiter({ n: 40, groupSize: 8 }),
+]);
+beforeAll(() => pool.build(), BUILD_TIMEOUT);
+afterAll(() => pool.close());
 
-async function arbiterSim(n: number, groupSize?: number): Promise<Simulation<ArbPorts>> {
-  const sim = await simulate<ArbPorts>(rrArbiter({ n, groupSize }));
-  sims.push(sim);
+function arbiterSim(n: number, groupSize?: number): VariantSim<ArbPorts> {
+  const sim = pool.sim<ArbPorts>(rrArbiter({ n, groupSize }));
   sim.ports.req = 0;
   sim.ports.advance = 0;
   sim.reset();
@@ -45,7 +46,7 @@ function randomSubset(rng: Rng, n: number, density: number): bigint {
 }
 
 /** Random requests and advances, every edge compared with the reference. */
-function compareWithModel(sim: Simulation<ArbPorts>, n: number, rng: Rng, cycles: number): void {
+function compareWithModel(sim: VariantSim<ArbPorts>, n: number, rng: Rng, cycles: number): void {
   const model = new RoundRobin(n);
   let req = 0n;
   for (let c = 0; c < cycles; c++) {
@@ -66,7 +67,7 @@ function compareWithModel(sim: Simulation<ArbPorts>, n: number, rng: Rng, cycles
 }
 
 /** With a fixed set of requesters and an advance every cycle, each gets exactly one grant per round. */
-function fairShares(sim: Simulation<ArbPorts>, n: number, rng: Rng): void {
+function fairShares(sim: VariantSim<ArbPorts>, n: number, rng: Rng): void {
   for (let round = 0; round < 4; round++) {
     const req = round === 0 ? (1n << BigInt(n)) - 1n : randomSubset(rng, n, [0.5, 0.1, 0.9][round % 3] as number) | 1n;
     const members: number[] = [];
@@ -104,18 +105,17 @@ describe('rrArbiter in simulation', () => {
   ]) {
     const label = `n = ${n}${groupSize ? `, groups of ${groupSize}` : ''}`;
     it(`${label}: grants match the round-robin reference under random requests`, async () => {
-      const sim = await arbiterSim(n, groupSize);
+      const sim = arbiterSim(n, groupSize);
       await withSeed((rng) => compareWithModel(sim, n, rng, n >= 1000 ? 1500 : 3000));
     });
     it(`${label}: equal shares over a window, idle requesters skipped`, async () => {
-      const sim = await arbiterSim(n, groupSize);
+      const sim = arbiterSim(n, groupSize);
       await withSeed((rng) => fairShares(sim, n, rng));
     });
   }
 
   it('n = 1: the one requester is granted whenever it asks (no pointer, no clock)', async () => {
-    const sim = await simulate<ArbPorts>(rrArbiter({ n: 1 }));
-    sims.push(sim);
+    const sim = arbiterSim(1);
     for (const req of [0, 1, 1, 0]) {
       sim.ports.req = req;
       sim.settle();
@@ -127,7 +127,7 @@ describe('rrArbiter in simulation', () => {
 
   for (const n of [4, 1024]) {
     it(`n = ${n}: the grant follows req in the same cycle (no clock edge), wherever the pointer is`, async () => {
-      const sim = await arbiterSim(n);
+      const sim = arbiterSim(n);
       await withSeed((rng) => {
         for (let k = 0; k < 50; k++) {
           // Move the pointer somewhere, then present a new request and look before the next edge.
@@ -148,7 +148,7 @@ describe('rrArbiter in simulation', () => {
   }
 
   it('n = 8: without advance the grant stays on its requester while it requests', async () => {
-    const sim = await arbiterSim(8);
+    const sim = arbiterSim(8);
     sim.ports.req = 0b1010_0110;
     sim.ports.advance = 0;
     for (let c = 0; c < 5; c++) {

@@ -1,20 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { skidBuffer } from '../../generator/lib/index.js';
-import { type Simulation, simulate } from '../../sim/index.js';
-import { BUILD_TIMEOUT, prebuild } from '../fixtures/prebuild.js';
+import { BUILD_TIMEOUT } from '../fixtures/prebuild.js';
+import { VariantPool, type VariantSim } from '../fixtures/variants.js';
 import { withSeed } from '../models/seeded.js';
 
 type SkidPorts = Record<'in_valid' | 'in_ready' | 'in_data' | 'out_valid' | 'out_ready' | 'out_data', number>;
 
-const sims: Simulation<SkidPorts>[] = [];
-afterAll(() => {
-  for (const s of sims) s.close();
-});
-beforeAll(() => prebuild(skidBuffer({ width: 16 }), skidBuffer({ width: 8 })), BUILD_TIMEOUT);
+// Both widths in one model (test/fixtures/variants.ts).
+const pool = new VariantPool('skid_buffer_widths', [skidBuffer({ width: 16 }), skidBuffer({ width: 8 })]);
+beforeAll(() => pool.build(), BUILD_TIMEOUT);
+afterAll(() => pool.close());
 
-async function skidSim(width: number): Promise<Simulation<SkidPorts>> {
-  const sim = await simulate<SkidPorts>(skidBuffer({ width }));
-  sims.push(sim);
+function skidSim(width: number): VariantSim<SkidPorts> {
+  const sim = pool.sim<SkidPorts>(skidBuffer({ width }));
   sim.ports.in_valid = 0;
   sim.ports.out_ready = 0;
   sim.reset();
@@ -23,7 +21,7 @@ async function skidSim(width: number): Promise<Simulation<SkidPorts>> {
 
 describe('skidBuffer in simulation', () => {
   it('loses and reorders nothing under random valid and back-pressure, matching the two-register model', async () => {
-    const sim = await skidSim(16);
+    const sim = skidSim(16);
     await withSeed((rng) => {
       let main: number | null = null;
       let skid: number | null = null;
@@ -59,7 +57,7 @@ describe('skidBuffer in simulation', () => {
   });
 
   it('moves one word per cycle when the sink is always ready', async () => {
-    const sim = await skidSim(8);
+    const sim = skidSim(8);
     sim.ports.in_valid = 1;
     sim.ports.out_ready = 1;
     const out: number[] = [];
@@ -73,7 +71,7 @@ describe('skidBuffer in simulation', () => {
   });
 
   it('in_ready does not follow out_ready combinationally (the ready path is broken)', async () => {
-    const sim = await skidSim(8);
+    const sim = skidSim(8);
     sim.ports.in_valid = 1;
     sim.ports.in_data = 1;
     sim.ports.out_ready = 0;

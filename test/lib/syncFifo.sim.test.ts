@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FifoStorage, syncFifo } from '../../generator/lib/index.js';
-import { type Simulation, simulate } from '../../sim/index.js';
 import { Rng } from '../../testbench/runtime/random.js';
-import { BUILD_TIMEOUT, prebuild } from '../fixtures/prebuild.js';
+import { BUILD_TIMEOUT } from '../fixtures/prebuild.js';
+import { VariantPool, type VariantSim } from '../fixtures/variants.js';
 import { withSeed } from '../models/seeded.js';
 
 type FifoPorts = Record<'in_valid' | 'in_ready' | 'in_data' | 'out_valid' | 'out_ready' | 'out_data' | 'count' | 'rst', number>;
@@ -47,24 +47,22 @@ class FifoModel {
   }
 }
 
-const sims: Simulation<FifoPorts>[] = [];
-afterAll(() => {
-  for (const s of sims) s.close();
-});
-beforeAll(
-  () =>
-    prebuild(
-      ...configs.map((c) => syncFifo(c)),
-      syncFifo({ width: 16, depth: 4, storage: 'flops' }),
-      syncFifo({ width: 16, depth: 64, storage: 'block' }),
-      syncFifo({ width: 8, depth: 40, storage: 'block' }),
-    ),
-  BUILD_TIMEOUT,
-);
+// Every configuration in one model (test/fixtures/variants.ts): one cold build instead of eight.
+let pool: VariantPool | undefined;
+beforeAll(async () => {
+  pool = new VariantPool('sync_fifo_configs', [
+    ...configs.map((c) => syncFifo(c)),
+    syncFifo({ width: 16, depth: 4, storage: 'flops' }),
+    syncFifo({ width: 16, depth: 64, storage: 'block' }),
+    syncFifo({ width: 8, depth: 40, storage: 'block' }),
+  ]);
+  await pool.build();
+}, BUILD_TIMEOUT);
+afterAll(() => pool?.close());
 
-async function fifoSim(width: number, depth: number, storage: FifoStorage): Promise<Simulation<FifoPorts>> {
-  const sim = await simulate<FifoPorts>(syncFifo({ width, depth, storage }));
-  sims.push(sim);
+function fifoSim(width: number, depth: number, storage: FifoStorage): VariantSim<FifoPorts> {
+  if (!pool) throw new Error('the FIFOs were not built (see beforeAll)');
+  const sim = pool.sim<FifoPorts>(syncFifo({ width, depth, storage }));
   sim.ports.in_valid = 0;
   sim.ports.out_ready = 0;
   sim.reset();
@@ -75,7 +73,7 @@ async function fifoSim(width: number, depth: number, storage: FifoStorage): Prom
  * Random valid and ready, in phases that fill, drain and mix; every edge is checked against the model
  * and the words that leave must be the words that entered, in order.
  */
-function randomTraffic(sim: Simulation<FifoPorts>, model: FifoModel, rng: Rng, width: number, depth: number, cycles: number): void {
+function randomTraffic(sim: VariantSim<FifoPorts>, model: FifoModel, rng: Rng, width: number, depth: number, cycles: number): void {
   const mask = width >= 32 ? 0xffffffff : (1 << width) - 1;
   const sent: number[] = [];
   const received: number[] = [];
@@ -129,7 +127,7 @@ const configs: { width: number; depth: number; storage: FifoStorage }[] = [
 describe('syncFifo in simulation', () => {
   for (const { width, depth, storage } of configs) {
     it(`width ${width}, depth ${depth}, ${storage}: random valid/ready keeps order, count, full and empty`, async () => {
-      const sim = await fifoSim(width, depth, storage);
+      const sim = fifoSim(width, depth, storage);
       await withSeed((rng) => randomTraffic(sim, new FifoModel(storage, depth), rng, width, depth, 2400));
     });
   }
@@ -137,7 +135,7 @@ describe('syncFifo in simulation', () => {
   for (const storage of ['flops', 'block'] as const) {
     it(`${storage}: one word per cycle in and out at once, without bubbles`, async () => {
       const depth = storage === 'flops' ? 4 : 64;
-      const sim = await fifoSim(16, depth, storage);
+      const sim = fifoSim(16, depth, storage);
       const latency = storage === 'flops' ? 1 : 2;
       sim.ports.in_valid = 1;
       sim.ports.out_ready = 1;
@@ -156,7 +154,7 @@ describe('syncFifo in simulation', () => {
 
   it('block: fills to depth, refuses more, then drains at one word per cycle', async () => {
     const depth = 40;
-    const sim = await fifoSim(8, depth, 'block');
+    const sim = fifoSim(8, depth, 'block');
     const rng = new Rng(7);
     const words = Array.from({ length: depth + 5 }, () => rng.range(0, 255));
     let accepted = 0;
