@@ -47,21 +47,25 @@ class FifoModel {
   }
 }
 
+const configs: { width: number; depth: number; storage: FifoStorage }[] = [
+  { width: 8, depth: 1, storage: 'flops' },
+  { width: 8, depth: 4, storage: 'flops' },
+  { width: 16, depth: 5, storage: 'flops' },
+  { width: 16, depth: 32, storage: 'block' },
+  { width: 32, depth: 37, storage: 'block' },
+];
+
 // Every configuration in one model (test/fixtures/variants.ts): one cold build instead of eight.
-let pool: VariantPool | undefined;
-beforeAll(async () => {
-  pool = new VariantPool('sync_fifo_configs', [
-    ...configs.map((c) => syncFifo(c)),
-    syncFifo({ width: 16, depth: 4, storage: 'flops' }),
-    syncFifo({ width: 16, depth: 64, storage: 'block' }),
-    syncFifo({ width: 8, depth: 40, storage: 'block' }),
-  ]);
-  await pool.build();
-}, BUILD_TIMEOUT);
-afterAll(() => pool?.close());
+const pool = new VariantPool('sync_fifo_configs', [
+  ...configs.map((c) => syncFifo(c)),
+  syncFifo({ width: 16, depth: 4, storage: 'flops' }),
+  syncFifo({ width: 16, depth: 64, storage: 'block' }),
+  syncFifo({ width: 8, depth: 40, storage: 'block' }),
+]);
+beforeAll(() => pool.build(), BUILD_TIMEOUT);
+afterAll(() => pool.close());
 
 function fifoSim(width: number, depth: number, storage: FifoStorage): VariantSim<FifoPorts> {
-  if (!pool) throw new Error('the FIFOs were not built (see beforeAll)');
   const sim = pool.sim<FifoPorts>(syncFifo({ width, depth, storage }));
   sim.ports.in_valid = 0;
   sim.ports.out_ready = 0;
@@ -115,14 +119,6 @@ function randomTraffic(sim: VariantSim<FifoPorts>, model: FifoModel, rng: Rng, w
   expect(sawEmpty, 'the stimulus emptied the FIFO').toBe(true);
   if (depth > 1) expect(both, 'pushes and pops on the same edge').toBeGreaterThan(0);
 }
-
-const configs: { width: number; depth: number; storage: FifoStorage }[] = [
-  { width: 8, depth: 1, storage: 'flops' },
-  { width: 8, depth: 4, storage: 'flops' },
-  { width: 16, depth: 5, storage: 'flops' },
-  { width: 16, depth: 32, storage: 'block' },
-  { width: 32, depth: 37, storage: 'block' },
-];
 
 describe('syncFifo in simulation', () => {
   for (const { width, depth, storage } of configs) {
