@@ -4,7 +4,8 @@
  * loopback), buffers posted at random sizes and alignments (many crossing 4 KiB pages), a host memory
  * with random latencies and back-pressure on every channel. Checked: every delivered frame is a frame
  * addressed to that context, whole, in its buffer, in order; nothing is written anywhere else; every
- * frame is accounted for by exactly one counter. Runs for several stream and DMA widths. A variant
+ * frame is accounted for by exactly one counter (the frames that rx_fifo_drop counts are not named, so
+ * some choice of the undelivered frames must explain it). Runs for several stream and DMA widths. A variant
  * adds bus errors on one context (payload writes and descriptor reads, F-2, F-3): its frames are each
  * delivered intact or completed with ERR, its failed bursts are all counted, and every other context's
  * frames are delivered intact, once, in order (F-5 at block level).
@@ -203,15 +204,27 @@ async function run(seed: number, profile: string, params: Record<string, number 
 
     // ---- scoreboard
     const g = await b.globals();
-    expect(g).toEqual({ ...expectDrops, fifo: 0 });
+    // Frames that fail a check are counted by that check whatever the buffering does (the frame
+    // buffer counts FCS, runt and oversize before overflow).
+    expect({ runt: g.runt, oversize: g.oversize, fcs: g.fcs }).toEqual({
+      runt: expectDrops.runt,
+      oversize: expectDrops.oversize,
+      fcs: expectDrops.fcs,
+    });
     const allowed: [number, number][] = [];
+    /** Per context: frames addressed to it that no counter of it accounts for (FIFO drops). */
+    const missing: number[] = [];
+    /** MAC frames that reached some context's buffer. */
+    const deliveredMac = new Set<number>();
     for (let c = 0; c < nCtx; c++) {
       const done = b.done.filter((e) => e.ctx === c);
       const failed = done.filter((e) => e.desc.flags !== DONE_EOP);
       const counters = await b.counters(c);
       const addressed = [...sentMac, ...sentLoop].filter((s) => s.to.includes(c)).length;
       expect(counters.frames).toBe(done.length - failed.length);
-      expect(counters.frames + counters.nobuf + counters.tooSmall + failed.length).toBe(addressed);
+      const accounted = counters.frames + counters.nobuf + counters.tooSmall + failed.length;
+      expect(accounted).toBeLessThanOrEqual(addressed);
+      missing.push(addressed - accounted);
       // Every failed burst is counted, and only on its context (the rules all target the victim).
       expect(counters.dmaErr).toBe(c === VICTIM ? b.faults.failed.length : 0);
       if (c !== VICTIM || !faults) expect(failed).toEqual([]);
@@ -246,6 +259,7 @@ async function run(seed: number, profile: string, params: Record<string, number 
         bytes += d.len;
         allowed.push([buf.addr, buf.addr + d.len]);
       });
+      for (const i of fromMac) deliveredMac.add(i);
       expect(fromMac).toEqual([...fromMac].sort((x, y) => x - y));
       expect(fromLoop).toEqual([...fromLoop].sort((x, y) => x - y));
       expect(counters.bytes).toBe(bytes);
@@ -256,6 +270,20 @@ async function run(seed: number, profile: string, params: Record<string, number 
       }
       allowed.push([layout.done(c) + 4, layout.done(c) + 8]);
     }
+    // A MAC frame that arrives while the frame buffer is full is dropped whole and counted only by
+    // rx_fifo_drop (the MAC cannot be back-pressured; slow memory writes drain the buffer slower
+    // than back-to-back frames fill it). Which frames those were is not visible, so the scoreboard
+    // checks that some choice of them explains every count: dropped frames that would have matched
+    // nobody lower rx_nomatch, and dropped addressed frames are exactly the ones each context misses.
+    const fifoNomatch = expectDrops.nomatch - g.nomatch;
+    expect(fifoNomatch, 'rx_nomatch counted more frames than matched nobody').toBeGreaterThanOrEqual(0);
+    const fifoAddressed = g.fifo - fifoNomatch;
+    expect(fifoAddressed, 'rx_fifo_drop is lower than the frames that matched nobody and were not counted').toBeGreaterThanOrEqual(0);
+    const undelivered = sentMac.filter((s, i) => s.to.length > 0 && !deliveredMac.has(i));
+    expect(
+      fifoDropsExplain(undelivered, missing, fifoAddressed),
+      `no ${fifoAddressed} undelivered frames explain the frames each context misses (${missing.join(', ')})`,
+    ).toBe(true);
     const stray = b.mem.writes.filter((w) => !allowed.some(([lo, hi]) => w.addr >= lo && w.addr < hi));
     expect(stray.slice(0, 4)).toEqual([]);
     // Every AXI write stayed inside one 4 KiB page.
@@ -266,6 +294,36 @@ async function run(seed: number, profile: string, params: Record<string, number 
   } finally {
     b.close();
   }
+}
+
+/**
+ * Whether `drops` frames, chosen among `candidates` (each addressed to the contexts in `to`), are
+ * addressed to exactly `missing[c]` of them per context c. Candidates are grouped by their set of
+ * contexts, so the search is over a handful of counts, not over subsets of frames.
+ */
+function fifoDropsExplain(candidates: Sent[], missing: number[], drops: number): boolean {
+  const groups = new Map<string, { to: number[]; n: number }>();
+  for (const s of candidates) {
+    const key = s.to.join(',');
+    const g = groups.get(key) ?? { to: s.to, n: 0 };
+    g.n++;
+    groups.set(key, g);
+  }
+  const list = [...groups.values()];
+  const left = [...missing];
+  const search = (i: number, rest: number): boolean => {
+    if (i === list.length) return rest === 0 && left.every((m) => m === 0);
+    const g = list[i] as { to: number[]; n: number };
+    const most = Math.min(g.n, rest, ...g.to.map((c) => left[c] as number));
+    for (let k = 0; k <= most; k++) {
+      for (const c of g.to) left[c] = (left[c] as number) - k;
+      const ok = search(i + 1, rest - k);
+      for (const c of g.to) left[c] = (left[c] as number) + k;
+      if (ok) return true;
+    }
+    return false;
+  };
+  return search(0, drops);
 }
 
 /** For a failure message: the sent frame of the same length that differs least, and where. */
