@@ -22,8 +22,11 @@
  * - Prefetched descriptors survive a clear and set of EN; writing RX_EXP_SEQ or the ring registers
  *   (which the hypervisor must do before reusing a context, P-12) discards them.
  * - Descriptors are fetched ahead of the doorbell's hint (up to min(descCache, ring size) past
- *   RX_EXP_SEQ) and checked by seq, so a refill after each frame needs no doorbell; a slot that does
- *   not match counts rx_seq_miss, which therefore also counts "the ring ran dry".
+ *   RX_EXP_SEQ) and checked by seq, so refills need no doorbell; a slot that does not match counts
+ *   rx_seq_miss, which therefore also counts "the ring ran dry". Refills come in batches: a read
+ *   stays inside an aligned 64-byte block, and a refill after a frame waits until it can take the
+ *   rest of it (four descriptors in steady state, one read per four frames); a doorbell reads
+ *   whatever room the prefetch window has at once.
  * - AXI IDs: descriptor reads and all writes use ID 0; reads return in order, B responses too.
  * - Throughput, 200-cycle host reads: the 10g profile (DMA_W=128) keeps RX line rate at every frame
  *   size for 1, 8 and 256 contexts (bench/nic), and even takes back-to-back 60-byte frames with no

@@ -97,8 +97,9 @@ describe('rxEngine bus faults', () => {
     b.faults.fail('read', b.slotAddr(0, 1), b.slotAddr(0, 1) + 16, { times: 1, resp: RESP_DECERR });
     b.doorbell(0);
     await b.tb.cycles(300);
-    // The window (seqs 1..8) is read in two bursts, cut at the ring's end: slots 1..7, then slot 0.
-    expect(b.ar.map((r) => r.len)).toEqual([7, 1]);
+    // The window (seqs 1..8) is read in three bursts, cut at 64-byte blocks and at the ring's end:
+    // slots 1..3, 4..7, then slot 0. Only the first fails.
+    expect(b.ar.map((r) => r.len)).toEqual([3, 4, 1]);
     expect(b.faults.failed.map((f) => f.addr)).toEqual([b.slotAddr(0, 1)]);
     await b.send(testFrame(localMac(0), SRC, { ctx: 0, seq: 0 }, 80).data);
     await b.settle();

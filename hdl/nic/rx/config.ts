@@ -44,6 +44,12 @@ export interface RxConfig {
   readonly cacheCntW: number;
   /** Descriptors fetched by one AXI read at most. */
   readonly fetchBurst: number;
+  /**
+   * Descriptors in one aligned 64-byte block of a ring. No read crosses a block, and a refill after a
+   * frame waits until it can take the rest of its block (or of the ring, or of a window smaller than a
+   * block), so a context receiving steadily reads whole blocks, one read per 4 frames.
+   */
+  readonly fetchBlock: number;
   /** Parsed descriptors the response queue holds (the fetch credits). */
   readonly fetchCredits: number;
   /** Descriptor reads in flight at most. */
@@ -54,6 +60,9 @@ export interface RxConfig {
   /** Bits of a per-context generation number, bumped when its ring is reconfigured. */
   readonly genW: number;
 }
+
+/** 64 bytes of 16-byte descriptors: four beats of a 128-bit bus. */
+const FETCH_BLOCK = 4;
 
 function pow2In(name: string, v: number, lo: number, hi: number): number {
   if (!Number.isInteger(v) || v < lo || v > hi || (v & (v - 1)) !== 0) {
@@ -110,12 +119,13 @@ export function rxConfig(p: NicParams, o: RxOptions = {}): RxConfig {
     minFrameBytes: d.minFrameBytes,
     descCache,
     cacheCntW: Math.max(1, log2(descCache) + 1),
-    fetchBurst: Math.min(descCache, 16),
+    fetchBurst: Math.min(descCache, FETCH_BLOCK),
+    fetchBlock: FETCH_BLOCK,
     // Room for every descriptor requested and not yet taken; enough for a full read pipeline
     // (64 reads in flight) of short refills, and for warming up hundreds of contexts at once.
     fetchCredits: 256,
-    // A refill after each frame is one read; with ~200 cycles of latency and a short frame every ~8
-    // cycles, about 25 reads must be in flight, and warming up many contexts wants all a host allows.
+    // A refill is one read per block of four frames, but warming up many contexts (a read per block
+    // of each window) wants all the reads a host allows.
     fetchReads: 64,
     jobs,
     writesInFlight: 128,

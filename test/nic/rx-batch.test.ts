@@ -1,0 +1,166 @@
+/**
+ * RX refills in batches (issue 16): a context receiving steadily refills its descriptor cache with
+ * reads of a whole aligned 64-byte block (four descriptors on a 128-bit bus) instead of one read per
+ * frame, and still takes every posted buffer once, in seq order, with no rx_nobuf (R-1, R-5).
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { testFrame } from '../../testbench/ethernet/frame.js';
+import { localMac } from '../../testbench/ethernet/mac.js';
+import { BUILD_TIMEOUT } from '../fixtures/prebuild.js';
+import { closeSims, DONE_EOP, layout, RxBench } from './rx-fixture.js';
+
+// A 64-entry ring, so the 32-deep prefetch window never reaches slots the guest is still recycling.
+const PARAMS = { DMA_W: 128, SEQ_W: 8, MAX_RING_LOG2: 6 };
+const RING_LOG2 = 6;
+const RING = 2 ** RING_LOG2;
+
+let bench: RxBench | null = null;
+afterEach(() => {
+  bench?.close();
+  bench = null;
+});
+afterAll(() => closeSims());
+beforeAll(() => RxBench.prepare({ params: PARAMS }), BUILD_TIMEOUT);
+
+const SRC = localMac(0xabc);
+
+/** The ring slots a read burst covers, in address order. */
+function slotsOf(r: { lo: number; hi: number }): number[] {
+  const first = (r.lo - layout.ring(0)) / 16;
+  return Array.from({ length: (r.hi - r.lo) / 16 }, (_, k) => first + k);
+}
+
+describe('rxEngine refill batches', () => {
+  it('R-1, R-5: back-to-back 60-byte frames on one context refill in whole 64-byte blocks (<= 0.3 descriptor reads per frame); every buffer is used once, in seq order, none skipped, no rx_nobuf', async () => {
+    const b = await RxBench.create({ params: PARAMS, memory: { readLatency: 100, maxReads: 64 } });
+    bench = b;
+    await b.configure(0, { mac: localMac(0), ringBase: layout.ring(0), ringLog2: RING_LOG2, doneBase: layout.done(0) });
+    // The guest keeps the whole ring posted: seq s in buffer s, reposted 64 seqs on once completed.
+    const frames = 176;
+    for (let s = 1; s <= RING; s++) b.postBuffer(0, s, layout.buffer(0, s), 1514);
+    let posted = RING;
+    b.doorbell(0);
+    await b.tb.cycles(600);
+    const warmReads = b.ar.length;
+    const start = b.tb.cycle;
+    const sent = Array.from({ length: frames }, (_, k) => testFrame(localMac(0), SRC, { ctx: 0, seq: k + 1 }, 60).data);
+    for (const f of sent) b.mac.write(f);
+    let done = 0;
+    while (done < frames) {
+      await b.tb.cycles(8);
+      done = Math.max(done, ...b.done.map((e) => e.seq));
+      for (; posted < done + RING; ) {
+        posted++;
+        b.postBuffer(0, posted, layout.buffer(0, posted), 1514);
+      }
+      if (b.tb.cycle - start > 20 * frames + 2000) throw new Error(`only ${done} of ${frames} frames completed`);
+    }
+    await b.settle();
+
+    // Every frame in the buffer of its own seq, written back, completions in seq order.
+    // (The slot's descriptor as written back at its completion: the guest has reposted it since.)
+    sent.forEach((f, k) => {
+      expect(b.mem.read(layout.buffer(0, k + 1), f.length)).toEqual(f);
+      expect(b.done.find((e) => e.seq === k + 1)?.desc).toMatchObject({ len: 60, flags: DONE_EOP, seq: k + 1 });
+    });
+    const seqs = b.doneUpdates.filter((e) => e.ctx === 0).map((e) => e.seq);
+    expect(seqs).toEqual([...seqs].sort((x, y) => x - y));
+    expect(new Set(seqs).size).toBe(seqs.length);
+    expect(seqs.at(-1)).toBe(frames);
+    expect(await b.counters(0)).toMatchObject({ frames, nobuf: 0, seqMiss: 0, tooSmall: 0, dmaErr: 0 });
+
+    // Reads: never across a 64-byte block, and together they cover the ring's slots in seq order,
+    // each exactly once (slot 1 first: RX_EXP_SEQ = 1).
+    for (const r of b.ar) {
+      expect(r.len).toBeLessThanOrEqual(4);
+      expect(Math.floor(r.lo / 64)).toBe(Math.floor((r.hi - 1) / 64));
+    }
+    const slots = b.ar.flatMap((r) => slotsOf(r));
+    expect(slots).toEqual(Array.from({ length: slots.length }, (_, k) => (k + 1) % RING));
+    // Steady state: whole blocks only, one read per four frames (one per frame before issue 16).
+    const steady = b.ar.slice(warmReads);
+    const perFrame = steady.length / frames;
+    expect(perFrame).toBeLessThanOrEqual(0.3);
+    // The doorbell's fill ended at slot 32, inside a block: the first refill takes the rest of that
+    // block (33..35), every later one a whole block.
+    expect(steady.map((r) => r.len)).toEqual([3, ...steady.slice(1).map(() => 4)]);
+    expect(steady.every((r) => r.hi % 64 === 0)).toBe(true);
+  });
+
+  it('R-1: a doorbell fills the whole window at once (cut at 64-byte blocks, the last place too); a refill after frames waits for the rest of its block; a doorbell with less room than a block still reads it', async () => {
+    const b = await RxBench.create({ params: PARAMS });
+    bench = b;
+    await b.configure(0, { mac: localMac(0), ringBase: layout.ring(0), ringLog2: RING_LOG2, doneBase: layout.done(0) });
+    for (let s = 1; s <= 40; s++) b.postBuffer(0, s, layout.buffer(0, s), 1514);
+    b.doorbell(0);
+    await b.tb.cycles(300);
+    // The window is seqs 1..32: slots 1..3, then 4..7, ..., 28..31, and slot 32 alone.
+    expect(b.ar.map((r) => slotsOf(r))).toEqual([
+      [1, 2, 3],
+      ...Array.from({ length: 7 }, (_, k) => [4 + 4 * k, 5 + 4 * k, 6 + 4 * k, 7 + 4 * k]),
+      [32],
+    ]);
+    const frame = (seq: number) => testFrame(localMac(0), SRC, { ctx: 0, seq }, 60).data;
+    const sendAll = async (from: number, to: number) => {
+      for (let k = from; k <= to; k++) await b.send(frame(k));
+      await b.waitDone(0, to);
+      await b.tb.cycles(150);
+    };
+    // One frame frees one place; the block of slots 33..35 needs three: no read yet...
+    await sendAll(1, 1);
+    expect(b.ar.length).toBe(9);
+    // ...two more frames, and one read takes all three.
+    await sendAll(2, 3);
+    expect(b.ar.slice(9).map((r) => slotsOf(r))).toEqual([[33, 34, 35]]);
+    // A frame frees one place of the block 36..39; a doorbell reads it now rather than wait for frames.
+    await sendAll(4, 4);
+    expect(b.ar.length).toBe(10);
+    b.doorbell(0);
+    await b.tb.cycles(150);
+    expect(b.ar.slice(10).map((r) => slotsOf(r))).toEqual([[36]]);
+    // Then whole blocks again: 37..39 after three frames.
+    await sendAll(5, 7);
+    expect(b.ar.slice(11).map((r) => slotsOf(r))).toEqual([[37, 38, 39]]);
+    for (let k = 1; k <= 7; k++) expect(b.mem.read(layout.buffer(0, k), 60)).toEqual(frame(k));
+    expect(await b.counters(0)).toMatchObject({ frames: 7, nobuf: 0, seqMiss: 0 });
+  });
+
+  // Small rings (RX_RING_LOG2 may be 0) and rings with fewer posted buffers than a block: every
+  // posted buffer is fetched after its doorbell and used, in order, with frames sent back to back.
+  for (const [ringLog2, posts] of [
+    [0, [1, 1, 1]],
+    [1, [1, 2, 1]],
+    [2, [1, 3, 2, 4]],
+    [6, [1, 2, 3]],
+  ] as const) {
+    it(`R-1, R-5: a ${2 ** ringLog2}-entry ring refilled ${posts.join(', ')} buffers at a time (each with a doorbell): every buffer is used once, in order, no rx_nobuf`, async () => {
+      const b = await RxBench.create({ params: PARAMS });
+      bench = b;
+      // A ring base in the middle of a 64-byte block, so blocks and the ring end cut reads differently.
+      const ringBase = layout.ring(0) + 32;
+      await b.configure(0, { mac: localMac(0), ringBase, ringLog2, doneBase: layout.done(0) });
+      const slot = (seq: number) => ringBase + (seq % 2 ** ringLog2) * 16;
+      let next = 1;
+      for (const n of posts) {
+        const first = next;
+        for (let k = 0; k < n; k++, next++) {
+          b.mem.hostWrite(slot(next), BigInt(layout.buffer(0, next)), 8);
+          b.mem.hostWrite(slot(next) + 8, 1514, 2);
+          b.mem.hostWrite(slot(next) + 10, 0, 2);
+          b.mem.hostWrite(slot(next) + 12, next, 4);
+        }
+        b.doorbell(0);
+        await b.tb.cycles(300);
+        for (let s = first; s < next; s++) b.mac.write(testFrame(localMac(0), SRC, { ctx: 0, seq: s }, 60).data);
+        await b.waitDone(0, next - 1);
+        await b.settle(100);
+      }
+      expect(b.done.map((e) => e.seq)).toEqual(Array.from({ length: next - 1 }, (_, k) => k + 1));
+      for (let s = 1; s < next; s++) {
+        expect(b.mem.read(layout.buffer(0, s), 60)).toEqual(testFrame(localMac(0), SRC, { ctx: 0, seq: s }, 60).data);
+      }
+      for (const r of b.ar) expect(Math.floor(r.lo / 64)).toBe(Math.floor((r.hi - 1) / 64));
+      expect(await b.counters(0)).toMatchObject({ frames: next - 1, nobuf: 0, tooSmall: 0, dmaErr: 0 });
+    });
+  }
+});
