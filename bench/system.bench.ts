@@ -8,7 +8,9 @@
  *           DMA monitor, the AXI transactors and protocol checkers.
  * Each round runs a C++ slice, one scenario (its own seed), and a C++ slice again; the round's ratio
  * is the scenario's cycles per CPU second over the mean of the two C++ slices'. Reported: medians.
- * Writes `system.ratio` into build/bench/system.json.
+ * Writes `system.ratio` into build/bench/system.json. Beside it, `system.replay` (bench/replay.ts): the
+ * first scenario's inputs replayed by a C++ loop over the same model, so the model's own speed on the
+ * scenario's work is measured against the idle C++ loop, and the scenario against its replay.
  * Run: npm run bench -- system (env: BENCH_ROUNDS, SYSTEM_BENCH_SCENARIO_ROUNDS, SYSTEM_BENCH_PROFILE)
  */
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -21,6 +23,7 @@ import { closeSimulations, nicSimulation } from '../testbench/system/harness.js'
 import { scenarioPassed } from '../testbench/system/report.js';
 import { Scenario } from '../testbench/system/scenario.js';
 import { compileHarness, median, benchDir as outDir, run } from './harness.js';
+import { outputHash, replayer } from './replay.js';
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
 const scenarioRounds = Number(process.env.SYSTEM_BENCH_SCENARIO_ROUNDS ?? 12);
@@ -116,7 +119,12 @@ async function main(): Promise<void> {
   const params = resolveParams(profile);
   const model = await buildModel(specOf(cdnaNic(params)));
   const exe = await buildHarness(model);
-  await nicSimulation(params); // the scenario's instance: loaded before anything is timed
+  const sim = await nicSimulation(params); // the scenario's instance: loaded before anything is timed
+  // The first scenario on the fresh instance (reset once, as the replay does) is logged for the replay.
+  const log = sim.logInputs();
+  await scenarioSlice(1);
+  const records = log.stop();
+  const replay = await replayer(model, sim, log, records, outputHash(sim, log.root), 2);
   const cpp = cppSlicer(exe);
   await cpp(); // warm-up
   // JIT warm-up, not counted: the first scenarios of a process run slower (a single one is not enough).
@@ -134,6 +142,19 @@ async function main(): Promise<void> {
     rows.push({ seed, cpp: cppRate, system: sysRate, ratio: sysRate / cppRate, cycles: s.cycles, windows: s.windows, quiet: s.quiet });
   }
   await closeSimulations();
+  const replays: { rate: number; overCpp: number; matches: boolean }[] = [];
+  for (let r = 0; r < 3; r++) {
+    const a = await cpp();
+    const x = await replay();
+    const b = await cpp();
+    const rate = x.cycles / x.cpuSeconds;
+    replays.push({ rate, overCpp: rate / ((a.cycles / a.cpuSeconds + b.cycles / b.cpuSeconds) / 2), matches: x.matches });
+  }
+  const replayRate = median(replays.map((x) => x.rate));
+  const replayOverCpp = median(replays.map((x) => x.overCpp));
+  const seed1 = rows.find((x) => x.seed === 1);
+  const scenarioOverReplay = seed1 ? seed1.system / replayRate : Number.NaN;
+  const replayMatches = replays.every((x) => x.matches);
   const ratio = median(rows.map((x) => x.ratio));
   const target = 0.5;
   console.log(`\nsystem: ${model.top} (${profile}), the demo's scenario of ${scenarioRounds} rounds against a pure C++ loop\n`);
@@ -145,6 +166,11 @@ async function main(): Promise<void> {
   }
   console.log("(quiet: the share of the scenario's cycles run in quiet stretches, docs/testbench.md)");
   console.log(`\nsystem.ratio ${ratio.toFixed(3)} (median of ${rounds}; target >= ${target} ${ratio >= target ? 'ok' : 'BELOW'})`);
+  console.log(
+    `replay: seed 1's inputs (${log.cycles} cycles) replayed by a C++ loop over the same model: ${fmt(replayRate)} cycles/CPU-s, ` +
+      `${replayOverCpp.toFixed(3)} of the idle C++ loop (median of ${replays.length}); the scenario ran at ${scenarioOverReplay.toFixed(3)} of its replay; ` +
+      `outputs at the end ${replayMatches ? 'match the run' : 'DIFFER from the run (the replay is not the same work)'}`,
+  );
   if (failed) console.log(`${failed} scenario(s) FAILED their checks`);
   console.log(`load average during the run: ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} CPUs`);
   const result = {
@@ -161,6 +187,14 @@ async function main(): Promise<void> {
     })),
     cyclesPerSecond: { cpp: Math.round(median(rows.map((x) => x.cpp))), system: Math.round(median(rows.map((x) => x.system))) },
     'system.ratio': Number(ratio.toFixed(4)),
+    'system.replay': {
+      what: "seed 1's logged inputs replayed by a C++ loop over the same model (bench/replay.ts)",
+      cycles: log.cycles,
+      cyclesPerSecond: Math.round(replayRate),
+      overCpp: Number(replayOverCpp.toFixed(4)),
+      scenarioOverReplay: Number(scenarioOverReplay.toFixed(4)),
+      outputsMatch: replayMatches,
+    },
     target,
     failedScenarios: failed,
     machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model ?? '', node: process.version, loadAverage: os.loadavg()[0] },

@@ -8,6 +8,8 @@ export type { ClockSpec, EdgeHandlers } from './clocks.js';
 export { ClockSet } from './clocks.js';
 export { BuildError } from './exec.js';
 export type { TraceFormat } from './glue.js';
+export type { InputLog, InputSpan } from './input-log.js';
+export { INPUT_LOG_CYCLES, INPUT_LOG_EVAL } from './input-log.js';
 export type { PortInput, PortValue, PortValues } from './port-class.js';
 export { readWords, writeWords } from './port-class.js';
 export type { PortDir, PortInfo } from './ports.js';

@@ -13,6 +13,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { BuiltModel } from './build.js';
 import type { TraceFormat } from './glue.js';
+import { type InputLog, inputLogger } from './input-log.js';
 import { loadNative, type NativeInstance, type NativeModel } from './native.js';
 import { type AccessorFactories, accessorFactories, type PortInput, type PortValue, type PortValues, viewsOf } from './port-class.js';
 import type { PortInfo } from './ports.js';
@@ -162,6 +163,7 @@ export class Simulation<P extends object = PortValues> {
   afterEdge: (() => void) | null = null;
 
   private native: NativeInstance;
+  private inputLog: InputLog | null = null;
   private readonly closeHooks = new Set<() => void>();
   private readonly byName: Map<string, PortInfo>;
   private readonly handleFns: ReturnType<AccessorFactories['handles']>;
@@ -285,6 +287,22 @@ export class Simulation<P extends object = PortValues> {
     this.woke = false;
     this.quietCycles += n;
     return n;
+  }
+
+  /**
+   * Logs the inputs of every evaluation from now until the log's `stop()`, for replaying the run
+   * without the testbench (sim/input-log.ts). One log at a time.
+   */
+  logInputs(): InputLog {
+    if (this.native === closedNative) throw new Error('this simulation was closed; create a new one with simulate()');
+    if (this.inputLog !== null) throw new Error(`${this.top}: an input log is already running; stop() it first`);
+    const { wrapped, log } = inputLogger(this.native, this.portList, this.clock, (original) => {
+      if (this.native === wrapped) this.native = original;
+      this.inputLog = null;
+    });
+    this.native = wrapped;
+    this.inputLog = log;
+    return log;
   }
 
   /** Evaluates without a clock edge, so combinational outputs follow inputs written since the last edge. */

@@ -172,6 +172,48 @@ describe('the Verilator bridge', () => {
     }
   });
 
+  it('logs the inputs of every native call until the log stops (for a replay without the testbench)', async () => {
+    const s = await sim(counter(8));
+    s.reset();
+    const log = s.logInputs();
+    expect(() => s.logInputs()).toThrow(/already running/);
+    s.ports.en = 1;
+    s.ports.load_value = 0xa5;
+    s.tick();
+    s.ports.en = 0;
+    s.tick(3);
+    s.settle();
+    const records = log.stop();
+    expect({ records: log.records, cycles: log.cycles }).toEqual({ records: 3, cycles: 4 });
+    expect(log.spans.map((x) => x.name).sort()).toEqual(['en', 'load', 'load_value', 'rst']);
+    expect(records.length).toBe(3 * log.recordBytes);
+    const view = new DataView(records.buffer, records.byteOffset);
+    const field = (r: number, name: string): number => {
+      let at = r * log.recordBytes + 8;
+      for (const x of log.spans) {
+        if (x.name === name) return records[at] as number;
+        at += x.bytes;
+      }
+      throw new Error(name);
+    };
+    // op (1 = clock cycles, 0 = eval without an edge), cycles, then the inputs as the call saw them.
+    expect([0, 1, 2].map((r) => [view.getUint32(r * log.recordBytes, true), view.getUint32(r * log.recordBytes + 4, true)])).toEqual([
+      [1, 1],
+      [1, 3],
+      [0, 0],
+    ]);
+    expect([0, 1, 2].map((r) => [field(r, 'en'), field(r, 'load_value')])).toEqual([
+      [1, 0xa5],
+      [0, 0xa5],
+      [0, 0xa5],
+    ]);
+    // Stopped: the model runs on unlogged, and a new log can start.
+    s.tick();
+    expect(log.records).toBe(3);
+    expect(s.ports.count).toBe(1);
+    expect(s.logInputs().stop().length).toBe(0);
+  });
+
   it('throws a clear error after close()', async () => {
     const s = await simulate(counter(8));
     s.close();
