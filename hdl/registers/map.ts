@@ -307,13 +307,13 @@ export function bar0Registers(p: NicParams): RegisterSpec<Bar0Reg>[] {
     {
       TX_PROD: {
         access: 'WO',
-        doc: 'TX doorbell: descriptors are enqueued up to this sequence value. A hint only: the NIC never trusts the value.',
-        fields: [seqField(p, 'sequence value (ignored by the NIC)')],
+        doc: 'TX doorbell: descriptors are enqueued up to this sequence value (the seq of the last one posted). A hint only: the NIC reads no descriptor past it, but trusts it for nothing else; the sequence check decides what is sent.',
+        fields: [seqField(p, 'seq of the last descriptor posted (a bound for descriptor reads only)')],
       },
       RX_PROD: {
         access: 'WO',
-        doc: 'RX doorbell: buffers are posted up to this sequence value. A hint only: the NIC never trusts the value.',
-        fields: [seqField(p, 'sequence value (ignored by the NIC)')],
+        doc: 'RX doorbell: buffers are posted up to this sequence value. A hint only: the write is the event, its value is not used.',
+        fields: [seqField(p, 'sequence value (not used by the NIC)')],
       },
       INT_CTRL: {
         access: 'WO',
