@@ -24,9 +24,9 @@
  * - Descriptors are fetched ahead of the doorbell's hint (up to min(descCache, ring size) past
  *   RX_EXP_SEQ) and checked by seq, so refills need no doorbell; a slot that does not match counts
  *   rx_seq_miss, which therefore also counts "the ring ran dry". Refills come in batches: a read
- *   stays inside an aligned 64-byte block, and a refill after a frame waits until it can take the
- *   rest of it (four descriptors in steady state, one read per four frames); a doorbell reads
- *   whatever room the prefetch window has at once.
+ *   stays inside an aligned block of `fetchBlock` descriptors (2 by default, or 4), and a refill after
+ *   a frame waits until it can take the rest of it (one read per block of frames in steady state); a
+ *   doorbell reads whatever room the prefetch window has at once.
  * - AXI IDs: descriptor reads and all writes use ID 0; reads return in order, B responses too.
  * - Throughput, 200-cycle host reads: the 10g profile (DMA_W=128) keeps RX line rate at every frame
  *   size for 1, 8 and 256 contexts (bench/nic), and even takes back-to-back 60-byte frames with no
@@ -90,6 +90,7 @@ export function rxEngine(p: NicParams, opts: RxOptions = {}) {
       LBB: (c.loopBufWords * c.bufBytes) / 1024,
       DC: c.descCache,
       J: c.jobs,
+      FB: c.fetchBlock,
     },
     (m) => {
       const rx = m.slave('s_axis_rx', axisSpec({ dataWidth: c.streamW, user: 1 }));

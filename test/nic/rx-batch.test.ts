@@ -1,7 +1,8 @@
 /**
  * RX refills in batches (issue 16): a context receiving steadily refills its descriptor cache with
- * reads of a whole aligned 64-byte block (four descriptors on a 128-bit bus) instead of one read per
- * frame, and still takes every posted buffer once, in seq order, with no rx_nobuf (R-1, R-5).
+ * reads of a whole aligned block (fetchBlock descriptors: 2 by default, or 4, a 64-byte block on a
+ * 128-bit bus) instead of one read per frame, and still takes every posted buffer once, in seq order,
+ * with no rx_nobuf (R-1, R-5). A doorbell reads whatever room the window has at once.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { testFrame } from '../../testbench/ethernet/frame.js';
@@ -20,7 +21,9 @@ afterEach(() => {
   bench = null;
 });
 afterAll(() => closeSims());
-beforeAll(() => RxBench.prepare({ params: PARAMS }), BUILD_TIMEOUT);
+// The default block (2 descriptors) and the 64-byte one.
+const BLOCKS = [2, 4] as const;
+beforeAll(() => RxBench.prepare(...BLOCKS.map((fetchBlock) => ({ params: PARAMS, rx: { fetchBlock } }))), BUILD_TIMEOUT);
 
 const SRC = localMac(0xabc);
 
@@ -30,9 +33,10 @@ function slotsOf(r: { lo: number; hi: number }): number[] {
   return Array.from({ length: (r.hi - r.lo) / 16 }, (_, k) => first + k);
 }
 
-describe('rxEngine refill batches', () => {
-  it('R-1, R-5: back-to-back 60-byte frames on one context refill in whole 64-byte blocks (<= 0.3 descriptor reads per frame); every buffer is used once, in seq order, none skipped, no rx_nobuf', async () => {
-    const b = await RxBench.create({ params: PARAMS, memory: { readLatency: 100, maxReads: 64 } });
+describe.each(BLOCKS)('rxEngine refill batches, blocks of %i descriptors', (BK) => {
+  const rx = { fetchBlock: BK };
+  it(`R-1, R-5: back-to-back 60-byte frames on one context refill in whole blocks of ${BK} (<= ${1 / BK} descriptor reads per frame); every buffer is used once, in seq order, none skipped, no rx_nobuf`, async () => {
+    const b = await RxBench.create({ params: PARAMS, rx, memory: { readLatency: 100, maxReads: 64 } });
     bench = b;
     await b.configure(0, { mac: localMac(0), ringBase: layout.ring(0), ringLog2: RING_LOG2, doneBase: layout.done(0) });
     // The guest keeps the whole ring posted: seq s in buffer s, reposted 64 seqs on once completed.
@@ -69,60 +73,69 @@ describe('rxEngine refill batches', () => {
     expect(seqs.at(-1)).toBe(frames);
     expect(await b.counters(0)).toMatchObject({ frames, nobuf: 0, seqMiss: 0, tooSmall: 0, dmaErr: 0 });
 
-    // Reads: never across a 64-byte block, and together they cover the ring's slots in seq order,
-    // each exactly once (slot 1 first: RX_EXP_SEQ = 1).
+    // Reads: never across a block, and together they cover the ring's slots in seq order, each
+    // exactly once (slot 1 first: RX_EXP_SEQ = 1).
     for (const r of b.ar) {
-      expect(r.len).toBeLessThanOrEqual(4);
-      expect(Math.floor(r.lo / 64)).toBe(Math.floor((r.hi - 1) / 64));
+      expect(r.len).toBeLessThanOrEqual(BK);
+      expect(Math.floor(r.lo / (16 * BK))).toBe(Math.floor((r.hi - 1) / (16 * BK)));
     }
     const slots = b.ar.flatMap((r) => slotsOf(r));
     expect(slots).toEqual(Array.from({ length: slots.length }, (_, k) => (k + 1) % RING));
-    // Steady state: whole blocks only, one read per four frames (one per frame before issue 16).
+    // Steady state: whole blocks only, one read per BK frames (one per frame before issue 16).
     const steady = b.ar.slice(warmReads);
-    const perFrame = steady.length / frames;
-    expect(perFrame).toBeLessThanOrEqual(0.3);
-    // The doorbell's fill ended at slot 32, inside a block: the first refill takes the rest of that
-    // block (33..35), every later one a whole block.
-    expect(steady.map((r) => r.len)).toEqual([3, ...steady.slice(1).map(() => 4)]);
-    expect(steady.every((r) => r.hi % 64 === 0)).toBe(true);
+    expect(steady.length / frames).toBeLessThanOrEqual(1 / BK + 0.01);
+    // The doorbell's fill ended at slot 32, the first of a block: the first refill takes the rest of
+    // that block (from 33), every later one a whole block.
+    expect(steady.map((r) => r.len)).toEqual([BK - 1, ...steady.slice(1).map(() => BK)]);
+    expect(steady.every((r) => r.hi % (16 * BK) === 0)).toBe(true);
   });
 
-  it('R-1: a doorbell fills the whole window at once (cut at 64-byte blocks, the last place too); a refill after frames waits for the rest of its block; a doorbell with less room than a block still reads it', async () => {
-    const b = await RxBench.create({ params: PARAMS });
+  it('R-1: a doorbell fills the whole window at once (cut at blocks, the last place too); a refill after frames waits for the rest of its block; a doorbell with less room than a block still reads it', async () => {
+    const b = await RxBench.create({ params: PARAMS, rx });
     bench = b;
     await b.configure(0, { mac: localMac(0), ringBase: layout.ring(0), ringLog2: RING_LOG2, doneBase: layout.done(0) });
     for (let s = 1; s <= 40; s++) b.postBuffer(0, s, layout.buffer(0, s), 1514);
     b.doorbell(0);
     await b.tb.cycles(300);
-    // The window is seqs 1..32: slots 1..3, then 4..7, ..., 28..31, and slot 32 alone.
+    const run = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, k) => from + k);
+    // The window is seqs 1..32: slots 1..BK-1, then whole blocks up to slot 31, and slot 32 alone.
     expect(b.ar.map((r) => slotsOf(r))).toEqual([
-      [1, 2, 3],
-      ...Array.from({ length: 7 }, (_, k) => [4 + 4 * k, 5 + 4 * k, 6 + 4 * k, 7 + 4 * k]),
+      run(1, BK - 1),
+      ...Array.from({ length: 32 / BK - 1 }, (_, k) => run(BK * (k + 1), BK * (k + 2) - 1)),
       [32],
     ]);
+    let seen = b.ar.length;
+    const newReads = () => {
+      const r = b.ar.slice(seen).map((x) => slotsOf(x));
+      seen = b.ar.length;
+      return r;
+    };
     const frame = (seq: number) => testFrame(localMac(0), SRC, { ctx: 0, seq }, 60).data;
-    const sendAll = async (from: number, to: number) => {
-      for (let k = from; k <= to; k++) await b.send(frame(k));
-      await b.waitDone(0, to);
+    let sent = 0;
+    const sendFrames = async (n: number) => {
+      for (let k = 0; k < n; k++) await b.send(frame(++sent));
+      await b.waitDone(0, sent);
       await b.tb.cycles(150);
     };
-    // One frame frees one place; the block of slots 33..35 needs three: no read yet...
-    await sendAll(1, 1);
-    expect(b.ar.length).toBe(9);
-    // ...two more frames, and one read takes all three.
-    await sendAll(2, 3);
-    expect(b.ar.slice(9).map((r) => slotsOf(r))).toEqual([[33, 34, 35]]);
-    // A frame frees one place of the block 36..39; a doorbell reads it now rather than wait for frames.
-    await sendAll(4, 4);
-    expect(b.ar.length).toBe(10);
+    // Each frame frees one place; the rest of the block from slot 33 (BK - 1 places) is read once
+    // that many frames have freed them, not before.
+    if (BK > 2) {
+      await sendFrames(BK - 2);
+      expect(newReads()).toEqual([]);
+    }
+    await sendFrames(1);
+    expect(newReads()).toEqual([run(33, BK - 1 + 32)]);
+    // One frame frees one place of the next block; a doorbell reads it now rather than wait for frames.
+    await sendFrames(1);
+    expect(newReads()).toEqual([]);
     b.doorbell(0);
     await b.tb.cycles(150);
-    expect(b.ar.slice(10).map((r) => slotsOf(r))).toEqual([[36]]);
-    // Then whole blocks again: 37..39 after three frames.
-    await sendAll(5, 7);
-    expect(b.ar.slice(11).map((r) => slotsOf(r))).toEqual([[37, 38, 39]]);
-    for (let k = 1; k <= 7; k++) expect(b.mem.read(layout.buffer(0, k), 60)).toEqual(frame(k));
-    expect(await b.counters(0)).toMatchObject({ frames: 7, nobuf: 0, seqMiss: 0 });
+    expect(newReads()).toEqual([[32 + BK]]);
+    // Then the rest of that block once enough frames have freed it.
+    await sendFrames(BK - 1);
+    expect(newReads()).toEqual([run(33 + BK, 31 + 2 * BK)]);
+    for (let k = 1; k <= sent; k++) expect(b.mem.read(layout.buffer(0, k), 60)).toEqual(frame(k));
+    expect(await b.counters(0)).toMatchObject({ frames: sent, nobuf: 0, seqMiss: 0 });
   });
 
   // Small rings (RX_RING_LOG2 may be 0) and rings with fewer posted buffers than a block: every
@@ -134,7 +147,7 @@ describe('rxEngine refill batches', () => {
     [6, [1, 2, 3]],
   ] as const) {
     it(`R-1, R-5: a ${2 ** ringLog2}-entry ring refilled ${posts.join(', ')} buffers at a time (each with a doorbell): every buffer is used once, in order, no rx_nobuf`, async () => {
-      const b = await RxBench.create({ params: PARAMS });
+      const b = await RxBench.create({ params: PARAMS, rx });
       bench = b;
       // A ring base in the middle of a 64-byte block, so blocks and the ring end cut reads differently.
       const ringBase = layout.ring(0) + 32;
@@ -159,7 +172,7 @@ describe('rxEngine refill batches', () => {
       for (let s = 1; s < next; s++) {
         expect(b.mem.read(layout.buffer(0, s), 60)).toEqual(testFrame(localMac(0), SRC, { ctx: 0, seq: s }, 60).data);
       }
-      for (const r of b.ar) expect(Math.floor(r.lo / 64)).toBe(Math.floor((r.hi - 1) / 64));
+      for (const r of b.ar) expect(Math.floor(r.lo / (16 * BK))).toBe(Math.floor((r.hi - 1) / (16 * BK)));
       expect(await b.counters(0)).toMatchObject({ frames: next - 1, nobuf: 0, tooSmall: 0, dmaErr: 0 });
     });
   }

@@ -14,6 +14,12 @@ export interface RxOptions {
   descCache?: number;
   /** Frames between buffer assignment and completion that may be in flight at once (power of two, 2..256). */
   jobs?: number;
+  /**
+   * Descriptors per refill batch (2 or 4; default 2): the aligned block no read crosses, which a
+   * refill after frames waits to take whole. 4 halves the reads again, but its 4-beat read bursts
+   * delay the transmit engine's reads enough to cost TX line rate (docs/rx-engine.md, Refill batches).
+   */
+  fetchBlock?: number;
 }
 
 export interface RxConfig {
@@ -45,9 +51,9 @@ export interface RxConfig {
   /** Descriptors fetched by one AXI read at most. */
   readonly fetchBurst: number;
   /**
-   * Descriptors in one aligned 64-byte block of a ring. No read crosses a block, and a refill after a
-   * frame waits until it can take the rest of its block (or of the ring, or of a window smaller than a
-   * block), so a context receiving steadily reads whole blocks, one read per 4 frames.
+   * Descriptors in one aligned block of a ring (32 or 64 bytes). No read crosses a block, and a refill
+   * after a frame waits until it can take the rest of its block (or of the ring, or of a window smaller
+   * than a block), so a context receiving steadily reads whole blocks, one read per block of frames.
    */
   readonly fetchBlock: number;
   /** Parsed descriptors the response queue holds (the fetch credits). */
@@ -60,9 +66,6 @@ export interface RxConfig {
   /** Bits of a per-context generation number, bumped when its ring is reconfigured. */
   readonly genW: number;
 }
-
-/** 64 bytes of 16-byte descriptors: four beats of a 128-bit bus. */
-const FETCH_BLOCK = 4;
 
 function pow2In(name: string, v: number, lo: number, hi: number): number {
   if (!Number.isInteger(v) || v < lo || v > hi || (v & (v - 1)) !== 0) {
@@ -97,6 +100,7 @@ export function rxConfig(p: NicParams, o: RxOptions = {}): RxConfig {
     throw new RangeError(`rxEngine: descCache=${descCache} is refused: it must not exceed 2^(SEQ_W-1) = ${2 ** (p.SEQ_W - 1)}`);
   }
   const jobs = pow2In('jobs', o.jobs ?? 128, 2, 256);
+  const fetchBlock = pow2In('fetchBlock', o.fetchBlock ?? 2, 2, 4);
   return Object.freeze({
     p,
     w: nicWidths(p),
@@ -119,8 +123,8 @@ export function rxConfig(p: NicParams, o: RxOptions = {}): RxConfig {
     minFrameBytes: d.minFrameBytes,
     descCache,
     cacheCntW: Math.max(1, log2(descCache) + 1),
-    fetchBurst: Math.min(descCache, FETCH_BLOCK),
-    fetchBlock: FETCH_BLOCK,
+    fetchBurst: Math.min(descCache, fetchBlock),
+    fetchBlock,
     // Room for every descriptor requested and not yet taken; enough for a full read pipeline
     // (64 reads in flight) of short refills, and for warming up hundreds of contexts at once.
     fetchCredits: 256,

@@ -14,10 +14,10 @@
  *
  * Sequence rules (spec section 5, P-7/P-8/P-9): descriptors are fetched from slot fetch_seq mod ring
  * size, at most min(descCache, ring size) ahead of exp_seq, in reads that never cross an aligned
- * 64-byte block. A refill after a frame waits until the window has room for the rest of its block (or
- * of the ring, or of a window smaller than a block), so a context receiving steadily reads one block
- * of 4 descriptors per 4 frames instead of one read per frame; a doorbell reads whatever room the
- * window has at once. Descriptors are kept only if their seq field equals
+ * block of fetchBlock descriptors (2 or 4). A refill after a frame waits until the window has room for
+ * the rest of its block (or of the ring, or of a window smaller than a block), so a context receiving
+ * steadily reads one block per fetchBlock frames instead of one read per frame; a doorbell reads
+ * whatever room the window has at once. Descriptors are kept only if their seq field equals
  * the seq they were fetched for (all 32 bits) and they arrive in order. A mismatch counts rx_seq_miss
  * and idles the context (`active` clears) until its next doorbell; but a doorbell that arrives while
  * reads are in flight arms one re-read, since those reads may have seen the slot before the
@@ -120,9 +120,9 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   const cntMem = m.memory('rx_counters', { width: 224, depth: c.nCtx });
   const trustMem = m.memory('rx_done_trusted', { width: seqW, depth: c.nCtx });
   const cacheMem = m.memory('rx_desc_cache', { width: 80, depth: c.nCtx * D });
-  // Bits 5:4 of the ring base again, read a stage before the ring base: the fetch's 64-byte block
-  // limit (which also keeps it inside a 4 KiB page) is worked out in READ, so that DECIDE only
-  // combines limits (see "fetch" below).
+  // The ring base's bits of a slot within a fetch block (bits 4 and up, 5:4 for 4-descriptor blocks)
+  // again, read a stage before the ring base: the block limit (which also keeps a read inside a 4 KiB
+  // page) is worked out in READ, so that DECIDE only combines limits (see "fetch" below).
   const BK = c.fetchBlock;
   const lb = log2(BK);
   const blkMem = m.memory('rx_ring_block', { width: lb, depth: c.nCtx });
@@ -265,7 +265,7 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   // 2 * descCache in all, which bounds the in-flight count and keeps STATUS exact.
   const rFlightRoom = lit(2 * D, iw).subWrap(rInflAfter);
   const rToWrap = rSize.subWrap(rSlot.resize(L + 1));
-  // Bits 5:4 of the first descriptor's address: the ring base's bits plus the slot, modulo 4.
+  // The first descriptor's place in its block: the ring base's bits plus the slot, modulo the block.
   const rToBlock = lit(BK, lb + 1).subWrap(qBlkR.addWrap(fitWidth(rSlot, lb)).resize(lb + 1));
   // Bit k of above(x, n): x > k, for k from 0 to n - 1.
   const above = (x: Expr, n: number): Expr =>
@@ -552,8 +552,8 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   // Fewer than the window allows: a limit other than the window cut this read short, so read on.
   const cutShort = m.named('fetch_cut_short', thRoom.and(cat(lit(0, 1), thN).not()).orR());
   // Batches: a refill after a frame (consume) is due only once the window has room for its whole
-  // target, so a context receiving steadily reads a block per four frames; until then it still holds
-  // at least window - 3 descriptors. A doorbell, a re-read and a continuation read whatever room
+  // target, so a context receiving steadily reads a block per fetchBlock frames; until then it still
+  // holds at least window - fetchBlock + 1 descriptors. A doorbell, a re-read and a continuation read whatever room
   // there is (cut at blocks), so a doorbell that posts one buffer, or the last places of a window
   // that ends inside a block, are fetched at once and never wait for frames to free a block.
   const due = mux(doCons, preBlockRoom, roomNonZero);
