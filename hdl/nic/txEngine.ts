@@ -32,7 +32,7 @@ import {
 } from './interfaces.js';
 import { type CounterEventField, sequenceCheck } from './tx/check.js';
 import { completion } from './tx/completion.js';
-import { txConfig } from './tx/config.js';
+import { DCACHE_SLOTS, txConfig } from './tx/config.js';
 import { contextMemories } from './tx/contextMemory.js';
 import { counterUnit } from './tx/counters.js';
 import { dmaRead } from './tx/dmaRead.js';
@@ -81,6 +81,12 @@ export function txEngine(p: NicParams) {
     // Not swept at reset: a hint, written before its doorbell reaches the engine (a stale value costs reads only).
     const prod = m.memory('prod_mem', { width: cfg.seqW, depth: cfg.nCtx });
     m.when(txProd.valid, () => prod.write(txProd.ctx, txProd.seq));
+    // The descriptor cache (docs/tx-engine.md, *Descriptor cache*): a batched read's descriptors beyond
+    // its turn's quota, DCACHE_SLOTS per context at {ctx, seq mod DCACHE_SLOTS}; only the sequence check reads and
+    // writes it (never a read and a write in one cycle), so it is bare block RAM.
+    const dcache = cfg.dcache
+      ? m.memory('dcache_mem', { width: lay.desc.width, depth: 2 ** cfg.ctxW * DCACHE_SLOTS, readUnderWrite: 'undefined' })
+      : undefined;
     const probeCtx = m.reg('probe_ctx', UInt(cfg.ctxW), { reset: 0 });
     const sched = scheduler(m, cfg);
     const probed = <T extends { probe_ctx: { set(v: unknown): void } }>(io: T): T => {
@@ -116,6 +122,7 @@ export function txEngine(p: NicParams) {
       counters,
       probeCtx,
       prod,
+      ...(dcache ? { dcache } : {}),
     });
     const fetch = fetcher(m, cfg, lay, sched, {
       flags,
@@ -123,7 +130,7 @@ export function txEngine(p: NicParams) {
       metaIn: metaQ.in,
       ar: dma.desc,
       chkFetchSeq: check.fetchSeqWrite,
-      bound: { prod, descPop: check.descPop },
+      bound: { prod, descPop: check.descPop, takenPop: check.takenPop },
     });
     doorbells(m, sched, { doorbell, initBusy: mems.initBusy, checkDeciding: check.deciding, fetcher: fetch });
     finishScheduler(sched);

@@ -182,8 +182,12 @@ describe('transmit shaping (block bench, 10g)', () => {
     const size: Sizer = (_c, i) => [60, 1514, 600][i % 3] as number;
     await feed(b, ds, size, 10_000);
     const ring0 = (addr: number): boolean => addr >= 0x1_1000_0000 && addr < 0x1_1001_0000;
+    // Descriptors read for context 0 (a batched read carries several: 16 bytes each), not reads.
+    const descPerBeat = b.p.DMA_W / 8 / 16;
     const fetches0 = (from: number, to: number): number =>
-      b.ar.filter((a) => a.id === 0 && ring0(a.addr) && a.cycle >= from && a.cycle < to).length;
+      b.ar
+        .filter((a) => a.id === 0 && ring0(a.addr) && a.cycle >= from && a.cycle < to)
+        .reduce((n, a) => n + Math.max(1, a.len * descPerBeat), 0);
     // Uncapped so far; now cap context 0 at 1/4 byte per cycle with a 16 KiB bucket, while it runs.
     const tw = b.tb.cycle;
     const rate = 0.25;

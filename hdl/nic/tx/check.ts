@@ -18,9 +18,22 @@
  * all its descriptors passed. A frame over the maximum (or with more descriptors than fit the
  * fragment queue) is committed as an error: nothing to read, its descriptors complete with ERR.
  */
-import { all, type Expr, fsm, type InstancePorts, lit, type Memory, type ModuleBuilder, mux, UInt } from '../../../generator/index.js';
+import {
+  all,
+  any,
+  cat,
+  type Expr,
+  fsm,
+  type InstancePorts,
+  lit,
+  log2Ceil,
+  type Memory,
+  type ModuleBuilder,
+  mux,
+  UInt,
+} from '../../../generator/index.js';
 import type { SyncFifoIO } from '../../../generator/lib/index.js';
-import type { TxConfig } from './config.js';
+import { DCACHE_SLOTS, type TxConfig } from './config.js';
 import type { ContextMemories } from './contextMemory.js';
 import type { DmaRead } from './dmaRead.js';
 import type { fragFifo } from './fragFifo.js';
@@ -41,6 +54,13 @@ export interface CheckDeps {
   readonly probeCtx: Expr;
   /** The last TX_PROD per context: a frame's next descriptor is never fetched past it (absent in the V-1 proof). */
   readonly prod?: Memory;
+  /**
+   * The descriptor cache (docs/tx-engine.md, *Descriptor cache*): DCACHE_SLOTS entries of a fetched
+   * descriptor record per context, at {ctx, seq mod DCACHE_SLOTS}. The check writes a read's
+   * descriptors beyond its turn's quota there and decides a cached meta entry's descriptors from it,
+   * exactly as fetched ones. Absent in the V-1 proof and on buses without batching.
+   */
+  readonly dcache?: Memory;
 }
 
 export type FragFifoPorts = InstancePorts<ReturnType<typeof fragFifo>['io']>;
@@ -50,6 +70,11 @@ export type CounterEventField = 'ctx' | 'miss' | 'sent' | 'bytes' | 'oversize' |
 export interface Check {
   /** A fetched descriptor leaves the descriptor queue (the fetcher's credits). */
   readonly descPop: Expr;
+  /**
+   * A descriptor that a turn took is decided (fetched or from the descriptor cache; not one the
+   * cache keeps): the fetcher's count of descriptors waiting in the fetch stream.
+   */
+  readonly takenPop: Expr;
   /** A context's next-to-fetch seq is written in this cycle (the check's rollback, or forward move, of the last cycle). */
   readonly fetchSeqWrite: { en: Expr; ctx: Expr; value: Expr };
   /** The check changes context bits in this cycle. */
@@ -94,13 +119,25 @@ export function sequenceCheck(
   const fragIn = deps.frags.in;
   const { bits } = sched;
   const st = fsm(m, 'chk_state', ['IDLE', 'CMP', 'CONT', 'CWAIT'] as const);
-  const mrec0 = lay.meta.unpack(metaOut.data);
+  const dcache = deps.dcache;
+  const raw0 = lay.meta.unpack(metaOut.data);
+  // Without the cache every descriptor of a read is the turn's, and none comes from the cache.
+  const mrec0 = dcache ? raw0 : { ...raw0, cached: lit(0, 1) };
   // A batched read (scheduler.ts) is one meta entry for n + 1 descriptors of consecutive seqs, each
   // decided on its own as below; `idx` says which of them the head of the descriptor queue is.
   const idx = m.reg('chk_idx', UInt(2), { reset: 0 });
   const headSeqNow = m.named('chk_seq', mrec0.seq.addWrap(idx.resize(cfg.iseqW)));
-  const start = m.named('chk_start', st.is('IDLE').and(metaOut.valid));
+  // A descriptor of the read beyond what its turn takes (idx >= take): not decided now, but written to
+  // the cache, where the context's next turn finds it (a cached meta entry later in the stream).
+  const isExtra = dcache ? m.named('chk_is_extra', mrec0.cached.not().and(idx.resize(3).ge(mrec0.take))) : lit(0, 1);
+  const fill = dcache ? m.named('chk_fill', st.is('IDLE').and(metaOut.valid).and(isExtra).and(dma.descFifo.out.valid)) : lit(0, 1);
+  const cacheAddr = (ctx: Expr, seq: Expr): Expr => cat(ctx, seq.bits(log2Ceil(DCACHE_SLOTS) - 1, 0));
+  if (dcache) m.when(fill, () => dcache.write(cacheAddr(mrec0.ctx, headSeqNow), dma.descFifo.out.data));
+  const start = m.named('chk_start', st.is('IDLE').and(metaOut.valid).and(isExtra.not()));
   const expRd = mems.exp.mem.read(mrec0.ctx, { enable: start, name: 'chk_exp_rd' });
+  // The descriptor of a cached entry, read at `start` like the expected seq (written by a fill at
+  // least a cycle before: fills and decisions follow the stream's order).
+  const cacheRd = dcache?.read(cacheAddr(mrec0.ctx, headSeqNow), { enable: start, name: 'chk_dcache_rd' });
   m.when(start, () => st.goto('CMP'));
   // The head of the meta queue is a LUT-RAM read behind the queue's pointers: CMP decides from a copy
   // taken at `start` (the head cannot change before CMP pops it), so the decision starts at flip-flops
@@ -118,6 +155,7 @@ export function sequenceCheck(
     base: held('chk_q_base', mrec0.base),
     log2: held('chk_q_log2', mrec0.log2),
     n: held('chk_q_n', mrec0.n),
+    cached: held('chk_q_cached', mrec0.cached),
   };
   // CONT looks at the head as it was in the last cycle (`hq`): the same entry now unless a descriptor
   // left the queue then, when the head is not known for a cycle (`headFresh` low: CONT waits).
@@ -126,15 +164,23 @@ export function sequenceCheck(
   const hqSeq = m.reg('chk_hq_seq', UInt(cfg.iseqW), { reset: 0 });
   const hqLane = m.reg('chk_hq_lane', mrec0.lane.type, { reset: 0 });
   const hqN = m.reg('chk_hq_n', mrec0.n.type, { reset: 0 });
+  // A cached entry has nothing in the descriptor queue; an extra taken as a frame's next descriptor
+  // leaves the fetcher's count of cached descriptors wrong, so the frame's end invalidates it.
+  const hqCached = m.reg('chk_hq_cached', undefined, { reset: 0 });
+  const hqExtra = m.reg('chk_hq_extra', undefined, { reset: 0 });
   hqCtx.set(mrec0.ctx);
   hqSeq.set(headSeqNow);
   hqLane.set(mrec0.lane);
   hqN.set(mrec0.n);
+  hqCached.set(mrec0.cached);
+  hqExtra.set(isExtra);
   const headFresh = m.named('chk_head_fresh', hqValid.or(metaOut.valid.not()));
 
   const pickLane = (data: Expr, laneBit: Expr): Expr =>
     cfg.db === 32 ? mux(laneBit, data.bits(255, 128), data.bits(127, 0)) : data.trunc(128);
-  const headRec = lay.desc.unpack(dma.descFifo.out.data);
+  // CMP of a cached entry decides the descriptor read from the cache, with its error bit, as a fetched one.
+  const fromCache = st.is('CMP').and(mrec.cached);
+  const headRec = lay.desc.unpack(cacheRd ? mux(fromCache, cacheRd, dma.descFifo.out.data) : dma.descFifo.out.data);
   const head = descFields(m.named('chk_head_desc', pickLane(headRec.data, mux(st.is('CONT'), hqLane, mrec.lane))));
   const contLane = m.reg('chk_cont_lane', undefined, { reset: 0 });
   const contRec = lay.desc.unpack(dma.contData);
@@ -169,7 +215,7 @@ export function sequenceCheck(
   // fragment queue: the descriptor that makes it too long must still be taken).
   const wouldAccept = runs.and(stale.not()).and(match);
   const cmpRoom = all(wouldAccept.and(headTooLong.not()).not().or(fragIn.ready), wouldAccept.and(head.eop).not().or(frameIn.ready));
-  const cmpGo = m.named('chk_cmp_go', st.is('CMP').and(cmpWarm).and(headSeen).and(cmpRoom));
+  const cmpGo = m.named('chk_cmp_go', st.is('CMP').and(cmpWarm).and(headSeen.or(mrec.cached)).and(cmpRoom));
   cmpWarm.set(st.is('CMP').and(cmpGo.not()));
   const aDis = m.named('chk_disabled', cmpGo.and(runs.not()));
   const bStale = m.named('chk_stale', cmpGo.and(runs).and(stale));
@@ -191,7 +237,7 @@ export function sequenceCheck(
   const fUsedCont = m.reg('chk_f_used_cont', undefined, { reset: 0 });
 
   // ---- the frame's next descriptor (CONT / CWAIT) ----
-  const headIsNext = m.named('chk_head_is_next', hqValid.and(hqCtx.eq(fCtx)).and(hqSeq.eq(fNext)));
+  const headIsNext = m.named('chk_head_is_next', hqValid.and(hqCached.not()).and(hqCtx.eq(fCtx)).and(hqSeq.eq(fNext)));
   const contAddr = slotAddr(cfg, fBase, fLog2, fNext);
   // The next descriptor is fetched alone only when TX_PROD says it is posted; else the frame is
   // abandoned without a read (as on a miss, uncounted) until a doorbell posts the rest.
@@ -263,12 +309,15 @@ export function sequenceCheck(
   contWarm.set(st.is('CONT').or(st.is('CWAIT')).and(contGo.or(abandon).or(dma.cont.grant).not()).and(laneKnown));
   const fNextInc = fNext.addWrap(1);
 
-  const descPop = m.named('chk_desc_pop', cmpGo.or(useHead));
-  const lastOfRead = idx.eq(mux(st.is('CONT'), hqN, mrec.n));
-  metaOut.ready.set(descPop.and(lastOfRead));
+  // A descriptor of the meta entry is done (decided, or filled into the cache); only fetched ones
+  // leave the descriptor queue.
+  const entryPop = m.named('chk_entry_pop', any(cmpGo, useHead, fill));
+  const descPop = m.named('chk_desc_pop', any(cmpGo.and(mrec.cached.not()), useHead, fill));
+  const lastOfRead = idx.eq(mux(fill, mrec0.n, mux(st.is('CONT'), hqN, mrec.n)));
+  metaOut.ready.set(entryPop.and(lastOfRead));
   dma.descFifo.out.ready.set(descPop);
-  m.when(descPop, () => idx.set(mux(lastOfRead, lit(0, 2), idx.addWrap(1))));
-  hqValid.set(metaOut.valid.and(descPop.not()));
+  m.when(entryPop, () => idx.set(mux(lastOfRead, lit(0, 2), idx.addWrap(1))));
+  hqValid.set(metaOut.valid.and(entryPop.not()));
   headSeen.set(dma.descFifo.out.valid.and(descPop.not()));
 
   // ---- fragments and frames ----
@@ -323,7 +372,7 @@ export function sequenceCheck(
     m.when(errNow.not(), () => fLen.set(len1.trunc(fLenW)));
     fErr.set(errNow);
     fNext.set(fNextInc);
-    m.when(useCont, () => fUsedCont.set(1));
+    m.when(useCont.or(useHead.and(hqExtra)), () => fUsedCont.set(1));
     st.goto('CONT');
   });
   m.when(abandon.or(contOk.and(nd.eop)), () => st.goto('IDLE'));
@@ -337,7 +386,7 @@ export function sequenceCheck(
 
   // ---- rollbacks of the next-to-fetch seq ----
   const rbHead = m.named('chk_rb_head', aDis.or(bStale.and(probe)).or(cMiss));
-  const resetAfterCont = commitNext.and(fUsedCont.or(useCont));
+  const resetAfterCont = commitNext.and(fUsedCont.or(useCont).or(useHead.and(hqExtra)));
   const fsEn = m.named('chk_fseq_en', rbHead.or(abandon).or(resetAfterCont));
   const fsCtx = m.named('chk_fseq_ctx', mux(rbHead, c, fCtx));
   const fsValue = m.named('chk_fseq_value', mux(rbHead, expRd, mux(abandon, fFirst, fNextInc)));
@@ -355,7 +404,8 @@ export function sequenceCheck(
     fsQ.ctx.set(fsCtx);
     fsQ.value.set(fsValue);
   });
-  mems.fetchSeq.port.request('chk', fsQ.en, { addr: fsQ.ctx, data: fsQ.value, mask: lit(1, 1) });
+  // (With the descriptor cache the word's count of cached descriptors is written 0: invalidated.)
+  mems.fetchSeq.port.request('chk', fsQ.en, { addr: fsQ.ctx, data: fsQ.value.resize(mems.fetchSeq.mem.width), mask: lit(1, 1) });
 
   // ---- counters: a miss, or a failed read (F-2: a DMA error, not a sequence miss) ----
   // Counted a cycle after the decision, from registers (the check decides at most every other
@@ -400,6 +450,7 @@ export function sequenceCheck(
   const probeHit = m.named('chk_probe_hit', st.is('CONT').or(st.is('CWAIT')).and(fCtx.eq(deps.probeCtx)));
   return {
     descPop,
+    takenPop: m.named('chk_taken_pop', cmpGo.or(useHead.and(hqExtra.not()))),
     fetchSeqWrite: fsQ,
     deciding,
     probeHit,

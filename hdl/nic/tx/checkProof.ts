@@ -72,8 +72,8 @@ export function checkHarness(m: ModuleBuilder, p: NicParams, opts: CheckHarnessO
   const metaQ = queue('u_meta_q', lay.meta.width);
   metaQ.in.valid.set(m.input('meta_valid'));
   const metaInData = m.input('meta_data', UInt(lay.meta.width));
-  // One descriptor per fetch here (batched reads, n > 0, are not part of this proof).
-  metaQ.in.data.set(lay.meta.pack({ ...lay.meta.unpack(metaInData), n: lit(0, 2) }));
+  // One descriptor per fetch here (batched reads, n > 0, and the descriptor cache are not part of this proof).
+  metaQ.in.data.set(lay.meta.pack({ ...lay.meta.unpack(metaInData), n: lit(0, 2), take: lit(1, 3), cached: lit(0, 1) }));
   const descQ = queue('u_desc_q', lay.desc.width);
   descQ.in.valid.set(m.input('desc_valid'));
   descQ.in.data.set(m.input('desc_data', UInt(lay.desc.width)));

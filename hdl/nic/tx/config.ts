@@ -58,6 +58,12 @@ export interface TxConfig {
    * has at most one burst per fragment plus one per window boundary crossed.
    */
   readonly dmaErrW: number;
+  /**
+   * The per-context descriptor cache (docs/tx-engine.md, *Descriptor cache*): on a 128-bit bus a batched
+   * read fetches up to 4 descriptors whatever the turn's quota, and those beyond it wait in block RAM
+   * for the context's next turns. Off on other buses, where reads are one descriptor each.
+   */
+  readonly dcache: boolean;
 }
 
 /** AXI IDs of the engine's own transactions (CLIENT_ID_W = 2 bits). */
@@ -101,8 +107,17 @@ export function txConfig(p: NicParams, w: NicWidths): TxConfig {
     minFrame: d.minFrameBytes,
     quantum: p.TX_QUANTUM,
     dmaErrW: bitsFor(2 * fragDepth + Math.ceil(d.maxFrameBytes / burstWindow)),
+    dcache: db === 16,
   });
 }
+
+/** Bits of the count of cached descriptors kept beside the next-to-fetch seq (0..7). */
+export const DCACHE_CNT_W = 3;
+/**
+ * Cache entries per context, indexed by the seq's low bits: the rest of one block (up to 3) and the
+ * next block (up to 4) a prefetch read brings, so at most 7 seqs are cached at once.
+ */
+export const DCACHE_SLOTS = 8;
 
 /** RING_LOG2 as stored in the register map: the field is wider than any legal value needs. */
 export const RING_LOG2_FIELD = RING_LOG2.LOG2;

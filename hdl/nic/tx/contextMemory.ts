@@ -10,7 +10,7 @@
  */
 import { cat, type Expr, lit, type Memory, type ModuleBuilder, UInt } from '../../../generator/index.js';
 import { bar1CtxRegisters, findRegister } from '../../registers/map.js';
-import type { TxConfig } from './config.js';
+import { DCACHE_CNT_W, type TxConfig } from './config.js';
 import { RecordLayout } from './record.js';
 import { SharedPort } from './sharedPort.js';
 
@@ -34,7 +34,12 @@ export interface ContextMemories {
   readonly mac: CtxMemory;
   /** TX_EXP_SEQ, in the engine's wider sequence space. */
   readonly exp: CtxMemory;
-  /** The next sequence number the scheduler fetches (runs ahead of exp while fetching speculatively). */
+  /**
+   * The next sequence number the scheduler fetches (runs ahead of exp while fetching speculatively),
+   * with the descriptor cache: {count, seq}, count (DCACHE_CNT_W bits on top) the descriptors from seq
+   * on that an earlier read brought into the cache. Every writer but the fetcher writes count 0, so a
+   * rollback, a frame's forward move or a TX_EXP_SEQ write invalidates the context's cache.
+   */
   readonly fetchSeq: CtxMemory;
   /**
    * The next sequence number to complete (tx_done_seq + 1). The slot of `cpl + ring size` still holds
@@ -84,7 +89,7 @@ export function contextMemories(m: ModuleBuilder, cfg: TxConfig): ContextMemorie
   const done = make('done_mem', 64, 2);
   const mac = make('mac_mem', 64, 2);
   const exp = make('exp_mem', cfg.iseqW, 1);
-  const fetchSeq = make('fseq_mem', cfg.iseqW, 1);
+  const fetchSeq = make('fseq_mem', cfg.iseqW + (cfg.dcache ? DCACHE_CNT_W : 0), 1);
   const cpl = make('cpl_mem', cfg.iseqW, 1);
   const counters = make('cnt_mem', counterLayout.width, 1);
   const shapeCfg = make('shape_cfg_mem', 64, 2);

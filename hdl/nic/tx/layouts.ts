@@ -22,6 +22,10 @@ export function txLayouts(cfg: TxConfig) {
       ['log2', log2W],
       // Descriptors of the read - 1 (consecutive seqs from `seq`; only `seq` is a probe).
       ['n', 2],
+      // Descriptors the turn takes (0 for a prefetch read): those after them go to the descriptor cache.
+      ['take', 3],
+      // No read: the descriptors come from the descriptor cache, where an earlier read left them.
+      ['cached', 1],
     ] as const),
     /** A fetched descriptor (a whole DMA beat on a 256-bit bus; `lane` of its meta says which half). */
     desc: new RecordLayout([

@@ -115,7 +115,8 @@ export function registerBus(m: ModuleBuilder, cfg: TxConfig, deps: RegisterDeps)
   const setExp = isExp.and(expFree);
   const expValue = d.trunc(cfg.seqW).resize(cfg.iseqW);
   mems.exp.port.request('reg', setExp, { addr: c, data: expValue, mask: lit(1, 1) });
-  mems.fetchSeq.port.request('reg', setExp, { addr: c, data: expValue, mask: lit(1, 1) });
+  // (Its cached-descriptor count, above the seq, is written 0: the context's cache is dropped.)
+  mems.fetchSeq.port.request('reg', setExp, { addr: c, data: expValue.resize(mems.fetchSeq.mem.width), mask: lit(1, 1) });
   mems.cpl.port.request('reg', setExp, { addr: c, data: expValue, mask: lit(1, 1) });
   done.request('reg', setExp, { ctx: c, seq: d.trunc(cfg.seqW).subWrap(1) });
 

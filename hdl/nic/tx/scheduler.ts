@@ -43,7 +43,7 @@ import {
 } from '../../../generator/index.js';
 import { type SyncFifoIO, syncFifo } from '../../../generator/lib/index.js';
 import type { ctxEventSpec } from '../interfaces.js';
-import type { TxConfig } from './config.js';
+import { DCACHE_CNT_W, type TxConfig } from './config.js';
 import { type ContextMemories, lane } from './contextMemory.js';
 import type { ReadRequest } from './dmaRead.js';
 import { descReadAddr, slotAddr, type TxLayouts } from './layouts.js';
@@ -117,7 +117,7 @@ export interface FetcherDeps {
    * buffer), and the expected seqs (a context with nothing posted and nothing in flight goes idle).
    * Without it (the V-5 proof) the fetcher fetches until a miss, one descriptor per read.
    */
-  readonly bound?: { readonly prod: Memory; readonly descPop: Expr };
+  readonly bound?: { readonly prod: Memory; readonly descPop: Expr; readonly takenPop?: Expr };
 }
 
 /** Descriptors per read at most (one 64-byte burst on a 128-bit bus). */
@@ -203,6 +203,8 @@ export function fetcher(
   const tBase = m.reg('fetch_base', UInt(64 - 4), { reset: 0 });
   const tLog2 = m.reg('fetch_log2', UInt(cfg.log2W), { reset: 0 });
   const tCpl = m.reg('fetch_cpl', UInt(cfg.iseqW), { reset: 0 });
+  // Cached descriptors from tSeq on (what the next-to-fetch word said, less what the turn took).
+  const tCnt = m.reg('fetch_cached', UInt(DCACHE_CNT_W), { reset: 0 });
   // The turn's TX_PROD, expected seq and whether it started alone (with the bound only).
   const tb = bound && {
     prod: m.reg('fetch_prod', UInt(cfg.seqW), { reset: 0 }),
@@ -224,12 +226,22 @@ export function fetcher(
   setBit(m, bits.probing, disable, c, 1);
   setBit(m, bits.rearm, disable, c, 0);
 
+  // The descriptor cache (docs/tx-engine.md, *Descriptor cache*): the next-to-fetch word also counts
+  // the descriptors from its seq on that an earlier read left in the cache (0 when any other stage
+  // wrote the word last: a rollback, a frame's forward move, TX_EXP_SEQ).
+  const cacheOn = bound !== undefined && cfg.dcache;
+  const rdWordSeq = fseqRd.trunc(cfg.iseqW);
+  const rdWordCnt = cacheOn ? fseqRd.bits(cfg.iseqW + DCACHE_CNT_W - 1, cfg.iseqW) : lit(0, DCACHE_CNT_W);
   // Never fetch behind the next seq to complete: those slots are done (a fetch there is stale).
-  const storedSeq = mux(adopt, chkFetchSeq.value, mux(popAdopt, popAdoptValue, fseqRd));
+  const storedSeq = mux(adopt, chkFetchSeq.value, mux(popAdopt, popAdoptValue, rdWordSeq));
   const behind = storedSeq.subWrap(cplRd).bit(cfg.iseqW - 1);
   const loadSeq = m.named('fetch_load_seq', mux(behind, cplRd, storedSeq));
+  // A probe never takes from the cache (a woken or re-enabled context reads its ring again).
+  const loadCnt = mux(any(adopt, popAdopt, behind, isProbing), lit(0, DCACHE_CNT_W), rdWordCnt);
   const load = m.named('fetch_load', st.is('LOAD').and(isActive).and(runs));
   const issue = ar.grant;
+  // A turn's take from the descriptor cache (no read): the shaper counts it as a fetch.
+  const serveW = m.wire('fetch_serve_w');
   // Shaping (TX_RATE_MAX, TX_RATE_SHARE): decided per turn from state read with the turn's other words.
   const shape = (deps.shaper ?? shaper)(m, cfg, {
     mems,
@@ -241,12 +253,13 @@ export function fetcher(
     cpl: cplRd,
     turnSeq: tSeq,
     turnCpl: tCpl,
-    issue,
+    issue: issue.or(serveW),
   });
   m.when(load, () => {
     tBase.set(cat(lane(ringRd, 1), lane(ringRd, 0).bits(31, 4)));
     tLog2.set(lane(ringRd, 2).trunc(cfg.log2W));
     tSeq.set(loadSeq);
+    tCnt.set(loadCnt);
     tCpl.set(cplRd);
     if (tb && prodRd && expRd) {
       tb.prod.set(prodRd);
@@ -272,57 +285,124 @@ export function fetcher(
   // beyond) could only miss, so a context that reached it skips its turn (it is ahead of the others).
   // A context whose probe is still out holds the rotation (WAIT) instead of skipping.
   const ringSize = lit(1, cfg.slotW + 1).shl(tLog2);
+  const roomAt = (seq: Expr): Expr => seq.subWrap(tCpl).lt(ringSize);
+  // The descriptor cache's prefetch step: the turn has used its quota (0 left) and may still read the
+  // context's next block, all of it for the cache (see `pfFollows` below).
+  const pfPhase = cacheOn ? m.named('fetch_pf_phase', quota.eq(0)) : lit(0, 1);
+  // Reads start past the cached descriptors.
+  const frontier = cacheOn ? m.named('fetch_frontier', tSeq.addWrap(tCnt.resize(cfg.iseqW))) : tSeq;
   // A context its cap or share holds back skips its turn like one without room (requeued at the tail).
-  const room = m.named('fetch_room', tSeq.subWrap(tCpl).lt(ringSize).and(shape.ok));
+  const room = m.named('fetch_room', roomAt(tSeq).and(shape.ok));
   const waiting = m.named('fetch_wait', isProbing.and(bits.probeWait.bit(c)));
   // (A turn taken while another is held never waits: it started with no probe out.)
   m.when(issuing.and(waiting).and(held.not()), () => st.goto('WAIT'));
-  const skip = m.named('fetch_skip', issuing.and(room.not().or(waiting.and(held))));
+  const skip = m.named('fetch_skip', issuing.and(pfPhase.not()).and(room.not().or(waiting.and(held))));
   const skipped = pushContext(m, s, 'fetch_skip', skip, c);
   m.when(skipped, () => st.goto('IDLE'));
 
-  const addr = slotAddr(cfg, tBase, tLog2, tSeq);
+  const addr = slotAddr(cfg, tBase, tLog2, frontier);
   const b =
     tb && bound
       ? batchSize(m, cfg, {
           tProd: tb.prod,
-          tSeq,
+          tSeq: frontier,
           tCpl,
           ringSize,
           addr,
           quota,
-          alone: tb.alone.and(isProbing.not()),
+          // With the cache a read is cut to the quota only for a probe (the rest waits in the cache);
+          // without it, unless the context is alone.
+          clampToQuota: cacheOn ? isProbing : tb.alone.and(isProbing.not()).not(),
           capped: shape.capped,
           descPop: bound.descPop,
           issue,
         })
       : undefined;
-  // The descriptors of this read (1 without the bound).
-  const k = b ? b.k : lit(1, 3);
+  // The turn takes from the cache first (no read: a cached meta entry), while it holds the next seqs
+  // and TX_PROD still posts them; with a cap one at a time, as reads are (the shaper reserves one frame each).
+  const sp = tb && cacheOn ? postedFrom(m, cfg, tb.prod, tSeq, 'fetch_serve') : undefined;
+  const serveMode = sp ? m.named('fetch_serve_mode', tCnt.ne(0).and(pfPhase.not())) : lit(0, 1);
+  const quota4 = clamp4(quota);
+  const nServe = sp ? min3(min3(clamp4(tCnt), quota4), sp.nPosted) : lit(1, 3);
+  const served = shape.capped ? mux(shape.capped, lit(1, 3), nServe) : nServe;
+  // The descriptors of this read (1 without the bound), or those taken from the cache.
+  const k = m.named('fetch_k', b ? mux(serveMode, served, b.k) : lit(1, 3));
+  // The ones this turn takes: all of a read but for the quota (a context alone takes its whole block:
+  // its quota was raised to FETCH_BATCH), none of a prefetch; the rest go to the cache, counted in
+  // the fetch word.
+  const keep = m.named('fetch_keep', cacheOn ? mux(serveMode, k, mux(pfPhase, lit(0, 3), min3(k, quota4))) : k);
+  const cw = DCACHE_CNT_W;
+  const cntNext = m.named(
+    'fetch_cnt_next',
+    cacheOn ? mux(serveMode, tCnt.subWrap(k.resize(cw)), tCnt.addWrap(k.resize(cw)).subWrap(keep.resize(cw))) : lit(0, cw),
+  );
   // (A turn of a context alone may overshoot its quota by the last read: reads stay 64-byte aligned.)
-  const lastOfTurn = m.named('fetch_last', isProbing.or(quota.le(k.resize(qW))).or(b ? b.lastPosted : lit(0, 1)));
-  const fetchable = b ? b.posted.and(b.credit) : lit(1, 1);
+  const lastPosted = b ? (sp ? mux(serveMode, takesLastPosted(sp, k), takesLastPosted(b, k)) : takesLastPosted(b, k)) : lit(0, 1);
+  // After the turn's quota a read of the next block follows while the cache holds at most the
+  // context's threshold (its context number mod 4): the contexts' reads fall in different rounds of
+  // the rotation instead of all in the round where their caches run dry (started together, every
+  // context would read in the same round, each read giving one frame).
+  const thr = (cfg.ctxW >= 2 ? c.trunc(2) : c).resize(cw);
+  const pfFollows = cacheOn ? cntNext.le(thr).and(shape.capped ? shape.capped.not() : lit(1, 1)) : lit(0, 1);
+  const quotaUsed = quota.le(keep.resize(qW));
+  const lastOfTurn = m.named('fetch_last', any(isProbing, pfPhase, lastPosted, quotaUsed.and(pfFollows.not())));
+  // The descriptors turns took that the check has not decided yet (fetched or cached) stay at most
+  // the descriptor buffer's depth, as without the cache, where every one of them was in that buffer:
+  // a turn with a share then runs no further ahead of its charge (frames are charged as they leave).
+  const takenW = bitsFor(cfg.descInflight) + 1;
+  const taken = m.reg('fetch_taken', UInt(takenW), { reset: 0 });
+  const takenPop = bound?.takenPop ?? lit(0, 1);
+  // A prefetch that cannot go now (nothing posted beyond, no ring room, no credits) is left for a later turn.
+  const pfOk = b ? roomAt(frontier).and(b.posted).and(b.credit) : lit(0, 1);
+  const pfEnd = m.named('fetch_pf_end', issuing.and(pfPhase).and(pfOk.not()));
+  const pfEnded = pushContext(m, s, 'fetch_pf_end', pfEnd, c);
+  m.when(pfEnded, () => st.goto('IDLE'));
+  const takenRoom = lit(cfg.descInflight, takenW).subWrap(taken).ge(keep.resize(takenW));
+  const fetchable = b
+    ? mux(pfPhase, pfOk, mux(serveMode, sp ? sp.posted : lit(0, 1), b.posted.and(b.credit)).and(cacheOn ? takenRoom : lit(1, 1)))
+    : lit(1, 1);
   const wantAr = m.named(
     'fetch_want',
     issuing
-      .and(room)
+      .and(room.or(pfPhase))
       .and(waiting.not())
       .and(fetchable)
       .and(metaIn.ready)
       .and(mems.fetchSeq.port.free())
       .and(lastOfTurn.not().or(s.push.free())),
   );
-  ar.valid.set(wantAr);
+  const serve = m.named('fetch_serve', wantAr.and(serveMode));
+  serveW.set(serve);
+  ar.valid.set(wantAr.and(serveMode.not()));
   ar.addr.set(descReadAddr(cfg, addr));
   ar.len.set(cfg.db < 16 ? lit(1, 8) : k.subWrap(1).resize(8));
-  metaIn.valid.set(issue);
+  const entry = m.named('fetch_entry', issue.or(serve));
+  taken.set(taken.addWrap(mux(entry, keep.resize(takenW), lit(0, takenW))).subWrap(mux(takenPop, lit(1, takenW), lit(0, takenW))));
+  metaIn.valid.set(entry);
   metaIn.data.set(
-    lay.meta.pack({ ctx: c, seq: tSeq, probe: isProbing, lane: addr.bit(4), base: tBase, log2: tLog2, n: k.subWrap(1).trunc(2) }),
+    lay.meta.pack({
+      ctx: c,
+      seq: mux(serveMode, tSeq, frontier),
+      probe: isProbing,
+      lane: addr.bit(4),
+      base: tBase,
+      log2: tLog2,
+      n: k.subWrap(1).trunc(2),
+      take: keep,
+      cached: serveMode,
+    }),
   );
   // Nothing posted beyond what was fetched (TX_PROD): with nothing of the context in flight either
   // (next to fetch = expected) it goes idle until its next doorbell, or reloads once if one came
   // meanwhile (rearm: its TX_PROD may be newer than the one read); else it skips the turn.
-  const unposted = b ? m.named('fetch_unposted', issuing.and(room).and(waiting.not()).and(b.posted.not())) : lit(0, 1);
+  // (Cached descriptors TX_PROD no longer posts are dropped: the fetch word is written with count 0.)
+  const postedNow = sp ? mux(serveMode, sp.posted, b ? b.posted : lit(1, 1)) : b ? b.posted : lit(1, 1);
+  const unposted = b
+    ? m.named(
+        'fetch_unposted',
+        issuing.and(pfPhase.not()).and(room).and(waiting.not()).and(postedNow.not()).and(serveMode.not().or(mems.fetchSeq.port.free())),
+      )
+    : lit(0, 1);
   const drained = tb ? tSeq.eq(tb.exp) : lit(0, 1);
   const rearmC = bits.rearm.bit(c);
   const goIdle = m.named('fetch_idle', unposted.and(drained).and(rearmC.not()));
@@ -332,25 +412,36 @@ export function fetcher(
   const requeueUnposted = pushContext(m, s, 'fetch_unposted', unposted.and(goIdle.not()), c);
   setBit(m, bits.rearm, requeueUnposted, c, 0);
   m.when(requeueUnposted, () => st.goto('IDLE'));
-  const seqNext = tSeq.addWrap(k.resize(cfg.iseqW));
-  mems.fetchSeq.port.request('fetch', issue, { addr: c, data: seqNext, mask: lit(1, 1) });
+  const seqNext = tSeq.addWrap(keep.resize(cfg.iseqW));
+  const dropCache = unposted.and(serveMode);
+  const fseqWord = (seq: Expr, cnt: Expr): Expr => (cacheOn ? cat(cnt, seq) : seq);
+  mems.fetchSeq.port.request('fetch', entry.or(dropCache), {
+    addr: c,
+    data: mux(dropCache, fseqWord(tSeq, lit(0, cw)), fseqWord(seqNext, cntNext)),
+    mask: lit(1, 1),
+  });
+  m.when(dropCache, () => tCnt.set(0));
   setBit(m, bits.probeWait, issue.and(isProbing), c, 1);
-  const keep = opts.mutation === 'v5-keep-turn' ? issue.and(lastOfTurn).and(held.not()) : undefined;
-  pushContext(m, s, 'fetch', keep ? issue.and(lastOfTurn).and(keep.not()) : issue.and(lastOfTurn), c);
-  m.when(st.is('ISSUE').and(adopt), () => tSeq.set(chkFetchSeq.value));
-  m.when(issue, () => {
+  const keepTurn = opts.mutation === 'v5-keep-turn' ? entry.and(lastOfTurn).and(held.not()) : undefined;
+  pushContext(m, s, 'fetch', keepTurn ? entry.and(lastOfTurn).and(keepTurn.not()) : entry.and(lastOfTurn), c);
+  m.when(st.is('ISSUE').and(adopt), () => {
+    tSeq.set(chkFetchSeq.value);
+    tCnt.set(0);
+  });
+  m.when(entry, () => {
     tSeq.set(seqNext);
-    quota.set(quota.subWrap(k.resize(qW)));
+    tCnt.set(cntNext);
+    quota.set(quota.subWrap(keep.resize(qW)));
     m.when(lastOfTurn, () => st.goto('IDLE'));
   });
-  if (keep) {
-    m.when(keep, () => {
+  if (keepTurn) {
+    m.when(keepTurn, () => {
       quota.set(lit(cfg.quantum, qW));
       st.goto('ISSUE');
     });
   }
   // The end of a turn taken while another was held: back to the held context's WAIT.
-  const turnEnd = m.named('fetch_turn_end', any(drop, disable, skipped, goIdle, requeueUnposted, issue.and(lastOfTurn)));
+  const turnEnd = m.named('fetch_turn_end', any(drop, disable, skipped, pfEnded, goIdle, requeueUnposted, entry.and(lastOfTurn)));
   m.when(turnEnd.and(held), () => {
     st.goto('WAIT');
     turnCtx.set(heldCtx);
@@ -372,8 +463,8 @@ interface BatchDeps {
   readonly ringSize: Expr;
   readonly addr: Expr;
   readonly quota: Expr;
-  /** No other context waited at the turn's start: the quota does not cut a read short. */
-  readonly alone: Expr;
+  /** The quota cuts the read short (else a context alone reads its whole block, or the cache keeps the rest). */
+  readonly clampToQuota: Expr;
   readonly capped?: Expr;
   readonly descPop: Expr;
   readonly issue: Expr;
@@ -396,11 +487,7 @@ function min3(a: Expr, b: Expr): Expr {
  * per fetch.
  */
 function batchSize(m: ModuleBuilder, cfg: TxConfig, d: BatchDeps) {
-  const sw = cfg.seqW;
-  // TX_PROD is the last posted seq; a value behind the next seq to fetch (in the SEQ_W window) posts nothing.
-  const ahead = m.named('fetch_prod_ahead', d.tProd.subWrap(d.tSeq.trunc(sw)));
-  const posted = m.named('fetch_posted', ahead.bit(sw - 1).not());
-  const nPosted = mux(ahead.ge(FETCH_BATCH - 1), lit(FETCH_BATCH, 3), ahead.trunc(3).addWrap(1));
+  const { ahead, posted, nPosted } = postedFrom(m, cfg, d.tProd, d.tSeq, 'fetch');
   const usedW = bitsFor(cfg.descInflight);
   const used = m.reg('fetch_desc_used', UInt(usedW), { reset: 0 });
   const free = lit(cfg.descInflight, usedW + 1).subWrap(used.resize(usedW + 1));
@@ -410,19 +497,34 @@ function batchSize(m: ModuleBuilder, cfg: TxConfig, d: BatchDeps) {
   const inUse = d.tSeq.subWrap(d.tCpl).trunc(rw);
   let k = min3(nPosted, clamp4(ring.subWrap(slot)));
   k = min3(k, clamp4(ring.subWrap(inUse)));
-  k = mux(d.alone, k, min3(k, clamp4(d.quota)));
+  k = mux(d.clampToQuota, min3(k, clamp4(d.quota)), k);
   if (cfg.db === 16) k = min3(k, lit(4, 3).subWrap(d.addr.bits(5, 4).resize(3)));
   else k = lit(1, 3);
   if (d.capped) k = mux(d.capped, lit(1, 3), k);
   const kk = m.named('fetch_batch', k);
   // A read waits for credits for all of it rather than going out short: with the descriptor buffer
   // full, credits come back one at a time, and short reads would cost a host read slot each.
+  // Counted per entry of the fetch stream (a read, or a take from the descriptor cache, `entry` and
+  // `n` as the fetcher sets them), returned per descriptor the check is done with.
   const credit = m.named('fetch_credit', free.ge(kk.resize(free.width)));
   const inc = mux(d.issue, kk.resize(usedW), lit(0, usedW));
   used.set(used.addWrap(inc).subWrap(mux(d.descPop, lit(1, usedW), lit(0, usedW))));
-  // This read takes the last posted descriptor: the turn ends (the next one sees what is posted then).
-  const lastPosted = m.named('fetch_last_posted', ahead.lt(FETCH_BATCH).and(nPosted.eq(kk)));
-  return { k: kk, posted, credit, lastPosted };
+  return { k: kk, posted, credit, ahead, nPosted };
+}
+
+/** What TX_PROD posts from `seq` on: whether `seq` is posted, and how many (at most FETCH_BATCH). */
+function postedFrom(m: ModuleBuilder, cfg: TxConfig, prod: Expr, seq: Expr, name: string) {
+  const sw = cfg.seqW;
+  // TX_PROD is the last posted seq; a value behind the next seq to fetch (in the SEQ_W window) posts nothing.
+  const ahead = m.named(`${name}_prod_ahead`, prod.subWrap(seq.trunc(sw)));
+  const posted = m.named(`${name}_posted`, ahead.bit(sw - 1).not());
+  const nPosted = mux(ahead.ge(FETCH_BATCH - 1), lit(FETCH_BATCH, 3), ahead.trunc(3).addWrap(1));
+  return { ahead, posted, nPosted };
+}
+
+/** The entry's `k` descriptors take the last posted one: the turn ends (the next one sees what is posted then). */
+function takesLastPosted(b: { ahead: Expr; nPosted: Expr }, k: Expr): Expr {
+  return b.ahead.lt(FETCH_BATCH).and(b.nPosted.eq(k));
 }
 
 export interface DoorbellDeps {
