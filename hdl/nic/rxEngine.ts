@@ -23,10 +23,10 @@
  *   (which the hypervisor must do before reusing a context, P-12) discards them.
  * - Descriptors are fetched ahead of the doorbell's hint (up to min(descCache, ring size) past
  *   RX_EXP_SEQ) and checked by seq, so refills need no doorbell; a slot that does not match counts
- *   rx_seq_miss, which therefore also counts "the ring ran dry". Refills come in batches: a read
- *   stays inside an aligned block of `fetchBlock` descriptors (2 by default, or 4), and a refill after
- *   a frame waits until it can take the rest of it (one read per block of frames in steady state); a
- *   doorbell reads whatever room the prefetch window has at once.
+ *   rx_seq_miss, which therefore also counts "the ring ran dry". Refills come in batches: a refill
+ *   after a frame stays inside an aligned block of `fetchBlock` descriptors (2 by default, or 4) and
+ *   waits until it can take the rest of it (one read per block of frames in steady state); a doorbell
+ *   reads whatever room the prefetch window has at once, in bursts of up to 16.
  * - AXI IDs: descriptor reads and all writes use ID 0; reads return in order, B responses too.
  * - Throughput, 200-cycle host reads: the 10g profile (DMA_W=128) keeps RX line rate at every frame
  *   size for 1, 8 and 256 contexts (bench/nic), and even takes back-to-back 60-byte frames with no

@@ -51,9 +51,9 @@ export interface RxConfig {
   /** Descriptors fetched by one AXI read at most. */
   readonly fetchBurst: number;
   /**
-   * Descriptors in one aligned block of a ring (32 or 64 bytes). No read crosses a block, and a refill
-   * after a frame waits until it can take the rest of its block (or of the ring, or of a window smaller
-   * than a block), so a context receiving steadily reads whole blocks, one read per block of frames.
+   * Descriptors in one aligned block of a ring (32 or 64 bytes). A refill after a frame never crosses
+   * a block and waits until it can take the rest of it (or of the ring, or of a window smaller than a
+   * block), so a context receiving steadily reads whole blocks, one read per block of frames.
    */
   readonly fetchBlock: number;
   /** Parsed descriptors the response queue holds (the fetch credits). */
@@ -123,13 +123,13 @@ export function rxConfig(p: NicParams, o: RxOptions = {}): RxConfig {
     minFrameBytes: d.minFrameBytes,
     descCache,
     cacheCntW: Math.max(1, log2(descCache) + 1),
-    fetchBurst: Math.min(descCache, fetchBlock),
+    fetchBurst: Math.min(descCache, 16),
     fetchBlock,
     // Room for every descriptor requested and not yet taken; enough for a full read pipeline
     // (64 reads in flight) of short refills, and for warming up hundreds of contexts at once.
     fetchCredits: 256,
-    // A refill is one read per block of four frames, but warming up many contexts (a read per block
-    // of each window) wants all the reads a host allows.
+    // A refill is one read per block of frames (about 100 cycles of 60-byte frames per read with a
+    // 200-cycle latency), but warming up many contexts at once wants all the reads a host allows.
     fetchReads: 64,
     jobs,
     writesInFlight: 128,

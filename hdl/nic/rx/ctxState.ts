@@ -13,11 +13,11 @@
  * resources.
  *
  * Sequence rules (spec section 5, P-7/P-8/P-9): descriptors are fetched from slot fetch_seq mod ring
- * size, at most min(descCache, ring size) ahead of exp_seq, in reads that never cross an aligned
- * block of fetchBlock descriptors (2 or 4). A refill after a frame waits until the window has room for
- * the rest of its block (or of the ring, or of a window smaller than a block), so a context receiving
- * steadily reads one block per fetchBlock frames instead of one read per frame; a doorbell reads
- * whatever room the window has at once. Descriptors are kept only if their seq field equals
+ * size, at most min(descCache, ring size) ahead of exp_seq. A refill after a frame never crosses an
+ * aligned block of fetchBlock descriptors (2 or 4) and waits until the window has room for the rest of
+ * its block (or of the ring, or of a window smaller than a block), so a context receiving steadily
+ * reads one block per fetchBlock frames instead of one read per frame; a doorbell reads whatever room
+ * the window has at once, in bursts of up to 16 cut at the ring's end and at 4 KiB pages. Descriptors are kept only if their seq field equals
  * the seq they were fetched for (all 32 bits) and they arrive in order. A mismatch counts rx_seq_miss
  * and idles the context (`active` clears) until its next doorbell; but a doorbell that arrives while
  * reads are in flight arms one re-read, since those reads may have seen the slot before the
@@ -120,14 +120,14 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   const cntMem = m.memory('rx_counters', { width: 224, depth: c.nCtx });
   const trustMem = m.memory('rx_done_trusted', { width: seqW, depth: c.nCtx });
   const cacheMem = m.memory('rx_desc_cache', { width: 80, depth: c.nCtx * D });
-  // The ring base's bits of a slot within a fetch block (bits 4 and up, 5:4 for 4-descriptor blocks)
-  // again, read a stage before the ring base: the block limit (which also keeps a read inside a 4 KiB
-  // page) is worked out in READ, so that DECIDE only combines limits (see "fetch" below).
+  // Bits 11:4 of the ring base again, read a stage before the ring base: the fetch's 4 KiB page
+  // limit and refill-block limit are worked out in READ, so that DECIDE only combines limits (see
+  // "fetch" below).
+  const pageMem = m.memory('rx_ring_page', { width: 8, depth: c.nCtx });
   const BK = c.fetchBlock;
   const lb = log2(BK);
-  const blkMem = m.memory('rx_ring_block', { width: lb, depth: c.nCtx });
   const wRing = writePort(m, ringMem, 2);
-  const wBlk = writePort(m, blkMem);
+  const wPage = writePort(m, pageMem);
   const wLog2 = writePort(m, log2Mem);
   const wDone = writePort(m, doneMem, 2);
   const wDyn = writePort(m, dynMem);
@@ -217,7 +217,7 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   m.when(selFetch, () => want.atIndex(fitWidth(grantCtx, ctxAddrW)).set(0));
   const qDynR = dynMem.read(ctxAddr(selCtx), { enable: selAny, name: 'q_dyn' });
   const qLog2R = log2Mem.read(ctxAddr(selCtx), { enable: selAny, name: 'q_ring_log2' });
-  const qBlkR = blkMem.read(ctxAddr(selCtx), { enable: selAny, name: 'q_ring_block' });
+  const qPageR = pageMem.read(ctxAddr(selCtx), { enable: selAny, name: 'q_ring_page' });
 
   // ---- READ: the other words of the context, and its cache slot for exp_seq.
   const rAddr = ctxAddr(rs.ctx);
@@ -265,8 +265,14 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   // 2 * descCache in all, which bounds the in-flight count and keeps STATUS exact.
   const rFlightRoom = lit(2 * D, iw).subWrap(rInflAfter);
   const rToWrap = rSize.subWrap(rSlot.resize(L + 1));
-  // The first descriptor's place in its block: the ring base's bits plus the slot, modulo the block.
-  const rToBlock = lit(BK, lb + 1).subWrap(qBlkR.addWrap(fitWidth(rSlot, lb)).resize(lb + 1));
+  // Bits 11:4 of the first descriptor's address: the page's base bits plus the slot, modulo 256; its
+  // low bits are its place in its refill block.
+  const rPos = qPageR.addWrap(fitWidth(rSlot, 8));
+  const rToPage = lit(256, 9).subWrap(rPos.resize(9));
+  const rToBlock = lit(BK, lb + 1).subWrap(rPos.bits(lb - 1, 0).resize(lb + 1));
+  // A refill after a frame stops at its block; other reads (a doorbell's fill of the window, a
+  // re-read, a continuation) only at the page, in bursts of up to fetchBurst.
+  const rCons = rs.kind.eq(OP.CONSUME);
   // Bit k of above(x, n): x > k, for k from 0 to n - 1.
   const above = (x: Expr, n: number): Expr =>
     cat(...Array.from({ length: n }, (_, i) => n - 1 - i).map((k) => (k >= 2 ** x.width - 1 ? lit(0, 1) : x.gt(k))));
@@ -278,7 +284,7 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   const thFlight = thReg('fetch_th_flight', rFlightRoom, B + 1);
   const thWin = thReg('fetch_th_window', rWinRoom, B + 1);
   const thWrap = thReg('fetch_th_wrap', rToWrap, B);
-  const thBlock = thReg('fetch_th_block', rToBlock, B);
+  const thCut = thReg('fetch_th_cut', mux(rCons, rToBlock.resize(9), rToPage), B);
   // The batch target: the rest of the block, of the ring or of the whole window (bit k: it exceeds
   // k); `fetch_pre_block_room`: the window's free room reaches it (worked out here, off DECIDE's paths).
   const rTarget = above(rToWrap, B).and(above(rToBlock, B)).and(above(rWindow, B));
@@ -479,8 +485,8 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
       wRing.we.set(1);
       wRing.data.set(cat(lit(0, 32), opData.and(lit(ringLoMask, 32))));
       wRing.mask?.set(lit(1, 2));
-      wBlk.we.set(1);
-      wBlk.data.set(opData.and(lit(ringLoMask, 32)).bits(3 + lb, 4));
+      wPage.we.set(1);
+      wPage.data.set(opData.and(lit(ringLoMask, 32)).bits(11, 4));
       flush();
     });
     m.when(codeIs('RX_RING_BASE_HI'), () => {
@@ -535,11 +541,11 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
     m.when(opCode.eq(STATUS_CODE), () => regResData.set(mux(infl.ne(0), lit(2 ** STATUS_BUSY_BIT, 32), lit(0, 32))));
   });
 
-  // ---- fetch: as many descriptors as the window, the ring end, the 64-byte block, the burst and the
+  // ---- fetch: as many descriptors as the window, the ring end, the page or block, the burst and the
   // credits allow: the minimum of the limits READ prepared and of the credits, as a thermometer.
   const descAddr = m.named('fetch_addr', qRing.addWrap(cat(preSlot, lit(0, 4)).resize(64)));
   const thCred = above(credits, B);
-  const thN = m.named('fetch_th_n', thFlight.trunc(B).and(thWin.trunc(B)).and(thWrap).and(thBlock).and(thCred));
+  const thN = m.named('fetch_th_n', thFlight.trunc(B).and(thWin.trunc(B)).and(thWrap).and(thCut).and(thCred));
   const thRoom = m.named('fetch_th_room', thFlight.and(thWin));
   const nw = log2(Math.max(D, c.fetchBurst, c.fetchCredits)) + 1;
   // n is j when bits 0..j-1 of the thermometer are set and bit j is clear.
@@ -561,7 +567,7 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   const issue = m.named('fetch_issue', wantFetch.and(thN.bit(0)).and(i.arSpace));
   const finalFetch = mux(issue, preFseq.addWrap(fitWidth(fetchN, seqW)), nFetch);
 
-  // Retry later when resources lacked, or continue when the ring end or the block cut this read short.
+  // Retry later when resources lacked, or continue when the ring end, a page, a block or the burst cut this read short.
   m.when(wantFetch.and(issue.not().or(cutShort)), () => want.atIndex(fitWidth(opCtx, ctxAddrW)).set(1));
 
   const creditBack = i.fresh.valid.and(selFresh);
@@ -586,7 +592,7 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
     wTrust.data.set(i.doneSeq.seq);
   });
   wRing.addr.set(ctxAddr(opCtx));
-  wBlk.addr.set(ctxAddr(opCtx));
+  wPage.addr.set(ctxAddr(opCtx));
   wLog2.addr.set(ctxAddr(opCtx));
   wDone.addr.set(ctxAddr(opCtx));
 
@@ -599,7 +605,7 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
       [wDyn, packDyn(lit(expReset, seqW), lit(expReset, seqW), lit(0, cw), lit(0, 1), lit(0, 1), lit(0, genW), lit(0, iw))],
       [wTrust, lit(trustReset, seqW)],
     ]);
-    for (const p of [wRing, wBlk, wLog2, wDone, wDyn, wCnt, wTrust]) {
+    for (const p of [wRing, wPage, wLog2, wDone, wDyn, wCnt, wTrust]) {
       p.we.set(1);
       p.addr.set(initCtx);
       p.data.set(resetWord.get(p) ?? 0);

@@ -3,9 +3,8 @@
  * descriptor, how many, the address of the first), issues one AXI4 read burst per request with several
  * in flight (all on one ID, so data returns in request order; the tags of reads in flight wait in a
  * block-RAM FIFO), splits the data into 16-byte descriptors and queues them for the context-state
- * unit. Requests never cross an aligned block of 2 or 4 descriptors, so never a 4 KiB page (the context-state unit
- * cuts them there), and the queue has room reserved for every descriptor asked for, so `rready` never
- * waits on the context-state unit.
+ * unit. Requests never cross a 4 KiB page (the context-state unit cuts them there) and the queue has
+ * room reserved for every descriptor asked for, so `rready` never waits on the context-state unit.
  *
  * Error responses (F-2, docs/faults.md): a descriptor any of whose beats came with `rresp` other than
  * OKAY is passed on marked failed (its data is not to be used), and the first failed descriptor of each
