@@ -488,9 +488,9 @@ function min3(a: Expr, b: Expr): Expr {
  */
 function batchSize(m: ModuleBuilder, cfg: TxConfig, d: BatchDeps) {
   const { ahead, posted, nPosted } = postedFrom(m, cfg, d.tProd, d.tSeq, 'fetch');
-  const usedW = bitsFor(cfg.descInflight);
+  const usedW = bitsFor(cfg.descBuffer);
   const used = m.reg('fetch_desc_used', UInt(usedW), { reset: 0 });
-  const free = lit(cfg.descInflight, usedW + 1).subWrap(used.resize(usedW + 1));
+  const free = lit(cfg.descBuffer, usedW + 1).subWrap(used.resize(usedW + 1));
   const rw = cfg.slotW + 2;
   const ring = d.ringSize.resize(rw);
   const slot = d.tSeq.trunc(rw).and(ring.subWrap(1));
