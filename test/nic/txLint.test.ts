@@ -12,6 +12,8 @@ const cases: [string, string, Record<string, number | string>][] = [
   ['ricenic profile', 'ricenic', {}],
   ['10g profile', '10g', {}],
   ['N_CTX=1024', 'ricenic', { N_CTX: 1024 }],
+  // The descriptor cache (128-bit DMA) at its largest: 8 entries per context in block RAM.
+  ['10g profile, N_CTX=1024', '10g', { N_CTX: 1024 }],
   ['N_CTX=1', 'test', { N_CTX: 1 }],
   ['STREAM_W=8, DMA_W=256', 'test', { STREAM_W: 8, DMA_W: 256 }],
   ['STREAM_W=128, DMA_W=64, VLAN, no loopback, TX_QUANTUM=4', 'test', { STREAM_W: 128, VLAN: 'on', LOCAL_LOOPBACK: 'off', TX_QUANTUM: 4 }],
