@@ -24,7 +24,16 @@ afterEach(() => {
 afterAll(() => closeSims());
 // The default block (2 descriptors) and the 64-byte one.
 const BLOCKS = [2, 4] as const;
-beforeAll(() => RxBench.prepare(...BLOCKS.map((fetchBlock) => ({ params: PARAMS, rx: { fetchBlock } }))), BUILD_TIMEOUT);
+beforeAll(
+  () =>
+    RxBench.prepare(
+      ...BLOCKS.flatMap((fetchBlock) => [
+        { params: PARAMS, rx: { fetchBlock } },
+        { params: PARAMS, rx: { fetchBlock, descCache: 8 } },
+      ]),
+    ),
+  BUILD_TIMEOUT,
+);
 
 const SRC = localMac(0xabc);
 
@@ -133,6 +142,27 @@ describe.each(BLOCKS)('rxEngine refill batches, blocks of %i descriptors', (BK) 
     expect(newReads()).toEqual([run(33 + BK, 31 + 2 * BK)]);
     for (let k = 1; k <= sent; k++) expect(b.mem.read(layout.buffer(0, k), 60)).toEqual(frame(k));
     expect(await b.counters(0)).toMatchObject({ frames: sent, nobuf: 0, seqMiss: 0 });
+  });
+
+  it('R-1, R-5: a window under 16 deep (an 8-deep prefetch, as at N_CTX = 1024) still refills after every frame: one descriptor per read, every buffer used once, in order, no rx_nobuf', async () => {
+    const b = await RxBench.create({ params: PARAMS, rx: { ...rx, descCache: 8 } });
+    bench = b;
+    await b.configure(0, { mac: localMac(0), ringBase: layout.ring(0), ringLog2: RING_LOG2, doneBase: layout.done(0) });
+    for (let s = 1; s <= RING; s++) b.postBuffer(0, s, layout.buffer(0, s), 1514);
+    b.doorbell(0);
+    await b.tb.cycles(300);
+    const warm = b.ar.length;
+    const frames = 40;
+    for (let k = 1; k <= frames; k++) {
+      await b.send(testFrame(localMac(0), SRC, { ctx: 0, seq: k }, 60).data);
+      await b.waitDone(0, k);
+      await b.tb.cycles(40);
+    }
+    await b.settle();
+    expect(b.done.map((e) => e.seq)).toEqual(Array.from({ length: frames }, (_, k) => k + 1));
+    expect(b.ar.length - warm).toBe(frames);
+    expect(b.ar.slice(warm).every((r) => r.len === 1)).toBe(true);
+    expect(await b.counters(0)).toMatchObject({ frames, nobuf: 0, seqMiss: 0 });
   });
 
   // Small rings (RX_RING_LOG2 may be 0) and rings with fewer posted buffers than a block: every

@@ -43,6 +43,12 @@ import type { FreshDescriptor } from './descFetch.js';
 import { REG_CODE_W, regCode, STATUS_CODE } from './registers.js';
 import { fitWidth, log2 } from './widths.js';
 
+/**
+ * The shallowest prefetch window whose refills wait for a whole block: a deeper one still holds at
+ * least BATCH_MIN_WINDOW - fetchBlock + 1 descriptors while it waits.
+ */
+const BATCH_MIN_WINDOW = 16;
+
 /** What a consume answers. */
 export const CONSUME = { OK: 0, NOBUF: 1, SMALL: 2, OFF: 3 } as const;
 
@@ -290,6 +296,8 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   const rTarget = above(rToWrap, B).and(above(rToBlock, B)).and(above(rWindow, B));
   const covers = (target: Expr, th: Expr) => target.and(th.not()).orR().not();
   const preBlockRoom = m.reg('fetch_pre_block_room', Bool, { reset: 0 });
+  // (descCache <= 2^(SEQ_W-1), so a cache this deep has SEQ_W bits enough for the constant.)
+  const rShallow = D < BATCH_MIN_WINDOW ? lit(1, 1) : rWindow.lt(BATCH_MIN_WINDOW);
   const preFseq = m.reg('fetch_pre_seq', UInt(seqW), { reset: 0 });
   const preSlot = m.reg('fetch_pre_slot', UInt(L), { reset: 0 });
   const preInfl = m.reg('fetch_pre_inflight', UInt(iw), { reset: 0 });
@@ -297,7 +305,9 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   const preSeqOk = m.reg('fresh_pre_seq_ok', Bool, { reset: 0 });
   const preInFlight = m.reg('fetch_pre_stale', Bool, { reset: 0 });
   m.when(rs.v, () => {
-    preBlockRoom.set(covers(rTarget, above(rWinRoom, B)));
+    // A window under BATCH_MIN_WINDOW deep (8 at N_CTX = 1024, or a small ring) is too shallow to
+    // give up places while a block fills: it refills after every frame, as before issue 16.
+    preBlockRoom.set(mux(rShallow, rWinRoom.ne(0), covers(rTarget, above(rWinRoom, B))));
     preFseq.set(rFseq);
     preSlot.set(rSlot);
     preInfl.set(rInflAfter);
