@@ -6,7 +6,7 @@
  *
  * Writes build/bench/results.json and prints a table. Run: npm run bench -- nic
  * Environment:
- *   NIC_BENCH=linerate,linerate32,doorbells,latency,fairness,shaping,scale,area,tools   run only these parts (the JSON then goes
+ *   NIC_BENCH=linerate,linerate32,doorbells,latency,fairness,shaping,rxsingle,scale,area,tools   run only these parts (the JSON then goes
  *                                                          to build/bench/results-partial.json)
  *   NIC_BENCH_WINDOW=3000      steady-state cycles per line-rate point
  *   NIC_BENCH_SIZES=60,1514    NIC_BENCH_CONTEXTS=1,8    NIC_BENCH_DIRS=tx,rx   a smaller grid
@@ -26,6 +26,7 @@ import { rxLastByteToCompletion, txDoorbellToWire } from './nic/latency.js';
 import { DEFAULT_BUDGET, type Direction, runLineRate } from './nic/lineRate.js';
 import { checkTargets, formatResults, type NicBenchResults, rxLatencyTarget } from './nic/results.js';
 import type { HostTiming } from './nic/rig.js';
+import { runRxSingleCtx } from './nic/rxSingleCtx.js';
 import { doorbellToPick, nicArea } from './nic/scale.js';
 import { runShaping } from './nic/shaping.js';
 import { coldBuild, elaborateNic, timeGeneration } from './nic/toolTimes.js';
@@ -55,7 +56,7 @@ const DIRS: Direction[] = ['tx', 'rx', 'both'];
 const FAIRNESS_SIZES = [60, 1514, 128, 512, 64, 1024, 256, 300];
 const AREA_N = [32, 256, 1024];
 const PICK_N = [32, 1024];
-const PARTS = ['tools', 'linerate', 'linerate32', 'doorbells', 'latency', 'fairness', 'shaping', 'scale', 'area'] as const;
+const PARTS = ['tools', 'linerate', 'linerate32', 'doorbells', 'latency', 'fairness', 'shaping', 'rxsingle', 'scale', 'area'] as const;
 type Part = (typeof PARTS)[number];
 
 function listEnv(name: string): string[] | undefined {
@@ -272,6 +273,24 @@ if (runs('shaping') && sim10g)
   });
 sim10g?.close();
 await cold10g.discard?.();
+
+if (runs('rxsingle'))
+  await part('rxsingle', async () => {
+    // One context alone at N_CTX = 1024, where the per-context prefetch is 8 deep (issue 16).
+    const pn = resolveParams(PROFILE, { N_CTX: 1024 });
+    const sim = await simulate<Ports>(elaborateNic(pn));
+    try {
+      const r = await runRxSingleCtx(sim, pn, HOST, sizes, budget);
+      results.rx_single_ctx_1024 = r;
+      for (const [size, f] of Object.entries(r)) {
+        log(
+          `rx single context at N_CTX=1024, ${size} B: ${f.ratio.toFixed(3)} (${f.nobuf} rx_nobuf, ${f.desc_reads_per_frame.toFixed(3)} reads/frame)`,
+        );
+      }
+    } finally {
+      sim.close();
+    }
+  });
 
 if (runs('scale'))
   await part('scale', async () => {

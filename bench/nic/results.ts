@@ -3,6 +3,7 @@
  * the targets each figure is held to, and the table printed at the end of a run.
  */
 import type { Direction, LineRateOutcome } from './lineRate.js';
+import type { RxSingleCtxFigure } from './rxSingleCtx.js';
 
 export const LINE_RATE_TARGET = 0.99;
 export const FAIRNESS_TARGET = 1;
@@ -54,6 +55,8 @@ export interface NicBenchResults {
   };
   area?: Record<string, { ff: number; logic: number; bram_bits: number }>;
   scale?: { pick_cycles: Record<string, number>; pick_by_context: Record<string, Record<string, number>> };
+  /** rx_single_ctx_1024.<size>: one context receiving alone at N_CTX = 1024, 10g profile (bench/nic/rxSingleCtx.ts). */
+  rx_single_ctx_1024?: Record<string, RxSingleCtxFigure>;
   gen?: { seconds_1024: number; verilog_bytes_1024: number };
   build?: { seconds: Record<string, number> };
   targets: TargetCheck[];
@@ -224,6 +227,12 @@ export function formatResults(r: NicBenchResults): string {
   if (r.fairness) figures.push(['fairness.max_deviation_frames', `${r.fairness.max_deviation_frames} (${r.fairness.windows} windows)`]);
   for (const [n, a] of Object.entries(r.area ?? {})) figures.push([`area.${n}`, `${a.ff} FF, ${a.logic} logic, ${a.bram_bits} RAM bits`]);
   for (const [n, v] of Object.entries(r.scale?.pick_cycles ?? {})) figures.push([`scale.pick_cycles.${n}`, `${v} cycles`]);
+  for (const [size, f] of Object.entries(r.rx_single_ctx_1024 ?? {})) {
+    figures.push([
+      `rx_single_ctx_1024.${size}`,
+      `${f.ratio.toFixed(3)}, ${f.nobuf} rx_nobuf, ${f.desc_reads_per_frame.toFixed(3)} descriptor reads/frame`,
+    ]);
+  }
   if (r.gen) figures.push(['gen.seconds_1024', `${r.gen.seconds_1024.toFixed(2)} s`]);
   for (const [prof, s] of Object.entries(r.build?.seconds ?? {})) figures.push([`build.seconds.${prof}`, `${s.toFixed(1)} s`]);
   if (figures.length > 1) parts.push(table(figures));
