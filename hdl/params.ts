@@ -66,7 +66,7 @@ export const MAX_SEQ_W = 32;
 export const MIN_RING_LOG2 = 1;
 /** 2^16 descriptors of 16 bytes is a 1 MiB ring; nothing needs more, and it bounds the slot index. */
 export const MAX_RING_LOG2_LIMIT = 16;
-export const STREAM_WIDTHS: readonly number[] = [8, 32, 64, 128];
+export const STREAM_WIDTHS: readonly number[] = [8, 32, 64, 128, 256, 512];
 export const DMA_WIDTHS: readonly number[] = [64, 128, 256];
 export const MAX_TX_QUANTUM = 65535;
 

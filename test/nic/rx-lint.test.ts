@@ -19,6 +19,7 @@ const cases: [string, string | undefined, Record<string, number | boolean>][] = 
   ['N_CTX=1, no loopback, VLAN', undefined, { N_CTX: 1, LOCAL_LOOPBACK: false, VLAN: true }],
   ['8-bit stream, 256-bit DMA', 'test', { STREAM_W: 8, DMA_W: 256 }],
   ['128-bit stream, 64-bit DMA', 'test', { STREAM_W: 128, DMA_W: 64 }],
+  ['512-bit stream, 128-bit DMA', 'test', { STREAM_W: 512, DMA_W: 128 }],
 ];
 
 describe('rxEngine lint', () => {

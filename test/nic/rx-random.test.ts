@@ -28,6 +28,8 @@ const configs: { name: string; profile: string; params: Record<string, number | 
   { name: '32-bit stream, 128-bit DMA', profile: 'test', params: { STREAM_W: 32, DMA_W: 128 } },
   { name: '8-bit stream, 256-bit DMA, VLAN', profile: 'test', params: { STREAM_W: 8, DMA_W: 256, VLAN: true } },
   { name: '128-bit stream, 64-bit DMA, 16 contexts', profile: 'test', params: { STREAM_W: 128, DMA_W: 64, N_CTX: 16 } },
+  // A 60-byte frame is one beat: its first beat is its last.
+  { name: '512-bit stream, 256-bit DMA', profile: 'test', params: { STREAM_W: 512, DMA_W: 256 } },
 ];
 
 const MCAST = 0x01005e0000fb;

@@ -169,7 +169,10 @@ export function rxFrameBuffer(o: FrameBufferOptions) {
       const good = m.named('good', isFcs.or(isRunt).or(isOversize).or(isFifo).not());
       const end = addr.addWrap(1);
 
-      const bytes: Expr[] = Array.from({ length: 6 }, (_, i) => hdr.bits(8 * i + 7, 8 * i));
+      // A beat wide enough to hold a whole good frame (512-bit streams) can be the frame's first and
+      // last: its header is the beat itself, since `hdr` takes it only on this edge.
+      const header = hdrBeats === 1 && sb >= o.minFrameBytes ? m.named('hdr_now', mux(beat.eq(0), s.tdata, hdr)) : hdr;
+      const bytes: Expr[] = Array.from({ length: 6 }, (_, i) => header.bits(8 * i + 7, 8 * i));
       const mac = cat(...bytes);
       stq.io.in.valid.set(last.and(good));
       stq.io.in.data.set(cat(s.tuser, mac, len.trunc(o.lenW), end, frameStart));
