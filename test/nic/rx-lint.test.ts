@@ -22,6 +22,16 @@ const cases: [string, string | undefined, Record<string, number | boolean>][] = 
   ['512-bit stream, 128-bit DMA', 'test', { STREAM_W: 512, DMA_W: 128 }],
 ];
 
+describe('rxEngine lint, refill blocks of 4 descriptors', () => {
+  for (const [name, profile, overrides] of [cases[2], cases[3], cases[5], cases[6]] as const) {
+    it(`${name}, fetchBlock 4: no Verilator warning`, async () => {
+      const def = rxEngine(resolveParams(profile, overrides), { fetchBlock: 4 });
+      const r = await lintDesign(def, { allowWarnings: true });
+      expect(r.warnings, r.output).toEqual([]);
+    }, 60_000);
+  }
+});
+
 describe('rxEngine lint', () => {
   for (const [name, profile, overrides] of cases) {
     it(`${name}: no Verilator warning`, async () => {
@@ -49,5 +59,6 @@ describe('rxEngine lint', () => {
     expect(() => rxEngine(p, { macBufferBytes: 3000 })).toThrow(/macBufferBytes=3000 is refused: it must be a power of two from 4096/);
     expect(() => rxEngine(p, { descCache: 16 })).toThrow(/descCache=16 is refused: it must not exceed 2\^\(SEQ_W-1\) = 8/);
     expect(() => rxEngine(p, { jobs: 1 })).toThrow(/jobs=1 is refused/);
+    expect(() => rxEngine(p, { fetchBlock: 8 })).toThrow(/fetchBlock=8 is refused: it must be a power of two from 2 to 4/);
   });
 });
