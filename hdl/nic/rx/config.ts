@@ -15,9 +15,9 @@ export interface RxOptions {
   /** Frames between buffer assignment and completion that may be in flight at once (power of two, 2..256). */
   jobs?: number;
   /**
-   * Descriptors per refill batch (2 or 4; default 2): the aligned block no read crosses, which a
-   * refill after frames waits to take whole. 4 halves the reads again, but its 4-beat read bursts
-   * delay the transmit engine's reads enough to cost TX line rate (docs/rx-engine.md, Refill batches).
+   * Descriptors per refill batch (2 or 4; default 2): the aligned block a refill after frames never
+   * crosses and waits to take whole. 4 halves the reads again, but with it one context in both
+   * directions at 60 B loses TX line rate (docs/rx-engine.md, Refill batches).
    */
   fetchBlock?: number;
 }
