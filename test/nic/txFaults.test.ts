@@ -9,6 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DESC_FLAGS } from '../../hdl/descriptors.js';
 import { STATUS_BUSY_BIT } from '../../hdl/nic/interfaces.js';
 import { TX_OWNED_REGS } from '../../hdl/nic/tx/registers.js';
+import { DMA_WIDTHS } from '../../hdl/params.js';
 import { bar1CtxRegisters, findRegister } from '../../hdl/registers/map.js';
 import { RESP_DECERR } from '../../testbench/axi/index.js';
 import { BUILD_TIMEOUT } from '../fixtures/prebuild.js';
@@ -31,7 +32,19 @@ import {
 
 afterEach(closeBenches);
 afterAll(closeSims);
-beforeAll(() => TxBench.prepare({}, { params: { DMA_W: 128 } }, { params: { STREAM_W: 8, DMA_W: 256 } }), BUILD_TIMEOUT);
+/** Four descriptors a DMA beat (issue 16's 100G path), once the parameters allow 512-bit DMA. */
+const WIDE = DMA_WIDTHS.includes(512);
+const WIDE_PARAMS = [{ DMA_W: 512 }, { DMA_W: 512, STREAM_W: 512 }] as const;
+beforeAll(
+  () =>
+    TxBench.prepare(
+      {},
+      { params: { DMA_W: 128 } },
+      { params: { STREAM_W: 8, DMA_W: 256 } },
+      ...(WIDE ? WIDE_PARAMS.map((params) => ({ params })) : []),
+    ),
+  BUILD_TIMEOUT,
+);
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const busy = (status: number): number => Math.floor(status / 2 ** STATUS_BUSY_BIT) % 2;
@@ -55,6 +68,7 @@ describe('F-2: descriptor fetch errors', () => {
   for (const [name, params] of [
     ['64-bit DMA', {}],
     ['128-bit DMA', { DMA_W: 128 }],
+    ...(WIDE ? ([['512-bit DMA', WIDE_PARAMS[0]]] as const) : []),
   ] as const) {
     it(`F-2 (${name}): a failed descriptor read starts no payload read, counts TX_DMA_ERR not TX_SEQ_MISS; a doorbell once the memory is healthy sends the frame`, async () => {
       const b = await TxBench.create({ params });
@@ -235,6 +249,7 @@ describe('F-1: payload read errors', () => {
   for (const [name, params] of [
     ['test profile', {}],
     ['STREAM_W=8, DMA_W=256', { STREAM_W: 8, DMA_W: 256 }],
+    ...(WIDE ? ([['STREAM_W=512, DMA_W=512', WIDE_PARAMS[1]]] as const) : []),
   ] as const) {
     it(`F-1 (${name}, randomized): with payload faults on one context, no failed frame leaves as good, the others' frames are intact, once, in order; counters agree`, async () => {
       await withSeed(async (rng) => {

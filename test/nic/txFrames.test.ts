@@ -5,6 +5,7 @@
  * frames posted, in order, padded to 60, on the right streams.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { DMA_WIDTHS } from '../../hdl/params.js';
 import { randomly } from '../../testbench/axi/index.js';
 import { BUILD_TIMEOUT } from '../fixtures/prebuild.js';
 import { withSeed } from '../models/seeded.js';
@@ -22,6 +23,13 @@ const configs: { name: string; params: Record<string, number | string> }[] = [
   { name: 'DMA_W=256, STREAM_W=8', params: { DMA_W: 256, STREAM_W: 8 } },
   { name: 'DMA_W=64, STREAM_W=128', params: { STREAM_W: 128 } },
   { name: 'DMA_W=128, STREAM_W=32', params: { DMA_W: 128, STREAM_W: 32 } },
+  // Four descriptors a DMA beat (issue 16's 100G path), once the parameters allow 512-bit DMA.
+  ...(DMA_WIDTHS.includes(512)
+    ? [
+        { name: 'DMA_W=512, STREAM_W=64', params: { DMA_W: 512 } },
+        { name: 'DMA_W=512, STREAM_W=512', params: { DMA_W: 512, STREAM_W: 512 } },
+      ]
+    : []),
 ];
 
 describe('transmit engine frames at each bus width', () => {

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { lintDesign } from '../../generator/verilog/lint.js';
 import { txEngine } from '../../hdl/nic/txEngine.js';
-import { ParamError, resolveParams } from '../../hdl/params.js';
+import { DMA_WIDTHS, ParamError, resolveParams } from '../../hdl/params.js';
 
 const cases: [string, string, Record<string, number | string>][] = [
   ['test profile', 'test', {}],
@@ -17,6 +17,13 @@ const cases: [string, string, Record<string, number | string>][] = [
   ['N_CTX=1', 'test', { N_CTX: 1 }],
   ['STREAM_W=8, DMA_W=256', 'test', { STREAM_W: 8, DMA_W: 256 }],
   ['STREAM_W=128, DMA_W=64, VLAN, no loopback, TX_QUANTUM=4', 'test', { STREAM_W: 128, VLAN: 'on', LOCAL_LOOPBACK: 'off', TX_QUANTUM: 4 }],
+  // Four descriptors a DMA beat, once the parameters allow 512-bit DMA.
+  ...(DMA_WIDTHS.includes(512)
+    ? ([
+        ['STREAM_W=64, DMA_W=512', 'test', { DMA_W: 512 }],
+        ['10g profile, N_CTX=16, STREAM_W=512, DMA_W=512', '10g', { N_CTX: 16, STREAM_W: 512, DMA_W: 512 }],
+      ] as [string, string, Record<string, number | string>][])
+    : []),
 ];
 
 describe('transmit engine lint', () => {

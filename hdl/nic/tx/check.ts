@@ -37,7 +37,7 @@ import { DCACHE_SLOTS, type TxConfig } from './config.js';
 import type { ContextMemories } from './contextMemory.js';
 import type { DmaRead } from './dmaRead.js';
 import type { fragFifo } from './fragFifo.js';
-import { descFields, descReadAddr, slotAddr, type TxLayouts } from './layouts.js';
+import { descFields, descLane, descReadAddr, slotAddr, type TxLayouts } from './layouts.js';
 import { type Flags, mayRun, type Scheduler, setBit } from './scheduler.js';
 import type { SharedPort } from './sharedPort.js';
 
@@ -176,13 +176,20 @@ export function sequenceCheck(
   hqExtra.set(isExtra);
   const headFresh = m.named('chk_head_fresh', hqValid.or(metaOut.valid.not()));
 
-  const pickLane = (data: Expr, laneBit: Expr): Expr =>
-    cfg.db === 32 ? mux(laneBit, data.bits(255, 128), data.bits(127, 0)) : data.trunc(128);
+  // The descriptor's 128 bits in a beat that holds 2 (256-bit bus) or 4 (512-bit bus) of them.
+  const pickLane = (data: Expr, lane: Expr): Expr => {
+    if (cfg.db === 32) return mux(lane, data.bits(255, 128), data.bits(127, 0));
+    if (cfg.db === 64) {
+      const part = (i: number): Expr => data.bits(128 * i + 127, 128 * i);
+      return mux(lane.bit(1), mux(lane.bit(0), part(3), part(2)), mux(lane.bit(0), part(1), part(0)));
+    }
+    return data.trunc(128);
+  };
   // CMP of a cached entry decides the descriptor read from the cache, with its error bit, as a fetched one.
   const fromCache = st.is('CMP').and(mrec.cached);
   const headRec = lay.desc.unpack(cacheRd ? mux(fromCache, cacheRd, dma.descFifo.out.data) : dma.descFifo.out.data);
   const head = descFields(m.named('chk_head_desc', pickLane(headRec.data, mux(st.is('CONT'), hqLane, mrec.lane))));
-  const contLane = m.reg('chk_cont_lane', undefined, { reset: 0 });
+  const contLane = m.reg('chk_cont_lane', cfg.laneW > 1 ? UInt(cfg.laneW) : undefined, { reset: 0 });
   const contRec = lay.desc.unpack(dma.contData);
   const cont = descFields(m.named('chk_cont_desc', pickLane(contRec.data, contLane)));
   const seq32 = (s: Expr): Expr => s.trunc(cfg.seqW).resize(32);
@@ -254,7 +261,7 @@ export function sequenceCheck(
   dma.cont.addr.set(descReadAddr(cfg, contAddr));
   dma.cont.len.set(cfg.db < 16 ? 1 : 0);
   m.when(dma.cont.grant, () => {
-    contLane.set(contAddr.bit(4));
+    contLane.set(descLane(cfg, contAddr));
     st.goto('CWAIT');
   });
   // The next descriptor: the head of the fetch stream (CONT) or the one fetched on its own (CWAIT).
@@ -304,8 +311,8 @@ export function sequenceCheck(
   const contOk = m.named('chk_cont_accept', contGo.and(fRuns).and(nMatch));
   const abandon = m.named('chk_abandon', contDis.or(contMiss).or(contUnposted));
   // The state and the frame's registers stay as they are unless the check decides or fetches alone.
-  // (With two descriptors per DMA beat the head's lane comes from `hq`, which must be current too.)
-  const laneKnown = cfg.db === 32 ? st.is('CWAIT').or(hqValid) : lit(1, 1);
+  // (With two or four descriptors per DMA beat the head's lane comes from `hq`, which must be current too.)
+  const laneKnown = cfg.db >= 32 ? st.is('CWAIT').or(hqValid) : lit(1, 1);
   contWarm.set(st.is('CONT').or(st.is('CWAIT')).and(contGo.or(abandon).or(dma.cont.grant).not()).and(laneKnown));
   const fNextInc = fNext.addWrap(1);
 

@@ -74,6 +74,11 @@ export interface TxConfig {
    * for the context's next turns. Off on other buses, where reads are one descriptor each.
    */
   readonly dcache: boolean;
+  /**
+   * Bits of a descriptor's lane in a DMA beat (address bits 4 and up): 2 on a 512-bit bus (four
+   * descriptors a beat), else 1 (only a 256-bit bus uses it; narrower beats hold one descriptor).
+   */
+  readonly laneW: number;
 }
 
 /** AXI IDs of the engine's own transactions (CLIENT_ID_W = 2 bits). */
@@ -119,6 +124,7 @@ export function txConfig(p: NicParams, w: NicWidths): TxConfig {
     quantum: p.TX_QUANTUM,
     dmaErrW: bitsFor(2 * fragDepth + Math.ceil(d.maxFrameBytes / burstWindow)),
     dcache: db === 16,
+    laneW: db === 64 ? 2 : 1,
   });
 }
 

@@ -17,7 +17,7 @@ export function txLayouts(cfg: TxConfig) {
       ['ctx', ctxW],
       ['seq', iseqW],
       ['probe', 1],
-      ['lane', 1],
+      ['lane', cfg.laneW],
       ['base', base],
       ['log2', log2W],
       // Descriptors of the read - 1 (consecutive seqs from `seq`; only `seq` is a probe).
@@ -27,7 +27,7 @@ export function txLayouts(cfg: TxConfig) {
       // No read: the descriptors come from the descriptor cache, where an earlier read left them.
       ['cached', 1],
     ] as const),
-    /** A fetched descriptor (a whole DMA beat on a 256-bit bus; `lane` of its meta says which half). */
+    /** A fetched descriptor (a whole DMA beat on a 256- or 512-bit bus; `lane` of its meta says which part). */
     desc: new RecordLayout([
       ['data', Math.max(128, cfg.db * 8)],
       ['err', 1],
@@ -97,10 +97,15 @@ export function slotAddr(cfg: TxConfig, base: Expr, log2: Expr, seq: Expr): Expr
 
 /**
  * Where the read of the descriptor at `slot` starts: on a 64-bit bus at byte 8 (a WRAP burst, seq
- * before address); on a 256-bit bus at the aligned beat that holds it; else at the descriptor.
+ * before address); on a 256- or 512-bit bus at the aligned beat that holds it; else at the descriptor.
  */
 export function descReadAddr(cfg: TxConfig, slot: Expr): Expr {
   if (cfg.db === 8) return slot.addWrap(8);
-  if (cfg.db === 32) return cat(slot.bits(63, 5), lit(0, 5));
+  if (cfg.db >= 32) return cat(slot.bits(63, cfg.dbLog2), lit(0, cfg.dbLog2));
   return slot;
+}
+
+/** The lane of the descriptor at `slot` in its DMA beat (meaningful on 256- and 512-bit buses only). */
+export function descLane(cfg: TxConfig, slot: Expr): Expr {
+  return cfg.laneW === 1 ? slot.bit(4) : slot.bits(3 + cfg.laneW, 4);
 }

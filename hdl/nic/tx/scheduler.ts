@@ -46,7 +46,7 @@ import type { ctxEventSpec } from '../interfaces.js';
 import { DCACHE_CNT_W, type TxConfig } from './config.js';
 import { type ContextMemories, lane } from './contextMemory.js';
 import type { ReadRequest } from './dmaRead.js';
-import { descReadAddr, slotAddr, type TxLayouts } from './layouts.js';
+import { descLane, descReadAddr, slotAddr, type TxLayouts } from './layouts.js';
 import { SHARE_QUOTA_W, shaper } from './shaper.js';
 import { SharedPort } from './sharedPort.js';
 
@@ -384,7 +384,7 @@ export function fetcher(
       ctx: c,
       seq: mux(serveMode, tSeq, frontier),
       probe: isProbing,
-      lane: addr.bit(4),
+      lane: descLane(cfg, addr),
       base: tBase,
       log2: tLog2,
       n: k.subWrap(1).trunc(2),
