@@ -211,6 +211,8 @@ export class RxBench {
   /** Read bursts: the bytes they cover ([lo, hi), WRAP bursts included), their beats, the cycle. */
   readonly ar: { addr: number; len: number; lo: number; hi: number; cycle: number }[] = [];
   readonly ringLog2 = new Map<number, number>();
+  /** RX_RING_BASE of each configured context (tests may place a ring off layout.ring). */
+  readonly ringBase = new Map<number, number>();
   /** W beats accepted by the memory, R beats taken by the engine. */
   wBeats = 0;
   rBeats = 0;
@@ -381,6 +383,7 @@ export class RxBench {
     await this.writeCtx(ctx, 'DONE_BASE_LO', s.doneBase >>> 0);
     await this.writeCtx(ctx, 'DONE_BASE_HI', hi(s.doneBase));
     this.ringLog2.set(ctx, s.ringLog2);
+    this.ringBase.set(ctx, s.ringBase);
     if (s.mac !== undefined) await this.addMac(s.mac, ctx);
     this.flags(ctx, { en: true, mcast: s.mcast ?? false });
   }
@@ -434,7 +437,7 @@ export class RxBench {
 
   slotAddr(ctx: number, seq: number): number {
     const log2 = this.ringLog2.get(ctx) ?? 0;
-    return layout.ring(ctx) + (seq % 2 ** log2) * 16;
+    return (this.ringBase.get(ctx) ?? layout.ring(ctx)) + (seq % 2 ** log2) * 16;
   }
 
   /** The RX doorbell of a context (the mailbox queue holds each context at most once). */
@@ -473,6 +476,7 @@ export class RxBench {
     this.faults.forget();
     this.table = new MacTable(this.p);
     this.ringLog2.clear();
+    this.ringBase.clear();
     await this.tb.reset();
     this.resetEnd = this.tb.cycle;
   }

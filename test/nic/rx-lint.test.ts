@@ -7,11 +7,12 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { lintDesign } from '../../generator/verilog/lint.js';
 import { rxEngine } from '../../hdl/nic/rxEngine.js';
-import { resolveParams } from '../../hdl/params.js';
+import { DMA_WIDTHS, resolveParams } from '../../hdl/params.js';
 import { checkResetIdle } from '../../sim/icarus.js';
 import { buildRoot } from '../../sim/paths.js';
 
-const cases: [string, string | undefined, Record<string, number | boolean>][] = [
+type LintCase = [string, string | undefined, Record<string, number | boolean>];
+const cases: LintCase[] = [
   ['profile test', 'test', {}],
   ['profile ricenic', 'ricenic', {}],
   ['profile 10g', '10g', {}],
@@ -20,10 +21,17 @@ const cases: [string, string | undefined, Record<string, number | boolean>][] = 
   ['8-bit stream, 256-bit DMA', 'test', { STREAM_W: 8, DMA_W: 256 }],
   ['128-bit stream, 64-bit DMA', 'test', { STREAM_W: 128, DMA_W: 64 }],
   ['512-bit stream, 128-bit DMA', 'test', { STREAM_W: 512, DMA_W: 128 }],
+  // Four descriptors per DMA beat; linted as soon as params allows DMA_W=512.
+  ...(DMA_WIDTHS.includes(512)
+    ? ([
+        ['64-bit stream, 512-bit DMA', 'test', { STREAM_W: 64, DMA_W: 512 }],
+        ['512-bit stream, 512-bit DMA', 'test', { STREAM_W: 512, DMA_W: 512 }],
+      ] satisfies LintCase[])
+    : []),
 ];
 
 describe('rxEngine lint, refill blocks of 4 descriptors', () => {
-  for (const [name, profile, overrides] of [cases[2], cases[3], cases[5], cases[6]] as const) {
+  for (const [name, profile, overrides] of [cases[2], cases[3], cases[5], cases[6], ...cases.slice(8, 9)] as const) {
     it(`${name}, fetchBlock 4: no Verilator warning`, async () => {
       const def = rxEngine(resolveParams(profile, overrides), { fetchBlock: 4 });
       const r = await lintDesign(def, { allowWarnings: true });

@@ -12,6 +12,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DESC_FLAGS } from '../../hdl/descriptors.js';
+import { DMA_WIDTHS } from '../../hdl/params.js';
 import { Axi4SlaveMemory } from '../../testbench/axi/index.js';
 import { randomly } from '../../testbench/axi/patterns.js';
 import { buildFrame } from '../../testbench/ethernet/frame.js';
@@ -30,6 +31,13 @@ const configs: { name: string; profile: string; params: Record<string, number | 
   { name: '128-bit stream, 64-bit DMA, 16 contexts', profile: 'test', params: { STREAM_W: 128, DMA_W: 64, N_CTX: 16 } },
   // A 60-byte frame is one beat: its first beat is its last.
   { name: '512-bit stream, 256-bit DMA', profile: 'test', params: { STREAM_W: 512, DMA_W: 256 } },
+  // Four descriptors per DMA beat (issue 16's 100G path); run as soon as params allows DMA_W=512.
+  ...(DMA_WIDTHS.includes(512)
+    ? [
+        { name: '64-bit stream, 512-bit DMA', profile: 'test', params: { STREAM_W: 64, DMA_W: 512 } },
+        { name: '512-bit stream, 512-bit DMA', profile: 'test', params: { STREAM_W: 512, DMA_W: 512 } },
+      ]
+    : []),
 ];
 
 const MCAST = 0x01005e0000fb;
@@ -60,7 +68,8 @@ describe('rxEngine randomized', () => {
       }
     }, 120_000);
   }
-  for (const cfg of [configs[0], configs[1]] as const) {
+  // Bus errors: the test profile, a 128-bit bus and (when allowed) four descriptors per read beat.
+  for (const cfg of [configs[0], configs[1], ...configs.filter((c) => c.params.DMA_W === 512 && c.params.STREAM_W === 64)] as const) {
     it(`F-2, F-3, F-5 randomized: bus errors on one context, the others intact: ${cfg.name}`, async () => {
       const seed = testSeed();
       try {

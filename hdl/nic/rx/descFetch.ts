@@ -74,11 +74,13 @@ export function descFetch(m: ModuleBuilder, c: RxConfig, dma: Dma, req: FetchReq
     // With 8-byte beats a descriptor spans two beats, which a reader might see on either side of the
     // hypervisor's write: each descriptor is read on its own as a 2-beat WRAP burst from byte 8, so its
     // seq arrives before its address and a seq that matches vouches for the address read after it.
-    // Wider beats carry whole descriptors: one INCR burst per request, and with 32-byte beats the
-    // first descriptor may start mid-beat.
+    // Wider beats carry whole descriptors: one INCR burst per request, and with 32- or 64-byte beats
+    // the first descriptor may start mid-beat, at lane `skip` (address bits 4 and up within the beat).
     const split = db === 8;
     const sub = m.reg('fetch_sub', UInt(nw), { reset: 0 });
-    const skip = db === 32 ? hAddr.bit(4) : lit(0, 1);
+    const lanes = Math.max(db / 16, 1);
+    const skipW = Math.max(log2(lanes), 1);
+    const skip = db >= 32 ? hAddr.bits(3 + skipW, 4) : lit(0, 1);
     const beats = split
       ? lit(2, nw + 1)
       : db === 16
@@ -86,9 +88,9 @@ export function descFetch(m: ModuleBuilder, c: RxConfig, dma: Dma, req: FetchReq
         : hN
             .resize(nw + 1)
             .addWrap(skip.resize(nw + 1))
-            .addWrap(1)
-            .shr(1);
-    const tagW = ctxW + genW + seqW + nw + 1;
+            .addWrap(lanes - 1)
+            .shr(skipW);
+    const tagW = ctxW + genW + seqW + nw + skipW;
     const tagq = m.instance('u_fetch_tags', syncFifo({ width: tagW, depth: c.fetchReads }));
     const tags = { full: tagq.io.in.ready.not(), valid: tagq.io.out.valid, head: tagq.io.out.data };
     const subOff = cat(fitWidth(sub, 60), lit(0, 4));
@@ -109,10 +111,10 @@ export function descFetch(m: ModuleBuilder, c: RxConfig, dma: Dma, req: FetchReq
     tagq.io.in.data.set(split ? cat(hCtx, hGen, hSeq.addWrap(fitWidth(sub, seqW)), lit(1, nw), skip) : cat(hCtx, hGen, hSeq, hN, skip));
 
     const t = tags.head;
-    const tSkip = t.bit(0);
-    const tN = t.bits(nw, 1);
-    const tSeq = t.bits(nw + seqW, nw + 1);
-    const tGen = t.bits(nw + seqW + genW, nw + seqW + 1);
+    const tSkip = t.bits(skipW - 1, 0);
+    const tN = t.bits(nw + skipW - 1, skipW);
+    const tSeq = t.bits(nw + seqW + skipW - 1, nw + skipW);
+    const tGen = t.bits(nw + seqW + genW + skipW - 1, nw + seqW + skipW);
     const tCtx = t.bits(tagW - 1, tagW - ctxW);
     const k = m.reg('fetch_k', UInt(nw), { reset: 0 });
     const outW = 2 + ctxW + genW + seqW + 64 + 16 + 32;
@@ -163,6 +165,28 @@ export function descFetch(m: ModuleBuilder, c: RxConfig, dma: Dma, req: FetchReq
         pLen.set(d.len);
         pSeqField.set(d.seq);
       });
+    } else if (db === 64) {
+      // Four descriptors per beat; one leaves per cycle. The first beat of a burst starts at lane
+      // tSkip (no cycle spent on the lanes before it); lanes after the last descriptor are ignored.
+      const lane = m.reg('fetch_lane', UInt(2), { reset: 0 });
+      const first = m.reg('fetch_first', undefined, { reset: 1 });
+      // `lane` is 0 until the first beat's first descriptor leaves, then past tSkip.
+      const cur = m.named('fetch_lane_now', mux(first.and(lane.eq(0)), tSkip, lane));
+      const d = [0, 1, 2, 3].map((i) => pick(dma.rdata, 128 * i));
+      const sel = (f: (x: ReturnType<typeof pick>) => Expr) =>
+        mux(cur.bit(1), mux(cur.bit(0), f(d[3]), f(d[2])), mux(cur.bit(0), f(d[1]), f(d[0])));
+      const lastDesc = k.eq(tN.subWrap(1));
+      pErr.set(rErr);
+      m.when(rv, () => {
+        push.set(1);
+        pAddr.set(sel((x) => x.addr));
+        pLen.set(sel((x) => x.len));
+        pSeqField.set(sel((x) => x.seq));
+      });
+      const beatDone = m.named('fetch_beat_done', rv.and(cur.eq(3).or(lastDesc)));
+      rTake.set(beatDone);
+      m.when(rv, () => lane.set(mux(beatDone, lit(0, 2), cur.addWrap(1))));
+      m.when(beatDone, () => first.set(dma.rlast));
     } else {
       // Two descriptors per beat; one leaves per cycle. The lane after the last descriptor is ignored.
       const lane = m.reg('fetch_lane', undefined, { reset: 0 });
