@@ -1,15 +1,10 @@
 /** `cdna generate --bundle`: beside the Verilog, what a board engineer needs to drop the core in. */
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { formatParams, type NicParams } from '../hdl/params.js';
+import { formatParams, type NicParams, profileClockMHz } from '../hdl/params.js';
 import { writeRegisterHeader } from '../hdl/registers/cHeader.js';
 import { registersMarkdown } from '../hdl/registers/markdown.js';
 import type { Generated } from './generate.js';
-
-/** The core clock a profile is built for: GMII's 125 MHz, or 156.25 MHz for 10 GbE (spec section 2). */
-function clockMHz(profile: string | undefined): number {
-  return profile === '10g' ? 156.25 : 125;
-}
 
 function xdc(top: string, mhz: number, gmii: boolean): string {
   const period = (1000 / mhz).toFixed(3);
@@ -86,7 +81,7 @@ export async function writeBundle(g: Generated, params: NicParams, profile?: str
       '',
     ].join('\n'),
   );
-  const mhz = clockMHz(profile);
+  const mhz = profileClockMHz(profile);
   const gmii = g.top === 'cdna_nic_gmii';
   await writeFile(path.join(g.dir, 'constraints.xdc'), xdc(g.top, mhz, gmii));
   await writeFile(path.join(g.dir, 'constraints.sdc'), sdc(g.top, mhz));

@@ -34,7 +34,7 @@ program
   )
   .option('--design <file>', 'your own design: a .ts file exporting a design or a function returning one (docs/dsl.md)')
   .option('--top <export>', 'the export of the design file to use (default: its default export, or its only design)')
-  .option('--profile <name>', 'a parameter profile of the NIC: test, ricenic, 10g')
+  .option('--profile <name>', 'a parameter profile of the NIC: test, ricenic, 10g, 100g')
   .option(
     '--param <NAME=VALUE>',
     'override a generation parameter; for a design file, passed to its function (repeatable)',
@@ -85,7 +85,7 @@ program
   .enablePositionalOptions()
   .option('--seed <n>', 'random seed (default: a fresh one, printed)')
   .option('--cycles <n>', 'clock cycles to simulate', '1000000')
-  .option('--profile <name>', 'a parameter profile of the NIC: test, ricenic, 10g', 'test')
+  .option('--profile <name>', 'a parameter profile of the NIC: test, ricenic, 10g, 100g', 'test')
   .option(
     '--timing <kind>',
     'memory latency, reordering and back-pressure: random (from the seed), slow (also latencies of thousands of cycles and long stalls) or fixed',
@@ -126,10 +126,10 @@ program
     'nic',
   )
   .option('--top <export>', 'the export of the design file to use (default: its default export, or its only design)')
-  .option('--profile <name>', 'a parameter profile of the NIC: test, ricenic, 10g')
+  .option('--profile <name>', 'a parameter profile of the NIC: test, ricenic, 10g, 100g')
   .option('--param <NAME=VALUE>', 'override a generation parameter (repeatable)', collectParam, {})
   .option('--target <name>', 'generic | ice40 | ecp5 | xc7', 'generic')
-  .option('--freq <MHz>', 'the clock to meet (default 125, 156.25 for the 10g profile)')
+  .option('--freq <MHz>', 'the clock to meet (default 125, 156.25 for the 10g profile, 322.265625 for 100g)')
   .option(
     '--device <name>',
     'device to place and route on: iCE40 hx1k, hx4k, hx8k (default), lp8k, up5k; ECP5 25k, um-25k, um5g-25k (default), 45k, 85k, ...',

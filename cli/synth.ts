@@ -13,7 +13,7 @@ import type { SynthTarget } from '../fpga/synth.js';
 import { synthTargets } from '../fpga/synth.js';
 import type { ModuleDef } from '../generator/index.js';
 import { libraryBlocks } from '../generator/lib/index.js';
-import { formatParams, type NicParams, resolveParams } from '../hdl/params.js';
+import { formatParams, type NicParams, profileClockMHz, resolveParams } from '../hdl/params.js';
 import { buildRoot } from '../sim/paths.js';
 import { isDesignFile, loadDesignFile } from './design.js';
 
@@ -39,11 +39,6 @@ export interface SynthCliOptions {
 
 /** The designs besides the library blocks; each takes the NIC's parameters. */
 const nicDesigns = ['nic', 'nic_gmii', 'nic_gmii_clocked', 'nic_rgmii', 'nic_rgmii_axi', 'mac'] as const;
-
-/** The clock each design must meet unless --freq says otherwise: GMII's 125 MHz, 156.25 MHz for 10 GbE. */
-export function defaultFreqMHz(profile: string | undefined): number {
-  return profile === '10g' ? 156.25 : 125;
-}
 
 async function elaborate(design: string, params: NicParams | undefined): Promise<ModuleDef<unknown>[]> {
   if (design === 'mac') {
@@ -125,7 +120,7 @@ function parseReportPart(text: string | undefined, target: SynthTarget): ReportP
 }
 
 function parseFreq(text: string | undefined, profile: string | undefined): number {
-  if (text === undefined) return defaultFreqMHz(profile);
+  if (text === undefined) return profileClockMHz(profile);
   const f = Number(text);
   if (!Number.isFinite(f) || f <= 0 || f > 1000)
     throw new Error(`--freq ${text}: give the clock in MHz, a number from 0 to 1000 (for example --freq 125)`);

@@ -46,9 +46,9 @@ export const DEFAULT_PARAMS: Readonly<NicParams> = Object.freeze({
   VLAN: false,
 });
 
-export type ProfileName = 'test' | 'ricenic' | '10g';
+export type ProfileName = 'test' | 'ricenic' | '10g' | '100g';
 
-export const PROFILE_NAMES: readonly ProfileName[] = ['test', 'ricenic', '10g'];
+export const PROFILE_NAMES: readonly ProfileName[] = ['test', 'ricenic', '10g', '100g'];
 
 /** Named profiles: each is the defaults with these values replaced. */
 export const PROFILES: Readonly<Record<ProfileName, Readonly<Partial<NicParams>>>> = Object.freeze({
@@ -58,7 +58,18 @@ export const PROFILES: Readonly<Record<ProfileName, Readonly<Partial<NicParams>>
   ricenic: Object.freeze({ N_CTX: 32 }),
   // One 10 GbE port: 64-bit stream at 156.25 MHz, a wider DMA path to keep up with it.
   '10g': Object.freeze({ N_CTX: 256, STREAM_W: 64, DMA_W: 128 }),
+  // One 100 GbE port: a plain 512-bit AXI4-Stream (tkeep per byte, a frame starts on a fresh beat, as
+  // a 100G MAC's AXI4-Stream mode gives it at 322 MHz), a 512-bit DMA path, 1024 contexts.
+  '100g': Object.freeze({ N_CTX: 1024, STREAM_W: 512, DMA_W: 512 }),
 });
+
+/**
+ * The core clock a profile is built for, MHz: GMII's 125, 156.25 for 10 GbE (64 bits a cycle), 322.265625
+ * for 100 GbE (a 100G MAC's 512-bit AXI4-Stream clock); 125 without a profile.
+ */
+export function profileClockMHz(profile: string | undefined): number {
+  return profile === '10g' ? 156.25 : profile === '100g' ? 322.265625 : 125;
+}
 
 export const MAX_N_CTX = 1024;
 export const MIN_SEQ_W = 4;
@@ -67,7 +78,7 @@ export const MIN_RING_LOG2 = 1;
 /** 2^16 descriptors of 16 bytes is a 1 MiB ring; nothing needs more, and it bounds the slot index. */
 export const MAX_RING_LOG2_LIMIT = 16;
 export const STREAM_WIDTHS: readonly number[] = [8, 32, 64, 128, 256, 512];
-export const DMA_WIDTHS: readonly number[] = [64, 128, 256];
+export const DMA_WIDTHS: readonly number[] = [64, 128, 256, 512];
 export const MAX_TX_QUANTUM = 65535;
 
 /** The rule of each parameter, in the words used by error messages and the docs. */

@@ -47,13 +47,14 @@ describe('profiles', () => {
     expect(resolveParams('test')).toMatchObject({ N_CTX: 4, SEQ_W: 4, MAX_RING_LOG2: 3 });
     expect(resolveParams('ricenic')).toMatchObject({ N_CTX: 32 });
     expect(resolveParams('10g')).toMatchObject({ N_CTX: 256, STREAM_W: 64, DMA_W: 128 });
+    expect(resolveParams('100g')).toMatchObject({ N_CTX: 1024, STREAM_W: 512, DMA_W: 512 });
   });
 
   it('an unknown profile is refused with the closest name and the list', () => {
     const e = refusal(() => resolveParams('tset'));
     expect(e.message).toContain('unknown profile tset');
     expect(e.message).toContain('did you mean test?');
-    expect(e.message).toContain('test, ricenic, 10g');
+    expect(e.message).toContain('test, ricenic, 10g, 100g');
   });
 });
 
@@ -82,7 +83,7 @@ describe('validation messages name the parameter, its value and the rule', () =>
     [{ SEQ_W: 33 }, 'SEQ_W=33 is refused: SEQ_W must be an integer from 4 to 32'],
     [{ MAX_RING_LOG2: 0 }, 'MAX_RING_LOG2=0 is refused: MAX_RING_LOG2 must be an integer from 1 to 16'],
     [{ STREAM_W: 16 }, 'STREAM_W=16 is refused: STREAM_W must be one of 8, 32, 64, 128, 256, 512'],
-    [{ DMA_W: 32 }, 'DMA_W=32 is refused: DMA_W must be one of 64, 128, 256'],
+    [{ DMA_W: 32 }, 'DMA_W=32 is refused: DMA_W must be one of 64, 128, 256, 512'],
     [{ TX_QUANTUM: 0 }, 'TX_QUANTUM=0 is refused: TX_QUANTUM must be an integer from 1 to 65535'],
     [{ TX_QUANTUM: 1.5 }, 'TX_QUANTUM=1.5 is refused: TX_QUANTUM must be an integer from 1 to 65535'],
     [{ VLAN: 'maybe' }, 'VLAN=maybe is refused: VLAN must be on or off (true/false, 1/0)'],

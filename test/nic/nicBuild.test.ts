@@ -15,6 +15,7 @@ const configs: { name: string; profile?: string; param: Record<string, string> }
   { name: 'test', profile: 'test', param: {} },
   { name: 'ricenic', profile: 'ricenic', param: {} },
   { name: '10g', profile: '10g', param: {} },
+  { name: '100g', profile: '100g', param: {} },
   { name: 'N_CTX=1024', param: { N_CTX: '1024' } },
 ];
 
