@@ -179,15 +179,11 @@ describe.each(BLOCKS)('rxEngine refill batches, blocks of %i descriptors', (BK) 
       // A ring base in the middle of a 64-byte block, so blocks and the ring end cut reads differently.
       const ringBase = layout.ring(0) + 32;
       await b.configure(0, { mac: localMac(0), ringBase, ringLog2, doneBase: layout.done(0) });
-      const slot = (seq: number) => ringBase + (seq % 2 ** ringLog2) * 16;
       let next = 1;
       for (const n of posts) {
         const first = next;
         for (let k = 0; k < n; k++, next++) {
-          b.mem.hostWrite(slot(next), BigInt(layout.buffer(0, next)), 8);
-          b.mem.hostWrite(slot(next) + 8, 1514, 2);
-          b.mem.hostWrite(slot(next) + 10, 0, 2);
-          b.mem.hostWrite(slot(next) + 12, next, 4);
+          b.postBuffer(0, next, layout.buffer(0, next), 1514);
         }
         b.doorbell(0);
         await b.tb.cycles(300);

@@ -34,17 +34,13 @@ describe.skipIf(!DMA_WIDTHS.includes(512))('rxEngine descriptor reads, four desc
         const ringLog2 = 4;
         const ringBase = layout.ring(0) + 16 * lane;
         await b.configure(0, { mac: localMac(0), ringBase, ringLog2, doneBase: layout.done(0) });
-        const slot = (seq: number) => ringBase + (seq % 2 ** ringLog2) * 16;
         // Reads start at every lane and span one, two or three beats; 22 buffers wrap the 16-entry ring.
         const posts = [1, 2, 3, 4, 1, 3, 5, 2, 1];
         let next = 1;
         for (const n of posts) {
           const first = next;
           for (let k = 0; k < n; k++, next++) {
-            b.mem.hostWrite(slot(next), BigInt(layout.buffer(0, next)), 8);
-            b.mem.hostWrite(slot(next) + 8, 1514, 2);
-            b.mem.hostWrite(slot(next) + 10, 0, 2);
-            b.mem.hostWrite(slot(next) + 12, next, 4);
+            b.postBuffer(0, next, layout.buffer(0, next), 1514);
           }
           b.doorbell(0);
           await b.tb.cycles(300);
