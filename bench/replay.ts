@@ -7,8 +7,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { BuiltModel, InputLog, Simulation } from '../sim/index.js';
-import { INPUT_LOG_EVAL } from '../sim/index.js';
+import { type BuiltModel, INPUT_LOG_EVAL, type InputLog, portBytes, type Simulation } from '../sim/index.js';
 import { compileHarness, run } from './harness.js';
 
 interface OutputSpan {
@@ -17,13 +16,11 @@ interface OutputSpan {
 }
 
 function outputSpans(sim: Simulation<object>): OutputSpan[] {
-  return sim.portList
-    .filter((p) => p.dir === 'output')
-    .map((p) => ({ offset: p.offset, bytes: p.storage === 0 ? 4 * p.words : p.storage }));
+  return sim.portList.filter((p) => p.dir === 'output').map((p) => ({ offset: p.offset, bytes: portBytes(p) }));
 }
 
 /** FNV-1a over the output ports' current bytes, in port order (the harness computes the same). */
-export function outputHash(sim: Simulation<object>, memory: Uint8Array): number {
+function outputHash(sim: Simulation<object>, memory: Uint8Array): number {
   let h = 0x811c9dc5;
   for (const s of outputSpans(sim)) {
     for (let i = 0; i < s.bytes; i++) h = Math.imul(h ^ (memory[s.offset + i] as number), 0x01000193) >>> 0;
@@ -98,20 +95,17 @@ int main(int argc, char** argv) {
 `;
 }
 
-export interface Replay {
-  /** Runs the replay once; its rate and whether it ended where the logged run did. */
-  (): Promise<{ cycles: number; cpuSeconds: number; matches: boolean }>;
-}
+/** Runs the replay once: its rate and whether it ended where the logged run did. */
+export type Replay = () => Promise<{ cycles: number; cpuSeconds: number; matches: boolean }>;
 
-/** Writes the log next to a harness compiled for it; returns a function that runs the replay. */
-export async function replayer(
-  model: BuiltModel,
-  sim: Simulation<object>,
-  log: InputLog,
-  records: Uint8Array,
-  endHash: number,
-  resetCycles: number,
-): Promise<Replay> {
+/**
+ * Stops `log` (the run it covers has ended: the model's outputs now are the ones the replay must end
+ * with), writes it next to a harness compiled for it and returns a function that runs the replay.
+ * `resetCycles`: the cycles of the reset the run's instance had before the log started.
+ */
+export async function replayer(model: BuiltModel, sim: Simulation<object>, log: InputLog, resetCycles: number): Promise<Replay> {
+  const records = log.stop();
+  const endHash = outputHash(sim, log.root);
   const exe = await compileHarness(model, 'system-replay', replaySource(model, sim, log, resetCycles));
   const file = path.join(path.dirname(exe), 'inputs.bin');
   await writeFile(file, records);

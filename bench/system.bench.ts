@@ -23,7 +23,7 @@ import { closeSimulations, nicSimulation } from '../testbench/system/harness.js'
 import { scenarioPassed } from '../testbench/system/report.js';
 import { Scenario } from '../testbench/system/scenario.js';
 import { compileHarness, median, benchDir as outDir, run } from './harness.js';
-import { outputHash, replayer } from './replay.js';
+import { replayer } from './replay.js';
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
 const scenarioRounds = Number(process.env.SYSTEM_BENCH_SCENARIO_ROUNDS ?? 12);
@@ -78,6 +78,11 @@ interface Rate {
   cpuSeconds: number;
 }
 
+/** Cycles per CPU-second of the C++ slices that open and close a measurement, averaged. */
+function sliceRate(a: Rate, b: Rate): number {
+  return (a.cycles / a.cpuSeconds + b.cycles / b.cpuSeconds) / 2;
+}
+
 function cppSlicer(exe: string): () => Promise<Rate> {
   let perSecond = 500_000;
   return async () => {
@@ -123,8 +128,7 @@ async function main(): Promise<void> {
   // The first scenario on the fresh instance (reset once, as the replay does) is logged for the replay.
   const log = sim.logInputs();
   await scenarioSlice(1);
-  const records = log.stop();
-  const replay = await replayer(model, sim, log, records, outputHash(sim, log.root), 2);
+  const replay = await replayer(model, sim, log, 2);
   const cpp = cppSlicer(exe);
   await cpp(); // warm-up
   // JIT warm-up, not counted: the first scenarios of a process run slower (a single one is not enough).
@@ -137,7 +141,7 @@ async function main(): Promise<void> {
     const s = await scenarioSlice(seed);
     const b = await cpp();
     if (!s.passed) failed++;
-    const cppRate = (a.cycles / a.cpuSeconds + b.cycles / b.cpuSeconds) / 2;
+    const cppRate = sliceRate(a, b);
     const sysRate = s.cycles / s.cpuSeconds;
     rows.push({ seed, cpp: cppRate, system: sysRate, ratio: sysRate / cppRate, cycles: s.cycles, windows: s.windows, quiet: s.quiet });
   }
@@ -148,7 +152,7 @@ async function main(): Promise<void> {
     const x = await replay();
     const b = await cpp();
     const rate = x.cycles / x.cpuSeconds;
-    replays.push({ rate, overCpp: rate / ((a.cycles / a.cpuSeconds + b.cycles / b.cpuSeconds) / 2), matches: x.matches });
+    replays.push({ rate, overCpp: rate / sliceRate(a, b), matches: x.matches });
   }
   const replayRate = median(replays.map((x) => x.rate));
   const replayOverCpp = median(replays.map((x) => x.overCpp));

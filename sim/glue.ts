@@ -2,7 +2,7 @@
  * Generates the per-model C++ glue: the port table (offsets into the root structure), the cycle loop
  * (settle, sample, rising edge) and waveform hooks, behind the C ABI of native/cdna_model.h.
  */
-import type { HeaderPort } from './ports.js';
+import { type HeaderPort, portBytes } from './ports.js';
 
 export type TraceFormat = 'none' | 'vcd' | 'fst';
 
@@ -25,7 +25,7 @@ export function sampleLayout(ports: HeaderPort[]): { offsets: number[]; size: nu
     const align = p.storage === 0 ? 4 : p.storage;
     at = Math.ceil(at / align) * align;
     const o = at;
-    at += p.storage === 0 ? 4 * p.words : p.storage;
+    at += portBytes(p);
     return o;
   });
   return { offsets, size: Math.max(8, Math.ceil(at / 8) * 8) };
@@ -43,9 +43,7 @@ export function glueSource(o: GlueOptions): string {
         `  {${cString(p.name)}, ${dir(p)}, ${p.width}, ${p.storage}, ${p.words}, static_cast<uint32_t>(offsetof(${root}, ${p.name})), ${layout.offsets[i]}},`,
     )
     .join('\n');
-  const copies = o.ports
-    .map((p, i) => `  std::memcpy(s->sample + ${layout.offsets[i]}, &r->${p.name}, ${p.storage === 0 ? 4 * p.words : p.storage});`)
-    .join('\n');
+  const copies = o.ports.map((p, i) => `  std::memcpy(s->sample + ${layout.offsets[i]}, &r->${p.name}, ${portBytes(p)});`).join('\n');
   const clk = o.clock;
   const tick = clk
     ? `  ${prefix}* m = s->m;

@@ -13,6 +13,7 @@ export { INPUT_LOG_CYCLES, INPUT_LOG_EVAL } from './input-log.js';
 export type { PortInput, PortValue, PortValues } from './port-class.js';
 export { readWords, writeWords } from './port-class.js';
 export type { PortDir, PortInfo } from './ports.js';
+export { portBytes } from './ports.js';
 export type { Design, SimulateOptions, VerilogDesign } from './simulate.js';
 export { simulate, specOf, verilogOf } from './simulate.js';
 export type { LoadOptions, Port, ResetOptions, SampleWatch, XInitOptions } from './simulation.js';

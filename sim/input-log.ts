@@ -5,7 +5,7 @@
  * the bytes of every input port but the clock, in `spans` order, as they stood in the model.
  */
 import type { NativeInstance } from './native.js';
-import type { PortInfo } from './ports.js';
+import { type PortInfo, portBytes } from './ports.js';
 
 export interface InputSpan {
   readonly name: string;
@@ -42,7 +42,7 @@ export function inputLogger(
 ): { wrapped: NativeInstance; log: InputLog } {
   const spans: InputSpan[] = ports
     .filter((p) => p.dir === 'input' && p.name !== clock)
-    .map((p) => ({ name: p.name, offset: p.offset, bytes: p.storage === 0 ? 4 * p.words : p.storage }));
+    .map((p) => ({ name: p.name, offset: p.offset, bytes: portBytes(p) }));
   const recordBytes = 8 + spans.reduce((a, s) => a + s.bytes, 0);
   const mem = new Uint8Array(native.memory);
   const chunks: Uint8Array[] = [];

@@ -16,6 +16,11 @@ export interface PortInfo {
   readonly sampleOffset: number;
 }
 
+/** Bytes a port's value takes in the model's root structure and in the sample buffer. */
+export function portBytes(p: { readonly storage: number; readonly words: number }): number {
+  return p.storage === 0 ? 4 * p.words : p.storage;
+}
+
 export interface HeaderPort {
   name: string;
   dir: PortDir;

@@ -16,7 +16,7 @@ import type { TraceFormat } from './glue.js';
 import { type InputLog, inputLogger } from './input-log.js';
 import { loadNative, type NativeInstance, type NativeModel } from './native.js';
 import { type AccessorFactories, accessorFactories, type PortInput, type PortValue, type PortValues, viewsOf } from './port-class.js';
-import type { PortInfo } from './ports.js';
+import { type PortInfo, portBytes } from './ports.js';
 import { defaultWavesPath } from './waves.js';
 
 /** A port by name, for code that is given port names at run time (transactors, monitors). */
@@ -248,7 +248,7 @@ export class Simulation<P extends object = PortValues> {
     for (const name of new Set(names)) {
       const p = this.byName.get(name);
       if (!p) throw new Error(`${this.top} has no port '${name}' to watch`);
-      const bytes = p.storage === 0 ? p.words * 4 : p.storage;
+      const bytes = portBytes(p);
       for (let b = 0; b < bytes; b++) offsets.push(p.sampleOffset + b);
     }
     return { names: [...new Set(names)], offsets: Int32Array.from(offsets) };

@@ -36,19 +36,7 @@ describe.skipIf(!DMA_WIDTHS.includes(512))('rxEngine descriptor reads, four desc
         await b.configure(0, { mac: localMac(0), ringBase, ringLog2, doneBase: layout.done(0) });
         // Reads start at every lane and span one, two or three beats; 22 buffers wrap the 16-entry ring.
         const posts = [1, 2, 3, 4, 1, 3, 5, 2, 1];
-        let next = 1;
-        for (const n of posts) {
-          const first = next;
-          for (let k = 0; k < n; k++, next++) {
-            b.postBuffer(0, next, layout.buffer(0, next), 1514);
-          }
-          b.doorbell(0);
-          await b.tb.cycles(300);
-          for (let s = first; s < next; s++) b.mac.write(testFrame(localMac(0), SRC, { ctx: 0, seq: s }, 60 + s).data);
-          await b.waitDone(0, next - 1);
-          await b.settle(100);
-        }
-        const n = next - 1;
+        const n = await b.refillRounds(0, posts, (s) => testFrame(localMac(0), SRC, { ctx: 0, seq: s }, 60 + s).data);
         expect(b.done.map((e) => e.seq)).toEqual(Array.from({ length: n }, (_, k) => k + 1));
         for (let s = 1; s <= n; s++) {
           expect(b.mem.read(layout.buffer(0, s), 60 + s)).toEqual(testFrame(localMac(0), SRC, { ctx: 0, seq: s }, 60 + s).data);

@@ -487,6 +487,25 @@ export class RxBench {
     return this.tb.cycle - this.resetEnd;
   }
 
+  /**
+   * Rounds of refills on context `ctx` (configured, its seqs from 1): round i posts `posts[i]` buffers
+   * of 1514 bytes at `layout.buffer`, rings once, then sends one frame per buffer (`frame(seq)`) and
+   * waits until all are done. Returns the last seq posted.
+   */
+  async refillRounds(ctx: number, posts: readonly number[], frame: (seq: number) => Uint8Array): Promise<number> {
+    let next = 1;
+    for (const n of posts) {
+      const first = next;
+      for (; next < first + n; next++) this.postBuffer(ctx, next, layout.buffer(ctx, next), 1514);
+      this.doorbell(ctx);
+      await this.tb.cycles(300);
+      for (let s = first; s < next; s++) this.mac.write(frame(s));
+      await this.waitDone(ctx, next - 1);
+      await this.settle(100);
+    }
+    return next - 1;
+  }
+
   async waitDone(ctx: number, seq: number, timeout = 5000): Promise<Completion> {
     const find = () => this.done.find((e) => e.ctx === ctx && e.seq === seq);
     await this.tb.until(() => find() !== undefined, { timeout, what: `done seq ${seq} of context ${ctx}` });
