@@ -4,12 +4,14 @@
  * only that beat's bytes stay out of memory. Also latencies of thousands of cycles and long stalls.
  */
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { CLIENT_ID_W, DMA_CLIENTS } from '../../hdl/nic/interfaces.js';
 import { type Simulation, simulate } from '../../sim/index.js';
 import { Axi4SlaveMemory, type Axi4SlaveMemoryOptions, type ErrorBurst, SparseMemory, stalls } from '../../testbench/axi/index.js';
 import { DmaMonitor } from '../../testbench/host/dma-monitor.js';
 import { FaultInjector, RESP } from '../../testbench/host/fault-injector.js';
 import { HostMemory } from '../../testbench/host/memory.js';
 import { Rng, Testbench } from '../../testbench/runtime/index.js';
+import { type BusErrorTally, countBusErrors } from '../../testbench/system/bus-errors.js';
 import { BUILD_TIMEOUT, prebuild } from '../fixtures/prebuild.js';
 import { verilogFixture } from '../fixtures/verilog/index.js';
 import { withSeed } from './seeded.js';
@@ -57,8 +59,8 @@ async function sum(opts: Axi4SlaveMemoryOptions, count: number, len: number) {
   return { sim, tb, values, errors };
 }
 
-/** One write burst of `len`+1 beats at `base`; returns BRESP and the memory. */
-async function writeBurst(opts: Axi4SlaveMemoryOptions, base: number, len: number) {
+/** One write burst of `len`+1 beats at `base` with strobes `strb`; returns BRESP and the memory. */
+async function writeBurst(opts: Axi4SlaveMemoryOptions, base: number, len: number, strb = 0xff) {
   const { sim, tb } = await bench(burstWriter);
   const memory = opts.memory ?? new SparseMemory();
   const errors: ErrorBurst[] = [];
@@ -66,7 +68,7 @@ async function writeBurst(opts: Axi4SlaveMemoryOptions, base: number, len: numbe
   const p = sim.ports;
   p.start = 0;
   await tb.reset();
-  Object.assign(p, { base, len });
+  Object.assign(p, { base, len, strb });
   p.start = 1;
   await tb.rising();
   p.start = 0;
@@ -118,6 +120,25 @@ describe('AXI4 slave memory with bus faults', () => {
     expect(host.readU64(0x3040n)).toBe(0n);
     expect(host.readU64(0x3038n)).toBe(beatValue(0x3000, 7));
     expect(inj.summary('rtl')).toEqual([{ kind: 'payload-write', engine: 'rx', ctx: 0, count: 8 }]);
+    mon.assertClean();
+  });
+
+  it('a narrow write (the upper half of a beat) that fails is reported at its first written byte and counted for the context it writes, not the neighbour whose bytes share the beat', async () => {
+    const host = new HostMemory();
+    const mon = new DmaMonitor(host);
+    // Two contexts' bytes in one beat, as two completion records' halves are on a 128-bit path.
+    mon.grant(0x4000n, 4, 'write', 'ctx 0 RX buffer seq 1');
+    mon.grant(0x4004n, 60, 'write', 'ctx 1 RX buffer seq 1');
+    const inj = new FaultInjector(3, mon);
+    inj.add({ ctx: 1, kind: 'payload-write' });
+    const { bresp, errors } = await writeBurst({ port: mon, faults: inj.side('rtl') }, 0x4000, 0, 0xf0);
+    expect(bresp).toBe(RESP.SLVERR);
+    expect(errors.map((e) => [e.addr, e.beatAddr])).toEqual([[0x4000, 0x4004]]);
+    expect(inj.summary('rtl')).toEqual([{ kind: 'payload-write', engine: 'rx', ctx: 1, count: 1 }]);
+    const tally: BusErrorTally = { tx: new Map(), rx: new Map(), unattributed: 0, total: 0 };
+    countBusErrors(tally, mon, errors[0]);
+    const client = DMA_CLIENTS[errors[0].id >> CLIENT_ID_W] as 'tx' | 'rx';
+    expect([...tally[client]]).toEqual([[1, { all: 1, fetches: 0 }]]);
     mon.assertClean();
   });
 

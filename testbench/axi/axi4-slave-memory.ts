@@ -32,7 +32,7 @@ export interface BeatResponses {
 export interface ErrorBurst {
   direction: 'read' | 'write';
   id: number;
-  /** The burst's address and its first failed beat's. */
+  /** The burst's address, and the first byte its first failed beat carries (a write's first strobed byte). */
   addr: number;
   beatAddr: number;
   resp: number;
@@ -332,7 +332,10 @@ export class Axi4SlaveMemory {
             // The failed beat's bytes never land; the burst answers its first error.
             if (resp === 0) {
               resp = beatResp;
-              this.onErrorBurst?.({ direction: 'write', id: b.id, addr: b.addr, beatAddr: addr + lo, resp, cycle });
+              // The beat's first written byte, not its first lane: a narrow write (a completion record's
+              // half) on a wide bus leaves the lanes before it to the neighbour's bytes.
+              const first = Math.max(0, mask.indexOf(true));
+              this.onErrorBurst?.({ direction: 'write', id: b.id, addr: b.addr, beatAddr: addr + lo + first, resp, cycle });
             }
             this.port?.dmaFailed?.('write', BigInt(addr + lo), hi - lo + 1, mask);
             return;

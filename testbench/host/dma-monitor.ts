@@ -129,6 +129,20 @@ export interface DmaMonitorOptions {
   readGranule?: number;
 }
 
+/**
+ * The bytes a write with `mask` (AXI `wstrb` per byte) really writes, first to last strobed byte;
+ * null when it writes none. A narrow write on a wide bus (a completion record's half on a 128-bit
+ * path) carries lanes of the neighbour's bytes, which it must not be taken for.
+ */
+export function writtenSpan(addr: bigint, len: number, mask?: ArrayLike<boolean>): { addr: bigint; len: number } | null {
+  if (!mask) return { addr, len };
+  let first = 0;
+  let last = len;
+  while (first < last && !mask[first]) first++;
+  while (last > first && !mask[last - 1]) last--;
+  return first < last ? { addr: addr + BigInt(first), len: last - first } : null;
+}
+
 function allows(access: GrantAccess, dir: DmaDirection): boolean {
   return access === 'read-write' || access === dir;
 }
@@ -312,7 +326,9 @@ export class DmaMonitor implements DmaPort {
     const n = ++this.count;
     this.failedAccesses++;
     this.check(n, direction, addr, len, byteMask);
-    for (const r of this.regionsAt(addr, len, direction)) {
+    const span = direction === 'write' ? writtenSpan(addr, len, byteMask) : { addr, len };
+    if (!span) return;
+    for (const r of this.regionsAt(span.addr, span.len, direction)) {
       if (r.kind !== 'tx-buffer' && r.kind !== 'rx-buffer') continue;
       if (!this.failedBuffers.has(r.grant)) this.failedBuffers.set(r.grant, addr);
       if (r.kind === 'tx-buffer' && r.ctx !== null && r.seq !== undefined) this.noteFailedTxRead(r, addr, len);

@@ -38,7 +38,7 @@ import {
 } from '../../hdl/registers/map.js';
 import { crc32 } from '../ethernet/crc32.js';
 import { readTag } from '../ethernet/frame.js';
-import type { GrantRegion } from '../host/dma-monitor.js';
+import { type GrantRegion, writtenSpan } from '../host/dma-monitor.js';
 import type { RegionSource } from '../host/fault-injector.js';
 import { type HostMemory, PAGE_SIZE } from '../host/memory.js';
 import type { ReferenceNic } from '../refmodel/referenceNic.js';
@@ -220,14 +220,23 @@ export class Scoreboard {
    * again after a doorbell) is timing.
    */
   onRtlFailure(e: DmaFailureEvent): void {
-    for (const r of this.d.regions.regionsAt(e.addr, e.len, e.direction)) {
+    const span = e.direction === 'write' ? writtenSpan(e.addr, e.len, e.mask) : e;
+    if (!span) return;
+    for (const r of this.d.regions.regionsAt(span.addr, span.len, e.direction)) {
       if (r.ctx === null) continue;
       if (e.direction === 'read') {
-        if (r.kind === 'rx-ring') this.d.model.noteRxFetchFault(r.ctx, this.fetchedSeq(r, e.addr));
+        if (r.kind === 'rx-ring') {
+          // A beat wider than a descriptor fails every slot it holds; the model stops at the first
+          // the RTL still wanted (slots it had fetched or that are not posted place a lap later).
+          const ringEnd = r.addr + BigInt(r.len);
+          for (let a = e.addr; a < e.addr + BigInt(e.len); a += BigInt(DESCRIPTOR.bytes)) {
+            if (a >= r.addr && a < ringEnd) this.d.model.noteRxFetchFault(r.ctx, this.fetchedSeq(r, a));
+          }
+        }
         if (r.kind === 'tx-ring') this.d.model.noteTxFetchFault(r.ctx);
         continue;
       }
-      const txRecord = r.kind === 'record' && e.addr - r.addr < 4n;
+      const txRecord = r.kind === 'record' && span.addr - r.addr < 4n;
       if (r.kind === 'tx-ring' || txRecord) this.follow(r.ctx);
     }
   }
@@ -237,12 +246,17 @@ export class Scoreboard {
    * bytes 8..15 carries its seq), so that a later failed fetch of a slot can be placed.
    */
   onRtlRead(addr: bigint, data: Uint8Array): void {
-    if ((addr & 15n) !== 8n || data.length < 8 || this.d.memory.typeOf(addr >> 12n) !== 'ring') return;
-    const r = this.d.regions.regionsAt(addr, 8, 'read').find((x) => x.kind === 'rx-ring');
-    if (!r || r.ctx === null) return;
-    const seq = (data[4] | (data[5] << 8) | (data[6] << 16) | (data[7] << 24)) >>> 0;
-    // With the buffer's grant: seqs come round again (SEQ_W bits), a posted buffer's grant does not.
-    this.rxFetched.set(addr - 8n, { seq, grant: this.postedBuffer(r.ctx, addr - 8n, seq)?.grant ?? -1 });
+    if (data.length < 8 || this.d.memory.typeOf(addr >> 12n) !== 'ring') return;
+    const end = addr + BigInt(data.length);
+    // Every slot whose bytes 8..15 the read carries: one per 64-bit beat, up to four per 512-bit one.
+    for (let slot = (addr + 7n) & ~15n; slot + 16n <= end; slot += 16n) {
+      const r = this.d.regions.regionsAt(slot + 8n, 8, 'read').find((x) => x.kind === 'rx-ring');
+      if (!r || r.ctx === null) continue;
+      const at = Number(slot + 8n - addr) + 4;
+      const seq = (data[at] | (data[at + 1] << 8) | (data[at + 2] << 16) | (data[at + 3] << 24)) >>> 0;
+      // With the buffer's grant: seqs come round again (SEQ_W bits), a posted buffer's grant does not.
+      this.rxFetched.set(slot, { seq, grant: this.postedBuffer(r.ctx, slot, seq)?.grant ?? -1 });
+    }
   }
 
   /** The granted RX buffer of descriptor `seq` at ring slot `slot` (posted and not yet released), if any. */
