@@ -4,8 +4,9 @@ import ProofsFirstSequencer from './test/fixtures/sequencer.js';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    // Names the test behind each build in the build log (CDNA_SIM_LOG).
-    setupFiles: ['test/fixtures/build-log.setup.ts'],
+    // Builds the suite's models at -O1 (build-level.setup.ts); names the test behind each build in
+    // the build log (CDNA_SIM_LOG).
+    setupFiles: ['test/fixtures/build-level.setup.ts', 'test/fixtures/build-log.setup.ts'],
     // Verilator builds are CPU-heavy and the machines have two cores.
     maxWorkers: 2,
     // Untimed proof files first (test/fixtures/sequencer.ts): they are the longest.

@@ -1,7 +1,8 @@
 /**
- * From Verilog and a top name to a loadable model: Verilator --cc, the model compiled at -O3 through
- * Verilator's makefile, the generated glue, all linked with the shared runtime objects into one .node.
- * Results are cached under build/sim/models by a hash of everything that affects them.
+ * From Verilog and a top name to a loadable model: Verilator --cc, the model compiled through
+ * Verilator's makefile (at -O3, or -O1 for a test suite: BuildSpec.optimize), the generated glue, all
+ * linked with the shared runtime objects into one .node. Results are cached under build/sim/models by
+ * a hash of everything that affects them.
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -14,7 +15,7 @@ import { logBuild, objCacheFlags, pruneModels, touchEntry } from './model-cache.
 import { nativeDir, repoRoot, simCacheDir } from './paths.js';
 import { type HeaderPort, parseModelHeader } from './ports.js';
 import { buildProgress } from './progress.js';
-import { runtimeObjects, shimVersion, verilatorCxxFlags } from './runtime-objects.js';
+import { type CxxLevel, precompiledHeader, runtimeObjects, shimVersion, verilatorCxxFlags } from './runtime-objects.js';
 import { sweepStaleBuilds } from './stale-builds.js';
 import { type Toolchain, toolchain } from './toolchain.js';
 
@@ -23,6 +24,31 @@ export interface VerilogText {
   /** File name, e.g. `fifo.v`. */
   name: string;
   text: string;
+}
+
+/**
+ * What the C++ compile of a model optimizes for. 'fast-run' (-O3; the glue -O2): the fastest model,
+ * for benchmarks, the demo and campaigns, where the model runs for minutes. 'fast-build' (-O1, the
+ * glue too): a test suite's models run for seconds, and the -O3 compile is most of a large model's
+ * cold build (the test profile's NIC: 8.3 CPU-s at -O3, 3.4 at -O1 for its two big files). Each is a
+ * cache entry of its own.
+ */
+export type BuildOptimize = 'fast-run' | 'fast-build';
+
+const optimizeLevels: Record<BuildOptimize, { fast: CxxLevel; glue: CxxLevel }> = {
+  'fast-run': { fast: '-O3', glue: '-O2' },
+  'fast-build': { fast: '-O1', glue: '-O1' },
+};
+
+/**
+ * The level a build without `optimize` gets: $CDNA_SIM_OPTIMIZE ('fast-run' or 'fast-build'; the test
+ * suite sets 'fast-build', test/fixtures/build-level.setup.ts), else 'fast-run'.
+ */
+export function defaultOptimize(): BuildOptimize {
+  const v = process.env.CDNA_SIM_OPTIMIZE;
+  if (v === undefined || v === '') return 'fast-run';
+  if (v === 'fast-run' || v === 'fast-build') return v;
+  throw new Error(`CDNA_SIM_OPTIMIZE must be 'fast-run' or 'fast-build', not '${v}'`);
 }
 
 export interface BuildSpec {
@@ -53,6 +79,8 @@ export interface BuildSpec {
    * instance is created, from the seed given to `loadModel` (F-7). A normal build starts them at 0.
    */
   xInit?: boolean;
+  /** Optimize the C++ for a fast model or a fast build (BuildOptimize). Default: defaultOptimize(). */
+  optimize?: BuildOptimize;
 }
 
 export interface BuiltModel {
@@ -73,12 +101,15 @@ export interface BuiltModel {
   warnings: string;
   /** Built with randomized X initialization (BuildSpec.xInit). */
   xInit: boolean;
+  /** What the C++ compile optimized for (BuildSpec.optimize). */
+  optimize: BuildOptimize;
 }
 
 interface ModelManifest {
   top: string;
   trace: TraceFormat;
   xInit?: boolean;
+  optimize?: BuildOptimize;
   clock: string | null;
   ports: HeaderPort[];
   hash: string;
@@ -139,7 +170,32 @@ async function glueKey(): Promise<string> {
     .digest('hex');
 }
 
-const makeFlags = (jobs: number) => [`-j${jobs}`, 'OPT_FAST=-O3', 'VM_USER_CFLAGS=-fPIC -fno-semantic-interposition'];
+/**
+ * Verilator's makefile: its fast files (the eval code; every file of a small model) at the level's
+ * OPT_FAST, its slow ones (construction, initial values) at OPT_SLOW (none), each with the
+ * precompiled verilated.h of its level when there is one (`pch`).
+ */
+function makeFlags(jobs: number, optimize: BuildOptimize, pch?: { fast: string; slow: string }): string[] {
+  const fast = optimizeLevels[optimize].fast;
+  return [
+    `-j${jobs}`,
+    `OPT_FAST=${fast}${pch ? ` -include ${pch.fast}` : ''}`,
+    ...(pch ? [`OPT_SLOW=-include ${pch.slow}`] : []),
+    'VM_USER_CFLAGS=-fPIC -fno-semantic-interposition',
+  ];
+}
+
+/**
+ * The precompiled headers for a build, or none: only for builds without waveforms (a trace build
+ * defines VM_TRACE differently), not through ccache (which would not cache a compile that uses one),
+ * and not under a path with white space (make would split the flag).
+ */
+async function precompiledHeaders(tc: Toolchain, optimize: BuildOptimize, trace: TraceFormat) {
+  if (trace !== 'none' || objCacheFlags().length > 0 || /\s/.test(simCacheDir())) return undefined;
+  const { fast, glue } = optimizeLevels[optimize];
+  const headers = { fast: await precompiledHeader(tc, fast), slow: await precompiledHeader(tc, '') };
+  return { ...headers, glue: glue === fast ? headers.fast : undefined };
+}
 
 async function modelHash(spec: BuildSpec, src: ResolvedSources, tc: Toolchain): Promise<string> {
   const h = createHash('sha256');
@@ -151,7 +207,9 @@ async function modelHash(spec: BuildSpec, src: ResolvedSources, tc: Toolchain): 
       xInit: spec.xInit ?? false,
       flags: spec.verilatorFlags ?? [],
       defines: spec.defines ?? {},
-      make: makeFlags(0),
+      // The level is in the make flags (and sets the glue's); the precompiled headers are not in the
+      // key: the objects are the same with or without them.
+      make: makeFlags(0, spec.optimize ?? defaultOptimize()),
       verilator: tc.verilatorVersion,
       cxx: tc.cxxVersion,
       shim: await shimVersion(),
@@ -180,6 +238,8 @@ function pickClock(spec: BuildSpec, ports: HeaderPort[]): string | null {
 
 async function produceModel(spec: BuildSpec, src: ResolvedSources, tc: Toolchain, hash: string, tmp: string): Promise<void> {
   const trace = spec.trace ?? 'none';
+  const optimize = spec.optimize ?? defaultOptimize();
+  const level = optimizeLevels[optimize];
   if (process.env.CDNA_QUIET !== '1') process.stderr.write(`sim: building ${spec.top} (cold: not in build/sim yet; may take minutes)\n`);
   const progress = buildProgress(`building ${spec.top}${trace === 'none' ? '' : ` (${trace} waveforms)`}`, 5);
   const started = performance.now();
@@ -220,13 +280,15 @@ async function produceModel(spec: BuildSpec, src: ResolvedSources, tc: Toolchain
     const clock = pickClock(spec, ports);
     progress.phase('runtime objects');
     const rt = await runtimeObjects(tc, trace, (name) => progress.phase(`runtime: ${name}`));
-    progress.phase(`model (make -j${spec.jobs ?? 2}, -O3)`);
+    progress.phase('precompiled header');
+    const pch = await precompiledHeaders(tc, optimize, trace);
+    progress.phase(`model (make -j${spec.jobs ?? 2}, ${level.fast})`);
     const stopWatching = await watchCompile(obj, progress);
     try {
       await run(
         `compiling the model of ${spec.top}`,
         'make',
-        ['-s', '-f', `${prefix}.mk`, `${prefix}__ALL.a`, ...makeFlags(spec.jobs ?? 2), ...objCacheFlags()],
+        ['-s', '-f', `${prefix}.mk`, `${prefix}__ALL.a`, ...makeFlags(spec.jobs ?? 2, optimize, pch), ...objCacheFlags()],
         obj,
       );
     } finally {
@@ -238,7 +300,17 @@ async function produceModel(spec: BuildSpec, src: ResolvedSources, tc: Toolchain
     await run(
       `compiling the glue of ${spec.top}`,
       tc.cxx,
-      [...verilatorCxxFlags(tc, trace), '-O2', `-I${obj}`, `-I${nativeDir}`, '-c', glue, '-o', path.join(tmp, 'glue.o')],
+      [
+        ...verilatorCxxFlags(tc, trace),
+        level.glue,
+        ...(pch?.glue ? ['-include', pch.glue] : []),
+        `-I${obj}`,
+        `-I${nativeDir}`,
+        '-c',
+        glue,
+        '-o',
+        path.join(tmp, 'glue.o'),
+      ],
       tmp,
     );
     progress.phase('link');
@@ -268,6 +340,7 @@ async function produceModel(spec: BuildSpec, src: ResolvedSources, tc: Toolchain
       top: spec.top,
       trace,
       xInit: spec.xInit ?? false,
+      optimize,
       clock,
       ports,
       hash,
@@ -328,7 +401,12 @@ export async function buildModel(spec: BuildSpec): Promise<BuiltModel> {
   const tc = await toolchain();
   const src = await resolveSources(spec);
   const hash = await modelHash(spec, src, tc);
-  const dir = path.join(simCacheDir(), 'models', `${spec.top}-${trace}${spec.xInit ? '-xinit' : ''}-${hash.slice(0, 16)}`);
+  const optimize = spec.optimize ?? defaultOptimize();
+  const dir = path.join(
+    simCacheDir(),
+    'models',
+    `${spec.top}-${trace}${spec.xInit ? '-xinit' : ''}${optimize === 'fast-build' ? '-fb' : ''}-${hash.slice(0, 16)}`,
+  );
   let pending = inProcess.get(dir);
   const first = !pending;
   if (!pending) {
@@ -374,6 +452,7 @@ export async function buildModel(spec: BuildSpec): Promise<BuiltModel> {
         seconds: 0,
         warnings: manifest.warnings,
         xInit: manifest.xInit ?? false,
+        optimize: manifest.optimize ?? 'fast-run',
       };
     })();
     inProcess.set(dir, pending);

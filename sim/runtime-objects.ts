@@ -1,9 +1,10 @@
 /**
  * The objects every model links: Verilator's runtime (verilated.cpp and friends) and the Node shim.
  * They do not depend on the design, so they are compiled once per toolchain and shared by all models.
+ * Also the precompiled verilated.h that a model's C++ files include first (precompiledHeader).
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { run } from './exec.js';
 import type { TraceFormat } from './glue.js';
@@ -92,13 +93,8 @@ function recipes(tc: Toolchain, trace: TraceFormat): ObjectRecipe[] {
   return list;
 }
 
-export interface RuntimeObjects {
-  objects: string[];
-  libs: string[];
-}
-
-/** Compiles (once, shared across processes) and returns the runtime objects a model with `trace` links. */
-export async function runtimeObjects(tc: Toolchain, trace: TraceFormat, onCompile?: (name: string) => void): Promise<RuntimeObjects> {
+/** The cache directory of what is compiled once per toolchain. */
+async function runtimeDir(tc: Toolchain): Promise<string> {
   const key = createHash('sha256')
     .update(JSON.stringify([tc.verilatorVersion, tc.verilatorRoot, tc.cxx, tc.cxxVersion, await shimVersion(), process.versions.napi]))
     .digest('hex')
@@ -106,6 +102,45 @@ export async function runtimeObjects(tc: Toolchain, trace: TraceFormat, onCompil
   const dir = path.join(simCacheDir(), 'runtime', key);
   await mkdir(dir, { recursive: true });
   await sweepStaleBuilds(dir);
+  return dir;
+}
+
+/** The optimization levels a model's C++ is compiled at (verilated.mk's OPT_FAST, OPT_SLOW; '' is none). */
+export type CxxLevel = '' | '-O1' | '-O2' | '-O3';
+
+/**
+ * verilated.h precompiled at `level` (with the flags of verilatorCxxFlags(tc, 'none')), as the header
+ * to pass with `-include`: parsing verilated.h is most of the C++ time of a small model (about 0.6 of
+ * the 0.9 CPU-s of its one file) and a large one parses it once per file. g++ takes the .gch next to
+ * it only when the flags that matter match (otherwise it reads the header as text: slower, same
+ * objects); the level must be the compile's own (g++ 12 crashed on an -O1 header in an -O3 compile),
+ * so each level has its own.
+ */
+export async function precompiledHeader(tc: Toolchain, level: CxxLevel): Promise<string> {
+  const dir = path.join(await runtimeDir(tc), `pch${level || '-O0'}`);
+  await produceOnce(dir, `${dir}.lock`, async (tmp) => {
+    await mkdir(tmp, { recursive: true });
+    const header = path.join(tmp, 'vl_pch.h');
+    await writeFile(header, '#include "verilated.h"\n');
+    const flags = [...verilatorCxxFlags(tc, 'none'), ...(level ? [level] : [])];
+    await run(
+      `precompiling verilated.h${level ? ` at ${level}` : ''}`,
+      tc.cxx,
+      [...flags, '-x', 'c++-header', header, '-o', `${header}.gch`],
+      tmp,
+    );
+  });
+  return path.join(dir, 'vl_pch.h');
+}
+
+export interface RuntimeObjects {
+  objects: string[];
+  libs: string[];
+}
+
+/** Compiles (once, shared across processes) and returns the runtime objects a model with `trace` links. */
+export async function runtimeObjects(tc: Toolchain, trace: TraceFormat, onCompile?: (name: string) => void): Promise<RuntimeObjects> {
+  const dir = await runtimeDir(tc);
   const objects: string[] = [];
   for (const r of recipes(tc, trace)) {
     const target = path.join(dir, r.name);
