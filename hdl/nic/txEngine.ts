@@ -188,7 +188,7 @@ export function txEngine(p: NicParams) {
     intr.ctx.set(cpl.retireCtx);
     fault.valid.set(cpl.fault);
     fault.ctx.set(cpl.faultCtx);
-    counterUnit(m, cfg, mems, counters);
+    const cnt = counterUnit(m, cfg, mems, counters);
 
     const busy = m.named(
       'probe_busy',
@@ -205,7 +205,7 @@ export function txEngine(p: NicParams) {
         cpl.probeHit,
       ),
     );
-    registerBus(m, cfg, { bus: reg, mems, done, probeCtx, busy });
+    registerBus(m, cfg, { bus: reg, mems, done, probeCtx, busy, countersBusy: cnt.busy });
 
     mems.finish();
     const doneOut = done.result();

@@ -22,7 +22,7 @@ import type { dmaSpec } from '../interfaces.js';
 import type { CounterEventField } from './check.js';
 import { TX_ID, type TxConfig } from './config.js';
 import { type ContextMemories, lane } from './contextMemory.js';
-import { slotAddr, type TxLayouts } from './layouts.js';
+import { inSlot, slotAddr, type TxLayouts } from './layouts.js';
 import type { SharedPort } from './sharedPort.js';
 
 export interface CompletionDeps {
@@ -112,7 +112,7 @@ export function completion(m: ModuleBuilder, cfg: TxConfig, lay: TxLayouts, deps
   const wFire = axi.wvalid.and(axi.wready);
   const both = m.named('cpl_write_done', writing.and(awDone.or(awFire)).and(wDone.or(wFire)));
 
-  const flagAddr = slotAddr(cfg, v.base, v.log2, v.first.addWrap(idx.resize(cfg.iseqW))).addWrap(FLAGS_HI_BYTE);
+  const flagAddr = inSlot(slotAddr(cfg, v.base, v.log2, v.first.addWrap(idx.resize(cfg.iseqW))), FLAGS_HI_BYTE);
   const flagByte = cat(lit(1, 1), v.err, lit(0, 6));
   if (DESC_FLAG_BITS.DONE !== 15 || DESC_FLAG_BITS.ERR !== 14) throw new RangeError('completion: descriptor flag bits moved');
   const recAddr = cat(lane(doneRd, 1), lane(doneRd, 0).bits(31, 3), lit(0, 3));

@@ -8,7 +8,7 @@
  * After reset a sweep writes every context's reset values (one context per cycle), since a block RAM
  * cannot be reset at once; `initBusy` holds the engine's inputs off until it is done.
  */
-import { cat, type Expr, lit, type Memory, type ModuleBuilder, UInt } from '../../../generator/index.js';
+import { any, cat, type Expr, lit, type Memory, type ModuleBuilder, mux, UInt } from '../../../generator/index.js';
 import { bar1CtxRegisters, findRegister } from '../../registers/map.js';
 import { DCACHE_CNT_W, type TxConfig } from './config.js';
 import { RecordLayout } from './record.js';
@@ -23,6 +23,50 @@ export interface CtxMemory {
   readonly port: SharedPort<'addr' | 'data' | 'mask'>;
   /** Lanes of the write mask (1 for whole-word writes). */
   readonly lanes: number;
+  /** A read port shared by the fetcher (or the counter unit) and the register bus, where there is one. */
+  readonly read?: SharedRead;
+}
+
+/**
+ * One synchronous read port of a memory shared by several readers in a fixed priority (the first
+ * requester wins): each read port is a copy of a LUT RAM (or a block RAM port) and an output
+ * register of the memory's width, so readers that rarely collide share one. `data` is the word of
+ * the last granted read, held until the next: a reader uses it in the cycle after its grant only.
+ */
+export class SharedRead {
+  readonly data: Expr;
+  private readonly en: ReturnType<ModuleBuilder['wire']>;
+  private readonly addr: ReturnType<ModuleBuilder['wire']>;
+  private readonly reqs: { en: Expr; addr: Expr }[] = [];
+
+  constructor(m: ModuleBuilder, mem: Memory, name: string) {
+    this.en = m.wire(`${name}_en`);
+    this.addr = m.wire(`${name}_addr`, UInt(mem.addrWidth));
+    this.data = mem.read(this.addr, { enable: this.en, name });
+  }
+
+  /** True when no requester registered so far reads in this cycle. */
+  free(): Expr {
+    return this.reqs.length === 0 ? lit(1, 1) : any(...this.reqs.map((r) => r.en)).not();
+  }
+
+  /** Reads `addr` when `en` holds and no earlier requester reads; returns that grant. */
+  request(en: Expr, addr: Expr): Expr {
+    const granted = this.free().and(en);
+    this.reqs.push({ en, addr });
+    return granted;
+  }
+
+  finish(): void {
+    if (this.reqs.length === 0) throw new RangeError('SharedRead: no reader');
+    this.en.set(any(...this.reqs.map((r) => r.en)));
+    let a = (this.reqs[this.reqs.length - 1] as { addr: Expr }).addr;
+    for (let i = this.reqs.length - 2; i >= 0; i--) {
+      const r = this.reqs[i] as { en: Expr; addr: Expr };
+      a = mux(r.en, r.addr, a);
+    }
+    this.addr.set(a);
+  }
 }
 
 export interface ContextMemories {
@@ -80,19 +124,27 @@ export const shapeStateLayout = new RecordLayout([
 ] as const);
 export function contextMemories(m: ModuleBuilder, cfg: TxConfig): ContextMemories {
   const n = cfg.nCtx;
-  const make = (name: string, width: number, lanes: number): CtxMemory => ({
-    mem: m.memory(name, { width, depth: n }),
-    port: new SharedPort(m, `${name}_wr`, ['addr', 'data', 'mask']),
-    lanes,
-  });
-  const ring = make('ring_mem', 96, 3);
+  const make = (name: string, width: number, lanes: number, sharedRead = false): CtxMemory => {
+    const mem = m.memory(name, { width, depth: n });
+    return {
+      mem,
+      port: new SharedPort(m, `${name}_wr`, ['addr', 'data', 'mask']),
+      lanes,
+      ...(sharedRead ? { read: new SharedRead(m, mem, `${name}_rd`) } : {}),
+    };
+  };
+  // The register bus reads these through the fetcher's (the counter unit's) port when it is idle: the
+  // fetcher uses a word only in the cycle after its read.
+  const ring = make('ring_mem', 96, 3, true);
+  // (DONE_BASE and MAC keep their own read ports for the register bus: the completion and the
+  // decision use their words for several cycles, and waiting for both to be idle could starve a read.)
   const done = make('done_mem', 64, 2);
   const mac = make('mac_mem', 64, 2);
-  const exp = make('exp_mem', cfg.iseqW, 1);
+  const exp = make('exp_mem', cfg.iseqW, 1, true);
   const fetchSeq = make('fseq_mem', cfg.iseqW + (cfg.dcache ? DCACHE_CNT_W : 0), 1);
-  const cpl = make('cpl_mem', cfg.iseqW, 1);
-  const counters = make('cnt_mem', counterLayout.width, 1);
-  const shapeCfg = make('shape_cfg_mem', 64, 2);
+  const cpl = make('cpl_mem', cfg.iseqW, 1, true);
+  const counters = make('cnt_mem', counterLayout.width, 1, true);
+  const shapeCfg = make('shape_cfg_mem', 64, 2, true);
   const shape = make('shape_mem', shapeStateLayout.width, 1);
 
   // ---- the reset sweep: the first requester of every port ----
@@ -115,6 +167,7 @@ export function contextMemories(m: ModuleBuilder, cfg: TxConfig): ContextMemorie
 
   const finish = (): void => {
     for (const cm of all) {
+      cm.read?.finish();
       const { valid, values } = cm.port.result();
       m.when(valid, () => {
         if (cm.lanes === 1) cm.mem.write(values.addr, values.data);
@@ -123,6 +176,13 @@ export function contextMemories(m: ModuleBuilder, cfg: TxConfig): ContextMemorie
     }
   };
   return { ring, done, mac, exp, fetchSeq, cpl, counters, shapeCfg, shape, initBusy, finish };
+}
+
+/** A read of `cm` at `addr` when `en` holds: on its shared read port (this reader before later ones) if it has one. */
+export function readCtx(m: ModuleBuilder, cm: CtxMemory, en: Expr, addr: Expr, name: string): Expr {
+  if (!cm.read) return cm.mem.read(addr, { enable: en, name });
+  cm.read.request(en, addr);
+  return m.named(name, cm.read.data);
 }
 
 /** The 32-bit lane `i` of a laned memory word. */

@@ -92,7 +92,17 @@ export function slotAddr(cfg: TxConfig, base: Expr, log2: Expr, seq: Expr): Expr
     .shl(log2.resize(Math.max(log2.width, 1)))
     .not();
   const slot = seq.trunc(w).and(mask);
-  return cat(base, lit(0, DESC_SHIFT)).addWrap(cat(slot, lit(0, DESC_SHIFT)).resize(64));
+  // The low DESC_SHIFT bits are 0: the add needs no carry chain there.
+  return cat(base.addWrap(slot.resize(base.width)), lit(0, DESC_SHIFT));
+}
+
+/**
+ * Byte `offset` (0..15) of the descriptor at `slot` (a slotAddr): descriptors are 16-byte aligned, so
+ * this sets the low bits instead of adding (no 64-bit carry chain).
+ */
+export function inSlot(slot: Expr, offset: number): Expr {
+  if (!Number.isInteger(offset) || offset < 0 || offset >= 2 ** DESC_SHIFT) throw new RangeError(`inSlot: offset ${offset}`);
+  return cat(slot.bits(63, DESC_SHIFT), lit(offset, DESC_SHIFT));
 }
 
 /**
@@ -100,7 +110,7 @@ export function slotAddr(cfg: TxConfig, base: Expr, log2: Expr, seq: Expr): Expr
  * before address); on a 256- or 512-bit bus at the aligned beat that holds it; else at the descriptor.
  */
 export function descReadAddr(cfg: TxConfig, slot: Expr): Expr {
-  if (cfg.db === 8) return slot.addWrap(8);
+  if (cfg.db === 8) return inSlot(slot, 8);
   if (cfg.db >= 32) return cat(slot.bits(63, cfg.dbLog2), lit(0, cfg.dbLog2));
   return slot;
 }

@@ -95,15 +95,20 @@ export function packer(o: PackerOptions) {
 
     const beatIdx = m.reg('hdr_beat', UInt(idxW), { reset: 0 });
     const hdrPushed = m.reg('hdr_pushed', undefined, { reset: 0 });
-    const hdrReg = m.reg('hdr', UInt(HEADER_BYTES * 8), { reset: 0 });
+    // Only the bytes of the header's beats before its last are kept: those of the last beat are
+    // pushed from the beat itself (or are 0, for a frame that ended before them).
+    const regBytes = Math.min(HEADER_BYTES, (hdrBeats - 1) * sb);
+    const hdrReg = m.reg('hdr', UInt(Math.max(1, regBytes * 8)), { reset: 0 });
     const hdrDue = m.named('hdr_due', hdrPushed.not().and(beatIdx.eq(hdrBeats - 1).or(lastOut)));
     const hdrBytes: Expr[] = [];
     for (let j = HEADER_BYTES - 1; j >= 0; j--) {
       const k = Math.floor(j / sb);
       const lane = j % sb;
-      hdrBytes.push(mux(beatIdx.eq(k), beatData.bits(lane * 8 + 7, lane * 8), hdrReg.bits(j * 8 + 7, j * 8)));
+      const kept = j < regBytes ? hdrReg.bits(j * 8 + 7, j * 8) : lit(0, 8);
+      hdrBytes.push(mux(beatIdx.eq(k), beatData.bits(lane * 8 + 7, lane * 8), kept));
     }
     const hdrNow = m.named('hdr_now', cat(...hdrBytes));
+    const hdrKeep = regBytes > 0 ? hdrNow.trunc(regBytes * 8) : lit(0, 1);
     out.valid.set(outAvail.and(hdrDue.not().or(header.ready)));
     out.data.set(packed.pack({ data: beatData, cnt: cntOut, last: lastOut }));
     const doOut = m.named('do_out', out.valid.and(out.ready));
@@ -112,7 +117,7 @@ export function packer(o: PackerOptions) {
 
     m.when(doOut, () => {
       m.when(beatIdx.lt(hdrBeats), () => {
-        hdrReg.set(hdrNow);
+        hdrReg.set(hdrKeep);
         beatIdx.set(beatIdx.addWrap(1));
       });
       m.when(hdrDue, () => {
@@ -143,8 +148,11 @@ export function packer(o: PackerOptions) {
     });
     m.when(take.or(accept), () => s1Valid.set(take));
     // Where the beat goes: fillAfter, taken apart so that the shift amounts come from registers (a
-    // full beat out leaves fill - sb bytes, the last partial beat of a frame none).
-    const placeAt = (at: Expr): Expr => s1Piece.resize(accW).shl(cat(at, lit(0, 3)));
+    // full beat out leaves fill - sb bytes, the last partial beat of a frame none). A beat is taken
+    // only while fillAfter < sb, so only the low log2(sb) bits of the amount matter: a shifter of
+    // sb places, not of accBytes.
+    const atW = log2Ceil(sb);
+    const placeAt = (at: Expr): Expr => (atW === 0 ? s1Piece.resize(accW) : s1Piece.resize(accW).shl(cat(at.trunc(atW), lit(0, 3))));
     const placed = mux(doOut, mux(fullBeat, placeAt(fill.subWrap(sb)), placeAt(lit(0, fillW))), placeAt(fill));
     m.when(accept, () => {
       acc.set(accAfter.or(placed));

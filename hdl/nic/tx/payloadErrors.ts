@@ -6,14 +6,14 @@
  * Payload bursts (one AXI ID) return in the order they were issued, and frames leave the stream in
  * that order too. So the R side counts frames: a queue of one bit per burst in flight (does it end its
  * frame?) tells which beat ends a frame, and the frame's error bit (an error response on any of its
- * beats) goes into a small ring of bits, one per frame whose reads are complete and which has not left
- * the stream, with its count of failed bursts (TX_DMA_ERR counts bursts) beside it in a small RAM.
+ * beats) goes into a small ring (LUT RAM), one entry per frame whose reads are complete and which has
+ * not left the stream, with its count of failed bursts (TX_DMA_ERR counts bursts) beside it.
  * The stream's current frame is the oldest one with payload that has not left, so:
  * - when the ring holds a frame (`complete`), that is the current frame and its bit is final;
  * - otherwise the R side is reading the current frame right now, and the errors seen so far are its.
  * An error response is thus known to the stream before any byte of that beat could reach it.
  */
-import { type Expr, lit, log2Ceil, type ModuleBuilder, mux, UInt } from '../../../generator/index.js';
+import { cat, type Expr, lit, log2Ceil, type ModuleBuilder, mux, UInt } from '../../../generator/index.js';
 import { syncFifo } from '../../../generator/lib/index.js';
 import type { TxConfig } from './config.js';
 import type { PayloadBeat } from './dmaRead.js';
@@ -64,27 +64,28 @@ export function payloadErrors(m: ModuleBuilder, cfg: TxConfig, deps: PayloadErro
   const countNow = m.named('pe_count_now', count.addWrap(burstFailed.resize(cfg.dmaErrW)));
   m.when(beat.valid, () => burstSeen.set(mux(burstEnd, 0, burstFailed)));
   m.when(burstEnd, () => count.set(mux(frameEnd, lit(0, cfg.dmaErrW), countNow)));
-  const ring = m.reg('pe_ring', UInt(ringSize), { reset: 0 });
-  // Written before it is read (a frame's entry is read only once `complete`), so no reset is needed.
-  const counts = m.memory('pe_counts', { width: cfg.dmaErrW, depth: ringSize });
+  // Each frame's {count of failed bursts, error bit}, in LUT RAM (a ring of flip-flops indexed at run
+  // time costs a decoder and a multiplexer per bit). Written before it is read (a frame's entry is
+  // read only once `complete`), so no reset is needed.
+  const ring = m.memory('pe_ring', { width: cfg.dmaErrW + 1, depth: ringSize });
   const rIdx = m.reg('pe_r_idx', UInt(idxW), { reset: 0 });
   const sIdx = m.reg('pe_s_idx', UInt(idxW), { reset: 0 });
   const frameErr = seen.or(beat.err);
   m.when(beat.valid, () => seen.set(mux(frameEnd, 0, frameErr)));
   m.when(frameEnd, () => {
-    ring.atIndex(rIdx).set(frameErr);
-    counts.write(rIdx, countNow);
+    ring.write(rIdx, cat(countNow, frameErr));
     rIdx.set(rIdx.addWrap(1));
   });
   const advance = m.wire('pe_advance');
   m.when(advance, () => sIdx.set(sIdx.addWrap(1)));
 
   const complete = m.named('pe_complete', rIdx.ne(sIdx));
-  const headErr = m.named('pe_head_err', ring.bit(sIdx));
+  const head = ring.readAsync(sIdx);
+  const headErr = m.named('pe_head_err', head.bit(0));
   return {
     known: m.named('pe_known', mux(complete, headErr, seen)),
     failed: m.named('pe_failed', complete.not().or(headErr)),
-    failedBursts: m.named('pe_failed_bursts', counts.readAsync(sIdx)),
+    failedBursts: m.named('pe_failed_bursts', head.bits(cfg.dmaErrW, 1)),
     advance,
   };
 }

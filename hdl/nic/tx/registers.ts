@@ -8,17 +8,18 @@
  * change while the context runs, S-5; the fetcher reads them at every turn). The BAR1 block forwards only writes the spec permits (C-6). A write
  * is held in a register until the ports it needs are free; reads wait meanwhile.
  *
- * Reads are answered one cycle after they are taken: those registers, the TX counters, TX_DONE_TRUSTED
+ * Reads are answered once the read ports they share with the fetcher and the counter unit are free
+ * (usually one cycle after they are taken): those registers, the TX counters, TX_DONE_TRUSTED
  * (the engine's own done seq: the next seq to complete - 1, exactly what it last sent to the mailbox
  * as TX_DONE_SEQ), and STATUS with bit 31 (STATUS_BUSY_BIT) set while the engine has DMA in flight for
  * the context (P-12). Every other address reads 0.
  */
-import { cat, type Expr, lit, type ModuleBuilder, mux, type Reg, type SlavePorts, UInt } from '../../../generator/index.js';
+import { all, cat, type Expr, lit, type ModuleBuilder, mux, type Reg, type SlavePorts, UInt } from '../../../generator/index.js';
 import { decodeBar1Addr, readSelect } from '../../registers/decoder.js';
 import { BAR1_CTX_OFFSETS, type Bar1CtxReg, DONE_BASE_LO, RING_BASE_LO, TX_RATE_MAX, TX_RATE_SHARE } from '../../registers/map.js';
 import { type regBusSpec, STATUS_BUSY_BIT } from '../interfaces.js';
 import type { TxConfig } from './config.js';
-import { type ContextMemories, counterLayout, inLane, lane } from './contextMemory.js';
+import { type ContextMemories, counterLayout, inLane, lane, readCtx } from './contextMemory.js';
 import type { SharedPort } from './sharedPort.js';
 
 /** The BAR1 per-context registers whose reads the transmit engine answers. */
@@ -52,6 +53,8 @@ export interface RegisterDeps {
   readonly probeCtx: Reg;
   /** Some stage holds work of probeCtx (valid the cycle after the read was taken). */
   readonly busy: Expr;
+  /** The counter unit reads or writes its row port in this cycle (counters.ts). */
+  readonly countersBusy: Expr;
 }
 
 export function registerBus(m: ModuleBuilder, cfg: TxConfig, deps: RegisterDeps): void {
@@ -62,7 +65,6 @@ export function registerBus(m: ModuleBuilder, cfg: TxConfig, deps: RegisterDeps)
   const holdValid = m.reg('rw_hold_valid', undefined, { reset: 0 });
   const holdAddr = m.reg('rw_hold_addr', UInt(bus.wr_addr.width), { reset: 0 });
   const holdData = m.reg('rw_hold_data', UInt(32), { reset: 0 });
-  bus.wr_ready.set(holdValid.not().and(mems.initBusy.not()));
   m.when(bus.wr_valid.and(bus.wr_ready), () => {
     holdValid.set(1);
     holdAddr.set(bus.wr_addr);
@@ -121,22 +123,36 @@ export function registerBus(m: ModuleBuilder, cfg: TxConfig, deps: RegisterDeps)
   done.request('reg', setExp, { ctx: c, seq: d.trunc(cfg.seqW).subWrap(1) });
 
   // ---- reads ----
+  // A read taken waits (`rr_pend`) for a cycle in which the fetcher and the counter unit leave the
+  // read ports it shares with them free (they go first: register reads are rare, and neither uses
+  // its port in every cycle), then reads every word of the context at once and answers in the next
+  // cycle. Sharing the ports saves a copy of each
+  // memory and its output register (the counter row alone is 224 bits).
+  const rdPend = m.reg('rr_pend', undefined, { reset: 0 });
   const rdBusy = m.reg('rr_busy', undefined, { reset: 0 });
+  // (The control block forwards one request at a time; a write also waits for a pending read.)
+  bus.wr_ready.set(holdValid.not().and(mems.initBusy.not()).and(rdPend.not()));
   // A read waits for a held write to be applied, so it never returns the value from before that write.
-  bus.rd_ready.set(rdBusy.not().and(mems.initBusy.not()).and(holdValid.not()));
+  bus.rd_ready.set(rdPend.not().and(rdBusy.not()).and(mems.initBusy.not()).and(holdValid.not()));
   const take = m.named('rr_take', bus.rd_valid.and(bus.rd_ready));
   const r = decodeBar1Addr(m, bus.rd_addr, p, 'txr');
-  const ringRd = mems.ring.mem.read(r.ctx, { enable: take, name: 'rr_ring' });
-  const doneRd = mems.done.mem.read(r.ctx, { enable: take, name: 'rr_done' });
-  const macRd = mems.mac.mem.read(r.ctx, { enable: take, name: 'rr_mac' });
-  const expRd = mems.exp.mem.read(r.ctx, { enable: take, name: 'rr_exp' });
-  const cplRd = mems.cpl.mem.read(r.ctx, { enable: take, name: 'rr_cpl' });
-  const cntRd = mems.counters.mem.read(r.ctx, { enable: take, name: 'rr_cnt' });
-  const shapeRd = mems.shapeCfg.mem.read(r.ctx, { enable: take, name: 'rr_shape' });
+  const rdCtx = m.reg('rr_ctx', UInt(cfg.ctxW), { reset: 0 });
+  const shared = [mems.ring, mems.exp, mems.cpl, mems.counters, mems.shapeCfg];
+  const portsFree = all(...shared.map((cm) => (cm.read ? cm.read.free() : lit(1, 1))), deps.countersBusy.not());
+  const go = m.named('rr_go', rdPend.and(portsFree));
+  m.when(take, () => rdPend.set(1)).elseWhen(go, () => rdPend.set(0));
+  const ringRd = readCtx(m, mems.ring, go, rdCtx, 'rr_ring');
+  const doneRd = readCtx(m, mems.done, go, rdCtx, 'rr_done');
+  const macRd = readCtx(m, mems.mac, go, rdCtx, 'rr_mac');
+  const expRd = readCtx(m, mems.exp, go, rdCtx, 'rr_exp');
+  const cplRd = readCtx(m, mems.cpl, go, rdCtx, 'rr_cpl');
+  const cntRd = readCtx(m, mems.counters, go, rdCtx, 'rr_cnt');
+  const shapeRd = readCtx(m, mems.shapeCfg, go, rdCtx, 'rr_shape');
   const selInCtx = m.reg('rr_in_ctx', undefined, { reset: 0 });
   const selWord = m.reg('rr_word', UInt(r.ctxWord.width), { reset: 0 });
-  rdBusy.set(take);
+  rdBusy.set(go);
   m.when(take, () => {
+    rdCtx.set(r.ctx);
     selInCtx.set(r.inCtx);
     selWord.set(r.ctxWord);
     deps.probeCtx.set(r.ctx);

@@ -44,7 +44,7 @@ import {
 import { type SyncFifoIO, syncFifo } from '../../../generator/lib/index.js';
 import type { ctxEventSpec } from '../interfaces.js';
 import { DCACHE_CNT_W, type TxConfig } from './config.js';
-import { type ContextMemories, lane } from './contextMemory.js';
+import { type ContextMemories, lane, readCtx } from './contextMemory.js';
 import type { ReadRequest } from './dmaRead.js';
 import { descLane, descReadAddr, slotAddr, type TxLayouts } from './layouts.js';
 import { SHARE_QUOTA_W, shaper } from './shaper.js';
@@ -124,9 +124,12 @@ export interface FetcherDeps {
 export const FETCH_BATCH = 4;
 
 export interface Fetcher {
-  /** The context the fetcher is busy with (popped this cycle, or in its turn), for doorbell gating. */
-  readonly busy: Expr;
-  readonly busyCtx: Expr;
+  /**
+   * Whether the fetcher is busy with context `ctx` (popped this cycle, or in its turn), for doorbell
+   * gating: the pop and the turn are compared apart, so the pop does not go through a multiplexer
+   * before the compare.
+   */
+  busyWith(ctx: Expr): Expr;
   /** A context whose turn waits for its probe, set aside while another context takes a turn. */
   readonly held: Expr;
   readonly heldCtx: Expr;
@@ -179,12 +182,13 @@ export function fetcher(
   });
   const rdEn = pop.or(reload);
   const rdCtx = m.named('fetch_rd_ctx', mux(pop, head, c));
-  const ringRd = mems.ring.mem.read(rdCtx, { enable: rdEn, name: 'fetch_ring_rd' });
+  // (The register bus reads ring, cpl and exp words on these ports when the fetcher does not: readCtx.)
+  const ringRd = readCtx(m, mems.ring, rdEn, rdCtx, 'fetch_ring_rd');
   const fseqRd = mems.fetchSeq.mem.read(rdCtx, { enable: rdEn, name: 'fetch_seq_rd' });
-  const cplRd = mems.cpl.mem.read(rdCtx, { enable: rdEn, name: 'fetch_cpl_rd' });
+  const cplRd = readCtx(m, mems.cpl, rdEn, rdCtx, 'fetch_cpl_rd');
   const bound = deps.bound;
   const prodRd = bound?.prod.read(rdCtx, { enable: rdEn, name: 'fetch_prod_rd' });
-  const expRd = bound && mems.exp.mem.read(rdCtx, { enable: rdEn, name: 'fetch_exp_rd' });
+  const expRd = bound && readCtx(m, mems.exp, rdEn, rdCtx, 'fetch_exp_rd');
   // No other context waits for a turn: a turn may then batch up to FETCH_BATCH descriptors whatever
   // TX_QUANTUM is (T-2 compares contexts that are all saturated, which then wait in the queue).
   const alone = m.named('fetch_alone', queue.out.valid.not().and(held.not()));
@@ -451,9 +455,9 @@ export function fetcher(
   // While a turn waits for its probe, the fetcher changes no context bits, so doorbells (even the
   // context's own, which rearm it) pass; a doorbell that wakes it meets waitDrop, which does not requeue.
   // A held context is not in WAIT to meet waitDrop, so its doorbells wait.
-  const busy = m.named('fetch_busy', pop.or(inTurn).or(reload));
-  const busyCtx = m.named('fetch_busy_ctx', mux(pop, head, turnCtx));
-  return { busy, busyCtx, held, heldCtx, formal: { inTurn: inTurn.or(st.is('WAIT')), turnCtx } };
+  const turnBusy = m.named('fetch_turn_busy', inTurn.or(reload));
+  const busyWith = (x: Expr): Expr => pop.and(head.eq(x)).or(turnBusy.and(turnCtx.eq(x)));
+  return { busyWith, held, heldCtx, formal: { inTurn: inTurn.or(st.is('WAIT')), turnCtx } };
 }
 
 interface BatchDeps {
@@ -540,19 +544,40 @@ export interface DoorbellDeps {
  * rearmed. A doorbell waits while the fetcher or the sequence check is changing the same bits, so no
  * update is lost to a same-cycle race (popping the mailbox's queue clears its event bit; a doorbell in
  * that very cycle is queued again by the mailbox, C-3).
+ *
+ * The fetcher's pushes into the active queue come first. A waking doorbell whose push meets one of
+ * them is taken anyway and its push kept in a register (`db_pend`) that pushes in a later cycle (the
+ * fetcher pushes at most once per turn); doorbells wait only while it is held. So a doorbell's ready
+ * does not wait on the fetcher's read grant, which decides its push (docs/tx-engine.md, Timing).
  */
-export function doorbells(m: ModuleBuilder, s: Scheduler, deps: DoorbellDeps): void {
+export interface Doorbells {
+  /** A woken context whose push into the active queue is held (db_pend), and which. */
+  readonly pend: Expr;
+  readonly pendCtx: Expr;
+}
+
+export function doorbells(m: ModuleBuilder, s: Scheduler, deps: DoorbellDeps): Doorbells {
   const { doorbell, initBusy, checkDeciding, fetcher: f } = deps;
   const ctx = doorbell.ctx;
-  const sameAsTurn = f.busy.and(f.busyCtx.eq(ctx)).or(f.held.and(f.heldCtx.eq(ctx)));
-  doorbell.ready.set(initBusy.not().and(checkDeciding.not()).and(sameAsTurn.not()).and(s.push.free()));
+  const sameAsTurn = m.named('db_same_as_turn', f.busyWith(ctx).or(f.held.and(f.heldCtx.eq(ctx))));
+  const pend = m.reg('db_pend', undefined, { reset: 0 });
+  const pendCtx = m.reg('db_pend_ctx', UInt(ctx.width), { reset: 0 });
+  doorbell.ready.set(initBusy.not().and(checkDeciding.not()).and(sameAsTurn.not()).and(pend.not()));
   const fire = m.named('db_fire', doorbell.valid.and(doorbell.ready));
   const wasActive = s.bits.active.bit(ctx);
   setBit(m, s.bits.rearm, fire.and(wasActive), ctx, 1);
   const wake = m.named('db_wake', fire.and(wasActive.not()));
   setBit(m, s.bits.active, wake, ctx, 1);
   setBit(m, s.bits.probing, wake, ctx, 1);
-  pushContext(m, s, 'db', wake.and(s.bits.queued.bit(ctx).not()), ctx);
+  // (While a push is held no doorbell fires, so the held push and a live one never both ask.)
+  const pendPushed = pushContext(m, s, 'db_pend', pend, pendCtx);
+  const want = m.named('db_want_push', wake.and(s.bits.queued.bit(ctx).not()));
+  const pushed = pushContext(m, s, 'db', want, ctx);
+  m.when(want.and(pushed.not()), () => {
+    pend.set(1);
+    pendCtx.set(ctx);
+  }).elseWhen(pendPushed, () => pend.set(0));
+  return { pend, pendCtx };
 }
 
 /** Drives the queue's input from its push port; call after every pusher has asked. */

@@ -102,7 +102,7 @@ export function schedulerProof(p: NicParams, opts: { mutation?: SchedulerMutatio
     const freeShaper = (): Shaper => ({ ok: m.input('shape_ok'), shareOn: lit(0, 1), shareQuota: lit(0, SHARE_QUOTA_W) });
     const deps = { flags, mems, metaIn: metaQ.in, ar, chkFetchSeq, shaper: freeShaper };
     const f = fetcher(m, cfg, lay, s, deps, mutation ? { mutation } : {});
-    doorbells(m, s, { doorbell, initBusy: mems.initBusy, checkDeciding: deciding, fetcher: f });
+    const db = doorbells(m, s, { doorbell, initBusy: mems.initBusy, checkDeciding: deciding, fetcher: f });
     finishScheduler(s);
 
     // ---- V-5 ----
@@ -132,9 +132,11 @@ export function schedulerProof(p: NicParams, opts: { mutation?: SchedulerMutatio
     m.assert(fetches.le(fetchBound), 'V-5: a context in the queue sees at most (N_CTX-1)*TX_QUANTUM fetches of others before its turn');
     const inItsTurn = f.formal.inTurn.and(f.formal.turnCtx.eq(j));
     const setAside = f.held.and(f.heldCtx.eq(j));
+    // A woken context whose push met the fetcher's is held for its push (scheduler.ts, doorbells).
+    const pushHeld = db.pend.and(db.pendCtx.eq(j));
     m.assert(
-      bits.active.bit(j).not().or(waiting).or(inItsTurn).or(setAside),
-      'V-5: an active context is queued, in its turn or set aside with its turn pending',
+      bits.active.bit(j).not().or(waiting).or(inItsTurn).or(setAside).or(pushHeld),
+      'V-5: an active context is queued, in its turn, set aside with its turn pending, or held for its push',
     );
     const served = pop.and(head.eq(j));
     m.cover(served.and(turns.eq(turnBound)), 'V-5: a context gets its turn after exactly N_CTX-1 turns of others (the worst case)');

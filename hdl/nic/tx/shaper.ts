@@ -25,7 +25,7 @@
 import { cat, type Expr, lit, type ModuleBuilder, mux, UInt } from '../../../generator/index.js';
 import { TX_BURST_UNIT, TX_RATE_MAX, TX_RATE_SHARE, TX_SHARE_UNIT } from '../../registers/map.js';
 import type { TxConfig } from './config.js';
-import { type ContextMemories, counterLayout, lane, SHAPE_FRAC, shapeStateLayout } from './contextMemory.js';
+import { type ContextMemories, counterLayout, lane, readCtx, SHAPE_FRAC, shapeStateLayout } from './contextMemory.js';
 
 /** Elapsed cycles used by one refill are clamped here (a longer idle refills no more: conservative). */
 const ELAPSED_W = 24;
@@ -85,7 +85,7 @@ export function shaper(m: ModuleBuilder, cfg: TxConfig, deps: ShaperDeps): Shape
   const now = m.reg('shape_now', UInt(32), { reset: 0 });
   now.set(now.addWrap(1));
 
-  const cfgRd = mems.shapeCfg.mem.read(deps.rdCtx, { enable: deps.rdEn, name: 'fetch_shape_cfg_rd' });
+  const cfgRd = readCtx(m, mems.shapeCfg, deps.rdEn, deps.rdCtx, 'fetch_shape_cfg_rd');
   const stRd = mems.shape.mem.read(deps.rdCtx, { enable: deps.rdEn, name: 'fetch_shape_rd' });
   const cntRd = mems.counters.mem.read(deps.rdCtx, { enable: deps.rdEn, name: 'fetch_sent_rd' });
   const rateWord = lane(cfgRd, 0);
@@ -174,13 +174,20 @@ export function shaper(m: ModuleBuilder, cfg: TxConfig, deps: ShaperDeps): Shape
     capOn.set(capped);
     shareOk.set(shareOn.not().or(positive(dNew)));
   });
-  m.when(pend, () => headroom.set(tokens.subWrap(reserved)));
-  m.when(deps.issue, () => headroom.set(headroom.subWrap(lit(maxFrame, HEADROOM_W))));
+  const afterPend = tokens.subWrap(reserved);
+  const afterIssue = headroom.subWrap(lit(maxFrame, HEADROOM_W));
+  m.when(pend, () => headroom.set(afterPend));
+  m.when(deps.issue, () => headroom.set(afterIssue));
+  // Whether headroom is positive, kept beside it (each candidate's sign and zero test from
+  // registers; the fetch grant picks), so the turn's `ok` does not start with a 40-bit compare.
+  const headroomPos = m.reg('shape_headroom_pos', undefined, { reset: 0 });
+  m.when(pend, () => headroomPos.set(positive(afterPend)));
+  m.when(deps.issue, () => headroomPos.set(positive(afterIssue)));
   mems.shape.port.request('fetch', deps.load, {
     addr: deps.ctx,
     data: shapeStateLayout.pack({ allowed: allowedNew, last: now, credit: creditNew, sent, frames: cnt.frames.trunc(16), est }),
     mask: lit(1, 1),
   });
-  const ok = m.named('shape_ok', capOn.not().or(positive(headroom)).and(shareOk));
+  const ok = m.named('shape_ok', capOn.not().or(headroomPos).and(shareOk));
   return { ok, shareOn, shareQuota, capped: capOn, wait: pend };
 }
