@@ -6,21 +6,23 @@
  *
  * Writes build/bench/results.json and prints a table. Run: npm run bench -- nic
  * Environment:
- *   NIC_BENCH=linerate,linerate32,doorbells,latency,fairness,shaping,rxsingle,scale,area,tools   run only these parts (the JSON then goes
+ *   NIC_BENCH=linerate,linerate32,linerate100g,doorbells,latency,fairness,shaping,rxsingle,scale,area,tools   run only these parts (the JSON then goes
  *                                                          to build/bench/results-partial.json)
  *   NIC_BENCH_WINDOW=3000      steady-state cycles per line-rate point
  *   NIC_BENCH_SIZES=60,1514    NIC_BENCH_CONTEXTS=1,8    NIC_BENCH_DIRS=tx,rx   a smaller grid
  *   NIC_BENCH_OUT=file.json    write the JSON there instead
  *   NIC_BENCH_READ_LATENCY=200 NIC_BENCH_MAX_READS=64   another host (the targets assume the defaults)
  *   NIC_BENCH_TX_QUANTUM=4     the 10g profile with another TX_QUANTUM
+ *   NIC_BENCH_CONTEXTS_100G=1,1024   the contexts of the 100g grid (sizes from 64 B of NIC_BENCH_SIZES)
  */
 import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { deriveParams, resolveParams } from '../hdl/params.js';
+import { deriveParams, type NicParams, profileClockMHz, resolveParams } from '../hdl/params.js';
 import { loadModel, type PortValue, type Simulation, simulate } from '../sim/index.js';
 import { buildRoot } from '../sim/paths.js';
 import { runDoorbellPerFrame } from './nic/doorbellPerFrame.js';
+import { linkBytesPerCycle } from './nic/ethernetTiming.js';
 import { runFairness } from './nic/fairness.js';
 import { rxLastByteToCompletion, txDoorbellToWire } from './nic/latency.js';
 import { DEFAULT_BUDGET, type Direction, runLineRate } from './nic/lineRate.js';
@@ -56,7 +58,19 @@ const DIRS: Direction[] = ['tx', 'rx', 'both'];
 const FAIRNESS_SIZES = [60, 1514, 128, 512, 64, 1024, 256, 300];
 const AREA_N = [32, 256, 1024];
 const PICK_N = [32, 1024];
-const PARTS = ['tools', 'linerate', 'linerate32', 'doorbells', 'latency', 'fairness', 'shaping', 'rxsingle', 'scale', 'area'] as const;
+const PARTS = [
+  'tools',
+  'linerate',
+  'linerate32',
+  'linerate100g',
+  'doorbells',
+  'latency',
+  'fairness',
+  'shaping',
+  'rxsingle',
+  'scale',
+  'area',
+] as const;
 type Part = (typeof PARTS)[number];
 
 function listEnv(name: string): string[] | undefined {
@@ -163,6 +177,15 @@ if (runs('tools'))
 const needs10g = runs('linerate') || runs('linerate32') || runs('doorbells') || runs('latency') || runs('fairness') || runs('shaping');
 const sim10g: Simulation<Ports> | null = cold10g.sim ?? (needs10g ? await simulate<Ports>(elaborateNic(p)) : null);
 
+/** The NIC, contexts and sizes of a grid other than the 10g profile's (default: that one). */
+interface GridNic {
+  params: NicParams;
+  contexts: readonly number[];
+  sizes: readonly number[];
+  /** Wire byte times per cycle (RigOptions.wireRate). */
+  wireRate?: number;
+}
+
 /** The line-rate grid on one host into `table` and `detailTable`; `label` prefixes the log lines. */
 async function lineRateGrid(
   sim: Simulation<Ports>,
@@ -170,14 +193,15 @@ async function lineRateGrid(
   label: string,
   table: NicBenchResults['linerate'],
   detailTable: NicBenchResults['linerate_detail'],
+  nic: GridNic = { params: p, contexts, sizes },
 ): Promise<void> {
   for (const dir of dirs) {
-    for (const k of contexts) {
-      for (const size of sizes) {
+    for (const k of nic.contexts) {
+      for (const size of nic.sizes) {
         const t = performance.now();
         let r: Awaited<ReturnType<typeof runLineRate>>;
         try {
-          r = await runLineRate(sim, p, host, { dir, contexts: k, size }, budget);
+          r = await runLineRate(sim, nic.params, host, { dir, contexts: k, size }, budget, undefined, nic.wireRate);
         } catch (e) {
           errors.push(`${label} ${dir} ${k} ctx ${size} B: ${e instanceof Error ? e.message : String(e)}`);
           console.error(`FAILED ${label} ${dir} ${k} ctx ${size} B: ${e instanceof Error ? e.message : String(e)}`);
@@ -287,6 +311,31 @@ if (runs('rxsingle'))
           `rx single context at N_CTX=1024, ${size} B: ${f.ratio.toFixed(3)} (${f.nobuf} rx_nobuf, ${f.desc_reads_per_frame.toFixed(3)} reads/frame)`,
         );
       }
+    } finally {
+      sim.close();
+    }
+  });
+
+if (runs('linerate100g'))
+  await part('linerate100g', async () => {
+    // The 100g profile (N_CTX = 1024, 512-bit stream and DMA) at its clock: the MACs take and give
+    // 100 Gb/s, about 38.8 byte times per cycle, on a stream that could carry 64 (issue 16).
+    const pn = resolveParams('100g');
+    const clockMHz = profileClockMHz('100g');
+    const wireRate = linkBytesPerCycle(100, clockMHz);
+    const sim = await simulate<Ports>(elaborateNic(pn));
+    try {
+      results.linerate_100g = {};
+      results.linerate_100g_detail = {};
+      results.linerate_100g_meta = { clock_mhz: clockMHz, link_gbps: 100, wire_bytes_per_cycle: wireRate, n_ctx: pn.N_CTX };
+      const sizes100 = sizes.filter((s) => s >= 64);
+      const contexts100 = listEnv('NIC_BENCH_CONTEXTS_100G')?.map(Number) ?? [1, pn.N_CTX];
+      await lineRateGrid(sim, HOST, 'line rate (100g)', results.linerate_100g, results.linerate_100g_detail, {
+        params: pn,
+        contexts: contexts100,
+        sizes: sizes100,
+        wireRate,
+      });
     } finally {
       sim.close();
     }

@@ -4,15 +4,18 @@
  */
 import { SparseMemory } from '../../testbench/axi/index.js';
 
-const MiB = 0x10_0000;
+const BUFFERS_PER_CTX = 4096 * 0x800;
 
 /** Addresses above 4 GiB, as a host with a 64-bit bus would hand out. One region per purpose. */
 export const hostLayout = {
   txRing: (c: number): number => 0x1_0000_0000 + c * 0x1_0000,
   rxRing: (c: number): number => 0x1_8000_0000 + c * 0x1_0000,
-  /** 2 KiB buffers, 2 KiB aligned: a frame of up to 1514 bytes never crosses a 4 KiB page. */
-  txBuffer: (c: number, slot: number): number => 0x2_0000_0000 + c * 16 * MiB + (slot % 4096) * 0x800,
-  rxBuffer: (c: number, slot: number): number => 0x4_0000_0000 + c * 16 * MiB + (slot % 4096) * 0x800,
+  /**
+   * 2 KiB buffers, 2 KiB aligned: a frame of up to 1514 bytes never crosses a 4 KiB page. 8 MiB per
+   * context, so 1024 contexts' buffers fill 8 GiB and end where the next region starts.
+   */
+  txBuffer: (c: number, slot: number): number => 0x2_0000_0000 + c * BUFFERS_PER_CTX + (slot % 4096) * 0x800,
+  rxBuffer: (c: number, slot: number): number => 0x4_0000_0000 + c * BUFFERS_PER_CTX + (slot % 4096) * 0x800,
   done: (c: number): number => DONE_BASE + c * DONE_STRIDE,
 };
 export const RX_BUFFER_BYTES = 0x800;

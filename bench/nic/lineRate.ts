@@ -95,15 +95,16 @@ export async function runLineRate(
   budget: LineRateBudget = DEFAULT_BUDGET,
   /** Sees the rig at the end of the run, before it closes (for diagnosis). */
   inspect?: (rig: NicRig) => Promise<void> | void,
+  /** Wire byte times per cycle (default STREAM_W / 8; see RigOptions.wireRate). */
+  wireRate = p.STREAM_W / 8,
 ): Promise<LineRateOutcome> {
-  const bytesPerCycle = p.STREAM_W / 8;
   const ctxs = Array.from({ length: point.contexts }, (_, i) => i);
-  const perCtx = framesPerContext(point.size, point.contexts, bytesPerCycle, budget);
+  const perCtx = framesPerContext(point.size, point.contexts, wireRate, budget);
   const total = perCtx * point.contexts;
   const doTx = point.dir !== 'rx';
   const doRx = point.dir !== 'tx';
   const ringLog2 = Math.max(4, Math.ceil(Math.log2(perCtx + 8)));
-  const rig = await NicRig.open(sim, p, timing, { watchReads: true });
+  const rig = await NicRig.open(sim, p, timing, { watchReads: true, wireRate });
   try {
     await rig.enable(ctxs, ringLog2);
     if (doRx) {
@@ -129,7 +130,7 @@ export async function runLineRate(
     if (doTx) await Promise.all(ctxs.map((c) => rig.txDoorbell(c)));
     const doorbellsDone = rig.tb.cycle;
     const rxDelivered = () => ctxs.reduce((n, c) => n + (rig.mem.rxDone.get(c) ?? FIRST_SEQ - 1) - (FIRST_SEQ - 1), 0);
-    const expectCycles = total * wireCycles(point.size, bytesPerCycle);
+    const expectCycles = total * wireCycles(point.size, wireRate);
     const limit = start + 3 * expectCycles + 20 * timing.readLatency + 20_000;
     let last = -1;
     let still = 0;
@@ -146,8 +147,7 @@ export async function runLineRate(
     }
     const steadyFrom = doorbellsDone + 2 * timing.readLatency;
     const out: LineRateOutcome = { ratio: 1, cycles: rig.tb.cycle - start, peakReads: rig.axi.maxReadsSeen };
-    if (doTx)
-      out.tx = { ...txFigure(rig, point.size, bytesPerCycle, total, steadyFrom), descReadsPerFrame: rig.descriptorReads('tx') / total };
+    if (doTx) out.tx = { ...txFigure(rig, point.size, wireRate, total, steadyFrom), descReadsPerFrame: rig.descriptorReads('tx') / total };
     if (doRx) out.rx = { ...(await rxFigure(rig, ctxs, total, steadyFrom)), descReadsPerFrame: rig.descriptorReads('rx') / total };
     out.ratio = Math.min(out.tx?.ratio ?? 1, out.rx?.ratio ?? 1);
     await inspect?.(rig);

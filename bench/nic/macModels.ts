@@ -1,5 +1,7 @@
 /**
- * The two sides of a 10 GbE MAC as the NIC's streams see them, paced by wire time (ethernetTiming.ts):
+ * The two sides of an Ethernet MAC as the NIC's streams see them, paced by wire time (ethernetTiming.ts)
+ * at `wireRate` byte times per cycle: 8 for 10 GbE on a 64-bit stream at 156.25 MHz (the default),
+ * about 38.8 for 100 GbE on a 512-bit stream at 322.265625 MHz (`linkBytesPerCycle`):
  *
  * - `PacedTxMac` takes frames from `m_axis_tx` no faster than the wire sends them: after a frame it
  *   holds `tready` low until the wire is free again. It keeps fractional byte times (a 60-byte frame
@@ -50,17 +52,17 @@ export class PacedTxMac {
   private cur: WireFrame = { start: 0, firstCycle: 0, lastCycle: 0, bytes: 0, ctx: -1, seq: -1, gaps: 0 };
   private readonly sim: Simulation<Ports>;
   private readonly data: Uint32Array;
-  private readonly bytesPerBeat: number;
 
   constructor(
     private readonly tb: Testbench<Ports>,
     private readonly prefix = 'm_axis_tx',
+    private readonly wireRate = 8,
   ) {
+    checkWireRate(wireRate);
     this.sim = tb.sim;
     const words = this.sim.sampledWords[`${prefix}_tdata`];
     if (!words) throw new Error(`${prefix}_tdata is narrower than 32 bits: the paced MAC needs a 32-bit or wider stream`);
     this.data = words;
-    this.bytesPerBeat = words.length * 4;
     this.sim.ports[`${prefix}_tready`] = 1;
     tb.onEdge(() => this.edge(), { name: `${prefix} paced MAC` });
   }
@@ -73,16 +75,15 @@ export class PacedTxMac {
     if (beat) {
       if (!this.inFrame) {
         // On time (the first cycle the wire allowed): keep the fractional start. Late: the wire idled.
-        const at = 8 * cycle;
-        const start = at - this.wireFree < 8 ? this.wireFree : at;
+        const at = this.wireRate * cycle;
+        const start = at - this.wireFree < this.wireRate ? this.wireFree : at;
         this.cur = { start, firstCycle: cycle, lastCycle: cycle, bytes: 0, ctx: -1, seq: -1, gaps: 0 };
         this.inFrame = true;
       } else {
         this.cur.gaps += cycle - this.cur.lastCycle - 1;
       }
       this.cur.lastCycle = cycle;
-      const keep = Number(s[`${p}_tkeep`]);
-      const n = keep === 0 ? 0 : 32 - Math.clz32(keep);
+      const n = keepBytes(s[`${p}_tkeep`] as PortValue);
       if (this.cur.bytes < HEAD_BYTES) {
         for (let i = 0; i < n && this.cur.bytes + i < HEAD_BYTES; i++) {
           this.head[this.cur.bytes + i] = (this.data[i >> 2] >>> (8 * (i & 3))) & 0xff;
@@ -96,12 +97,12 @@ export class PacedTxMac {
           this.cur.seq = v.getUint32(TAG_AT + 6);
         }
         this.underruns += this.cur.gaps;
-        this.wireFree = this.cur.start + wireBytes(this.cur.bytes) + this.bytesPerBeat * this.cur.gaps;
+        this.wireFree = this.cur.start + wireBytes(this.cur.bytes) + this.wireRate * this.cur.gaps;
         this.frames.push(this.cur);
         this.inFrame = false;
       }
     }
-    this.sim.ports[`${p}_tready`] = this.inFrame || 8 * (cycle + 1) >= this.wireFree ? 1 : 0;
+    this.sim.ports[`${p}_tready`] = this.inFrame || this.wireRate * (cycle + 1) >= this.wireFree ? 1 : 0;
   }
 }
 
@@ -113,8 +114,16 @@ export interface ReceivedFrame {
   lastCycle: number;
 }
 
+interface Beat {
+  /** The beat's tdata as 32-bit words, least significant first. */
+  words: Uint32Array;
+  keep: PortValue;
+  bytes: number;
+  last: boolean;
+}
+
 interface Scheduled {
-  beats: { lo: number; hi: number; keep: number; last: boolean }[];
+  beats: Beat[];
   ctx: number;
   /** Earliest start, in byte times. */
   start: number;
@@ -131,15 +140,19 @@ export class PacedRxMac {
   private presenting = false;
   private readonly sim: Simulation<Ports>;
   private readonly data: Uint32Array;
+  private readonly beatBytes: number;
 
   constructor(
     private readonly tb: Testbench<Ports>,
     private readonly prefix = 's_axis_rx',
+    private readonly wireRate = 8,
   ) {
+    checkWireRate(wireRate);
     this.sim = tb.sim;
     const words = this.sim.words[`${prefix}_tdata`];
-    if (words?.length !== 2) throw new Error(`${prefix}_tdata must be 64 bits wide for the paced RX MAC`);
+    if (!words || words.length < 2) throw new Error(`${prefix}_tdata must be 64 bits or wider for the paced RX MAC`);
     this.data = words;
+    this.beatBytes = 4 * words.length;
     this.sim.ports[`${prefix}_tvalid`] = 0;
     this.sim.ports[`${prefix}_tuser`] = 0;
     tb.onEdge(() => this.edge(), { name: `${prefix} paced MAC` });
@@ -156,9 +169,9 @@ export class PacedRxMac {
    */
   schedule(frames: readonly { data: Uint8Array; ctx: number }[], from?: number): void {
     const last = this.queue.at(-1) ?? this.cur;
-    let at = from ?? (last ? last.start + wireBytes(beatBytes(last.beats)) : 8 * (this.tb.cycle + 2));
+    let at = from ?? (last ? last.start + wireBytes(frameBytes(last.beats)) : this.wireRate * (this.tb.cycle + 2));
     for (const f of frames) {
-      this.queue.push({ beats: toBeats(f.data), ctx: f.ctx, start: at });
+      this.queue.push({ beats: toBeats(f.data, this.beatBytes), ctx: f.ctx, start: at });
       at += wireBytes(f.data.length);
     }
   }
@@ -183,7 +196,7 @@ export class PacedRxMac {
     if (this.cur === null) {
       const next = this.queue[0];
       // The beat presented now is taken at the next edge, cycle + 1.
-      if (next !== undefined && 8 * (cycle + 1) >= next.start) {
+      if (next !== undefined && this.wireRate * (cycle + 1) >= next.start) {
         this.cur = next;
         this.queue.shift();
         this.beat = 0;
@@ -196,8 +209,7 @@ export class PacedRxMac {
       return;
     }
     const b = this.cur.beats[this.beat];
-    this.data[0] = b.lo;
-    this.data[1] = b.hi;
+    this.data.set(b.words);
     P[`${p}_tkeep`] = b.keep;
     P[`${p}_tlast`] = b.last ? 1 : 0;
     P[`${p}_tvalid`] = 1;
@@ -205,24 +217,32 @@ export class PacedRxMac {
   }
 }
 
-function toBeats(data: Uint8Array): Scheduled['beats'] {
-  const beats: Scheduled['beats'] = [];
-  for (let at = 0; at < data.length; at += 8) {
-    const n = Math.min(8, data.length - at);
-    let lo = 0;
-    let hi = 0;
-    for (let i = 0; i < n; i++) {
-      const v = data[at + i] as number;
-      if (i < 4) lo |= v << (8 * i);
-      else hi |= v << (8 * (i - 4));
-    }
-    beats.push({ lo: lo >>> 0, hi: hi >>> 0, keep: (1 << n) - 1, last: at + n >= data.length });
+function toBeats(data: Uint8Array, beatBytes: number): Beat[] {
+  const beats: Beat[] = [];
+  for (let at = 0; at < data.length; at += beatBytes) {
+    const n = Math.min(beatBytes, data.length - at);
+    const words = new Uint32Array(beatBytes / 4);
+    for (let i = 0; i < n; i++) words[i >> 2] = (words[i >> 2] as number) | ((data[at + i] as number) << (8 * (i & 3)));
+    // tkeep is a prefix of n ones; wider than 32 bits it is a bigint port.
+    const keep: PortValue = beatBytes > 32 ? (1n << BigInt(n)) - 1n : n === 32 ? 0xffff_ffff : (1 << n) - 1;
+    beats.push({ words, keep, bytes: n, last: at + n >= data.length });
   }
   return beats;
 }
 
-function beatBytes(beats: Scheduled['beats']): number {
+function frameBytes(beats: readonly Beat[]): number {
   let n = 0;
-  for (const b of beats) n += 32 - Math.clz32(b.keep);
+  for (const b of beats) n += b.bytes;
   return n;
+}
+
+/** Bytes a tkeep of contiguous ones from bit 0 marks (the NIC's frames fill each beat from lane 0). */
+function keepBytes(keep: PortValue): number {
+  if (typeof keep === 'bigint') return keep === 0n ? 0 : keep.toString(2).length;
+  const k = Number(keep);
+  return k === 0 ? 0 : 32 - Math.clz32(k);
+}
+
+function checkWireRate(rate: number): void {
+  if (!(rate > 0 && Number.isFinite(rate))) throw new RangeError(`paced MAC wire rate ${rate}: give byte times per cycle, > 0`);
 }

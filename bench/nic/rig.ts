@@ -46,6 +46,16 @@ export const macOfCtx = (c: number): number => localMac(c);
 /** The first descriptor seq of every ring (non-zero, so zeroed memory never matches: P-8). */
 export const FIRST_SEQ = 1;
 
+export interface RigOptions {
+  /** Watch the DMA read requests (`reads`, `descriptorReads`). */
+  watchReads?: boolean;
+  /**
+   * Wire byte times per cycle of the paced MACs (default STREAM_W / 8: a stream exactly as fast as
+   * its wire, as at 10 GbE; `linkBytesPerCycle(100, 322.265625)` for a 100G MAC's 512-bit stream).
+   */
+  wireRate?: number;
+}
+
 export class NicRig {
   readonly tb: Testbench<Ports>;
   readonly mem = new HostMemory();
@@ -54,6 +64,8 @@ export class NicRig {
   readonly bar1: AxiLiteMaster;
   readonly txMac: PacedTxMac;
   readonly rxMac: PacedRxMac;
+  /** Wire byte times per cycle the MACs are paced at. */
+  readonly wireRate: number;
   /** Cycles at which a BAR0 write was accepted (AW and W both taken). */
   readonly bar0Writes: { addr: number; cycle: number }[] = [];
   /** Read requests on the DMA port: ID, address, beats and cycle. */
@@ -70,7 +82,7 @@ export class NicRig {
     readonly sim: Simulation<Ports>,
     readonly p: NicParams,
     timing: HostTiming,
-    opts: { watchReads?: boolean },
+    opts: RigOptions,
   ) {
     this.tb = new Testbench(sim, { stallCycles: 2_000_000 });
     this.mem.cycle = () => this.tb.cycle;
@@ -78,13 +90,14 @@ export class NicRig {
     this.axi = new Axi4SlaveMemory(this.tb, 'm_axi', { ...timing, memory: this.mem });
     this.bar0 = new AxiLiteMaster(this.tb, 's_axil_bar0');
     this.bar1 = new AxiLiteMaster(this.tb, 's_axil_bar1');
-    this.txMac = new PacedTxMac(this.tb);
-    this.rxMac = new PacedRxMac(this.tb);
+    this.wireRate = opts.wireRate ?? p.STREAM_W / 8;
+    this.txMac = new PacedTxMac(this.tb, 'm_axis_tx', this.wireRate);
+    this.rxMac = new PacedRxMac(this.tb, 's_axis_rx', this.wireRate);
     this.tb.onEdge(() => this.watchBar0(), { name: 'bar0 doorbell monitor' });
     if (opts.watchReads) this.tb.onEdge(() => this.watchReads(), { name: 'DMA read monitor' });
   }
 
-  static async open(sim: Simulation<Ports>, p: NicParams, timing: HostTiming, opts: { watchReads?: boolean } = {}): Promise<NicRig> {
+  static async open(sim: Simulation<Ports>, p: NicParams, timing: HostTiming, opts: RigOptions = {}): Promise<NicRig> {
     // The simulation may come from an earlier rig with DMA under way: reset the NIC before the new
     // host model watches its ports, or the host would take a stale request (say, a read still
     // presented) during the reset and answer it to the fresh NIC.

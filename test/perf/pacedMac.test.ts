@@ -81,6 +81,34 @@ describe('paced MAC models', () => {
     tb.close();
   });
 
+  it('paces both sides at a wire slower than the stream (fractional byte times per cycle, as the 100g grid runs)', async () => {
+    const tb = new Testbench(sim);
+    // 5.25 byte times a cycle on a 64-bit stream, as 100 Gb/s (38.8) is on the 100g profile's 512 bits.
+    const rate = 5.25;
+    const rx = new PacedRxMac(tb, 's_axis_rx', rate);
+    const tx = new PacedTxMac(tb, 'm_axis_tx', rate);
+    await tb.reset();
+    const lens = [60, 64, 100, 1514, 60, 61, 300, 60];
+    rx.schedule(lens.map((l, i) => ({ data: frame(l, i), ctx: 0 })));
+    await tb.until(() => tx.frames.length === lens.length, { timeout: 4000 });
+    expect(rx.backpressure).toBe(0);
+    expect(tx.underruns).toBe(0);
+    const first = tx.frames[0];
+    const last = tx.frames.at(-1);
+    const wire = lens.slice(0, -1).reduce((n, l) => n + wireBytes(l), 0);
+    // Each frame starts one wire time after the one before, in byte times and (rounded up) in cycles.
+    expect((last?.start ?? 0) - (first?.start ?? 0)).toBe(wire);
+    expect((last?.firstCycle ?? 0) - (first?.firstCycle ?? 0)).toBeGreaterThanOrEqual(Math.floor(wire / rate));
+    expect((last?.firstCycle ?? 0) - (first?.firstCycle ?? 0)).toBeLessThanOrEqual(Math.ceil(wire / rate) + 1);
+    tb.close();
+  });
+
+  it('refuses a wire rate that is not a positive number', () => {
+    const tb = new Testbench(sim);
+    expect(() => new PacedTxMac(tb, 'm_axis_tx', 0)).toThrow(/wire rate 0/);
+    tb.close();
+  });
+
   it('restarts the wire clock at a frame that comes late', async () => {
     const tb = new Testbench(sim);
     const src = new AxisSource(tb, 's_axis_rx');

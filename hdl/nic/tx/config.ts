@@ -49,7 +49,11 @@ export interface TxConfig {
   readonly frameDepth: number;
   /** Frames whose payload reads are issued, waiting to be streamed out. */
   readonly orderDepth: number;
-  /** Payload data buffer in DMA beats (4 KiB): payload reads are issued only against free space here. */
+  /**
+   * Payload data buffer in DMA beats: payload reads are issued only against free space here, so it
+   * bounds the bytes in flight. 256 stream beats, at least 4 KiB: 4 KiB up to a 128-bit stream,
+   * 16 KiB at 512 bits, where 100 Gb/s over a 200-cycle read latency is about 7.8 KiB in flight.
+   */
   readonly rawBeats: number;
   /** Payload bursts in flight. */
   readonly burstDepth: number;
@@ -111,7 +115,7 @@ export function txConfig(p: NicParams, w: NicWidths): TxConfig {
     fragDepth,
     frameDepth: 16,
     orderDepth: 32,
-    rawBeats: 4096 / db,
+    rawBeats: Math.max(4096, 256 * d.streamBytes) / db,
     burstDepth: 64,
     burstWindow,
     packedDepth: 32,
