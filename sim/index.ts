@@ -2,7 +2,7 @@
  * The Verilator bridge: build a model from a DSL module or Verilog, load it, and drive it through
  * port views over its memory. See docs/testbench.md.
  */
-export type { BuildSpec, BuiltModel, VerilogText } from './build.js';
+export type { BuildOptimize, BuildSpec, BuiltModel, VerilogText } from './build.js';
 export { buildModel } from './build.js';
 export type { ClockSpec, EdgeHandlers } from './clocks.js';
 export { ClockSet } from './clocks.js';
