@@ -24,7 +24,7 @@
  * - Descriptors are fetched ahead of the doorbell's hint (up to min(descCache, ring size) past
  *   RX_EXP_SEQ) and checked by seq, so refills need no doorbell; a slot that does not match counts
  *   rx_seq_miss, which therefore also counts "the ring ran dry". Refills come in batches: a refill
- *   after a frame stays inside an aligned block of `fetchBlock` descriptors (2 by default, or 4) and
+ *   after a frame stays inside an aligned block of `fetchBlock` descriptors (4 by default, or 2) and
  *   waits until it can take the rest of it (one read per block of frames in steady state); a doorbell
  *   reads whatever room the prefetch window has at once, in bursts of up to 16.
  * - AXI IDs: descriptor reads and all writes use ID 0; reads return in order, B responses too.

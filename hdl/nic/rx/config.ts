@@ -15,9 +15,8 @@ export interface RxOptions {
   /** Frames between buffer assignment and completion that may be in flight at once (power of two, 2..256). */
   jobs?: number;
   /**
-   * Descriptors per refill batch (2 or 4; default 2): the aligned block a refill after frames never
-   * crosses and waits to take whole. 4 halves the reads again, but with it one context in both
-   * directions at 60 B loses TX line rate (docs/rx-engine.md, Refill batches).
+   * Descriptors per refill batch (2 or 4; default 4, a 64-byte block): the aligned block a refill
+   * after frames never crosses and waits to take whole (docs/rx-engine.md, Refill batches).
    */
   fetchBlock?: number;
 }
@@ -100,7 +99,7 @@ export function rxConfig(p: NicParams, o: RxOptions = {}): RxConfig {
     throw new RangeError(`rxEngine: descCache=${descCache} is refused: it must not exceed 2^(SEQ_W-1) = ${2 ** (p.SEQ_W - 1)}`);
   }
   const jobs = pow2In('jobs', o.jobs ?? 128, 2, 256);
-  const fetchBlock = pow2In('fetchBlock', o.fetchBlock ?? 2, 2, 4);
+  const fetchBlock = pow2In('fetchBlock', o.fetchBlock ?? 4, 2, 4);
   return Object.freeze({
     p,
     w: nicWidths(p),
