@@ -201,7 +201,7 @@ async function lineRateGrid(
         const t = performance.now();
         let r: Awaited<ReturnType<typeof runLineRate>>;
         try {
-          r = await runLineRate(sim, nic.params, host, { dir, contexts: k, size }, budget, undefined, nic.wireRate);
+          r = await runLineRate(sim, nic.params, host, { dir, contexts: k, size }, budget, { wireRate: nic.wireRate });
         } catch (e) {
           errors.push(`${label} ${dir} ${k} ctx ${size} B: ${e instanceof Error ? e.message : String(e)}`);
           console.error(`FAILED ${label} ${dir} ${k} ctx ${size} B: ${e instanceof Error ? e.message : String(e)}`);

@@ -93,18 +93,21 @@ export async function runLineRate(
   timing: HostTiming,
   point: LineRatePoint,
   budget: LineRateBudget = DEFAULT_BUDGET,
-  /** Sees the rig at the end of the run, before it closes (for diagnosis). */
-  inspect?: (rig: NicRig) => Promise<void> | void,
-  /** Wire byte times per cycle (default STREAM_W / 8; see RigOptions.wireRate). */
-  wireRate = p.STREAM_W / 8,
+  opts: {
+    /** Wire byte times per cycle (RigOptions.wireRate). */
+    wireRate?: number;
+    /** Sees the rig at the end of the run, before it closes (for diagnosis). */
+    inspect?: (rig: NicRig) => Promise<void> | void;
+  } = {},
 ): Promise<LineRateOutcome> {
+  const rig = await NicRig.open(sim, p, timing, { watchReads: true, wireRate: opts.wireRate });
+  const wireRate = rig.wireRate;
   const ctxs = Array.from({ length: point.contexts }, (_, i) => i);
   const perCtx = framesPerContext(point.size, point.contexts, wireRate, budget);
   const total = perCtx * point.contexts;
   const doTx = point.dir !== 'rx';
   const doRx = point.dir !== 'tx';
   const ringLog2 = Math.max(4, Math.ceil(Math.log2(perCtx + 8)));
-  const rig = await NicRig.open(sim, p, timing, { watchReads: true, wireRate });
   try {
     await rig.enable(ctxs, ringLog2);
     if (doRx) {
@@ -150,7 +153,7 @@ export async function runLineRate(
     if (doTx) out.tx = { ...txFigure(rig, point.size, wireRate, total, steadyFrom), descReadsPerFrame: rig.descriptorReads('tx') / total };
     if (doRx) out.rx = { ...(await rxFigure(rig, ctxs, total, steadyFrom)), descReadsPerFrame: rig.descriptorReads('rx') / total };
     out.ratio = Math.min(out.tx?.ratio ?? 1, out.rx?.ratio ?? 1);
-    await inspect?.(rig);
+    await opts.inspect?.(rig);
     return out;
   } finally {
     rig.close();

@@ -10,7 +10,7 @@
  * (`FaultInjector.side('rtl')`); a block test can pass any object with the two methods.
  */
 import type { Port } from '../../sim/index.js';
-import type { DmaPort } from '../host/dma-monitor.js';
+import { type DmaPort, writtenSpan } from '../host/dma-monitor.js';
 import { Rng } from '../runtime/random.js';
 import type { Testbench } from '../runtime/testbench.js';
 import { type AddressChannel, Axi4Checker, sampledBurst } from './axi4-checker.js';
@@ -329,15 +329,15 @@ export class Axi4SlaveMemory {
           const mask = w.strb.slice(lo, hi + 1);
           const beatResp = this.faults ? this.faults.writeResponse(BigInt(addr + lo), hi - lo + 1, mask) : 0;
           if (beatResp !== 0) {
-            // The failed beat's bytes never land; the burst answers its first error.
+            // The failed beat's bytes never land; the burst answers its first error. Both reports
+            // name the bytes the beat strobes, not its lanes: a narrow write (a completion record's
+            // half) on a wide bus leaves the other lanes to the neighbour's bytes.
+            const span = writtenSpan(BigInt(addr + lo), hi - lo + 1, mask) ?? { addr: BigInt(addr + lo), len: hi - lo + 1, mask };
             if (resp === 0) {
               resp = beatResp;
-              // The beat's first written byte, not its first lane: a narrow write (a completion record's
-              // half) on a wide bus leaves the lanes before it to the neighbour's bytes.
-              const first = Math.max(0, mask.indexOf(true));
-              this.onErrorBurst?.({ direction: 'write', id: b.id, addr: b.addr, beatAddr: addr + lo + first, resp, cycle });
+              this.onErrorBurst?.({ direction: 'write', id: b.id, addr: b.addr, beatAddr: Number(span.addr), resp, cycle });
             }
-            this.port?.dmaFailed?.('write', BigInt(addr + lo), hi - lo + 1, mask);
+            this.port?.dmaFailed?.('write', span.addr, span.len, span.mask);
             return;
           }
           if (this.port) {

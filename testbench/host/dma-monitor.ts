@@ -130,17 +130,20 @@ export interface DmaMonitorOptions {
 }
 
 /**
- * The bytes a write with `mask` (AXI `wstrb` per byte) really writes, first to last strobed byte;
- * null when it writes none. A narrow write on a wide bus (a completion record's half on a 128-bit
- * path) carries lanes of the neighbour's bytes, which it must not be taken for.
+ * The bytes a write with `mask` (AXI `wstrb` per byte) really writes, first to last strobed byte,
+ * with their mask; null when it writes none. A narrow write on a wide bus (a completion record's
+ * half on a 128-bit path) carries lanes of the neighbour's bytes, which it must not be taken for.
  */
-export function writtenSpan(addr: bigint, len: number, mask?: ArrayLike<boolean>): { addr: bigint; len: number } | null {
-  if (!mask) return { addr, len };
+export function writtenSpan(
+  addr: bigint,
+  len: number,
+  mask: readonly boolean[],
+): { addr: bigint; len: number; mask: readonly boolean[] } | null {
   let first = 0;
   let last = len;
   while (first < last && !mask[first]) first++;
   while (last > first && !mask[last - 1]) last--;
-  return first < last ? { addr: addr + BigInt(first), len: last - first } : null;
+  return first < last ? { addr: addr + BigInt(first), len: last - first, mask: mask.slice(first, last) } : null;
 }
 
 function allows(access: GrantAccess, dir: DmaDirection): boolean {
@@ -326,9 +329,7 @@ export class DmaMonitor implements DmaPort {
     const n = ++this.count;
     this.failedAccesses++;
     this.check(n, direction, addr, len, byteMask);
-    const span = direction === 'write' ? writtenSpan(addr, len, byteMask) : { addr, len };
-    if (!span) return;
-    for (const r of this.regionsAt(span.addr, span.len, direction)) {
+    for (const r of this.regionsAt(addr, len, direction)) {
       if (r.kind !== 'tx-buffer' && r.kind !== 'rx-buffer') continue;
       if (!this.failedBuffers.has(r.grant)) this.failedBuffers.set(r.grant, addr);
       if (r.kind === 'tx-buffer' && r.ctx !== null && r.seq !== undefined) this.noteFailedTxRead(r, addr, len);

@@ -38,7 +38,7 @@ import {
 } from '../../hdl/registers/map.js';
 import { crc32 } from '../ethernet/crc32.js';
 import { readTag } from '../ethernet/frame.js';
-import { type GrantRegion, writtenSpan } from '../host/dma-monitor.js';
+import type { GrantRegion } from '../host/dma-monitor.js';
 import type { RegionSource } from '../host/fault-injector.js';
 import { type HostMemory, PAGE_SIZE } from '../host/memory.js';
 import type { ReferenceNic } from '../refmodel/referenceNic.js';
@@ -220,9 +220,7 @@ export class Scoreboard {
    * again after a doorbell) is timing.
    */
   onRtlFailure(e: DmaFailureEvent): void {
-    const span = e.direction === 'write' ? writtenSpan(e.addr, e.len, e.mask) : e;
-    if (!span) return;
-    for (const r of this.d.regions.regionsAt(span.addr, span.len, e.direction)) {
+    for (const r of this.d.regions.regionsAt(e.addr, e.len, e.direction)) {
       if (r.ctx === null) continue;
       if (e.direction === 'read') {
         if (r.kind === 'rx-ring') {
@@ -236,7 +234,7 @@ export class Scoreboard {
         if (r.kind === 'tx-ring') this.d.model.noteTxFetchFault(r.ctx);
         continue;
       }
-      const txRecord = r.kind === 'record' && span.addr - r.addr < 4n;
+      const txRecord = r.kind === 'record' && e.addr - r.addr < 4n;
       if (r.kind === 'tx-ring' || txRecord) this.follow(r.ctx);
     }
   }
