@@ -161,7 +161,16 @@ export function txEngine(p: NicParams) {
     headerQ.in.data.set(pk.header.data);
     pk.header.ready.set(headerQ.in.ready);
 
-    decision(m, cfg, lay, { flags, mems, orderOut: orderQ.out, headerOut: headerQ.out, verdictIn: verdictQ.in, lookup });
+    const dec = decision(m, cfg, lay, {
+      flags,
+      mems,
+      orderOut: orderQ.out,
+      headerOut: headerQ.out,
+      verdictIn: verdictQ.in,
+      lookup,
+      verdictCount: verdictQ.count,
+      probeCtx,
+    });
     const stream = frameStream(m, cfg, lay, {
       verdictOut: verdictQ.out,
       packedOut: packedQ.out,
@@ -201,6 +210,7 @@ export function txEngine(p: NicParams) {
         bwaitQ.probe_hit,
         check.probeHit,
         pay.probeHit,
+        dec.probeHit,
         stream.probeHit,
         cpl.probeHit,
       ),

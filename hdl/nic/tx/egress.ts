@@ -24,10 +24,8 @@
 import {
   type AxisSpec,
   axisSpec,
-  bitsFor,
   cat,
   type Expr,
-  fsm,
   type InstancePorts,
   lit,
   type MasterPorts,
@@ -56,6 +54,9 @@ export interface DecisionDeps {
   readonly headerOut: InstancePorts<SyncFifoIO>['out'];
   readonly verdictIn: InstancePorts<SyncFifoIO>['in'];
   readonly lookup: MasterPorts<ReturnType<typeof macLookupSpec>>;
+  /** Verdicts waiting in the verdict queue. */
+  readonly verdictCount: Expr;
+  readonly probeCtx: Expr;
 }
 
 /** The 48-bit MAC (first octet in bits 47..40, as in MAC_HI:MAC_LO) of header bytes `at`..`at+5`. */
@@ -65,71 +66,97 @@ function macAt(header: Expr, at: number): Expr {
   return cat(...octets);
 }
 
-export function decision(m: ModuleBuilder, cfg: TxConfig, lay: TxLayouts, deps: DecisionDeps): void {
+export interface DecisionIO {
+  /** A frame of the probed context is in the decision's pipeline (out of the egress queue, not yet a verdict: P-12). */
+  readonly probeHit: Expr;
+}
+
+/**
+ * Pipelined, a frame a cycle: a frame and its header are taken (the MAC lookup asked, MAC[c] read),
+ * the source MAC is compared in the next cycle, and the verdict is pushed in the cycle the lookup
+ * answers (MAC_LOOKUP_LATENCY). A frame is taken only while the verdict queue has room for it and for
+ * every frame ahead of it in the pipeline, so a verdict never waits (the lookup cannot).
+ */
+export function decision(m: ModuleBuilder, cfg: TxConfig, lay: TxLayouts, deps: DecisionDeps): DecisionIO {
   const { flags, mems, orderOut, headerOut, verdictIn, lookup } = deps;
-  const st = fsm(m, 'dec_state', ['IDLE', 'WAIT', 'DECIDE'] as const);
+  if (MAC_LOOKUP_LATENCY !== 2) throw new RangeError(`decision: a 2-stage pipeline for a ${MAC_LOOKUP_LATENCY}-cycle lookup`);
   const fr = lay.frame.unpack(orderOut.data);
   const header = headerOut.data;
   if (header.width !== HEADER_BYTES * 8) throw new RangeError('decision: header width');
-  const go = m.named('dec_go', st.is('IDLE').and(orderOut.valid).and(fr.err.or(headerOut.valid)));
-  const macRd = mems.mac.mem.read(fr.ctx, { enable: go, name: 'dec_mac_rd' });
   const dst = m.named('dec_dst', macAt(header, 0));
   const src = m.named('dec_src', macAt(header, 6));
+  // Stage 1 (the cycle after the take): the frame, its source MAC and the multicast bit; MAC[c] is
+  // on the memory's output. Stage 2: the source check's outcome; the lookup answers.
+  const v1 = m.reg('dec_v1', undefined, { reset: 0 });
+  const v2 = m.reg('dec_v2', undefined, { reset: 0 });
+  const f1 = m.reg('dec_f1', UInt(lay.frame.width), { reset: 0 });
+  const f2 = m.reg('dec_f2', UInt(lay.frame.width), { reset: 0 });
+  const src1 = m.reg('dec_src1', UInt(48), { reset: 0 });
+  const mcast1 = m.reg('dec_mcast1', undefined, { reset: 0 });
+  const mcast2 = m.reg('dec_mcast2', undefined, { reset: 0 });
+  const spoof2 = m.reg('dec_spoof2', undefined, { reset: 0 });
+  const inFlight = v1.resize(2).addWrap(v2.resize(2));
+  const depthW = deps.verdictCount.width + 1;
+  const room = deps.verdictCount.resize(depthW).addWrap(inFlight.resize(depthW)).lt(cfg.verdictDepth);
+  const go = m.named('dec_go', orderOut.valid.and(fr.err.or(headerOut.valid)).and(room));
+  orderOut.ready.set(go);
+  headerOut.ready.set(go.and(fr.err.not()));
+  const macRd = mems.mac.mem.read(fr.ctx, { enable: go, name: 'dec_mac_rd' });
   lookup.req_valid.set(cfg.p.LOCAL_LOOPBACK ? go.and(fr.err.not()) : lit(0, 1));
   lookup.req_mac.set(dst);
-  const waitW = bitsFor(MAC_LOOKUP_LATENCY);
-  const wait = m.reg('dec_wait', UInt(waitW), { reset: 0 });
-  const hit = m.reg('dec_hit', undefined, { reset: 0 });
-  const hitCtx = m.reg('dec_hit_ctx', UInt(cfg.ctxW), { reset: 0 });
+  v1.set(go);
   m.when(go, () => {
-    wait.set(1);
-    st.goto('WAIT');
-  });
-  // The lookup answers exactly MAC_LOOKUP_LATENCY cycles after the request.
-  m.when(st.is('WAIT'), () => {
-    wait.set(wait.addWrap(1));
-    m.when(wait.eq(MAC_LOOKUP_LATENCY), () => {
-      hit.set(lookup.resp_valid.and(lookup.resp_hit));
-      hitCtx.set(lookup.resp_ctx);
-      st.goto('DECIDE');
-    });
+    f1.set(orderOut.data);
+    src1.set(src);
+    mcast1.set(dst.bit(40));
   });
 
-  const c = fr.ctx;
+  const g1 = lay.frame.unpack(f1);
   const myMac = cat(lane(macRd, 1).trunc(16), lane(macRd, 0));
-  const spoofed = m.named('dec_spoofed', fr.err.not().and(flags.spoofchk.bit(c)).and(src.ne(myMac)));
-  const multicast = dst.bit(40);
-  const forOther = hit.and(hitCtx.ne(c));
+  const spoofed1 = m.named('dec_spoofed', g1.err.not().and(flags.spoofchk.bit(g1.ctx)).and(src1.ne(myMac)));
+  v2.set(v1);
+  m.when(v1, () => {
+    f2.set(f1);
+    mcast2.set(mcast1);
+    spoof2.set(spoofed1);
+  });
+
+  // The lookup answers exactly MAC_LOOKUP_LATENCY cycles after the request: in stage 2.
+  const g2 = lay.frame.unpack(f2);
+  const c = g2.ctx;
+  const hit = lookup.resp_valid.and(lookup.resp_hit);
+  const spoofed = spoof2;
+  const multicast = mcast2;
+  const forOther = hit.and(lookup.resp_ctx.ne(c));
   const loopback = cfg.p.LOCAL_LOOPBACK;
   const toLoop = loopback ? multicast.or(forOther) : lit(0, 1);
   const toWire = loopback ? multicast.or(forOther.not()) : lit(1, 1);
-  const sent = fr.err.not().and(spoofed.not());
+  const sent = g2.err.not().and(spoofed.not());
   const minLen = lit(cfg.minFrame, 16);
-  const wireBytes = mux(fr.len.lt(cfg.minFrame), minLen, fr.len);
-  const done = m.named('dec_done', st.is('DECIDE').and(verdictIn.ready));
-  verdictIn.valid.set(done);
+  const wireBytes = mux(g2.len.lt(cfg.minFrame), minLen, g2.len);
+  m.named('dec_done', v2);
+  verdictIn.valid.set(v2);
   verdictIn.data.set(
     lay.verdict.pack({
       ctx: c,
-      first: fr.first,
-      n: fr.n,
-      err: fr.err.or(spoofed),
-      noPayload: fr.err,
+      first: g2.first,
+      n: g2.n,
+      err: g2.err.or(spoofed),
+      noPayload: g2.err,
       drop: spoofed,
       toWire,
       toLoop,
       sent,
-      oversize: fr.err,
+      oversize: g2.err,
       spoofed,
       dmaErr: lit(0, cfg.dmaErrW),
       bytes: wireBytes,
-      base: fr.base,
-      log2: fr.log2,
+      base: g2.base,
+      log2: g2.log2,
     }),
   );
-  orderOut.ready.set(done);
-  headerOut.ready.set(done.and(fr.err.not()));
-  m.when(done, () => st.goto('IDLE'));
+  const probeHit = m.named('dec_probe_hit', v1.and(g1.ctx.eq(deps.probeCtx)).or(v2.and(c.eq(deps.probeCtx))));
+  return { probeHit };
 }
 
 export interface StreamDeps {

@@ -42,8 +42,9 @@ export interface PayloadErrors {
 export function payloadErrors(m: ModuleBuilder, cfg: TxConfig, deps: PayloadErrorDeps): PayloadErrors {
   const { beat } = deps;
   // Frames whose reads may all have returned before they left the stream: those the issuer holds
-  // (1), the egress queue (orderDepth, the decision's frame included), the verdict queue and the
-  // stream's current one. The ring holds more, so its indexes never catch up with each other.
+  // (1), the egress queue (orderDepth), the decision's pipeline and the verdict queue (together at
+  // most verdictDepth: egress.ts) and the stream's current one. The ring holds more, so its indexes
+  // never catch up with each other.
   const ringSize = 2 ** log2Ceil(cfg.orderDepth + cfg.verdictDepth + 3);
   const idxW = log2Ceil(ringSize);
 

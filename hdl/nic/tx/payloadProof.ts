@@ -174,7 +174,8 @@ export function payloadReadProof(p: NicParams, opts: { mutation?: PayloadMutatio
     const nw = cfg.nW + 1;
     const taken = m.ghost('f_taken', UInt(nw), {
       reset: 0,
-      next: (s) => mux(take, lit(0, nw), mux(pf.nextFrag, s.addWrap(1), s)),
+      // (A frame's first fragment may be taken with the frame.)
+      next: (s) => mux(take, pf.nextFrag.resize(nw), mux(pf.nextFrag, s.addWrap(1), s)),
     });
     const popped = lay.frag.unpack(fragOut.data);
     const keep = (name: string, v: Expr): Expr => m.ghost(name, v.type, { reset: 0, next: (s) => mux(pf.nextFrag, v, s) });
@@ -182,11 +183,13 @@ export function payloadReadProof(p: NicParams, opts: { mutation?: PayloadMutatio
     const gLen = keep('f_frag_len', popped.len);
     const n = pf.frameN.resize(nw);
 
-    m.when(pf.nextFrag, () => m.assert(taken.lt(n), 'V-2: a fragment is taken only for a frame with fragments left to read'));
+    m.when(pf.nextFrag.and(take.not()), () =>
+      m.assert(taken.lt(n), 'V-2: a fragment is taken only for a frame with fragments left to read'),
+    );
     m.when(orderIn.valid.and(pf.frameErr.not()), () =>
       m.assert(taken.eq(n), "V-2: a frame's reads end only once its n fragments are taken"),
     );
-    m.when(pf.nextFrag, () => m.assert(pf.frameErr.not(), 'V-2: no fragment is taken for an error frame'));
+    m.when(pf.nextFrag, () => m.assert(mux(take, incoming.err, pf.frameErr).not(), 'V-2: no fragment is taken for an error frame'));
 
     const issue = ar.valid.and(ar.grant);
     // Offsets from the buffer's start, modulo 2^64 (addresses wrap as the issuer's counter does).
