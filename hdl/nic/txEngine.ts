@@ -85,7 +85,7 @@ export function txEngine(p: NicParams) {
     // its turn's quota, DCACHE_SLOTS per context at {ctx, seq mod DCACHE_SLOTS}; only the sequence check reads and
     // writes it (never a read and a write in one cycle), so it is bare block RAM.
     const dcache = cfg.dcache
-      ? m.memory('dcache_mem', { width: lay.desc.width, depth: 2 ** cfg.ctxW * DCACHE_SLOTS, readUnderWrite: 'undefined' })
+      ? m.memory('dcache_mem', { width: lay.cached.width, depth: 2 ** cfg.ctxW * DCACHE_SLOTS, readUnderWrite: 'undefined' })
       : undefined;
     const probeCtx = m.reg('probe_ctx', UInt(cfg.ctxW), { reset: 0 });
     const sched = scheduler(m, cfg);

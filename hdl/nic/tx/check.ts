@@ -127,12 +127,29 @@ export function sequenceCheck(
   // decided on its own as below; `idx` says which of them the head of the descriptor queue is.
   const idx = m.reg('chk_idx', UInt(2), { reset: 0 });
   const headSeqNow = m.named('chk_seq', mrec0.seq.addWrap(idx.resize(cfg.iseqW)));
+  // On a 512-bit bus a read is one beat holding all its descriptors (one 64-byte block): descriptor
+  // `idx` is in lane `lane + idx` of it, and the beat leaves the descriptor queue with the read's last.
+  const beatBatch = cfg.db === 64;
+  const laneNow = m.named('chk_lane', beatBatch ? mrec0.lane.addWrap(idx) : mrec0.lane);
+  // The descriptor's 128 bits in a beat that holds 2 (256-bit bus) or 4 (512-bit bus) of them.
+  const pickLane = (data: Expr, lane: Expr): Expr => {
+    if (cfg.db === 32) return mux(lane, data.bits(255, 128), data.bits(127, 0));
+    if (cfg.db === 64) {
+      const part = (i: number): Expr => data.bits(128 * i + 127, 128 * i);
+      return mux(lane.bit(1), mux(lane.bit(0), part(3), part(2)), mux(lane.bit(0), part(1), part(0)));
+    }
+    return data.trunc(128);
+  };
+  const fifoRec = lay.desc.unpack(dma.descFifo.out.data);
   // A descriptor of the read beyond what its turn takes (idx >= take): not decided now, but written to
   // the cache, where the context's next turn finds it (a cached meta entry later in the stream).
   const isExtra = dcache ? m.named('chk_is_extra', mrec0.cached.not().and(idx.resize(3).ge(mrec0.take))) : lit(0, 1);
   const fill = dcache ? m.named('chk_fill', st.is('IDLE').and(metaOut.valid).and(isExtra).and(dma.descFifo.out.valid)) : lit(0, 1);
   const cacheAddr = (ctx: Expr, seq: Expr): Expr => cat(ctx, seq.bits(log2Ceil(DCACHE_SLOTS) - 1, 0));
-  if (dcache) m.when(fill, () => dcache.write(cacheAddr(mrec0.ctx, headSeqNow), dma.descFifo.out.data));
+  if (dcache) {
+    const rec = lay.cached.pack({ data: pickLane(fifoRec.data, laneNow), err: fifoRec.err });
+    m.when(fill, () => dcache.write(cacheAddr(mrec0.ctx, headSeqNow), rec));
+  }
   const start = m.named('chk_start', st.is('IDLE').and(metaOut.valid).and(isExtra.not()));
   const expRd = mems.exp.mem.read(mrec0.ctx, { enable: start, name: 'chk_exp_rd' });
   // The descriptor of a cached entry, read at `start` like the expected seq (written by a fill at
@@ -151,7 +168,7 @@ export function sequenceCheck(
     ctx: held('chk_q_ctx', mrec0.ctx),
     seq: held('chk_q_seq', headSeqNow),
     probe: held('chk_q_probe', mrec0.probe.and(idx.eq(0))),
-    lane: held('chk_q_lane', mrec0.lane),
+    lane: held('chk_q_lane', laneNow),
     base: held('chk_q_base', mrec0.base),
     log2: held('chk_q_log2', mrec0.log2),
     n: held('chk_q_n', mrec0.n),
@@ -170,25 +187,20 @@ export function sequenceCheck(
   const hqExtra = m.reg('chk_hq_extra', undefined, { reset: 0 });
   hqCtx.set(mrec0.ctx);
   hqSeq.set(headSeqNow);
-  hqLane.set(mrec0.lane);
+  hqLane.set(laneNow);
   hqN.set(mrec0.n);
   hqCached.set(mrec0.cached);
   hqExtra.set(isExtra);
   const headFresh = m.named('chk_head_fresh', hqValid.or(metaOut.valid.not()));
 
-  // The descriptor's 128 bits in a beat that holds 2 (256-bit bus) or 4 (512-bit bus) of them.
-  const pickLane = (data: Expr, lane: Expr): Expr => {
-    if (cfg.db === 32) return mux(lane, data.bits(255, 128), data.bits(127, 0));
-    if (cfg.db === 64) {
-      const part = (i: number): Expr => data.bits(128 * i + 127, 128 * i);
-      return mux(lane.bit(1), mux(lane.bit(0), part(3), part(2)), mux(lane.bit(0), part(1), part(0)));
-    }
-    return data.trunc(128);
-  };
   // CMP of a cached entry decides the descriptor read from the cache, with its error bit, as a fetched one.
   const fromCache = st.is('CMP').and(mrec.cached);
-  const headRec = lay.desc.unpack(cacheRd ? mux(fromCache, cacheRd, dma.descFifo.out.data) : dma.descFifo.out.data);
-  const head = descFields(m.named('chk_head_desc', pickLane(headRec.data, mux(st.is('CONT'), hqLane, mrec.lane))));
+  const fifoDesc = pickLane(fifoRec.data, mux(st.is('CONT'), hqLane, mrec.lane));
+  const cacheRec = cacheRd ? lay.cached.unpack(cacheRd) : undefined;
+  const headRec = cacheRec
+    ? { data: mux(fromCache, cacheRec.data, fifoDesc), err: mux(fromCache, cacheRec.err, fifoRec.err) }
+    : { data: fifoDesc, err: fifoRec.err };
+  const head = descFields(m.named('chk_head_desc', headRec.data));
   const contLane = m.reg('chk_cont_lane', cfg.laneW > 1 ? UInt(cfg.laneW) : undefined, { reset: 0 });
   const contRec = lay.desc.unpack(dma.contData);
   const cont = descFields(m.named('chk_cont_desc', pickLane(contRec.data, contLane)));
@@ -319,8 +331,9 @@ export function sequenceCheck(
   // A descriptor of the meta entry is done (decided, or filled into the cache); only fetched ones
   // leave the descriptor queue.
   const entryPop = m.named('chk_entry_pop', any(cmpGo, useHead, fill));
-  const descPop = m.named('chk_desc_pop', any(cmpGo.and(mrec.cached.not()), useHead, fill));
   const lastOfRead = idx.eq(mux(fill, mrec0.n, mux(st.is('CONT'), hqN, mrec.n)));
+  const descDone = any(cmpGo.and(mrec.cached.not()), useHead, fill);
+  const descPop = m.named('chk_desc_pop', beatBatch ? descDone.and(lastOfRead) : descDone);
   metaOut.ready.set(entryPop.and(lastOfRead));
   dma.descFifo.out.ready.set(descPop);
   m.when(entryPop, () => idx.set(mux(lastOfRead, lit(0, 2), idx.addWrap(1))));

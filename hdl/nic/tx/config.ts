@@ -39,7 +39,9 @@ export interface TxConfig {
    */
   readonly descInflight: number;
   /**
-   * Depth of the fetched-descriptor buffer (the read credits); 128 on a 512-bit bus (descInflight). With the descriptor cache, 64: a
+   * Depth of the fetched-descriptor buffer (the read credits), in DMA beats: on a 512-bit bus an entry
+   * is a read's one beat of up to 4 descriptors; 128 there (descInflight). With the descriptor cache
+   * on a 128-bit bus, 64: a
    * prefetched block waits there until the check reaches its entry behind up to descInflight
    * descriptors of the stream, on top of the read's latency (with 32, 256 contexts at 60 bytes
    * reached 0.958 of line rate, at 64 as at 32 read slots).
@@ -86,8 +88,9 @@ export interface TxConfig {
   readonly dmaErrW: number;
   /**
    * The per-context descriptor cache (docs/tx-engine.md, *Descriptor cache*): on a 128-bit bus a batched
-   * read fetches up to 4 descriptors whatever the turn's quota, and those beyond it wait in block RAM
-   * for the context's next turns. Off on other buses, where reads are one descriptor each.
+   * read fetches up to 4 descriptors (4 beats) whatever the turn's quota, on a 512-bit bus up to 4 lanes
+   * of its one beat, and those beyond the quota wait in block RAM for the context's next turns. Off on
+   * 64- and 256-bit buses, where reads are one descriptor each.
    */
   readonly dcache: boolean;
   /**
@@ -139,7 +142,7 @@ export function txConfig(p: NicParams, w: NicWidths): TxConfig {
     minFrame: d.minFrameBytes,
     quantum: p.TX_QUANTUM,
     dmaErrW: bitsFor(2 * fragDepth + Math.ceil(d.maxFrameBytes / burstWindow)),
-    dcache: db === 16,
+    dcache: db === 16 || db === 64,
     laneW: db === 64 ? 2 : 1,
   });
 }

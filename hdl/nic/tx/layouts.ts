@@ -32,6 +32,11 @@ export function txLayouts(cfg: TxConfig) {
       ['data', Math.max(128, cfg.db * 8)],
       ['err', 1],
     ] as const),
+    /** A descriptor in the descriptor cache: its own 128 bits (picked from its beat on a 512-bit bus). */
+    cached: new RecordLayout([
+      ['data', 128],
+      ['err', 1],
+    ] as const),
     /** One buffer of a frame. */
     frag: new RecordLayout([
       ['addr', 64],

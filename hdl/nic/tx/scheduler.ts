@@ -120,7 +120,7 @@ export interface FetcherDeps {
   readonly bound?: { readonly prod: Memory; readonly descPop: Expr; readonly takenPop?: Expr };
 }
 
-/** Descriptors per read at most (one 64-byte burst on a 128-bit bus). */
+/** Descriptors per read at most: one aligned 64-byte block (4 beats on a 128-bit bus, one beat on a 512-bit bus). */
 export const FETCH_BATCH = 4;
 
 export interface Fetcher {
@@ -379,7 +379,8 @@ export function fetcher(
   serveW.set(serve);
   ar.valid.set(wantAr.and(serveMode.not()));
   ar.addr.set(descReadAddr(cfg, addr));
-  ar.len.set(cfg.db < 16 ? lit(1, 8) : k.subWrap(1).resize(8));
+  // (On a 512-bit bus a read is one beat, which holds the whole block.)
+  ar.len.set(cfg.db < 16 ? lit(1, 8) : cfg.db === 64 ? lit(0, 8) : k.subWrap(1).resize(8));
   const entry = m.named('fetch_entry', issue.or(serve));
   taken.set(taken.addWrap(mux(entry, keep.resize(takenW), lit(0, takenW))).subWrap(mux(takenPop, lit(1, takenW), lit(0, takenW))));
   metaIn.valid.set(entry);
@@ -484,8 +485,8 @@ function min3(a: Expr, b: Expr): Expr {
 }
 
 /**
- * How many descriptors the next read of the turn fetches: at most FETCH_BATCH (on a 128-bit bus; 1
- * otherwise), and never past TX_PROD, the ring's end, an aligned 64-byte block (so never across 4 KiB),
+ * How many descriptors the next read of the turn fetches: at most FETCH_BATCH (on 128- and 512-bit
+ * buses; 1 otherwise), and never past TX_PROD, the ring's end, an aligned 64-byte block (so never across 4 KiB),
  * the slot of cpl + ring size, or the turn's quota (unless the context is alone); it is issued once the
  * descriptor buffer has room for all of it (credits returned as the check pops descriptors). With a cap set, one per read: the shaper reserves one frame
  * per fetch.
@@ -502,7 +503,8 @@ function batchSize(m: ModuleBuilder, cfg: TxConfig, d: BatchDeps) {
   let k = min3(nPosted, clamp4(ring.subWrap(slot)));
   k = min3(k, clamp4(ring.subWrap(inUse)));
   k = mux(d.clampToQuota, min3(k, clamp4(d.quota)), k);
-  if (cfg.db === 16) k = min3(k, lit(4, 3).subWrap(d.addr.bits(5, 4).resize(3)));
+  // Within the read's aligned 64-byte block: 4 beats at 128 bits, the lanes of one beat at 512.
+  if (cfg.db === 16 || cfg.db === 64) k = min3(k, lit(4, 3).subWrap(d.addr.bits(5, 4).resize(3)));
   else k = lit(1, 3);
   if (d.capped) k = mux(d.capped, lit(1, 3), k);
   const kk = m.named('fetch_batch', k);
@@ -510,8 +512,10 @@ function batchSize(m: ModuleBuilder, cfg: TxConfig, d: BatchDeps) {
   // full, credits come back one at a time, and short reads would cost a host read slot each.
   // Counted per entry of the fetch stream (a read, or a take from the descriptor cache, `entry` and
   // `n` as the fetcher sets them), returned per descriptor the check is done with.
-  const credit = m.named('fetch_credit', free.ge(kk.resize(free.width)));
-  const inc = mux(d.issue, kk.resize(usedW), lit(0, usedW));
+  // (On a 512-bit bus the buffer holds beats: a read of up to 4 descriptors is one entry.)
+  const beats = cfg.db === 64 ? lit(1, 3) : kk;
+  const credit = m.named('fetch_credit', free.ge(beats.resize(free.width)));
+  const inc = mux(d.issue, beats.resize(usedW), lit(0, usedW));
   used.set(used.addWrap(inc).subWrap(mux(d.descPop, lit(1, usedW), lit(0, usedW))));
   return { k: kk, posted, credit, ahead, nPosted };
 }
