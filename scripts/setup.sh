@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs what the project needs and is missing: Verilator and Icarus Verilog from Debian's packages,
-# npm packages from the lock file. Quiet and quick when everything is already there.
+# Installs what the project needs and is missing: Verilator, Icarus Verilog and z3 from Debian's
+# packages, npm packages from the lock file. Quiet and quick when everything is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,11 +10,14 @@ if [ "$node_major" -lt 20019 ]; then
   exit 1
 fi
 
-# Debian packages: Verilator (the simulator every RTL test uses) and Icarus Verilog (the 4-state
-# simulator of the F-7 tests). As root the missing ones are installed; otherwise the command is printed.
+# Debian packages: Verilator (the simulator every RTL test uses), Icarus Verilog (the 4-state
+# simulator of the F-7 tests) and z3 (the native proof engine of `cdna prove` and test/formal; without
+# it the proofs run on yosys' sat, slower). As root the missing ones are installed; otherwise the
+# command is printed.
 missing=()
 command -v verilator >/dev/null 2>&1 || missing+=(verilator)
 command -v iverilog >/dev/null 2>&1 && command -v vvp >/dev/null 2>&1 || missing+=(iverilog)
+command -v z3 >/dev/null 2>&1 || missing+=(z3)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "setup: installing ${missing[*]} from Debian's packages..." >&2
