@@ -273,8 +273,8 @@ export function rxEngine(p: NicParams, opts: RxOptions = {}) {
         relPtr: fb.io.rel_ptr,
       }));
       const writer = dmaWriter(m, c, axi, ports, pw, disp.job, disp.work, cs.doneUpd, { take: cs.dmaErrTake, busy: cs.dmaErrBusy });
-      canCopy.set(writer.canCopy);
-      canRelease.set(writer.canRelease);
+      canCopy.set(writer.canAsk);
+      canRelease.set(writer.canAskRelease);
       done.valid.set(writer.done.valid);
       done.ctx.set(writer.done.ctx);
       done.seq.set(writer.done.seq);

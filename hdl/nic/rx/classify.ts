@@ -1,11 +1,11 @@
 /**
  * Classification: takes the next stored frame from the frame buffers (round-robin between the MAC and
  * the loopback buffer when both hold one), looks its destination MAC up in the MAC table, and queues
- * it with the verdict: unicast hit (and the context), unicast miss, multicast or broadcast. It runs
- * ahead of the dispatcher, so the lookup's latency is hidden behind the previous frame's copies.
+ * it with the verdict: unicast hit (and the context), unicast miss, multicast or broadcast. Lookups are
+ * pipelined (a frame a cycle) and run ahead of the dispatcher, so their latency is hidden.
  * Until the table's reset sweep has ended, stored frames wait in their buffers (F-6).
  */
-import { Bool, cat, type Expr, fsm, lit, type ModuleBuilder, mux, UInt } from '../../../generator/index.js';
+import { Bool, cat, type Expr, lit, type ModuleBuilder, mux, UInt } from '../../../generator/index.js';
 import type { RxConfig } from './config.js';
 import { flopQueue } from './flopQueue.js';
 import { MAC_W } from './frameBuffer.js';
@@ -49,45 +49,53 @@ export interface Classified {
 
 export function classify(m: ModuleBuilder, c: RxConfig, sources: StatusSource[], pw: number, mac: MacPort): Classified {
   const { ctxW, lenW } = c;
-  const st = fsm(m, 'cls_state', ['IDLE', 'LOOK1', 'LOOK2'] as const);
-  const q = flopQueue(m, 'cls', 1 + 2 * pw + lenW + 2 + 1 + 2 * ctxW, 4);
+  // A frame may be taken every cycle: its lookup is in flight for two (the table's read, then its
+  // compare), its fields travel beside it, and it is queued with the answer. The queue keeps room for
+  // the lookups in flight, so none is ever lost.
+  const depth = 8;
+  const q = flopQueue(m, 'cls', 1 + 2 * pw + lenW + 2 + 1 + 2 * ctxW, depth);
   const s0 = sources[0] as StatusSource;
   const s1 = sources[1];
   const last = m.reg('cls_last', Bool, { reset: 0 });
   // Round-robin between the two buffers.
   const pick1 = s1 ? m.named('cls_pick_lb', s1.valid.and(s0.valid.not().or(last.not()))) : lit(0, 1);
   const anyValid = s1 ? s0.valid.or(s1.valid) : s0.valid;
-  const take = m.named('cls_take', st.is('IDLE').and(anyValid).and(q.full.not()).and(mac.ready));
+  const room = m.named('cls_room', q.count.le(depth - 3));
+  const take = m.named('cls_take', anyValid.and(room).and(mac.ready));
   s0.ready.set(take.and(pick1.not()));
   s1?.ready.set(take.and(pick1));
   const sel = (f: (s: StatusSource) => Expr) => (s1 ? mux(pick1, f(s1), f(s0)) : f(s0));
-  const fBuf = m.reg('cls_buf', Bool, { reset: 0 });
-  const fStart = m.reg('cls_start', UInt(pw), { reset: 0 });
-  const fEnd = m.reg('cls_end', UInt(pw), { reset: 0 });
-  const fLen = m.reg('cls_len', UInt(lenW), { reset: 0 });
-  const fMac = m.reg('cls_mac', UInt(MAC_W), { reset: 0 });
-  const fSrc = m.reg('cls_src', UInt(ctxW), { reset: 0 });
   const srcOf = (s: StatusSource) => (s.src ? fitWidth(s.src, ctxW) : lit(0, ctxW));
-  m.when(take, () => {
-    fBuf.set(pick1);
-    fStart.set(sel((s) => fitWidth(s.start, pw)));
-    fEnd.set(sel((s) => fitWidth(s.end, pw)));
-    fLen.set(sel((s) => s.len));
-    fMac.set(sel((s) => s.mac));
-    fSrc.set(sel(srcOf));
-    last.set(pick1);
-    st.goto('LOOK1');
+  // Stage 1 (the table reads), then stage 2 (the compare): the frame's fields beside its lookup.
+  const stageOf = (k: number) => ({
+    buf: m.reg(`cls_buf${k}`, Bool, { reset: 0 }),
+    start: m.reg(`cls_start${k}`, UInt(pw), { reset: 0 }),
+    end: m.reg(`cls_end${k}`, UInt(pw), { reset: 0 }),
+    len: m.reg(`cls_len${k}`, UInt(lenW), { reset: 0 }),
+    mac: m.reg(`cls_mac${k}`, UInt(MAC_W), { reset: 0 }),
+    src: m.reg(`cls_src${k}`, UInt(ctxW), { reset: 0 }),
   });
+  const f1 = stageOf(1);
+  const f2 = stageOf(2);
+  m.when(take, () => {
+    f1.buf.set(pick1);
+    f1.start.set(sel((s) => fitWidth(s.start, pw)));
+    f1.end.set(sel((s) => fitWidth(s.end, pw)));
+    f1.len.set(sel((s) => s.len));
+    f1.mac.set(sel((s) => s.mac));
+    f1.src.set(sel(srcOf));
+    last.set(pick1);
+  });
+  for (const k of Object.keys(f1) as (keyof typeof f1)[]) f2[k].set(f1[k]);
   mac.valid.set(take);
   mac.mac.set(sel((s) => s.mac));
-  m.when(st.is('LOOK1'), () => st.goto('LOOK2'));
-  m.when(st.is('LOOK2'), () => st.goto('IDLE'));
 
+  const fMac = f2.mac;
   const bcast = fMac.eq(lit((1n << BigInt(MAC_W)) - 1n, MAC_W));
   // The I/G bit: bit 0 of the first octet, which is the most significant of the 48-bit value.
   const mcast = fMac.bit(40).and(bcast.not());
-  q.push.set(st.is('LOOK2').and(mac.respValid));
-  q.pushData.set(cat(fBuf, fStart, fEnd, fLen, bcast, mcast, mac.hit, fitWidth(mac.ctx, ctxW), fSrc));
+  q.push.set(mac.respValid);
+  q.pushData.set(cat(f2.buf, f2.start, f2.end, f2.len, bcast, mcast, mac.hit, fitWidth(mac.ctx, ctxW), f2.src));
 
   const h = q.head;
   let at = h.width;

@@ -12,7 +12,7 @@ export interface RxOptions {
   loopBufferBytes?: number;
   /** Descriptors prefetched per context (a power of two, 1..64); default scales down as N_CTX grows. */
   descCache?: number;
-  /** Frames between buffer assignment and completion that may be in flight at once (power of two, 2..256). */
+  /** Frames between buffer assignment and completion that may be in flight at once (power of two, 8..256). */
   jobs?: number;
   /**
    * Descriptors per refill batch (2 or 4; default 4, a 64-byte block): the aligned block a refill
@@ -98,7 +98,8 @@ export function rxConfig(p: NicParams, o: RxOptions = {}): RxConfig {
   if (descCache > 2 ** (p.SEQ_W - 1)) {
     throw new RangeError(`rxEngine: descCache=${descCache} is refused: it must not exceed 2^(SEQ_W-1) = ${2 ** (p.SEQ_W - 1)}`);
   }
-  const jobs = pow2In('jobs', o.jobs ?? 128, 2, 256);
+  // At least 8: the dispatcher keeps room for the requests awaiting their answers (dispatch.ts).
+  const jobs = pow2In('jobs', o.jobs ?? 128, 8, 256);
   const fetchBlock = pow2In('fetchBlock', o.fetchBlock ?? 4, 2, 4);
   return Object.freeze({
     p,

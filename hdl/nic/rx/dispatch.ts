@@ -10,7 +10,7 @@
  * the context-state unit, R-5), so a context without buffers never holds up the others. After the
  * last copy the frame's buffer space is released, in order, behind the copies' payload reads.
  */
-import { Bool, type Expr, fsm, lit, type ModuleBuilder, UInt } from '../../../generator/index.js';
+import { any, Bool, cat, type Expr, fsm, lit, type ModuleBuilder, UInt } from '../../../generator/index.js';
 import { lowestSetBit } from '../../../generator/lib/priorityEncoder.js';
 import type { Classified } from './classify.js';
 import type { RxConfig } from './config.js';
@@ -23,9 +23,17 @@ export interface DispatchInputs {
   mcastEn: Expr;
   consumeTake: Expr;
   result: { valid: Expr; kind: Expr; addr: Expr; slot: Expr; seq: Expr; doneBase: Expr };
+  /**
+   * The writer has room for a job and its work item even after every entry of the answer line
+   * (ANSWER_LATENCY of them) has been queued: a request may go out while earlier ones await their answers.
+   */
   canCopy: Expr;
+  /** The same for a release-only work item. */
   canRelease: Expr;
 }
+
+/** Cycles from a consume request taken by the context-state unit to its answer (ctxState: SELECT, READ, DECIDE). */
+export const ANSWER_LATENCY = 3;
 
 export interface DispatchOutputs {
   consume: { valid: Expr; ctx: Expr; len: Expr };
@@ -36,8 +44,11 @@ export interface DispatchOutputs {
    */
   work: { valid: Expr; copy: Expr; release: Expr; buf: Expr; end: Expr };
   nomatch: Expr;
-  /** For the V-3 proof (hdl/nic/rx/dispatchProof.ts): the contexts still to ask, and a copy awaiting its answer. */
-  formal: { targets: Expr; waiting: Expr };
+  /**
+   * For the V-3 proof (hdl/nic/rx/dispatchProof.ts): the contexts still to ask; an entry entering the
+   * answer line now; and the line's stages (valid, copy, context), oldest last.
+   */
+  formal: { targets: Expr; enter: Expr; line: { valid: Expr; copy: Expr; ctx: Expr }[] };
 }
 
 /**
@@ -56,7 +67,7 @@ export function dispatch(
 ): DispatchOutputs {
   const n = c.nCtx;
   const ctxW = c.ctxW;
-  const st = fsm(m, 'disp_state', ['LOAD', 'COPY', 'WAIT'] as const);
+  const st = fsm(m, 'disp_state', ['LOAD', 'COPY'] as const);
   const ok = m.named('disp_ok', i.en.and(i.quiesce.not()));
   const onehot = (ctx: Expr) => (n === 1 ? lit(1, 1) : lit(1, n).shl(ctx));
   const notSelf = f.buf.eq(1).repeat(n).and(onehot(f.src)).not();
@@ -71,11 +82,10 @@ export function dispatch(
   const fStart = m.reg('disp_start', UInt(pw), { reset: 0 });
   const fEnd = m.reg('disp_end', UInt(pw), { reset: 0 });
   const fLen = m.reg('disp_len', UInt(c.lenW), { reset: 0 });
-  const cur = m.reg('disp_ctx', UInt(ctxW), { reset: 0 });
   const nomatch = m.reg('disp_nomatch', Bool, { reset: 0 });
   nomatch.set(0);
 
-  // Loads the next classified frame (in the cycle its predecessor is finished, when there is one).
+  // Loads the next classified frame (in the cycle its predecessor's last entry goes out, when there is one).
   const load = () => {
     f.pop.set(lit(1, 1));
     fBuf.set(f.buf);
@@ -96,56 +106,96 @@ export function dispatch(
   f.pop.set(lit(0, 1));
   m.when(st.is('LOAD').and(f.valid), load);
 
-  const workValid = m.wire('disp_work_valid', Bool, { init: 0 });
-  const workCopy = m.wire('disp_work_copy', Bool, { init: 0 });
-  const workRelease = m.wire('disp_work_release', Bool, { init: 0 });
+  // The answer line: one entry per buffer request taken (and per release-only frame), shifted every
+  // cycle so that a request's entry leaves in the cycle the context-state unit answers it (a fixed
+  // ANSWER_LATENCY later). Requests for the next copies, and the next frames, go out meanwhile: a
+  // frame per cycle when each has one target on a different context (the unit itself holds back a
+  // request for a context still in its pipeline, so copies to one context stay in order and each sees
+  // the state the previous one left).
+  const entryW = 1 + 1 + ctxW + 1 + 2 * pw + c.lenW;
+  const enter = m.wire('disp_enter', Bool, { init: 0 });
+  const enterCopy = m.wire('disp_enter_copy', Bool, { init: 0 });
+  const enterLast = m.wire('disp_enter_last', Bool, { init: 0 });
   const next = lowestSetBit(m, 'disp_next', targets);
   const nextCtx = fitWidth(next.index, ctxW);
-  const asking = m.named('disp_asking', st.is('COPY').and(next.valid).and(i.canCopy));
+  const lineV: Expr[] = [];
+  const lineD: Expr[] = [];
+  let prevV: Expr = enter;
+  let prevD: Expr = cat(enterCopy, enterLast, nextCtx, fBuf, fStart, fEnd, fLen);
+  for (let k = 1; k <= ANSWER_LATENCY; k++) {
+    const v = m.reg(`disp_line${k}_valid`, Bool, { reset: 0 });
+    const d = m.reg(`disp_line${k}`, UInt(entryW), { reset: 0 });
+    v.set(prevV);
+    d.set(prevD);
+    lineV.push(v);
+    lineD.push(d);
+    prevV = v;
+    prevD = d;
+  }
+  const field = (d: Expr) => {
+    let at = entryW;
+    const take = (w: number) => {
+      at -= w;
+      return d.bits(at + w - 1, at);
+    };
+    return { copy: take(1), last: take(1), ctx: take(ctxW), buf: take(1), start: take(pw), end: take(pw), len: take(c.lenW) };
+  };
+
+  // A context with a request still in the line is not asked again until that one is answered: its
+  // next request would only wait in the unit (which runs one operation per context at a time), and
+  // the cycle in between lets that context's fetched descriptors and doorbells in (a consume every
+  // cycle it was free kept them out, and the context ran out of buffers it had).
+  const inLine = m.named(
+    'disp_in_line',
+    any(...lineV.map((v, k) => v.and(field(lineD[k] as Expr).copy).and(field(lineD[k] as Expr).ctx.eq(nextCtx)))),
+  );
+  const asking = m.named('disp_asking', st.is('COPY').and(next.valid).and(i.canCopy).and(inLine.not()));
+  const rest = m.named('disp_rest', n === 1 ? lit(0, 1) : targets.and(onehot(nextCtx).not()).orR());
   m.when(st.is('COPY'), () => {
-    // No (more) target: release the frame's space.
+    // No target at all: the frame's space is released (in order, behind the copies ahead of it).
     m.when(next.valid.not().and(i.canRelease), () => {
-      workValid.set(1);
-      workRelease.set(1);
+      enter.set(1);
+      enterLast.set(1);
       finish();
     });
     m.when(asking.and(i.consumeTake), () => {
-      cur.set(nextCtx);
-      st.goto('WAIT');
+      if (n === 1) targets.set(0);
+      else targets.atIndex(nextCtx).set(0);
+      enter.set(1);
+      enterCopy.set(1);
+      enterLast.set(rest.not());
+      m.when(rest.not(), finish);
     });
   });
-  // The writer had room for a job and its work item when the request went out; only we fill them.
-  const waiting = st.is('WAIT').and(i.result.valid);
-  const granted = m.named('disp_granted', waiting.and(i.result.kind.eq(CONSUME.OK)));
-  const rest = m.named('disp_rest', n === 1 ? lit(0, 1) : targets.and(onehot(cur).not()).orR());
-  const lastCopy = m.named('disp_last', waiting.and(rest.not()));
-  m.when(waiting, () => {
-    if (n === 1) targets.set(0);
-    else targets.atIndex(cur).set(0);
-    st.goto('COPY');
-    m.when(granted.or(lastCopy), () => {
-      workValid.set(1);
-      workCopy.set(granted);
-      workRelease.set(lastCopy);
-    });
-    m.when(lastCopy, finish);
-  });
+
+  // The oldest entry meets its answer: a buffer given becomes a job; the frame's last entry releases it.
+  const out = field(lineD[ANSWER_LATENCY - 1] as Expr);
+  const outV = lineV[ANSWER_LATENCY - 1] as Expr;
+  const granted = m.named('disp_granted', outV.and(out.copy).and(i.result.valid).and(i.result.kind.eq(CONSUME.OK)));
+  const lastOut = m.named('disp_last', outV.and(out.last));
 
   return {
     consume: { valid: asking, ctx: nextCtx, len: fLen },
     job: {
       valid: granted,
-      buf: fBuf,
-      start: fStart,
-      len: fLen,
-      ctx: cur,
+      buf: out.buf,
+      start: out.start,
+      len: out.len,
+      ctx: out.ctx,
       addr: i.result.addr,
       slot: i.result.slot,
       seq: i.result.seq,
       doneBase: i.result.doneBase,
     },
-    work: { valid: workValid, copy: workCopy, release: workRelease, buf: fBuf, end: fEnd },
+    work: { valid: granted.or(lastOut), copy: granted, release: lastOut, buf: out.buf, end: out.end },
     nomatch,
-    formal: { targets, waiting: st.is('WAIT') },
+    formal: {
+      targets,
+      enter,
+      line: lineV.map((v, k) => {
+        const e = field(lineD[k] as Expr);
+        return { valid: v, copy: e.copy, ctx: e.ctx };
+      }),
+    },
   };
 }

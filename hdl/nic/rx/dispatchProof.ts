@@ -104,14 +104,26 @@ export function dispatchProof(p: NicParams, opts: { mutation?: DispatchMutation 
     m.when(d.consume.valid, () =>
       m.assert(fSelected.bit(d.consume.ctx), "V-3: a buffer is requested only for a context selected for the frame's destination"),
     );
+    // Requests await their answers in the dispatcher's answer line while the next frame loads: the
+    // selection of each entry's frame travels beside it (taken as it enters, before a load replaces it).
+    const lineSel: Expr[] = [];
+    let prevSel: Expr = fSelected;
+    d.formal.line.forEach((_, k) => {
+      const g = m.ghost(`f_line${k + 1}_selected`, UInt(n), { reset: 0, next: () => prevSel });
+      lineSel.push(g);
+      prevSel = g;
+    });
+    const outSel = lineSel[lineSel.length - 1] as Expr;
     m.when(d.job.valid, () =>
-      m.assert(fSelected.bit(d.job.ctx), "V-3: a copy is written only to a context selected for the frame's destination"),
+      m.assert(outSel.bit(d.job.ctx), "V-3: a copy is written only to a context selected for the frame's destination"),
     );
     // Invariants that make the proof inductive.
     m.assert(d.formal.targets.and(fSelected.not()).eq(0), 'V-3 (invariant): the contexts still to ask are selected ones');
-    m.when(d.formal.waiting, () =>
-      m.assert(fSelected.bit(d.job.ctx), 'V-3 (invariant): the copy awaiting its answer is for a selected context'),
-    );
+    d.formal.line.forEach((e, k) => {
+      m.when(e.valid.and(e.copy), () =>
+        m.assert((lineSel[k] as Expr).bit(e.ctx), 'V-3 (invariant): a copy awaiting its answer is for a selected context'),
+      );
+    });
 
     // Covers: each rule in use, the one that skips someone included.
     const latch = (name: string, v: Expr): Expr => m.ghost(name, Bool, { reset: 0, next: (s) => mux(pop, v, s) });

@@ -29,6 +29,7 @@ import { Bool, cat, type Expr, lit, type MasterPorts, type ModuleBuilder, mux, U
 import { COMPLETION, DESC_FLAGS, DESCRIPTOR } from '../../descriptors.js';
 import type { dmaSpec } from '../interfaces.js';
 import type { RxConfig } from './config.js';
+import { ANSWER_LATENCY } from './dispatch.js';
 import { flopQueue } from './flopQueue.js';
 import { fitWidth, log2 } from './widths.js';
 
@@ -61,6 +62,13 @@ export interface DmaWriterOutputs {
   canCopy: Expr;
   /** A release item can be queued now. */
   canRelease: Expr;
+  /**
+   * A buffer request may go out now: its job and work item, and those of every request still awaiting
+   * its answer (dispatch.ts, ANSWER_LATENCY), will find room.
+   */
+  canAsk: Expr;
+  /** The same for a release-only work item. */
+  canAskRelease: Expr;
   done: { valid: Expr; ctx: Expr; seq: Expr };
   intr: { valid: Expr; ctx: Expr };
   /** A failed burst for the context-state unit (see CtxStateInputs.dmaErr). */
@@ -80,8 +88,6 @@ export interface DmaWriterOutputs {
     pay: Expr;
     payW: Expr;
     alloc: Expr;
-    /** The data side loads the job at `payW` now. */
-    startW: Expr;
     /** A payload W beat is taken now, and it is its job's last. */
     payFire: Expr;
     lastBeat: Expr;
@@ -129,7 +135,14 @@ export function dmaWriter(
   // `crIss`; the seq at `crIss` and `tail`; the context at `wbIss`, a B's job and `tail`.
   const jobAddr = m.memory('rx_job_addr', { width: 64, depth: J });
   const jobLen = m.memory('rx_job_len', { width: c.lenW, depth: J });
-  const jobW = m.memory('rx_job_w', { width: 1 + pw + ds, depth: J });
+  // The reader's fields (buffer, start, words to read) and the aligner's (byte offset, words in,
+  // beats out, lanes of the last beat), worked out as the job is queued so that neither side adds
+  // anything before it uses them.
+  const jobRdW = 1 + pw + c.lenW;
+  const jobAlW = ds + 2 * c.lenW + ds + 1;
+  const jobRd = m.memory('rx_job_rd', { width: jobRdW, depth: J });
+  // Zero at power-up: the aligner reads it at payW into wdata and wstrb even before a first job (never X).
+  const jobAl = m.memory('rx_job_al', { width: jobAlW, depth: J, init: Array.from({ length: J }, () => 0) });
   const jobSlot = m.memory('rx_job_slot', { width: 64, depth: J });
   const jobDoneBase = m.memory('rx_job_done_base', { width: 64, depth: J });
   const jobSeq = m.memory('rx_job_seq', { width: seqW, depth: J });
@@ -139,6 +152,7 @@ export function dmaWriter(
   const alloc = ptr('job_alloc');
   const pay = ptr('job_pay');
   const payW = ptr('job_pay_w');
+  const payRd = ptr('job_pay_rd');
   const payAck = ptr('job_pay_ack');
   const wbIss = ptr('job_wb_iss');
   const wbAck = ptr('job_wb_ack');
@@ -146,15 +160,47 @@ export function dmaWriter(
   const crAck = ptr('job_cr_ack');
   const tail = ptr('job_tail');
   const slotOf = (p: Expr) => p.bits(jw - 1, 0);
-  const work = flopQueue(m, 'work', 3 + pw, 8);
+  const workDepth = 16;
+  const work = flopQueue(m, 'work', 3 + pw, workDepth);
   const ringFree = m.named('job_ring_free', alloc.subWrap(tail).lt(J));
   const canCopy = m.named('job_can_copy', ringFree.and(work.full.not()));
+  // The dispatcher asks for buffers ANSWER_LATENCY cycles before their jobs come: room for those too.
+  const ahead = ANSWER_LATENCY + 1;
+  const canAskRelease = m.named('job_can_ask_release', work.count.le(workDepth - ahead));
+  // (The engine has at least 8 jobs, rxConfig; the V-2 proof's writer of 2 is given its jobs directly.)
+  const canAsk = m.named(
+    'job_can_ask',
+    J > ahead
+      ? alloc
+          .subWrap(tail)
+          .le(J - ahead)
+          .and(canAskRelease)
+      : lit(0, 1),
+  );
+  const lenPlus = (len: Expr, extra: Expr) =>
+    len
+      .resize(c.lenW + 1)
+      .addWrap(extra.resize(c.lenW + 1))
+      .addWrap(db - 1)
+      .shr(ds)
+      .trunc(c.lenW);
 
   m.when(job.valid, () => {
     const at = slotOf(alloc);
     jobAddr.write(at, job.addr);
     jobLen.write(at, job.len);
-    jobW.write(at, cat(job.buf, job.start, job.addr.bits(ds - 1, 0)));
+    const off = job.addr.bits(ds - 1, 0);
+    const words = lenPlus(job.len, lit(0, 1));
+    jobRd.write(at, cat(job.buf, job.start, words));
+    // Lanes of the last beat that carry frame bytes: ((off + len - 1) mod db) + 1.
+    const endLanes = job.len
+      .resize(c.lenW + 1)
+      .addWrap(off.resize(c.lenW + 1))
+      .subWrap(1)
+      .bits(ds - 1, 0)
+      .resize(ds + 1)
+      .addWrap(1);
+    jobAl.write(at, cat(off, words, lenPlus(job.len, off), endLanes));
     jobSlot.write(at, job.slot);
     jobDoneBase.write(at, job.doneBase);
     jobSeq.write(at, job.seq);
@@ -193,13 +239,6 @@ export function dmaWriter(
   const aLeft = m.reg('pay_aw_left', UInt(c.lenW), { reset: 0 });
   // {release, buffer, end} to do after the job's last beat.
   const aRel = m.reg('pay_aw_release', UInt(pw + 2), { reset: 0 });
-  const lenPlus = (len: Expr, extra: Expr) =>
-    len
-      .resize(c.lenW + 1)
-      .addWrap(extra.resize(c.lenW + 1))
-      .addWrap(db - 1)
-      .shr(ds)
-      .trunc(c.lenW);
   const cap = (x: Expr, k: Expr) => mux(x.lt(k), x, k);
   const toPage = lit(4096, 13).subWrap(aAddr.bits(11, 0).resize(13)).shr(ds);
   const burstLen = m.named('pay_burst_len', cap(cap(aLeft.resize(13), toPage), lit(256, 13)).trunc(9));
@@ -261,25 +300,26 @@ export function dmaWriter(
         newAw(aAddr, burstLen.subWrap(1).trunc(8), tag, cat(lit(K.PAY, 2), lit(0, 32 - 3 - pw), rel, burstLast, burstLen.resize(16)));
         aAddr.set(aAddr.addWrap(burstLen.resize(64).shl(ds).trunc(64)));
         aLeft.set(aLeft.subWrap(burstLen.resize(c.lenW)));
-        m.when(burstLast, () => {
-          aActive.set(0);
-          pay.set(pay.addWrap(1));
-        });
+        m.when(burstLast, () => aActive.set(0));
       })
       .elseWhen(work.valid.and(wIsCopy.not()), () => {
         itemPush.set(1);
         itemData.set(cat(lit(K.REL, 2), lit(0, 32 - 3 - pw), wRelInfo, lit(0, 1), lit(0, 16)));
         work.pop.set(1);
-      })
-      .elseWhen(work.valid, () => {
-        // A copy: start walking its job's bursts.
-        const off = aj.addr.bits(ds - 1, 0);
-        aActive.set(1);
-        aAddr.set(alignDown(aj.addr));
-        aLeft.set(opts.mutation === 'v2-rx-write-one-beat-more' ? lenPlus(aj.len, off).addWrap(1) : lenPlus(aj.len, off));
-        aRel.set(wRelInfo);
-        work.pop.set(1);
       });
+  });
+  // A copy: start walking its job's bursts as soon as the previous job's are all decided, whatever
+  // the address side decides in that cycle (a write-back or record), so that loading a job costs no
+  // decision: three per frame (payload, write-back, record), as many as the W beats of a short frame.
+  const startCopy = m.named('pay_start_copy', aActive.not().and(work.valid).and(wIsCopy));
+  m.when(startCopy, () => {
+    const off = aj.addr.bits(ds - 1, 0);
+    aActive.set(1);
+    aAddr.set(alignDown(aj.addr));
+    aLeft.set(opts.mutation === 'v2-rx-write-one-beat-more' ? lenPlus(aj.len, off).addWrap(1) : lenPlus(aj.len, off));
+    aRel.set(wRelInfo);
+    pay.set(pay.addWrap(1));
+    work.pop.set(1);
   });
   dma.awid.set(0);
   dma.awaddr.set(awAddr);
@@ -309,74 +349,75 @@ export function dmaWriter(
   });
   m.when(isRel, () => relNow.set(1));
 
-  // The copy whose payload is streaming: loaded from the ring when its first burst comes up.
-  const pjW = rd(jobW, 'pay_w_job', payW);
-  const pj = { buf: pjW.bit(pw + ds), start: pjW.bits(pw + ds - 1, ds), off: pjW.bits(ds - 1, 0), len: rd(jobLen, 'pay_w_job_len', payW) };
-  const pActive = m.reg('pay_w_active', Bool, { reset: 0 });
+  // Reader: the frame words of every job, in ring order, into a queue ahead of the aligner, as soon as
+  // the job is queued (its frame is stored by then, and its space is released only behind its last W
+  // beat): so a job's first beat is ready when its first payload item comes up, and the W channel
+  // goes from one frame's beats to the next with no gap. With frame-buffer words twice as wide as DMA
+  // words, each is read twice and halved.
+  const rjW = rd(jobRd, 'pay_rd_job', payRd);
+  const rj = { buf: rjW.bit(pw + c.lenW), start: rjW.bits(pw + c.lenW - 1, c.lenW), words: rjW.bits(c.lenW - 1, 0) };
+  const rActive = m.reg('pay_rd_active', Bool, { reset: 0 });
   const pBuf = m.reg('pay_buf', Bool, { reset: 0 });
   const pStart = m.reg('pay_start', UInt(pw), { reset: 0 });
   const pK = m.reg('pay_rd_word', UInt(c.lenW), { reset: 0 });
   const pReads = m.reg('pay_reads_left', UInt(c.lenW), { reset: 0 });
-  const pNin = m.reg('pay_in_words', UInt(c.lenW), { reset: 0 });
-  const pOff = m.reg('pay_off', UInt(ds), { reset: 0 });
-  const pTotal = m.reg('pay_total', UInt(c.lenW), { reset: 0 });
-  const pBeat = m.reg('pay_beat', UInt(c.lenW), { reset: 0 });
-  const pEnd = m.reg('pay_end_lanes', UInt(ds + 1), { reset: 0 });
-  const pBurstBeat = m.reg('pay_burst_beat', UInt(9), { reset: 0 });
-  const prev = m.reg('pay_prev', UInt(dmaW), { reset: 0 });
-  m.when(isPay.and(pActive.not()), () => {
-    const off = pj.off;
-    pActive.set(1);
-    pBuf.set(pj.buf);
-    pStart.set(pj.start);
+  m.when(rActive.not().and(payRd.ne(alloc)), () => {
+    rActive.set(1);
+    pBuf.set(rj.buf);
+    pStart.set(rj.start);
     pK.set(0);
-    pReads.set(lenPlus(pj.len, lit(0, 1)));
-    pNin.set(lenPlus(pj.len, lit(0, 1)));
-    pOff.set(off);
-    pTotal.set(lenPlus(pj.len, off));
-    pBeat.set(0);
-    pBurstBeat.set(0);
-    prev.set(0);
-    // Lanes of the last beat that carry frame bytes: ((off + len - 1) mod db) + 1.
-    pEnd.set(
-      pj.len
-        .resize(c.lenW + 1)
-        .addWrap(off.resize(c.lenW + 1))
-        .subWrap(1)
-        .bits(ds - 1, 0)
-        .resize(ds + 1)
-        .addWrap(1),
-    );
+    pReads.set(rj.words);
+    payRd.set(payRd.addWrap(1));
   });
-
-  // Reader: frame words into a short queue, ahead of the aligner. With frame-buffer words twice as
-  // wide as DMA words, each is read twice and halved.
   const ratio = c.bufW / dmaW;
   const lr = log2(ratio);
-  const data = flopQueue(m, 'pay_data', dmaW, 4);
+  const dataDepth = 8;
+  const data = flopQueue(m, 'pay_data', dmaW, dataDepth);
   const inflight = m.reg('pay_rd_inflight', Bool, { reset: 0 });
   const half = m.reg('pay_rd_half', UInt(Math.max(1, lr)), { reset: 0 });
-  const canRead = data.count.resize(4).addWrap(inflight.resize(4)).lt(4);
-  const doRead = m.named('pay_read', pActive.and(pReads.ne(0)).and(canRead));
+  const canRead = data.count.resize(5).addWrap(inflight.resize(5)).lt(dataDepth);
+  const doRead = m.named('pay_read', rActive.and(pReads.ne(0)).and(canRead));
   const wordIdx = m.named('pay_rd_addr', pStart.addWrap(fitWidth(lr > 0 ? pK.shr(lr) : pK, pw)));
   bufs.forEach((b, i) => {
     b.rdAddr.set(fitWidth(wordIdx, b.aw));
     b.rdEn.set(doRead.and(pBuf.eq(i)));
   });
   inflight.set(doRead);
+  // The buffer the word in flight comes from (the reader may have moved on to the next job).
+  const inflightBuf = m.reg('pay_rd_inflight_buf', Bool, { reset: 0 });
   m.when(doRead, () => {
     pK.set(pK.addWrap(1));
     pReads.set(pReads.subWrap(1));
     half.set(lr > 0 ? pK.bits(lr - 1, 0) : lit(0, 1));
+    inflightBuf.set(pBuf);
+    m.when(pReads.eq(1), () => rActive.set(0));
   });
+  // A frame has at least one byte, so a job has a word to read; a zero is never loaded, but would not hang.
+  m.when(rActive.and(pReads.eq(0)), () => rActive.set(0));
   const rdWord =
     bufs.length === 1
       ? (bufs[0] as FrameBufferPort).rdData
-      : mux(pBuf, (bufs[1] as FrameBufferPort).rdData, (bufs[0] as FrameBufferPort).rdData);
+      : mux(inflightBuf, (bufs[1] as FrameBufferPort).rdData, (bufs[0] as FrameBufferPort).rdData);
   data.push.set(inflight);
   data.pushData.set(lr > 0 ? rdWord.part(half, dmaW) : rdWord);
 
-  // Aligner: out beat j carries frame bytes j*db - off .. (j+1)*db - off - 1.
+  // Aligner, on the job at `payW` (the one whose payload items are at the head of the W items): out
+  // beat j carries frame bytes j*db - off .. (j+1)*db - off - 1. Its fields come from the ring as they
+  // were worked out at queueing; only the beat counts and the previous word are state, cleared at the
+  // job's last beat, so the next job's first beat may follow at once.
+  const ajW = rd(jobAl, 'pay_w_job', payW);
+  let at = jobAlW;
+  const alField = (w: number) => {
+    at -= w;
+    return ajW.bits(at + w - 1, at);
+  };
+  const pOff = alField(ds);
+  const pNin = alField(c.lenW);
+  const pTotal = alField(c.lenW);
+  const pEnd = alField(ds + 1);
+  const pBeat = m.reg('pay_beat', UInt(c.lenW), { reset: 0 });
+  const pBurstBeat = m.reg('pay_burst_beat', UInt(9), { reset: 0 });
+  const prev = m.reg('pay_prev', UInt(dmaW), { reset: 0 });
   const needIn = m.named('pay_need_in', pBeat.lt(pNin));
   const cur = mux(needIn, data.head, lit(0, dmaW));
   const offBits = cat(pOff, lit(0, 3));
@@ -390,7 +431,7 @@ export function dmaWriter(
   const lowMask = mux(pBeat.eq(0), ones.shl(pOff), ones);
   const highMask = mux(pBeat.eq(pTotal.subWrap(1)), ones.shr(lit(db, ds + 1).subWrap(pEnd)), ones);
   const outStrb = m.named('pay_wstrb', lowMask.and(highMask));
-  const outAvail = m.named('pay_avail', pActive.and(needIn.not().or(data.valid)));
+  const outAvail = m.named('pay_avail', needIn.not().or(data.valid));
 
   const groups = db / 4;
   const strbGroups: Expr[] = [];
@@ -410,7 +451,8 @@ export function dmaWriter(
     m.when(needIn, () => prev.set(cur));
     // The job's last beat: the next payload item belongs to the next copy.
     m.when(burstEnd.and(itWord.bit(0)), () => {
-      pActive.set(0);
+      pBeat.set(0);
+      prev.set(0);
       payW.set(payW.addWrap(1));
       relNow.set(itWord.bit(1));
     });
@@ -502,6 +544,8 @@ export function dmaWriter(
   return {
     canCopy,
     canRelease: work.full.not(),
+    canAsk,
+    canAskRelease,
     // notify excludes doneUpd.valid; selecting by notify keeps the idle value off the job ring (never X).
     done: { valid: notify.or(doneUpd.valid), ctx: mux(notify, tailCtx, doneUpd.ctx), seq: mux(notify, seqOf, doneUpd.seq) },
     intr: { valid: notify, ctx: tailCtx },
@@ -518,18 +562,12 @@ export function dmaWriter(
         .and(wantCr.not())
         .and(wantWb.and(wbFailed.not().or(undoFree)).not())
         .and(wantPay),
-      startCopy: canDecide
-        .and(wantCr.not())
-        .and(wantWb.and(wbFailed.not().or(undoFree)).not())
-        .and(wantPay.not())
-        .and(work.valid)
-        .and(wIsCopy),
+      startCopy,
       burstLen,
       burstLast,
       pay,
       payW,
       alloc,
-      startW: isPay.and(pActive.not()),
       payFire,
       lastBeat: payFire.and(burstEnd).and(itWord.bit(0)),
     },

@@ -171,14 +171,15 @@ export function writeProof(p: NicParams, opts: { mutation?: DmaWriterMutation } 
       m.when(awLast, () => m.assert(awEnd.eq(span), "V-2: a job's last payload burst ends with the beat of its buffer's last byte"));
     });
 
-    // Data side: the job whose beats stream, and the beat number in it.
-    const wA = m.ghost('f_w_job_addr', UInt(64), { reset: 0, next: (s) => mux(f.startW, pick(gAddr, f.payW), s) });
-    const wL = m.ghost('f_w_job_len', UInt(c.lenW), { reset: 0, next: (s) => mux(f.startW, pick(gLen, f.payW), s) });
+    // Data side: the job whose beats stream (the one at payW, which stays in its ring slot until it is
+    // notified), and the beat number in it.
+    const wA = pick(gAddr, f.payW);
+    const wL = pick(gLen, f.payW);
     const beat = m.ghost('f_w_beat', UInt(w), {
       reset: 0,
-      next: (s) => mux(f.startW, lit(0, w), mux(f.payFire, s.addWrap(1), s)),
+      next: (s) => mux(f.lastBeat, lit(0, w), mux(f.payFire, s.addWrap(1), s)),
     });
-    m.when(f.startW, () => m.assert(live(f.payW), 'V-2: payload beats are streamed only for a job handed to the writer'));
+    m.when(f.payFire, () => m.assert(live(f.payW), 'V-2: payload beats are streamed only for a job handed to the writer'));
     const at = beat.shl(ds).trunc(w);
     const lo = offOf(wA);
     const hi = lo.addWrap(wL.resize(w));
