@@ -1,10 +1,11 @@
 /**
- * `cdna prove [property...]`: proves the NIC's properties (fpga/proofs.ts) with yosys' sat, checks
+ * `cdna prove [property...]`: proves the NIC's properties (fpga/proofs.ts) with z3 or yosys' sat
+ * (fpga/formal.ts proofEngine: CDNA_PROOF_ENGINE or `engine`, else z3 when installed), checks
  * that each cover is reached, and prints each property with proven / bounded to k / failed, the time,
  * and for a failure the TypeScript lines of the failing assertions and the counterexample's VCD.
  */
 import path from 'node:path';
-import { proveDesign, reachCover } from '../fpga/formal.js';
+import { type FormalOptions, type ProofEngine, proofEngine, proveDesign, reachCover } from '../fpga/formal.js';
 import { coversOf, PROOFS, type ProofSpec, proofParams } from '../fpga/proofs.js';
 import { resolveParams } from '../hdl/params.js';
 import { buildRoot } from '../sim/paths.js';
@@ -17,6 +18,14 @@ export interface ProveOptions {
   /** Also check that the broken variant fails. */
   broken?: boolean;
   out?: string;
+  /** yosys or z3; default proofEngine(). */
+  engine?: string;
+}
+
+function engineOf(name: string | undefined): ProofEngine {
+  if (name === undefined) return proofEngine();
+  if (name !== 'yosys' && name !== 'z3') throw new Error(`--engine ${name}: expected yosys or z3`);
+  return name;
 }
 
 /** A run's time, or that its verdict came from build/formal-cache (the same proof on the same Verilog). */
@@ -37,6 +46,9 @@ function pick(names: string[]): ProofSpec[] {
 export async function runProve(names: string[], opts: ProveOptions): Promise<void> {
   const params = opts.profile || Object.keys(opts.param).length ? resolveParams(opts.profile ?? 'test', opts.param) : proofParams();
   const outDir = opts.out ?? path.join(buildRoot(), 'formal');
+  const engine = engineOf(opts.engine);
+  const common: FormalOptions = { outDir, engine };
+  process.stdout.write(`engine: ${engine === 'z3' ? 'z3 (native)' : 'yosys sat (WebAssembly)'}\n`);
   let ok = true;
   let total = 0;
   for (const spec of pick(names)) {
@@ -47,7 +59,7 @@ export async function runProve(names: string[], opts: ProveOptions): Promise<voi
     process.stdout.write(`${spec.id} ${spec.title}\n  ${def.verilogName}: ${mode.kind === 'induction' ? 'induction' : 'bounded check'}...`);
     let last = 0;
     const r = await proveDesign(def, mode, {
-      outDir,
+      ...common,
       name: spec.name,
       onLine: (line) => {
         // Progress on long proofs: one dot per solver call, at most one a second.
@@ -67,7 +79,7 @@ export async function runProve(names: string[], opts: ProveOptions): Promise<voi
       if (r.trace) process.stdout.write(`  counterexample: ${r.trace} (open with GTKWave or Surfer)\n`);
     }
     for (const wire of coversOf(spec, def)) {
-      const c = await reachCover(def, wire, spec.coverDepth, { outDir, name: spec.name });
+      const c = await reachCover(def, wire, spec.coverDepth, { ...common, name: spec.name });
       total += c.seconds;
       process.stdout.write(
         `  cover ${wire}: ${c.reached ? `reached in cycle ${c.step ?? '?'}` : `NOT reached within ${spec.coverDepth} cycles`}, ${took(c)}\n`,
@@ -78,7 +90,7 @@ export async function runProve(names: string[], opts: ProveOptions): Promise<voi
       const b = await proveDesign(
         spec.build(params, true),
         { kind: 'bmc', depth: spec.brokenDepth },
-        { outDir, name: `${spec.name}.broken` },
+        { ...common, name: `${spec.name}.broken` },
       );
       total += b.seconds;
       const caught = b.status === 'failed';

@@ -16,7 +16,7 @@ import path from 'node:path';
 import type { ModuleDef, PropertyKind } from '../generator/index.js';
 import { emitDesign, formatLoc } from '../generator/index.js';
 import { buildRoot } from '../sim/paths.js';
-import { type SmtVerdict, smtBmc, smtCover, smtInduction, z3Version } from './smtBmc.js';
+import { driverRevision, type SmtVerdict, smtBmc, smtCover, smtInduction, z3Version } from './smtBmc.js';
 import { cachedYosys, yosysVersion } from './yosys.js';
 
 /**
@@ -283,7 +283,7 @@ async function runZ3(top: ModuleDef<unknown>, keep: 'asserts' | 'covers', query:
   const { inputs, files } = designInputs(top);
   const script = prepScript(top, files, keep);
   const h = createHash('sha256');
-  h.update(`${z3Version}\n${yosysVersion}\n${JSON.stringify(query)}\n${script}\n`);
+  h.update(`${z3Version}\n${driverRevision}\n${yosysVersion}\n${JSON.stringify(query)}\n${script}\n`);
   for (const name of Object.keys(inputs).sort()) h.update(`${name}\n${inputs[name]}\n`);
   const dir = path.join(buildRoot(), 'formal-cache', `z3-${h.digest('hex').slice(0, 32)}`);
   const useCache = process.env.CDNA_YOSYS_CACHE !== '0';

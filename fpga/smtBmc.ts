@@ -241,6 +241,9 @@ class Z3 {
   }
 }
 
+/** Part of the verdict cache's key: bump when the encoding or a query's meaning changes. */
+export const driverRevision = 'smtBmc 2';
+
 /** The z3 on the PATH, or undefined (no native engine here). */
 export const z3Version = ((): string | undefined => {
   try {
@@ -408,7 +411,12 @@ export async function smtInduction(smt2: string, maxSteps: number, log: Log): Pr
   }
 }
 
-/** A cover as `sat -seq depth+1 -set-assumes -set-at 1 rst 1 -prove wire 0`: a run of steps 1..depth+1 in which `wire` is 1 in some step. */
+/**
+ * A cover as `sat -seq depth+1 -set-assumes -set-at 1 rst 1 -prove wire 0`: a run of steps
+ * 1..depth+1 in which `wire` is 1 in some step. The run returned reaches it in the earliest step
+ * any run can (asked again with a shorter window until none is found), so the step reported does not
+ * depend on which model the solver happens to find.
+ */
 export async function smtCover(smt2: string, wire: string, depth: number, log: Log): Promise<SmtVerdict> {
   const m = parseSmt2(smt2);
   if (!m.wires.some((w) => w.name === wire)) throw new Error(`no wire ${wire} in ${m.top}`);
@@ -418,14 +426,25 @@ export async function smtCover(smt2: string, wire: string, depth: number, log: L
     const n = depth + 1;
     u.extend(n);
     const hit = Array.from({ length: n }, (_, i) => u.ref(`n ${wire}`, i + 1));
-    z3.send(`(assert (or ${hit.join(' ')}))`);
-    log(`Solving problem: cover ${wire} within ${n} steps..`);
-    if (!(await z3.check())) {
+    let found: { step: number; vcd: string } | undefined;
+    for (let window = n; window > 0; window = found.step - 1) {
+      z3.send('(push 1)');
+      z3.send(`(assert (or ${hit.slice(0, window).join(' ')}))`);
+      log(`Solving problem: cover ${wire} within ${window} steps..`);
+      const sat = await z3.check();
+      if (sat) {
+        const first = (await z3.values(hit)).indexOf('1') + 1;
+        found = { step: first, vcd: await u.trace(n) };
+      }
+      z3.send('(pop 1)');
+      if (!sat || found === undefined) break;
+    }
+    if (!found) {
       log('SAT proof finished - no model found: SUCCESS!');
       return { status: 'unreached', depth };
     }
-    log('SAT proof finished - model found: FAIL!');
-    return { status: 'reached', depth, vcd: await u.trace(n) };
+    log(`SAT proof finished - model found: FAIL! (first reached in step ${found.step})`);
+    return { status: 'reached', depth, vcd: found.vcd };
   } finally {
     z3.close();
   }
