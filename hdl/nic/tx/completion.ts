@@ -83,7 +83,14 @@ export function completion(m: ModuleBuilder, cfg: TxConfig, lay: TxLayouts, deps
   fault.set(bErr);
   m.when(bErr, () => faultCtx.set(head.ctx));
 
-  const go = m.named('cpl_go', st.is('IDLE').and(complOut.valid).and(bwaitIn.ready).and(counters.free()));
+  // The next frame starts in the cycle the last one's record write goes out (`recordDone`), not a cycle
+  // later: in the NIC each write takes 2 cycles (the DMA interconnect's address register), so a frame
+  // of one descriptor took 5 cycles, a bound at 100G (64-byte frames every 2.3 cycles).
+  const recordDone = m.wire('cpl_record_done');
+  const go = m.named(
+    'cpl_go',
+    st.is('IDLE').or(recordDone).and(complOut.valid).and(bwaitIn.ready).and(counters.free()),
+  );
   complOut.ready.set(go);
   const doneRd = mems.done.mem.read(incoming.ctx, { enable: go, name: 'cpl_done_rd' });
   const lastSeq = incoming.first.addWrap(incoming.n.resize(cfg.iseqW)).subWrap(1);
@@ -97,11 +104,6 @@ export function completion(m: ModuleBuilder, cfg: TxConfig, lay: TxLayouts, deps
     oversize: incoming.oversize,
     spoofed: incoming.spoofed,
     dmaErr: incoming.dmaErr,
-  });
-  m.when(go, () => {
-    cur.set(complOut.data);
-    idx.set(0);
-    st.goto('FLAGS');
   });
 
   // ---- one write per cycle at most: AW and W together ----
@@ -146,7 +148,13 @@ export function completion(m: ModuleBuilder, cfg: TxConfig, lay: TxLayouts, deps
     idx.set(idx.addWrap(1));
     m.when(lastFlag, () => st.goto('RECORD'));
   });
-  m.when(both.and(st.is('RECORD')), () => st.goto('IDLE'));
+  recordDone.set(both.and(st.is('RECORD')));
+  m.when(recordDone, () => st.goto('IDLE'));
+  m.when(go, () => {
+    cur.set(complOut.data);
+    idx.set(0);
+    st.goto('FLAGS');
+  });
 
   // ---- B responses, in order: the head frame retires with its last one (failed or not) ----
   const bCount = m.reg('cpl_b_count', UInt(cfg.nW + 1), { reset: 0 });
