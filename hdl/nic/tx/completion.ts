@@ -87,10 +87,7 @@ export function completion(m: ModuleBuilder, cfg: TxConfig, lay: TxLayouts, deps
   // later: in the NIC each write takes 2 cycles (the DMA interconnect's address register), so a frame
   // of one descriptor took 5 cycles, a bound at 100G (64-byte frames every 2.3 cycles).
   const recordDone = m.wire('cpl_record_done');
-  const go = m.named(
-    'cpl_go',
-    st.is('IDLE').or(recordDone).and(complOut.valid).and(bwaitIn.ready).and(counters.free()),
-  );
+  const go = m.named('cpl_go', st.is('IDLE').or(recordDone).and(complOut.valid).and(bwaitIn.ready).and(counters.free()));
   complOut.ready.set(go);
   const doneRd = mems.done.mem.read(incoming.ctx, { enable: go, name: 'cpl_done_rd' });
   const lastSeq = incoming.first.addWrap(incoming.n.resize(cfg.iseqW)).subWrap(1);
