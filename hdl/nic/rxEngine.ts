@@ -32,7 +32,9 @@
  *   size for 1, 8 and 256 contexts (bench/nic), and even takes back-to-back 60-byte frames with no
  *   inter-frame gap. With DMA_W=64 the write channel (payload, write-back and record beats) tops out
  *   near one short frame per 10.5 cycles. One context alone takes at most `descCache` frames per
- *   descriptor round trip.
+ *   descriptor round trip. At 512 bits the path takes a short frame about every 3 cycles across
+ *   contexts (classify a frame a cycle, buffer requests pipelined behind their answers, the writer's
+ *   reader ahead of W): bound by the write channel's 3 beats a frame (payload, write-back, record).
  * - `tkeep` is all ones except on the last beat, where it marks the frame's first bytes (lane 0 up).
  * - Bus errors (docs/faults.md): a failed descriptor read is not used, stops the prefetch as a miss
  *   does and counts rx_dma_err (F-2); a frame with a failed payload write completes with ERR, no DONE,

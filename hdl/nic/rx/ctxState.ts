@@ -186,13 +186,8 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   // Errors come right after register accesses: rare, and the writer holds its B channel while they wait.
   const selReg = m.named('op_sel_reg', okReg);
   const selErr = m.named('op_sel_err', okErr.and(okReg.not()));
-  // Consumes and fetched descriptors take turns while both wait: the dispatcher may ask every cycle,
-  // and descriptors kept waiting would leave contexts without the buffers they were fetching.
-  const freshTurn = m.reg('op_fresh_turn', Bool, { reset: 0 });
-  const consBlocked = m.named('op_consume_yields', freshTurn.and(okFresh));
-  const selCons = m.named('op_sel_consume', okCons.and(okReg.not()).and(okErr.not()).and(consBlocked.not()));
-  const selFresh = m.named('op_sel_fresh', okFresh.and(all(okReg.not(), okErr.not(), okCons.not().or(consBlocked))));
-  m.when(selCons, () => freshTurn.set(1)).elseWhen(selFresh, () => freshTurn.set(0));
+  const selCons = m.named('op_sel_consume', okCons.and(okReg.not()).and(okErr.not()));
+  const selFresh = m.named('op_sel_fresh', okFresh.and(all(okReg.not(), okErr.not(), okCons.not())));
   const selDb = m.named('op_sel_doorbell', okDb.and(all(okReg.not(), okErr.not(), okCons.not(), okFresh.not())));
   const selFetch = m.named('op_sel_fetch', okFetch.and(all(okReg.not(), okErr.not(), okCons.not(), okFresh.not(), okDb.not())));
   wantArb.io.advance.set(selFetch);
