@@ -344,7 +344,9 @@ async function proveWithZ3(top: ModuleDef<unknown>, mode: ProofMode, opts: Forma
 
 async function coverWithZ3(top: ModuleDef<unknown>, wire: string, depth: number, opts: FormalOptions): Promise<CoverResult> {
   const started = performance.now();
-  const { verdict, log, cached } = await runZ3(top, 'covers', { kind: 'cover', wire, depth }, opts);
+  // The proof's netlist (and its cached SMT2): its cover wires are kept, and the cover query does not
+  // assert its assertions, which is what sat's cover netlist (asserts removed) means.
+  const { verdict, log, cached } = await runZ3(top, 'asserts', { kind: 'cover', wire, depth }, opts);
   const seconds = (performance.now() - started) / 1000;
   if (verdict.status === 'unreached') return { reached: false, seconds, log, cached };
   return reached(verdict.vcd, wire, seconds, log, cached, opts);
