@@ -17,15 +17,19 @@ fi
 missing=()
 command -v verilator >/dev/null 2>&1 || missing+=(verilator)
 command -v iverilog >/dev/null 2>&1 && command -v vvp >/dev/null 2>&1 || missing+=(iverilog)
-command -v z3 >/dev/null 2>&1 || missing+=(z3)
-if [ ${#missing[@]} -gt 0 ]; then
+# z3 is optional: without it the proofs fall back to yosys' sat, so its absence warns, never fails.
+optional=()
+command -v z3 >/dev/null 2>&1 || optional+=(z3)
+if [ ${#missing[@]} -gt 0 ] || [ ${#optional[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
-    echo "setup: installing ${missing[*]} from Debian's packages..." >&2
+    echo "setup: installing ${missing[*]} ${optional[*]} from Debian's packages..." >&2
     apt-get update -qq >/dev/null
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-  else
-    echo "Missing: ${missing[*]}. Install as root with:  apt-get install -y ${missing[*]}  (e.g. sudo apt-get install -y ${missing[*]})" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" "${optional[@]}" >/dev/null
+  elif [ ${#missing[@]} -gt 0 ]; then
+    echo "Missing: ${missing[*]} ${optional[*]}. Install as root with:  apt-get install -y ${missing[*]} ${optional[*]}  (e.g. sudo apt-get install -y ${missing[*]} ${optional[*]})" >&2
     exit 1
+  else
+    echo "setup: z3 is not installed; proofs will use yosys' sat (slower). Install it with:  sudo apt-get install -y z3" >&2
   fi
 fi
 
