@@ -31,7 +31,7 @@ export interface ReadRequest {
   readonly valid: ReturnType<ModuleBuilder['wire']>;
   readonly addr: ReturnType<ModuleBuilder['wire']>;
   readonly len: ReturnType<ModuleBuilder['wire']>;
-  /** The request goes out on this edge. */
+  /** The request is taken on this edge (descriptor fetches leave from a two-word queue, a cycle or more later). */
   readonly grant: Expr;
 }
 
@@ -70,12 +70,28 @@ export function dmaRead(m: ModuleBuilder, cfg: TxConfig, lay: TxLayouts, axi: Ax
   const gDesc = m.wire('ar_gnt_desc');
   const cont = request('cont', gCont);
   const payload = request('pay', gPay);
-  const desc = request('desc', gDesc);
+  // The scheduler's fetches wait in a two-word queue: its decisions (ring room, credits, the turn's
+  // state) then end at the queue's registered ready, not behind the arbiter's grant, which depends on
+  // the sequence check's continuation request (docs/tx-engine.md, Timing). A fetch leaves a cycle later.
+  const descValid = m.wire('ar_desc_valid');
+  const descAddr = m.wire('ar_desc_addr', UInt(64));
+  const descLen = m.wire('ar_desc_len', UInt(8));
+  const descQ = m.instance('u_ar_desc_q', syncFifo({ width: 72, depth: 2, storage: 'flops' })).io;
+  const desc: ReadRequest = {
+    valid: descValid,
+    addr: descAddr,
+    len: descLen,
+    grant: m.named('ar_desc_accept', descQ.in.ready.and(descValid)),
+  };
+  descQ.in.valid.set(descValid);
+  descQ.in.data.set(cat(descLen, descAddr));
+  const descOut = { valid: descQ.out.valid, addr: descQ.out.data.trunc(64), len: descQ.out.data.bits(71, 64) };
+  descQ.out.ready.set(gDesc);
   // Payload and descriptor fetches alternate when both ask; the continuation goes first.
   const preferPay = m.reg('ar_prefer_pay', undefined, { reset: 0 });
   gCont.set(load.and(cont.valid));
-  gPay.set(load.and(payload.valid).and(cont.valid.not()).and(desc.valid.not().or(preferPay)));
-  gDesc.set(load.and(desc.valid).and(cont.valid.not()).and(payload.valid.not().or(preferPay.not())));
+  gPay.set(load.and(payload.valid).and(cont.valid.not()).and(descOut.valid.not().or(preferPay)));
+  gDesc.set(load.and(descOut.valid).and(cont.valid.not()).and(payload.valid.not().or(preferPay.not())));
   m.when(gPay, () => preferPay.set(0)).elseWhen(gDesc, () => preferPay.set(1));
 
   const arValid = m.reg('ar_valid_q', undefined, { reset: 0 });
@@ -89,8 +105,8 @@ export function dmaRead(m: ModuleBuilder, cfg: TxConfig, lay: TxLayouts, axi: Ax
     arWrap.set(mux(gPay, lit(0, 1), lit(descWrap, 1)));
     arValid.set(any(gCont, gPay, gDesc));
     arId.set(mux(gCont, lit(TX_ID.CONT, arId.width), mux(gPay, lit(TX_ID.PAYLOAD, arId.width), lit(TX_ID.DESC, arId.width))));
-    arAddr.set(mux(gCont, cont.addr, mux(gPay, payload.addr, desc.addr)));
-    arLen.set(mux(gCont, cont.len, mux(gPay, payload.len, desc.len)));
+    arAddr.set(mux(gCont, cont.addr, mux(gPay, payload.addr, descOut.addr)));
+    arLen.set(mux(gCont, cont.len, mux(gPay, payload.len, descOut.len)));
   });
   axi.arvalid.set(arValid);
   axi.arid.set(arId);

@@ -218,6 +218,10 @@ export function fetcher(
   // Wide enough for a turn of a context with a share (shaper.ts) as well as for TX_QUANTUM.
   const qW = Math.max(bitsFor(cfg.quantum), SHARE_QUOTA_W);
   const quota = m.reg('fetch_quota', UInt(qW), { reset: 0 });
+  // A probe stays one descriptor: its turn waits for it (WAIT), and a batch there would leave only
+  // its own frames to cover that round trip.
+  const turnQuota = (base: Expr, aloneNow: Expr): Expr =>
+    mux(isProbing, lit(1, qW), bound ? mux(aloneNow.and(base.lt(FETCH_BATCH)), lit(FETCH_BATCH, qW), base) : base);
   const adopt = m.named('fetch_adopt', chkFetchSeq.en.and(chkFetchSeq.ctx.eq(c)));
   const isProbing = m.named('fetch_ctx_probing', bits.probing.bit(c));
   const runs = m.named('fetch_ctx_runs', mayRun(flags, c));
@@ -270,13 +274,11 @@ export function fetcher(
       tb.exp.set(expRd);
       tb.alone.set(alone);
     }
-    const base = mux(shape.shareOn, shape.shareQuota.resize(qW), lit(cfg.quantum, qW));
-    const turnQuota = bound ? mux(alone.and(base.lt(FETCH_BATCH)), lit(FETCH_BATCH, qW), base) : base;
-    // A probe stays one descriptor: its turn waits for it (WAIT), and a batch there would leave only
-    // its own frames to cover that round trip.
-    quota.set(mux(isProbing, lit(1, qW), turnQuota));
+    quota.set(turnQuota(lit(cfg.quantum, qW), alone));
     st.goto('ISSUE');
   });
+  // A context with a share has its quota from the shaper a cycle later (its turn waits that cycle).
+  m.when(shape.shareLate, () => quota.set(turnQuota(shape.shareQuota.resize(qW), tb ? tb.alone : alone)));
 
   // ---- issue: one fetch per cycle while the turn lasts ----
   const issuing = st

@@ -99,7 +99,7 @@ export function schedulerProof(p: NicParams, opts: { mutation?: SchedulerMutatio
       grant: m.input('ar_desc_grant'),
     };
     // Shaping: any cap decision in any cycle (a free `ok`), and no TX_RATE_SHARE (bound (2)).
-    const freeShaper = (): Shaper => ({ ok: m.input('shape_ok'), shareOn: lit(0, 1), shareQuota: lit(0, SHARE_QUOTA_W) });
+    const freeShaper = (): Shaper => ({ ok: m.input('shape_ok'), shareLate: lit(0, 1), shareQuota: lit(0, SHARE_QUOTA_W) });
     const deps = { flags, mems, metaIn: metaQ.in, ar, chkFetchSeq, shaper: freeShaper };
     const f = fetcher(m, cfg, lay, s, deps, mutation ? { mutation } : {});
     const db = doorbells(m, s, { doorbell, initBusy: mems.initBusy, checkDeciding: deciding, fetcher: f });

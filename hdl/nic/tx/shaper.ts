@@ -23,7 +23,7 @@
  *
  * With both registers 0 the turn is exactly the unshaped one (`ok` is 1 and the quota is TX_QUANTUM).
  */
-import { cat, type Expr, lit, type ModuleBuilder, mux, UInt } from '../../../generator/index.js';
+import { any, cat, type Expr, lit, type ModuleBuilder, mux, UInt } from '../../../generator/index.js';
 import { TX_BURST_UNIT, TX_RATE_MAX, TX_RATE_SHARE, TX_SHARE_UNIT } from '../../registers/map.js';
 import type { TxConfig } from './config.js';
 import { type ContextMemories, counterLayout, lane, readCtx, SHAPE_FRAC, shapeStateLayout } from './contextMemory.js';
@@ -58,12 +58,12 @@ export interface ShaperDeps {
 export interface Shaper {
   /** The turn's context may issue a fetch now. */
   readonly ok: Expr;
-  /** In the LOAD cycle: the context has a share, and the turn's quota it gives (SHARE_QUOTA_W bits). */
-  readonly shareOn: Expr;
+  /** The cycle after LOAD of a context with a share: the turn's quota it gives (SHARE_QUOTA_W bits) is valid. */
+  readonly shareLate: Expr;
   readonly shareQuota: Expr;
   /** The turn's context has a cap (TX_RATE_MAX): the fetcher then reads one descriptor per read. */
   readonly capped?: Expr;
-  /** The cycle after LOAD of a capped context: `ok` is not known yet, the turn neither issues nor skips. */
+  /** After LOAD, one cycle for a context with a share, two for a capped one: `ok` is not known yet, the turn neither issues nor skips. */
   readonly wait?: Expr;
 }
 
@@ -100,14 +100,23 @@ export function shaper(m: ModuleBuilder, cfg: TxConfig, deps: ShaperDeps): Shape
   const sent = cnt.bytesLo;
 
   // ---- cap: refill the bucket, then reserve one maximum frame per descriptor not yet completed ----
+  // The refill runs in the cycle after LOAD (`loadQ`), from the RAM words the turn read (they hold:
+  // the fetcher reads again only at its next pop or reload) and from what LOAD registered of the
+  // settings word (whose port the register bus may use meanwhile): the multiply starts at flip-flops,
+  // and the state is written back then, not behind the elapsed time's subtract (docs/tx-engine.md, Timing).
+  const loadQ = m.reg('shape_load_q', undefined, { reset: 0 });
+  loadQ.set(deps.load);
+  const rateQ = m.reg('shape_rate_q', UInt(rate.width), { reset: 0 });
+  const burstQ = m.reg('shape_burst_q', UInt(burstUnits.width), { reset: 0 });
+  const elQ = m.reg('shape_elapsed_q', UInt(ELAPSED_W), { reset: 0 });
   const sentFx = cat(sent, lit(0, SHAPE_FRAC));
   const fxW = sentFx.width;
   const sumW = fxW + 4;
   const tokFx = state.allowed.subWrap(sentFx);
   const elapsed = now.subWrap(state.last);
   const el = mux(elapsed.bits(31, ELAPSED_W).orR(), lit(2 ** ELAPSED_W - 1, ELAPSED_W), elapsed.trunc(ELAPSED_W));
-  const inc = rate.mul(el);
-  const burstBytes = burstUnits.shl(Math.log2(TX_BURST_UNIT));
+  const inc = rateQ.mul(elQ);
+  const burstBytes = burstQ.shl(Math.log2(TX_BURST_UNIT));
   const depthBytes = mux(burstBytes.lt(maxFrame), lit(maxFrame, burstBytes.width), burstBytes);
   const depthFx = cat(depthBytes, lit(0, SHAPE_FRAC)).resize(sumW);
   const sum = sext(tokFx, sumW).addWrap(inc.resize(sumW));
@@ -116,24 +125,33 @@ export function shaper(m: ModuleBuilder, cfg: TxConfig, deps: ShaperDeps): Shape
     .not()
     .and(sum.gt(depthFx));
   const capped = m.named('shape_capped', rate.orR());
+  const capOn = m.reg('shape_cap_on', undefined, { reset: 0 });
   // Without a cap the bucket is kept full, so a cap set later starts with its whole depth.
   // Under a cap tokens never fall below -(one maximum frame) (a fetch needs them positive); deeper
   // debts come only from frames fetched before the cap was set or lowered, which it does not charge.
   const floorFx = lit(2 ** sumW - maxFrame * 2 ** SHAPE_FRAC, sumW);
   const under = sum.bit(sumW - 1).and(sum.lt(floorFx));
-  const tokNew = m.named('shape_tokens', mux(capped.not().or(over), depthFx, mux(under, floorFx, sum)));
-  const allowedNew = sentFx.addWrap(tokNew.trunc(fxW));
+  const full = capOn.not().or(over);
+  const tokNew = m.named('shape_tokens', mux(full, depthFx, mux(under, floorFx, sum)));
+  // allowed = sent + tokens, each candidate added beside the compares rather than after the pick.
+  const allowedNew = m.named(
+    'shape_allowed',
+    mux(
+      full,
+      sentFx.addWrap(depthFx.trunc(fxW)),
+      mux(under, sentFx.addWrap(floorFx.trunc(fxW)), state.allowed.addWrap(inc.resize(fxW + 4).trunc(fxW))),
+    ),
+  );
   const tokBytes = tokNew.bits(sumW - 1, SHAPE_FRAC);
   // At most a ring's worth: the fetcher never runs more than the ring size ahead of completion.
-  // The reservation is taken in the cycle after LOAD, from the turn's registers (a capped context's
-  // turn waits that cycle, `wait`): the multiply then starts at flip-flops, not behind the sequence
-  // check's rollback and the RAM reads of LOAD (docs/tx-engine.md, Timing).
+  // The reservation is taken two cycles after LOAD, from the turn's registers and the refilled
+  // tokens (a capped context's turn waits those cycles, `wait`).
   const inflight = deps.turnSeq.subWrap(deps.turnCpl).trunc(cfg.slotW + 1);
   const reserved = inflight.mul(lit(maxFrame, 11)).resize(HEADROOM_W);
   const headroom = m.reg('shape_headroom', UInt(HEADROOM_W), { reset: 0 });
   const tokens = m.reg('shape_tok_bytes', UInt(HEADROOM_W), { reset: 0 });
-  const capOn = m.reg('shape_cap_on', undefined, { reset: 0 });
   const pend = m.reg('shape_pend', undefined, { reset: 0 });
+  const pend2 = m.reg('shape_pend2', undefined, { reset: 0 });
 
   // ---- share: deficit round-robin against the bytes sent ----
   const dW = 34;
@@ -146,8 +164,6 @@ export function shaper(m: ModuleBuilder, cfg: TxConfig, deps: ShaperDeps): Shape
     .and(dSum.gt(lit(SHARE_DEFICIT_MAX, dW)));
   const dNew = mux(dOver, lit(SHARE_DEFICIT_MAX, dW), dSum);
   const shareOn = m.named('shape_share_on', share.orR());
-  // Without a share the credit follows what was sent, so a share set later starts from a zero deficit.
-  const creditNew = mux(shareOn, sent.addWrap(dNew.trunc(32)), sent);
   // The frame size estimate (a power of two, 64..2048 bytes) follows the bytes per frame sent since the
   // last turn: a turn then fetches deficit / estimate + 1 frames, between one and two times what the
   // deficit pays for, so a deficit never runs away (the long-run bytes follow the credits).
@@ -159,16 +175,25 @@ export function shaper(m: ModuleBuilder, cfg: TxConfig, deps: ShaperDeps): Shape
   const estUp = dFrames.orR().and(dBytes.ge(hi)).and(state.est.lt(5));
   const estDown = dFrames.orR().and(dBytes.lt(lo)).and(state.est.orR());
   const est = m.named('shape_est', mux(estUp, state.est.addWrap(lit(1, 3)), mux(estDown, state.est.subWrap(lit(1, 3)), state.est)));
+  // LOAD registers the new deficit and estimate; the turn's charge and quota follow in the next cycle
+  // (a context with a share waits it, `wait`), and the state is written back then with the refill.
+  const dNewQ = m.reg('shape_deficit_q', UInt(dW), { reset: 0 });
+  const estQ = m.reg('shape_est_q', UInt(3), { reset: 0 });
+  const shareOnQ = m.reg('shape_share_on_q', undefined, { reset: 0 });
+  const sharePend = m.reg('shape_share_pend', undefined, { reset: 0 });
+  sharePend.set(deps.load.and(shareOn));
+  // Without a share the credit follows what was sent, so a share set later starts from a zero deficit.
+  const creditNew = mux(shareOnQ, sent.addWrap(dNewQ.trunc(32)), sent);
   // The turn decides on the deficit less the descriptors already fetched and not yet completed, each
   // charged at the estimate: charging only what was sent let a context fetch a frame on every turn
   // until its first frames left, then skip for as long (bursts of 20 to 40 frames of 1514 bytes on a
   // host that reads 200 cycles late, docs/tx-engine.md, Shaping). Once sent, a frame is charged its
   // real length instead, so estimation errors do not last. The credit itself (against what was sent)
   // is kept as it was: a backlogged context whose descriptors are late keeps accruing, it forfeits nothing.
-  const estShift = est.resize(4).addWrap(lit(6, 4));
-  const fetchedAhead = deps.loadSeq.subWrap(deps.cpl).trunc(cfg.slotW + 1);
-  const charge = fetchedAhead.resize(dW).shl(estShift).trunc(dW);
-  const dAhead = m.named('shape_share_ahead', dNew.subWrap(charge));
+  // (`inflight` is the turn's next seq to fetch less its next to complete, as registered at LOAD.)
+  const estShift = estQ.resize(4).addWrap(lit(6, 4));
+  const charge = inflight.resize(dW).shl(estShift).trunc(dW);
+  const dAhead = m.named('shape_share_ahead', dNewQ.subWrap(charge));
   const turns = dAhead.trunc(19).shr(estShift).add(1);
   const shareQuota = m.named(
     'shape_share_quota',
@@ -177,26 +202,42 @@ export function shaper(m: ModuleBuilder, cfg: TxConfig, deps: ShaperDeps): Shape
   const shareOk = m.reg('shape_share_ok', undefined, { reset: 1 });
 
   pend.set(deps.load.and(capped));
+  pend2.set(pend);
+  m.when(loadQ, () => tokens.set(sext(tokBytes, HEADROOM_W)));
   m.when(deps.load, () => {
-    tokens.set(sext(tokBytes, HEADROOM_W));
+    rateQ.set(rate);
+    burstQ.set(burstUnits);
+    elQ.set(el);
+    dNewQ.set(dNew);
+    estQ.set(est);
+    shareOnQ.set(shareOn);
     capOn.set(capped);
-    // (positive(dAhead) also says dAhead is below 2^18, as dNew is: the quota's truncation holds.)
-    shareOk.set(shareOn.not().or(positive(dAhead)));
+    shareOk.set(shareOn.not());
   });
+  // (positive(dAhead) also says dAhead is below 2^18, as dNew is: the quota's truncation holds.)
+  m.when(sharePend, () => shareOk.set(positive(dAhead)));
   const afterPend = tokens.subWrap(reserved);
   const afterIssue = headroom.subWrap(lit(maxFrame, HEADROOM_W));
-  m.when(pend, () => headroom.set(afterPend));
+  m.when(pend2, () => headroom.set(afterPend));
   m.when(deps.issue, () => headroom.set(afterIssue));
   // Whether headroom is positive, kept beside it (each candidate's sign and zero test from
   // registers; the fetch grant picks), so the turn's `ok` does not start with a 40-bit compare.
   const headroomPos = m.reg('shape_headroom_pos', undefined, { reset: 0 });
-  m.when(pend, () => headroomPos.set(positive(afterPend)));
+  m.when(pend2, () => headroomPos.set(positive(afterPend)));
   m.when(deps.issue, () => headroomPos.set(positive(afterIssue)));
-  mems.shape.port.request('fetch', deps.load, {
+  // (`last` is LOAD's cycle, one before this write, so the next refill's elapsed time is exact.)
+  mems.shape.port.request('fetch', loadQ, {
     addr: deps.ctx,
-    data: shapeStateLayout.pack({ allowed: allowedNew, last: now, credit: creditNew, sent, frames: cnt.frames.trunc(16), est }),
+    data: shapeStateLayout.pack({
+      allowed: allowedNew,
+      last: now.subWrap(1),
+      credit: creditNew,
+      sent,
+      frames: cnt.frames.trunc(16),
+      est: estQ,
+    }),
     mask: lit(1, 1),
   });
   const ok = m.named('shape_ok', capOn.not().or(headroomPos).and(shareOk));
-  return { ok, shareOn, shareQuota, capped: capOn, wait: pend };
+  return { ok, shareLate: sharePend, shareQuota, capped: capOn, wait: m.named('shape_wait', any(pend, pend2, sharePend)) };
 }
