@@ -73,7 +73,7 @@ export {
   syncFifo,
   upCounter,
 } from './lib/index.js';
-export type { EmittedModule } from './verilog/emit.js';
+export type { EmitOptions, EmittedModule } from './verilog/emit.js';
 export { emitDesign } from './verilog/emit.js';
 export type { WrittenDesign } from './verilog/write.js';
 export { writeDesign } from './verilog/write.js';

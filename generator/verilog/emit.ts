@@ -14,6 +14,14 @@ import { analysisOf, describeBits, type ModuleAnalysis, project, type SignalGrou
 import { type DrivenSignal, InPort, InstanceOutput, MemoryReadData, OutPort, Reg, type Selection, type Signal } from '../dsl/signal.js';
 import { formatLoc } from '../dsl/source.js';
 
+export interface EmitOptions {
+  /**
+   * Write a bit at a run-time index of a wide register through a shared one-hot decode (the
+   * default), or as `r[i] <= v` (the form before; kept to check the two against each other).
+   */
+  decodeIndexedWrites?: boolean;
+}
+
 export interface EmittedModule {
   name: string;
   fileName: string;
@@ -127,6 +135,13 @@ function constantTest(cond: Expr): { subject: Expr; value: bigint; negated: bool
   return null;
 }
 
+/**
+ * A single-bit write at a run-time index into a register at least this wide goes through a shared
+ * one-hot decode (see decodedWrite). Measured with synth_ecp5 on a vector with 7 writers: at 32 bits
+ * it takes 416 -> 323 LUT sites, at 256 3,166 -> 1,881; at 16 bits it is no better (214 -> 230).
+ */
+const minDecodedWidth = 32;
+
 function log2Ceil(n: number): number {
   let bits = 0;
   while (2 ** bits < n) bits++;
@@ -148,10 +163,17 @@ class ModuleEmitter {
   /** Select chains found so far (null: e is a mux that does not start one). */
   private readonly chains = new Map<Expr, SelectChain | null>();
   private readonly a: ModuleAnalysis;
+  /** One-hot decodes of run-time indices, by index text and vector width, shared by every writer. */
+  private readonly decodes = new Map<string, string>();
+  /** The loop variable of each register written through a decode. */
+  private readonly loopVars = new Map<DrivenSignal, string>();
   /** What temporaries are named after: the signal the expression feeds. */
   private tempBase = 'expr';
 
-  constructor(private readonly def: ModuleDef<unknown>) {
+  constructor(
+    private readonly def: ModuleDef<unknown>,
+    private readonly options: EmitOptions = {},
+  ) {
     this.a = analysisOf(def);
     this.usedNames = new Set(def.builder.localNames.keys());
   }
@@ -418,6 +440,69 @@ class ModuleEmitter {
 
   // ---- statements ----
 
+  /** base, or base_2, base_3, ... if that name is taken. */
+  private uniqueName(base: string): string {
+    let name = base;
+    for (let n = 2; this.usedNames.has(name); n++) name = `${base}_${n}`;
+    this.usedNames.add(name);
+    return name;
+  }
+
+  /**
+   * The one-hot decode of `index` over `width` positions, declared once per index and width: bit k
+   * is set when index == k. It is built from two half decodes (`hi` of the upper index bits, `lo` of
+   * the lower), so each bit is one AND of two shared wires; yosys would otherwise compare the whole
+   * index per bit and per writer. An index past the end sets no bit (the shift gives zero).
+   */
+  private decode(index: Expr, width: number): string {
+    const indexName = this.named(index);
+    const key = `${indexName}/${width}`;
+    const known = this.decodes.get(key);
+    if (known) return known;
+    const bits = index.width;
+    const loBits = Math.ceil(log2Ceil(width) / 2);
+    const group = 2 ** loBits;
+    const groups = Math.ceil(width / group);
+    const name = this.uniqueName(`${indexName}_onehot${width}`);
+    const hi = this.uniqueName(`${name}_hi`);
+    const lo = this.uniqueName(`${name}_lo`);
+    const parts: string[] = [];
+    for (let k = groups - 1; k >= 0; k--) {
+      const w = Math.min(group, width - k * group);
+      const hiBit = groups === 1 ? hi : `${hi}[${k}]`;
+      parts.push(`{${w}{${hiBit}}} & ${w === group ? lo : `${lo}[${w - 1}:0]`}`);
+    }
+    this.decls.push(
+      `  wire ${range(groups)}${hi} = ${litText(1n, groups, false)} << ${indexName}[${bits - 1}:${loBits}];`,
+      `  wire ${range(group)}${lo} = ${litText(1n, group, false)} << ${indexName}[${loBits - 1}:0];`,
+      `  wire ${range(width)}${name} = {${parts.join(', ')}};`,
+    );
+    this.decodes.set(key, name);
+    return name;
+  }
+
+  /**
+   * `target[index] <= value` as a loop over the bits of target, each written when its bit of the
+   * index's one-hot decode is set. Every write keeps its own statement, so the last one in source
+   * order still wins per bit. Only for clocked blocks of the module body (a for loop in
+   * `always @(*)` would read as a latch of its variable), a wide enough register and an index that
+   * addresses all of it; null otherwise.
+   */
+  private decodedWrite(target: DrivenSignal, sel: Selection | null, value: string, op: '=' | '<='): string | null {
+    if (this.options.decodeIndexedWrites === false) return null;
+    if (op !== '<=' || !sel || sel.kind !== 'index' || this.declSink !== this.decls) return null;
+    const width = target.width;
+    if (width < minDecodedWidth || sel.index.op.kind === 'lit' || sel.index.width < log2Ceil(width)) return null;
+    const onehot = this.decode(sel.index, width);
+    let j = this.loopVars.get(target);
+    if (!j) {
+      j = this.uniqueName(`${target.name}_j`);
+      this.loopVars.set(target, j);
+      this.decls.push(`  integer ${j};`);
+    }
+    return `for (${j} = 0; ${j} < ${width}; ${j} = ${j} + 1) if (${onehot}[${j}]) ${target.name}[${j}] ${op} ${value};`;
+  }
+
   private lhs(target: DrivenSignal, sel: Selection | null): string {
     return sel ? this.select(target, sel) : target.name;
   }
@@ -432,7 +517,9 @@ class ModuleEmitter {
       if (st.kind === 'assign') {
         const base = this.tempBase;
         this.tempBase = st.target.name;
-        out.push({ text: `${indent}${this.lhs(st.target, st.sel)} ${op} ${this.value(st.value)};`, loc: formatLoc(st.src) });
+        const value = this.value(st.value);
+        const text = this.decodedWrite(st.target, st.sel, value, op) ?? `${this.lhs(st.target, st.sel)} ${op} ${value};`;
+        out.push({ text: `${indent}${text}`, loc: formatLoc(st.src) });
         this.tempBase = base;
       } else if (st.kind === 'when') {
         out.push(...this.ifChain(st, indent, op));
@@ -800,7 +887,7 @@ class ModuleEmitter {
 }
 
 /** Emits a design: the top and every distinct submodule, children before parents, in a stable order. */
-export function emitDesign(top: ModuleDef<unknown>): EmittedModule[] {
+export function emitDesign(top: ModuleDef<unknown>, options: EmitOptions = {}): EmittedModule[] {
   const order: ModuleDef<unknown>[] = [];
   const byName = new Map<string, ModuleDef<unknown>>();
   const visit = (d: ModuleDef<unknown>): void => {
@@ -818,5 +905,5 @@ export function emitDesign(top: ModuleDef<unknown>): EmittedModule[] {
     order.push(d);
   };
   visit(top);
-  return order.map((d) => new ModuleEmitter(d).emit());
+  return order.map((d) => new ModuleEmitter(d, options).emit());
 }
