@@ -6,6 +6,7 @@
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ModuleDef } from '../generator/index.js';
+import { type AreaBySource, areaBySource } from './areaBySource.js';
 import { type Harness, type HarnessInfo, synthHarness } from './harness.js';
 import { type LevelReport, lutLevels, sourceMap } from './levels.js';
 import { type Ice40Device, ice40Devices, type PnrResult, placeAndRouteIce40 } from './nextpnr.js';
@@ -66,6 +67,8 @@ export interface FlowResult {
   ecp5Pnr?: Ecp5PnrResult | { missing: string };
   /** ECP5: the longest paths in LUT levels, per clock and per block, from the flattened netlist. */
   levels?: LevelReport;
+  /** ECP5: where the LUT sites and flip-flops go, by the TypeScript line that made them (flattened netlist). */
+  areaBySource?: AreaBySource;
   /** Seconds per phase. */
   timings: Record<string, number>;
   dir: string;
@@ -125,9 +128,11 @@ export function ice40Misfit(s: CellStats, h: HarnessInfo, device: Ice40Device, f
   };
 }
 
-/** LUT levels of a flattened netlist, with source lines from the Verilog written beside it. */
-async function netlistLevels(netlistFile: string, top: string): Promise<LevelReport> {
-  return lutLevels(await readFile(netlistFile, 'utf8'), top, sourceMap(await verilogBeside(netlistFile), top));
+/** LUT levels and area by source line of a flattened netlist, with source lines from the Verilog written beside it. */
+async function netlistFigures(netlistFile: string, top: string): Promise<{ levels: LevelReport; areaBySource: AreaBySource }> {
+  const netlist = await readFile(netlistFile, 'utf8');
+  const src = sourceMap(await verilogBeside(netlistFile), top);
+  return { levels: lutLevels(netlist, top, src), areaBySource: areaBySource(netlist, top, src) };
 }
 
 /** The emitted Verilog written next to a netlist (synthesize writes both into one directory). */
@@ -177,7 +182,7 @@ export async function runFlow(core: ModuleDef<unknown>, opts: FlowOptions): Prom
       )
     : null;
   const [flat, hier] = await Promise.all([flatRun, hierRun]);
-  const levels = flat.netlistFile ? await netlistLevels(flat.netlistFile, flat.top) : undefined;
+  const figures = flat.netlistFile ? await netlistFigures(flat.netlistFile, flat.top) : undefined;
   let blocks: BlockRow[] = [];
   let hierarchicalTotal: CellStats | undefined;
   let warnings = flat.warnings.length;
@@ -197,7 +202,7 @@ export async function runFlow(core: ModuleDef<unknown>, opts: FlowOptions): Prom
     ...(hierarchicalTotal ? { hierarchicalTotal } : {}),
     memoryBits: flat.memoryBits,
     warnings,
-    ...(levels ? { levels } : {}),
+    ...(figures ? figures : {}),
     timings,
     dir: opts.dir,
   };

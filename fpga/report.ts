@@ -1,5 +1,6 @@
 /** The synthesis report of `cdna synth`, as text for people and as JSON for scripts. */
 import path from 'node:path';
+import { formatAreaBySource } from './areaBySource.js';
 import type { FlowResult } from './flow.js';
 import { formatPath } from './levels.js';
 import { ecp5Devices } from './nextpnrEcp5.js';
@@ -152,6 +153,7 @@ export function formatReport(r: FlowResult, meta: ReportMeta, part: ReportPart =
     lines.push(...table(header, rows).map((l) => `  ${l}`));
   }
 
+  if (r.areaBySource) lines.push('', ...formatAreaBySource(r.areaBySource));
   if (part === 'all') lines.push(...levelLines(r), ...ecp5PnrLines(r));
   const p = r.pnr;
   if (p && part === 'all') {
