@@ -45,6 +45,7 @@ export interface PayloadIssuer {
     readonly addr: Expr;
     readonly rem: Expr;
     readonly bytes: Expr;
+    readonly beats: Expr;
     readonly lastOfFrag: Expr;
   };
 }
@@ -54,6 +55,33 @@ export interface PayloadIssuer {
  * counterexample on each. Never used outside test/formal.
  */
 export type PayloadMutation = 'v2-read-one-beat-more';
+
+export interface BurstPlan {
+  /** Bytes of the burst: to the fragment's end or the window's, whichever comes first. */
+  readonly bytes: Expr;
+  /** Beats of the DMA bus it spans. */
+  readonly beats: Expr;
+  /** It ends the fragment. */
+  readonly last: Expr;
+}
+
+/** The next burst of a fragment whose rest starts at `addrLow` (its offset in a window) with `remaining` bytes. */
+export function burstPlan(cfg: TxConfig, addrLow: Expr, remaining: Expr, mutation?: PayloadMutation): BurstPlan {
+  const bW = bitsFor(cfg.burstWindow);
+  const winRoom = lit(cfg.burstWindow, bW).subWrap(addrLow.resize(bW));
+  const bytes = mux(remaining.lt(winRoom), remaining.trunc(bW), winRoom);
+  const span = addrLow
+    .bits(cfg.dbLog2 - 1, 0)
+    .resize(bW + 1)
+    .addWrap(bytes.resize(bW + 1))
+    .addWrap(lit(cfg.db - 1, bW + 1));
+  const exact = span.bits(bW, cfg.dbLog2);
+  return {
+    bytes,
+    beats: mutation === 'v2-read-one-beat-more' ? exact.addWrap(1) : exact,
+    last: bytes.resize(16).eq(remaining),
+  };
+}
 
 export function payloadIssuer(
   m: ModuleBuilder,
@@ -85,6 +113,23 @@ export function payloadIssuer(
   });
   m.when(take.and(incoming.err.not()), () => st.goto('NEXT'));
 
+  // ---- one burst: up to the end of the fragment or of the 256-byte window ----
+  // The next burst's size, beats and whether it ends the fragment are kept in registers (`plan`),
+  // worked out when its address and remaining length are set: from the fragment when one is taken,
+  // and, after a burst that did not end the fragment, from the remaining length alone (that burst
+  // ended at a window's end, so the next starts aligned). The read request then starts at flip-flops
+  // (docs/tx-engine.md, Timing).
+  const winBits = Math.log2(cfg.burstWindow);
+  const bW = bitsFor(cfg.burstWindow);
+  const planOf = (addrLow: Expr, remaining: Expr) => burstPlan(cfg, addrLow, remaining, opts.mutation);
+  const bytes = m.reg('pay_bytes', UInt(bW), { reset: 0 });
+  const beats = m.reg('pay_beats', UInt(bW + 1 - cfg.dbLog2), { reset: 0 });
+  const lastOfFrag = m.reg('pay_last_of_frag', undefined, { reset: 0 });
+  const setPlan = (p: BurstPlan): void => {
+    bytes.set(p.bytes);
+    beats.set(p.beats);
+    lastOfFrag.set(p.last);
+  };
   const takeFrag = take.and(incoming.err.not());
   const nextFrag = m.named('pay_next_frag', st.is('NEXT').or(takeFrag).and(fragOut.valid));
   fragOut.ready.set(nextFrag);
@@ -92,26 +137,14 @@ export function payloadIssuer(
   m.when(nextFrag, () => {
     addr.set(frag.addr);
     rem.set(frag.len);
+    setPlan(planOf(frag.addr.bits(winBits - 1, 0), frag.len));
     left.set(mux(take, incoming.n, left).subWrap(1));
     st.goto('BURST');
   });
 
-  // ---- one burst: up to the end of the fragment or of the 256-byte window ----
-  const winBits = Math.log2(cfg.burstWindow);
-  const bW = bitsFor(cfg.burstWindow);
-  const winRoom = m.named('pay_win_room', lit(cfg.burstWindow, bW).subWrap(addr.bits(winBits - 1, 0).resize(bW)));
-  const fits = rem.lt(winRoom);
-  const bytes = m.named('pay_bytes', mux(fits, rem.trunc(bW), winRoom));
   const lo = addr.bits(cfg.dbLog2 - 1, 0);
-  const span = lo
-    .resize(bW + 1)
-    .addWrap(bytes.resize(bW + 1))
-    .addWrap(lit(cfg.db - 1, bW + 1));
-  const exact = span.bits(bW, cfg.dbLog2);
-  const beats = m.named('pay_beats', opts.mutation === 'v2-read-one-beat-more' ? exact.addWrap(1) : exact);
   const credW = bitsFor(cfg.rawBeats);
   const credit = m.reg('pay_credit', UInt(credW), { reset: cfg.rawBeats });
-  const lastOfFrag = bytes.resize(16).eq(rem);
   const eof = m.named('pay_eof', lastOfFrag.and(left.eq(0)));
   ar.valid.set(st.is('BURST').and(credit.ge(beats)).and(burstIn.ready));
   ar.addr.set(cat(addr.bits(63, cfg.dbLog2), lit(0, cfg.dbLog2)));
@@ -119,9 +152,11 @@ export function payloadIssuer(
   const burst = burstLayout(cfg.db, cfg.burstWindow);
   burstIn.valid.set(ar.grant);
   burstIn.data.set(burst.pack({ lo: lo.resize(burst.widthOf('lo')), bytes, eof }));
+  const remAfter = rem.subWrap(bytes.resize(16));
   m.when(ar.grant, () => {
     addr.set(addr.addWrap(bytes.resize(64)));
-    rem.set(rem.subWrap(bytes.resize(16)));
+    rem.set(remAfter);
+    setPlan(planOf(lit(0, winBits), remAfter));
     m.when(lastOfFrag, () => st.goto('DONE'));
     m.when(lastOfFrag.and(left.ne(0)), () => st.goto('NEXT'));
   });
@@ -150,6 +185,7 @@ export function payloadIssuer(
       addr,
       rem,
       bytes,
+      beats,
       lastOfFrag,
     },
   };

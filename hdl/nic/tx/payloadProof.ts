@@ -23,7 +23,7 @@ import { checkHarness } from './checkProof.js';
 import { txConfig } from './config.js';
 import { txLayouts } from './layouts.js';
 import { burstLayout } from './packer.js';
-import { type PayloadMutation, payloadIssuer } from './payload.js';
+import { burstPlan, type PayloadMutation, payloadIssuer } from './payload.js';
 
 /** The check alone, its surroundings free (checkHarness) and TX_EXP_SEQ writable whenever the context is disabled. */
 export function fragmentProof(p: NicParams, opts: { mutation?: CheckMutation } = {}) {
@@ -229,6 +229,14 @@ export function payloadReadProof(p: NicParams, opts: { mutation?: PayloadMutatio
       m.assert(
         inBuf.and(off.trunc(16).addWrap(pf.rem).eq(gLen)),
         'V-2 (invariant): the rest of the fragment being read ends where its buffer ends',
+      ),
+    );
+    // The issuer keeps the next burst's plan in registers: it is the plan of its address and rest.
+    const plan = burstPlan(cfg, pf.addr.bits(Math.log2(cfg.burstWindow) - 1, 0), pf.rem, mutation);
+    m.when(pf.burst, () =>
+      m.assert(
+        pf.bytes.eq(plan.bytes).and(pf.beats.eq(plan.beats)).and(pf.lastOfFrag.eq(plan.last)),
+        "V-2 (invariant): the registered burst is the one the fragment's address and rest give",
       ),
     );
 

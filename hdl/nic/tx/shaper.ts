@@ -63,7 +63,7 @@ export interface Shaper {
   readonly shareQuota: Expr;
   /** The turn's context has a cap (TX_RATE_MAX): the fetcher then reads one descriptor per read. */
   readonly capped?: Expr;
-  /** After LOAD, one cycle for a context with a share, two for a capped one: `ok` is not known yet, the turn neither issues nor skips. */
+  /** After LOAD, one cycle for a context with a share, three for a capped one: `ok` is not known yet, the turn neither issues nor skips. */
   readonly wait?: Expr;
 }
 
@@ -100,12 +100,15 @@ export function shaper(m: ModuleBuilder, cfg: TxConfig, deps: ShaperDeps): Shape
   const sent = cnt.bytesLo;
 
   // ---- cap: refill the bucket, then reserve one maximum frame per descriptor not yet completed ----
-  // The refill runs in the cycle after LOAD (`loadQ`), from the RAM words the turn read (they hold:
-  // the fetcher reads again only at its next pop or reload) and from what LOAD registered of the
-  // settings word (whose port the register bus may use meanwhile): the multiply starts at flip-flops,
-  // and the state is written back then, not behind the elapsed time's subtract (docs/tx-engine.md, Timing).
+  // The refill is spread over the two cycles after LOAD, from the RAM words the turn read (they hold:
+  // the fetcher reads again only at its next pop or reload, and a turn waits these cycles) and from
+  // what LOAD registered of the settings word (whose port the register bus may use meanwhile): the
+  // cycle after LOAD (`loadQ`) multiplies rate by elapsed time from flip-flops into a register, the
+  // next (`loadQ2`) adds, compares and writes the state back (docs/tx-engine.md, Timing).
   const loadQ = m.reg('shape_load_q', undefined, { reset: 0 });
   loadQ.set(deps.load);
+  const loadQ2 = m.reg('shape_load_q2', undefined, { reset: 0 });
+  loadQ2.set(loadQ);
   const rateQ = m.reg('shape_rate_q', UInt(rate.width), { reset: 0 });
   const burstQ = m.reg('shape_burst_q', UInt(burstUnits.width), { reset: 0 });
   const elQ = m.reg('shape_elapsed_q', UInt(ELAPSED_W), { reset: 0 });
@@ -115,7 +118,9 @@ export function shaper(m: ModuleBuilder, cfg: TxConfig, deps: ShaperDeps): Shape
   const tokFx = state.allowed.subWrap(sentFx);
   const elapsed = now.subWrap(state.last);
   const el = mux(elapsed.bits(31, ELAPSED_W).orR(), lit(2 ** ELAPSED_W - 1, ELAPSED_W), elapsed.trunc(ELAPSED_W));
-  const inc = rateQ.mul(elQ);
+  const incQ = m.reg('shape_inc_q', UInt(rate.width + ELAPSED_W), { reset: 0 });
+  m.when(loadQ, () => incQ.set(rateQ.mul(elQ)));
+  const inc = incQ;
   const burstBytes = burstQ.shl(Math.log2(TX_BURST_UNIT));
   const depthBytes = mux(burstBytes.lt(maxFrame), lit(maxFrame, burstBytes.width), burstBytes);
   const depthFx = cat(depthBytes, lit(0, SHAPE_FRAC)).resize(sumW);
@@ -144,14 +149,18 @@ export function shaper(m: ModuleBuilder, cfg: TxConfig, deps: ShaperDeps): Shape
   );
   const tokBytes = tokNew.bits(sumW - 1, SHAPE_FRAC);
   // At most a ring's worth: the fetcher never runs more than the ring size ahead of completion.
-  // The reservation is taken two cycles after LOAD, from the turn's registers and the refilled
+  // The reservation is taken three cycles after LOAD, from the turn's registers and the refilled
   // tokens (a capped context's turn waits those cycles, `wait`).
   const inflight = deps.turnSeq.subWrap(deps.turnCpl).trunc(cfg.slotW + 1);
-  const reserved = inflight.mul(lit(maxFrame, 11)).resize(HEADROOM_W);
+  // (Registered: the turn's seqs hold from the cycle after LOAD, so the product is there at pend3,
+  // and the multiply does not run into the headroom's subtract.)
+  const reserved = m.reg('shape_reserved', UInt(HEADROOM_W), { reset: 0 });
+  reserved.set(inflight.mul(lit(maxFrame, 11)).resize(HEADROOM_W));
   const headroom = m.reg('shape_headroom', UInt(HEADROOM_W), { reset: 0 });
   const tokens = m.reg('shape_tok_bytes', UInt(HEADROOM_W), { reset: 0 });
   const pend = m.reg('shape_pend', undefined, { reset: 0 });
   const pend2 = m.reg('shape_pend2', undefined, { reset: 0 });
+  const pend3 = m.reg('shape_pend3', undefined, { reset: 0 });
 
   // ---- share: deficit round-robin against the bytes sent ----
   const dW = 34;
@@ -203,7 +212,8 @@ export function shaper(m: ModuleBuilder, cfg: TxConfig, deps: ShaperDeps): Shape
 
   pend.set(deps.load.and(capped));
   pend2.set(pend);
-  m.when(loadQ, () => tokens.set(sext(tokBytes, HEADROOM_W)));
+  pend3.set(pend2);
+  m.when(loadQ2, () => tokens.set(sext(tokBytes, HEADROOM_W)));
   m.when(deps.load, () => {
     rateQ.set(rate);
     burstQ.set(burstUnits);
@@ -218,19 +228,23 @@ export function shaper(m: ModuleBuilder, cfg: TxConfig, deps: ShaperDeps): Shape
   m.when(sharePend, () => shareOk.set(positive(dAhead)));
   const afterPend = tokens.subWrap(reserved);
   const afterIssue = headroom.subWrap(lit(maxFrame, HEADROOM_W));
-  m.when(pend2, () => headroom.set(afterPend));
+  m.when(pend3, () => headroom.set(afterPend));
   m.when(deps.issue, () => headroom.set(afterIssue));
   // Whether headroom is positive, kept beside it (each candidate's sign and zero test from
   // registers; the fetch grant picks), so the turn's `ok` does not start with a 40-bit compare.
   const headroomPos = m.reg('shape_headroom_pos', undefined, { reset: 0 });
-  m.when(pend2, () => headroomPos.set(positive(afterPend)));
+  m.when(pend3, () => headroomPos.set(positive(afterPend)));
   m.when(deps.issue, () => headroomPos.set(positive(afterIssue)));
-  // (`last` is LOAD's cycle, one before this write, so the next refill's elapsed time is exact.)
-  mems.shape.port.request('fetch', loadQ, {
+  // A capped turn writes its state back two cycles after LOAD (it waits three, so the turn's context
+  // and RAM words still hold); any other turn the cycle after, as its turn may end then and the next
+  // one load another context. Without a cap the bucket is full, which needs no product. (`last` is
+  // LOAD's cycle, so the next refill's elapsed time is exact.)
+  const writeBack = m.named('shape_write_back', mux(capOn, loadQ2, loadQ));
+  mems.shape.port.request('fetch', writeBack, {
     addr: deps.ctx,
     data: shapeStateLayout.pack({
       allowed: allowedNew,
-      last: now.subWrap(1),
+      last: now.subWrap(mux(capOn, lit(2, 32), lit(1, 32))),
       credit: creditNew,
       sent,
       frames: cnt.frames.trunc(16),
@@ -239,5 +253,5 @@ export function shaper(m: ModuleBuilder, cfg: TxConfig, deps: ShaperDeps): Shape
     mask: lit(1, 1),
   });
   const ok = m.named('shape_ok', capOn.not().or(headroomPos).and(shareOk));
-  return { ok, shareLate: sharePend, shareQuota, capped: capOn, wait: m.named('shape_wait', any(pend, pend2, sharePend)) };
+  return { ok, shareLate: sharePend, shareQuota, capped: capOn, wait: m.named('shape_wait', any(pend, pend2, pend3, sharePend)) };
 }
