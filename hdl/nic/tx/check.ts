@@ -209,7 +209,12 @@ export function sequenceCheck(
 
   // ---- a frame's first descriptor (CMP) ----
   const c = mrec.ctx;
-  const runs = mayRun(flags, c);
+  // Whether the context may run, as of the last cycle: a decision is taken at least a cycle after its
+  // context was set (`cmpWarm`, `contWarm`), so this is the flag of the right context, and the
+  // decision starts at a flip-flop rather than at the per-context flags' mux. A disable or quiesce
+  // takes effect a cycle later here, which no bus access can tell from a write that came a cycle later.
+  const runs = m.reg('chk_runs_q', undefined, { reset: 0 });
+  runs.set(mayRun(flags, c));
   // The compares are registered and the decision taken from them a cycle later (`cmpWarm`: the
   // copy of the head's meta entry and the expected seq were there in the last cycle; `headSeen`: the
   // descriptor at the head of its queue was there and was not popped), so the decision does not run
@@ -285,7 +290,8 @@ export function sequenceCheck(
     seq: mux(fromHead, head.seq, cont.seq),
     err: mux(fromHead, headRec.err, contRec.err),
   };
-  const fRuns = mayRun(flags, fCtx);
+  const fRuns = m.reg('chk_f_runs_q', undefined, { reset: 0 });
+  fRuns.set(mayRun(flags, fCtx));
   // As in CMP, the compares are registered and the decision taken a cycle later, once the descriptor
   // and the frame's registers were the same in the last cycle (`contWarm`, `headSeen`, `contSeen`).
   const nMatchQ = m.reg('chk_n_match_q', undefined, { reset: 0 });
