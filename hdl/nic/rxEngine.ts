@@ -93,6 +93,8 @@ export function rxEngine(p: NicParams, opts: RxOptions = {}) {
       DC: c.descCache,
       J: c.jobs,
       FB: c.fetchBlock,
+      SK: c.deepWindows,
+      SD: c.deepDepth,
     },
     (m) => {
       const rx = m.slave('s_axis_rx', axisSpec({ dataWidth: c.streamW, user: 1 }));

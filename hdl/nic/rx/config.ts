@@ -19,6 +19,14 @@ export interface RxOptions {
    * after frames never crosses and waits to take whole (docs/rx-engine.md, Refill batches).
    */
   fetchBlock?: number;
+  /**
+   * The shared descriptor cache (docs/rx-engine.md, Shared descriptor cache): `windows` deep
+   * windows of `depth` descriptors, each lent to one receiving context whose own prefetch
+   * (`descCache`) is shallower. `windows: 0` turns it off. Default: 4 windows of 32 (or of the
+   * largest ring, or 2^(SEQ_W-1), if smaller) when `descCache` is left to its default and is
+   * shallower than that, so the 10g profile at N_CTX = 1024 (8 per context) gets them; otherwise off.
+   */
+  sharedCache?: { windows?: number; depth?: number };
 }
 
 export interface RxConfig {
@@ -46,6 +54,12 @@ export interface RxConfig {
   readonly minFrameBytes: number;
   /** Descriptors prefetched per context. */
   readonly descCache: number;
+  /** Deep windows of the shared descriptor cache (0: none). */
+  readonly deepWindows: number;
+  /** Descriptors of one deep window (a power of two above descCache; 0 without windows). */
+  readonly deepDepth: number;
+  /** The deepest window a context may have: deepDepth with the shared cache, else descCache. */
+  readonly maxWindow: number;
   readonly cacheCntW: number;
   /** Descriptors fetched by one AXI read at most. */
   readonly fetchBurst: number;
@@ -98,6 +112,25 @@ export function rxConfig(p: NicParams, o: RxOptions = {}): RxConfig {
   if (descCache > 2 ** (p.SEQ_W - 1)) {
     throw new RangeError(`rxEngine: descCache=${descCache} is refused: it must not exceed 2^(SEQ_W-1) = ${2 ** (p.SEQ_W - 1)}`);
   }
+  const ringMax = 2 ** p.MAX_RING_LOG2;
+  // On by default only where the default per-context depth is shallow (an explicit descCache is a
+  // choice of depth, kept as given).
+  const defaultDepth = Math.min(32, ringMax, 2 ** (p.SEQ_W - 1));
+  const sharedDefault = o.descCache === undefined && defaultDepth > descCache;
+  const deepWindows = o.sharedCache?.windows ?? (sharedDefault ? 4 : 0);
+  if (!Number.isInteger(deepWindows) || deepWindows < 0 || deepWindows > 16) {
+    throw new RangeError(`rxEngine: sharedCache.windows=${deepWindows} is refused: it must be an integer from 0 to 16`);
+  }
+  let deepDepth = 0;
+  if (deepWindows > 0) {
+    deepDepth = pow2In('sharedCache.depth', o.sharedCache?.depth ?? defaultDepth, 2, 64);
+    if (deepDepth <= descCache || deepDepth > ringMax || deepDepth > 2 ** (p.SEQ_W - 1)) {
+      throw new RangeError(
+        `rxEngine: sharedCache.depth=${deepDepth} is refused: it must exceed descCache (${descCache}) and not exceed the largest ring (${ringMax}) nor 2^(SEQ_W-1) = ${2 ** (p.SEQ_W - 1)}`,
+      );
+    }
+  }
+  const maxWindow = deepWindows > 0 ? deepDepth : descCache;
   // At least 8: the dispatcher keeps room for the requests awaiting their answers (dispatch.ts).
   const jobs = pow2In('jobs', o.jobs ?? 128, 8, 256);
   const fetchBlock = pow2In('fetchBlock', o.fetchBlock ?? 4, 2, 4);
@@ -122,8 +155,11 @@ export function rxConfig(p: NicParams, o: RxOptions = {}): RxConfig {
     maxFrameBytes: d.maxFrameBytes,
     minFrameBytes: d.minFrameBytes,
     descCache,
-    cacheCntW: Math.max(1, log2(descCache) + 1),
-    fetchBurst: Math.min(descCache, 16),
+    deepWindows,
+    deepDepth,
+    maxWindow,
+    cacheCntW: Math.max(1, log2(maxWindow) + 1),
+    fetchBurst: Math.min(maxWindow, 16),
     fetchBlock,
     // Room for every descriptor requested and not yet taken; enough for a full read pipeline
     // (64 reads in flight) of short refills, and for warming up hundreds of contexts at once.

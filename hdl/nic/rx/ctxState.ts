@@ -35,6 +35,7 @@
  * frame's completion is notified. RX_DONE_TRUSTED is the done seq last sent to the mailbox, kept here.
  */
 import { all, any, Bool, cat, type Expr, lit, type Memory, type ModuleBuilder, mux, UInt, type Wire } from '../../../generator/index.js';
+import { lowestSetBit } from '../../../generator/lib/priorityEncoder.js';
 import { rrArbiter } from '../../../generator/lib/rrArbiter.js';
 import { bar1CtxRegisters, DONE_BASE_LO, findRegister, RING_BASE_LO } from '../../registers/map.js';
 import { STATUS_BUSY_BIT } from '../interfaces.js';
@@ -108,6 +109,11 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   const D = c.descCache;
   const ld = log2(D);
   const L = c.maxRingLog2;
+  // The shared cache: K deep windows of DD descriptors (docs/rx-engine.md, Shared descriptor cache).
+  const K = c.deepWindows;
+  const DD = c.deepDepth;
+  const ldd = K > 0 ? log2(DD) : 0;
+  const kw = Math.max(1, log2(K));
   const ctxAddrW = Math.max(1, log2(c.nCtx));
   const ctxAddr = (ctx: Expr) => (c.nCtx === 1 ? lit(0, 1) : ctx);
   const cacheAddr = (ctx: Expr, seq: Expr) => {
@@ -119,13 +125,19 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   const ringMem = m.memory('rx_ring_base', { width: 64, depth: c.nCtx });
   const log2Mem = m.memory('rx_ring_log2', { width: c.ringLog2W, depth: c.nCtx });
   const doneMem = m.memory('rx_done_base', { width: 64, depth: c.nCtx });
-  // In-flight descriptor reads (requested, response not yet taken), at most 2 * descCache (see fetch).
-  const iw = log2(2 * D) + 1;
-  const dynW = 2 * seqW + cw + 2 + genW + iw;
+  // In-flight descriptor reads (requested, response not yet taken), at most 2 * the deepest window
+  // (see fetch).
+  const iw = log2(2 * c.maxWindow) + 1;
+  // With the shared cache the word ends in {deep_id, deep}: the deep window the context holds.
+  const deepW = K > 0 ? 1 + kw : 0;
+  const dynW = 2 * seqW + cw + 2 + genW + iw + deepW;
   const dynMem = m.memory('rx_dyn', { width: dynW, depth: c.nCtx });
   const cntMem = m.memory('rx_counters', { width: 224, depth: c.nCtx });
   const trustMem = m.memory('rx_done_trusted', { width: seqW, depth: c.nCtx });
   const cacheMem = m.memory('rx_desc_cache', { width: 80, depth: c.nCtx * D });
+  // The deep windows: window k holds its context's descriptor for seq s at {k, s mod DD}.
+  const poolMem = K > 0 ? m.memory('rx_desc_pool', { width: 80, depth: K * DD }) : null;
+  const poolAddr = (id: Expr, seq: Expr) => (K === 1 ? seq.bits(ldd - 1, 0) : cat(id, seq.bits(ldd - 1, 0)));
   // Bits 11:4 of the ring base again, read a stage before the ring base: the fetch's 4 KiB page
   // limit and refill-block limit are worked out in READ, so that DECIDE only combines limits (see
   // "fetch" below).
@@ -139,6 +151,7 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   const wDyn = writePort(m, dynMem);
   const wCnt = writePort(m, cntMem);
   const wCache = writePort(m, cacheMem);
+  const wPool = poolMem ? writePort(m, poolMem) : null;
   const wTrust = writePort(m, trustMem);
 
   const initDone = m.reg('ctx_init_done', Bool, { reset: 0 });
@@ -232,7 +245,12 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   const qDone = doneMem.read(rAddr, { enable: rs.v, name: 'q_done_base' });
   const qCnt = cntMem.read(rAddr, { enable: rs.v, name: 'q_counters' });
   const qTrust = trustMem.read(rAddr, { enable: rs.v, name: 'q_done_trusted' });
-  const qCache = cacheMem.read(cacheAddr(rs.ctx, qDynR.bits(seqW - 1, 0)), { enable: rs.v, name: 'q_cache' });
+  const qCacheCtx = cacheMem.read(cacheAddr(rs.ctx, qDynR.bits(seqW - 1, 0)), { enable: rs.v, name: 'q_cache' });
+  // Bits of the dynamic word past the in-flight count: {deep_id, deep}.
+  const deepLsb = dynW - deepW;
+  const rDeep = K > 0 ? qDynR.bit(deepLsb) : lit(0, 1);
+  const rDeepId = K > 0 ? qDynR.bits(dynW - 1, deepLsb + 1) : lit(0, kw);
+  const qPool = poolMem ? poolMem.read(poolAddr(rDeepId, qDynR.bits(seqW - 1, 0)), { enable: rs.v, name: 'q_pool' }) : null;
   const qDyn = m.reg('op_d_dyn', UInt(dynW), { reset: 0 });
   ds.v.set(rs.v);
   m.when(rs.v, () => {
@@ -255,21 +273,54 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   const rExp = qDynR.bits(seqW - 1, 0);
   const rFetch = qDynR.bits(2 * seqW - 1, seqW);
   const rCnt = qDynR.bits(2 * seqW + cw - 1, 2 * seqW);
-  const rGen = qDynR.bits(dynW - iw - 1, dynW - iw - genW);
-  const rInfl = qDynR.bits(dynW - 1, dynW - iw);
+  const rGen = qDynR.bits(deepLsb - iw - 1, deepLsb - iw - genW);
+  const rInfl = qDynR.bits(deepLsb - 1, deepLsb - iw);
   const rMask = cat(...Array.from({ length: L }, (_, k) => qLog2R.gt(L - 1 - k)));
   const rSize = cat(lit(0, 1), rMask).addWrap(1);
   const rFseq = mux(rFresh, rs.seq, rFetch);
   const rExpAfter = mux(rs.kind.eq(OP.CONSUME), rExp.addWrap(1), rExp);
   const rSlot = rFseq.trunc(L).and(rMask);
+  // A deep window is lent only to a context whose cache is empty (nothing cached, no read in flight)
+  // on a doorbell or a fetch retry, if one is free and its ring is deeper than descCache: so the
+  // slots of cached descriptors (seq mod window) never move. The window the op in DECIDE may claim
+  // is not offered again here. DECIDE gives it back if the context ends the operation empty.
+  const KW = Math.max(K, 1);
+  const free = K > 0 ? m.reg('deep_free', UInt(KW), { reset: 2 ** K - 1 }) : null;
+  let preGrant: Expr = lit(0, 1);
+  let preGrantId: Expr = lit(0, kw);
+  let rGrant: Expr = lit(0, 1);
+  if (free) {
+    const grantReg = m.reg('deep_pre_grant', Bool, { reset: 0 });
+    const grantIdReg = m.reg('deep_pre_grant_id', UInt(kw), { reset: 0 });
+    preGrant = grantReg;
+    preGrantId = grantIdReg;
+    const claimMask = m.reg('deep_claim_mask', UInt(KW), { reset: 0 });
+    const avail = m.named('deep_avail', free.and(claimMask.not()));
+    const pick = lowestSetBit(m, 'deep_pick', avail);
+    const pickId = fitWidth(pick.index, kw);
+    const rEmpty = rCnt.eq(0).and(rInfl.eq(0));
+    const rMayGrant = rs.kind.eq(OP.DOORBELL).or(rs.kind.eq(OP.FETCH));
+    rGrant = m.named('deep_grant_r', all(rMayGrant, rDeep.not(), rEmpty, qLog2R.gt(log2(D)), pick.valid));
+    m.when(rs.v, () => {
+      grantReg.set(rGrant);
+      grantIdReg.set(pickId);
+    });
+    claimMask.set(mux(rs.v.and(rGrant), lit(1, KW).shl(pickId), lit(0, KW)));
+  }
+  const rDeepEff = rDeep.or(rGrant);
   // The window and the distance fetch - exp never exceed 2^(SEQ_W-1), so SEQ_W bits hold them.
-  const rWindow = mux(rSize.lt(D), fitWidth(rSize, seqW), lit(D, seqW));
+  const winOf = (depth: number) => mux(rSize.lt(depth), fitWidth(rSize, seqW), lit(depth, seqW));
+  const rWinShallow = winOf(D);
+  const rWinDeep = K > 0 ? winOf(DD) : rWinShallow;
+  const rWindow = K > 0 ? mux(rDeepEff, rWinDeep, rWinShallow) : rWinShallow;
   const rInWin = rFseq.subWrap(rExpAfter);
   const rWinRoom = mux(rInWin.lt(rWindow), rWindow.subWrap(rInWin), lit(0, seqW));
   const rInflAfter = mux(rFresh, rInfl.subWrap(1), rInfl);
   // Reads of an older window (before a miss or a flush) may still be in flight: never more than
-  // 2 * descCache in all, which bounds the in-flight count and keeps STATUS exact.
-  const rFlightRoom = lit(2 * D, iw).subWrap(rInflAfter);
+  // 2 * the window in all, which bounds the in-flight count and keeps STATUS exact. A deep window
+  // given back at a flush may leave more than 2 * descCache in flight: no room then.
+  const rFlightCap = K > 0 ? mux(rDeepEff, lit(2 * DD, iw), lit(2 * D, iw)) : lit(2 * D, iw);
+  const rFlightRoom = mux(rInflAfter.lt(rFlightCap), rFlightCap.subWrap(rInflAfter), lit(0, iw));
   const rToWrap = rSize.subWrap(rSlot.resize(L + 1));
   // Bits 11:4 of the first descriptor's address: the page's base bits plus the slot, modulo 256; its
   // low bits are its place in its refill block.
@@ -297,7 +348,8 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   const covers = (target: Expr, th: Expr) => target.and(th.not()).orR().not();
   const preBlockRoom = m.reg('fetch_pre_block_room', Bool, { reset: 0 });
   // (descCache <= 2^(SEQ_W-1), so a cache this deep has SEQ_W bits enough for the constant.)
-  const rShallow = D < BATCH_MIN_WINDOW ? lit(1, 1) : rWindow.lt(BATCH_MIN_WINDOW);
+  const shallowOf = (depth: number, win: Expr) => (depth < BATCH_MIN_WINDOW ? lit(1, 1) : win.lt(BATCH_MIN_WINDOW));
+  const rShallow = K > 0 ? mux(rDeepEff, shallowOf(DD, rWinDeep), shallowOf(D, rWinShallow)) : shallowOf(D, rWinShallow);
   const preFseq = m.reg('fetch_pre_seq', UInt(seqW), { reset: 0 });
   const preSlot = m.reg('fetch_pre_slot', UInt(L), { reset: 0 });
   const preInfl = m.reg('fetch_pre_inflight', UInt(iw), { reset: 0 });
@@ -334,9 +386,12 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   const cnt = m.named('cur_cnt', qDyn.bits(2 * seqW + cw - 1, 2 * seqW));
   const active = m.named('cur_active', qDyn.bit(2 * seqW + cw));
   const rearm = m.named('cur_rearm', qDyn.bit(2 * seqW + cw + 1));
-  const gen = m.named('cur_gen', qDyn.bits(dynW - iw - 1, dynW - iw - genW));
-  const infl = m.named('cur_inflight', qDyn.bits(dynW - 1, dynW - iw));
-  const packDyn = (e: Expr, f: Expr, n: Expr, a: Expr, r: Expr, g: Expr, fl: Expr) => cat(fl, g, r, a, n, f, e);
+  const gen = m.named('cur_gen', qDyn.bits(deepLsb - iw - 1, deepLsb - iw - genW));
+  const infl = m.named('cur_inflight', qDyn.bits(deepLsb - 1, deepLsb - iw));
+  const curDeep = K > 0 ? m.named('cur_deep', qDyn.bit(deepLsb)) : lit(0, 1);
+  const curDeepId = K > 0 ? m.named('cur_deep_id', qDyn.bits(dynW - 1, deepLsb + 1)) : lit(0, kw);
+  const packDyn = (e: Expr, f: Expr, n: Expr, a: Expr, r: Expr, g: Expr, fl: Expr, dp: Expr = lit(0, 1), id: Expr = lit(0, kw)) =>
+    K > 0 ? cat(id, dp, fl, g, r, a, n, f, e) : cat(fl, g, r, a, n, f, e);
   // Whether the context is enabled and not quiescing, as it was in READ (a cycle before the
   // decision), so the BAR1 block's flags do not start DECIDE's paths.
   const ctxOk = m.reg('op_d_ok', Bool, { reset: 0 });
@@ -356,6 +411,9 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   const cSmall = qCnt.bits(191, 160);
   const cDmaErr = qCnt.bits(223, 192);
   const packCnt = (f: Expr, b: Expr, mi: Expr, nb: Expr, sm: Expr, de: Expr) => cat(de, sm, nb, mi, b, f);
+  // A consume never changes the window (a grant needs an empty cache), so the context's word says
+  // where its descriptor for exp_seq is.
+  const qCache = qPool ? mux(curDeep, qPool, qCacheCtx) : qCacheCtx;
   const cacheAddrQ = qCache.bits(63, 0);
   const cacheLen = qCache.bits(79, 64);
 
@@ -428,9 +486,14 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
     dynChange.set(1);
     m.when(seqOk, () => {
       nCnt.set(cnt.addWrap(1));
-      wCache.we.set(1);
+      wCache.we.set(curDeep.not());
       wCache.addr.set(cacheAddr(opCtx, opSeq));
       wCache.data.set(cat(opDlen, opAddr));
+      if (wPool) {
+        wPool.we.set(curDeep);
+        wPool.addr.set(poolAddr(curDeepId, opSeq));
+        wPool.data.set(cat(opDlen, opAddr));
+      }
     }).otherwise(() => {
       nFetch.set(opSeq);
       // A doorbell came while this read was in flight, so it may have read the slot before the
@@ -480,8 +543,10 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   doneUpdValid.set(0);
   const codeIs = (r: Parameters<typeof regCode>[0]) => opCode.eq(regCode(r));
   // A flush restarts fetching at `fetchFrom`: the expected seq, or the one RX_EXP_SEQ writes.
+  const flushing = m.wire('flushing', Bool, { init: 0 });
   const flush = (fetchFrom: Expr = exp) => {
     dynChange.set(1);
+    flushing.set(1);
     nFetch.set(fetchFrom);
     nCnt.set(0);
     nActive.set(0);
@@ -584,12 +649,27 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   const creditTake = mux(issue, fitWidth(fetchN, credits.width), lit(0, credits.width));
   credits.set(credits.addWrap(mux(creditBack, lit(1, credits.width), lit(0, credits.width))).subWrap(creditTake));
 
+  // ---- the deep window: kept while the context holds descriptors or has reads in flight; given back
+  // when an operation leaves it empty, and at a flush (reads still in flight then belong to the old
+  // generation and are dropped whatever window the context has).
+  const deepNow = curDeep.or(preGrant);
+  const deepIdNow = K > 0 ? mux(preGrant, preGrantId, curDeepId) : lit(0, kw);
+  const emptyAfter = m.named('deep_empty_after', nCnt.eq(0).and(nInfl.eq(0)).and(issue.not()));
+  const keepDeep = K > 0 ? m.named('deep_keep', deepNow.and(emptyAfter.not()).and(flushing.not())) : lit(0, 1);
+  const deepChange = K > 0 ? deciding.and(keepDeep.ne(curDeep)) : lit(0, 1);
+  if (free) {
+    const one = (id: Expr) => lit(1, K).shl(id);
+    const claim = mux(deciding.and(preGrant).and(keepDeep), one(preGrantId), lit(0, K));
+    const release = mux(deciding.and(curDeep).and(keepDeep.not()), one(curDeepId), lit(0, K));
+    free.set(free.and(claim.not()).or(release));
+  }
+
   // ---- write back.
   const finalInfl = mux(issue, nInfl.addWrap(fitWidth(fetchN, iw)), nInfl);
-  m.when(dynChange.or(issue).or(doFresh), () => {
+  m.when(dynChange.or(issue).or(doFresh).or(deepChange), () => {
     wDyn.we.set(1);
     wDyn.addr.set(ctxAddr(opCtx));
-    wDyn.data.set(packDyn(nExp, finalFetch, nCnt, nActive, nRearm, nGen, finalInfl));
+    wDyn.data.set(packDyn(nExp, finalFetch, nCnt, nActive, nRearm, nGen, finalInfl, keepDeep, deepIdNow));
   });
   m.when(cntChange, () => {
     wCnt.we.set(1);
@@ -615,6 +695,7 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
       [wDyn, packDyn(lit(expReset, seqW), lit(expReset, seqW), lit(0, cw), lit(0, 1), lit(0, 1), lit(0, genW), lit(0, iw))],
       [wTrust, lit(trustReset, seqW)],
     ]);
+    // (The dynamic word's {deep_id, deep} reset to 0: no window; deep_free resets to all free.)
     for (const p of [wRing, wPage, wLog2, wDone, wDyn, wCnt, wTrust]) {
       p.we.set(1);
       p.addr.set(initCtx);
