@@ -4,7 +4,8 @@
  * Address channels are arbitrated round-robin through a register stage (so a granted request's payload
  * is stable until the host accepts it). The client number goes into the top ID bits; R and B responses
  * are routed back by those bits, so each client sees its own IDs and keeps several reads in flight.
- * Write data follows the order in which write addresses were accepted (a small queue of client numbers).
+ * Write data follows the order in which write addresses were accepted (a small queue of client numbers),
+ * through a register stage.
  */
 import {
   any,
@@ -109,17 +110,32 @@ export function dmaInterconnect(p: DmaInterconnectParams) {
       for (let i = 1; i < n; i++) v = mux(wClient.eq(i), (s[i] as (typeof s)[number])[f], v);
       return v;
     };
-    // W payload is 0 while no burst is active: `w_order` is read at an unwritten slot then, and the
-    // clients' data may be unreset, which a 4-state simulator shows as X on the outputs (F-7).
+    // W leaves through a register stage (full rate: it takes a beat whenever it is empty or the host
+    // takes its beat), so the host port's W signals come from flip-flops and the clients' write-data
+    // logic and the host's timing are not one path. Its payload is 0 while it holds no beat: `w_order`
+    // is read at an unwritten slot when no burst is active, and the clients' data may be unreset,
+    // which a 4-state simulator shows as X on the outputs (F-7).
+    const wOutValid = m.reg('w_out_valid', Bool, { reset: 0 });
+    const wOutData = m.reg('w_out_data', UInt(p.dataWidth), { reset: 0 });
+    const wOutStrb = m.reg('w_out_strb', UInt(p.dataWidth / 8), { reset: 0 });
+    const wOutLast = m.reg('w_out_last', Bool, { reset: 0 });
+    const wFree = m.named('w_free', wOutValid.not().or(host.wready));
     const wOn = m.named('w_on', wActive.and(wSel('wvalid')));
-    host.wvalid.set(wOn);
-    host.wdata.set(mux(wOn, wSel('wdata'), lit(0, p.dataWidth)));
-    host.wstrb.set(mux(wOn, wSel('wstrb'), lit(0, p.dataWidth / 8)));
-    host.wlast.set(wOn.and(wSel('wlast')));
-    s.forEach((c, i) => {
-      c.wready.set(wActive.and(wClient.eq(i)).and(host.wready));
+    m.when(wFree, () => {
+      wOutValid.set(wOn);
+      wOutData.set(mux(wOn, wSel('wdata'), lit(0, p.dataWidth)));
+      wOutStrb.set(mux(wOn, wSel('wstrb'), lit(0, p.dataWidth / 8)));
+      wOutLast.set(wOn.and(wSel('wlast')));
     });
-    const wDone = m.named('w_burst_done', host.wvalid.and(host.wready).and(host.wlast));
+    host.wvalid.set(wOutValid);
+    host.wdata.set(wOutData);
+    host.wstrb.set(wOutStrb);
+    host.wlast.set(wOutLast);
+    s.forEach((c, i) => {
+      c.wready.set(wActive.and(wClient.eq(i)).and(wFree));
+    });
+    // A burst's last beat taken into the stage: the next client's burst may follow in the next cycle.
+    const wDone = m.named('w_burst_done', wOn.and(wFree).and(wSel('wlast')));
 
     addrChannel('ar', () => {}, lit(1, 1));
     const awPush = m.wire('aw_push', Bool, { init: 0 });

@@ -15,7 +15,7 @@
  * a frame with a failed payload read is dropped or ends with `m_axis_tx_tuser` (payloadErrors.ts,
  * egress.ts); a failed write pulses `m_fault` for its context (completion.ts).
  */
-import { any, defineModule, type InstancePorts, UInt } from '../../generator/index.js';
+import { any, Bool, defineModule, type InstancePorts, UInt } from '../../generator/index.js';
 import { type SyncFifoIO, syncFifo } from '../../generator/lib/index.js';
 import { type NicParams, ParamError, paramProblems } from '../params.js';
 import {
@@ -111,7 +111,9 @@ export function txEngine(p: NicParams) {
     const counters = new SharedPort<CounterEventField>(m, 'cnt_ev', ['ctx', 'miss', 'sent', 'bytes', 'oversize', 'spoofed', 'dmaErr']);
 
     // Stages that share a port ask for it in priority order: the check before the fetcher before doorbells.
+    const checkHold = m.wire('chk_hold', Bool, { init: 0 });
     const check = sequenceCheck(m, cfg, lay, {
+      hold: checkHold,
       flags,
       mems,
       sched,
@@ -135,7 +137,10 @@ export function txEngine(p: NicParams) {
     doorbells(m, sched, { doorbell, initBusy: mems.initBusy, checkDeciding: check.deciding, fetcher: fetch });
     finishScheduler(sched);
 
-    const rawPop = dma.rawFifo.out.valid.and(dma.rawFifo.out.ready);
+    // A beat leaving the raw-beat FIFO gives its credit back a cycle late, from a flip-flop: the pop is
+    // the packer's decision to take it (a long path), and a late credit only ever under-counts room.
+    const rawPop = m.reg('raw_pop_q', undefined, { reset: 0 });
+    rawPop.set(dma.rawFifo.out.valid.and(dma.rawFifo.out.ready));
     const pay = payloadIssuer(m, cfg, lay, {
       frameOut: frameQ.out,
       fragOut: frags.out,
@@ -193,8 +198,13 @@ export function txEngine(p: NicParams) {
       probeCtx,
     });
     done.request('cpl', cpl.retire, { ctx: cpl.retireCtx, seq: cpl.retireSeq });
-    intr.valid.set(cpl.retire);
-    intr.ctx.set(cpl.retireCtx);
+    // The interrupt bit leaves with the done seq, both a cycle after the retire (see m_done_seq below).
+    const intrValid = m.reg('intr_out_valid', undefined, { reset: 0 });
+    const intrCtx = m.reg('intr_out_ctx', UInt(intr.ctx.width), { reset: 0 });
+    intrValid.set(cpl.retire);
+    m.when(cpl.retire, () => intrCtx.set(cpl.retireCtx));
+    intr.valid.set(intrValid);
+    intr.ctx.set(intrCtx);
     fault.valid.set(cpl.fault);
     fault.ctx.set(cpl.faultCtx);
     const cnt = counterUnit(m, cfg, mems, counters);
@@ -215,13 +225,24 @@ export function txEngine(p: NicParams) {
         cpl.probeHit,
       ),
     );
-    registerBus(m, cfg, { bus: reg, mems, done, probeCtx, busy, countersBusy: cnt.busy });
+    registerBus(m, cfg, { bus: reg, mems, done, probeCtx, busy, countersBusy: cnt.busy, checkHold });
 
     mems.finish();
+    // The done seq goes to the mailbox a cycle late, from flip-flops: a TX_EXP_SEQ write reaches it
+    // only once the check, fetcher and completion left its ports free, which is a long path; a BAR0
+    // read of TX_DONE cannot tell the cycle.
     const doneOut = done.result();
-    doneSeq.valid.set(doneOut.valid);
-    doneSeq.ctx.set(doneOut.values.ctx);
-    doneSeq.seq.set(doneOut.values.seq);
+    const doneValid = m.reg('done_out_valid', undefined, { reset: 0 });
+    const doneCtx = m.reg('done_out_ctx', UInt(doneSeq.ctx.width), { reset: 0 });
+    const doneSeqQ = m.reg('done_out_seq', UInt(doneSeq.seq.width), { reset: 0 });
+    doneValid.set(doneOut.valid);
+    m.when(doneOut.valid, () => {
+      doneCtx.set(doneOut.values.ctx);
+      doneSeqQ.set(doneOut.values.seq);
+    });
+    doneSeq.valid.set(doneValid);
+    doneSeq.ctx.set(doneCtx);
+    doneSeq.seq.set(doneSeqQ);
 
     return {
       s_reg: reg,

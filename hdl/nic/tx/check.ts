@@ -61,6 +61,12 @@ export interface CheckDeps {
    * exactly as fetched ones. Absent in the V-1 proof and on buses without batching.
    */
   readonly dcache?: Memory;
+  /**
+   * While high the check takes no decision (so it commits no frame): a TX_EXP_SEQ write holds it for
+   * the cycles it waits, and then needs only the other users of its ports to be idle, not the
+   * decision's outcome (registers.ts). Absent in the V-1 proof.
+   */
+  readonly hold?: Expr;
 }
 
 export type FragFifoPorts = InstancePorts<ReturnType<typeof fragFifo>['io']>;
@@ -239,7 +245,8 @@ export function sequenceCheck(
   // fragment queue: the descriptor that makes it too long must still be taken).
   const wouldAccept = runs.and(stale.not()).and(match);
   const cmpRoom = all(wouldAccept.and(headTooLong.not()).not().or(fragIn.ready), wouldAccept.and(head.eop).not().or(frameIn.ready));
-  const cmpGo = m.named('chk_cmp_go', st.is('CMP').and(cmpWarm).and(headSeen.or(mrec.cached)).and(cmpRoom));
+  const free = deps.hold ? deps.hold.not() : lit(1, 1);
+  const cmpGo = m.named('chk_cmp_go', st.is('CMP').and(cmpWarm).and(headSeen.or(mrec.cached)).and(cmpRoom).and(free));
   cmpWarm.set(st.is('CMP').and(cmpGo.not()));
   const aDis = m.named('chk_disabled', cmpGo.and(runs.not()));
   const bStale = m.named('chk_stale', cmpGo.and(runs).and(stale));
@@ -319,8 +326,8 @@ export function sequenceCheck(
   const errNow = m.named('chk_err_now', errNowQ);
   const wouldTake = fRuns.and(nMatch);
   const contRoom = all(wouldTake.and(errNow.not()).not().or(fragIn.ready), wouldTake.and(nd.eop).not().or(frameIn.ready));
-  const useHead = m.named('chk_use_head', st.is('CONT').and(contWarm).and(headSeen).and(headIsNext).and(contRoom));
-  const useCont = m.named('chk_use_cont', st.is('CWAIT').and(contWarm).and(contSeen).and(contRoom));
+  const useHead = m.named('chk_use_head', st.is('CONT').and(contWarm).and(headSeen).and(headIsNext).and(contRoom).and(free));
+  const useCont = m.named('chk_use_cont', st.is('CWAIT').and(contWarm).and(contSeen).and(contRoom).and(free));
   dma.contTake.set(useCont);
   contSeen.set(dma.contValid.and(useCont.not()));
   const contGo = m.named('chk_cont_go', useHead.or(useCont));

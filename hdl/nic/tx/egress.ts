@@ -149,6 +149,7 @@ export function decision(m: ModuleBuilder, cfg: TxConfig, lay: TxLayouts, deps: 
       sent,
       oversize: g2.err,
       spoofed,
+      short: g2.len.lt(cfg.minFrame),
       dmaErr: lit(0, cfg.dmaErrW),
       bytes: wireBytes,
       base: g2.base,
@@ -196,7 +197,10 @@ export function frameStream(m: ModuleBuilder, cfg: TxConfig, lay: TxLayouts, dep
   const padEnds = posPlusSb.ge(minF);
   const toMin = lit(minF, posW + 1).subWrap(pos.resize(posW + 1));
   const padBytes = mux(padEnds, toMin, lit(sb, posW + 1));
-  const shortLast = pos.add(pk.cnt).lt(minF);
+  // The last payload beat ends before minFrame exactly when the frame is short: every beat before it
+  // carries sb bytes, so pos + cnt is the frame's length there (pos stops counting only past minFrame).
+  // The decision's registered `short` bit keeps an adder and a compare off the beat's path.
+  const shortLast = v.short;
   // What this beat is on the wire: its bytes and whether it ends the frame.
   const beatBytes = m.named(
     'eg_beat_bytes',

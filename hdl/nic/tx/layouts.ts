@@ -65,6 +65,8 @@ export function txLayouts(cfg: TxConfig) {
       ['sent', 1],
       ['oversize', 1],
       ['spoofed', 1],
+      /** Shorter than the minimum frame (padded on the wire): known at the decision, so the egress needs no adder. */
+      ['short', 1],
       ['dmaErr', cfg.dmaErrW],
       ['bytes', 16],
       ['base', base],

@@ -14,7 +14,7 @@
  * as TX_DONE_SEQ), and STATUS with bit 31 (STATUS_BUSY_BIT) set while the engine has DMA in flight for
  * the context (P-12). Every other address reads 0.
  */
-import { all, cat, type Expr, lit, type ModuleBuilder, mux, type Reg, type SlavePorts, UInt } from '../../../generator/index.js';
+import { all, cat, type Expr, lit, type ModuleBuilder, mux, type Reg, type SlavePorts, UInt, type Wire } from '../../../generator/index.js';
 import { decodeBar1Addr, readSelect } from '../../registers/decoder.js';
 import { BAR1_CTX_OFFSETS, type Bar1CtxReg, DONE_BASE_LO, RING_BASE_LO, TX_RATE_MAX, TX_RATE_SHARE } from '../../registers/map.js';
 import { type regBusSpec, STATUS_BUSY_BIT } from '../interfaces.js';
@@ -55,6 +55,8 @@ export interface RegisterDeps {
   readonly busy: Expr;
   /** The counter unit reads or writes its row port in this cycle (counters.ts). */
   readonly countersBusy: Expr;
+  /** Holds the sequence check's decisions while a TX_EXP_SEQ write waits (check.ts `hold`). */
+  readonly checkHold: Wire;
 }
 
 export function registerBus(m: ModuleBuilder, cfg: TxConfig, deps: RegisterDeps): void {
@@ -76,8 +78,15 @@ export function registerBus(m: ModuleBuilder, cfg: TxConfig, deps: RegisterDeps)
   const c = w.ctx;
 
   const isExp = is('TX_EXP_SEQ');
-  const expFree = mems.exp.port.free().and(mems.fetchSeq.port.free()).and(mems.cpl.port.free()).and(done.free());
+  // The check, the exp port's only other user, takes no decision while the write waits, so the write
+  // waits only for the fetch-seq, completion and done ports (none of them behind the decision). The
+  // hold is a flip-flop (the address decode is deep): raised the cycle after the write is seen, and
+  // the write applies only in a cycle it is up.
+  const expHeld = m.reg('txw_exp_held', undefined, { reset: 0 });
+  deps.checkHold.set(expHeld);
+  const expFree = expHeld.and(mems.fetchSeq.port.free()).and(mems.cpl.port.free()).and(done.free());
   const apply = m.named('txw_apply', holdValid.and(isExp.not().or(expFree)));
+  expHeld.set(isExp.and(apply.not()));
   m.when(apply, () => holdValid.set(0));
 
   const clearLow = (bits: number): Expr => lit(0xffffffff - (2 ** bits - 1), 32).and(d);
