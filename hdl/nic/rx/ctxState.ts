@@ -177,7 +177,8 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
     seq: m.reg(`${name}_seq`, UInt(seqW), { reset: 0 }),
     addr: m.reg(`${name}_addr`, UInt(64), { reset: 0 }),
     dlen: m.reg(`${name}_dlen`, UInt(16), { reset: 0 }),
-    dseq: m.reg(`${name}_dseq`, UInt(32), { reset: 0 }),
+    /** FRESH: the descriptor's seq field equals the seq it was fetched for (all 32 bits, P-7..P-9). */
+    seqMatch: m.reg(`${name}_seq_match`, Bool, { reset: 0 }),
     /** FRESH: the descriptor came with an error response. ERR: take the frame back out (undo). */
     fail: m.reg(`${name}_fail`, Bool, { reset: 0 }),
     /** FRESH, ERR: count one rx_dma_err. */
@@ -229,7 +230,7 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
     rs.seq.set(i.fresh.seq);
     rs.addr.set(i.fresh.addr);
     rs.dlen.set(i.fresh.len);
-    rs.dseq.set(i.fresh.dseq);
+    rs.seqMatch.set(i.fresh.dseq.eq(i.fresh.seq.resize(32)));
     rs.fail.set(mux(selErr, i.dmaErr.undo, i.fresh.err));
     rs.count.set(mux(selErr, i.dmaErr.count, i.fresh.errCount));
   });
@@ -355,6 +356,21 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   const preInfl = m.reg('fetch_pre_inflight', UInt(iw), { reset: 0 });
   const preInPlace = m.reg('fresh_pre_in_place', Bool, { reset: 0 });
   const preSeqOk = m.reg('fresh_pre_seq_ok', Bool, { reset: 0 });
+  // A fresh descriptor is kept at the next free place of the cache with the right seq: decided here,
+  // and written here, a cycle before DECIDE counts it, so the descriptor need not be carried into
+  // DECIDE. (No other operation on the context is in READ or DECIDE meanwhile, so none can see the
+  // cache between the write and the count.)
+  const rInPlace = rs.gen.eq(rGen).and(rs.seq.eq(rExp.addWrap(rCnt.resize(seqW))));
+  const rSeqOk = rs.seqMatch.and(rs.fail.not());
+  const rKeep = m.named('fresh_keep_r', all(rs.v, rFresh, rInPlace, rSeqOk));
+  wCache.we.set(rKeep.and(rDeep.not()));
+  wCache.addr.set(cacheAddr(rs.ctx, rs.seq));
+  wCache.data.set(cat(rs.dlen, rs.addr));
+  if (wPool) {
+    wPool.we.set(rKeep.and(rDeep));
+    wPool.addr.set(poolAddr(rDeepId, rs.seq));
+    wPool.data.set(cat(rs.dlen, rs.addr));
+  }
   const preInFlight = m.reg('fetch_pre_stale', Bool, { reset: 0 });
   m.when(rs.v, () => {
     // A window under BATCH_MIN_WINDOW deep (8 at N_CTX = 1024, or a small ring) is too shallow to
@@ -363,8 +379,8 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
     preFseq.set(rFseq);
     preSlot.set(rSlot);
     preInfl.set(rInflAfter);
-    preInPlace.set(rs.gen.eq(rGen).and(rs.seq.eq(rExp.addWrap(rCnt.resize(seqW)))));
-    preSeqOk.set(rs.dseq.eq(rs.seq.resize(32)).and(rs.fail.not()));
+    preInPlace.set(rInPlace);
+    preSeqOk.set(rSeqOk);
     // Descriptor reads issued before this doorbell (fetch_seq - exp_seq > cached) may be stale.
     preInFlight.set(rFetch.subWrap(rExp).ne(rCnt.resize(seqW)));
   });
@@ -377,8 +393,6 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   const opData = ds.data;
   const opLen = ds.len;
   const opSeq = ds.seq;
-  const opAddr = ds.addr;
-  const opDlen = ds.dlen;
   const opFail = ds.fail;
   const opCount = ds.count;
   const exp = m.named('cur_exp', qDyn.bits(seqW - 1, 0));
@@ -435,12 +449,15 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   const tryFetch = m.wire('try_fetch', Bool, { init: 0 });
   const dynChange = m.wire('dyn_change', Bool, { init: 0 });
   const cntChange = m.wire('cnt_change', Bool, { init: 0 });
-  const nFrames = m.wire('next_frames', UInt(32), { init: cFrames });
-  const nBytes = m.wire('next_bytes', UInt(64), { init: cBytes });
-  const nMiss = m.wire('next_miss', UInt(32), { init: cMiss });
-  const nNobuf = m.wire('next_nobuf', UInt(32), { init: cNobuf });
-  const nSmall = m.wire('next_small', UInt(32), { init: cSmall });
-  const nDmaErr = m.wire('next_dma_err', UInt(32), { init: cDmaErr });
+  // What each counter gains: every counter is its old value plus a step, one adder each (rx_frames
+  // and rx_bytes count up for a frame given its buffer and down for one taken back, never both in
+  // one operation), with no multiplexer between per-operation results.
+  const incFrame = m.wire('cnt_inc_frame', Bool, { init: 0 });
+  const undoFrame = m.wire('cnt_undo_frame', Bool, { init: 0 });
+  const incMiss = m.wire('cnt_inc_miss', Bool, { init: 0 });
+  const incNobuf = m.wire('cnt_inc_nobuf', Bool, { init: 0 });
+  const incSmall = m.wire('cnt_inc_small', Bool, { init: 0 });
+  const incDmaErr = m.wire('cnt_inc_dma_err', Bool, { init: 0 });
 
   const resValid = m.reg('res_valid', Bool, { reset: 0 });
   const resKind = m.reg('res_kind', UInt(2), { reset: 0 });
@@ -460,12 +477,12 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
       .elseWhen(cnt.eq(0), () => {
         resKind.set(CONSUME.NOBUF);
         cntChange.set(1);
-        nNobuf.set(cNobuf.addWrap(1));
+        incNobuf.set(1);
       })
       .elseWhen(cacheLen.lt(opLen), () => {
         resKind.set(CONSUME.SMALL);
         cntChange.set(1);
-        nSmall.set(cSmall.addWrap(1));
+        incSmall.set(1);
       })
       .otherwise(() => {
         resKind.set(CONSUME.OK);
@@ -473,8 +490,7 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
         nExp.set(exp.addWrap(1));
         nCnt.set(cnt.subWrap(1));
         cntChange.set(1);
-        nFrames.set(cFrames.addWrap(1));
-        nBytes.set(cBytes.addWrap(opLen.resize(64)));
+        incFrame.set(1);
         tryFetch.set(1);
       });
   });
@@ -485,15 +501,8 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   m.when(doFresh.and(inPlace), () => {
     dynChange.set(1);
     m.when(seqOk, () => {
+      // (The descriptor went into the cache in READ.)
       nCnt.set(cnt.addWrap(1));
-      wCache.we.set(curDeep.not());
-      wCache.addr.set(cacheAddr(opCtx, opSeq));
-      wCache.data.set(cat(opDlen, opAddr));
-      if (wPool) {
-        wPool.we.set(curDeep);
-        wPool.addr.set(poolAddr(curDeepId, opSeq));
-        wPool.data.set(cat(opDlen, opAddr));
-      }
     }).otherwise(() => {
       nFetch.set(opSeq);
       // A doorbell came while this read was in flight, so it may have read the slot before the
@@ -507,7 +516,7 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
         nActive.set(0);
         m.when(opFail.not(), () => {
           cntChange.set(1);
-          nMiss.set(cMiss.addWrap(1));
+          incMiss.set(1);
         });
       });
     });
@@ -515,13 +524,12 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   // Failed bursts count whether or not their descriptor was still wanted (F-2, F-3, F-4).
   m.when(doFresh.or(doErr).and(opCount), () => {
     cntChange.set(1);
-    nDmaErr.set(cDmaErr.addWrap(1));
+    incDmaErr.set(1);
   });
   // A frame whose payload write failed was counted when it got its buffer: take it back out (F-3).
   m.when(doErr.and(opFail), () => {
     cntChange.set(1);
-    nFrames.set(cFrames.subWrap(1));
-    nBytes.set(cBytes.subWrap(opLen.resize(64)));
+    undoFrame.set(1);
   });
 
   const fetchesInFlight = m.named('fetches_in_flight', preInFlight);
@@ -553,27 +561,30 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
     nRearm.set(0);
     nGen.set(gen.addWrap(1));
   };
+  // The configuration words are written with the register data whatever the operation (the enable and
+  // the half mask say what is written), so their write data needs no multiplexer. The reset sweep
+  // writes them too: no operation has run before it ends, so op_d_data still holds its reset value 0.
+  const ringLoMask = RING_BASE_LO.ADDR.mask >>> 0;
+  const doneLoMask = DONE_BASE_LO.ADDR.mask >>> 0;
+  wRing.data.set(cat(opData, opData.and(lit(ringLoMask, 32))));
+  wPage.data.set(opData.and(lit(ringLoMask, 32)).bits(11, 4));
+  wLog2.data.set(opData.trunc(c.ringLog2W));
+  wDone.data.set(cat(opData, opData.and(lit(doneLoMask, 32))));
   m.when(doReg.and(opWr), () => {
-    const ringLoMask = RING_BASE_LO.ADDR.mask >>> 0;
-    const doneLoMask = DONE_BASE_LO.ADDR.mask >>> 0;
     m.when(codeIs('RX_RING_BASE_LO'), () => {
       wRing.we.set(1);
-      wRing.data.set(cat(lit(0, 32), opData.and(lit(ringLoMask, 32))));
       wRing.mask?.set(lit(1, 2));
       wPage.we.set(1);
-      wPage.data.set(opData.and(lit(ringLoMask, 32)).bits(11, 4));
       flush();
     });
     m.when(codeIs('RX_RING_BASE_HI'), () => {
       wRing.we.set(1);
-      wRing.data.set(cat(opData, lit(0, 32)));
       wRing.mask?.set(lit(2, 2));
       flush();
     });
     // A LOG2 beyond MAX_RING_LOG2 is ignored (the BAR1 block flags it).
     m.when(codeIs('RX_RING_LOG2').and(opData.le(L)), () => {
       wLog2.we.set(1);
-      wLog2.data.set(opData.trunc(c.ringLog2W));
       flush();
     });
     m.when(codeIs('RX_EXP_SEQ'), () => {
@@ -584,12 +595,10 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
     });
     m.when(codeIs('DONE_BASE_LO'), () => {
       wDone.we.set(1);
-      wDone.data.set(cat(lit(0, 32), opData.and(lit(doneLoMask, 32))));
       wDone.mask?.set(lit(1, 2));
     });
     m.when(codeIs('DONE_BASE_HI'), () => {
       wDone.we.set(1);
-      wDone.data.set(cat(opData, lit(0, 32)));
       wDone.mask?.set(lit(2, 2));
     });
   });
@@ -671,10 +680,18 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
     wDyn.addr.set(ctxAddr(opCtx));
     wDyn.data.set(packDyn(nExp, finalFetch, nCnt, nActive, nRearm, nGen, finalInfl, keepDeep, deepIdNow));
   });
+  // a + b + cin in one carry chain: {a, 1} + {b, cin}, less its low bit.
+  const addCarry = (a: Expr, b: Expr, cin: Expr) => cat(a, lit(1, 1)).addWrap(cat(b, cin)).bits(a.width, 1);
+  const ones = (w: number) => lit((1n << BigInt(w)) - 1n, w);
+  // Taking a frame back adds all ones (minus one) to rx_frames and ~len + 1 to rx_bytes.
+  const nFrames = m.named('next_frames', addCarry(cFrames, mux(undoFrame, ones(32), lit(0, 32)), incFrame));
+  const lenStep = mux(undoFrame, opLen.resize(64).not(), mux(incFrame, opLen.resize(64), lit(0, 64)));
+  const nBytes = m.named('next_bytes', addCarry(cBytes, lenStep, undoFrame));
+  const bump = (cur: Expr, inc: Expr) => cur.addWrap(inc.resize(32));
   m.when(cntChange, () => {
     wCnt.we.set(1);
     wCnt.addr.set(ctxAddr(opCtx));
-    wCnt.data.set(packCnt(nFrames, nBytes, nMiss, nNobuf, nSmall, nDmaErr));
+    wCnt.data.set(packCnt(nFrames, nBytes, bump(cMiss, incMiss), bump(cNobuf, incNobuf), bump(cSmall, incSmall), bump(cDmaErr, incDmaErr)));
   });
   m.when(i.doneSeq.valid, () => {
     wTrust.we.set(1);
@@ -699,9 +716,10 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
     for (const p of [wRing, wPage, wLog2, wDone, wDyn, wCnt, wTrust]) {
       p.we.set(1);
       p.addr.set(initCtx);
-      p.data.set(resetWord.get(p) ?? 0);
       p.mask?.set(lit(3, 2));
     }
+    // (The configuration words take op_d_data, 0 until the sweep ends: see above.)
+    for (const p of [wDyn, wCnt, wTrust]) p.data.set(resetWord.get(p) ?? 0);
     initCtx.set(initCtx.addWrap(1));
     m.when(initCtx.eq(c.nCtx - 1), () => initDone.set(1));
   });
