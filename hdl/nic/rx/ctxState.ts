@@ -134,9 +134,13 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   const dynMem = m.memory('rx_dyn', { width: dynW, depth: c.nCtx });
   const cntMem = m.memory('rx_counters', { width: 224, depth: c.nCtx });
   const trustMem = m.memory('rx_done_trusted', { width: seqW, depth: c.nCtx });
-  const cacheMem = m.memory('rx_desc_cache', { width: 80, depth: c.nCtx * D });
+  // Each cached descriptor is its buffer length, read in READ for the consume's size check, and its
+  // buffer address, read in DECIDE straight into the consume's answer (so no copy of it is kept).
+  const cacheLenMem = m.memory('rx_desc_len', { width: 16, depth: c.nCtx * D });
+  const cacheAddrMem = m.memory('rx_desc_addr', { width: 64, depth: c.nCtx * D });
   // The deep windows: window k holds its context's descriptor for seq s at {k, s mod DD}.
-  const poolMem = K > 0 ? m.memory('rx_desc_pool', { width: 80, depth: K * DD }) : null;
+  const poolLenMem = K > 0 ? m.memory('rx_pool_len', { width: 16, depth: K * DD }) : null;
+  const poolAddrMem = K > 0 ? m.memory('rx_pool_addr', { width: 64, depth: K * DD }) : null;
   const poolAddr = (id: Expr, seq: Expr) => (K === 1 ? seq.bits(ldd - 1, 0) : cat(id, seq.bits(ldd - 1, 0)));
   // Bits 11:4 of the ring base again, read a stage before the ring base: the fetch's 4 KiB page
   // limit and refill-block limit are worked out in READ, so that DECIDE only combines limits (see
@@ -150,8 +154,10 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   const wDone = writePort(m, doneMem, 2);
   const wDyn = writePort(m, dynMem);
   const wCnt = writePort(m, cntMem);
-  const wCache = writePort(m, cacheMem);
-  const wPool = poolMem ? writePort(m, poolMem) : null;
+  const wCacheLen = writePort(m, cacheLenMem);
+  const wCacheAddr = writePort(m, cacheAddrMem);
+  const wPoolLen = poolLenMem ? writePort(m, poolLenMem) : null;
+  const wPoolAddr = poolAddrMem ? writePort(m, poolAddrMem) : null;
   const wTrust = writePort(m, trustMem);
 
   const initDone = m.reg('ctx_init_done', Bool, { reset: 0 });
@@ -246,12 +252,12 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   const qDone = doneMem.read(rAddr, { enable: rs.v, name: 'q_done_base' });
   const qCnt = cntMem.read(rAddr, { enable: rs.v, name: 'q_counters' });
   const qTrust = trustMem.read(rAddr, { enable: rs.v, name: 'q_done_trusted' });
-  const qCacheCtx = cacheMem.read(cacheAddr(rs.ctx, qDynR.bits(seqW - 1, 0)), { enable: rs.v, name: 'q_cache' });
+  const qCacheCtx = cacheLenMem.read(cacheAddr(rs.ctx, qDynR.bits(seqW - 1, 0)), { enable: rs.v, name: 'q_cache_len' });
   // Bits of the dynamic word past the in-flight count: {deep_id, deep}.
   const deepLsb = dynW - deepW;
   const rDeep = K > 0 ? qDynR.bit(deepLsb) : lit(0, 1);
   const rDeepId = K > 0 ? qDynR.bits(dynW - 1, deepLsb + 1) : lit(0, kw);
-  const qPool = poolMem ? poolMem.read(poolAddr(rDeepId, qDynR.bits(seqW - 1, 0)), { enable: rs.v, name: 'q_pool' }) : null;
+  const qPool = poolLenMem ? poolLenMem.read(poolAddr(rDeepId, qDynR.bits(seqW - 1, 0)), { enable: rs.v, name: 'q_pool_len' }) : null;
   const qDyn = m.reg('op_d_dyn', UInt(dynW), { reset: 0 });
   ds.v.set(rs.v);
   m.when(rs.v, () => {
@@ -363,13 +369,16 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   const rInPlace = rs.gen.eq(rGen).and(rs.seq.eq(rExp.addWrap(rCnt.resize(seqW))));
   const rSeqOk = rs.seqMatch.and(rs.fail.not());
   const rKeep = m.named('fresh_keep_r', all(rs.v, rFresh, rInPlace, rSeqOk));
-  wCache.we.set(rKeep.and(rDeep.not()));
-  wCache.addr.set(cacheAddr(rs.ctx, rs.seq));
-  wCache.data.set(cat(rs.dlen, rs.addr));
-  if (wPool) {
-    wPool.we.set(rKeep.and(rDeep));
-    wPool.addr.set(poolAddr(rDeepId, rs.seq));
-    wPool.data.set(cat(rs.dlen, rs.addr));
+  for (const [len, addr, keep, at] of [
+    [wCacheLen, wCacheAddr, rKeep.and(rDeep.not()), cacheAddr(rs.ctx, rs.seq)],
+    ...(wPoolLen && wPoolAddr ? [[wPoolLen, wPoolAddr, rKeep.and(rDeep), poolAddr(rDeepId, rs.seq)] as const] : []),
+  ] as const) {
+    len.we.set(keep);
+    len.addr.set(at);
+    len.data.set(rs.dlen);
+    addr.we.set(keep);
+    addr.addr.set(at);
+    addr.data.set(rs.addr);
   }
   const preInFlight = m.reg('fetch_pre_stale', Bool, { reset: 0 });
   m.when(rs.v, () => {
@@ -427,9 +436,7 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   const packCnt = (f: Expr, b: Expr, mi: Expr, nb: Expr, sm: Expr, de: Expr) => cat(de, sm, nb, mi, b, f);
   // A consume never changes the window (a grant needs an empty cache), so the context's word says
   // where its descriptor for exp_seq is.
-  const qCache = qPool ? mux(curDeep, qPool, qCacheCtx) : qCacheCtx;
-  const cacheAddrQ = qCache.bits(63, 0);
-  const cacheLen = qCache.bits(79, 64);
+  const cacheLen = qPool ? mux(curDeep, qPool, qCacheCtx) : qCacheCtx;
 
   // Ring geometry: mask = ring size - 1; a LOG2 register value never exceeds MAX_RING_LOG2.
   const maskBits: Expr[] = [];
@@ -461,7 +468,15 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
 
   const resValid = m.reg('res_valid', Bool, { reset: 0 });
   const resKind = m.reg('res_kind', UInt(2), { reset: 0 });
-  const resAddr = m.reg('res_addr', UInt(64), { reset: 0 });
+  // The buffer address of the descriptor for exp_seq, read now: the read's register is the answer's.
+  const resAddrCtx = cacheAddrMem.read(cacheAddr(opCtx, exp), { enable: doCons, name: 'res_addr' });
+  let resAddr: Expr = resAddrCtx;
+  if (poolAddrMem) {
+    const resAddrPool = poolAddrMem.read(poolAddr(curDeepId, exp), { enable: doCons, name: 'res_addr_pool' });
+    const resDeep = m.reg('res_deep', Bool, { reset: 0 });
+    m.when(doCons, () => resDeep.set(curDeep));
+    resAddr = mux(resDeep, resAddrPool, resAddrCtx);
+  }
   const resSlot = m.reg('res_slot', UInt(64), { reset: 0 });
   const resSeq = m.reg('res_seq', UInt(seqW), { reset: 0 });
   const resDone = m.reg('res_done_base', UInt(64), { reset: 0 });
@@ -469,7 +484,6 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
 
   // Consume: a buffer for a frame copy of opLen bytes.
   m.when(doCons, () => {
-    resAddr.set(cacheAddrQ);
     resSlot.set(qRing.addWrap(cat(slotOf(exp), lit(0, 4)).resize(64)));
     resSeq.set(exp);
     resDone.set(qDone);
