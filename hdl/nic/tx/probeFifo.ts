@@ -4,8 +4,14 @@
  * that a STATUS read learns whether DMA for a context is still in flight (P-12) by asking each queue,
  * in time that grows with the pipeline's depth, not with N_CTX.
  *
- * Storage is asynchronous-read (LUT RAM or flip-flops); the context numbers are also kept in
- * flip-flops, with a valid bit per slot, for the parallel compare.
+ * Storage is asynchronous-read (LUT RAM or flip-flops). The probe is answered in one of two ways,
+ * whichever keeps fewer flip-flops (both say the same in every cycle):
+ *
+ * - `'slots'`: each slot's context number and a valid bit in flip-flops, compared in parallel (a
+ *   compare per slot: cheap when there are many contexts and few slots);
+ * - `'contexts'`: per context, whether it has an entry queued and the slot of its newest one. Entries
+ *   leave in order, so a context's entries are all gone when the slot of its newest one is popped.
+ *   A compare of the read pointer per context: cheap when there are fewer contexts than slots.
  */
 import { any, bitsFor, defineModule, isPow2, log2Ceil, UInt } from '../../../generator/index.js';
 import { dataStreamSpec } from '../../../generator/lib/index.js';
@@ -16,6 +22,15 @@ export interface ProbeFifoOptions {
   depth: number;
   /** The context number is bits [ctxW-1:0] of each entry. */
   ctxW: number;
+  /** How the probe is answered (see above); default: `'contexts'` when 2^ctxW <= depth. */
+  probe?: ProbeTracking;
+}
+
+export type ProbeTracking = 'slots' | 'contexts';
+
+/** The default tracking: the one with fewer flip-flops, per context (slot + bit) or per slot (context + bit). */
+export function defaultProbeTracking(depth: number, ctxW: number): ProbeTracking {
+  return 2 ** ctxW * (log2Ceil(depth) + 1) <= depth * (ctxW + 1) ? 'contexts' : 'slots';
 }
 
 export function probeFifo(o: ProbeFifoOptions) {
@@ -23,7 +38,10 @@ export function probeFifo(o: ProbeFifoOptions) {
   if (!isPow2(depth) || depth < 2) throw new RangeError(`probeFifo: depth ${depth} must be a power of two >= 2`);
   if (ctxW > width) throw new RangeError(`probeFifo: a ${ctxW}-bit context does not fit ${width}-bit entries`);
   const aw = log2Ceil(depth);
-  return defineModule('tx_probe_fifo', { WIDTH: width, DEPTH: depth, CTX_W: ctxW }, (m) => {
+  const tracking = o.probe ?? defaultProbeTracking(depth, ctxW);
+  if (tracking !== 'slots' && tracking !== 'contexts')
+    throw new RangeError(`probeFifo: probe '${String(tracking)}' is not 'slots' or 'contexts'`);
+  return defineModule('tx_probe_fifo', { WIDTH: width, DEPTH: depth, CTX_W: ctxW, PROBE: tracking }, (m) => {
     const input = m.slave('in', dataStreamSpec(width));
     const output = m.master('out', dataStreamSpec(width));
     const probeCtx = m.input('probe_ctx', UInt(ctxW));
@@ -34,8 +52,6 @@ export function probeFifo(o: ProbeFifoOptions) {
     const wr = m.reg('wr_ptr', UInt(aw), { reset: 0 });
     const rd = m.reg('rd_ptr', UInt(aw), { reset: 0 });
     const words = m.reg('words', UInt(bitsFor(depth)), { reset: 0 });
-    const slotValid = m.reg('slot_valid', UInt(depth), { reset: 0 });
-    const slotCtx = m.reg('slot_ctx', UInt(depth * ctxW), { reset: 0 });
 
     input.ready.set(words.ne(depth));
     output.valid.set(words.ne(0));
@@ -43,19 +59,36 @@ export function probeFifo(o: ProbeFifoOptions) {
     count.set(words);
     const push = m.named('push', input.valid.and(input.ready));
     const pop = m.named('pop', output.valid.and(output.ready));
+    const inCtx = input.data.bits(ctxW - 1, 0);
     m.when(push, () => {
       mem.write(wr, input.data);
       wr.set(wr.addWrap(1));
-      slotCtx.atPart(wr, ctxW).set(input.data.bits(ctxW - 1, 0));
     });
     m.when(pop, () => rd.set(rd.addWrap(1)));
     m.when(push.and(pop.not()), () => words.set(words.addWrap(1))).elseWhen(pop.and(push.not()), () => words.set(words.subWrap(1)));
-    // A push and a pop never name the same slot (the queue is neither empty nor full then).
-    m.when(pop, () => slotValid.atIndex(rd).set(0));
-    m.when(push, () => slotValid.atIndex(wr).set(1));
 
-    const hits = Array.from({ length: depth }, (_, i) => slotValid.bit(i).and(slotCtx.bits((i + 1) * ctxW - 1, i * ctxW).eq(probeCtx)));
-    probeHit.set(any(...hits));
+    if (tracking === 'slots') {
+      const slotValid = m.reg('slot_valid', UInt(depth), { reset: 0 });
+      const slotCtx = m.reg('slot_ctx', UInt(depth * ctxW), { reset: 0 });
+      m.when(push, () => slotCtx.atPart(wr, ctxW).set(inCtx));
+      // A push and a pop never name the same slot (the queue is neither empty nor full then).
+      m.when(pop, () => slotValid.atIndex(rd).set(0));
+      m.when(push, () => slotValid.atIndex(wr).set(1));
+      const hits = Array.from({ length: depth }, (_, i) => slotValid.bit(i).and(slotCtx.bits((i + 1) * ctxW - 1, i * ctxW).eq(probeCtx)));
+      probeHit.set(any(...hits));
+    } else {
+      const nc = 2 ** ctxW;
+      const queued = m.reg('ctx_queued', UInt(nc), { reset: 0 });
+      // Meaningful while the context's queued bit is set: its newest entry is still in its slot then.
+      const newest = m.reg('ctx_newest', UInt(nc * aw), { reset: 0 });
+      for (let c = 0; c < nc; c++) {
+        const drained = pop.and(newest.bits((c + 1) * aw - 1, c * aw).eq(rd));
+        // A push for the context in the same cycle wins: its new entry is then the newest.
+        m.when(push.and(inCtx.eq(c)), () => queued.at(c).set(1)).elseWhen(drained, () => queued.at(c).set(0));
+      }
+      m.when(push, () => newest.atPart(inCtx, aw).set(wr));
+      probeHit.set(queued.bit(probeCtx));
+    }
     return { in: input, out: output, probe_ctx: probeCtx, probe_hit: probeHit, count };
   });
 }
