@@ -31,6 +31,7 @@ export type {
   ModuleDef,
   Params,
   ParamValue,
+  RamStyle,
   ReadUnderWrite,
   RegOptions,
   Stmt,

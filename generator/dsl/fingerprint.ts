@@ -175,7 +175,7 @@ class Walker {
     });
     b.memories.forEach((m, i) => {
       this.memIds.set(m, i);
-      this.put(`m${i} ${m.name} ${m.width}x${m.depth} ${m.readUnderWrite} ${m.init ? m.init.join(',') : '-'}`, m.src);
+      this.put(`m${i} ${m.name} ${m.width}x${m.depth} ${m.readUnderWrite} ${m.ramStyle ?? '-'} ${m.init ? m.init.join(',') : '-'}`, m.src);
     });
     this.stmts(b.body, 0);
     b.memories.forEach((m, i) => {

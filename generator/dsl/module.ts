@@ -117,7 +117,16 @@ export interface MemoryOptions {
    * FIFO's Gray-coded pointers do) that no word is read while it may be changing.
    */
   dualClock?: boolean;
+  /**
+   * Where synthesis puts the words, overriding its own choice (emitted as yosys' `ram_style`): `'block'`
+   * maps even a shallow memory with synchronous reads to block RAM, whose output register is then the
+   * read port's (yosys otherwise keeps up to about 64 words in LUT RAM plus flip-flops for that register);
+   * `'distributed'` keeps it in LUT RAM.
+   */
+  ramStyle?: RamStyle;
 }
+
+export type RamStyle = 'block' | 'distributed';
 
 /**
  * A memory. Synchronous read ports and write ports in one clock domain map to block RAM in yosys;
@@ -142,6 +151,8 @@ export class Memory implements MemoryRef {
     readonly readUnderWrite: ReadUnderWrite = 'old',
     /** See MemoryOptions.dualClock. */
     readonly dualClock = false,
+    /** See MemoryOptions.ramStyle; null: synthesis chooses. */
+    readonly ramStyle: RamStyle | null = null,
   ) {
     this.addrWidth = Math.max(1, log2Ceil(depth));
   }
@@ -528,6 +539,8 @@ export class ModuleBuilder implements SignalOwner {
       throw new ElaborationError(`memory '${name}': depth ${opts.depth} must be >= 1`, loc);
     if (!Number.isInteger(opts.width) || opts.width < 1)
       throw new ElaborationError(`memory '${name}': width ${opts.width} must be >= 1`, loc);
+    if (opts.ramStyle !== undefined && opts.ramStyle !== 'block' && opts.ramStyle !== 'distributed')
+      throw new ElaborationError(`memory '${name}': ramStyle '${String(opts.ramStyle)}' is not 'block' or 'distributed'`, loc);
     let init: bigint[] | null = null;
     if (opts.init) {
       if (opts.init.length > opts.depth) {
@@ -546,7 +559,7 @@ export class ModuleBuilder implements SignalOwner {
     this.checkBuilding(loc);
     this.claimName(name, loc);
     this.current.ensureClock(loc);
-    const m = new Memory(this, name, opts.width, opts.depth, init, loc, ruw, opts.dualClock === true);
+    const m = new Memory(this, name, opts.width, opts.depth, init, loc, ruw, opts.dualClock === true, opts.ramStyle ?? null);
     this.memories.push(m);
     return m;
   }

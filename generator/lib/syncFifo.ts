@@ -1,6 +1,6 @@
 import type { MasterPorts, SlavePorts } from '../dsl/bundle.js';
 import { type Expr, lit, mux } from '../dsl/expr.js';
-import { defineModule, type ModuleBuilder, type ModuleDef } from '../dsl/module.js';
+import { defineModule, type ModuleBuilder, type ModuleDef, type RamStyle } from '../dsl/module.js';
 import type { OutPort, Reg } from '../dsl/signal.js';
 import { bitsFor, isPow2, log2Ceil, UInt } from '../dsl/types.js';
 import { requireInt } from './params.js';
@@ -16,6 +16,12 @@ export interface SyncFifoOptions {
   depth: number;
   /** Default: block RAM from `blockRamMinDepth` words up, flip-flops below. */
   storage?: FifoStorage;
+  /**
+   * With block storage, `'block'` tells synthesis to use block RAM however shallow the FIFO (yosys keeps
+   * up to about 64 words in LUT RAM, plus a flip-flop per bit for the output register, unless told);
+   * the RAM's own output register is then the output stage. Default: synthesis chooses.
+   */
+  ramStyle?: RamStyle;
 }
 
 /** The depth from which a FIFO uses block RAM unless told otherwise. */
@@ -48,15 +54,22 @@ export function syncFifo(opts: SyncFifoOptions): ModuleDef<SyncFifoIO> {
   if (opts.storage !== undefined && opts.storage !== 'block' && opts.storage !== 'flops') {
     throw new RangeError(`syncFifo: storage = '${String(opts.storage)}' is not allowed; use 'block' or 'flops'`);
   }
-  const { width, depth } = opts;
+  if (opts.ramStyle !== undefined && opts.ramStyle !== 'block' && opts.ramStyle !== 'distributed') {
+    throw new RangeError(`syncFifo: ramStyle = '${String(opts.ramStyle)}' is not allowed; use 'block' or 'distributed'`);
+  }
+  const { width, depth, ramStyle } = opts;
   const storage = opts.storage ?? (depth >= blockRamMinDepth ? 'block' : 'flops');
-  return defineModule('sync_fifo', { WIDTH: width, DEPTH: depth, STORAGE: storage }, (m) => {
+  if (ramStyle === 'block' && storage !== 'block') throw new RangeError("syncFifo: ramStyle 'block' needs storage 'block'");
+  // RAM_STYLE only when given, so that every other FIFO keeps its module name.
+  const params: Record<string, string | number> = { WIDTH: width, DEPTH: depth, STORAGE: storage };
+  if (ramStyle) params.RAM_STYLE = ramStyle;
+  return defineModule('sync_fifo', params, (m) => {
     const input = m.slave('in', dataStreamSpec(width));
     const output = m.master('out', dataStreamSpec(width));
     const count = m.output('count', UInt(bitsFor(depth)));
     // A word is read only once written and its slot is rewritten only after it was read (count <= depth),
     // so no read meets a write to its address: synthesis needs no bypass logic around the RAM.
-    const mem = m.memory('mem', { width, depth, readUnderWrite: 'undefined' });
+    const mem = m.memory('mem', { width, depth, readUnderWrite: 'undefined', ...(ramStyle ? { ramStyle } : {}) });
     const words = m.reg('words', UInt(bitsFor(depth)), { reset: 0 });
     count.set(words);
     input.ready.set(m.named('not_full', words.ne(depth)));

@@ -841,6 +841,7 @@ class ModuleEmitter {
       if (unread) declLines.push('  // verilator lint_off UNUSEDSIGNAL');
       // Tells yosys that no read relies on a word written in the same cycle: no bypass logic.
       if (m.readUnderWrite === 'undefined' && m.reads.length > 0) declLines.push('  (* no_rw_check *)');
+      if (m.ramStyle) declLines.push(`  (* ram_style = "${m.ramStyle}" *)`);
       declLines.push(
         `  reg  ${range(m.width)}${m.name} [0:${m.depth - 1}];  // ${formatLoc(m.src)}${unread ? '; written, never read in this configuration' : ''}`,
       );

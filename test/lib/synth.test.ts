@@ -65,3 +65,18 @@ describe('yosys synthesis for iCE40', () => {
     expect(r.design.luts).toBeGreaterThan(0);
   });
 });
+
+describe('yosys synthesis for ECP5', () => {
+  it("ramStyle 'block' puts a shallow FIFO in DP16KD, whose output register replaces the flip-flop one", async () => {
+    const chosen = await synthesize(syncFifo({ width: 69, depth: 32 }), { target: 'ecp5' });
+    const block = await synthesize(syncFifo({ width: 69, depth: 32, ramStyle: 'block' }), { target: 'ecp5' });
+    console.log(`69x32 on ecp5, yosys' choice: ${formatStats(chosen.design)}; ramStyle block: ${formatStats(block.design)}`);
+    // Left to itself yosys keeps 32 words in LUT RAM (18 x 2 DPR16X4) and registers the read in flip-flops.
+    expect(chosen.design.bramCells).toBe(0);
+    expect(chosen.design.lutRamCells).toBeGreaterThanOrEqual(36);
+    // 69 bits in 512 x 36 blocks: two, and no data bit in LUT RAM or flip-flops.
+    expect(block.design.bramCells).toBe(2);
+    expect(block.design.lutRamCells).toBe(0);
+    expect(block.design.flipFlops).toBeLessThanOrEqual(chosen.design.flipFlops - 69);
+  });
+});

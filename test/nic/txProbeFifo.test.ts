@@ -5,6 +5,7 @@
  * low bits) for every way of tracking the probe.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { formatStats, synthesize } from '../../fpga/synth.js';
 import { type ProbeFifoOptions, probeFifo } from '../../hdl/nic/tx/probeFifo.js';
 import { BUILD_TIMEOUT } from '../fixtures/prebuild.js';
 import { VariantPool, type VariantSim } from '../fixtures/variants.js';
@@ -47,14 +48,18 @@ class ProbeFifoModel {
 }
 
 const configs: ProbeFifoOptions[] = [
-  { width: 19, depth: 32, ctxW: 2, probe: 'contexts' },
+  { width: 19, depth: 32, ctxW: 2, probe: 'contexts', storage: 'lut' },
   { width: 19, depth: 32, ctxW: 2, probe: 'slots' },
   { width: 30, depth: 4, ctxW: 2, probe: 'contexts' },
   { width: 30, depth: 4, ctxW: 2, probe: 'slots' },
-  { width: 84, depth: 32, ctxW: 2 },
+  { width: 84, depth: 32, ctxW: 2, storage: 'lut' },
   { width: 40, depth: 16, ctxW: 5, probe: 'slots' },
   { width: 40, depth: 16, ctxW: 5, probe: 'contexts' },
   { width: 9, depth: 2, ctxW: 1 },
+  { width: 84, depth: 32, ctxW: 2 },
+  { width: 19, depth: 32, ctxW: 2, probe: 'slots', storage: 'block' },
+  { width: 30, depth: 4, ctxW: 2, storage: 'block' },
+  { width: 9, depth: 2, ctxW: 1, storage: 'block' },
 ];
 
 const pool = new VariantPool(
@@ -136,25 +141,38 @@ function randomTraffic(sim: VariantSim<ProbePorts>, c: ProbeFifoOptions, rng: Rn
 
 describe('TX probe FIFO in simulation', () => {
   for (const c of configs) {
-    it(`width ${c.width}, depth ${c.depth}, ctxW ${c.ctxW}, probe ${c.probe ?? 'default'}: matches the model`, async () => {
+    it(`width ${c.width}, depth ${c.depth}, ctxW ${c.ctxW}, probe ${c.probe ?? 'default'}, storage ${c.storage ?? 'default'}: matches the model`, async () => {
       const sim = fifoSim(c);
       await withSeed((rng) => randomTraffic(sim, c, rng, 3000));
     });
   }
 
-  it('one word per cycle in and out at once, offered the cycle after its push', () => {
-    const c = configs[0] as ProbeFifoOptions;
-    const sim = fifoSim(c);
-    sim.ports.in_valid = 1;
-    sim.ports.out_ready = 1;
-    const out: number[] = [];
-    const cycles = 200;
-    for (let i = 0; i < cycles; i++) {
-      sim.ports.in_data = i << c.ctxW;
-      sim.tick();
-      expect(Number(sim.sampled.in_ready), `cycle ${i}`).toBe(1);
-      if (Number(sim.sampled.out_valid) === 1) out.push(Number(sim.sampled.out_data) >> c.ctxW);
-    }
-    expect(out).toEqual(Array.from({ length: cycles - 1 }, (_, i) => i));
+  for (const c of [configs[0], configs[8]] as ProbeFifoOptions[]) {
+    it(`storage ${c.storage ?? 'default'}: one word per cycle in and out at once, offered the cycle after its push`, () => {
+      const sim = fifoSim(c);
+      sim.ports.in_valid = 1;
+      sim.ports.out_ready = 1;
+      const out: number[] = [];
+      const cycles = 200;
+      for (let i = 0; i < cycles; i++) {
+        sim.ports.in_data = BigInt(i) << BigInt(c.ctxW);
+        sim.tick();
+        expect(Number(sim.sampled.in_ready), `cycle ${i}`).toBe(1);
+        if (Number(sim.sampled.out_valid) === 1) out.push(Number(BigInt(sim.sampled.out_data) >> BigInt(c.ctxW)));
+      }
+      expect(out).toEqual(Array.from({ length: cycles - 1 }, (_, i) => i));
+    });
+  }
+});
+
+describe('TX probe FIFO on ECP5', () => {
+  it('block storage: the words in DP16KD, no LUT RAM; a flip-flop per bit for the last pushed word', async () => {
+    const lut = await synthesize(probeFifo({ width: 84, depth: 32, ctxW: 2, storage: 'lut' }), { target: 'ecp5' });
+    const block = await synthesize(probeFifo({ width: 84, depth: 32, ctxW: 2, storage: 'block' }), { target: 'ecp5' });
+    console.log(`84x32 probe FIFO on ecp5, lut: ${formatStats(lut.design)}; block: ${formatStats(block.design)}`);
+    expect(lut.design.lutRamCells).toBe(42);
+    expect(block.design.lutRamCells).toBe(0);
+    expect(block.design.bramCells).toBe(3);
+    expect(block.design.flipFlops).toBeLessThanOrEqual(lut.design.flipFlops + 84 + 1);
   });
 });

@@ -140,7 +140,7 @@ export function dmaRead(m: ModuleBuilder, cfg: TxConfig, lay: TxLayouts, axi: Ax
     return { data: cat(hi, axi.rdata), err: errSeen.or(rErr), done };
   };
 
-  const descFifo = m.instance('u_desc_fifo', syncFifo({ width: lay.desc.width, depth: cfg.descBuffer }));
+  const descFifo = m.instance('u_desc_fifo', syncFifo({ width: lay.desc.width, depth: cfg.descBuffer, ramStyle: 'block' }));
   const d0 = assemble('desc_asm', TX_ID.DESC);
   descFifo.io.in.valid.set(d0.done);
   descFifo.io.in.data.set(lay.desc.pack({ data: d0.data.trunc(lay.desc.widthOf('data')), err: d0.err }));

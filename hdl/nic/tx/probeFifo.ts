@@ -13,7 +13,7 @@
  *   leave in order, so a context's entries are all gone when the slot of its newest one is popped.
  *   A compare of the read pointer per context: cheap when there are fewer contexts than slots.
  */
-import { any, bitsFor, defineModule, isPow2, log2Ceil, UInt } from '../../../generator/index.js';
+import { any, bitsFor, defineModule, isPow2, log2Ceil, mux, UInt } from '../../../generator/index.js';
 import { dataStreamSpec } from '../../../generator/lib/index.js';
 
 export interface ProbeFifoOptions {
@@ -22,8 +22,29 @@ export interface ProbeFifoOptions {
   depth: number;
   /** The context number is bits [ctxW-1:0] of each entry. */
   ctxW: number;
-  /** How the probe is answered (see above); default: `'contexts'` when 2^ctxW <= depth. */
+  /** How the probe is answered (see above); default: whichever keeps fewer flip-flops. */
   probe?: ProbeTracking;
+  /** Where the words are kept (see below); default: `defaultProbeStorage`. */
+  storage?: ProbeFifoStorage;
+}
+
+/**
+ * `'lut'`: LUT RAM (or flip-flops), read asynchronously at the read pointer. `'block'`: block RAM,
+ * read synchronously every cycle at the next cycle's read pointer, so the head is in the RAM's output
+ * register one edge after each pop, as LUT RAM would show it; a word pushed while it becomes the head
+ * (into an empty queue, or one whose last word leaves) is not readable from the RAM yet and comes from
+ * a copy of the last pushed word instead. The ports behave alike cycle for cycle; block storage costs
+ * a flip-flop per bit (that copy) and the output multiplexer LUT RAM deeper than 16 words has anyway,
+ * and saves the LUT RAM: worth it for wide queues of 32 words and more.
+ */
+export type ProbeFifoStorage = 'lut' | 'block';
+
+/**
+ * Block RAM from 32 words of more than 36 bits: a DP16KD (512 x 36) then replaces at least 18 LUT RAM
+ * cells (72 LUT sites) for 36 flip-flops; narrower or shallower queues stay in LUT RAM.
+ */
+export function defaultProbeStorage(width: number, depth: number): ProbeFifoStorage {
+  return depth >= 32 && width > 36 ? 'block' : 'lut';
 }
 
 export type ProbeTracking = 'slots' | 'contexts';
@@ -41,24 +62,37 @@ export function probeFifo(o: ProbeFifoOptions) {
   const tracking = o.probe ?? defaultProbeTracking(depth, ctxW);
   if (tracking !== 'slots' && tracking !== 'contexts')
     throw new RangeError(`probeFifo: probe '${String(tracking)}' is not 'slots' or 'contexts'`);
-  return defineModule('tx_probe_fifo', { WIDTH: width, DEPTH: depth, CTX_W: ctxW, PROBE: tracking }, (m) => {
+  const storage = o.storage ?? defaultProbeStorage(width, depth);
+  if (storage !== 'lut' && storage !== 'block') throw new RangeError(`probeFifo: storage '${String(storage)}' is not 'lut' or 'block'`);
+  return defineModule('tx_probe_fifo', { WIDTH: width, DEPTH: depth, CTX_W: ctxW, PROBE: tracking, STORAGE: storage }, (m) => {
     const input = m.slave('in', dataStreamSpec(width));
     const output = m.master('out', dataStreamSpec(width));
     const probeCtx = m.input('probe_ctx', UInt(ctxW));
     const probeHit = m.output('probe_hit');
     const count = m.output('count', UInt(bitsFor(depth)));
 
-    const mem = m.memory('mem', { width, depth });
+    const mem = m.memory('mem', storage === 'lut' ? { width, depth } : { width, depth, readUnderWrite: 'undefined', ramStyle: 'block' });
     const wr = m.reg('wr_ptr', UInt(aw), { reset: 0 });
     const rd = m.reg('rd_ptr', UInt(aw), { reset: 0 });
     const words = m.reg('words', UInt(bitsFor(depth)), { reset: 0 });
 
     input.ready.set(words.ne(depth));
     output.valid.set(words.ne(0));
-    output.data.set(mem.readAsync(rd));
     count.set(words);
     const push = m.named('push', input.valid.and(input.ready));
     const pop = m.named('pop', output.valid.and(output.ready));
+    if (storage === 'lut') {
+      output.data.set(mem.readAsync(rd));
+    } else {
+      // The RAM is read where the head will be; that slot is being written exactly when the queue
+      // holds nothing else after this edge (words == pop), and then the copy is the head.
+      const ramWord = mem.read(mux(pop, rd.addWrap(1), rd), { name: 'ram_word' });
+      const lastIn = m.reg('last_in', UInt(width));
+      const fromLastIn = m.reg('from_last_in', undefined, { reset: 0 });
+      m.when(push, () => lastIn.set(input.data));
+      fromLastIn.set(push.and(words.eq(pop.resize(words.width))));
+      output.data.set(mux(fromLastIn, lastIn, ramWord));
+    }
     const inCtx = input.data.bits(ctxW - 1, 0);
     m.when(push, () => {
       mem.write(wr, input.data);
