@@ -32,7 +32,7 @@ import {
 } from './interfaces.js';
 import { type CounterEventField, sequenceCheck } from './tx/check.js';
 import { completion } from './tx/completion.js';
-import { DCACHE_SLOTS, txConfig } from './tx/config.js';
+import { DCACHE_SLOTS, txConfig, txSyncFifoOptions } from './tx/config.js';
 import { contextMemories } from './tx/contextMemory.js';
 import { counterUnit } from './tx/counters.js';
 import { dmaRead } from './tx/dmaRead.js';
@@ -94,9 +94,8 @@ export function txEngine(p: NicParams) {
       return io;
     };
     const pfifo = (name: string, width: number, depth: number) => probed(m.instance(name, probeFifo({ width, depth, ctxW: cfg.ctxW })).io);
-    // Block RAM from 32 words of more than 9 bits (a DP16KD is 512 x 36): its output register is the FIFO's.
     const fifo = (name: string, width: number, depth: number): InstancePorts<SyncFifoIO> =>
-      m.instance(name, syncFifo({ width, depth, ...(depth >= 32 && width > 9 ? { ramStyle: 'block' as const } : {}) })).io;
+      m.instance(name, syncFifo(txSyncFifoOptions(width, depth))).io;
 
     const metaQ = pfifo('u_meta_q', lay.meta.width, cfg.descInflight);
     const frags = m.instance('u_frag_q', fragFifo({ width: lay.frag.width, depth: cfg.fragDepth })).io;

@@ -157,3 +157,22 @@ export const DCACHE_SLOTS = 8;
 
 /** RING_LOG2 as stored in the register map: the field is wider than any legal value needs. */
 export const RING_LOG2_FIELD = RING_LOG2.LOG2;
+
+/**
+ * Whether a TX queue of `depth` words of `width` bits goes to block RAM (`ramStyle: 'block'`); every
+ * TX queue asks this, so there is one policy. A DP16KD holds 512 x 36 and the 25k parts have 56 of
+ * them, so queues below 32 words stay in LUT RAM or flip-flops. From 32 words a queue moves when the
+ * LUT RAM it frees outweighs what block storage adds: a syncFifo adds nothing (its output register is
+ * there either way), so any word wider than a DP16KD's 9-bit port moves; a probe queue (probeFifo)
+ * keeps a copy of the last pushed word in flip-flops (`keepsCopy`), so only words wider than a
+ * DP16KD's 36-bit port, where a block RAM replaces at least 18 LUT RAM cells (72 LUT sites) for 36
+ * flip-flops, move.
+ */
+export function txQueueInBlockRam(width: number, depth: number, opts: { keepsCopy: boolean }): boolean {
+  return depth >= 32 && width > (opts.keepsCopy ? 36 : 9);
+}
+
+/** The syncFifo options of a TX queue, block RAM or not by `txQueueInBlockRam`. */
+export function txSyncFifoOptions(width: number, depth: number): { width: number; depth: number; ramStyle?: 'block' } {
+  return txQueueInBlockRam(width, depth, { keepsCopy: false }) ? { width, depth, ramStyle: 'block' } : { width, depth };
+}

@@ -21,7 +21,7 @@ const BURST_WRAP = 2;
 
 import { type SyncFifoIO, syncFifo } from '../../../generator/lib/index.js';
 import type { dmaSpec } from '../interfaces.js';
-import { TX_ID, type TxConfig } from './config.js';
+import { TX_ID, type TxConfig, txSyncFifoOptions } from './config.js';
 import type { TxLayouts } from './layouts.js';
 
 type Axi = MasterPorts<ReturnType<typeof dmaSpec>>;
@@ -140,7 +140,7 @@ export function dmaRead(m: ModuleBuilder, cfg: TxConfig, lay: TxLayouts, axi: Ax
     return { data: cat(hi, axi.rdata), err: errSeen.or(rErr), done };
   };
 
-  const descFifo = m.instance('u_desc_fifo', syncFifo({ width: lay.desc.width, depth: cfg.descBuffer, ramStyle: 'block' }));
+  const descFifo = m.instance('u_desc_fifo', syncFifo(txSyncFifoOptions(lay.desc.width, cfg.descBuffer)));
   const d0 = assemble('desc_asm', TX_ID.DESC);
   descFifo.io.in.valid.set(d0.done);
   descFifo.io.in.data.set(lay.desc.pack({ data: d0.data.trunc(lay.desc.widthOf('data')), err: d0.err }));

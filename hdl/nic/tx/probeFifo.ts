@@ -15,6 +15,7 @@
  */
 import { any, bitsFor, defineModule, isPow2, log2Ceil, mux, UInt } from '../../../generator/index.js';
 import { dataStreamSpec } from '../../../generator/lib/index.js';
+import { txQueueInBlockRam } from './config.js';
 
 export interface ProbeFifoOptions {
   width: number;
@@ -39,12 +40,9 @@ export interface ProbeFifoOptions {
  */
 export type ProbeFifoStorage = 'lut' | 'block';
 
-/**
- * Block RAM from 32 words of more than 36 bits: a DP16KD (512 x 36) then replaces at least 18 LUT RAM
- * cells (72 LUT sites) for 36 flip-flops; narrower or shallower queues stay in LUT RAM.
- */
+/** Block RAM where the TX queue policy (`txQueueInBlockRam`, which counts the copy) says so. */
 export function defaultProbeStorage(width: number, depth: number): ProbeFifoStorage {
-  return depth >= 32 && width > 36 ? 'block' : 'lut';
+  return txQueueInBlockRam(width, depth, { keepsCopy: true }) ? 'block' : 'lut';
 }
 
 export type ProbeTracking = 'slots' | 'contexts';
