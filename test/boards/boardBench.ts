@@ -90,6 +90,10 @@ export class BoardBench {
   readonly rx: Frame[] = [];
   /** Every GTX cycle on the wire. */
   readonly wire: GmiiCycle[] = [];
+  /** When each cycle of `wire` was sampled, in ps. */
+  readonly wireTimes: number[] = [];
+  /** When the core's transmit stream handed over the last beat of each frame, in ps. */
+  readonly txLastPs: number[] = [];
   /** Hold the core's `m_axis_rx_tready` low. */
   stallRx = false;
   private readonly phyQueue: Sym[] = [];
@@ -125,7 +129,10 @@ export class BoardBench {
     };
     this.clocks.on(this.coreClk, {
       sample: () => {
-        if (p('s_axis_tx_tvalid').get() === 1 && p('s_axis_tx_tready').get() === 1) this.txTaken++;
+        if (p('s_axis_tx_tvalid').get() === 1 && p('s_axis_tx_tready').get() === 1) {
+          if (this.txBeats[this.txTaken]?.last) this.txLastPs.push(this.clocks.time);
+          this.txTaken++;
+        }
         if (p('m_axis_rx_tvalid').get() === 1 && p('m_axis_rx_tready').get() === 1) {
           const data = BigInt(p('m_axis_rx_tdata').get());
           const keep = Number(p('m_axis_rx_tkeep').get());
@@ -163,6 +170,7 @@ export class BoardBench {
       this.clocks.on('gtx_clk', {
         sample: () => {
           this.wire.push({ en: p('gmii_tx_en').get() === 1, er: p('gmii_tx_er').get() === 1, d: Number(p('gmii_txd').get()) });
+          this.wireTimes.push(this.clocks.time);
         },
       });
     } else {
@@ -178,6 +186,7 @@ export class BoardBench {
           const hi = { d: Number(p('rgmii_td').get()), ctl: Number(p('rgmii_tx_ctl').get()) };
           const en = this.txLow.ctl === 1;
           this.wire.push({ en, er: en !== (hi.ctl === 1), d: this.txLow.d | (hi.d << 4) });
+          this.wireTimes.push(this.clocks.time);
           this.txLow = null;
         },
       });
@@ -247,8 +256,19 @@ export class BoardBench {
     this.runUntil(() => this.clocks.time >= end, ps + 1e6);
   }
 
-  /** The frames on the wire: each checked for preamble, SFD and FCS; `idleBefore` in byte times. */
-  wireFrames(): { data: Uint8Array; fcsOk: boolean; preambleOk: boolean; er: boolean; idleBefore: number }[] {
+  /**
+   * The frames on the wire: each checked for preamble, SFD and FCS; `idleBefore` in byte times;
+   * `startPs`/`endPs` when its first byte and the byte after its last were on the wire.
+   */
+  wireFrames(): {
+    data: Uint8Array;
+    fcsOk: boolean;
+    preambleOk: boolean;
+    er: boolean;
+    idleBefore: number;
+    startPs: number;
+    endPs: number;
+  }[] {
     return txBursts(this.wire).map((b) => {
       const pre = b.bytes.slice(0, 8);
       const body = b.bytes.slice(8);
@@ -261,6 +281,8 @@ export class BoardBench {
         fcsOk: fcs.length === 4 && fcs.every((x, i) => x === want[i]),
         er: b.er,
         idleBefore: b.idleBefore,
+        startPs: this.wireTimes[b.start] ?? Number.NaN,
+        endPs: this.wireTimes[b.start + b.bytes.length] ?? Number.NaN,
       };
     });
   }
