@@ -39,7 +39,7 @@ export interface SyncFifoIO {
 /**
  * Synchronous first-in first-out queue with valid/ready on both sides. Words are accepted while
  * `count` < depth and offered while the FIFO holds one; a word can enter and another leave on the same
- * edge, so it sustains one word per cycle. `in_ready` and `out_valid` are registers' values: no
+ * edge, so it sustains one word per cycle. `in_ready` and `out_valid` are flip-flops (`countFlags`): no
  * combinational path crosses from one side to the other except `out_ready` into the block RAM's read
  * enable.
  *
@@ -72,22 +72,31 @@ export function syncFifo(opts: SyncFifoOptions): ModuleDef<SyncFifoIO> {
     const mem = m.memory('mem', { width, depth, readUnderWrite: 'undefined', ...(ramStyle ? { ramStyle } : {}) });
     const words = m.reg('words', UInt(bitsFor(depth)), { reset: 0 });
     count.set(words);
-    input.ready.set(m.named('not_full', words.ne(depth)));
-    const push = m.named('push', input.valid.and(input.ready));
-    const pop = m.named('pop', output.valid.and(output.ready));
+    const push = m.wire('push');
+    const pop = m.wire('pop');
+    const flags = countFlags(words, depth, push, pop);
+    const notFull = m.reg('not_full', undefined, { reset: 1 });
+    notFull.set(flags.full.not());
+    input.ready.set(notFull);
+    push.set(input.valid.and(input.ready));
+    pop.set(output.valid.and(output.ready));
     const wrPtr = pointer(m, 'wr_ptr', depth, push);
     m.when(push, () => mem.write(wrPtr, input.data));
     m.when(push.and(pop.not()), () => words.set(words.addWrap(1))).elseWhen(pop.and(push.not()), () => words.set(words.subWrap(1)));
 
     if (storage === 'flops') {
       const rdPtr = pointer(m, 'rd_ptr', depth, pop);
-      output.valid.set(m.named('not_empty', words.ne(0)));
+      const notEmpty = m.reg('not_empty', undefined, { reset: 0 });
+      notEmpty.set(flags.nonEmpty);
+      output.valid.set(notEmpty);
       output.data.set(mem.readAsync(rdPtr));
     } else {
       // Words in the RAM that have not been fetched into its output register yet.
       const stored = m.reg('stored', UInt(bitsFor(depth)), { reset: 0 });
       const outValid = m.reg('out_valid_q', undefined, { reset: 0 });
-      const fetch = m.named('fetch', stored.ne(0).and(outValid.not().or(output.ready)));
+      const anyStored = m.reg('any_stored', undefined, { reset: 0 });
+      const fetch = m.named('fetch', anyStored.and(outValid.not().or(output.ready)));
+      anyStored.set(countFlags(stored, depth, push, fetch).nonEmpty);
       const rdPtr = pointer(m, 'rd_ptr', depth, fetch);
       output.valid.set(outValid);
       output.data.set(mem.read(rdPtr, { enable: fetch, name: 'out_word' }));
@@ -98,6 +107,23 @@ export function syncFifo(opts: SyncFifoOptions): ModuleDef<SyncFifoIO> {
     }
     return { in: input, out: output, count };
   });
+}
+
+/**
+ * What a word count that steps by +1 on `inc` and -1 on `dec` (never past 0 or `depth`) will say after
+ * this edge: that it is `depth`, and that it is not 0. From compares of the count and the steps, so a
+ * queue keeps its ready and valid in flip-flops: whoever waits on them starts at a register, and the
+ * count's compares are off their paths.
+ */
+export function countFlags(count: Expr, depth: number, inc: Expr, dec: Expr): { full: Expr; nonEmpty: Expr } {
+  const grows = inc.and(dec.not());
+  const full = count
+    .eq(depth)
+    .and(dec.not())
+    .or(count.eq(depth - 1).and(grows));
+  const stays = count.eq(1).and(dec.not());
+  const nonEmpty = inc.or(depth > 1 ? count.gt(1).or(stays) : stays);
+  return { full, nonEmpty };
 }
 
 /** A RAM address that steps by one (wrapping at depth) on each edge where `step` holds. */

@@ -357,7 +357,11 @@ export function sequenceCheck(
   const pushFirst = dOk.and(headTooLong.not());
   const pushNext = contOk.and(errNow.not());
   fragIn.valid.set(pushFirst.or(pushNext));
-  fragIn.data.set(lay.frag.pack({ addr: mux(dOk, head.addr, nd.addr), len: mux(dOk, head.len, nd.len) }));
+  // The write data of the fragment and frame queues and of TX_EXP_SEQ is picked by the state (a first
+  // descriptor is decided in CMP, a next one in CONT or CWAIT), not by the decision: only the write
+  // enables wait for the decision (docs/tx-engine.md, Timing).
+  const inCmp = st.is('CMP');
+  fragIn.data.set(lay.frag.pack({ addr: mux(inCmp, head.addr, nd.addr), len: mux(inCmp, head.len, nd.len) }));
   const commitFirst = dOk.and(head.eop);
   const commitNext = contOk.and(nd.eop);
   deps.frags.commit.set(commitFirst.and(headTooLong.not()).or(commitNext.and(errNow.not())));
@@ -365,7 +369,7 @@ export function sequenceCheck(
   frameIn.valid.set(commitFirst.or(commitNext));
   frameIn.data.set(
     mux(
-      commitFirst,
+      inCmp,
       lay.frame.pack({
         ctx: c,
         first: mrec.seq,
@@ -411,11 +415,15 @@ export function sequenceCheck(
   m.when(abandon.or(contOk.and(nd.eop)), () => st.goto('IDLE'));
 
   // ---- the expected seq advances by a whole frame at its EOP ----
-  mems.exp.port.request('chk', commitFirst.or(commitNext), {
-    addr: mux(commitFirst, c, fCtx),
-    data: mux(commitFirst, mrec.seq.addWrap(1), fNextInc),
-    mask: lit(1, 1),
-  });
+  // (The register bus, the port's later user, writes only while it holds the check: `free` picks the
+  // check's data.)
+  const expWrite = commitFirst.or(commitNext);
+  mems.exp.port.request(
+    'chk',
+    expWrite,
+    { addr: mux(inCmp, c, fCtx), data: mux(inCmp, mrec.seq.addWrap(1), fNextInc), mask: lit(1, 1) },
+    deps.hold ? free : expWrite,
+  );
 
   // ---- rollbacks of the next-to-fetch seq ----
   const rbHead = m.named('chk_rb_head', aDis.or(bStale.and(probe)).or(cMiss));

@@ -32,11 +32,19 @@ export function fragFifo(o: FragFifoOptions) {
     const rd = m.reg('rd_ptr', UInt(aw + 1), { reset: 0 });
     const inUse = m.named('in_use', wr.subWrap(rd));
     used.set(inUse);
-    input.ready.set(inUse.ne(depth));
+    // Full (in_use = DEPTH) is kept in a flip-flop, worked out from this cycle's push, pop and rollback
+    // over compares of registers: the check's decisions that wait on `in.ready` then start at a
+    // flip-flop instead of behind the pointers' subtract (docs/tx-engine.md, Timing).
+    const full = m.reg('full', undefined, { reset: 0 });
+    input.ready.set(full.not());
     output.valid.set(rd.ne(wc));
     output.data.set(mem.readAsync(rd.bits(aw - 1, 0)));
     const push = m.named('push', input.valid.and(input.ready));
     const pop = m.named('pop', output.valid.and(output.ready));
+    const atDepth = inUse.eq(depth);
+    const oneShort = inUse.eq(depth - 1);
+    const committedFull = wc.subWrap(rd).eq(depth);
+    full.set(pop.not().and(mux(rollback, committedFull, atDepth.or(oneShort.and(push)))));
     const wrNext = m.named('wr_next', wr.addWrap(1));
     m.when(push, () => {
       mem.write(wr.bits(aw - 1, 0), input.data);

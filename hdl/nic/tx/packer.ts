@@ -135,7 +135,10 @@ export function packer(o: PackerOptions) {
     const fillAfter = m.named('fill_after', mux(doOut, fill.subWrap(cntOut.resize(fillW)), fill));
     const accAfter = m.named('acc_after', mux(doOut, acc.shr(sb * 8), acc));
     const eofAfter = m.named('eof_after', eofHeld.and(doOut.and(lastOut).not()));
-    const accept = m.named('accept', s1Valid.and(eofAfter.not()).and(fillAfter.lt(sb)));
+    // (fillAfter < sb, with both of its cases compared from registers: the output's handshake then
+    // picks, and does not run on into a subtract and a compare before the input's ready.)
+    const roomAfter = mux(doOut, fill.subWrap(cntOut.resize(fillW)).lt(sb), fill.lt(sb));
+    const accept = m.named('accept', s1Valid.and(eofAfter.not()).and(roomAfter));
     const take = m.named('s1_take', raw.valid.and(bursts.valid).and(s1Valid.not().or(accept)));
     raw.ready.set(take);
     bursts.ready.set(take.and(lastBeat));

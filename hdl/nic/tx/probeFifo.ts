@@ -14,7 +14,7 @@
  *   A compare of the read pointer per context: cheap when there are fewer contexts than slots.
  */
 import { any, bitsFor, defineModule, isPow2, log2Ceil, mux, UInt } from '../../../generator/index.js';
-import { dataStreamSpec } from '../../../generator/lib/index.js';
+import { countFlags, dataStreamSpec } from '../../../generator/lib/index.js';
 import { txQueueInBlockRam } from './config.js';
 
 export interface ProbeFifoOptions {
@@ -74,11 +74,19 @@ export function probeFifo(o: ProbeFifoOptions) {
     const rd = m.reg('rd_ptr', UInt(aw), { reset: 0 });
     const words = m.reg('words', UInt(bitsFor(depth)), { reset: 0 });
 
-    input.ready.set(words.ne(depth));
-    output.valid.set(words.ne(0));
+    // Ready and valid in flip-flops, as in syncFifo.
+    const push = m.wire('push');
+    const pop = m.wire('pop');
+    const flags = countFlags(words, depth, push, pop);
+    const notFull = m.reg('not_full', undefined, { reset: 1 });
+    const notEmpty = m.reg('not_empty', undefined, { reset: 0 });
+    notFull.set(flags.full.not());
+    notEmpty.set(flags.nonEmpty);
+    input.ready.set(notFull);
+    output.valid.set(notEmpty);
     count.set(words);
-    const push = m.named('push', input.valid.and(input.ready));
-    const pop = m.named('pop', output.valid.and(output.ready));
+    push.set(input.valid.and(input.ready));
+    pop.set(output.valid.and(output.ready));
     if (storage === 'lut') {
       output.data.set(mem.readAsync(rd));
     } else {

@@ -207,6 +207,9 @@ export function fetcher(
   const tBase = m.reg('fetch_base', UInt(64 - 4), { reset: 0 });
   const tLog2 = m.reg('fetch_log2', UInt(cfg.log2W), { reset: 0 });
   const tCpl = m.reg('fetch_cpl', UInt(cfg.iseqW), { reset: 0 });
+  // tSeq - tCpl, kept in a register beside them: the ring-room test, the batch size and the shaper's
+  // charge start from flip-flops instead of behind a subtract (docs/tx-engine.md, Timing).
+  const tInUse = m.reg('fetch_in_use', UInt(cfg.iseqW), { reset: 0 });
   // Cached descriptors from tSeq on (what the next-to-fetch word said, less what the turn took).
   const tCnt = m.reg('fetch_cached', UInt(DCACHE_CNT_W), { reset: 0 });
   // The turn's TX_PROD, expected seq and whether it started alone (with the bound only).
@@ -242,7 +245,8 @@ export function fetcher(
   const rdWordCnt = cacheOn ? fseqRd.bits(cfg.iseqW + DCACHE_CNT_W - 1, cfg.iseqW) : lit(0, DCACHE_CNT_W);
   // Never fetch behind the next seq to complete: those slots are done (a fetch there is stale).
   const storedSeq = mux(adopt, chkFetchSeq.value, mux(popAdopt, popAdoptValue, rdWordSeq));
-  const behind = storedSeq.subWrap(cplRd).bit(cfg.iseqW - 1);
+  const storedInUse = storedSeq.subWrap(cplRd);
+  const behind = storedInUse.bit(cfg.iseqW - 1);
   const loadSeq = m.named('fetch_load_seq', mux(behind, cplRd, storedSeq));
   // A probe never takes from the cache (a woken or re-enabled context reads its ring again).
   const loadCnt = mux(any(adopt, popAdopt, behind, isProbing), lit(0, DCACHE_CNT_W), rdWordCnt);
@@ -259,8 +263,7 @@ export function fetcher(
     ctx: c,
     loadSeq,
     cpl: cplRd,
-    turnSeq: tSeq,
-    turnCpl: tCpl,
+    turnInUse: tInUse,
     issue: issue.or(serveW),
   });
   m.when(load, () => {
@@ -269,6 +272,7 @@ export function fetcher(
     tSeq.set(loadSeq);
     tCnt.set(loadCnt);
     tCpl.set(cplRd);
+    tInUse.set(mux(behind, lit(0, cfg.iseqW), storedInUse));
     if (tb && prodRd && expRd) {
       tb.prod.set(prodRd);
       tb.exp.set(expRd);
@@ -277,7 +281,7 @@ export function fetcher(
     quota.set(turnQuota(lit(cfg.quantum, qW), alone));
     st.goto('ISSUE');
   });
-  // A context with a share has its quota from the shaper a cycle later (its turn waits that cycle).
+  // A context with a share has its quota from the shaper two cycles later (its turn waits them).
   m.when(shape.shareLate, () => quota.set(turnQuota(shape.shareQuota.resize(qW), tb ? tb.alone : alone)));
 
   // ---- issue: one fetch per cycle while the turn lasts ----
@@ -291,14 +295,15 @@ export function fetcher(
   // beyond) could only miss, so a context that reached it skips its turn (it is ahead of the others).
   // A context whose probe is still out holds the rotation (WAIT) instead of skipping.
   const ringSize = lit(1, cfg.slotW + 1).shl(tLog2);
-  const roomAt = (seq: Expr): Expr => seq.subWrap(tCpl).lt(ringSize);
+  const roomFor = (inUse: Expr): Expr => inUse.lt(ringSize);
   // The descriptor cache's prefetch step: the turn has used its quota (0 left) and may still read the
   // context's next block, all of it for the cache (see `pfFollows` below).
   const pfPhase = cacheOn ? m.named('fetch_pf_phase', quota.eq(0)) : lit(0, 1);
   // Reads start past the cached descriptors.
   const frontier = cacheOn ? m.named('fetch_frontier', tSeq.addWrap(tCnt.resize(cfg.iseqW))) : tSeq;
+  const frontierInUse = cacheOn ? m.named('fetch_frontier_in_use', tInUse.addWrap(tCnt.resize(cfg.iseqW))) : tInUse;
   // A context its cap or share holds back skips its turn like one without room (requeued at the tail).
-  const room = m.named('fetch_room', roomAt(tSeq).and(shape.ok));
+  const room = m.named('fetch_room', roomFor(tInUse).and(shape.ok));
   const waiting = m.named('fetch_wait', isProbing.and(bits.probeWait.bit(c)));
   // (A turn taken while another is held never waits: it started with no probe out.)
   m.when(issuing.and(waiting).and(held.not()), () => st.goto('WAIT'));
@@ -312,7 +317,7 @@ export function fetcher(
       ? batchSize(m, cfg, {
           tProd: tb.prod,
           tSeq: frontier,
-          tCpl,
+          inUse: frontierInUse,
           ringSize,
           addr,
           quota,
@@ -359,7 +364,7 @@ export function fetcher(
   const taken = m.reg('fetch_taken', UInt(takenW), { reset: 0 });
   const takenPop = bound?.takenPop ?? lit(0, 1);
   // A prefetch that cannot go now (nothing posted beyond, no ring room, no credits) is left for a later turn.
-  const pfOk = b ? roomAt(frontier).and(b.posted).and(b.credit) : lit(0, 1);
+  const pfOk = b ? roomFor(frontierInUse).and(b.posted).and(b.credit) : lit(0, 1);
   const pfEnd = m.named('fetch_pf_end', issuing.and(pfPhase).and(pfOk.not()));
   const pfEnded = pushContext(m, s, 'fetch_pf_end', pfEnd, c);
   m.when(pfEnded, () => st.goto('IDLE'));
@@ -433,10 +438,12 @@ export function fetcher(
   pushContext(m, s, 'fetch', keepTurn ? entry.and(lastOfTurn).and(keepTurn.not()) : entry.and(lastOfTurn), c);
   m.when(st.is('ISSUE').and(adopt), () => {
     tSeq.set(chkFetchSeq.value);
+    tInUse.set(chkFetchSeq.value.subWrap(tCpl));
     tCnt.set(0);
   });
   m.when(entry, () => {
     tSeq.set(seqNext);
+    tInUse.set(tInUse.addWrap(keep.resize(cfg.iseqW)));
     tCnt.set(cntNext);
     quota.set(quota.subWrap(keep.resize(qW)));
     m.when(lastOfTurn, () => st.goto('IDLE'));
@@ -466,7 +473,8 @@ export function fetcher(
 interface BatchDeps {
   readonly tProd: Expr;
   readonly tSeq: Expr;
-  readonly tCpl: Expr;
+  /** tSeq less the turn's next seq to complete. */
+  readonly inUse: Expr;
   readonly ringSize: Expr;
   readonly addr: Expr;
   readonly quota: Expr;
@@ -501,7 +509,7 @@ function batchSize(m: ModuleBuilder, cfg: TxConfig, d: BatchDeps) {
   const rw = cfg.slotW + 2;
   const ring = d.ringSize.resize(rw);
   const slot = d.tSeq.trunc(rw).and(ring.subWrap(1));
-  const inUse = d.tSeq.subWrap(d.tCpl).trunc(rw);
+  const inUse = d.inUse.trunc(rw);
   let k = min3(nPosted, clamp4(ring.subWrap(slot)));
   k = min3(k, clamp4(ring.subWrap(inUse)));
   k = mux(d.clampToQuota, min3(k, clamp4(d.quota)), k);

@@ -48,9 +48,8 @@ export interface ShaperDeps {
   readonly ctx: Expr;
   readonly loadSeq: Expr;
   readonly cpl: Expr;
-  /** The turn's next seq to fetch and next seq to complete, as registered at LOAD (fetch_seq, fetch_cpl). */
-  readonly turnSeq: Expr;
-  readonly turnCpl: Expr;
+  /** The turn's next seq to fetch less its next seq to complete, from the cycle after LOAD (fetch_in_use). */
+  readonly turnInUse: Expr;
   /** A fetch was issued in this cycle (for the turn's context). */
   readonly issue: Expr;
 }
@@ -58,12 +57,12 @@ export interface ShaperDeps {
 export interface Shaper {
   /** The turn's context may issue a fetch now. */
   readonly ok: Expr;
-  /** The cycle after LOAD of a context with a share: the turn's quota it gives (SHARE_QUOTA_W bits) is valid. */
+  /** Two cycles after LOAD of a context with a share: the turn's quota it gives (SHARE_QUOTA_W bits) is valid. */
   readonly shareLate: Expr;
   readonly shareQuota: Expr;
   /** The turn's context has a cap (TX_RATE_MAX): the fetcher then reads one descriptor per read. */
   readonly capped?: Expr;
-  /** After LOAD, one cycle for a context with a share, three for a capped one: `ok` is not known yet, the turn neither issues nor skips. */
+  /** After LOAD, two cycles for a context with a share, three for a capped one: `ok` is not known yet, the turn neither issues nor skips. */
   readonly wait?: Expr;
 }
 
@@ -151,7 +150,7 @@ export function shaper(m: ModuleBuilder, cfg: TxConfig, deps: ShaperDeps): Shape
   // At most a ring's worth: the fetcher never runs more than the ring size ahead of completion.
   // The reservation is taken three cycles after LOAD, from the turn's registers and the refilled
   // tokens (a capped context's turn waits those cycles, `wait`).
-  const inflight = deps.turnSeq.subWrap(deps.turnCpl).trunc(cfg.slotW + 1);
+  const inflight = deps.turnInUse.trunc(cfg.slotW + 1);
   // (Registered: the turn's seqs hold from the cycle after LOAD, so the product is there at pend3,
   // and the multiply does not run into the headroom's subtract.)
   const reserved = m.reg('shape_reserved', UInt(HEADROOM_W), { reset: 0 });
@@ -202,7 +201,12 @@ export function shaper(m: ModuleBuilder, cfg: TxConfig, deps: ShaperDeps): Shape
   // (`inflight` is the turn's next seq to fetch less its next to complete, as registered at LOAD.)
   const estShift = estQ.resize(4).addWrap(lit(6, 4));
   const charge = inflight.resize(dW).shl(estShift).trunc(dW);
-  const dAhead = m.named('shape_share_ahead', dNewQ.subWrap(charge));
+  // Registered the cycle after LOAD, the test and the quota taken from it in the next (a context with
+  // a share waits both cycles): the charge's shift and subtract are not in one path with them.
+  const dAhead = m.reg('shape_share_ahead', UInt(dW), { reset: 0 });
+  const sharePend2 = m.reg('shape_share_pend2', undefined, { reset: 0 });
+  sharePend2.set(sharePend);
+  m.when(sharePend, () => dAhead.set(dNewQ.subWrap(charge)));
   const turns = dAhead.trunc(19).shr(estShift).add(1);
   const shareQuota = m.named(
     'shape_share_quota',
@@ -225,7 +229,7 @@ export function shaper(m: ModuleBuilder, cfg: TxConfig, deps: ShaperDeps): Shape
     shareOk.set(shareOn.not());
   });
   // (positive(dAhead) also says dAhead is below 2^18, as dNew is: the quota's truncation holds.)
-  m.when(sharePend, () => shareOk.set(positive(dAhead)));
+  m.when(sharePend2, () => shareOk.set(positive(dAhead)));
   const afterPend = tokens.subWrap(reserved);
   const afterIssue = headroom.subWrap(lit(maxFrame, HEADROOM_W));
   m.when(pend3, () => headroom.set(afterPend));
@@ -253,5 +257,11 @@ export function shaper(m: ModuleBuilder, cfg: TxConfig, deps: ShaperDeps): Shape
     mask: lit(1, 1),
   });
   const ok = m.named('shape_ok', capOn.not().or(headroomPos).and(shareOk));
-  return { ok, shareLate: sharePend, shareQuota, capped: capOn, wait: m.named('shape_wait', any(pend, pend2, pend3, sharePend)) };
+  return {
+    ok,
+    shareLate: sharePend2,
+    shareQuota,
+    capped: capOn,
+    wait: m.named('shape_wait', any(pend, pend2, pend3, sharePend, sharePend2)),
+  };
 }

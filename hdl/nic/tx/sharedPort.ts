@@ -7,7 +7,7 @@
 import { any, type Expr, lit, type ModuleBuilder, mux } from '../../../generator/index.js';
 
 export class SharedPort<F extends string> {
-  private readonly reqs: { en: Expr; values: Readonly<Record<F, Expr>> }[] = [];
+  private readonly reqs: { en: Expr; select: Expr; values: Readonly<Record<F, Expr>> }[] = [];
 
   constructor(
     private readonly m: ModuleBuilder,
@@ -20,10 +20,15 @@ export class SharedPort<F extends string> {
     return this.reqs.length === 0 ? lit(1, 1) : any(...this.reqs.map((r) => r.en)).not();
   }
 
-  /** Uses the port when `en` holds and no earlier requester does; returns that grant. */
-  request(who: string, en: Expr, values: Readonly<Record<F, Expr>>): Expr {
+  /**
+   * Uses the port when `en` holds and no earlier requester does; returns that grant. `select`, when
+   * given, picks this requester's values in the port's data mux instead of `en`: a shallower signal
+   * that holds whenever `en` does and never while a later requester writes (so a late decision drives
+   * only the write enable, not the data).
+   */
+  request(who: string, en: Expr, values: Readonly<Record<F, Expr>>, select: Expr = en): Expr {
     const granted = this.m.named(`${this.name}_gnt_${who}`, this.free().and(en));
-    this.reqs.push({ en, values });
+    this.reqs.push({ en, select, values });
     return granted;
   }
 
@@ -35,8 +40,8 @@ export class SharedPort<F extends string> {
     for (const f of this.fields) {
       let v = (this.reqs[this.reqs.length - 1] as { values: Readonly<Record<F, Expr>> }).values[f];
       for (let i = this.reqs.length - 2; i >= 0; i--) {
-        const r = this.reqs[i] as { en: Expr; values: Readonly<Record<F, Expr>> };
-        v = mux(r.en, r.values[f], v);
+        const r = this.reqs[i] as { select: Expr; values: Readonly<Record<F, Expr>> };
+        v = mux(r.select, r.values[f], v);
       }
       values[f] = this.m.named(`${this.name}_${f}`, v);
     }
