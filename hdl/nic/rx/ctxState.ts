@@ -36,7 +36,6 @@
  */
 import { all, any, Bool, cat, type Expr, lit, type Memory, type ModuleBuilder, mux, UInt, type Wire } from '../../../generator/index.js';
 import { lowestSetBit } from '../../../generator/lib/priorityEncoder.js';
-import { rrArbiter } from '../../../generator/lib/rrArbiter.js';
 import { bar1CtxRegisters, DONE_BASE_LO, findRegister, RING_BASE_LO } from '../../registers/map.js';
 import { STATUS_BUSY_BIT } from '../interfaces.js';
 import type { RxConfig } from './config.js';
@@ -163,9 +162,38 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   const initDone = m.reg('ctx_init_done', Bool, { reset: 0 });
   const initCtx = m.reg('ctx_init', UInt(ctxAddrW), { reset: 0 });
   const credits = m.reg('fetch_credits', UInt(log2(c.fetchCredits) + 1), { reset: c.fetchCredits });
+  // The credits' limit on a fetch's size, as a thermometer (bit k: more than k credits), from
+  // flip-flops: taken from the count a cycle ago, less a whole burst when a fetch was issued in that
+  // cycle (it took at most one), so it never exceeds the credits left. Comparing the count itself
+  // took 6 LUT levels in front of DECIDE's write-back.
+  const Bc = c.fetchBurst;
+  const credTh = m.reg('fetch_credits_th', UInt(Bc), { reset: 2 ** Bc - 1 });
+  const credThLow = m.reg('fetch_credits_th_low', UInt(Bc), { reset: 2 ** Bc - 1 });
+  const issuedPrev = m.reg('fetch_issued_prev', Bool, { reset: 0 });
+  const aboveOf = (x: Expr, n: number): Expr => cat(...Array.from({ length: n }, (_, j) => x.gt(n - 1 - j)));
+  credTh.set(aboveOf(credits, Bc));
+  credThLow.set(mux(credits.lt(Bc), lit(0, Bc), aboveOf(credits.subWrap(Bc), Bc)));
+  const thCred = m.named('fetch_th_credits', mux(issuedPrev, credThLow, credTh));
   const want = m.reg('fetch_want', UInt(c.nCtx), { reset: 0 });
-  const wantArb = m.instance('u_fetch_want', rrArbiter({ n: c.nCtx }));
-  wantArb.io.req.set(want);
+  // The retry to offer, round robin over the contexts that want one, chosen a cycle ahead into
+  // registers so that SELECT starts from flip-flops (the arbiter's grant was a third of its path
+  // into the dynamic word's read address). The grant may be a cycle stale: its context's want bit
+  // is cleared only when it is selected, and then the context is in READ and DECIDE (so refused
+  // by `busyCtx`) until the grant has caught up. The pointer moves past the grant selected.
+  const grantV = m.reg('fetch_grant_valid', Bool, { reset: 0 });
+  let grantIdx: Expr = lit(0, 1);
+  let wantPtr: ReturnType<typeof m.reg> | null = null;
+  if (c.nCtx === 1) {
+    grantV.set(want.bit(0));
+  } else {
+    wantPtr = m.reg('fetch_want_ptr', UInt(ctxAddrW), { reset: 0 });
+    const grantReg = m.reg('fetch_grant', UInt(ctxAddrW), { reset: 0 });
+    grantIdx = grantReg;
+    const fromPtr = lowestSetBit(m, 'fetch_want_from_ptr', want.and(lit(2n ** BigInt(c.nCtx) - 1n, c.nCtx).shl(wantPtr)));
+    const fromZero = lowestSetBit(m, 'fetch_want_first', want);
+    grantV.set(fromZero.valid);
+    grantReg.set(mux(fromPtr.valid, fromPtr.index, fromZero.index));
+  }
 
   // Three stages: SELECT (read the dynamic word), READ (read the other words and the cache slot),
   // DECIDE (act, write back). A new operation may start every cycle unless its context is in READ or
@@ -195,14 +223,14 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   const busyCtx = (ctx: Expr) => rs.v.and(rs.ctx.eq(ctx)).or(ds.v.and(ds.ctx.eq(ctx)));
 
   // ---- SELECT: the highest-priority operation whose context is free.
-  const grantCtx = fitWidth(wantArb.io.grant_index, ctxW);
+  const grantCtx = fitWidth(grantIdx, ctxW);
   const okReg = m.named('op_ok_reg', initDone.and(i.reg.valid).and(busyCtx(i.reg.ctx).not()));
   const okErr = m.named('op_ok_err', initDone.and(i.dmaErr.valid).and(busyCtx(i.dmaErr.ctx).not()));
   const okCons = m.named('op_ok_consume', initDone.and(i.consume.valid).and(busyCtx(i.consume.ctx).not()));
   const okFresh = m.named('op_ok_fresh', initDone.and(i.fresh.valid).and(busyCtx(i.fresh.ctx).not()));
   const okDb = m.named('op_ok_doorbell', initDone.and(i.doorbell.valid).and(busyCtx(i.doorbell.ctx).not()));
-  const fetchCan = credits.ne(0).and(i.arSpace);
-  const okFetch = m.named('op_ok_fetch', initDone.and(wantArb.io.grant_valid).and(fetchCan).and(busyCtx(grantCtx).not()));
+  const fetchCan = thCred.bit(0).and(i.arSpace);
+  const okFetch = m.named('op_ok_fetch', initDone.and(grantV).and(fetchCan).and(busyCtx(grantCtx).not()));
   // Errors come right after register accesses: rare, and the writer holds its B channel while they wait.
   const selReg = m.named('op_sel_reg', okReg);
   const selErr = m.named('op_sel_err', okErr.and(okReg.not()));
@@ -210,10 +238,14 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   const selFresh = m.named('op_sel_fresh', okFresh.and(all(okReg.not(), okErr.not(), okCons.not())));
   const selDb = m.named('op_sel_doorbell', okDb.and(all(okReg.not(), okErr.not(), okCons.not(), okFresh.not())));
   const selFetch = m.named('op_sel_fetch', okFetch.and(all(okReg.not(), okErr.not(), okCons.not(), okFresh.not(), okDb.not())));
-  wantArb.io.advance.set(selFetch);
-  const selAny = m.named('op_sel_any', any(selReg, selErr, selCons, selFresh, selDb, selFetch));
-  // The selected operation's context and kind as an OR of the one-hot selects (a chain of
-  // multiplexers in priority order was one LUT level per source).
+  if (wantPtr) {
+    const ptr = wantPtr;
+    m.when(selFetch, () => ptr.set(grantIdx.addWrap(1)));
+  }
+  // (Some operation is selected exactly when some ok bit is set.)
+  const selAny = m.named('op_sel_any', any(okReg, okErr, okCons, okFresh, okDb, okFetch));
+  // The selected operation's kind as an OR of the one-hot selects (a chain of multiplexers in
+  // priority order was one LUT level per source); its context below.
   const sources: [Expr, Expr, number][] = [
     [selReg, i.reg.ctx, OP.REG],
     [selErr, i.dmaErr.ctx, OP.ERR],
@@ -222,7 +254,24 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
     [selDb, i.doorbell.ctx, OP.DOORBELL],
     [selFetch, grantCtx, OP.FETCH],
   ];
-  const selCtx = m.named('op_sel_ctx', any(...sources.map(([sel, ctx]) => mux(sel, ctx, lit(0, ctxW)))));
+  // The context as a balanced tree of the ok bits in priority order (pairs, then pairs of pairs), not
+  // from the selects, which each wait for every ok bit before them: the read address below is then
+  // about three multiplexer levels after the ok bits (an OR of the selects was mapped as a chain).
+  const pick = (a: [Expr, Expr], b: [Expr, Expr]): [Expr, Expr] => [a[0].or(b[0]), mux(a[0], a[1], b[1])];
+  const treeOf = (xs: [Expr, Expr][]): [Expr, Expr] => {
+    if (xs.length === 1) return xs[0] as [Expr, Expr];
+    const h = Math.ceil(xs.length / 2);
+    return pick(treeOf(xs.slice(0, h)), treeOf(xs.slice(h)));
+  };
+  const oks: [Expr, Expr][] = [
+    [okReg, i.reg.ctx],
+    [okErr, i.dmaErr.ctx],
+    [okCons, i.consume.ctx],
+    [okFresh, i.fresh.ctx],
+    [okDb, i.doorbell.ctx],
+    [okFetch, grantCtx],
+  ];
+  const selCtx = m.named('op_sel_ctx', treeOf(oks)[1]);
   const selKind = any(...sources.map(([sel, , kind]) => mux(sel, lit(kind, 3), lit(0, 3))));
   rs.v.set(selAny);
   m.when(selAny, () => {
@@ -642,7 +691,6 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   // ---- fetch: as many descriptors as the window, the ring end, the page or block, the burst and the
   // credits allow: the minimum of the limits READ prepared and of the credits, as a thermometer.
   const descAddr = m.named('fetch_addr', qRing.addWrap(cat(preSlot, lit(0, 4)).resize(64)));
-  const thCred = above(credits, B);
   const thN = m.named('fetch_th_n', thFlight.trunc(B).and(thWin.trunc(B)).and(thWrap).and(thCut).and(thCred));
   const thRoom = m.named('fetch_th_room', thFlight.and(thWin));
   const nw = log2(Math.max(D, c.fetchBurst, c.fetchCredits)) + 1;
@@ -663,6 +711,7 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   const due = mux(doCons, preBlockRoom, roomNonZero);
   const wantFetch = m.named('fetch_wanted', tryFetch.and(ctxOk).and(nActive).and(due));
   const issue = m.named('fetch_issue', wantFetch.and(thN.bit(0)).and(i.arSpace));
+  issuedPrev.set(issue);
   const finalFetch = mux(issue, preFseq.addWrap(fitWidth(fetchN, seqW)), nFetch);
 
   // Retry later when resources lacked, or continue when the ring end, a page, a block or the burst cut this read short.
