@@ -467,13 +467,30 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   // Whether the context is enabled and not quiescing, as it was in READ (a cycle before the
   // decision), so the BAR1 block's flags do not start DECIDE's paths.
   const ctxOk = m.reg('op_d_ok', Bool, { reset: 0 });
-  m.when(rs.v, () => ctxOk.set(c.nCtx === 1 ? i.ok.bit(0) : i.ok.bit(rs.ctx)));
+  const rOk = c.nCtx === 1 ? i.ok.bit(0) : i.ok.bit(rs.ctx);
+  m.when(rs.v, () => ctxOk.set(rOk));
+  // Whether the operation may start a fetch, in READ (the outcomes that may, on an enabled context
+  // active after the operation: DECIDE only adds the consume's size check and the room), so that the
+  // fetch decision is a few LUT levels in front of the write-back rather than after every outcome.
+  const preTryCons = m.reg('fetch_pre_try_consume', Bool, { reset: 0 });
+  const preTryOther = m.reg('fetch_pre_try', Bool, { reset: 0 });
+  const rActive = qDynR.bit(2 * seqW + cw);
+  const rRearm = qDynR.bit(2 * seqW + cw + 1);
+  m.when(rs.v, () => {
+    preTryCons.set(all(rs.kind.eq(OP.CONSUME), rOk, rCnt.ne(0), rActive));
+    preTryOther.set(
+      any(
+        all(rFresh, rInPlace, rSeqOk.not(), rRearm, rOk, rActive),
+        all(rs.kind.eq(OP.DOORBELL), rOk),
+        all(rs.kind.eq(OP.FETCH), rOk, rActive),
+      ),
+    );
+  });
   const isKind = (k: number) => m.named(`op_is_${Object.keys(OP)[k]?.toLowerCase()}`, deciding.and(ds.kind.eq(k)));
   const doReg = isKind(OP.REG);
   const doCons = isKind(OP.CONSUME);
   const doFresh = isKind(OP.FRESH);
   const doDb = isKind(OP.DOORBELL);
-  const doFetch = isKind(OP.FETCH);
   const doErr = isKind(OP.ERR);
 
   const cFrames = qCnt.bits(31, 0);
@@ -486,6 +503,7 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   // A consume never changes the window (a grant needs an empty cache), so the context's word says
   // where its descriptor for exp_seq is.
   const cacheLen = qPool ? mux(curDeep, qPool, qCacheCtx) : qCacheCtx;
+  const cacheSmall = m.named('cache_too_small', cacheLen.lt(opLen));
 
   // Ring geometry: mask = ring size - 1; a LOG2 register value never exceeds MAX_RING_LOG2.
   const maskBits: Expr[] = [];
@@ -502,7 +520,6 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   const nGen = m.wire('next_gen', UInt(genW), { init: gen });
   // Every fetched descriptor, kept or not, ends one in-flight read.
   const nInfl = m.named('next_inflight', preInfl);
-  const tryFetch = m.wire('try_fetch', Bool, { init: 0 });
   const dynChange = m.wire('dyn_change', Bool, { init: 0 });
   const cntChange = m.wire('cnt_change', Bool, { init: 0 });
   // What each counter gains: every counter is its old value plus a step, one adder each (rx_frames
@@ -542,7 +559,7 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
         cntChange.set(1);
         incNobuf.set(1);
       })
-      .elseWhen(cacheLen.lt(opLen), () => {
+      .elseWhen(cacheSmall, () => {
         resKind.set(CONSUME.SMALL);
         cntChange.set(1);
         incSmall.set(1);
@@ -554,7 +571,6 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
         nCnt.set(cnt.subWrap(1));
         cntChange.set(1);
         incFrame.set(1);
-        tryFetch.set(1);
       });
   });
 
@@ -573,7 +589,6 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
       // seq: count the miss and idle until the next doorbell.
       m.when(rearm, () => {
         nRearm.set(0);
-        tryFetch.set(1);
       }).otherwise(() => {
         // A read that failed stops the prefetch the same way, but is a DMA error, not a miss (F-2).
         nActive.set(0);
@@ -600,9 +615,7 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
     dynChange.set(1);
     nActive.set(1);
     nRearm.set(fetchesInFlight);
-    tryFetch.set(1);
   });
-  m.when(doFetch, () => tryFetch.set(1));
 
   // Register accesses.
   const regResValid = m.reg('reg_resp_valid', Bool, { reset: 0 });
@@ -708,8 +721,12 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   // holds at least window - fetchBlock + 1 descriptors. A doorbell, a re-read and a continuation read whatever room
   // there is (cut at blocks), so a doorbell that posts one buffer, or the last places of a window
   // that ends inside a block, are fetched at once and never wait for frames to free a block.
-  const due = mux(doCons, preBlockRoom, roomNonZero);
-  const wantFetch = m.named('fetch_wanted', tryFetch.and(ctxOk).and(nActive).and(due));
+  // (A consume that gives its buffer, a fresh descriptor read again, a doorbell or a retry, on an
+  // enabled context still active after it: worked out in READ, see `fetch_pre_try`.)
+  const wantFetch = m.named(
+    'fetch_wanted',
+    deciding.and(preTryCons.and(cacheSmall.not()).and(preBlockRoom).or(preTryOther.and(roomNonZero))),
+  );
   const issue = m.named('fetch_issue', wantFetch.and(thN.bit(0)).and(i.arSpace));
   issuedPrev.set(issue);
   const finalFetch = mux(issue, preFseq.addWrap(fitWidth(fetchN, seqW)), nFetch);
@@ -738,11 +755,11 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
 
   // ---- write back.
   const finalInfl = mux(issue, nInfl.addWrap(fitWidth(fetchN, iw)), nInfl);
-  m.when(dynChange.or(issue).or(doFresh).or(deepChange), () => {
-    wDyn.we.set(1);
-    wDyn.addr.set(ctxAddr(opCtx));
-    wDyn.data.set(packDyn(nExp, finalFetch, nCnt, nActive, nRearm, nGen, finalInfl, keepDeep, deepIdNow));
-  });
+  // The address and data whatever the operation (the enable says whether they are written), so the
+  // write enable's conditions are not in front of the data too.
+  wDyn.addr.set(ctxAddr(opCtx));
+  wDyn.data.set(packDyn(nExp, finalFetch, nCnt, nActive, nRearm, nGen, finalInfl, keepDeep, deepIdNow));
+  m.when(dynChange.or(issue).or(doFresh).or(deepChange), () => wDyn.we.set(1));
   // a + b + cin in one carry chain: {a, 1} + {b, cin}, less its low bit.
   const addCarry = (a: Expr, b: Expr, cin: Expr) => cat(a, lit(1, 1)).addWrap(cat(b, cin)).bits(a.width, 1);
   const ones = (w: number) => lit((1n << BigInt(w)) - 1n, w);
@@ -751,11 +768,9 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   const lenStep = mux(undoFrame, opLen.resize(64).not(), mux(incFrame, opLen.resize(64), lit(0, 64)));
   const nBytes = m.named('next_bytes', addCarry(cBytes, lenStep, undoFrame));
   const bump = (cur: Expr, inc: Expr) => cur.addWrap(inc.resize(32));
-  m.when(cntChange, () => {
-    wCnt.we.set(1);
-    wCnt.addr.set(ctxAddr(opCtx));
-    wCnt.data.set(packCnt(nFrames, nBytes, bump(cMiss, incMiss), bump(cNobuf, incNobuf), bump(cSmall, incSmall), bump(cDmaErr, incDmaErr)));
-  });
+  wCnt.addr.set(ctxAddr(opCtx));
+  wCnt.data.set(packCnt(nFrames, nBytes, bump(cMiss, incMiss), bump(cNobuf, incNobuf), bump(cSmall, incSmall), bump(cDmaErr, incDmaErr)));
+  m.when(cntChange, () => wCnt.we.set(1));
   m.when(i.doneSeq.valid, () => {
     wTrust.we.set(1);
     wTrust.addr.set(ctxAddr(i.doneSeq.ctx));
