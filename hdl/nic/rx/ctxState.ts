@@ -289,7 +289,9 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
     rs.fail.set(mux(selErr, i.dmaErr.undo, i.fresh.err));
     rs.count.set(mux(selErr, i.dmaErr.count, i.fresh.errCount));
   });
-  m.when(selFetch, () => want.atIndex(fitWidth(grantCtx, ctxAddrW)).set(0));
+  // A retry's want bit is cleared as it enters READ, from flip-flops (from the select it was 9 LUT
+  // levels); the grant a cycle later may name it again, but the context is busy until the bit is clear.
+  m.when(rs.v.and(rs.kind.eq(OP.FETCH)), () => want.atIndex(fitWidth(rs.ctx, ctxAddrW)).set(0));
   const qDynR = dynMem.read(ctxAddr(selCtx), { enable: selAny, name: 'q_dyn' });
   const qLog2R = log2Mem.read(ctxAddr(selCtx), { enable: selAny, name: 'q_ring_log2' });
   const qPageR = pageMem.read(ctxAddr(selCtx), { enable: selAny, name: 'q_ring_page' });
@@ -626,6 +628,10 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   regResValid.set(doReg.and(opWr.not()));
   doneUpdValid.set(0);
   const codeIs = (r: Parameters<typeof regCode>[0]) => opCode.eq(regCode(r));
+  // Whether the register data is a ring size the engine takes, compared in READ (32 bits in front of
+  // every flush was 3 LUT levels of DECIDE's write-back).
+  const log2Ok = m.reg('op_d_log2_ok', Bool, { reset: 0 });
+  m.when(rs.v, () => log2Ok.set(rs.data.le(L)));
   // A flush restarts fetching at `fetchFrom`: the expected seq, or the one RX_EXP_SEQ writes.
   const flushing = m.wire('flushing', Bool, { init: 0 });
   const flush = (fetchFrom: Expr = exp) => {
@@ -659,7 +665,7 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
       flush();
     });
     // A LOG2 beyond MAX_RING_LOG2 is ignored (the BAR1 block flags it).
-    m.when(codeIs('RX_RING_LOG2').and(opData.le(L)), () => {
+    m.when(codeIs('RX_RING_LOG2').and(log2Ok), () => {
       wLog2.we.set(1);
       flush();
     });

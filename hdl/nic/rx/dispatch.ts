@@ -192,7 +192,19 @@ export function dispatch(
   // time), and the cycle in between lets that context's fetched descriptors and doorbells in (a
   // consume every cycle it was free kept them out, and the context ran out of buffers it had).
   const waiting: [Expr, Expr][] = [[mainV, mainD], [skidV, skidD], ...lineV.map((v, k): [Expr, Expr] => [v, lineD[k] as Expr])];
-  const inLine = m.named('disp_in_line', any(...waiting.map(([v, d]) => v.and(field(d).copy).and(field(d).ctx.eq(nextCtx)))));
+  // With few contexts, a vector of the contexts waiting (from flip-flops, beside the choice of the next
+  // target) indexed by it, rather than five compares after it; with many, the compares are smaller.
+  const waitingCopy = waiting.map(([v, d]) => v.and(field(d).copy));
+  const inLine = m.named(
+    'disp_in_line',
+    n === 1
+      ? any(...waitingCopy)
+      : n <= 32
+        ? m
+            .named('disp_waiting', any(...waiting.map(([, d], k) => mux(waitingCopy[k] as Expr, onehot(field(d).ctx), lit(0, n)))))
+            .bit(nextCtx)
+        : any(...waiting.map(([, d], k) => (waitingCopy[k] as Expr).and(field(d).ctx.eq(nextCtx)))),
+  );
   const asking = m.named('disp_asking', st.is('COPY').and(next.valid).and(i.canCopy).and(inLine.not()).and(stageReady));
   const rest = m.named('disp_rest', n === 1 ? lit(0, 1) : targets.and(onehot(nextCtx).not()).orR());
   m.when(st.is('COPY'), () => {
