@@ -36,7 +36,6 @@
  */
 import { all, any, Bool, cat, type Expr, lit, type Memory, type ModuleBuilder, mux, UInt, type Wire } from '../../../generator/index.js';
 import { lowestSetBit } from '../../../generator/lib/priorityEncoder.js';
-import { rrArbiter } from '../../../generator/lib/rrArbiter.js';
 import { bar1CtxRegisters, DONE_BASE_LO, findRegister, RING_BASE_LO } from '../../registers/map.js';
 import { STATUS_BUSY_BIT } from '../interfaces.js';
 import type { RxConfig } from './config.js';
@@ -163,9 +162,38 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   const initDone = m.reg('ctx_init_done', Bool, { reset: 0 });
   const initCtx = m.reg('ctx_init', UInt(ctxAddrW), { reset: 0 });
   const credits = m.reg('fetch_credits', UInt(log2(c.fetchCredits) + 1), { reset: c.fetchCredits });
+  // The credits' limit on a fetch's size, as a thermometer (bit k: more than k credits), from
+  // flip-flops: taken from the count a cycle ago, less a whole burst when a fetch was issued in that
+  // cycle (it took at most one), so it never exceeds the credits left. Comparing the count itself
+  // took 6 LUT levels in front of DECIDE's write-back.
+  const Bc = c.fetchBurst;
+  const credTh = m.reg('fetch_credits_th', UInt(Bc), { reset: 2 ** Bc - 1 });
+  const credThLow = m.reg('fetch_credits_th_low', UInt(Bc), { reset: 2 ** Bc - 1 });
+  const issuedPrev = m.reg('fetch_issued_prev', Bool, { reset: 0 });
+  const aboveOf = (x: Expr, n: number): Expr => cat(...Array.from({ length: n }, (_, j) => x.gt(n - 1 - j)));
+  credTh.set(aboveOf(credits, Bc));
+  credThLow.set(mux(credits.lt(Bc), lit(0, Bc), aboveOf(credits.subWrap(Bc), Bc)));
+  const thCred = m.named('fetch_th_credits', mux(issuedPrev, credThLow, credTh));
   const want = m.reg('fetch_want', UInt(c.nCtx), { reset: 0 });
-  const wantArb = m.instance('u_fetch_want', rrArbiter({ n: c.nCtx }));
-  wantArb.io.req.set(want);
+  // The retry to offer, round robin over the contexts that want one, chosen a cycle ahead into
+  // registers so that SELECT starts from flip-flops (the arbiter's grant was a third of its path
+  // into the dynamic word's read address). The grant may be a cycle stale: its context's want bit
+  // is cleared only when it is selected, and then the context is in READ and DECIDE (so refused
+  // by `busyCtx`) until the grant has caught up. The pointer moves past the grant selected.
+  const grantV = m.reg('fetch_grant_valid', Bool, { reset: 0 });
+  let grantIdx: Expr = lit(0, 1);
+  let wantPtr: ReturnType<typeof m.reg> | null = null;
+  if (c.nCtx === 1) {
+    grantV.set(want.bit(0));
+  } else {
+    wantPtr = m.reg('fetch_want_ptr', UInt(ctxAddrW), { reset: 0 });
+    const grantReg = m.reg('fetch_grant', UInt(ctxAddrW), { reset: 0 });
+    grantIdx = grantReg;
+    const fromPtr = lowestSetBit(m, 'fetch_want_from_ptr', want.and(lit(2n ** BigInt(c.nCtx) - 1n, c.nCtx).shl(wantPtr)));
+    const fromZero = lowestSetBit(m, 'fetch_want_first', want);
+    grantV.set(fromZero.valid);
+    grantReg.set(mux(fromPtr.valid, fromPtr.index, fromZero.index));
+  }
 
   // Three stages: SELECT (read the dynamic word), READ (read the other words and the cache slot),
   // DECIDE (act, write back). A new operation may start every cycle unless its context is in READ or
@@ -195,14 +223,14 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   const busyCtx = (ctx: Expr) => rs.v.and(rs.ctx.eq(ctx)).or(ds.v.and(ds.ctx.eq(ctx)));
 
   // ---- SELECT: the highest-priority operation whose context is free.
-  const grantCtx = fitWidth(wantArb.io.grant_index, ctxW);
+  const grantCtx = fitWidth(grantIdx, ctxW);
   const okReg = m.named('op_ok_reg', initDone.and(i.reg.valid).and(busyCtx(i.reg.ctx).not()));
   const okErr = m.named('op_ok_err', initDone.and(i.dmaErr.valid).and(busyCtx(i.dmaErr.ctx).not()));
   const okCons = m.named('op_ok_consume', initDone.and(i.consume.valid).and(busyCtx(i.consume.ctx).not()));
   const okFresh = m.named('op_ok_fresh', initDone.and(i.fresh.valid).and(busyCtx(i.fresh.ctx).not()));
   const okDb = m.named('op_ok_doorbell', initDone.and(i.doorbell.valid).and(busyCtx(i.doorbell.ctx).not()));
-  const fetchCan = credits.ne(0).and(i.arSpace);
-  const okFetch = m.named('op_ok_fetch', initDone.and(wantArb.io.grant_valid).and(fetchCan).and(busyCtx(grantCtx).not()));
+  const fetchCan = thCred.bit(0).and(i.arSpace);
+  const okFetch = m.named('op_ok_fetch', initDone.and(grantV).and(fetchCan).and(busyCtx(grantCtx).not()));
   // Errors come right after register accesses: rare, and the writer holds its B channel while they wait.
   const selReg = m.named('op_sel_reg', okReg);
   const selErr = m.named('op_sel_err', okErr.and(okReg.not()));
@@ -210,10 +238,14 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   const selFresh = m.named('op_sel_fresh', okFresh.and(all(okReg.not(), okErr.not(), okCons.not())));
   const selDb = m.named('op_sel_doorbell', okDb.and(all(okReg.not(), okErr.not(), okCons.not(), okFresh.not())));
   const selFetch = m.named('op_sel_fetch', okFetch.and(all(okReg.not(), okErr.not(), okCons.not(), okFresh.not(), okDb.not())));
-  wantArb.io.advance.set(selFetch);
-  const selAny = m.named('op_sel_any', any(selReg, selErr, selCons, selFresh, selDb, selFetch));
-  // The selected operation's context and kind as an OR of the one-hot selects (a chain of
-  // multiplexers in priority order was one LUT level per source).
+  if (wantPtr) {
+    const ptr = wantPtr;
+    m.when(selFetch, () => ptr.set(grantIdx.addWrap(1)));
+  }
+  // (Some operation is selected exactly when some ok bit is set.)
+  const selAny = m.named('op_sel_any', any(okReg, okErr, okCons, okFresh, okDb, okFetch));
+  // The selected operation's kind as an OR of the one-hot selects (a chain of multiplexers in
+  // priority order was one LUT level per source); its context below.
   const sources: [Expr, Expr, number][] = [
     [selReg, i.reg.ctx, OP.REG],
     [selErr, i.dmaErr.ctx, OP.ERR],
@@ -222,7 +254,24 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
     [selDb, i.doorbell.ctx, OP.DOORBELL],
     [selFetch, grantCtx, OP.FETCH],
   ];
-  const selCtx = m.named('op_sel_ctx', any(...sources.map(([sel, ctx]) => mux(sel, ctx, lit(0, ctxW)))));
+  // The context as a balanced tree of the ok bits in priority order (pairs, then pairs of pairs), not
+  // from the selects, which each wait for every ok bit before them: the read address below is then
+  // about three multiplexer levels after the ok bits (an OR of the selects was mapped as a chain).
+  const pick = (a: [Expr, Expr], b: [Expr, Expr]): [Expr, Expr] => [a[0].or(b[0]), mux(a[0], a[1], b[1])];
+  const treeOf = (xs: [Expr, Expr][]): [Expr, Expr] => {
+    if (xs.length === 1) return xs[0] as [Expr, Expr];
+    const h = Math.ceil(xs.length / 2);
+    return pick(treeOf(xs.slice(0, h)), treeOf(xs.slice(h)));
+  };
+  const oks: [Expr, Expr][] = [
+    [okReg, i.reg.ctx],
+    [okErr, i.dmaErr.ctx],
+    [okCons, i.consume.ctx],
+    [okFresh, i.fresh.ctx],
+    [okDb, i.doorbell.ctx],
+    [okFetch, grantCtx],
+  ];
+  const selCtx = m.named('op_sel_ctx', treeOf(oks)[1]);
   const selKind = any(...sources.map(([sel, , kind]) => mux(sel, lit(kind, 3), lit(0, 3))));
   rs.v.set(selAny);
   m.when(selAny, () => {
@@ -240,7 +289,9 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
     rs.fail.set(mux(selErr, i.dmaErr.undo, i.fresh.err));
     rs.count.set(mux(selErr, i.dmaErr.count, i.fresh.errCount));
   });
-  m.when(selFetch, () => want.atIndex(fitWidth(grantCtx, ctxAddrW)).set(0));
+  // A retry's want bit is cleared as it enters READ, from flip-flops (from the select it was 9 LUT
+  // levels); the grant a cycle later may name it again, but the context is busy until the bit is clear.
+  m.when(rs.v.and(rs.kind.eq(OP.FETCH)), () => want.atIndex(fitWidth(rs.ctx, ctxAddrW)).set(0));
   const qDynR = dynMem.read(ctxAddr(selCtx), { enable: selAny, name: 'q_dyn' });
   const qLog2R = log2Mem.read(ctxAddr(selCtx), { enable: selAny, name: 'q_ring_log2' });
   const qPageR = pageMem.read(ctxAddr(selCtx), { enable: selAny, name: 'q_ring_page' });
@@ -418,13 +469,30 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   // Whether the context is enabled and not quiescing, as it was in READ (a cycle before the
   // decision), so the BAR1 block's flags do not start DECIDE's paths.
   const ctxOk = m.reg('op_d_ok', Bool, { reset: 0 });
-  m.when(rs.v, () => ctxOk.set(c.nCtx === 1 ? i.ok.bit(0) : i.ok.bit(rs.ctx)));
+  const rOk = c.nCtx === 1 ? i.ok.bit(0) : i.ok.bit(rs.ctx);
+  m.when(rs.v, () => ctxOk.set(rOk));
+  // Whether the operation may start a fetch, in READ (the outcomes that may, on an enabled context
+  // active after the operation: DECIDE only adds the consume's size check and the room), so that the
+  // fetch decision is a few LUT levels in front of the write-back rather than after every outcome.
+  const preTryCons = m.reg('fetch_pre_try_consume', Bool, { reset: 0 });
+  const preTryOther = m.reg('fetch_pre_try', Bool, { reset: 0 });
+  const rActive = qDynR.bit(2 * seqW + cw);
+  const rRearm = qDynR.bit(2 * seqW + cw + 1);
+  m.when(rs.v, () => {
+    preTryCons.set(all(rs.kind.eq(OP.CONSUME), rOk, rCnt.ne(0), rActive));
+    preTryOther.set(
+      any(
+        all(rFresh, rInPlace, rSeqOk.not(), rRearm, rOk, rActive),
+        all(rs.kind.eq(OP.DOORBELL), rOk),
+        all(rs.kind.eq(OP.FETCH), rOk, rActive),
+      ),
+    );
+  });
   const isKind = (k: number) => m.named(`op_is_${Object.keys(OP)[k]?.toLowerCase()}`, deciding.and(ds.kind.eq(k)));
   const doReg = isKind(OP.REG);
   const doCons = isKind(OP.CONSUME);
   const doFresh = isKind(OP.FRESH);
   const doDb = isKind(OP.DOORBELL);
-  const doFetch = isKind(OP.FETCH);
   const doErr = isKind(OP.ERR);
 
   const cFrames = qCnt.bits(31, 0);
@@ -437,6 +505,7 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   // A consume never changes the window (a grant needs an empty cache), so the context's word says
   // where its descriptor for exp_seq is.
   const cacheLen = qPool ? mux(curDeep, qPool, qCacheCtx) : qCacheCtx;
+  const cacheSmall = m.named('cache_too_small', cacheLen.lt(opLen));
 
   // Ring geometry: mask = ring size - 1; a LOG2 register value never exceeds MAX_RING_LOG2.
   const maskBits: Expr[] = [];
@@ -453,7 +522,6 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   const nGen = m.wire('next_gen', UInt(genW), { init: gen });
   // Every fetched descriptor, kept or not, ends one in-flight read.
   const nInfl = m.named('next_inflight', preInfl);
-  const tryFetch = m.wire('try_fetch', Bool, { init: 0 });
   const dynChange = m.wire('dyn_change', Bool, { init: 0 });
   const cntChange = m.wire('cnt_change', Bool, { init: 0 });
   // What each counter gains: every counter is its old value plus a step, one adder each (rx_frames
@@ -493,7 +561,7 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
         cntChange.set(1);
         incNobuf.set(1);
       })
-      .elseWhen(cacheLen.lt(opLen), () => {
+      .elseWhen(cacheSmall, () => {
         resKind.set(CONSUME.SMALL);
         cntChange.set(1);
         incSmall.set(1);
@@ -505,7 +573,6 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
         nCnt.set(cnt.subWrap(1));
         cntChange.set(1);
         incFrame.set(1);
-        tryFetch.set(1);
       });
   });
 
@@ -524,7 +591,6 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
       // seq: count the miss and idle until the next doorbell.
       m.when(rearm, () => {
         nRearm.set(0);
-        tryFetch.set(1);
       }).otherwise(() => {
         // A read that failed stops the prefetch the same way, but is a DMA error, not a miss (F-2).
         nActive.set(0);
@@ -551,9 +617,7 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
     dynChange.set(1);
     nActive.set(1);
     nRearm.set(fetchesInFlight);
-    tryFetch.set(1);
   });
-  m.when(doFetch, () => tryFetch.set(1));
 
   // Register accesses.
   const regResValid = m.reg('reg_resp_valid', Bool, { reset: 0 });
@@ -564,6 +628,10 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   regResValid.set(doReg.and(opWr.not()));
   doneUpdValid.set(0);
   const codeIs = (r: Parameters<typeof regCode>[0]) => opCode.eq(regCode(r));
+  // Whether the register data is a ring size the engine takes, compared in READ (32 bits in front of
+  // every flush was 3 LUT levels of DECIDE's write-back).
+  const log2Ok = m.reg('op_d_log2_ok', Bool, { reset: 0 });
+  m.when(rs.v, () => log2Ok.set(rs.data.le(L)));
   // A flush restarts fetching at `fetchFrom`: the expected seq, or the one RX_EXP_SEQ writes.
   const flushing = m.wire('flushing', Bool, { init: 0 });
   const flush = (fetchFrom: Expr = exp) => {
@@ -597,7 +665,7 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
       flush();
     });
     // A LOG2 beyond MAX_RING_LOG2 is ignored (the BAR1 block flags it).
-    m.when(codeIs('RX_RING_LOG2').and(opData.le(L)), () => {
+    m.when(codeIs('RX_RING_LOG2').and(log2Ok), () => {
       wLog2.we.set(1);
       flush();
     });
@@ -642,7 +710,6 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   // ---- fetch: as many descriptors as the window, the ring end, the page or block, the burst and the
   // credits allow: the minimum of the limits READ prepared and of the credits, as a thermometer.
   const descAddr = m.named('fetch_addr', qRing.addWrap(cat(preSlot, lit(0, 4)).resize(64)));
-  const thCred = above(credits, B);
   const thN = m.named('fetch_th_n', thFlight.trunc(B).and(thWin.trunc(B)).and(thWrap).and(thCut).and(thCred));
   const thRoom = m.named('fetch_th_room', thFlight.and(thWin));
   const nw = log2(Math.max(D, c.fetchBurst, c.fetchCredits)) + 1;
@@ -660,9 +727,14 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   // holds at least window - fetchBlock + 1 descriptors. A doorbell, a re-read and a continuation read whatever room
   // there is (cut at blocks), so a doorbell that posts one buffer, or the last places of a window
   // that ends inside a block, are fetched at once and never wait for frames to free a block.
-  const due = mux(doCons, preBlockRoom, roomNonZero);
-  const wantFetch = m.named('fetch_wanted', tryFetch.and(ctxOk).and(nActive).and(due));
+  // (A consume that gives its buffer, a fresh descriptor read again, a doorbell or a retry, on an
+  // enabled context still active after it: worked out in READ, see `fetch_pre_try`.)
+  const wantFetch = m.named(
+    'fetch_wanted',
+    deciding.and(preTryCons.and(cacheSmall.not()).and(preBlockRoom).or(preTryOther.and(roomNonZero))),
+  );
   const issue = m.named('fetch_issue', wantFetch.and(thN.bit(0)).and(i.arSpace));
+  issuedPrev.set(issue);
   const finalFetch = mux(issue, preFseq.addWrap(fitWidth(fetchN, seqW)), nFetch);
 
   // Retry later when resources lacked, or continue when the ring end, a page, a block or the burst cut this read short.
@@ -689,11 +761,11 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
 
   // ---- write back.
   const finalInfl = mux(issue, nInfl.addWrap(fitWidth(fetchN, iw)), nInfl);
-  m.when(dynChange.or(issue).or(doFresh).or(deepChange), () => {
-    wDyn.we.set(1);
-    wDyn.addr.set(ctxAddr(opCtx));
-    wDyn.data.set(packDyn(nExp, finalFetch, nCnt, nActive, nRearm, nGen, finalInfl, keepDeep, deepIdNow));
-  });
+  // The address and data whatever the operation (the enable says whether they are written), so the
+  // write enable's conditions are not in front of the data too.
+  wDyn.addr.set(ctxAddr(opCtx));
+  wDyn.data.set(packDyn(nExp, finalFetch, nCnt, nActive, nRearm, nGen, finalInfl, keepDeep, deepIdNow));
+  m.when(dynChange.or(issue).or(doFresh).or(deepChange), () => wDyn.we.set(1));
   // a + b + cin in one carry chain: {a, 1} + {b, cin}, less its low bit.
   const addCarry = (a: Expr, b: Expr, cin: Expr) => cat(a, lit(1, 1)).addWrap(cat(b, cin)).bits(a.width, 1);
   const ones = (w: number) => lit((1n << BigInt(w)) - 1n, w);
@@ -702,11 +774,9 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   const lenStep = mux(undoFrame, opLen.resize(64).not(), mux(incFrame, opLen.resize(64), lit(0, 64)));
   const nBytes = m.named('next_bytes', addCarry(cBytes, lenStep, undoFrame));
   const bump = (cur: Expr, inc: Expr) => cur.addWrap(inc.resize(32));
-  m.when(cntChange, () => {
-    wCnt.we.set(1);
-    wCnt.addr.set(ctxAddr(opCtx));
-    wCnt.data.set(packCnt(nFrames, nBytes, bump(cMiss, incMiss), bump(cNobuf, incNobuf), bump(cSmall, incSmall), bump(cDmaErr, incDmaErr)));
-  });
+  wCnt.addr.set(ctxAddr(opCtx));
+  wCnt.data.set(packCnt(nFrames, nBytes, bump(cMiss, incMiss), bump(cNobuf, incNobuf), bump(cSmall, incSmall), bump(cDmaErr, incDmaErr)));
+  m.when(cntChange, () => wCnt.we.set(1));
   m.when(i.doneSeq.valid, () => {
     wTrust.we.set(1);
     wTrust.addr.set(ctxAddr(i.doneSeq.ctx));

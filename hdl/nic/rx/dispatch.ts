@@ -10,7 +10,7 @@
  * the context-state unit, R-5), so a context without buffers never holds up the others. After the
  * last copy the frame's buffer space is released, in order, behind the copies' payload reads.
  */
-import { any, Bool, cat, type Expr, fsm, lit, type ModuleBuilder, UInt } from '../../../generator/index.js';
+import { any, Bool, cat, type Expr, fsm, lit, type ModuleBuilder, mux, UInt } from '../../../generator/index.js';
 import { lowestSetBit } from '../../../generator/lib/priorityEncoder.js';
 import type { Classified } from './classify.js';
 import type { RxConfig } from './config.js';
@@ -24,8 +24,9 @@ export interface DispatchInputs {
   consumeTake: Expr;
   result: { valid: Expr; kind: Expr; addr: Expr; slot: Expr; seq: Expr; doneBase: Expr };
   /**
-   * The writer has room for a job and its work item even after every entry of the answer line
-   * (ANSWER_LATENCY of them) has been queued: a request may go out while earlier ones await their answers.
+   * The writer has room for a job and its work item even after every entry of the request stage and
+   * the answer line (REQUESTS_AHEAD - 1 of them) has been queued: a request may go out while earlier
+   * ones await their answers.
    */
   canCopy: Expr;
   /** The same for a release-only work item. */
@@ -34,6 +35,15 @@ export interface DispatchInputs {
 
 /** Cycles from a consume request taken by the context-state unit to its answer (ctxState: SELECT, READ, DECIDE). */
 export const ANSWER_LATENCY = 3;
+
+/** Entries of the request stage between the dispatcher's choice and the context-state unit. */
+export const REQUEST_STAGE = 2;
+
+/**
+ * Buffer requests (and release-only entries) that may be on their way to the writer when the
+ * dispatcher makes a new one: the request stage, the answer line and the new one.
+ */
+export const REQUESTS_AHEAD = REQUEST_STAGE + ANSWER_LATENCY + 1;
 
 export interface DispatchOutputs {
   consume: { valid: Expr; ctx: Expr; len: Expr };
@@ -48,7 +58,17 @@ export interface DispatchOutputs {
    * For the V-3 proof (hdl/nic/rx/dispatchProof.ts): the contexts still to ask; an entry entering the
    * answer line now; and the line's stages (valid, copy, context), oldest last.
    */
-  formal: { targets: Expr; enter: Expr; line: { valid: Expr; copy: Expr; ctx: Expr }[] };
+  formal: {
+    targets: Expr;
+    enter: Expr;
+    line: { valid: Expr; copy: Expr; ctx: Expr }[];
+    /**
+     * The request stage: `push` an entry of the current frame goes in; the head (`main`) loads when
+     * `mainLoad`, from the second entry (`skid`) if it holds one, else from the entry pushed; the
+     * second entry takes the entry pushed when the head does not load.
+     */
+    stage: { push: Expr; mainLoad: Expr; main: { valid: Expr; copy: Expr; ctx: Expr }; skid: { valid: Expr; copy: Expr; ctx: Expr } };
+  };
 }
 
 /**
@@ -106,22 +126,56 @@ export function dispatch(
   f.pop.set(lit(0, 1));
   m.when(st.is('LOAD').and(f.valid), load);
 
+  // Entries (a buffer request, or a frame's release with no copy) go through a two-entry request stage
+  // before the context-state unit and the answer line, so the unit's choice of operation (and the read
+  // address of its dynamic word) starts from flip-flops rather than from the choice of the next target
+  // and the writer's room (13 LUT levels in the flattened NIC). Both outputs are registers, and so is
+  // its `ready` (the second entry is empty): one entry per cycle still goes in and out.
+  const entryW = 1 + 1 + ctxW + 1 + 2 * pw + c.lenW;
+  const field = (d: Expr) => {
+    let at = entryW;
+    const take = (w: number) => {
+      at -= w;
+      return d.bits(at + w - 1, at);
+    };
+    return { copy: take(1), last: take(1), ctx: take(ctxW), buf: take(1), start: take(pw), end: take(pw), len: take(c.lenW) };
+  };
+  const push = m.wire('disp_push', Bool, { init: 0 });
+  const pushCopy = m.wire('disp_push_copy', Bool, { init: 0 });
+  const pushLast = m.wire('disp_push_last', Bool, { init: 0 });
+  const next = lowestSetBit(m, 'disp_next', targets);
+  const nextCtx = fitWidth(next.index, ctxW);
+  const mainV = m.reg('disp_req_valid', Bool, { reset: 0 });
+  const mainD = m.reg('disp_req', UInt(entryW), { reset: 0 });
+  const skidV = m.reg('disp_req2_valid', Bool, { reset: 0 });
+  const skidD = m.reg('disp_req2', UInt(entryW), { reset: 0 });
+  const stageReady = skidV.not();
+  const pushD = cat(pushCopy, pushLast, nextCtx, fBuf, fStart, fEnd, fLen);
+  const head = field(mainD);
+  // The head leaves when the unit takes its request, or at once when it only releases.
+  const enter = m.named('disp_enter', mainV.and(head.copy.not().or(i.consumeTake)));
+  const mainLoad = m.named('disp_req_load', mainV.not().or(enter));
+  m.when(mainLoad, () => {
+    mainV.set(skidV.or(push));
+    m.when(skidV.or(push), () => mainD.set(mux(skidV, skidD, pushD)));
+    skidV.set(0);
+  }).otherwise(() => {
+    m.when(push, () => {
+      skidV.set(1);
+      skidD.set(pushD);
+    });
+  });
+
   // The answer line: one entry per buffer request taken (and per release-only frame), shifted every
   // cycle so that a request's entry leaves in the cycle the context-state unit answers it (a fixed
   // ANSWER_LATENCY later). Requests for the next copies, and the next frames, go out meanwhile: a
   // frame per cycle when each has one target on a different context (the unit itself holds back a
   // request for a context still in its pipeline, so copies to one context stay in order and each sees
   // the state the previous one left).
-  const entryW = 1 + 1 + ctxW + 1 + 2 * pw + c.lenW;
-  const enter = m.wire('disp_enter', Bool, { init: 0 });
-  const enterCopy = m.wire('disp_enter_copy', Bool, { init: 0 });
-  const enterLast = m.wire('disp_enter_last', Bool, { init: 0 });
-  const next = lowestSetBit(m, 'disp_next', targets);
-  const nextCtx = fitWidth(next.index, ctxW);
   const lineV: Expr[] = [];
   const lineD: Expr[] = [];
   let prevV: Expr = enter;
-  let prevD: Expr = cat(enterCopy, enterLast, nextCtx, fBuf, fStart, fEnd, fLen);
+  let prevD: Expr = mainD;
   for (let k = 1; k <= ANSWER_LATENCY; k++) {
     const v = m.reg(`disp_line${k}_valid`, Bool, { reset: 0 });
     const d = m.reg(`disp_line${k}`, UInt(entryW), { reset: 0 });
@@ -132,38 +186,40 @@ export function dispatch(
     prevV = v;
     prevD = d;
   }
-  const field = (d: Expr) => {
-    let at = entryW;
-    const take = (w: number) => {
-      at -= w;
-      return d.bits(at + w - 1, at);
-    };
-    return { copy: take(1), last: take(1), ctx: take(ctxW), buf: take(1), start: take(pw), end: take(pw), len: take(c.lenW) };
-  };
 
-  // A context with a request still in the line is not asked again until that one is answered: its
-  // next request would only wait in the unit (which runs one operation per context at a time), and
-  // the cycle in between lets that context's fetched descriptors and doorbells in (a consume every
-  // cycle it was free kept them out, and the context ran out of buffers it had).
+  // A context with a request still in the stage or the line is not asked again until that one is
+  // answered: its next request would only wait in the unit (which runs one operation per context at a
+  // time), and the cycle in between lets that context's fetched descriptors and doorbells in (a
+  // consume every cycle it was free kept them out, and the context ran out of buffers it had).
+  const waiting: [Expr, Expr][] = [[mainV, mainD], [skidV, skidD], ...lineV.map((v, k): [Expr, Expr] => [v, lineD[k] as Expr])];
+  // With few contexts, a vector of the contexts waiting (from flip-flops, beside the choice of the next
+  // target) indexed by it, rather than five compares after it; with many, the compares are smaller.
+  const waitingCopy = waiting.map(([v, d]) => v.and(field(d).copy));
   const inLine = m.named(
     'disp_in_line',
-    any(...lineV.map((v, k) => v.and(field(lineD[k] as Expr).copy).and(field(lineD[k] as Expr).ctx.eq(nextCtx)))),
+    n === 1
+      ? any(...waitingCopy)
+      : n <= 32
+        ? m
+            .named('disp_waiting', any(...waiting.map(([, d], k) => mux(waitingCopy[k] as Expr, onehot(field(d).ctx), lit(0, n)))))
+            .bit(nextCtx)
+        : any(...waiting.map(([, d], k) => (waitingCopy[k] as Expr).and(field(d).ctx.eq(nextCtx)))),
   );
-  const asking = m.named('disp_asking', st.is('COPY').and(next.valid).and(i.canCopy).and(inLine.not()));
+  const asking = m.named('disp_asking', st.is('COPY').and(next.valid).and(i.canCopy).and(inLine.not()).and(stageReady));
   const rest = m.named('disp_rest', n === 1 ? lit(0, 1) : targets.and(onehot(nextCtx).not()).orR());
   m.when(st.is('COPY'), () => {
     // No target at all: the frame's space is released (in order, behind the copies ahead of it).
-    m.when(next.valid.not().and(i.canRelease), () => {
-      enter.set(1);
-      enterLast.set(1);
+    m.when(next.valid.not().and(i.canRelease).and(stageReady), () => {
+      push.set(1);
+      pushLast.set(1);
       finish();
     });
-    m.when(asking.and(i.consumeTake), () => {
+    m.when(asking, () => {
       if (n === 1) targets.set(0);
       else targets.atIndex(nextCtx).set(0);
-      enter.set(1);
-      enterCopy.set(1);
-      enterLast.set(rest.not());
+      push.set(1);
+      pushCopy.set(1);
+      pushLast.set(rest.not());
       m.when(rest.not(), finish);
     });
   });
@@ -175,7 +231,7 @@ export function dispatch(
   const lastOut = m.named('disp_last', outV.and(out.last));
 
   return {
-    consume: { valid: asking, ctx: nextCtx, len: fLen },
+    consume: { valid: mainV.and(head.copy), ctx: head.ctx, len: head.len },
     job: {
       valid: granted,
       buf: out.buf,
@@ -192,6 +248,12 @@ export function dispatch(
     formal: {
       targets,
       enter,
+      stage: {
+        push,
+        mainLoad,
+        main: { valid: mainV, copy: head.copy, ctx: head.ctx },
+        skid: { valid: skidV, copy: field(skidD).copy, ctx: field(skidD).ctx },
+      },
       line: lineV.map((v, k) => {
         const e = field(lineD[k] as Expr);
         return { valid: v, copy: e.copy, ctx: e.ctx };

@@ -101,13 +101,28 @@ export function dispatchProof(p: NicParams, opts: { mutation?: DispatchMutation 
     });
     const selectNow = n === 1 ? (bitsLsbFirst[0] as Expr) : cat(...bitsLsbFirst.reverse());
     const fSelected = m.ghost('f_selected', UInt(n), { reset: 0, next: (s) => mux(pop, selectNow, s) });
+    // Requests wait in the dispatcher's request stage, then for their answers in its answer line, while
+    // the next frames load: the selection of each entry's frame travels beside it (taken as it enters,
+    // before a load replaces it), moving as the stage's entries move.
+    const stg = d.formal.stage;
+    const skidSel = m.ghost('f_req2_selected', UInt(n), { reset: 0, next: (s) => mux(stg.mainLoad.not().and(stg.push), fSelected, s) });
+    const mainSel = m.ghost('f_req_selected', UInt(n), {
+      reset: 0,
+      next: (s) => mux(stg.mainLoad, mux(stg.skid.valid, skidSel, fSelected), s),
+    });
     m.when(d.consume.valid, () =>
-      m.assert(fSelected.bit(d.consume.ctx), "V-3: a buffer is requested only for a context selected for the frame's destination"),
+      m.assert(mainSel.bit(d.consume.ctx), "V-3: a buffer is requested only for a context selected for the frame's destination"),
     );
-    // Requests await their answers in the dispatcher's answer line while the next frame loads: the
-    // selection of each entry's frame travels beside it (taken as it enters, before a load replaces it).
+    for (const [e, sel] of [
+      [stg.main, mainSel],
+      [stg.skid, skidSel],
+    ] as const) {
+      m.when(e.valid.and(e.copy), () =>
+        m.assert(sel.bit(e.ctx), 'V-3 (invariant): a copy waiting in the request stage is for a selected context'),
+      );
+    }
     const lineSel: Expr[] = [];
-    let prevSel: Expr = fSelected;
+    let prevSel: Expr = mainSel;
     d.formal.line.forEach((_, k) => {
       const g = m.ghost(`f_line${k + 1}_selected`, UInt(n), { reset: 0, next: () => prevSel });
       lineSel.push(g);

@@ -29,7 +29,7 @@ import { Bool, cat, type Expr, lit, type MasterPorts, type ModuleBuilder, mux, U
 import { COMPLETION, DESC_FLAGS, DESCRIPTOR } from '../../descriptors.js';
 import type { dmaSpec } from '../interfaces.js';
 import type { RxConfig } from './config.js';
-import { ANSWER_LATENCY } from './dispatch.js';
+import { REQUESTS_AHEAD } from './dispatch.js';
 import { flopQueue } from './flopQueue.js';
 import { fitWidth, log2 } from './widths.js';
 
@@ -64,7 +64,8 @@ export interface DmaWriterOutputs {
   canRelease: Expr;
   /**
    * A buffer request may go out now: its job and work item, and those of every request still awaiting
-   * its answer (dispatch.ts, ANSWER_LATENCY), will find room.
+   * its answer in the dispatcher's request stage and answer line (dispatch.ts, REQUESTS_AHEAD), will
+   * find room.
    */
   canAsk: Expr;
   /** The same for a release-only work item. */
@@ -164,8 +165,9 @@ export function dmaWriter(
   const work = flopQueue(m, 'work', 3 + pw, workDepth);
   const ringFree = m.named('job_ring_free', alloc.subWrap(tail).lt(J));
   const canCopy = m.named('job_can_copy', ringFree.and(work.full.not()));
-  // The dispatcher asks for buffers ANSWER_LATENCY cycles before their jobs come: room for those too.
-  const ahead = ANSWER_LATENCY + 1;
+  // The dispatcher asks for buffers a request stage and ANSWER_LATENCY cycles before their jobs come:
+  // room for those too.
+  const ahead = REQUESTS_AHEAD;
   const canAskRelease = m.named('job_can_ask_release', work.count.le(workDepth - ahead));
   // (The engine has at least 8 jobs, rxConfig; the V-2 proof's writer of 2 is given its jobs directly.)
   const canAsk = m.named(
