@@ -30,9 +30,11 @@ export function skidBuffer(opts: SkidBufferOptions): ModuleDef<SkidBufferIO> {
     const input = m.slave('in', dataStreamSpec(width));
     const output = m.master('out', dataStreamSpec(width));
     const mainValid = m.reg('main_valid', undefined, { reset: 0 });
-    const mainData = m.reg('main_data', UInt(width));
+    // Data registers reset too: a stage in front of an output port must show no X in a 4-state
+    // simulator before its first word (F-7), and the reset costs no logic (flip-flops' own reset).
+    const mainData = m.reg('main_data', UInt(width), { reset: 0 });
     const skidValid = m.reg('skid_valid', undefined, { reset: 0 });
-    const skidData = m.reg('skid_data', UInt(width));
+    const skidData = m.reg('skid_data', UInt(width), { reset: 0 });
 
     input.ready.set(skidValid.not());
     output.valid.set(mainValid);

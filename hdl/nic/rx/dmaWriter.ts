@@ -26,6 +26,7 @@
  * counters are final by the time its done seq is out (and STATUS busy drops).
  */
 import { Bool, cat, type Expr, lit, type MasterPorts, type ModuleBuilder, mux, UInt } from '../../../generator/index.js';
+import { skidBuffer } from '../../../generator/lib/index.js';
 import { COMPLETION, DESC_FLAGS, DESCRIPTOR } from '../../descriptors.js';
 import type { dmaSpec } from '../interfaces.js';
 import type { RxConfig } from './config.js';
@@ -89,9 +90,11 @@ export interface DmaWriterOutputs {
     pay: Expr;
     payW: Expr;
     alloc: Expr;
-    /** A payload W beat is taken now, and it is its job's last. */
+    /** A payload W beat is taken now (into the W stage, in order to the port), and it is its job's last. */
     payFire: Expr;
     lastBeat: Expr;
+    /** The byte enables of the beat taken now (the port's wstrb once it leaves the W stage). */
+    wstrb: Expr;
   };
 }
 
@@ -440,12 +443,23 @@ export function dmaWriter(
   for (let g = groups - 1; g >= 0; g--) strbGroups.push(itLow.eq(g).repeat(4));
   const singleStrb = cat(...strbGroups);
   const burstEnd = pBurstBeat.addWrap(1).eq(itLow.trunc(9));
-  dma.wvalid.set(isSingle.or(isPay.and(outAvail)));
-  dma.wdata.set(mux(isSingle, itWord.repeat(db / 4), outData));
-  dma.wstrb.set(mux(isSingle, singleStrb, outStrb));
+  // W leaves through a registered stage (a skid buffer, one beat per cycle): the aligner's shift of
+  // the job table's fields and the DMA interconnect's W choice were one path (10 LUT levels in the
+  // flat NIC, the worst placed path at 99 MHz), and the interconnect's wready reached back into the
+  // queues' pops. Beats may enter the stage before their burst's AW is accepted; they wait there.
+  const wValid = m.named('wr_w_valid', isSingle.or(isPay.and(outAvail)));
+  const wStrb = m.named('wr_w_strb', mux(isSingle, singleStrb, outStrb));
+  const wStage = m.instance('u_w_stage', skidBuffer({ width: dmaW + db + 1 }));
+  wStage.io.in.valid.set(wValid);
   // burstEnd alone reads an empty item queue's head.
-  dma.wlast.set(isSingle.or(isPay.and(burstEnd)));
-  const wFire = m.named('wr_w_fire', dma.wvalid.and(dma.wready));
+  wStage.io.in.data.set(cat(isSingle.or(isPay.and(burstEnd)), wStrb, mux(isSingle, itWord.repeat(db / 4), outData)));
+  const wq = wStage.io.out.data;
+  dma.wvalid.set(wStage.io.out.valid);
+  dma.wdata.set(wq.bits(dmaW - 1, 0));
+  dma.wstrb.set(wq.bits(dmaW + db - 1, dmaW));
+  dma.wlast.set(wq.bit(dmaW + db));
+  wStage.io.out.ready.set(dma.wready);
+  const wFire = m.named('wr_w_fire', wValid.and(wStage.io.in.ready));
   const payFire = m.named('wr_pay_fire', isPay.and(wFire));
   m.when(payFire, () => {
     pBurstBeat.set(mux(burstEnd, lit(0, 9), pBurstBeat.addWrap(1)));
@@ -572,6 +586,7 @@ export function dmaWriter(
       alloc,
       payFire,
       lastBeat: payFire.and(burstEnd).and(itWord.bit(0)),
+      wstrb: wStrb,
     },
     busy,
   };

@@ -172,7 +172,8 @@ export function writeProof(p: NicParams, opts: { mutation?: DmaWriterMutation } 
     });
 
     // Data side: the job whose beats stream (the one at payW, which stays in its ring slot until it is
-    // notified), and the beat number in it.
+    // notified), and the beat number in it. Beats are checked as the writer hands them to its W stage
+    // (a skid buffer, which passes them to the port unchanged and in order: test/lib/skidBuffer).
     const wA = pick(gAddr, f.payW);
     const wL = pick(gLen, f.payW);
     const beat = m.ghost('f_w_beat', UInt(w), {
@@ -185,7 +186,7 @@ export function writeProof(p: NicParams, opts: { mutation?: DmaWriterMutation } 
     const hi = lo.addWrap(wL.resize(w));
     const lanesIn = Array.from({ length: db }, (_, k) => {
       const b = at.addWrap(k);
-      return axi.wstrb
+      return f.wstrb
         .bit(k)
         .not()
         .or(b.ge(lo).and(b.lt(hi)));
