@@ -16,7 +16,7 @@
  * trusted TX_DONE_TRUSTED) says how far the NIC got, whatever host memory holds.
  */
 import { cat, type Expr, fsm, type InstancePorts, lit, type MasterPorts, type ModuleBuilder, mux, UInt } from '../../../generator/index.js';
-import { type SyncFifoIO, skidBuffer } from '../../../generator/lib/index.js';
+import type { SyncFifoIO } from '../../../generator/lib/index.js';
 import { DESC_FLAG_BITS, DESCRIPTOR } from '../../descriptors.js';
 import type { dmaSpec } from '../interfaces.js';
 import type { CounterEventField } from './check.js';
@@ -104,19 +104,11 @@ export function completion(m: ModuleBuilder, cfg: TxConfig, lay: TxLayouts, deps
   });
 
   // ---- one write per cycle at most: AW and W together ----
-  // Both leave through registered stages (skid buffers, one per cycle), so the DMA interconnect's
-  // arbitration and the host's readys do not reach into the completion's decisions and the counter
-  // port behind them (9 LUT levels in the flat NIC, from the interconnect's AW choice to the counter
-  // memory's read); the stages' readys are flip-flops.
   const writing = st.is('FLAGS').or(st.is('RECORD'));
   const awDone = m.reg('cpl_aw_done', undefined, { reset: 0 });
   const wDone = m.reg('cpl_w_done', undefined, { reset: 0 });
-  const awStage = m.instance('u_aw_stage', skidBuffer({ width: 64 - cfg.dbLog2 }));
-  const wStage = m.instance('u_w_stage', skidBuffer({ width: db * 8 + db }));
-  const awValid = writing.and(awDone.not());
-  const wValid = writing.and(wDone.not());
-  const awFire = awValid.and(awStage.io.in.ready);
-  const wFire = wValid.and(wStage.io.in.ready);
+  const awFire = axi.awvalid.and(axi.awready);
+  const wFire = axi.wvalid.and(axi.wready);
   const both = m.named('cpl_write_done', writing.and(awDone.or(awFire)).and(wDone.or(wFire)));
 
   const flagAddr = inSlot(slotAddr(cfg, v.base, v.log2, v.first.addWrap(idx.resize(cfg.iseqW))), FLAGS_HI_BYTE);
@@ -128,26 +120,18 @@ export function completion(m: ModuleBuilder, cfg: TxConfig, lay: TxLayouts, deps
   const addr = mux(isFlags, flagAddr, recAddr);
   const laneOf = addr.bits(cfg.dbLog2 - 1, 0);
   const shift = cat(laneOf, lit(0, 3));
-  awStage.io.in.valid.set(awValid);
-  awStage.io.in.data.set(addr.bits(63, cfg.dbLog2));
-  awStage.io.out.ready.set(axi.awready);
-  axi.awvalid.set(awStage.io.out.valid);
+  axi.awvalid.set(writing.and(awDone.not()));
   axi.awid.set(TX_ID.WRITE);
-  axi.awaddr.set(cat(awStage.io.out.data, lit(0, cfg.dbLog2)));
+  axi.awaddr.set(cat(addr.bits(63, cfg.dbLog2), lit(0, cfg.dbLog2)));
   axi.awlen.set(0);
   axi.awsize.set(cfg.dbLog2);
   axi.awburst.set(1);
   axi.awlock.set(0);
   axi.awcache.set(0b0011);
   axi.awprot.set(0);
-  wStage.io.in.valid.set(wValid);
-  wStage.io.in.data.set(
-    cat(mux(isFlags, lit(1, db), lit(0xf, db)).shl(laneOf), mux(isFlags, flagByte.resize(db * 8), seq32.resize(db * 8)).shl(shift)),
-  );
-  wStage.io.out.ready.set(axi.wready);
-  axi.wvalid.set(wStage.io.out.valid);
-  axi.wdata.set(wStage.io.out.data.bits(db * 8 - 1, 0));
-  axi.wstrb.set(wStage.io.out.data.bits(db * 9 - 1, db * 8));
+  axi.wvalid.set(writing.and(wDone.not()));
+  axi.wdata.set(mux(isFlags, flagByte.resize(db * 8), seq32.resize(db * 8)).shl(shift));
+  axi.wstrb.set(mux(isFlags, lit(1, db), lit(0xf, db)).shl(laneOf));
   axi.wlast.set(1);
   m.when(both, () => {
     awDone.set(0);
