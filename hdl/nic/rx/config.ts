@@ -114,8 +114,9 @@ export function rxConfig(p: NicParams, o: RxOptions = {}): RxConfig {
   }
   const ringMax = 2 ** p.MAX_RING_LOG2;
   // On by default only where the default per-context depth is shallow (an explicit descCache is a
-  // choice of depth, kept as given).
-  const defaultDepth = Math.min(32, ringMax, 2 ** (p.SEQ_W - 1));
+  // choice of depth, kept as given). 64 deep at 512 bits: one context at 100G takes a short frame
+  // every 2.2 cycles; 128 measured the same as 64 there (docs/rx-engine.md, Shared descriptor cache).
+  const defaultDepth = Math.min(p.STREAM_W >= 512 ? 64 : 32, ringMax, 2 ** (p.SEQ_W - 1));
   const sharedDefault = o.descCache === undefined && defaultDepth > descCache;
   const deepWindows = o.sharedCache?.windows ?? (sharedDefault ? 4 : 0);
   if (!Number.isInteger(deepWindows) || deepWindows < 0 || deepWindows > 16) {
