@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { libraryBlocks } from '../../generator/lib/index.js';
@@ -40,6 +40,44 @@ describe('lintDesign / lintDirectory', () => {
     const def = libraryBlocks.skid_buffer?.()[0];
     if (!def) throw new Error('skid_buffer has no example');
     await expect(lintDesign(def, { verilator: 'verilator-that-does-not-exist' })).rejects.toThrow(/apt-get install -y verilator/);
+  });
+
+  it('caches a lint by content: the same files lint once, a changed file or CDNA_LINT_CACHE=0 runs Verilator again', async () => {
+    // A Verilator that logs each run and then lints for real, in a folder of its own (the cache key
+    // holds the executable's version and the files, so this design's entries are its own).
+    const d = path.resolve('build/test/lint-cache-probe');
+    await rm(d, { recursive: true, force: true });
+    await mkdir(d, { recursive: true });
+    const runs = path.join(d, 'runs.log');
+    const wrapper = path.join(d, 'verilator-logged');
+    await writeFile(wrapper, `#!/bin/sh\ncase "$1" in --version) ;; *) echo run >> '${runs}' ;; esac\nexec verilator "$@"\n`);
+    await chmod(wrapper, 0o755);
+    const unique = `probe_${process.pid}_${Date.now()}`;
+    const source = (inMsb: number) => `module ${unique} (input wire [${inMsb}:0] a, output wire [3:0] y);\n  assign y = a;\nendmodule\n`;
+    await writeFile(path.join(d, `${unique}.v`), source(7));
+    await writeFile(path.join(d, 'files.f'), `${unique}.v\n`);
+    const countRuns = async () => (await readFile(runs, 'utf8').catch(() => '')).split('\n').filter(Boolean).length;
+    const first = await lintDirectory(d, unique, { verilator: wrapper, allowWarnings: true });
+    const second = await lintDirectory(d, unique, { verilator: wrapper, allowWarnings: true });
+    expect(await countRuns()).toBe(1);
+    expect(second.warnings).toEqual(first.warnings);
+    expect(first.warnings.some((w) => w.startsWith('%Warning-WIDTH'))).toBe(true);
+    // The cached findings still fail a lint that allows none.
+    await expect(lintDirectory(d, unique, { verilator: wrapper })).rejects.toBeInstanceOf(LintError);
+    expect(await countRuns()).toBe(1);
+    await writeFile(path.join(d, `${unique}.v`), source(3));
+    const fixed = await lintDirectory(d, unique, { verilator: wrapper });
+    expect(fixed.warnings).toEqual([]);
+    expect(await countRuns()).toBe(2);
+    const before = process.env.CDNA_LINT_CACHE;
+    process.env.CDNA_LINT_CACHE = '0';
+    try {
+      await lintDirectory(d, unique, { verilator: wrapper });
+    } finally {
+      if (before === undefined) delete process.env.CDNA_LINT_CACHE;
+      else process.env.CDNA_LINT_CACHE = before;
+    }
+    expect(await countRuns()).toBe(3);
   });
 
   it('splits Verilator output into messages with their continuation lines', () => {

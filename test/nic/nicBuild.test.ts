@@ -1,45 +1,14 @@
 /**
- * The whole NIC for every profile and for N_CTX=1024: generated as `cdna generate` does it, lint-clean
- * under `verilator --lint-only -Wall`, and turned into logic by yosys with no latch. The full synthesis
- * to cells of the test profile is in test/fpga/synth.test.ts; the larger ones are measured by
- * `npm run bench` (they take minutes in WebAssembly yosys).
+ * The whole NIC for the narrow profiles: generated, lint-clean and with no latch in yosys
+ * (nicBuild-fixture.ts). The 512-bit and 1024-context builds are in nicBuild-wide.test.ts; the full
+ * synthesis to cells of the test profile is in test/fpga/synth.test.ts; the larger ones are measured
+ * by `npm run bench` (they take minutes in WebAssembly yosys).
  */
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { runGenerate } from '../../cli/generate.js';
-import { cachedYosys } from '../../fpga/yosys.js';
-import { lintDirectory } from '../../generator/verilog/lint.js';
-
-const configs: { name: string; profile?: string; param: Record<string, string> }[] = [
-  { name: 'test', profile: 'test', param: {} },
-  { name: 'ricenic', profile: 'ricenic', param: {} },
-  { name: '10g', profile: '10g', param: {} },
-  { name: '100g', profile: '100g', param: {} },
-  { name: 'N_CTX=1024', param: { N_CTX: '1024' } },
-];
+import { describe } from 'vitest';
+import { itBuildsClean } from './nicBuild-fixture.js';
 
 describe('cdna generate: the NIC for each profile', () => {
-  for (const c of configs) {
-    it(`${c.name}: lint-clean and no latch in yosys`, async () => {
-      const out = path.join('build', 'test-nic-build', c.name.replace(/[^A-Za-z0-9]/g, '_'));
-      const [g] = await runGenerate('nic', { profile: c.profile, param: c.param, out });
-      expect(g?.top).toBe('cdna_nic');
-      const lint = await lintDirectory(out, 'cdna_nic');
-      expect(lint.warnings).toEqual([]);
-
-      const files = (await readFile(path.join(out, 'files.f'), 'utf8')).split('\n').filter(Boolean);
-      const inputs: Record<string, string> = {};
-      for (const f of files) inputs[f] = await readFile(path.join(out, f), 'utf8');
-      // `proc` turns every always block into cells; a combinational block that holds a value would
-      // become a $dlatch here. Mapping to gates (minutes at this size) adds nothing to that check.
-      // A failing select stops yosys (an error, never cached), so a cached log is a passing check.
-      const run = await cachedYosys(
-        `${files.map((f) => `read_verilog ${f}`).join('; ')}; hierarchy -check -top cdna_nic; proc; select -assert-none t:$dlatch t:$adlatch t:$dlatchsr t:$_DLATCH_*`,
-        inputs,
-        { cache: 'synth-cache', outputs: [] },
-      );
-      expect(run.log).not.toMatch(/Latch inferred/);
-    }, 300_000);
-  }
+  itBuildsClean({ name: 'test', profile: 'test', param: {} });
+  itBuildsClean({ name: 'ricenic', profile: 'ricenic', param: {} });
+  itBuildsClean({ name: '10g', profile: '10g', param: {} });
 });
