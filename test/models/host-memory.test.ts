@@ -35,6 +35,21 @@ describe('host memory', () => {
     m.clearPage(7n);
     expect(m.read(pageBase(7n), 1)[0]).toBe(0);
   });
+
+  it('reads into a buffer across pages, written or not, with the same range checks as read', () => {
+    const m = new HostMemory();
+    const addr = pageBase(9n) - 2n;
+    m.write(addr, Uint8Array.of(1, 2));
+    m.write(pageBase(9n) + 1n, Uint8Array.of(7));
+    const out = new Uint8Array(40).fill(0xee);
+    m.readInto(addr, out);
+    expect(Array.from(out.subarray(0, 4))).toEqual([1, 2, 0, 7]);
+    expect(out.subarray(4).every((b) => b === 0)).toBe(true);
+    // Page numbers as bigints or Numbers name the same page.
+    expect(m.pageData(9) === m.pageData(9n) && m.pageData(9) !== null).toBe(true);
+    expect(() => m.readInto((1n << 64n) - 2n, new Uint8Array(4))).toThrow(/past the top/);
+    expect(() => m.read(0n, 2 ** 64 + 4096)).toThrow(/past the top/);
+  });
 });
 
 describe('DMA monitor', () => {
@@ -44,6 +59,29 @@ describe('DMA monitor', () => {
     mem.setPage(0x11n, 2, 'normal');
     return { mem, mon: new DmaMonitor(mem, { log: true }) };
   }
+
+  it('finds the regions an access overlaps page by page, and the last revoked ones until a new grant covers them', () => {
+    const { mon } = setup();
+    const ring = mon.grant(0x10ff0n, 0x20, 'read-write', 'ctx 1 RX ring');
+    const buf = mon.grant(0x11100n, 0x100, 'write', 'ctx 1 RX buffer seq 3');
+    const kinds = (addr: bigint, len: number, dir?: 'read' | 'write', recent = false) =>
+      mon.regionsAt(addr, len, dir, { recent }).map((r) => r.kind);
+    expect(kinds(0x10ff8n, 4)).toEqual(['rx-ring']);
+    expect(kinds(0x11008n, 8)).toEqual(['rx-ring']);
+    expect(kinds(0x11010n, 0xf0)).toEqual([]);
+    expect(kinds(0x11000n, 0x200)).toEqual(['rx-ring', 'rx-buffer']);
+    expect(kinds(0x11000n, 0x200, 'read')).toEqual(['rx-ring']);
+    // A zero-length access is in no region at a region's first byte, and in it past that.
+    expect(kinds(0x11100n, 0)).toEqual([]);
+    expect(kinds(0x11101n, 0)).toEqual(['rx-buffer']);
+    mon.revoke(buf);
+    mon.revoke(ring);
+    expect(kinds(0x11000n, 0x200)).toEqual([]);
+    expect(kinds(0x11000n, 0x200, undefined, true)).toEqual(['rx-ring', 'rx-buffer']);
+    mon.grant(0x11100n, 0x10, 'write', 'ctx 2 RX buffer seq 0');
+    expect(kinds(0x11180n, 8, undefined, true)).toEqual([]);
+    expect(kinds(0x11008n, 8, undefined, true)).toEqual(['rx-ring']);
+  });
 
   it('passes accesses inside grants and performs them', () => {
     const { mem, mon } = setup();

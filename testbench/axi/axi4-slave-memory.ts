@@ -317,35 +317,37 @@ export class Axi4SlaveMemory {
   private completeWrites(cycle: number): void {
     while (this.awQ.length > 0) {
       const b = this.awQ[0];
-      let end = this.wBeats.findIndex((w) => w.last);
+      let end = -1;
+      for (let i = 0; i < this.wBeats.length && end < 0; i++) if (this.wBeats[i].last) end = i;
       if (end < 0 && this.wBeats.length >= b.len + 1) end = b.len;
       if (end < 0) return;
       this.awQ.shift();
       const beats = this.wBeats.splice(0, end + 1);
       let resp = this.inRange(b) ? 0 : 3;
       if (resp === 0) {
-        beats.forEach((w, n) => {
+        for (let n = 0; n < beats.length; n++) {
+          const w = beats[n];
           const { addr, lo, hi } = beatLanes(b, n, this.dataBytes);
-          const mask = w.strb.slice(lo, hi + 1);
-          const beatResp = this.faults ? this.faults.writeResponse(BigInt(addr + lo), hi - lo + 1, mask) : 0;
+          // A full beat passes its own buffers (the beat is dropped after this), a narrow one its lanes' part.
+          const full = lo === 0 && hi + 1 === w.strb.length;
+          const mask = full ? w.strb : w.strb.slice(lo, hi + 1);
+          const at = BigInt(addr + lo);
+          const beatResp = this.faults ? this.faults.writeResponse(at, hi - lo + 1, mask) : 0;
           if (beatResp !== 0) {
             // The failed beat's bytes never land; the burst answers its first error. Both reports
             // name the bytes the beat strobes, not its lanes: a narrow write (a completion record's
             // half) on a wide bus leaves the other lanes to the neighbour's bytes.
-            const span = writtenSpan(BigInt(addr + lo), hi - lo + 1, mask) ?? { addr: BigInt(addr + lo), len: hi - lo + 1, mask };
+            const span = writtenSpan(at, hi - lo + 1, mask) ?? { addr: at, len: hi - lo + 1, mask };
             if (resp === 0) {
               resp = beatResp;
               this.onErrorBurst?.({ direction: 'write', id: b.id, addr: b.addr, beatAddr: Number(span.addr), resp, cycle });
             }
             this.port?.dmaFailed?.('write', span.addr, span.len, span.mask);
-            return;
+            continue;
           }
-          if (this.port) {
-            this.port.dmaWrite(BigInt(addr + lo), w.data.subarray(lo, hi + 1), mask);
-            return;
-          }
-          for (let lane = lo; lane <= hi; lane++) if (mask[lane - lo]) this.memory.writeByte(addr + lane, w.data[lane]);
-        });
+          if (this.port) this.port.dmaWrite(at, full ? w.data : w.data.subarray(lo, hi + 1), mask);
+          else for (let lane = lo; lane <= hi; lane++) if (mask[lane - lo]) this.memory.writeByte(addr + lane, w.data[lane]);
+        }
       }
       const [wlo, whi] = this.o.writeLatency;
       const latency = wlo === whi ? wlo : this.o.rng.range(wlo, whi);
@@ -409,15 +411,16 @@ export class Axi4SlaveMemory {
     let resp = cur.resp;
     if (resp === 0) {
       const { addr, lo, hi } = beatLanes(cur.burst, cur.beat, this.dataBytes);
-      resp = this.faults ? this.faults.readResponse(BigInt(addr + lo), hi - lo + 1) : 0;
+      const at = BigInt(addr + lo);
+      resp = this.faults ? this.faults.readResponse(at, hi - lo + 1) : 0;
       if (resp !== 0) {
         // A failed beat carries no data.
-        this.port?.dmaFailed?.('read', BigInt(addr + lo), hi - lo + 1);
+        this.port?.dmaFailed?.('read', at, hi - lo + 1);
         if (!cur.failed)
           this.onErrorBurst?.({ direction: 'read', id: cur.burst.id, addr: cur.burst.addr, beatAddr: addr + lo, resp, cycle });
         cur.failed = true;
       } else {
-        bytes = this.port ? this.port.dmaRead(BigInt(addr + lo), hi - lo + 1) : this.memory.read(addr + lo, hi - lo + 1);
+        bytes = this.port ? this.port.dmaRead(at, hi - lo + 1) : this.memory.read(addr + lo, hi - lo + 1);
         lanesLo = lo;
       }
     }

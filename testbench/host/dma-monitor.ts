@@ -11,7 +11,19 @@
  */
 import { DESC_FLAGS, DESCRIPTOR, decodeDescriptor } from '../../hdl/descriptors.js';
 import { readTag } from '../ethernet/frame.js';
-import { checkRange, formatAddr, formatOwner, type HostMemory, type Owner, type PageType, pageBase, pageSpans } from './memory.js';
+import {
+  checkRange,
+  formatAddr,
+  formatOwner,
+  type HostMemory,
+  type Owner,
+  PAGE_SIZE,
+  type PageType,
+  pageBase,
+  pageOffset,
+  pageSpans,
+  pfnNumberOf,
+} from './memory.js';
 
 export type DmaDirection = 'read' | 'write';
 export type GrantAccess = 'read' | 'write' | 'read-write';
@@ -146,6 +158,37 @@ export function writtenSpan(
   return first < last ? { addr: addr + BigInt(first), len: last - first, mask: mask.slice(first, last) } : null;
 }
 
+/**
+ * A grant's part of one page: its bytes [lo, hi) in the page. Every access is judged page by page in
+ * Numbers (offsets below 4096, page numbers below 2^52: exact), with no bigint made per access; two
+ * ranges overlap if and only if their parts do in any page both reach.
+ */
+interface PageGrant {
+  readonly grant: DmaGrant;
+  readonly region: GrantRegion | undefined;
+  readonly lo: number;
+  readonly hi: number;
+}
+
+/** A revoked grant's part of one page, with what it was for. */
+interface RetiredPart {
+  readonly region: GrantRegion;
+  readonly access: GrantAccess;
+  readonly lo: number;
+  readonly hi: number;
+}
+
+/** Calls `fn` for each page [addr, addr+len) reaches, with its bytes [lo, hi) there. */
+function forEachPagePart(addr: bigint, len: number, fn: (pfn: number, lo: number, hi: number) => void): void {
+  let pfn = pfnNumberOf(addr);
+  let lo = pageOffset(addr);
+  for (let left = len; left > 0; pfn++, lo = 0) {
+    const hi = Math.min(PAGE_SIZE, lo + left);
+    fn(pfn, lo, hi);
+    left -= hi - lo;
+  }
+}
+
 function allows(access: GrantAccess, dir: DmaDirection): boolean {
   return access === 'read-write' || access === dir;
 }
@@ -170,7 +213,8 @@ export class DmaMonitor implements DmaPort {
   readonly violations: DmaViolation[] = [];
   readonly log: DmaAccess[] = [];
   private readonly byId = new Map<number, DmaGrant>();
-  private readonly byPage = new Map<bigint, Set<DmaGrant>>();
+  /** Live grants' parts per page number, in grant order. */
+  private readonly byPage = new Map<number, PageGrant[]>();
   private nextId = 1;
   private count = 0;
   private readonly keepLog: boolean;
@@ -181,8 +225,8 @@ export class DmaMonitor implements DmaPort {
   /** Accesses the bus failed (injected faults), reads and writes. */
   failedAccesses = 0;
   private readonly regions = new Map<number, GrantRegion>();
-  /** Regions of revoked grants per page, newest last, until a new grant covers their bytes. */
-  private readonly retired = new Map<bigint, { region: GrantRegion; access: GrantAccess }[]>();
+  /** Regions of revoked grants per page number, newest last, until a new grant covers their bytes. */
+  private readonly retired = new Map<number, RetiredPart[]>();
   /** `ctx/dir/seq` of a buffer grant -> the grant's region. */
   private readonly bufferBySeq = new Map<string, GrantRegion>();
   /** Buffer grants with a failed payload transfer. */
@@ -214,25 +258,23 @@ export class DmaMonitor implements DmaPort {
     const g: DmaGrant = { id: this.nextId++, addr, len, access, purpose };
     this.byId.set(g.id, g);
     const r = grantRegion(g);
-    for (const sp of pageSpans(addr, len)) {
-      const old = this.retired.get(sp.pfn);
-      if (!old) continue;
-      const kept = old.filter((x) => x.region.addr >= addr + BigInt(len) || x.region.addr + BigInt(x.region.len) <= addr);
-      if (kept.length > 0) this.retired.set(sp.pfn, kept);
-      else this.retired.delete(sp.pfn);
-    }
+    forEachPagePart(addr, len, (pfn, lo, hi) => {
+      const old = this.retired.get(pfn);
+      if (!old) return;
+      const kept = old.filter((x) => x.lo >= hi || x.hi <= lo);
+      if (kept.length > 0) this.retired.set(pfn, kept);
+      else this.retired.delete(pfn);
+    });
     if (r) {
       this.regions.set(g.id, r);
       if (r.seq !== undefined) this.bufferBySeq.set(bufferKey(r.ctx ?? -1, r.kind, r.seq), r);
     }
-    for (const s of pageSpans(addr, len)) {
-      let set = this.byPage.get(s.pfn);
-      if (!set) {
-        set = new Set();
-        this.byPage.set(s.pfn, set);
-      }
-      set.add(g);
-    }
+    forEachPagePart(addr, len, (pfn, lo, hi) => {
+      const part: PageGrant = { grant: g, region: r, lo, hi };
+      const list = this.byPage.get(pfn);
+      if (list) list.push(part);
+      else this.byPage.set(pfn, [part]);
+    });
     return g.id;
   }
 
@@ -249,21 +291,28 @@ export class DmaMonitor implements DmaPort {
       }
     }
     this.failedBuffers.delete(id);
-    for (const s of pageSpans(g.addr, g.len)) {
+    forEachPagePart(g.addr, g.len, (pfn, lo, hi) => {
       if (r) {
-        const list = this.retired.get(s.pfn) ?? [];
-        list.push({ region: r, access: g.access });
+        const list = this.retired.get(pfn) ?? [];
+        list.push({ region: r, access: g.access, lo, hi });
         if (list.length > 64) list.shift();
-        this.retired.set(s.pfn, list);
+        this.retired.set(pfn, list);
       }
-      const set = this.byPage.get(s.pfn);
-      set?.delete(g);
-      if (set?.size === 0) this.byPage.delete(s.pfn);
-    }
+      const parts = this.byPage.get(pfn);
+      if (!parts) return;
+      const i = parts.findIndex((p) => p.grant === g);
+      if (i >= 0) parts.splice(i, 1);
+      if (parts.length === 0) this.byPage.delete(pfn);
+    });
   }
 
   grants(): DmaGrant[] {
     return [...this.byId.values()];
+  }
+
+  /** The page numbers some live grant covers (each once; live, read only: for checks after every VMM call). */
+  grantedPages(): Iterable<number> {
+    return this.byPage.keys();
   }
 
   /**
@@ -273,28 +322,43 @@ export class DmaMonitor implements DmaPort {
    * completion the VMM already took is still that context's buffer for an access that comes late,
    * as the reference model's local deliveries do).
    */
-  regionsAt(addr: bigint, len: number, direction?: DmaDirection, options: { recent?: boolean } = {}): GrantRegion[] {
+  regionsAt(addr: bigint, len: number, direction?: DmaDirection, options?: { recent?: boolean }): GrantRegion[] {
     const out: GrantRegion[] = [];
-    const end = addr + BigInt(len);
-    const first = addr >> 12n;
-    const last = (end - 1n) >> 12n;
-    for (let pfn = first; pfn <= last; pfn++) {
-      for (const g of this.byPage.get(pfn) ?? []) {
-        if (direction && !allows(g.access, direction)) continue;
-        if (g.addr >= end || g.addr + BigInt(g.len) <= addr) continue;
-        const r = this.regions.get(g.id);
-        if (r && !out.includes(r)) out.push(r);
+    const first = pfnNumberOf(addr);
+    const offset = pageOffset(addr);
+    // The pages from `first`, the access's bytes [lo, hi) in each (a zero-length access: its page only).
+    let pfn = first;
+    let lo = offset;
+    for (let left = len; ; pfn++, lo = 0) {
+      const hi = Math.min(PAGE_SIZE, lo + left);
+      const parts = this.byPage.get(pfn);
+      if (parts !== undefined) {
+        for (let i = 0; i < parts.length; i++) {
+          const p = parts[i];
+          if (direction && !allows(p.grant.access, direction)) continue;
+          if (p.lo >= hi || p.hi <= lo) continue;
+          if (p.region && !out.includes(p.region)) out.push(p.region);
+        }
       }
+      left -= hi - lo;
+      if (left <= 0) break;
     }
-    if (out.length > 0 || !options.recent) return out;
-    for (let pfn = first; pfn <= last; pfn++) {
-      const list = this.retired.get(pfn) ?? [];
-      for (let i = list.length - 1; i >= 0; i--) {
-        const { region: r, access } = list[i];
-        if (direction && !allows(access, direction)) continue;
-        if (r.addr >= end || r.addr + BigInt(r.len) <= addr || out.includes(r)) continue;
-        out.push(r);
+    if (out.length > 0 || !options?.recent) return out;
+    pfn = first;
+    lo = offset;
+    for (let left = len; ; pfn++, lo = 0) {
+      const hi = Math.min(PAGE_SIZE, lo + left);
+      const list = this.retired.get(pfn);
+      if (list !== undefined) {
+        for (let i = list.length - 1; i >= 0; i--) {
+          const x = list[i];
+          if (direction && !allows(x.access, direction)) continue;
+          if (x.lo >= hi || x.hi <= lo || out.includes(x.region)) continue;
+          out.push(x.region);
+        }
       }
+      left -= hi - lo;
+      if (left <= 0) break;
     }
     return out;
   }
@@ -309,7 +373,7 @@ export class DmaMonitor implements DmaPort {
     const n = ++this.count;
     this.check(n, 'read', addr, len);
     const data = this.memory.read(addr, len);
-    this.record({ access: n, direction: 'read', addr, data });
+    if (this.keepLog || this.listeners.length > 0) this.record({ access: n, direction: 'read', addr, data });
     return data;
   }
 
@@ -500,12 +564,15 @@ export class DmaMonitor implements DmaPort {
   /** True when one grant allowing `dir` holds all of [addr, addr+len) (the usual case: nothing to judge byte by byte). */
   private coveredByOne(dir: DmaDirection, addr: bigint, len: number): boolean {
     if (len === 0) return true;
-    const end = addr + BigInt(len);
-    const pfn = addr >> 12n;
-    if ((end - 1n) >> 12n !== pfn) return false;
-    const grants = this.byPage.get(pfn);
-    if (!grants) return false;
-    for (const g of grants) if (allows(g.access, dir) && g.addr <= addr && g.addr + BigInt(g.len) >= end) return true;
+    const lo = pageOffset(addr);
+    const hi = lo + len;
+    if (hi > PAGE_SIZE) return false;
+    const parts = this.byPage.get(pfnNumberOf(addr));
+    if (!parts) return false;
+    for (let i = 0; i < parts.length; i++) {
+      const p = parts[i];
+      if (allows(p.grant.access, dir) && p.lo <= lo && p.hi >= hi) return true;
+    }
     return false;
   }
 
@@ -518,11 +585,10 @@ export class DmaMonitor implements DmaPort {
       const wordLo = s.offset - (s.offset % word);
       const wordHi = Math.min(4096, Math.ceil((s.offset + s.len) / word) * word);
       const words = new Uint8Array(wordHi - wordLo);
-      const wordStart = pageBase(s.pfn) + BigInt(wordLo);
-      for (const g of this.byPage.get(s.pfn) ?? []) {
-        if (!allows(g.access, dir)) continue;
-        const lo = Math.max(0, Number(g.addr - wordStart));
-        const hi = Math.min(words.length, Number(g.addr + BigInt(g.len) - wordStart));
+      for (const p of this.byPage.get(Number(s.pfn)) ?? []) {
+        if (!allows(p.grant.access, dir)) continue;
+        const lo = Math.max(0, p.lo - wordLo);
+        const hi = Math.min(words.length, p.hi - wordLo);
         if (lo < hi) words.fill(1, lo, hi);
       }
       if (word > 1) {
@@ -545,7 +611,7 @@ export class DmaMonitor implements DmaPort {
   private flag(n: number, dir: DmaDirection, addr: bigint, len: number, pfn: bigint, bytes: ByteRange[]): void {
     const info = this.memory.info(pfn);
     const ranges = bytes.map((b) => `${formatAddr(b.addr)}+${b.len}`).join(', ');
-    const others = [...(this.byPage.get(pfn) ?? [])].filter((g) => !allows(g.access, dir)).map((g) => g.purpose);
+    const others = (this.byPage.get(Number(pfn)) ?? []).filter((p) => !allows(p.grant.access, dir)).map((p) => p.grant.purpose);
     const why = others.length > 0 ? ` (granted only for ${others.map((p) => `'${p}'`).join(', ')} in another direction)` : '';
     const message =
       `access #${n}: DMA ${dir} of ${len} byte(s) at ${formatAddr(addr)} touches ungranted bytes ${ranges} ` +

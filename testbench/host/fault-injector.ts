@@ -25,6 +25,7 @@ import { formatAddr } from './memory.js';
 /** The granularity of fault decisions: an aligned 64-byte line (a beat of any DMA width up to 512 bits lies in one). */
 export const FAULT_LINE_BYTES = 64;
 const LINE_MASK = ~BigInt(FAULT_LINE_BYTES - 1);
+const LINE_BYTES_N = BigInt(FAULT_LINE_BYTES);
 
 export const TRANSFER_KINDS = ['desc-fetch', 'payload-read', 'payload-write', 'writeback', 'record', 'intr-entry'] as const;
 /** Descriptor fetch, TX payload read, RX payload write, descriptor write-back, completion record, interrupt-ring entry. */
@@ -109,6 +110,16 @@ interface ActiveRule {
 }
 
 const NONE: readonly FailedSpan[] = Object.freeze([]);
+/** `regionsAt` with the last revoked grants too (one object for every call). */
+const RECENT = Object.freeze({ recent: true });
+
+/** The first transfer a rule with kinds or contexts fails (null: none of them). */
+function matching(r: ActiveRule, transfers: readonly (Transfer | null)[]): Transfer | null {
+  for (const x of transfers) {
+    if (x !== null && (!r.kinds || r.kinds.has(x.kind)) && (!r.ctxs || (x.ctx !== null && r.ctxs.has(x.ctx)))) return x;
+  }
+  return null;
+}
 
 /** The kind of transfer an access of `direction` into `region` is (null: not one the NIC makes there). */
 export function transferOf(region: GrantRegion, direction: DmaDirection, addr: bigint): Transfer | null {
@@ -259,9 +270,10 @@ export class FaultInjector {
   decide(side: FaultSide, addr: bigint, len: number, direction: DmaDirection, mask?: ArrayLike<boolean>): readonly FailedSpan[] {
     let out: FailedSpan[] | null = null;
     const end = addr + BigInt(len);
-    for (let line = addr & LINE_MASK; line < end; line += BigInt(FAULT_LINE_BYTES)) {
+    for (let line = addr & LINE_MASK; line < end; line += LINE_BYTES_N) {
+      const lineEnd = line + LINE_BYTES_N;
       const lo = line > addr ? Number(line - addr) : 0;
-      const hi = Math.min(len, Number(line + BigInt(FAULT_LINE_BYTES) - addr));
+      const hi = Math.min(len, Number(lineEnd - addr));
       let first = lo;
       let last = hi;
       if (mask) {
@@ -272,13 +284,11 @@ export class FaultInjector {
       let transfers: (Transfer | null)[] | null = null;
       for (const r of this.active) {
         if (r.direction !== null && r.direction !== direction) continue;
-        if (line + BigInt(FAULT_LINE_BYTES) <= r.lo || line >= r.hi) continue;
+        if (lineEnd <= r.lo || line >= r.hi) continue;
         let transfer: Transfer | null = null;
         if (r.kinds || r.ctxs) {
           transfers ??= this.classify(addr + BigInt(first), last - first, direction);
-          const t = transfers.find(
-            (x) => x !== null && (!r.kinds || r.kinds.has(x.kind)) && (!r.ctxs || (x.ctx !== null && r.ctxs.has(x.ctx))),
-          );
+          const t = matching(r, transfers);
           if (!t) continue;
           transfer = t;
         } else {
@@ -300,7 +310,7 @@ export class FaultInjector {
     const out: (Transfer | null)[] = [];
     // Recently revoked grants count too: a side may access a buffer after the other side's completion
     // made the VMM release it (the model delivers a local frame when the sender's completion is seen).
-    for (const r of this.regions?.regionsAt(addr, len, direction, { recent: true }) ?? []) {
+    for (const r of this.regions?.regionsAt(addr, len, direction, RECENT) ?? []) {
       // A record's half is told by the accessed bytes (8 contexts' records share a line).
       const at = addr > r.addr ? addr : r.addr;
       const t = transferOf(r, direction, at);

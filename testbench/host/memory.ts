@@ -8,6 +8,10 @@ export const PAGE_SHIFT = 12n;
 export const PAGE_SIZE = 4096;
 const PAGE_SIZE_N = 4096n;
 const ADDR_LIMIT = 1n << 64n;
+/** Below this, an address plus a length below 2^53 stays inside the 64-bit space. */
+const ADDR_NO_OVERFLOW = 1n << 63n;
+/** The largest address a Number holds exactly. */
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
 export type GuestId = number;
 export type Owner = GuestId | 'hypervisor' | null;
@@ -38,7 +42,13 @@ export function pageBase(pfn: bigint): bigint {
 }
 
 export function pageOffset(addr: bigint): number {
-  return Number(addr & (PAGE_SIZE_N - 1n));
+  // Below 2^53 the address itself is an exact Number: no bigint arithmetic (each result is a new bigint).
+  return addr >= 0n && addr <= MAX_SAFE ? Number(addr) % PAGE_SIZE : Number(addr & (PAGE_SIZE_N - 1n));
+}
+
+/** The page number of an address as a Number (exact: a 64-bit address's page number is below 2^52). */
+export function pfnNumberOf(addr: bigint): number {
+  return addr <= MAX_SAFE ? Math.floor(Number(addr) / PAGE_SIZE) : Number(addr >> PAGE_SHIFT);
 }
 
 export function formatAddr(addr: bigint): string {
@@ -54,7 +64,8 @@ export function formatOwner(owner: Owner): string {
 export function checkRange(addr: bigint, len: number, what: string): void {
   if (addr < 0n || addr >= ADDR_LIMIT) throw new Error(`${what}: address ${addr} is outside the 64-bit address space`);
   if (!Number.isInteger(len) || len < 0) throw new Error(`${what}: length ${len} must be a non-negative integer`);
-  if (addr + BigInt(len) > ADDR_LIMIT)
+  // (The sum only for addresses in the top half or huge lengths: no bigint is made for the others.)
+  if ((addr >= ADDR_NO_OVERFLOW || len > Number.MAX_SAFE_INTEGER) && addr + BigInt(len) > ADDR_LIMIT)
     throw new Error(`${what}: ${formatAddr(addr)} + ${len} runs past the top of the 64-bit address space`);
 }
 
@@ -70,13 +81,12 @@ export function* pageSpans(addr: bigint, len: number): Generator<{ pfn: bigint; 
   }
 }
 
-/** Page number and offset of an address as Numbers (exact: a 64-bit address's page number is below 2^52). */
-function split(addr: bigint): { pfn: number; offset: number } {
-  return { pfn: Number(addr >> PAGE_SHIFT), offset: Number(addr & (PAGE_SIZE_N - 1n)) };
-}
+/** A page number given as either type (a Number one is exact: page numbers are below 2^52). */
+export type Pfn = bigint | number;
 
 const noMappings: ReadonlyMap<GuestId, Access> = new Map();
 
+/** Page numbers may be given as bigints or as Numbers (see `Pfn`). */
 export class HostMemory {
   /** By page number as a Number (below 2^52, so exact): bigint keys hash slowly. */
   private readonly pages = new Map<number, Page>();
@@ -98,11 +108,11 @@ export class HostMemory {
     return { pfn, owner: p?.owner ?? null, type: p?.type ?? 'normal', mappings: new Map(p?.mappings ?? []) };
   }
 
-  ownerOf(pfn: bigint): Owner {
+  ownerOf(pfn: Pfn): Owner {
     return this.pages.get(Number(pfn))?.owner ?? null;
   }
 
-  typeOf(pfn: bigint): PageType {
+  typeOf(pfn: Pfn): PageType {
     return this.pages.get(Number(pfn))?.type ?? 'normal';
   }
 
@@ -126,7 +136,7 @@ export class HostMemory {
   }
 
   /** The access `guest` has to the page, or undefined when it is not mapped into it. */
-  accessOf(pfn: bigint, guest: GuestId): Access | undefined {
+  accessOf(pfn: Pfn, guest: GuestId): Access | undefined {
     return this.pages.get(Number(pfn))?.mappings.get(guest);
   }
 
@@ -147,7 +157,7 @@ export class HostMemory {
   }
 
   /** A page's bytes, live (no copy; read only), or null for a page never written since its last clear (all zeros). */
-  pageData(pfn: bigint): Uint8Array | null {
+  pageData(pfn: Pfn): Uint8Array | null {
     return this.pages.get(Number(pfn))?.data ?? null;
   }
 
@@ -158,35 +168,48 @@ export class HostMemory {
 
   /**
    * Calls `fn` for each page mapped into some guest, with its live mappings (read only, no copy: for
-   * checks that run after every VMM call and must not copy, or even visit as entries, every page).
+   * checks that run after every VMM call and must not copy, or even visit as entries, every page;
+   * nor make an object or a bigint page number per page).
    */
-  forEachMapped(fn: (p: PageInfo) => void): void {
+  forEachMapped(fn: (owner: Owner, type: PageType, mappings: ReadonlyMap<GuestId, Access>, pfn: number) => void): void {
     this.pages.forEach((p, pfn) => {
-      if (p.mappings.size > 0) fn({ pfn: BigInt(pfn), owner: p.owner, type: p.type, mappings: p.mappings });
+      if (p.mappings.size > 0) fn(p.owner, p.type, p.mappings, pfn);
     });
   }
 
   /** The guests a page is mapped into, live (read only, no copy). */
-  mappingsOf(pfn: bigint): ReadonlyMap<GuestId, Access> {
+  mappingsOf(pfn: Pfn): ReadonlyMap<GuestId, Access> {
     return this.pages.get(Number(pfn))?.mappings ?? noMappings;
   }
 
   read(addr: bigint, len: number): Uint8Array {
     checkRange(addr, len, 'host memory read');
-    let { pfn, offset } = split(addr);
+    const offset = pageOffset(addr);
     // One page (every DMA beat, every descriptor): one copy.
     if (offset + len <= PAGE_SIZE) {
-      const data = this.pages.get(pfn)?.data;
+      const data = this.pages.get(pfnNumberOf(addr))?.data;
       return data ? data.slice(offset, offset + len) : new Uint8Array(len);
     }
     const out = new Uint8Array(len);
+    this.readInto(addr, out);
+    return out;
+  }
+
+  /** Copies the `out.length` bytes at `addr` into `out` (no allocation: for callers with a buffer to reuse). */
+  readInto(addr: bigint, out: Uint8Array): void {
+    const len = out.length;
+    checkRange(addr, len, 'host memory read');
+    let pfn = pfnNumberOf(addr);
+    let offset = pageOffset(addr);
     for (let at = 0; at < len; pfn++, offset = 0) {
       const n = Math.min(len - at, PAGE_SIZE - offset);
       const data = this.pages.get(pfn)?.data;
-      if (data) out.set(data.subarray(offset, offset + n), at);
+      if (!data) out.fill(0, at, at + n);
+      // A beat's few bytes by hand: a subarray for set() would cost more than the copy.
+      else if (n <= 16) for (let i = 0; i < n; i++) out[at + i] = data[offset + i];
+      else out.set(data.subarray(offset, offset + n), at);
       at += n;
     }
-    return out;
   }
 
   /** Writes `bytes` at `addr`; with `byteMask`, only bytes whose mask entry is true are written (AXI `wstrb`). */
@@ -195,7 +218,8 @@ export class HostMemory {
     if (byteMask && byteMask.length !== bytes.length) {
       throw new Error(`host memory write: byte mask has ${byteMask.length} entries for ${bytes.length} bytes`);
     }
-    let { pfn, offset } = split(addr);
+    let pfn = pfnNumberOf(addr);
+    let offset = pageOffset(addr);
     for (let at = 0; at < bytes.length; pfn++, offset = 0) {
       const n = Math.min(bytes.length - at, PAGE_SIZE - offset);
       this.changed?.add(pfn);

@@ -7,12 +7,16 @@
 import type { DmaDirection, DmaPort } from '../host/dma-monitor.js';
 import type { HostMemory } from '../host/memory.js';
 
+/**
+ * One write, valid only during the listener's call: `bytes`, `mask` and `before` are views (the
+ * writer's buffers, a scratch buffer of the tap), not copies. A listener that keeps any, copies it.
+ */
 export interface DmaWriteEvent {
   addr: bigint;
   bytes: Uint8Array;
   /** AXI `wstrb` per byte; absent: every byte. */
   mask?: ArrayLike<boolean>;
-  /** The memory's bytes just before the write. */
+  /** The memory's bytes just before the write (`bytes.length` of them). */
   before: Uint8Array;
 }
 
@@ -38,6 +42,9 @@ export class TappedDmaPort implements DmaPort {
   private readonly readListeners: ((addr: bigint, data: Uint8Array) => void)[] = [];
   /** Accesses so far (reads and writes). */
   accesses = 0;
+  /** Where `before` is read into (grown as needed), while no write is being told (a listener's own write takes a fresh one). */
+  private scratch = new Uint8Array(64);
+  private telling = false;
 
   constructor(
     private readonly memory: HostMemory,
@@ -75,9 +82,26 @@ export class TappedDmaPort implements DmaPort {
 
   dmaWrite(addr: bigint, bytes: Uint8Array, byteMask?: ArrayLike<boolean>): void {
     this.accesses++;
-    const before = this.memory.read(addr, bytes.length);
+    if (this.writeListeners.length === 0) {
+      this.around(() => this.inner.dmaWrite(addr, bytes, byteMask));
+      return;
+    }
+    const n = bytes.length;
+    let before: Uint8Array;
+    if (this.telling) before = this.memory.read(addr, n);
+    else {
+      if (this.scratch.length < n) this.scratch = new Uint8Array(Math.max(n, 2 * this.scratch.length));
+      before = this.scratch.subarray(0, n);
+      this.memory.readInto(addr, before);
+    }
     this.around(() => this.inner.dmaWrite(addr, bytes, byteMask));
-    const e: DmaWriteEvent = { addr, bytes: bytes.slice(), mask: byteMask ? Array.from(byteMask) : undefined, before };
-    for (const fn of this.writeListeners) fn(e);
+    const e: DmaWriteEvent = { addr, bytes, mask: byteMask, before };
+    const nested = this.telling;
+    this.telling = true;
+    try {
+      for (const fn of this.writeListeners) fn(e);
+    } finally {
+      this.telling = nested;
+    }
   }
 }

@@ -40,7 +40,7 @@ import { crc32 } from '../ethernet/crc32.js';
 import { readTag } from '../ethernet/frame.js';
 import type { GrantRegion } from '../host/dma-monitor.js';
 import type { RegionSource } from '../host/fault-injector.js';
-import { type HostMemory, PAGE_SIZE } from '../host/memory.js';
+import { type HostMemory, PAGE_SIZE, pfnNumberOf } from '../host/memory.js';
 import type { ReferenceNic } from '../refmodel/referenceNic.js';
 import type { InterruptRun } from '../vmm/vmm.js';
 import { type BusErrorTally, dmaErrBounds } from './bus-errors.js';
@@ -107,7 +107,12 @@ interface PendingMismatch {
   ctx?: number;
 }
 
-/** A frame's identity for per-context sequences: its tag when it has one, else its length and CRC. */
+/** The RX ring among some regions, if any. */
+function rxRingOf(regions: readonly GrantRegion[]): GrantRegion | undefined {
+  for (const r of regions) if (r.kind === 'rx-ring') return r;
+  return undefined;
+}
+
 const ZERO_PAGE = new Uint8Array(PAGE_SIZE);
 
 /** Byte-wise equality of two arrays, compared natively. */
@@ -115,6 +120,7 @@ function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && Buffer.compare(a, b) === 0;
 }
 
+/** A frame's identity for per-context sequences: its tag when it has one, else its length and CRC. */
 export function frameId(data: Uint8Array): string {
   const t = readTag(data);
   return t ? `ctx${t.ctx}#${t.seq}/${data.length}` : `len${data.length}/crc${crc32(data).toString(16)}`;
@@ -153,8 +159,17 @@ export class Scoreboard {
   private rtlFaulted = new Set<number>();
   /** RTL minus model, per counter, left by windows whose outcome timing decided (`ctx/REG` or `REG`). */
   private readonly offsets = new Map<string, number>();
-  /** The seq the RTL's last good fetch of each RX ring slot found. */
-  private readonly rxFetched = new Map<bigint, { seq: number; grant: number }>();
+  /**
+   * The seq the RTL's last good fetch of each RX ring slot found, by slot address as a Number (exact:
+   * the RTL's addresses reach the tap from the AXI memory, which holds them as Numbers).
+   */
+  private readonly rxFetched = new Map<number, { seq: number; grant: number }>();
+  /** The completion records' bytes [lo, hi) as Numbers, to pass over other writes without bigint arithmetic. */
+  private readonly recordsLo: number;
+  private readonly recordsHi: number;
+  /** A descriptor read from the RTL's memory (one at a time, read at once). */
+  private readonly slotBytes = new Uint8Array(DESCRIPTOR.bytes);
+  private readonly slotView = new DataView(this.slotBytes.buffer);
   /** Contexts that were ever in FAULT (their deliveries are checked for integrity only). */
   readonly everFaulted = new Set<number>();
   /** Contexts left out of the last window's comparison (in FAULT then or the window before). */
@@ -166,6 +181,10 @@ export class Scoreboard {
 
   constructor(private readonly d: ScoreboardDeps) {
     this.n = d.params.N_CTX;
+    // Past 2^53 (never, with the VMM's page pool) every write is looked at the exact way.
+    const exact = d.recordsBase + BigInt(this.n * 8) <= BigInt(Number.MAX_SAFE_INTEGER);
+    this.recordsLo = exact ? Number(d.recordsBase) : Number.NEGATIVE_INFINITY;
+    this.recordsHi = exact ? this.recordsLo + this.n * 8 : Number.POSITIVE_INFINITY;
     const lo = Number(d.intrRing.addr);
     const ignored = { lo, hi: lo + d.intrRing.len };
     this.rtlLog = new WriteLog(ignored);
@@ -192,6 +211,15 @@ export class Scoreboard {
     return { ctx: Number(rel / 8n), offset: Number(rel % 8n) };
   }
 
+  /**
+   * Whether a write may touch the completion records (most do not). A Number of an address past 2^53
+   * rounds, but stays past 2^53 and so past the records.
+   */
+  private nearRecords(e: DmaWriteEvent): boolean {
+    const a = Number(e.addr);
+    return a + e.bytes.length > this.recordsLo && a < this.recordsHi;
+  }
+
   /** Whole 32-bit halves of completion records a write covers: [ctx, 'tx' | 'rx', value]. */
   private recordHalves(e: DmaWriteEvent): { ctx: number; dir: 'tx' | 'rx'; value: number }[] {
     const out: { ctx: number; dir: 'tx' | 'rx'; value: number }[] = [];
@@ -210,6 +238,7 @@ export class Scoreboard {
   /** Every DMA write of the RTL (from its tap), as it happens. */
   onRtlWrite(e: DmaWriteEvent): void {
     this.rtlLog.record(e);
+    if (!this.nearRecords(e)) return;
     for (const h of this.recordHalves(e)) if (h.dir === 'tx') this.follow(h.ctx, h.value);
   }
 
@@ -244,24 +273,28 @@ export class Scoreboard {
    * bytes 8..15 carries its seq), so that a later failed fetch of a slot can be placed.
    */
   onRtlRead(addr: bigint, data: Uint8Array): void {
-    if (data.length < 8 || this.d.memory.typeOf(addr >> 12n) !== 'ring') return;
-    const end = addr + BigInt(data.length);
+    if (data.length < 8 || this.d.memory.typeOf(pfnNumberOf(addr)) !== 'ring') return;
+    // In Numbers (exact: see rxFetched).
+    const a = Number(addr);
+    const end = a + data.length;
     // Every slot whose bytes 8..15 the read carries: one per 64-bit beat, up to four per 512-bit one.
-    for (let slot = (addr + 7n) & ~15n; slot + 16n <= end; slot += 16n) {
-      const r = this.d.regions.regionsAt(slot + 8n, 8, 'read').find((x) => x.kind === 'rx-ring');
+    for (let slot = Math.floor((a + 7) / 16) * 16; slot + 16 <= end; slot += 16) {
+      const r = rxRingOf(this.d.regions.regionsAt(BigInt(slot + 8), 8, 'read'));
       if (!r || r.ctx === null) continue;
-      const at = Number(slot + 8n - addr) + 4;
+      const at = slot + 8 - a + 4;
       const seq = (data[at] | (data[at + 1] << 8) | (data[at + 2] << 16) | (data[at + 3] << 24)) >>> 0;
       // With the buffer's grant: seqs come round again (SEQ_W bits), a posted buffer's grant does not.
-      this.rxFetched.set(slot, { seq, grant: this.postedBuffer(r.ctx, slot, seq)?.grant ?? -1 });
+      this.rxFetched.set(slot, { seq, grant: this.postedBuffer(r.ctx, BigInt(slot), seq)?.grant ?? -1 });
     }
   }
 
   /** The granted RX buffer of descriptor `seq` at ring slot `slot` (posted and not yet released), if any. */
   private postedBuffer(ctx: number, slot: bigint, seq: number): GrantRegion | undefined {
-    const d = decodeDescriptor(this.d.memory.read(slot, DESCRIPTOR.bytes));
-    if (d.seq !== seq) return undefined;
-    return this.d.regions.regionsAt(d.addr, 1, 'write').find((r) => r.kind === 'rx-buffer' && r.ctx === ctx && r.seq === seq);
+    this.d.memory.readInto(slot, this.slotBytes);
+    if (this.slotView.getUint32(DESCRIPTOR.fields.seq.offset, true) !== seq) return undefined;
+    const buffers = this.d.regions.regionsAt(this.slotView.getBigUint64(DESCRIPTOR.fields.addr.offset, true), 1, 'write');
+    for (const r of buffers) if (r.kind === 'rx-buffer' && r.ctx === ctx && r.seq === seq) return r;
+    return undefined;
   }
 
   /**
@@ -274,7 +307,7 @@ export class Scoreboard {
     const slot = ring.addr + ((addr - ring.addr) / BigInt(DESCRIPTOR.bytes)) * BigInt(DESCRIPTOR.bytes);
     const d = decodeDescriptor(this.d.memory.read(slot, DESCRIPTOR.bytes));
     const posted = ring.ctx === null ? undefined : this.postedBuffer(ring.ctx, slot, d.seq);
-    const last = this.rxFetched.get(slot);
+    const last = this.rxFetched.get(Number(slot));
     const fetched = posted !== undefined && last?.seq === d.seq && last.grant === posted.grant;
     return posted && !fetched ? d.seq : d.seq + ring.len / DESCRIPTOR.bytes;
   }
@@ -301,6 +334,7 @@ export class Scoreboard {
   /** Every DMA write of the model (from its tap). */
   onModelWrite(e: DmaWriteEvent): void {
     this.modelLog.record(e);
+    if (!this.nearRecords(e)) return;
     for (const h of this.recordHalves(e)) this.modelCompletions.add(h.ctx);
   }
 

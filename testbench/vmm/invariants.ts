@@ -26,6 +26,8 @@ export interface InvariantViolation {
 const zeroDescriptor = new Uint8Array(DESCRIPTOR.bytes);
 const zeroView = new DataView(zeroDescriptor.buffer);
 const D = DESCRIPTOR.fields;
+/** The largest address a Number holds exactly. */
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 /** One DataView per page buffer (pages live as long as their memory). */
 const pageViews = new WeakMap<Uint8Array, DataView>();
 function pageView(data: Uint8Array): DataView {
@@ -37,11 +39,47 @@ function pageView(data: Uint8Array): DataView {
   return v;
 }
 
-function ringPages(r: RingView): bigint[] {
-  const first = pfnOf(r.base);
-  const n = Math.ceil((r.size * DESCRIPTOR.bytes) / PAGE_SIZE);
-  return Array.from({ length: n }, (_, i) => first + BigInt(i));
+/** The descriptor at `off` holds buffer address `addr`: compared as Numbers when both are exact, else as bigints. */
+function descriptorAddrIs(v: DataView, off: number, addr: bigint): boolean {
+  const hi = v.getUint32(off + D.addr.offset + 4, true);
+  if (hi < 0x20_0000 && addr <= MAX_SAFE) return v.getUint32(off + D.addr.offset, true) + hi * 2 ** 32 === Number(addr);
+  return v.getBigUint64(off + D.addr.offset, true) === addr;
 }
+
+/** Pages a ring spans. */
+function ringPageCount(r: RingView): number {
+  return Math.ceil((r.size * DESCRIPTOR.bytes) / PAGE_SIZE);
+}
+
+/** What the page pool must hold a context's ring pages as (the strings, made once per context). */
+const ringLabels: { TX: string; RX: string }[] = [];
+function ringLabel(ctx: number, what: 'TX' | 'RX'): string {
+  let l = ringLabels[ctx];
+  if (l === undefined) {
+    l = { TX: `context ${ctx}'s TX ring`, RX: `context ${ctx}'s RX ring` };
+    ringLabels[ctx] = l;
+  }
+  return l[what];
+}
+
+/** The mailbox page of each context, by VMM (fixed by its BAR0 base, which never moves). */
+const mailboxPages = new WeakMap<Vmm, number[]>();
+function mailboxPfns(vmm: Vmm): number[] {
+  let m = mailboxPages.get(vmm);
+  if (m === undefined) {
+    m = Array.from({ length: vmm.params.N_CTX }, (_, ctx) => Number(pfnOf(vmm.mailboxAddr(ctx))));
+    mailboxPages.set(vmm, m);
+  }
+  return m;
+}
+
+/**
+ * Scratch tables of one check, by page number as a Number (bigint keys hash slowly), emptied at its
+ * start: the check runs after every VMM call and is synchronous, so one set serves them all.
+ */
+const expectedPins = new Map<number, number>();
+const expectedHeld = new Set<number>();
+const byCtx: (ContextView | undefined)[] = [];
 
 function contexts(vmm: Vmm): ContextView[] {
   const out: ContextView[] = [];
@@ -58,15 +96,18 @@ export function vmmInvariantViolations(vmm: Vmm, monitor?: DmaMonitor): Invarian
   const bad = (invariant: InvariantViolation['invariant'], message: string) => out.push({ invariant, message });
   const memory: HostMemory = vmm.memory;
   const ctxs = contexts(vmm);
-  const page = (pfn: bigint) => `page ${formatAddr(pageBase(pfn))}`;
+  const page = (pfn: bigint | number) => `page ${formatAddr(pageBase(BigInt(pfn)))}`;
 
   // Pins: exactly one reference per outstanding shadow entry on the page (none with protection off),
   // and the page still belongs to the context's owner (it never changed hands while pinned: P-4).
-  const expectedPins = new Map<bigint, number>();
+  expectedPins.clear();
   for (const c of ctxs) {
     for (const r of [c.tx, c.rx]) {
       for (const e of r?.entries ?? []) {
-        if (e.pinned) expectedPins.set(e.pfn, (expectedPins.get(e.pfn) ?? 0) + 1);
+        if (e.pinned) {
+          const k = Number(e.pfn);
+          expectedPins.set(k, (expectedPins.get(k) ?? 0) + 1);
+        }
         if (e.pinned && memory.ownerOf(e.pfn) !== c.owner) {
           bad(
             'pinned-page-owner',
@@ -82,33 +123,40 @@ export function vmmInvariantViolations(vmm: Vmm, monitor?: DmaMonitor): Invarian
     }
   }
   const pinned = vmm.pages.pinnedView();
-  const pinCounts = (pfn: bigint) => {
-    const have = pinned.get(pfn) ?? 0;
-    const want = expectedPins.get(pfn) ?? 0;
-    if (have !== want)
-      bad('pins-match-shadow', `${page(pfn)} holds ${have} pin(s) for ${want} outstanding shadow entr${want === 1 ? 'y' : 'ies'}`);
-  };
-  // Every page either side counts, once.
-  for (const pfn of pinned.keys()) pinCounts(pfn);
-  for (const pfn of expectedPins.keys()) if (!pinned.has(pfn)) pinCounts(pfn);
+  const pinMismatch = (pfn: bigint | number, have: number, want: number) =>
+    bad('pins-match-shadow', `${page(pfn)} holds ${have} pin(s) for ${want} outstanding shadow entr${want === 1 ? 'y' : 'ies'}`);
+  // Every page either side counts, once: the pinned pages first, each taken out of expectedPins, and
+  // then what is left there, pages with shadow entries and no pin at all.
+  for (const [pfn, have] of pinned) {
+    const k = Number(pfn);
+    const want = expectedPins.get(k) ?? 0;
+    expectedPins.delete(k);
+    if (have !== want) pinMismatch(pfn, have, want);
+  }
+  for (const [k, want] of expectedPins) pinMismatch(k, 0, want);
 
   // Held pages: every started context's ring pages, the interrupt ring and the completion records,
   // owned by the hypervisor; nothing else.
   const held = vmm.pages.heldView();
-  const expectedHeld = new Set<bigint>();
+  expectedHeld.clear();
   for (const c of ctxs) {
-    for (const [r, what] of [
-      [c.tx, 'TX'],
-      [c.rx, 'RX'],
-    ] as const) {
+    for (let side = 0; side < 2; side++) {
+      const r = side === 0 ? c.tx : c.rx;
       if (!r) continue;
-      for (const pfn of ringPages(r)) {
-        expectedHeld.add(pfn);
+      const what = side === 0 ? 'TX' : 'RX';
+      const label = ringLabel(c.ctx, what);
+      const first = pfnOf(r.base);
+      const n = ringPageCount(r);
+      for (let i = 0; i < n; i++) {
+        const pfn = i === 0 ? first : first + BigInt(i);
+        expectedHeld.add(Number(pfn));
         const as = held.get(pfn);
-        if (as !== `context ${c.ctx}'s ${what} ring`) {
+        if (as !== label) {
           bad('held-pages', `${page(pfn)} is context ${c.ctx}'s ${what} ring but is ${as === undefined ? 'not held' : `held as ${as}`}`);
         }
-        for (const [g, access] of memory.mappingsOf(pfn)) {
+        const mappings = memory.mappingsOf(pfn);
+        if (mappings.size === 0) continue;
+        for (const [g, access] of mappings) {
           if (g !== c.owner || access !== 'ro')
             bad('mapping', `${page(pfn)} (context ${c.ctx}'s ${what} ring) is mapped ${access} into guest ${g}`);
         }
@@ -118,7 +166,7 @@ export function vmmInvariantViolations(vmm: Vmm, monitor?: DmaMonitor): Invarian
   for (const [pfn, as] of held) {
     if (memory.ownerOf(pfn) !== 'hypervisor')
       bad('held-pages', `${page(pfn)} is held as ${as} but owned by ${formatOwner(memory.ownerOf(pfn))}`);
-    if (expectedHeld.has(pfn)) continue;
+    if (expectedHeld.has(Number(pfn))) continue;
     if (as !== 'the interrupt ring' && as !== 'the completion records')
       bad('held-pages', `${page(pfn)} is held as ${as}, which no live context uses`);
     // (Completion records are typed `hypervisor`: the type check below covers them.)
@@ -126,36 +174,53 @@ export function vmmInvariantViolations(vmm: Vmm, monitor?: DmaMonitor): Invarian
       bad('mapping', `${page(pfn)} (${as}) is mapped into a guest`);
   }
 
-  // Every byte the NIC may reach by DMA lies in a page that cannot change hands.
+  // Every byte the NIC may reach by DMA lies in a page that cannot change hands. Every page some
+  // grant covers is looked at once (the monitor's pages of live grants); only when one fails are the
+  // grants walked one by one, to name each grant and page that fails, in grant order.
   if (monitor && vmm.protection) {
-    for (const g of monitor.grants()) {
-      const last = pfnOf(g.addr + BigInt(g.len - 1));
-      for (let pfn = pfnOf(g.addr); pfn <= last; pfn++) {
-        if ((pinned.get(pfn) ?? 0) === 0 && !held.has(pfn)) {
-          bad(
-            'grant-not-held',
-            `grant '${g.purpose}' covers ${page(pfn)}, which is neither pinned nor held: it could be freed or given away`,
-          );
+    let allHeld = true;
+    for (const k of monitor.grantedPages()) {
+      const pfn = BigInt(k);
+      if ((pinned.get(pfn) ?? 0) === 0 && !held.has(pfn)) {
+        allHeld = false;
+        break;
+      }
+    }
+    if (!allHeld) {
+      for (const g of monitor.grants()) {
+        const last = pfnOf(g.addr + BigInt(g.len - 1));
+        for (let pfn = pfnOf(g.addr); pfn <= last; pfn++) {
+          if ((pinned.get(pfn) ?? 0) === 0 && !held.has(pfn)) {
+            bad(
+              'grant-not-held',
+              `grant '${g.purpose}' covers ${page(pfn)}, which is neither pinned nor held: it could be freed or given away`,
+            );
+          }
         }
       }
     }
   }
 
   // Mappings by page type: no guest writes a page table (P-3); I/O, completion records and free
-  // pages are mapped nowhere; a mailbox page only into its context's owner (C-4).
-  memory.forEachMapped((p) => {
-    for (const [g, access] of p.mappings) {
-      if (p.owner === null) bad('mapping', `free ${page(p.pfn)} is mapped ${access} into guest ${g}`);
-      else if (p.type === 'page-table' && access === 'rw') bad('mapping', `page-table ${page(p.pfn)} is mapped rw into guest ${g}`);
-      else if (p.type === 'io' || p.type === 'hypervisor') bad('mapping', `${p.type} ${page(p.pfn)} is mapped ${access} into guest ${g}`);
+  // pages are mapped nowhere; a mailbox page only into its context's owner (C-4). An owned page of
+  // another type may be mapped any way here (rings and mailboxes are checked by owner above and below).
+  memory.forEachMapped((owner, type, mappings, pfn) => {
+    if (owner !== null && type !== 'page-table' && type !== 'io' && type !== 'hypervisor') return;
+    for (const [g, access] of mappings) {
+      if (owner === null) bad('mapping', `free ${page(pfn)} is mapped ${access} into guest ${g}`);
+      else if (type === 'page-table' && access === 'rw') bad('mapping', `page-table ${page(pfn)} is mapped rw into guest ${g}`);
+      else if (type === 'io' || type === 'hypervisor') bad('mapping', `${type} ${page(pfn)} is mapped ${access} into guest ${g}`);
     }
   });
   // The views taken above (each contextOf copies a context's shadow entries): one per check.
-  const byCtx = new Map(ctxs.map((c) => [c.ctx, c]));
+  byCtx.length = 0;
+  for (const c of ctxs) byCtx[c.ctx] = c;
+  const mailboxes = mailboxPfns(vmm);
   for (let ctx = 0; ctx < vmm.params.N_CTX; ctx++) {
-    const pfn = pfnOf(vmm.mailboxAddr(ctx));
-    const c = byCtx.get(ctx);
-    for (const [g, access] of memory.mappingsOf(pfn)) {
+    const mappings = memory.mappingsOf(mailboxes[ctx]);
+    if (mappings.size === 0) continue;
+    const c = byCtx[ctx];
+    for (const [g, access] of mappings) {
       if (!c || g !== c.owner || !c.mailboxMapped || access !== 'rw') {
         bad('mapping', `mailbox page ${ctx} is mapped ${access} into guest ${g} (${c ? `owner guest ${c.owner}` : 'context unassigned'})`);
       }
@@ -183,14 +248,17 @@ export function vmmInvariantViolations(vmm: Vmm, monitor?: DmaMonitor): Invarian
           `context ${c.ctx}: ${r.outstanding} outstanding for ${r.entries.length} shadow entries in a ring of ${r.size}`,
         );
       }
+      // Slots as page and offset in Numbers (a page number is below 2^52, a ring's bytes fit an int).
+      const ringPfn = Number(pfnOf(r.base));
+      const ringOffset = pageOffset(r.base);
       for (const e of r.entries) {
         // Read in place: a descriptor never straddles a page, and a page never written reads as zeros.
-        const at = r.base + BigInt((e.seq % r.size) * DESCRIPTOR.bytes);
-        const data = memory.pageData(pfnOf(at));
-        const off = data ? pageOffset(at) : 0;
+        const at = ringOffset + (e.seq % r.size) * DESCRIPTOR.bytes;
+        const data = memory.pageData(ringPfn + Math.floor(at / PAGE_SIZE));
+        const off = data ? at % PAGE_SIZE : 0;
         const v = data ? pageView(data) : zeroView;
         if (
-          v.getBigUint64(off + D.addr.offset, true) === e.addr &&
+          descriptorAddrIs(v, off, e.addr) &&
           v.getUint32(off + D.seq.offset, true) === e.seq &&
           (r !== c.tx || v.getUint16(off + D.len.offset, true) === e.len)
         )
@@ -209,8 +277,11 @@ export function vmmInvariantViolations(vmm: Vmm, monitor?: DmaMonitor): Invarian
 /** Throws, naming every broken invariant and `after` (the call that broke them), unless all hold. */
 export function assertVmmInvariants(vmm: Vmm, monitor: DmaMonitor | undefined, after: string): void {
   const v = vmmInvariantViolations(vmm, monitor);
-  if (v.length === 0) return;
-  throw new Error(`VMM invariants broken after ${after}:\n${v.map((x) => `  ${x.invariant}: ${x.message}`).join('\n')}`);
+  if (v.length > 0) throw invariantsBroken(v, after);
+}
+
+function invariantsBroken(v: readonly InvariantViolation[], after: string): Error {
+  return new Error(`VMM invariants broken after ${after}:\n${v.map((x) => `  ${x.invariant}: ${x.message}`).join('\n')}`);
 }
 
 function describeCall(name: string, args: readonly unknown[]): string {
@@ -224,22 +295,33 @@ function describeCall(name: string, args: readonly unknown[]): string {
  * VMM may be in the middle of a call when another starts: the invariants hold at every await too.
  */
 export function checkedVmm(vmm: Vmm, monitor?: DmaMonitor): Vmm {
+  // One wrapper per method, made at its first call (not at every property read); the call is only
+  // described in words when an invariant broke.
+  const wrappers = new Map<string, { method: (...args: unknown[]) => unknown; wrapper: (...args: unknown[]) => unknown }>();
+  const check = (prop: string, args: readonly unknown[]) => {
+    const v = vmmInvariantViolations(vmm, monitor);
+    if (v.length > 0) throw invariantsBroken(v, describeCall(prop, args));
+  };
   return new Proxy(vmm, {
     get(target, prop, receiver) {
-      const v = Reflect.get(target, prop, receiver);
+      const v: unknown = Reflect.get(target, prop, receiver);
       if (typeof v !== 'function' || typeof prop !== 'string') return v;
-      return (...args: unknown[]) => {
-        const r: unknown = Reflect.apply(v, target, args);
-        const check = () => assertVmmInvariants(target, monitor, describeCall(prop, args));
+      const known = wrappers.get(prop);
+      if (known?.method === v) return known.wrapper;
+      const method = v as (...args: unknown[]) => unknown;
+      const wrapper = (...args: unknown[]) => {
+        const r: unknown = Reflect.apply(method, target, args);
         if (r instanceof Promise) {
           return r.then((x: unknown) => {
-            check();
+            check(prop, args);
             return x;
           });
         }
-        check();
+        check(prop, args);
         return r;
       };
+      wrappers.set(prop, { method, wrapper });
+      return wrapper;
     },
   });
 }
