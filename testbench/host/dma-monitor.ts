@@ -178,14 +178,18 @@ interface RetiredPart {
   readonly hi: number;
 }
 
-/** Calls `fn` for each page [addr, addr+len) reaches, with its bytes [lo, hi) there. */
+/**
+ * Calls `fn` for each page [addr, addr+len) reaches, with its bytes [lo, hi) there; a zero-length
+ * range visits its own page, with lo = hi (grants are never empty; an access may be).
+ */
 function forEachPagePart(addr: bigint, len: number, fn: (pfn: number, lo: number, hi: number) => void): void {
   let pfn = pfnNumberOf(addr);
   let lo = pageOffset(addr);
-  for (let left = len; left > 0; pfn++, lo = 0) {
+  for (let left = len; ; pfn++, lo = 0) {
     const hi = Math.min(PAGE_SIZE, lo + left);
     fn(pfn, lo, hi);
     left -= hi - lo;
+    if (left <= 0) return;
   }
 }
 
@@ -324,42 +328,27 @@ export class DmaMonitor implements DmaPort {
    */
   regionsAt(addr: bigint, len: number, direction?: DmaDirection, options?: { recent?: boolean }): GrantRegion[] {
     const out: GrantRegion[] = [];
-    const first = pfnNumberOf(addr);
-    const offset = pageOffset(addr);
-    // The pages from `first`, the access's bytes [lo, hi) in each (a zero-length access: its page only).
-    let pfn = first;
-    let lo = offset;
-    for (let left = len; ; pfn++, lo = 0) {
-      const hi = Math.min(PAGE_SIZE, lo + left);
+    forEachPagePart(addr, len, (pfn, lo, hi) => {
       const parts = this.byPage.get(pfn);
-      if (parts !== undefined) {
-        for (let i = 0; i < parts.length; i++) {
-          const p = parts[i];
-          if (direction && !allows(p.grant.access, direction)) continue;
-          if (p.lo >= hi || p.hi <= lo) continue;
-          if (p.region && !out.includes(p.region)) out.push(p.region);
-        }
+      if (parts === undefined) return;
+      for (let i = 0; i < parts.length; i++) {
+        const p = parts[i];
+        if (direction && !allows(p.grant.access, direction)) continue;
+        if (p.lo >= hi || p.hi <= lo) continue;
+        if (p.region && !out.includes(p.region)) out.push(p.region);
       }
-      left -= hi - lo;
-      if (left <= 0) break;
-    }
+    });
     if (out.length > 0 || !options?.recent) return out;
-    pfn = first;
-    lo = offset;
-    for (let left = len; ; pfn++, lo = 0) {
-      const hi = Math.min(PAGE_SIZE, lo + left);
+    forEachPagePart(addr, len, (pfn, lo, hi) => {
       const list = this.retired.get(pfn);
-      if (list !== undefined) {
-        for (let i = list.length - 1; i >= 0; i--) {
-          const x = list[i];
-          if (direction && !allows(x.access, direction)) continue;
-          if (x.lo >= hi || x.hi <= lo || out.includes(x.region)) continue;
-          out.push(x.region);
-        }
+      if (list === undefined) return;
+      for (let i = list.length - 1; i >= 0; i--) {
+        const x = list[i];
+        if (direction && !allows(x.access, direction)) continue;
+        if (x.lo >= hi || x.hi <= lo || out.includes(x.region)) continue;
+        out.push(x.region);
       }
-      left -= hi - lo;
-      if (left <= 0) break;
-    }
+    });
     return out;
   }
 

@@ -169,7 +169,6 @@ export class Scoreboard {
   private readonly recordsHi: number;
   /** A descriptor read from the RTL's memory (one at a time, read at once). */
   private readonly slotBytes = new Uint8Array(DESCRIPTOR.bytes);
-  private readonly slotView = new DataView(this.slotBytes.buffer);
   /** Contexts that were ever in FAULT (their deliveries are checked for integrity only). */
   readonly everFaulted = new Set<number>();
   /** Contexts left out of the last window's comparison (in FAULT then or the window before). */
@@ -291,8 +290,9 @@ export class Scoreboard {
   /** The granted RX buffer of descriptor `seq` at ring slot `slot` (posted and not yet released), if any. */
   private postedBuffer(ctx: number, slot: bigint, seq: number): GrantRegion | undefined {
     this.d.memory.readInto(slot, this.slotBytes);
-    if (this.slotView.getUint32(DESCRIPTOR.fields.seq.offset, true) !== seq) return undefined;
-    const buffers = this.d.regions.regionsAt(this.slotView.getBigUint64(DESCRIPTOR.fields.addr.offset, true), 1, 'write');
+    const d = decodeDescriptor(this.slotBytes);
+    if (d.seq !== seq) return undefined;
+    const buffers = this.d.regions.regionsAt(d.addr, 1, 'write');
     for (const r of buffers) if (r.kind === 'rx-buffer' && r.ctx === ctx && r.seq === seq) return r;
     return undefined;
   }

@@ -148,15 +148,13 @@ export function vmmInvariantViolations(vmm: Vmm, monitor?: DmaMonitor): Invarian
       const first = pfnOf(r.base);
       const n = ringPageCount(r);
       for (let i = 0; i < n; i++) {
-        const pfn = i === 0 ? first : first + BigInt(i);
+        const pfn = first + BigInt(i);
         expectedHeld.add(Number(pfn));
         const as = held.get(pfn);
         if (as !== label) {
           bad('held-pages', `${page(pfn)} is context ${c.ctx}'s ${what} ring but is ${as === undefined ? 'not held' : `held as ${as}`}`);
         }
-        const mappings = memory.mappingsOf(pfn);
-        if (mappings.size === 0) continue;
-        for (const [g, access] of mappings) {
+        for (const [g, access] of memory.mappingsOf(pfn)) {
           if (g !== c.owner || access !== 'ro')
             bad('mapping', `${page(pfn)} (context ${c.ctx}'s ${what} ring) is mapped ${access} into guest ${g}`);
         }
@@ -217,10 +215,8 @@ export function vmmInvariantViolations(vmm: Vmm, monitor?: DmaMonitor): Invarian
   for (const c of ctxs) byCtx[c.ctx] = c;
   const mailboxes = mailboxPfns(vmm);
   for (let ctx = 0; ctx < vmm.params.N_CTX; ctx++) {
-    const mappings = memory.mappingsOf(mailboxes[ctx]);
-    if (mappings.size === 0) continue;
     const c = byCtx[ctx];
-    for (const [g, access] of mappings) {
+    for (const [g, access] of memory.mappingsOf(mailboxes[ctx])) {
       if (!c || g !== c.owner || !c.mailboxMapped || access !== 'rw') {
         bad('mapping', `mailbox page ${ctx} is mapped ${access} into guest ${g} (${c ? `owner guest ${c.owner}` : 'context unassigned'})`);
       }
