@@ -87,21 +87,45 @@ export function completion(m: ModuleBuilder, cfg: TxConfig, lay: TxLayouts, deps
   // later: in the NIC each write takes 2 cycles (the DMA interconnect's address register), so a frame
   // of one descriptor took 5 cycles, a bound at 100G (64-byte frames every 2.3 cycles).
   const recordDone = m.wire('cpl_record_done');
-  const go = m.named('cpl_go', st.is('IDLE').or(recordDone).and(complOut.valid).and(bwaitIn.ready).and(counters.free()));
+  // The frame's counter event leaves from a register a cycle after `go` (the port's grant then
+  // depends on flip-flops only, not on AWREADY through `go`: that was the engine's longest path into
+  // the counter memory's read). The register frees in the cycle it is granted; the check's pulse and a
+  // failed write go first, so it waits at most a few cycles. A register read of the counters waits
+  // while it is held (the port's valid makes the counter unit busy).
+  const evQ = {
+    valid: m.reg('cpl_cnt_q', undefined, { reset: 0 }),
+    ctx: m.reg('cpl_cnt_q_ctx', UInt(cfg.ctxW), { reset: 0 }),
+    sent: m.reg('cpl_cnt_q_sent', undefined, { reset: 0 }),
+    bytes: m.reg('cpl_cnt_q_bytes', UInt(16), { reset: 0 }),
+    oversize: m.reg('cpl_cnt_q_oversize', undefined, { reset: 0 }),
+    spoofed: m.reg('cpl_cnt_q_spoofed', undefined, { reset: 0 }),
+    dmaErr: m.reg('cpl_cnt_q_dma_err', UInt(cfg.dmaErrW), { reset: 0 }),
+  };
+  const evTaken = counters.request('cpl', evQ.valid, {
+    ctx: evQ.ctx,
+    miss: lit(0, 1),
+    sent: evQ.sent,
+    bytes: evQ.bytes,
+    oversize: evQ.oversize,
+    spoofed: evQ.spoofed,
+    dmaErr: evQ.dmaErr,
+  });
+  const evRoom = evQ.valid.not().or(evTaken);
+  const go = m.named('cpl_go', st.is('IDLE').or(recordDone).and(complOut.valid).and(bwaitIn.ready).and(evRoom));
   complOut.ready.set(go);
   const doneRd = mems.done.mem.read(incoming.ctx, { enable: go, name: 'cpl_done_rd' });
   const lastSeq = incoming.first.addWrap(incoming.n.resize(cfg.iseqW)).subWrap(1);
   bwaitIn.valid.set(go);
   bwaitIn.data.set(lay.bwait.pack({ ctx: incoming.ctx, last: lastSeq, writes: incoming.n.resize(cfg.nW + 1).addWrap(1) }));
-  counters.request('cpl', go, {
-    ctx: incoming.ctx,
-    miss: lit(0, 1),
-    sent: incoming.sent,
-    bytes: incoming.bytes,
-    oversize: incoming.oversize,
-    spoofed: incoming.spoofed,
-    dmaErr: incoming.dmaErr,
-  });
+  m.when(go, () => {
+    evQ.valid.set(1);
+    evQ.ctx.set(incoming.ctx);
+    evQ.sent.set(incoming.sent);
+    evQ.bytes.set(incoming.bytes);
+    evQ.oversize.set(incoming.oversize);
+    evQ.spoofed.set(incoming.spoofed);
+    evQ.dmaErr.set(incoming.dmaErr);
+  }).elseWhen(evTaken, () => evQ.valid.set(0));
 
   // ---- one write per cycle at most: AW and W together ----
   const writing = st.is('FLAGS').or(st.is('RECORD'));

@@ -139,10 +139,11 @@ export function registerBus(m: ModuleBuilder, cfg: TxConfig, deps: RegisterDeps)
   // memory and its output register (the counter row alone is 224 bits).
   const rdPend = m.reg('rr_pend', undefined, { reset: 0 });
   const rdBusy = m.reg('rr_busy', undefined, { reset: 0 });
+  const respValid = m.reg('rr_resp_valid', undefined, { reset: 0 });
   // (The control block forwards one request at a time; a write also waits for a pending read.)
   bus.wr_ready.set(holdValid.not().and(mems.initBusy.not()).and(rdPend.not()));
   // A read waits for a held write to be applied, so it never returns the value from before that write.
-  bus.rd_ready.set(rdPend.not().and(rdBusy.not()).and(mems.initBusy.not()).and(holdValid.not()));
+  bus.rd_ready.set(rdPend.not().and(rdBusy.not()).and(respValid.not()).and(mems.initBusy.not()).and(holdValid.not()));
   const take = m.named('rr_take', bus.rd_valid.and(bus.rd_ready));
   const r = decodeBar1Addr(m, bus.rd_addr, p, 'txr');
   const rdCtx = m.reg('rr_ctx', UInt(cfg.ctxW), { reset: 0 });
@@ -189,6 +190,13 @@ export function registerBus(m: ModuleBuilder, cfg: TxConfig, deps: RegisterDeps)
     TX_RATE_MAX: lane(shapeRd, 0),
     TX_RATE_SHARE: lane(shapeRd, 1),
   } satisfies Record<(typeof TX_OWNED_REGS)[number], Expr>);
-  bus.resp_valid.set(rdBusy);
-  bus.resp_data.set(mux(rdBusy, value, lit(0, 32)));
+  // The answer leaves from registers a cycle after the read: the 19-way select over the memories'
+  // outputs, then the control block's gather over the engines, was 9 LUT levels in one cycle. The
+  // control block waits for the answer whatever its latency. The word is 0 when no answer is given
+  // (the control block ORs the engines' answers).
+  const respData = m.reg('rr_resp_data', UInt(32), { reset: 0 });
+  respValid.set(rdBusy);
+  respData.set(mux(rdBusy, value, lit(0, 32)));
+  bus.resp_valid.set(respValid);
+  bus.resp_data.set(respData);
 }
