@@ -8,6 +8,7 @@
  * through a register stage.
  */
 import {
+  all,
   any,
   axi4Spec,
   Bool,
@@ -34,7 +35,7 @@ type AddrChannel = 'ar' | 'aw';
 const addrFields = ['id', 'addr', 'len', 'size', 'burst', 'lock', 'cache', 'prot'] as const;
 
 /** Round-robin choice among `valid` bits after the last grant; returns the index and whether any is valid. */
-function roundRobin(m: ModuleBuilder, name: string, valid: Expr[], take: Expr): { index: Expr; any: Expr } {
+function roundRobin(m: ModuleBuilder, name: string, valid: Expr[], take: Expr): { index: Expr; wins: Expr[]; any: Expr } {
   const n = valid.length;
   const w = Math.max(1, log2Ceil(n));
   const last = m.reg(`${name}_last`, UInt(w), { reset: n - 1 });
@@ -50,7 +51,23 @@ function roundRobin(m: ModuleBuilder, name: string, valid: Expr[], take: Expr): 
   }
   const index = m.named(`${name}_pick`, choice);
   m.when(take, () => last.set(index));
-  return { index, any: any(...valid) };
+  // Client i wins when it is valid and no client between the last grant and it is: the same choice
+  // as `index`, as one flat function of the valids and `last` per client, so a client's ready is
+  // not the index's mux chain and its compare (the AW handshake was the longest path of the TX
+  // completion).
+  const wins = valid.map((vi, i) => {
+    const afterStart = Array.from({ length: n }, (_, start) => {
+      const before: Expr[] = [];
+      for (let k = 1; k < n; k++) {
+        const j = (start + k) % n;
+        if (j === i) break;
+        before.push((valid[j] as Expr).not());
+      }
+      return last.eq(start).and(before.length ? all(...before) : lit(1, 1));
+    });
+    return m.named(`${name}_win_${i}`, vi.and(any(...afterStart)));
+  });
+  return { index, wins, any: any(...valid) };
 }
 
 export function dmaInterconnect(p: DmaInterconnectParams) {
@@ -74,7 +91,7 @@ export function dmaInterconnect(p: DmaInterconnectParams) {
       take.set(free.and(rr.any));
       s.forEach((c, i) => {
         const ready = ch === 'ar' ? c.arready : c.awready;
-        ready.set(take.and(rr.index.eq(i)));
+        ready.set(free.and(rr.wins[i] as Expr));
       });
       const regs: Record<string, Reg> = {};
       for (const f of addrFields) {

@@ -72,8 +72,17 @@ export function mayRun(flags: Flags, ctx: Expr): Expr {
 export interface Scheduler {
   readonly bits: ContextBits;
   readonly queue: InstancePorts<SyncFifoIO>;
-  /** Pushes into the queue: the fetcher's requeues first, then doorbells. */
+  /** Pushes into the queue: the fetcher's requeue (from `requeued`) first, then doorbells. */
   readonly push: SharedPort<'ctx'>;
+  /** The fetcher's requeues at the end of a turn (at most one a cycle), into `requeued`. */
+  readonly requeue: SharedPort<'ctx'>;
+  /**
+   * The context the fetcher requeued in the last cycle, pushed now (it goes first). The fetcher's
+   * decision to requeue is its latest signal; from a register, it no longer decides the doorbells'
+   * pushes and the queued bits in the same cycle (docs/tx-engine.md, Timing). The context counts as
+   * queued meanwhile (doorbells do not push it; V-5 counts it as waiting).
+   */
+  readonly requeued: { readonly valid: Reg; readonly ctx: Reg };
 }
 
 export function scheduler(m: ModuleBuilder, cfg: TxConfig): Scheduler {
@@ -87,7 +96,24 @@ export function scheduler(m: ModuleBuilder, cfg: TxConfig): Scheduler {
     queued: m.reg('ctx_queued', UInt(n), { reset: 0 }),
   };
   const queue = m.instance('u_active_q', syncFifo({ width: cfg.ctxW, depth: n })).io;
-  return { bits, queue, push: new SharedPort(m, 'act_push', ['ctx']) };
+  const push = new SharedPort<'ctx'>(m, 'act_push', ['ctx']);
+  const requeued = {
+    valid: m.reg('act_requeue_q', undefined, { reset: 0 }),
+    ctx: m.reg('act_requeue_q_ctx', UInt(cfg.ctxW), { reset: 0 }),
+  };
+  const s = { bits, queue, push, requeue: new SharedPort<'ctx'>(m, 'act_requeue', ['ctx']), requeued };
+  pushContext(m, s, 'requeue', requeued.valid, requeued.ctx);
+  return s;
+}
+
+/** The fetcher requeues `ctx` at the end of its turn: pushed from a register in the next cycle. */
+function requeueContext(s: Scheduler, who: string, en: Expr, ctx: Expr): Expr {
+  return s.requeue.request(who, en, { ctx });
+}
+
+/** Whether `ctx` is in the queue or in the requeue register. */
+function queuedOrRequeued(s: Scheduler, ctx: Expr): Expr {
+  return s.bits.queued.bit(ctx).or(s.requeued.valid.and(s.requeued.ctx.eq(ctx)));
 }
 
 /** Sets bit `ctx` of `reg` to `value` on edges where `cond` holds. */
@@ -154,7 +180,7 @@ export function fetcher(
 ): Fetcher {
   const { flags, mems, metaIn, ar, chkFetchSeq } = deps;
   const { bits, queue } = s;
-  const st = fsm(m, 'fetch_state', ['IDLE', 'LOAD', 'ISSUE', 'WAIT'] as const);
+  const st = fsm(m, 'fetch_state', ['IDLE', 'LOAD', 'ISSUE', 'WAIT', 'RESUME'] as const);
   const head = queue.out.data;
   const turnCtx = m.reg('fetch_ctx', UInt(cfg.ctxW), { reset: 0 });
   const c = turnCtx;
@@ -191,7 +217,7 @@ export function fetcher(
   const expRd = bound && readCtx(m, mems.exp, rdEn, rdCtx, 'fetch_exp_rd');
   // No other context waits for a turn: a turn may then batch up to FETCH_BATCH descriptors whatever
   // TX_QUANTUM is (T-2 compares contexts that are all saturated, which then wait in the queue).
-  const alone = m.named('fetch_alone', queue.out.valid.not().and(held.not()));
+  const alone = m.named('fetch_alone', queue.out.valid.not().and(held.not()).and(s.requeued.valid.not()));
   m.when(pop, () => turnCtx.set(head));
   m.when(rdEn, () => st.goto('LOAD'));
   m.when(waitDrop, () => st.goto('IDLE'));
@@ -308,7 +334,7 @@ export function fetcher(
   // (A turn taken while another is held never waits: it started with no probe out.)
   m.when(issuing.and(waiting).and(held.not()), () => st.goto('WAIT'));
   const skip = m.named('fetch_skip', issuing.and(pfPhase.not()).and(room.not().or(waiting.and(held))));
-  const skipped = pushContext(m, s, 'fetch_skip', skip, c);
+  const skipped = requeueContext(s, 'fetch_skip', skip, c);
   m.when(skipped, () => st.goto('IDLE'));
 
   const addr = slotAddr(cfg, tBase, tLog2, frontier);
@@ -366,7 +392,7 @@ export function fetcher(
   // A prefetch that cannot go now (nothing posted beyond, no ring room, no credits) is left for a later turn.
   const pfOk = b ? roomFor(frontierInUse).and(b.posted).and(b.credit) : lit(0, 1);
   const pfEnd = m.named('fetch_pf_end', issuing.and(pfPhase).and(pfOk.not()));
-  const pfEnded = pushContext(m, s, 'fetch_pf_end', pfEnd, c);
+  const pfEnded = requeueContext(s, 'fetch_pf_end', pfEnd, c);
   m.when(pfEnded, () => st.goto('IDLE'));
   const takenRoom = lit(cfg.descInflight, takenW).subWrap(taken).ge(keep.resize(takenW));
   const fetchable = b
@@ -380,7 +406,7 @@ export function fetcher(
       .and(fetchable)
       .and(metaIn.ready)
       .and(mems.fetchSeq.port.free())
-      .and(lastOfTurn.not().or(s.push.free())),
+      .and(lastOfTurn.not().or(s.requeue.free())),
   );
   const serve = m.named('fetch_serve', wantAr.and(serveMode));
   serveW.set(serve);
@@ -421,7 +447,7 @@ export function fetcher(
   m.when(goIdle, () => st.goto('IDLE'));
   setBit(m, bits.active, goIdle, c, 0);
   setBit(m, bits.probing, goIdle, c, 1);
-  const requeueUnposted = pushContext(m, s, 'fetch_unposted', unposted.and(goIdle.not()), c);
+  const requeueUnposted = requeueContext(s, 'fetch_unposted', unposted.and(goIdle.not()), c);
   setBit(m, bits.rearm, requeueUnposted, c, 0);
   m.when(requeueUnposted, () => st.goto('IDLE'));
   const seqNext = tSeq.addWrap(keep.resize(cfg.iseqW));
@@ -435,7 +461,7 @@ export function fetcher(
   m.when(dropCache, () => tCnt.set(0));
   setBit(m, bits.probeWait, issue.and(isProbing), c, 1);
   const keepTurn = opts.mutation === 'v5-keep-turn' ? entry.and(lastOfTurn).and(held.not()) : undefined;
-  pushContext(m, s, 'fetch', keepTurn ? entry.and(lastOfTurn).and(keepTurn.not()) : entry.and(lastOfTurn), c);
+  requeueContext(s, 'fetch', keepTurn ? entry.and(lastOfTurn).and(keepTurn.not()) : entry.and(lastOfTurn), c);
   m.when(st.is('ISSUE').and(adopt), () => {
     tSeq.set(chkFetchSeq.value);
     tInUse.set(chkFetchSeq.value.subWrap(tCpl));
@@ -454,9 +480,13 @@ export function fetcher(
       st.goto('ISSUE');
     });
   }
-  // The end of a turn taken while another was held: back to the held context's WAIT.
+  // The end of a turn taken while another was held: back to the held context's WAIT, through RESUME,
+  // which takes the held context back from registers (the turn's end is the fetcher's latest
+  // decision; it no longer picks the turn's context and the held flag in the same cycle: a cycle, only
+  // after such a turn).
   const turnEnd = m.named('fetch_turn_end', any(drop, disable, skipped, pfEnded, goIdle, requeueUnposted, entry.and(lastOfTurn)));
-  m.when(turnEnd.and(held), () => {
+  m.when(turnEnd.and(held), () => st.goto('RESUME'));
+  m.when(st.is('RESUME'), () => {
     st.goto('WAIT');
     turnCtx.set(heldCtx);
     held.set(0);
@@ -585,7 +615,7 @@ export function doorbells(m: ModuleBuilder, s: Scheduler, deps: DoorbellDeps): D
   setBit(m, s.bits.probing, wake, ctx, 1);
   // (While a push is held no doorbell fires, so the held push and a live one never both ask.)
   const pendPushed = pushContext(m, s, 'db_pend', pend, pendCtx);
-  const want = m.named('db_want_push', wake.and(s.bits.queued.bit(ctx).not()));
+  const want = m.named('db_want_push', wake.and(queuedOrRequeued(s, ctx).not()));
   const pushed = pushContext(m, s, 'db', want, ctx);
   m.when(want.and(pushed.not()), () => {
     pend.set(1);
@@ -596,6 +626,9 @@ export function doorbells(m: ModuleBuilder, s: Scheduler, deps: DoorbellDeps): D
 
 /** Drives the queue's input from its push port; call after every pusher has asked. */
 export function finishScheduler(s: Scheduler): void {
+  const rq = s.requeue.result();
+  s.requeued.valid.set(rq.valid);
+  s.requeued.ctx.set(rq.values.ctx);
   const { valid, values } = s.push.result();
   s.queue.in.valid.set(valid);
   s.queue.in.data.set(values.ctx);

@@ -125,7 +125,8 @@ export function schedulerProof(p: NicParams, opts: { mutation?: SchedulerMutatio
     // The watched context: any one, chosen by the prover and kept for the whole run.
     const j = m.input('f_watch', UInt(cfg.ctxW));
     m.assume(j.eq(m.past(j)), 'V-5: the watched context is one context for the whole run');
-    const waiting = bits.queued.bit(j);
+    // In the queue, or in the fetcher's requeue register on its way there (scheduler.ts).
+    const waiting = bits.queued.bit(j).or(s.requeued.valid.and(s.requeued.ctx.eq(j)));
     const turns = counter('f_turns', turnBound, pop.and(head.ne(j)), waiting);
     const fetches = counter('f_fetches', fetchBound, fetched.and(fetchCtx.ne(j)), waiting);
     m.assert(turns.le(turnBound), 'V-5: a context in the queue sees at most N_CTX-1 turns of others before its own');
