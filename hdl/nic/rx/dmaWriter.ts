@@ -481,7 +481,9 @@ export function dmaWriter(
   // whatever that cycle pushed (from the queue's count, bready and the B's error were in front of
   // every write decision: 13 LUT levels).
   const bReady = m.reg('wr_b_ready', Bool, { reset: 0 });
-  bReady.set(errs.count.lt(errDepth - 1));
+  // (A report waiting in `wr_b_err_q` counts as queued.)
+  const bErrQ = m.reg('wr_b_err_q', Bool, { reset: 0 });
+  bReady.set(errs.count.addWrap(bErrQ.resize(errs.count.width)).lt(errDepth - 1));
   dma.bready.set(bReady);
   const bFire = m.named('wr_b_fire', dma.bvalid.and(dma.bready).and(tags.valid));
   const bErr = m.named('wr_b_err', bFire.and(dma.bresp.ne(0)));
@@ -495,14 +497,24 @@ export function dmaWriter(
   // The job a B belongs to: payload Bs of one job are contiguous, so the one at payAck.
   const bTag = tags.head;
   const bSlot = slotOf(mux(bTag.eq(TAG.WB), wbAck, mux(bTag.eq(TAG.CR), crAck, payAck)));
-  const bCtx = m.named('wr_b_ctx', jobCtx.readAsync(bSlot));
+  // A failed write's report is queued a cycle after its B, from registers: the job's context is read
+  // at a registered slot (the tag queue's head, the ack counters and the job table's read in one cycle
+  // ahead of the report queue's write were the NIC's placed worst path, 9.3 ns).
+  const bSlotQ = m.reg('wr_b_slot_q', UInt(jw), { reset: 0 });
+  const bWbCrQ = m.reg('wr_b_wbcr_q', Bool, { reset: 0 });
+  bErrQ.set(bErr);
+  m.when(bErr, () => {
+    bSlotQ.set(bSlot);
+    bWbCrQ.set(bTag.eq(TAG.WB).or(bTag.eq(TAG.CR)));
+  });
+  const bCtx = m.named('wr_b_ctx', jobCtx.readAsync(bSlotQ));
   const payErr = m.reg('pay_b_err', Bool, { reset: 0 });
   m.when(bFire.and(bTag.eq(TAG.PAY)), () => payErr.set(payErr.or(bErr)));
   m.when(bFire.and(bTag.eq(TAG.PAY_LAST)), () => {
     payErr.set(0);
     jobFailed.write(slotOf(payAck), payErr.or(bErr));
   });
-  m.when(bErr, () => {
+  m.when(bErrQ, () => {
     bErrPush.set(1);
     errs.push.set(1);
     errs.pushData.set(cat(bCtx, lit(1, 1), lit(0, 1), lit(0, c.lenW)));
@@ -519,13 +531,13 @@ export function dmaWriter(
   }).elseWhen(errSink.take, () => errHeld.set(0));
   const faultValid = m.reg('fault_valid', Bool, { reset: 0 });
   const faultCtx = m.reg('fault_ctx', UInt(ctxW), { reset: 0 });
-  faultValid.set(bErr.and(bTag.eq(TAG.WB).or(bTag.eq(TAG.CR))));
-  m.when(bErr, () => faultCtx.set(bCtx));
+  faultValid.set(bErrQ.and(bWbCrQ));
+  m.when(bErrQ, () => faultCtx.set(bCtx));
 
   // ---- notify: done seq to the mailbox and the interrupt bit, after the record's B. The done-seq
   // port also carries RX_EXP_SEQ writes, which go first.
   const seqOf = rd(jobSeq, 'tail_seq', tail);
-  const errIdle = m.named('wr_err_idle', errs.valid.not().and(errHeld.not()).and(errSink.busy.not()));
+  const errIdle = m.named('wr_err_idle', errs.valid.not().and(errHeld.not()).and(errSink.busy.not()).and(bErrQ.not()));
   const notify = m.named('notify', tail.ne(crAck).and(doneUpd.valid.not()).and(errIdle));
   m.when(notify, () => tail.set(tail.addWrap(1)));
   const tailCtx = rd(jobCtx, 'tail_ctx', tail);
