@@ -222,13 +222,10 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   });
   const rs = stage('op_r');
   const ds = stage('op_d');
-  // Kinds of the operations in READ and DECIDE as flip-flops, for SELECT's hazard rules below.
-  const rsCons = m.reg('op_r_is_consume', Bool, { reset: 0 });
+  // Kinds of the operations in READ and DECIDE as flip-flops, for the hazard rules below.
   const rsFresh = m.reg('op_r_is_fresh', Bool, { reset: 0 });
   const rsReg = m.reg('op_r_is_reg', Bool, { reset: 0 });
   const rsFetch = m.reg('op_r_is_fetch', Bool, { reset: 0 });
-  const dsReg = m.reg('op_d_is_reg', Bool, { reset: 0 });
-  const dsFetch = m.reg('op_d_is_fetch', Bool, { reset: 0 });
   const dsFresh = m.reg('op_d_is_fresh', Bool, { reset: 0 });
   // `pair` (READ, then DECIDE): the operation right ahead of this one, then in READ and now in DECIDE,
   // is on the same context (see below); `fwd` (READ): the
@@ -250,12 +247,20 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   // and the counters from the one ahead's write-back; when the one ahead issued a read or stopped the
   // prefetch (or when the one behind is a fresh descriptor), the one behind issues no read of its own
   // (a retry does it, see `fetch_pair_hold`). Register accesses and error reports wait as before.
+  // Which followers the operations in READ and DECIDE hold back, as flip-flops set when they enter
+  // the stage, so each rule is a flip-flop and a context compare as before (a valid bit and a
+  // compare); working them out from the stages' kinds was a LUT level more in front of SELECT.
+  const rBlkCons = m.reg('op_r_blocks_consume', Bool, { reset: 0 });
+  const rBlkFresh = m.reg('op_r_blocks_fresh', Bool, { reset: 0 });
+  const dBlkMost = m.reg('op_d_blocks_most', Bool, { reset: 0 });
+  const dBlkFetch = m.reg('op_d_blocks_fetch', Bool, { reset: 0 });
+  const hitR = (blk: Expr, ctx: Expr) => blk.and(rs.ctx.eq(ctx));
+  const hitD = (blk: Expr, ctx: Expr) => blk.and(ds.ctx.eq(ctx));
   const busyFull = (ctx: Expr) => inR(ctx).or(inD(ctx));
-  const busyAfterReg = (ctx: Expr) => inD(ctx).and(dsReg);
-  const busyCons = (ctx: Expr) => inR(ctx).and(rsFresh.not()).or(busyAfterReg(ctx));
-  const busyFresh = (ctx: Expr) => inR(ctx).and(rsCons.or(rsFresh).not()).or(busyAfterReg(ctx));
-  const busyDb = (ctx: Expr) => inR(ctx).or(busyAfterReg(ctx));
-  const busyFetch = (ctx: Expr) => inR(ctx).or(inD(ctx).and(dsReg.or(dsFetch)));
+  const busyCons = (ctx: Expr) => hitR(rBlkCons, ctx).or(hitD(dBlkMost, ctx));
+  const busyFresh = (ctx: Expr) => hitR(rBlkFresh, ctx).or(hitD(dBlkMost, ctx));
+  const busyDb = (ctx: Expr) => inR(ctx).or(hitD(dBlkMost, ctx));
+  const busyFetch = (ctx: Expr) => inR(ctx).or(hitD(dBlkFetch, ctx));
 
   // ---- SELECT: the highest-priority operation whose context is free.
   const grantCtx = fitWidth(grantIdx, ctxW);
@@ -312,14 +317,15 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   const selHit = m.named('op_sel_hit', treeOf(hits)[1]);
   const selKind = any(...sources.map(([sel, , kind]) => mux(sel, lit(kind, 3), lit(0, 3))));
   rs.v.set(selAny);
-  rsCons.set(selCons);
   rsFresh.set(selFresh);
   rsReg.set(selReg);
   rsFetch.set(selFetch);
   rsPair.set(selAny.and(selHit.bit(1)));
   rsFwd.set(selAny.and(selHit.bit(0)));
-  dsReg.set(rs.v.and(rsReg));
-  dsFetch.set(rs.v.and(rsFetch));
+  rBlkCons.set(selAny.and(selFresh.not()));
+  rBlkFresh.set(selAny.and(selCons.or(selFresh).not()));
+  dBlkMost.set(rs.v.and(rsReg));
+  dBlkFetch.set(rs.v.and(rsReg.or(rsFetch)));
   dsFresh.set(rs.v.and(rsFresh));
   dsPair.set(rs.v.and(rsPair));
   m.when(selAny, () => {
