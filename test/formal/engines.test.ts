@@ -74,7 +74,7 @@ describe.skipIf(!z3Version)('proof engines: z3 gives the verdicts of yosys sat',
     }
   });
 
-  it('V-3 (a NIC block): both prove it by induction at the same length and catch its broken variant on the same property', async () => {
+  it('V-3 (a NIC block): both prove it by induction at the same length and catch its broken variant in the same step', async () => {
     const spec = PROOFS.find((s) => s.id === 'V-3')!;
     const results = [];
     for (const engine of ['yosys', 'z3'] as const) {
@@ -84,10 +84,14 @@ describe.skipIf(!z3Version)('proof engines: z3 gives the verdicts of yosys sat',
         status: ok.status,
         depth: ok.depth,
         broken: bad.status,
-        caught: bad.failed.some((f) => f.message.startsWith('V-3:')),
+        brokenStep: bad.depth,
+        // A property of V-3 (the property itself or one of its invariants): which of them fail in the
+        // step of the counterexample depends on the trace each solver picks (issue 16's dispatcher
+        // change led z3 to a trace where only an invariant fails in that step).
+        caught: bad.failed.some((f) => f.message.startsWith('V-3')),
       });
     }
-    expect(results[0]).toEqual({ status: 'proven', depth: 1, broken: 'failed', caught: true });
+    expect(results[0]).toMatchObject({ status: 'proven', depth: 1, broken: 'failed', caught: true });
     expect(results[1]).toEqual(results[0]);
   });
 });

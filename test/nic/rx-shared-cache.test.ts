@@ -351,13 +351,13 @@ function equal(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 describe('shared cache defaults per profile (rxConfig)', () => {
-  it('is off where the own prefetch is deep, 4 windows of 32 at 10g x 1024, of 64 at the 512-bit 100g', () => {
+  it('is off where the own prefetch is deep, 4 windows of 32 at 10g x 1024, of 128 at the 512-bit 100g', () => {
     const ricenic = rxConfig(resolveParams('ricenic'));
     expect([ricenic.deepWindows, ricenic.descCache]).toEqual([0, 32]);
     const tenG = rxConfig(resolveParams('10g', { N_CTX: 1024 }));
     expect([tenG.deepWindows, tenG.deepDepth, tenG.descCache]).toEqual([4, 32, 8]);
     const hundredG = rxConfig(resolveParams('100g'));
-    expect([hundredG.deepWindows, hundredG.deepDepth, hundredG.descCache]).toEqual([4, 64, 8]);
+    expect([hundredG.deepWindows, hundredG.deepDepth, hundredG.descCache]).toEqual([4, 128, 8]);
     // An explicit depth is kept, and one the rule refuses is an error naming the rule.
     expect(rxConfig(resolveParams('100g'), { sharedCache: { depth: 32 } }).deepDepth).toBe(32);
     expect(() => rxConfig(resolveParams('100g'), { sharedCache: { depth: 8 } })).toThrow(/must exceed descCache \(8\)/);

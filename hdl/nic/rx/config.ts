@@ -22,8 +22,8 @@ export interface RxOptions {
   /**
    * The shared descriptor cache (docs/rx-engine.md, Shared descriptor cache): `windows` deep
    * windows of `depth` descriptors, each lent to one receiving context whose own prefetch
-   * (`descCache`) is shallower. `windows: 0` turns it off. Default: 4 windows of 32 (or of the
-   * largest ring, or 2^(SEQ_W-1), if smaller) when `descCache` is left to its default and is
+   * (`descCache`) is shallower. `windows: 0` turns it off. Default: 4 windows of 32 (128 with a
+   * 512-bit stream; or of the largest ring, or 2^(SEQ_W-1), if smaller) when `descCache` is left to its default and is
    * shallower than that, so the 10g profile at N_CTX = 1024 (8 per context) gets them; otherwise off.
    */
   sharedCache?: { windows?: number; depth?: number };
@@ -114,9 +114,11 @@ export function rxConfig(p: NicParams, o: RxOptions = {}): RxConfig {
   }
   const ringMax = 2 ** p.MAX_RING_LOG2;
   // On by default only where the default per-context depth is shallow (an explicit descCache is a
-  // choice of depth, kept as given). 64 deep at 512 bits: one context at 100G takes a short frame
-  // every 2.2 cycles; 128 measured the same as 64 there (docs/rx-engine.md, Shared descriptor cache).
-  const defaultDepth = Math.min(p.STREAM_W >= 512 ? 64 : 32, ringMax, 2 ** (p.SEQ_W - 1));
+  // choice of depth, kept as given). 128 deep at 512 bits: one context at 100G takes a short frame
+  // every 2.2 cycles, about 0.32 a cycle once the context-state unit takes its operations back to back
+  // (issue 16), which with 200-cycle reads needs about 75 descriptors in flight; 64 bound it there
+  // (docs/rx-engine.md, Frame rate at 100 GbE).
+  const defaultDepth = Math.min(p.STREAM_W >= 512 ? 128 : 32, ringMax, 2 ** (p.SEQ_W - 1));
   const sharedDefault = o.descCache === undefined && defaultDepth > descCache;
   const deepWindows = o.sharedCache?.windows ?? (sharedDefault ? 4 : 0);
   if (!Number.isInteger(deepWindows) || deepWindows < 0 || deepWindows > 16) {
@@ -124,7 +126,7 @@ export function rxConfig(p: NicParams, o: RxOptions = {}): RxConfig {
   }
   let deepDepth = 0;
   if (deepWindows > 0) {
-    deepDepth = pow2In('sharedCache.depth', o.sharedCache?.depth ?? defaultDepth, 2, 64);
+    deepDepth = pow2In('sharedCache.depth', o.sharedCache?.depth ?? defaultDepth, 2, 128);
     if (deepDepth <= descCache || deepDepth > ringMax || deepDepth > 2 ** (p.SEQ_W - 1)) {
       throw new RangeError(
         `rxEngine: sharedCache.depth=${deepDepth} is refused: it must exceed descCache (${descCache}) and not exceed the largest ring (${ringMax}) nor 2^(SEQ_W-1) = ${2 ** (p.SEQ_W - 1)}`,

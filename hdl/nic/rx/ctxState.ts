@@ -5,8 +5,10 @@
  * {exp_seq, fetch_seq, cached descriptors, active, generation}, the counters; and the descriptor
  * cache, `descCache` prefetched descriptors per context. Every change to a context goes through one
  * three-stage pipeline (read the dynamic word; read the rest and the cache; decide and write back)
- * that starts an operation every cycle, but never two at once on one context, so no two operations
- * ever race on the same words; whatever N_CTX is, an operation takes three cycles.
+ * that starts an operation every cycle; whatever N_CTX is, an operation takes three cycles. Operations
+ * on one context follow each other as if one at a time: one starts behind another on its context in
+ * DECIDE with the dynamic word forwarded from the write-back, and behind one in READ only as a consume
+ * behind a fetched descriptor or a fetched descriptor behind either (see "Hazards" below).
  *
  * Operations, by priority: a register access; a DMA error reported by the writer; a frame copy asking
  * for a buffer (consume); a fetched descriptor (fresh); a doorbell; a retry of a fetch that lacked
@@ -220,17 +222,55 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   });
   const rs = stage('op_r');
   const ds = stage('op_d');
-  const busyCtx = (ctx: Expr) => rs.v.and(rs.ctx.eq(ctx)).or(ds.v.and(ds.ctx.eq(ctx)));
+  // Kinds of the operations in READ and DECIDE as flip-flops, for the hazard rules below.
+  const rsFresh = m.reg('op_r_is_fresh', Bool, { reset: 0 });
+  const rsReg = m.reg('op_r_is_reg', Bool, { reset: 0 });
+  const rsFetch = m.reg('op_r_is_fetch', Bool, { reset: 0 });
+  const dsFresh = m.reg('op_d_is_fresh', Bool, { reset: 0 });
+  // `pair` (READ, then DECIDE): the operation right ahead of this one, then in READ and now in DECIDE,
+  // is on the same context (see below); `fwd` (READ): the
+  // operation two ahead, in DECIDE when this one was selected, is on the same context, so the dynamic
+  // word read in SELECT missed its write-back (forwarded below).
+  const rsPair = m.reg('op_r_pair', Bool, { reset: 0 });
+  const rsFwd = m.reg('op_r_fwd', Bool, { reset: 0 });
+  const dsPair = m.reg('op_d_pair', Bool, { reset: 0 });
+  const inR = (ctx: Expr) => rs.v.and(rs.ctx.eq(ctx));
+  const inD = (ctx: Expr) => ds.v.and(ds.ctx.eq(ctx));
+  // Hazards (issue 16): an operation may start while an operation on its context is in DECIDE (its
+  // dynamic word is forwarded from the write-back into READ, and its counters are written before READ
+  // reads them), except behind a register access (SELECT reads RX_RING_LOG2 and the page bits that it
+  // may write) and, for a retry, behind a retry (whose want bit may still be set in the grant). It may
+  // start while an operation on its context is in READ only as a consume behind a fresh descriptor or
+  // a fresh descriptor behind a consume or another fresh one: what the one ahead does to the words the other's READ works from is then known in
+  // READ (a kept descriptor's count, the in-flight count less one; a consume leaves exp_seq + count,
+  // the next free place, as it was), and DECIDE takes the dynamic word
+  // and the counters from the one ahead's write-back; when the one ahead issued a read or stopped the
+  // prefetch (or when the one behind is a fresh descriptor), the one behind issues no read of its own
+  // (a retry does it, see `fetch_pair_hold`). Register accesses and error reports wait as before.
+  // Which followers the operations in READ and DECIDE hold back, as flip-flops set when they enter
+  // the stage, so each rule is a flip-flop and a context compare as before (a valid bit and a
+  // compare); working them out from the stages' kinds was a LUT level more in front of SELECT.
+  const rBlkCons = m.reg('op_r_blocks_consume', Bool, { reset: 0 });
+  const rBlkFresh = m.reg('op_r_blocks_fresh', Bool, { reset: 0 });
+  const dBlkMost = m.reg('op_d_blocks_most', Bool, { reset: 0 });
+  const dBlkFetch = m.reg('op_d_blocks_fetch', Bool, { reset: 0 });
+  const hitR = (blk: Expr, ctx: Expr) => blk.and(rs.ctx.eq(ctx));
+  const hitD = (blk: Expr, ctx: Expr) => blk.and(ds.ctx.eq(ctx));
+  const busyFull = (ctx: Expr) => inR(ctx).or(inD(ctx));
+  const busyCons = (ctx: Expr) => hitR(rBlkCons, ctx).or(hitD(dBlkMost, ctx));
+  const busyFresh = (ctx: Expr) => hitR(rBlkFresh, ctx).or(hitD(dBlkMost, ctx));
+  const busyDb = (ctx: Expr) => inR(ctx).or(hitD(dBlkMost, ctx));
+  const busyFetch = (ctx: Expr) => inR(ctx).or(hitD(dBlkFetch, ctx));
 
   // ---- SELECT: the highest-priority operation whose context is free.
   const grantCtx = fitWidth(grantIdx, ctxW);
-  const okReg = m.named('op_ok_reg', initDone.and(i.reg.valid).and(busyCtx(i.reg.ctx).not()));
-  const okErr = m.named('op_ok_err', initDone.and(i.dmaErr.valid).and(busyCtx(i.dmaErr.ctx).not()));
-  const okCons = m.named('op_ok_consume', initDone.and(i.consume.valid).and(busyCtx(i.consume.ctx).not()));
-  const okFresh = m.named('op_ok_fresh', initDone.and(i.fresh.valid).and(busyCtx(i.fresh.ctx).not()));
-  const okDb = m.named('op_ok_doorbell', initDone.and(i.doorbell.valid).and(busyCtx(i.doorbell.ctx).not()));
+  const okReg = m.named('op_ok_reg', initDone.and(i.reg.valid).and(busyFull(i.reg.ctx).not()));
+  const okErr = m.named('op_ok_err', initDone.and(i.dmaErr.valid).and(busyFull(i.dmaErr.ctx).not()));
+  const okCons = m.named('op_ok_consume', initDone.and(i.consume.valid).and(busyCons(i.consume.ctx).not()));
+  const okFresh = m.named('op_ok_fresh', initDone.and(i.fresh.valid).and(busyFresh(i.fresh.ctx).not()));
+  const okDb = m.named('op_ok_doorbell', initDone.and(i.doorbell.valid).and(busyDb(i.doorbell.ctx).not()));
   const fetchCan = thCred.bit(0).and(i.arSpace);
-  const okFetch = m.named('op_ok_fetch', initDone.and(grantV).and(fetchCan).and(busyCtx(grantCtx).not()));
+  const okFetch = m.named('op_ok_fetch', initDone.and(grantV).and(fetchCan).and(busyFetch(grantCtx).not()));
   // Errors come right after register accesses: rare, and the writer holds its B channel while they wait.
   const selReg = m.named('op_sel_reg', okReg);
   const selErr = m.named('op_sel_err', okErr.and(okReg.not()));
@@ -272,8 +312,22 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
     [okFetch, grantCtx],
   ];
   const selCtx = m.named('op_sel_ctx', treeOf(oks)[1]);
+  // Whether the selected operation's context is in READ / DECIDE, by the same tree.
+  const hits: [Expr, Expr][] = oks.map(([ok, ctx]) => [ok, cat(inR(ctx), inD(ctx))]);
+  const selHit = m.named('op_sel_hit', treeOf(hits)[1]);
   const selKind = any(...sources.map(([sel, , kind]) => mux(sel, lit(kind, 3), lit(0, 3))));
   rs.v.set(selAny);
+  rsFresh.set(selFresh);
+  rsReg.set(selReg);
+  rsFetch.set(selFetch);
+  rsPair.set(selAny.and(selHit.bit(1)));
+  rsFwd.set(selAny.and(selHit.bit(0)));
+  rBlkCons.set(selAny.and(selFresh.not()));
+  rBlkFresh.set(selAny.and(selCons.or(selFresh).not()));
+  dBlkMost.set(rs.v.and(rsReg));
+  dBlkFetch.set(rs.v.and(rsReg.or(rsFetch)));
+  dsFresh.set(rs.v.and(rsFresh));
+  dsPair.set(rs.v.and(rsPair));
   m.when(selAny, () => {
     rs.kind.set(selKind);
     rs.ctx.set(selCtx);
@@ -292,7 +346,19 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   // A retry's want bit is cleared as it enters READ, from flip-flops (from the select it was 9 LUT
   // levels); the grant a cycle later may name it again, but the context is busy until the bit is clear.
   m.when(rs.v.and(rs.kind.eq(OP.FETCH)), () => want.atIndex(fitWidth(rs.ctx, ctxAddrW)).set(0));
-  const qDynR = dynMem.read(ctxAddr(selCtx), { enable: selAny, name: 'q_dyn' });
+  const qDynRaw = dynMem.read(ctxAddr(selCtx), { enable: selAny, name: 'q_dyn' });
+  // The last cycle's write-back of the dynamic word and of the counters, for the operation behind
+  // (see the hazards above): READ takes the dynamic word from it when the operation two ahead wrote
+  // it in the cycle this one was selected; DECIDE takes both when the one right ahead wrote them.
+  const fwdDyn = m.reg('fwd_dyn', UInt(dynW), { reset: 0 });
+  const fwdDynWe = m.reg('fwd_dyn_we', Bool, { reset: 0 });
+  const fwdCnt = m.reg('fwd_cnt', UInt(224), { reset: 0 });
+  const fwdCntWe = m.reg('fwd_cnt_we', Bool, { reset: 0 });
+  fwdDyn.set(wDyn.data);
+  fwdDynWe.set(wDyn.we);
+  fwdCnt.set(wCnt.data);
+  fwdCntWe.set(wCnt.we);
+  const qDynR = m.named('q_dyn_fwd', mux(rsFwd.and(fwdDynWe), fwdDyn, qDynRaw));
   const qLog2R = log2Mem.read(ctxAddr(selCtx), { enable: selAny, name: 'q_ring_log2' });
   const qPageR = pageMem.read(ctxAddr(selCtx), { enable: selAny, name: 'q_ring_page' });
 
@@ -373,7 +439,9 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   const rWindow = K > 0 ? mux(rDeepEff, rWinDeep, rWinShallow) : rWinShallow;
   const rInWin = rFseq.subWrap(rExpAfter);
   const rWinRoom = mux(rInWin.lt(rWindow), rWindow.subWrap(rInWin), lit(0, seqW));
-  const rInflAfter = mux(rFresh, rInfl.subWrap(1), rInfl);
+  // A fresh descriptor right ahead (in DECIDE, see `pair`) ends one in-flight read too.
+  const xFresh = m.named('pair_fresh_ahead', rsPair.and(dsFresh));
+  const rInflAfter = mux(rFresh.and(xFresh), rInfl.subWrap(2), mux(rFresh.or(xFresh), rInfl.subWrap(1), rInfl));
   // Reads of an older window (before a miss or a flush) may still be in flight: never more than
   // 2 * the window in all, which bounds the in-flight count and keeps STATUS exact. A deep window
   // given back at a flush may leave more than 2 * descCache in flight: no room then.
@@ -417,7 +485,10 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   // and written here, a cycle before DECIDE counts it, so the descriptor need not be carried into
   // DECIDE. (No other operation on the context is in READ or DECIDE meanwhile, so none can see the
   // cache between the write and the count.)
-  const rInPlace = rs.gen.eq(rGen).and(rs.seq.eq(rExp.addWrap(rCnt.resize(seqW))));
+  // (Behind a fresh descriptor that is kept, the next free place is one further.)
+  const xKeep = m.named('pair_kept_ahead', xFresh.and(preInPlace).and(preSeqOk));
+  const rFill = rExp.addWrap(rCnt.resize(seqW));
+  const rInPlace = rs.gen.eq(rGen).and(mux(xKeep, rs.seq.eq(rFill.addWrap(1)), rs.seq.eq(rFill)));
   const rSeqOk = rs.seqMatch.and(rs.fail.not());
   const rKeep = m.named('fresh_keep_r', all(rs.v, rFresh, rInPlace, rSeqOk));
   for (const [len, addr, keep, at] of [
@@ -455,15 +526,17 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   const opSeq = ds.seq;
   const opFail = ds.fail;
   const opCount = ds.count;
-  const exp = m.named('cur_exp', qDyn.bits(seqW - 1, 0));
-  const fetchSeq = m.named('cur_fetch', qDyn.bits(2 * seqW - 1, seqW));
-  const cnt = m.named('cur_cnt', qDyn.bits(2 * seqW + cw - 1, 2 * seqW));
-  const active = m.named('cur_active', qDyn.bit(2 * seqW + cw));
-  const rearm = m.named('cur_rearm', qDyn.bit(2 * seqW + cw + 1));
-  const gen = m.named('cur_gen', qDyn.bits(deepLsb - iw - 1, deepLsb - iw - genW));
-  const infl = m.named('cur_inflight', qDyn.bits(deepLsb - 1, deepLsb - iw));
-  const curDeep = K > 0 ? m.named('cur_deep', qDyn.bit(deepLsb)) : lit(0, 1);
-  const curDeepId = K > 0 ? m.named('cur_deep_id', qDyn.bits(dynW - 1, deepLsb + 1)) : lit(0, kw);
+  // The dynamic word and the counters as the operation right ahead left them (see the hazards above).
+  const dynD = m.named('op_d_dyn_fwd', mux(dsPair.and(fwdDynWe), fwdDyn, qDyn));
+  const exp = m.named('cur_exp', dynD.bits(seqW - 1, 0));
+  const fetchSeq = m.named('cur_fetch', dynD.bits(2 * seqW - 1, seqW));
+  const cnt = m.named('cur_cnt', dynD.bits(2 * seqW + cw - 1, 2 * seqW));
+  const active = m.named('cur_active', dynD.bit(2 * seqW + cw));
+  const rearm = m.named('cur_rearm', dynD.bit(2 * seqW + cw + 1));
+  const gen = m.named('cur_gen', dynD.bits(deepLsb - iw - 1, deepLsb - iw - genW));
+  const infl = m.named('cur_inflight', dynD.bits(deepLsb - 1, deepLsb - iw));
+  const curDeep = K > 0 ? m.named('cur_deep', dynD.bit(deepLsb)) : lit(0, 1);
+  const curDeepId = K > 0 ? m.named('cur_deep_id', dynD.bits(dynW - 1, deepLsb + 1)) : lit(0, kw);
   const packDyn = (e: Expr, f: Expr, n: Expr, a: Expr, r: Expr, g: Expr, fl: Expr, dp: Expr = lit(0, 1), id: Expr = lit(0, kw)) =>
     K > 0 ? cat(id, dp, fl, g, r, a, n, f, e) : cat(fl, g, r, a, n, f, e);
   // Whether the context is enabled and not quiescing, as it was in READ (a cycle before the
@@ -479,7 +552,8 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   const rActive = qDynR.bit(2 * seqW + cw);
   const rRearm = qDynR.bit(2 * seqW + cw + 1);
   m.when(rs.v, () => {
-    preTryCons.set(all(rs.kind.eq(OP.CONSUME), rOk, rCnt.ne(0), rActive));
+    // (A fresh descriptor right ahead that is kept adds one to the count.)
+    preTryCons.set(all(rs.kind.eq(OP.CONSUME), rOk, rCnt.ne(0).or(xKeep), rActive));
     preTryOther.set(
       any(
         all(rFresh, rInPlace, rSeqOk.not(), rRearm, rOk, rActive),
@@ -495,12 +569,13 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   const doDb = isKind(OP.DOORBELL);
   const doErr = isKind(OP.ERR);
 
-  const cFrames = qCnt.bits(31, 0);
-  const cBytes = qCnt.bits(95, 32);
-  const cMiss = qCnt.bits(127, 96);
-  const cNobuf = qCnt.bits(159, 128);
-  const cSmall = qCnt.bits(191, 160);
-  const cDmaErr = qCnt.bits(223, 192);
+  const cntD = m.named('op_d_cnt_fwd', mux(dsPair.and(fwdCntWe), fwdCnt, qCnt));
+  const cFrames = cntD.bits(31, 0);
+  const cBytes = cntD.bits(95, 32);
+  const cMiss = cntD.bits(127, 96);
+  const cNobuf = cntD.bits(159, 128);
+  const cSmall = cntD.bits(191, 160);
+  const cDmaErr = cntD.bits(223, 192);
   const packCnt = (f: Expr, b: Expr, mi: Expr, nb: Expr, sm: Expr, de: Expr) => cat(de, sm, nb, mi, b, f);
   // A consume never changes the window (a grant needs an empty cache), so the context's word says
   // where its descriptor for exp_seq is.
@@ -521,7 +596,13 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   const nRearm = m.wire('next_rearm', Bool, { init: rearm });
   const nGen = m.wire('next_gen', UInt(genW), { init: gen });
   // Every fetched descriptor, kept or not, ends one in-flight read.
-  const nInfl = m.named('next_inflight', preInfl);
+  // The one right ahead issued a read (`fetch_pair_issued`): the count READ prepared misses it, so it
+  // is taken from that operation's write-back (less one for a fresh descriptor, prepared there too).
+  const fwdIssued = m.reg('fetch_pair_issued', Bool, { reset: 0 });
+  const fwdInflM1 = m.reg('fetch_pair_inflight_m1', UInt(iw), { reset: 0 });
+  const fwdMismatch = m.reg('fetch_pair_stopped', Bool, { reset: 0 });
+  const pairIssued = m.named('pair_issued', dsPair.and(fwdIssued));
+  const nInfl = m.named('next_inflight', mux(pairIssued, mux(ds.kind.eq(OP.FRESH), fwdInflM1, infl), preInfl));
   const dynChange = m.wire('dyn_change', Bool, { init: 0 });
   const cntChange = m.wire('cnt_change', Bool, { init: 0 });
   // What each counter gains: every counter is its old value plus a step, one adder each (rx_frames
@@ -733,8 +814,14 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
     'fetch_wanted',
     deciding.and(preTryCons.and(cacheSmall.not()).and(preBlockRoom).or(preTryOther.and(roomNonZero))),
   );
-  const issue = m.named('fetch_issue', wantFetch.and(thN.bit(0)).and(i.arSpace));
+  // Behind a pair's first operation that issued a read or stopped the prefetch, and for a fresh
+  // descriptor behind a consume (whose exp_seq READ did not see), the limits READ prepared may be out
+  // of date: no read now; the want bit below has a retry read what the window then allows.
+  const pairHold = m.named('fetch_pair_hold', dsPair.and(fwdIssued.or(fwdMismatch).or(ds.kind.eq(OP.FRESH))));
+  const issue = m.named('fetch_issue', wantFetch.and(thN.bit(0)).and(i.arSpace).and(pairHold.not()));
   issuedPrev.set(issue);
+  fwdIssued.set(issue);
+  fwdMismatch.set(doFresh.and(inPlace).and(seqOk.not()));
   const finalFetch = mux(issue, preFseq.addWrap(fitWidth(fetchN, seqW)), nFetch);
 
   // Retry later when resources lacked, or continue when the ring end, a page, a block or the burst cut this read short.
@@ -761,6 +848,9 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
 
   // ---- write back.
   const finalInfl = mux(issue, nInfl.addWrap(fitWidth(fetchN, iw)), nInfl);
+  // (For the operation behind: the same less one, once a read was issued.)
+  const fetchNm1 = Array.from({ length: B }, (_, k) => mux(nBit(k + 1), lit(k, nw), lit(0, nw))).reduce((a, b) => a.or(b));
+  fwdInflM1.set(nInfl.addWrap(fitWidth(fetchNm1, iw)));
   // The address and data whatever the operation (the enable says whether they are written), so the
   // write enable's conditions are not in front of the data too.
   wDyn.addr.set(ctxAddr(opCtx));

@@ -187,11 +187,17 @@ export function dispatch(
     prevD = d;
   }
 
-  // A context with a request still in the stage or the line is not asked again until that one is
-  // answered: its next request would only wait in the unit (which runs one operation per context at a
-  // time), and the cycle in between lets that context's fetched descriptors and doorbells in (a
-  // consume every cycle it was free kept them out, and the context ran out of buffers it had).
-  const waiting: [Expr, Expr][] = [[mainV, mainD], [skidV, skidD], ...lineV.map((v, k): [Expr, Expr] => [v, lineD[k] as Expr])];
+  // A context with a request still in the stage or in the line's first place is not asked again yet:
+  // the unit takes a consume of one context at most every other cycle (the cycle between may take a
+  // fetched descriptor of that context), so a request asked sooner would only wait in the stage, and
+  // one asked three cycles after the last leaves a cycle in which the context's doorbells and fetch
+  // retries get in (a consume every cycle the unit could take it kept them out). Issue 16: the
+  // dispatcher used to wait for the answer (the whole line), one consume per context every 4 cycles.
+  const waiting: [Expr, Expr][] = [
+    [mainV, mainD],
+    [skidV, skidD],
+    [lineV[0] as Expr, lineD[0] as Expr],
+  ];
   // With few contexts, a vector of the contexts waiting (from flip-flops, beside the choice of the next
   // target) indexed by it, rather than five compares after it; with many, the compares are smaller.
   const waitingCopy = waiting.map(([v, d]) => v.and(field(d).copy));
