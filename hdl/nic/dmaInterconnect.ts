@@ -34,27 +34,17 @@ export interface DmaInterconnectParams {
 type AddrChannel = 'ar' | 'aw';
 const addrFields = ['id', 'addr', 'len', 'size', 'burst', 'lock', 'cache', 'prot'] as const;
 
-/** Round-robin choice among `valid` bits after the last grant; returns the index and whether any is valid. */
+/**
+ * Round-robin choice among `valid` bits after the last grant: each client's win (one-hot), the
+ * winner's index and whether any is valid. Client i wins when it is valid and no client between the
+ * last grant and it is: one flat function of the valids and `last` per client (n is small: one per
+ * engine), so a client's ready is not a mux chain and a compare (the AW handshake was the longest
+ * path of the TX completion); the index is encoded from the wins.
+ */
 function roundRobin(m: ModuleBuilder, name: string, valid: Expr[], take: Expr): { index: Expr; wins: Expr[]; any: Expr } {
   const n = valid.length;
   const w = Math.max(1, log2Ceil(n));
   const last = m.reg(`${name}_last`, UInt(w), { reset: n - 1 });
-  // For each possible last grant, the first valid client after it (n is small: one per engine).
-  let choice: Expr = lit(0, w);
-  for (let start = 0; start < n; start++) {
-    let pick: Expr = lit(0, w);
-    for (let k = n; k >= 1; k--) {
-      const i = (start + k) % n;
-      pick = mux(valid[i] as Expr, lit(i, w), pick);
-    }
-    choice = mux(last.eq(start), pick, choice);
-  }
-  const index = m.named(`${name}_pick`, choice);
-  m.when(take, () => last.set(index));
-  // Client i wins when it is valid and no client between the last grant and it is: the same choice
-  // as `index`, as one flat function of the valids and `last` per client, so a client's ready is
-  // not the index's mux chain and its compare (the AW handshake was the longest path of the TX
-  // completion).
   const wins = valid.map((vi, i) => {
     const afterStart = Array.from({ length: n }, (_, start) => {
       const before: Expr[] = [];
@@ -67,6 +57,8 @@ function roundRobin(m: ModuleBuilder, name: string, valid: Expr[], take: Expr): 
     });
     return m.named(`${name}_win_${i}`, vi.and(any(...afterStart)));
   });
+  const index = m.named(`${name}_pick`, any(...wins.map((win, i) => mux(win, lit(i, w), lit(0, w)))));
+  m.when(take, () => last.set(index));
   return { index, wins, any: any(...valid) };
 }
 

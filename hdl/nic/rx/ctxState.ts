@@ -227,10 +227,10 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   const rsReg = m.reg('op_r_is_reg', Bool, { reset: 0 });
   const rsFetch = m.reg('op_r_is_fetch', Bool, { reset: 0 });
   const dsFresh = m.reg('op_d_is_fresh', Bool, { reset: 0 });
-  // `pair` (READ, then DECIDE): the operation right ahead of this one, then in READ and now in DECIDE,
-  // is on the same context (see below); `fwd` (READ): the
-  // operation two ahead, in DECIDE when this one was selected, is on the same context, so the dynamic
-  // word read in SELECT missed its write-back (forwarded below).
+  // `pair` (READ, then DECIDE): the operation right ahead of this one, then in READ and now in
+  // DECIDE, is on the same context (see below); `fwd` (READ): the operation two ahead, in DECIDE when
+  // this one was selected, is on the same context, so the dynamic word read in SELECT missed its
+  // write-back (forwarded below).
   const rsPair = m.reg('op_r_pair', Bool, { reset: 0 });
   const rsFwd = m.reg('op_r_fwd', Bool, { reset: 0 });
   const dsPair = m.reg('op_d_pair', Bool, { reset: 0 });
@@ -241,10 +241,10 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   // reads them), except behind a register access (SELECT reads RX_RING_LOG2 and the page bits that it
   // may write) and, for a retry, behind a retry (whose want bit may still be set in the grant). It may
   // start while an operation on its context is in READ only as a consume behind a fresh descriptor or
-  // a fresh descriptor behind a consume or another fresh one: what the one ahead does to the words the other's READ works from is then known in
-  // READ (a kept descriptor's count, the in-flight count less one; a consume leaves exp_seq + count,
-  // the next free place, as it was), and DECIDE takes the dynamic word
-  // and the counters from the one ahead's write-back; when the one ahead issued a read or stopped the
+  // a fresh descriptor behind a consume or another fresh one: what the one ahead does to the words
+  // the other's READ works from is then known in READ (a kept descriptor's count, the in-flight count
+  // less one; a consume leaves exp_seq + count, the next free place, as it was), and DECIDE takes the
+  // dynamic word and the counters from the one ahead's write-back; when the one ahead issued a read or stopped the
   // prefetch (or when the one behind is a fresh descriptor), the one behind issues no read of its own
   // (a retry does it, see `fetch_pair_hold`). Register accesses and error reports wait as before.
   // Which followers the operations in READ and DECIDE hold back, as flip-flops set when they enter
@@ -602,7 +602,7 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   const fwdInflM1 = m.reg('fetch_pair_inflight_m1', UInt(iw), { reset: 0 });
   const fwdMismatch = m.reg('fetch_pair_stopped', Bool, { reset: 0 });
   const pairIssued = m.named('pair_issued', dsPair.and(fwdIssued));
-  const nInfl = m.named('next_inflight', mux(pairIssued, mux(ds.kind.eq(OP.FRESH), fwdInflM1, infl), preInfl));
+  const nInfl = m.named('next_inflight', mux(pairIssued, mux(dsFresh, fwdInflM1, infl), preInfl));
   const dynChange = m.wire('dyn_change', Bool, { init: 0 });
   const cntChange = m.wire('cnt_change', Bool, { init: 0 });
   // What each counter gains: every counter is its old value plus a step, one adder each (rx_frames
@@ -796,10 +796,10 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   const nw = log2(Math.max(D, c.fetchBurst, c.fetchCredits)) + 1;
   // n is j when bits 0..j-1 of the thermometer are set and bit j is clear.
   const nBit = (j: number): Expr => (j === B ? thN.bit(B - 1) : thN.bit(j - 1).and(thN.bit(j).not()));
-  const fetchN = m.named(
-    'fetch_n',
-    Array.from({ length: B }, (_, k) => mux(nBit(k + 1), lit(k + 1, nw), lit(0, nw))).reduce((a, b) => a.or(b)),
-  );
+  // n, less `minus`, from the thermometer's one-hot (no adder behind the encoder).
+  const encodeN = (minus: number): Expr =>
+    Array.from({ length: B }, (_, k) => mux(nBit(k + 1), lit(k + 1 - minus, nw), lit(0, nw))).reduce((a, b) => a.or(b));
+  const fetchN = m.named('fetch_n', encodeN(0));
   const roomNonZero = thRoom.bit(0);
   // Fewer than the window allows: a limit other than the window cut this read short, so read on.
   const cutShort = m.named('fetch_cut_short', thRoom.and(cat(lit(0, 1), thN).not()).orR());
@@ -817,7 +817,7 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   // Behind a pair's first operation that issued a read or stopped the prefetch, and for a fresh
   // descriptor behind a consume (whose exp_seq READ did not see), the limits READ prepared may be out
   // of date: no read now; the want bit below has a retry read what the window then allows.
-  const pairHold = m.named('fetch_pair_hold', dsPair.and(fwdIssued.or(fwdMismatch).or(ds.kind.eq(OP.FRESH))));
+  const pairHold = m.named('fetch_pair_hold', dsPair.and(fwdIssued.or(fwdMismatch).or(dsFresh)));
   const issue = m.named('fetch_issue', wantFetch.and(thN.bit(0)).and(i.arSpace).and(pairHold.not()));
   issuedPrev.set(issue);
   fwdIssued.set(issue);
@@ -849,8 +849,7 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   // ---- write back.
   const finalInfl = mux(issue, nInfl.addWrap(fitWidth(fetchN, iw)), nInfl);
   // (For the operation behind: the same less one, once a read was issued.)
-  const fetchNm1 = Array.from({ length: B }, (_, k) => mux(nBit(k + 1), lit(k, nw), lit(0, nw))).reduce((a, b) => a.or(b));
-  fwdInflM1.set(nInfl.addWrap(fitWidth(fetchNm1, iw)));
+  fwdInflM1.set(nInfl.addWrap(fitWidth(encodeN(1), iw)));
   // The address and data whatever the operation (the enable says whether they are written), so the
   // write enable's conditions are not in front of the data too.
   wDyn.addr.set(ctxAddr(opCtx));
