@@ -37,6 +37,10 @@ export interface LevelReport {
   byBlock: LevelPath[];
   /** Combinational loops broken to finish the count (none in a good design). */
   loops: number;
+  /** Every end signal (a register, a RAM input, an output) reached by a path deeper than `over`, deepest first: the work list. */
+  over: LevelPath[];
+  /** The depth `over` lists paths beyond (the target: 8 LUT levels unless asked otherwise). */
+  overLevels: number;
 }
 
 interface JsonCell {
@@ -149,8 +153,11 @@ export function sourceMap(verilog: Record<string, string>, top: string): (net: s
   };
 }
 
-/** Counts the LUT levels of module `top` of a Yosys JSON netlist; `src` maps names to TypeScript lines. */
-export function lutLevels(netlistJson: string, top: string, src?: (net: string) => string | undefined): LevelReport {
+/**
+ * Counts the LUT levels of module `top` of a Yosys JSON netlist; `src` maps names to TypeScript lines.
+ * `over` (default 8, what 125 MHz needs on an ECP5): paths deeper than this are listed, one per end signal.
+ */
+export function lutLevels(netlistJson: string, top: string, src?: (net: string) => string | undefined, over = 8): LevelReport {
   const netlist = JSON.parse(netlistJson) as { modules: Record<string, JsonModule> };
   const m = netlist.modules[top];
   if (!m) throw new Error(`lutLevels: no module '${top}' in the netlist; it has ${Object.keys(netlist.modules).join(', ')}`);
@@ -231,8 +238,17 @@ export function lutLevels(netlistJson: string, top: string, src?: (net: string) 
   };
   const byClock = new Map<string, LevelPath>();
   const byBlock = new Map<string, LevelPath>();
+  // The deepest bit ending in each end signal (its bits and their cells merge into one entry).
+  const byEnd = new Map<string, { levels: number; bit: number; clock: string; endName: string }>();
   const consider = (bit: number, clock: string, endName: string): void => {
     const l = evaluate(bit);
+    if (l > over) {
+      const sig = signalOf(endName)
+        .replace(/~$/, '')
+        .replace(/\[\d+\]$/, '');
+      const seen = byEnd.get(sig);
+      if (!seen || l > seen.levels) byEnd.set(sig, { levels: l, bit, clock, endName });
+    }
     const block = endName.includes('.') ? (endName.split('.')[0] as string) : '(top)';
     const better = (p: LevelPath | undefined) => !p || l > p.levels;
     if (!better(byClock.get(clock)) && !better(byBlock.get(block))) return;
@@ -261,7 +277,14 @@ export function lutLevels(netlistJson: string, top: string, src?: (net: string) 
     for (const b of p.bits) if (typeof b === 'number') consider(b, '(output)', pname);
   }
   const sorted = (x: Map<string, LevelPath>) => [...x.values()].sort((a, b) => b.levels - a.levels);
-  return { byClock: sorted(byClock), byBlock: sorted(byBlock), loops };
+  const overPaths = [...byEnd.values()]
+    .sort((a, b) => b.levels - a.levels || a.endName.localeCompare(b.endName))
+    .map(({ levels, bit, clock, endName }): LevelPath => {
+      const steps = pathTo(bit);
+      steps.push({ net: endName, level: levels, via: 'end' });
+      return { levels, clock, block: endName.includes('.') ? (endName.split('.')[0] as string) : '(top)', steps };
+    });
+  return { byClock: sorted(byClock), byBlock: sorted(byBlock), loops, over: overPaths, overLevels: over };
 }
 
 /** One path as lines for the report: each net with its level and source line, at most `max` of them. */

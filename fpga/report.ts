@@ -2,7 +2,7 @@
 import path from 'node:path';
 import { formatAreaBySource } from './areaBySource.js';
 import type { FlowResult } from './flow.js';
-import { formatPath } from './levels.js';
+import { formatPath, type PathStep } from './levels.js';
 import { ecp5Devices } from './nextpnrEcp5.js';
 import type { CellStats } from './synth.js';
 
@@ -88,6 +88,13 @@ function levelLines(r: FlowResult): string[] {
     lines.push(`    ${p.block}: ${p.levels} levels, clock ${p.clock}, to ${p.steps.at(-1)?.net ?? '?'}`);
     lines.push(...formatPath(p).map((l) => `  ${l}`));
   }
+  if (lv.over.length) {
+    lines.push(
+      `  end signals reached by paths of more than ${lv.overLevels} levels (${lv.over.length}; deepest path to each, start -> end):`,
+    );
+    const at = (s: PathStep | undefined) => (s ? `${s.net}${s.src ? ` (${s.src})` : ''}` : '?');
+    for (const p of lv.over) lines.push(`    ${p.levels}  ${at(p.steps[0])} -> ${at(p.steps.at(-1))}`);
+  } else lines.push(`  no path of more than ${lv.overLevels} levels`);
   if (lv.loops) lines.push(`  ${lv.loops} combinational loop(s) broken to count`);
   return lines;
 }

@@ -64,6 +64,11 @@ describe('LUT levels', () => {
     expect(r.byClock[0]?.steps.at(-1)?.net).toBe('b');
     expect(signalOf('b_TRELLIS_FF_Q_DI')).toBe('b~');
     expect(r.loops).toBe(0);
+    // The work list: b's path (4 levels) is deeper than 3 and listed once; c (0 levels) is not.
+    const over3 = lutLevels(handNetlist(), 't', undefined, 3);
+    expect(over3.overLevels).toBe(3);
+    expect(over3.over.map((p) => [p.levels, p.steps.at(-1)?.net])).toEqual([[4, 'b']]);
+    expect(lutLevels(handNetlist(), 't', undefined, 4).over).toEqual([]);
   });
 
   it('find the known depth of a synthesized 64-input AND between registers: three LUT4 levels', async () => {
