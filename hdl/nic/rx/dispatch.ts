@@ -150,6 +150,11 @@ export function dispatch(
   const skidV = m.reg('disp_req2_valid', Bool, { reset: 0 });
   const skidD = m.reg('disp_req2', UInt(entryW), { reset: 0 });
   const stageReady = skidV.not();
+  // The entry's copy and last bits from the targets alone (an entry pushed with a target left is a
+  // copy, and the last one when no other target is left; without one it releases the frame), and the
+  // stage's data registers loaded whether or not an entry goes in (its valid bits say whether one did):
+  // so neither waits for the decision to push, which was a chain from the targets through the
+  // waiting-context test and the writer's room into the stage (9 LUT levels).
   const pushD = cat(pushCopy, pushLast, nextCtx, fBuf, fStart, fEnd, fLen);
   const head = field(mainD);
   // The head leaves when the unit takes its request, or at once when it only releases.
@@ -157,13 +162,11 @@ export function dispatch(
   const mainLoad = m.named('disp_req_load', mainV.not().or(enter));
   m.when(mainLoad, () => {
     mainV.set(skidV.or(push));
-    m.when(skidV.or(push), () => mainD.set(mux(skidV, skidD, pushD)));
+    mainD.set(mux(skidV, skidD, pushD));
     skidV.set(0);
   }).otherwise(() => {
-    m.when(push, () => {
-      skidV.set(1);
-      skidD.set(pushD);
-    });
+    m.when(push, () => skidV.set(1));
+    m.when(skidV.not(), () => skidD.set(pushD));
   });
 
   // The answer line: one entry per buffer request taken (and per release-only frame), shifted every
@@ -213,19 +216,18 @@ export function dispatch(
   );
   const asking = m.named('disp_asking', st.is('COPY').and(next.valid).and(i.canCopy).and(inLine.not()).and(stageReady));
   const rest = m.named('disp_rest', n === 1 ? lit(0, 1) : targets.and(onehot(nextCtx).not()).orR());
+  pushCopy.set(next.valid);
+  pushLast.set(next.valid.not().or(rest.not()));
   m.when(st.is('COPY'), () => {
     // No target at all: the frame's space is released (in order, behind the copies ahead of it).
     m.when(next.valid.not().and(i.canRelease).and(stageReady), () => {
       push.set(1);
-      pushLast.set(1);
       finish();
     });
     m.when(asking, () => {
       if (n === 1) targets.set(0);
       else targets.atIndex(nextCtx).set(0);
       push.set(1);
-      pushCopy.set(1);
-      pushLast.set(rest.not());
       m.when(rest.not(), finish);
     });
   });

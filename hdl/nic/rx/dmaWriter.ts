@@ -139,14 +139,12 @@ export function dmaWriter(
   // `crIss`; the seq at `crIss` and `tail`; the context at `wbIss`, a B's job and `tail`.
   const jobAddr = m.memory('rx_job_addr', { width: 64, depth: J });
   const jobLen = m.memory('rx_job_len', { width: c.lenW, depth: J });
-  // The reader's fields (buffer, start, words to read) and the aligner's (byte offset, words in,
-  // beats out, lanes of the last beat), worked out as the job is queued so that neither side adds
-  // anything before it uses them.
-  const jobRdW = 1 + pw + c.lenW;
-  const jobAlW = ds + 2 * c.lenW + ds + 1;
+  // The reader's fields, worked out as the job is queued so that the reader adds nothing before it
+  // uses them: buffer, start, words to read, beats out, the address's byte offset and the lanes of
+  // the last beat. The reader aligns each beat and works out its byte enables (docs/rx-engine.md,
+  // Timing), so the W side only picks between a payload beat and a single-word write.
+  const jobRdW = 1 + pw + 2 * c.lenW + ds + ds + 1;
   const jobRd = m.memory('rx_job_rd', { width: jobRdW, depth: J });
-  // Zero at power-up: the aligner reads it at payW into wdata and wstrb even before a first job (never X).
-  const jobAl = m.memory('rx_job_al', { width: jobAlW, depth: J, init: Array.from({ length: J }, () => 0) });
   const jobSlot = m.memory('rx_job_slot', { width: 64, depth: J });
   const jobDoneBase = m.memory('rx_job_done_base', { width: 64, depth: J });
   const jobSeq = m.memory('rx_job_seq', { width: seqW, depth: J });
@@ -196,7 +194,6 @@ export function dmaWriter(
     jobLen.write(at, job.len);
     const off = job.addr.bits(ds - 1, 0);
     const words = lenPlus(job.len, lit(0, 1));
-    jobRd.write(at, cat(job.buf, job.start, words));
     // Lanes of the last beat that carry frame bytes: ((off + len - 1) mod db) + 1.
     const endLanes = job.len
       .resize(c.lenW + 1)
@@ -205,7 +202,7 @@ export function dmaWriter(
       .bits(ds - 1, 0)
       .resize(ds + 1)
       .addWrap(1);
-    jobAl.write(at, cat(off, words, lenPlus(job.len, off), endLanes));
+    jobRd.write(at, cat(job.buf, job.start, words, lenPlus(job.len, off), off, endLanes));
     jobSlot.write(at, job.slot);
     jobDoneBase.write(at, job.doneBase);
     jobSeq.write(at, job.seq);
@@ -257,7 +254,21 @@ export function dmaWriter(
   // Bit j: the payload of the job in ring slot j had a failed burst (written at its last payload B).
   // Per job slot: its payload had a failed burst (written at its last payload B, before its write-back).
   const jobFailed = m.memory('rx_job_failed', { width: 1, depth: J });
-  const wbFailed = m.named('wr_wb_failed', jobFailed.readAsync(slotOf(wbIss)));
+  // The bit of the job at wbIss, from a flip-flop loaded a cycle ahead: read at wbIss and at the
+  // next slot (where wbIss will be after a write-back issued now), with the bit written now forwarded
+  // (the LUT-RAM read at wbIss was in front of every write decision: 9 LUT levels to the queues' counts).
+  const wbIssNext = m.reg('job_wb_iss_next', UInt(jw + 1), { reset: 1 });
+  const wbIssued = m.wire('wr_wb_issued', Bool, { init: 0 });
+  const failedWr = {
+    en: m.wire('wr_failed_wr', Bool, { init: 0 }),
+    slot: m.wire('wr_failed_slot', UInt(jw), { init: 0 }),
+    bit: m.wire('wr_failed_bit', Bool, { init: 0 }),
+  };
+  const failedAt = (p: Expr) => mux(failedWr.en.and(failedWr.slot.eq(slotOf(p))), failedWr.bit, jobFailed.readAsync(slotOf(p)));
+  const wbFailedQ = m.reg('wr_wb_failed_q', Bool, { reset: 0 });
+  wbFailedQ.set(mux(wbIssued, failedAt(wbIssNext), failedAt(wbIss)));
+  m.when(wbIssued, () => wbIssNext.set(wbIssNext.addWrap(1)));
+  const wbFailed = m.named('wr_wb_failed', wbFailedQ);
   // Named, so the read is a continuous assignment (Icarus warns on a memory read inside always @*).
   const wbCtx = m.named('wr_wb_ctx', jobCtx.readAsync(slotOf(wbIss)));
   // Error reports to the context-state unit: B-time reports first; a failed job's write-back waits a cycle.
@@ -294,6 +305,7 @@ export function dmaWriter(
         const word = mux(wbFailed, lit(DESC_FLAGS.ERR * 2 ** 16, 32), cat(flagsWord, wbJob.len.resize(16)));
         newAw(alignDown(a), lit(0, 8), TAG.WB, cat(lit(K.SINGLE, 2), word, groupOf(a)));
         wbIss.set(wbIss.addWrap(1));
+        wbIssued.set(1);
         m.when(wbFailed, () => {
           errs.push.set(1);
           errs.pushData.set(cat(wbCtx, lit(0, 1), lit(1, 1), wbJob.len));
@@ -354,105 +366,131 @@ export function dmaWriter(
   });
   m.when(isRel, () => relNow.set(1));
 
-  // Reader: the frame words of every job, in ring order, into a queue ahead of the aligner, as soon as
-  // the job is queued (its frame is stored by then, and its space is released only behind its last W
-  // beat): so a job's first beat is ready when its first payload item comes up, and the W channel
-  // goes from one frame's beats to the next with no gap. With frame-buffer words twice as wide as DMA
-  // words, each is read twice and halved.
+  // Reader: the frame words of every job, in ring order, shifted to the buffer address's byte lane
+  // and queued as W beats with their byte enables, as soon as the job is queued (its frame is stored
+  // by then, and its space is released only behind its last W beat): so a job's first beat is ready
+  // when its first payload item comes up, and the W channel goes from one frame's beats to the next
+  // with no gap. Out beat j carries frame bytes j*db - off .. (j+1)*db - off - 1, from input words j
+  // and j - 1; a job may have one beat more than words (its last bytes spill over), which reads
+  // nothing. With frame-buffer words twice as wide as DMA words, each is read twice and halved.
+  // (The shift and the enables were worked out on the W side, from the job table's fields at the
+  // W side's job, in front of the W stage: 9 LUT levels, the NIC's placed worst path.)
   const rjW = rd(jobRd, 'pay_rd_job', payRd);
-  const rj = { buf: rjW.bit(pw + c.lenW), start: rjW.bits(pw + c.lenW - 1, c.lenW), words: rjW.bits(c.lenW - 1, 0) };
+  let at = jobRdW;
+  const rjField = (w: number) => {
+    at -= w;
+    return rjW.bits(at + w - 1, at);
+  };
+  const rj = {
+    buf: rjField(1).bit(0),
+    start: rjField(pw),
+    words: rjField(c.lenW),
+    beats: rjField(c.lenW),
+    off: rjField(ds),
+    end: rjField(ds + 1),
+  };
   const rActive = m.reg('pay_rd_active', Bool, { reset: 0 });
   const pBuf = m.reg('pay_buf', Bool, { reset: 0 });
   const pStart = m.reg('pay_start', UInt(pw), { reset: 0 });
   const pK = m.reg('pay_rd_word', UInt(c.lenW), { reset: 0 });
-  const pReads = m.reg('pay_reads_left', UInt(c.lenW), { reset: 0 });
+  const pWordsLeft = m.reg('pay_words_left', UInt(c.lenW), { reset: 0 });
+  const pBeatsLeft = m.reg('pay_beats_left', UInt(c.lenW), { reset: 0 });
+  const pFirst = m.reg('pay_rd_first', Bool, { reset: 0 });
+  const pOff = m.reg('pay_off', UInt(ds), { reset: 0 });
+  const pEnd = m.reg('pay_end', UInt(ds + 1), { reset: 0 });
   m.when(rActive.not().and(payRd.ne(alloc)), () => {
     rActive.set(1);
     pBuf.set(rj.buf);
     pStart.set(rj.start);
     pK.set(0);
-    pReads.set(rj.words);
+    pWordsLeft.set(rj.words);
+    pBeatsLeft.set(rj.beats);
+    pFirst.set(1);
+    pOff.set(rj.off);
+    pEnd.set(rj.end);
     payRd.set(payRd.addWrap(1));
   });
   const ratio = c.bufW / dmaW;
   const lr = log2(ratio);
   const dataDepth = 8;
-  const data = flopQueue(m, 'pay_data', dmaW, dataDepth);
+  const data = flopQueue(m, 'pay_data', dmaW + db, dataDepth);
   const inflight = m.reg('pay_rd_inflight', Bool, { reset: 0 });
   const half = m.reg('pay_rd_half', UInt(Math.max(1, lr)), { reset: 0 });
   const canRead = data.count.resize(5).addWrap(inflight.resize(5)).lt(dataDepth);
-  const doRead = m.named('pay_read', rActive.and(pReads.ne(0)).and(canRead));
+  // One beat a cycle: a beat with a word left reads it, the spill-over beat reads nothing.
+  const doBeat = m.named('pay_rd_beat', rActive.and(pBeatsLeft.ne(0)).and(canRead));
+  const doRead = m.named('pay_read', doBeat.and(pWordsLeft.ne(0)));
   const wordIdx = m.named('pay_rd_addr', pStart.addWrap(fitWidth(lr > 0 ? pK.shr(lr) : pK, pw)));
   bufs.forEach((b, i) => {
     b.rdAddr.set(fitWidth(wordIdx, b.aw));
     b.rdEn.set(doRead.and(pBuf.eq(i)));
   });
-  inflight.set(doRead);
-  // The buffer the word in flight comes from (the reader may have moved on to the next job).
+  inflight.set(doBeat);
+  // What the beat in flight needs (the reader may have moved on to the next job): the buffer its word
+  // comes from, whether it has a word, is its job's first or last beat, and the job's lanes.
   const inflightBuf = m.reg('pay_rd_inflight_buf', Bool, { reset: 0 });
+  const fWord = m.reg('pay_f_word', Bool, { reset: 0 });
+  const fFirst = m.reg('pay_f_first', Bool, { reset: 0 });
+  const fLast = m.reg('pay_f_last', Bool, { reset: 0 });
+  const fOff = m.reg('pay_f_off', UInt(ds), { reset: 0 });
+  const fEnd = m.reg('pay_f_end', UInt(ds + 1), { reset: 0 });
+  m.when(doBeat, () => {
+    pBeatsLeft.set(pBeatsLeft.subWrap(1));
+    pFirst.set(0);
+    fWord.set(pWordsLeft.ne(0));
+    fFirst.set(pFirst);
+    fLast.set(pBeatsLeft.eq(1));
+    fOff.set(pOff);
+    fEnd.set(pEnd);
+    m.when(pBeatsLeft.eq(1), () => rActive.set(0));
+  });
   m.when(doRead, () => {
     pK.set(pK.addWrap(1));
-    pReads.set(pReads.subWrap(1));
+    pWordsLeft.set(pWordsLeft.subWrap(1));
     half.set(lr > 0 ? pK.bits(lr - 1, 0) : lit(0, 1));
     inflightBuf.set(pBuf);
-    m.when(pReads.eq(1), () => rActive.set(0));
   });
-  // A frame has at least one byte, so a job has a word to read; a zero is never loaded, but would not hang.
-  m.when(rActive.and(pReads.eq(0)), () => rActive.set(0));
+  // A frame has at least one byte, so a job has a beat; a zero is never loaded, but would not hang.
+  m.when(rActive.and(pBeatsLeft.eq(0)), () => rActive.set(0));
   const rdWord =
     bufs.length === 1
       ? (bufs[0] as FrameBufferPort).rdData
       : mux(inflightBuf, (bufs[1] as FrameBufferPort).rdData, (bufs[0] as FrameBufferPort).rdData);
-  data.push.set(inflight);
-  data.pushData.set(lr > 0 ? rdWord.part(half, dmaW) : rdWord);
-
-  // Aligner, on the job at `payW` (the one whose payload items are at the head of the W items): out
-  // beat j carries frame bytes j*db - off .. (j+1)*db - off - 1. Its fields come from the ring as they
-  // were worked out at queueing; only the beat counts and the previous word are state, cleared at the
-  // job's last beat, so the next job's first beat may follow at once.
-  const ajW = rd(jobAl, 'pay_w_job', payW);
-  let at = jobAlW;
-  const alField = (w: number) => {
-    at -= w;
-    return ajW.bits(at + w - 1, at);
-  };
-  const pOff = alField(ds);
-  const pNin = alField(c.lenW);
-  const pTotal = alField(c.lenW);
-  const pEnd = alField(ds + 1);
-  const pBeat = m.reg('pay_beat', UInt(c.lenW), { reset: 0 });
-  const pBurstBeat = m.reg('pay_burst_beat', UInt(9), { reset: 0 });
+  // Aligner: only the previous word is state, cleared at a job's last beat, so the next job's first
+  // beat may follow at once.
   const prev = m.reg('pay_prev', UInt(dmaW), { reset: 0 });
-  const needIn = m.named('pay_need_in', pBeat.lt(pNin));
-  const cur = mux(needIn, data.head, lit(0, dmaW));
-  const offBits = cat(pOff, lit(0, 3));
+  const cur = m.named('pay_cur', mux(fWord, lr > 0 ? rdWord.part(half, dmaW) : rdWord, lit(0, dmaW)));
+  const offBits = cat(fOff, lit(0, 3));
   const backBits = lit(db, ds + 1)
-    .subWrap(pOff.resize(ds + 1))
+    .subWrap(fOff.resize(ds + 1))
     .resize(ds + 4)
     .shl(3)
     .trunc(ds + 4);
   const outData = m.named('pay_wdata', cur.shl(offBits).or(prev.shr(backBits)));
   const ones = lit((1n << BigInt(db)) - 1n, db);
-  const lowMask = mux(pBeat.eq(0), ones.shl(pOff), ones);
-  const highMask = mux(pBeat.eq(pTotal.subWrap(1)), ones.shr(lit(db, ds + 1).subWrap(pEnd)), ones);
+  const lowMask = mux(fFirst, ones.shl(fOff), ones);
+  const highMask = mux(fLast, ones.shr(lit(db, ds + 1).subWrap(fEnd)), ones);
   const outStrb = m.named('pay_wstrb', lowMask.and(highMask));
-  const outAvail = m.named('pay_avail', needIn.not().or(data.valid));
+  m.when(inflight, () => prev.set(mux(fLast, lit(0, dmaW), cur)));
+  data.push.set(inflight);
+  data.pushData.set(cat(outStrb, outData));
 
+  // W side: the beat within its burst, for WLAST and the item queue's pop.
+  const pBurstBeat = m.reg('pay_burst_beat', UInt(9), { reset: 0 });
   const groups = db / 4;
   const strbGroups: Expr[] = [];
   for (let g = groups - 1; g >= 0; g--) strbGroups.push(itLow.eq(g).repeat(4));
   const singleStrb = cat(...strbGroups);
   const burstEnd = pBurstBeat.addWrap(1).eq(itLow.trunc(9));
-  // W leaves through a registered stage (a skid buffer, one beat per cycle): the aligner's shift of
-  // the job table's fields and the DMA interconnect's W choice were one path (10 LUT levels in the
-  // flat NIC, the worst placed path at 99 MHz), and the interconnect's wready reached back into the
-  // queues' pops. Beats may enter the stage before their burst's AW is accepted; they wait there.
-  const wValid = m.named('wr_w_valid', isSingle.or(isPay.and(outAvail)));
-  const wStrb = m.named('wr_w_strb', mux(isSingle, singleStrb, outStrb));
+  // W leaves through a registered stage (a skid buffer, one beat per cycle), so the DMA interconnect's
+  // W choice and wready do not reach back into the queues' pops. Beats may enter the stage before
+  // their burst's AW is accepted; they wait there.
+  const wValid = m.named('wr_w_valid', isSingle.or(isPay.and(data.valid)));
+  const wStrb = m.named('wr_w_strb', mux(isSingle, singleStrb, data.head.bits(dmaW + db - 1, dmaW)));
   const wStage = m.instance('u_w_stage', skidBuffer({ width: dmaW + db + 1 }));
   wStage.io.in.valid.set(wValid);
   // burstEnd alone reads an empty item queue's head.
-  wStage.io.in.data.set(cat(isSingle.or(isPay.and(burstEnd)), wStrb, mux(isSingle, itWord.repeat(db / 4), outData)));
+  wStage.io.in.data.set(cat(isSingle.or(isPay.and(burstEnd)), wStrb, mux(isSingle, itWord.repeat(db / 4), data.head.bits(dmaW - 1, 0))));
   const wq = wStage.io.out.data;
   dma.wvalid.set(wStage.io.out.valid);
   dma.wdata.set(wq.bits(dmaW - 1, 0));
@@ -463,17 +501,13 @@ export function dmaWriter(
   const payFire = m.named('wr_pay_fire', isPay.and(wFire));
   m.when(payFire, () => {
     pBurstBeat.set(mux(burstEnd, lit(0, 9), pBurstBeat.addWrap(1)));
-    pBeat.set(pBeat.addWrap(1));
-    m.when(needIn, () => prev.set(cur));
     // The job's last beat: the next payload item belongs to the next copy.
     m.when(burstEnd.and(itWord.bit(0)), () => {
-      pBeat.set(0);
-      prev.set(0);
       payW.set(payW.addWrap(1));
       relNow.set(itWord.bit(1));
     });
   });
-  data.pop.set(payFire.and(needIn));
+  data.pop.set(payFire);
   items.pop.set(isRel.or(isSingle.and(wFire)).or(payFire.and(burstEnd)));
 
   // ---- B responses close stages in order. While error reports cannot be queued, B waits: bready
@@ -513,6 +547,9 @@ export function dmaWriter(
   m.when(bFire.and(bTag.eq(TAG.PAY_LAST)), () => {
     payErr.set(0);
     jobFailed.write(slotOf(payAck), payErr.or(bErr));
+    failedWr.en.set(1);
+    failedWr.slot.set(slotOf(payAck));
+    failedWr.bit.set(payErr.or(bErr));
   });
   m.when(bErrQ, () => {
     bErrPush.set(1);

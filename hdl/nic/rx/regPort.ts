@@ -31,7 +31,7 @@ export interface RegPortOutputs {
 }
 
 export function regPort(m: ModuleBuilder, c: RxConfig, bus: RegBus, i: RegPortInputs): RegPortOutputs {
-  const st = fsm(m, 'reg_state', ['IDLE', 'WRITE', 'READ', 'CTX_OP', 'CTX_WAIT', 'TABLE', 'TABLE_WAIT', 'ANSWER'] as const);
+  const st = fsm(m, 'reg_state', ['IDLE', 'DECODE', 'WRITE', 'READ', 'CTX_OP', 'CTX_WAIT', 'TABLE', 'TABLE_WAIT', 'ANSWER'] as const);
   const idle = st.is('IDLE');
   const addr = m.reg('reg_addr', UInt(ADDR_W), { reset: 0 });
   const data = m.reg('reg_data', UInt(32), { reset: 0 });
@@ -43,15 +43,38 @@ export function regPort(m: ModuleBuilder, c: RxConfig, bus: RegBus, i: RegPortIn
     addr.set(bus.wr_addr);
     data.set(bus.wr_data);
     isWr.set(1);
-    st.goto('WRITE');
+    st.goto('DECODE');
   }).elseWhen(bus.rd_valid.and(bus.rd_ready), () => {
     addr.set(bus.rd_addr);
     isWr.set(0);
-    st.goto('READ');
+    st.goto('DECODE');
   });
 
+  // The address is decoded into flip-flops in DECODE (a cycle more per access): the decode (range
+  // compares and a subtraction for the context) ahead of the state's next value and of the operation
+  // for the context-state unit was 9 LUT levels, RX's deepest path.
   const g = macTableGeometry(c.p);
-  const d = decodeRxAddress(m, 'reg_dec', addr, c.nCtx, c.ctxW, g.indexBits);
+  const dec = decodeRxAddress(m, 'reg_dec', addr, c.nCtx, c.ctxW, g.indexBits);
+  const held = (name: string, e: Expr): Expr => {
+    const r = m.reg(`reg_q_${name}`, UInt(e.type.width), { reset: 0 });
+    r.set(e);
+    return r;
+  };
+  const d = {
+    ctxReg: held('ctx_reg', dec.ctxReg),
+    code: held('code', dec.code),
+    status: held('status', dec.status),
+    ctx: held('ctx', dec.ctx),
+    global: held('global', dec.global),
+    counter: held('counter', dec.counter),
+    table: held('table', dec.table),
+    way: held('way', dec.way),
+    index: held('index', dec.index),
+    hi: held('hi', dec.hi),
+  };
+  m.when(st.is('DECODE'), () => {
+    m.when(isWr, () => st.goto('WRITE')).otherwise(() => st.goto('READ'));
+  });
   const writing = st.is('WRITE');
   m.when(writing, () => st.goto('IDLE'));
   m.when(writing.and(d.ctxReg), () => st.goto('CTX_OP'));
@@ -67,6 +90,10 @@ export function regPort(m: ModuleBuilder, c: RxConfig, bus: RegBus, i: RegPortIn
         st.goto('ANSWER');
       });
   });
+  // The operation's valid for the context-state unit from a flip-flop (not a decode of the state).
+  const opValid = m.reg('reg_op_valid_q', Bool, { reset: 0 });
+  const enterOp = writing.and(d.ctxReg).or(reading.and(d.ctxReg.or(d.status)));
+  m.when(enterOp, () => opValid.set(1)).elseWhen(i.regTake, () => opValid.set(0));
   m.when(st.is('CTX_OP').and(i.regTake), () => st.goto('IDLE'));
   m.when(st.is('CTX_OP').and(i.regTake).and(isWr.not()), () => st.goto('CTX_WAIT'));
   // STATUS: the context-state unit reports descriptor reads in flight, the writer the frames it has.
@@ -86,7 +113,7 @@ export function regPort(m: ModuleBuilder, c: RxConfig, bus: RegBus, i: RegPortIn
   bus.resp_data.set(answer);
 
   return {
-    op: { valid: st.is('CTX_OP'), wr: isWr, ctx: d.ctx, code: d.code.trunc(REG_CODE_W), data },
+    op: { valid: opValid, wr: isWr, ctx: d.ctx, code: d.code.trunc(REG_CODE_W), data },
     tableWr: { valid: writing.and(d.table), way: d.way, index: d.index, hi: d.hi, data },
     tableRd: { valid: st.is('TABLE'), way: d.way, index: d.index, hi: d.hi },
   };
