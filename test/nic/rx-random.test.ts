@@ -130,24 +130,29 @@ async function run(seed: number, profile: string, params: Record<string, number 
       if (!enabled[c]) b.flags(c, { en: false });
     }
     const doneCount = (c: number) => b.done.filter((e) => e.ctx === c).length;
-    const post = (c: number) => {
+    // The first post fills each ring, so every run delivers enough frames to mean something.
+    const post = (c: number, fill = false) => {
       const room = ring - (posted[c].length - doneCount(c));
-      const k = rng.range(0, room);
+      const k = fill ? room : rng.range(0, room);
       for (let i = 0; i < k; i++) {
         const n = posted[c].length;
         // A fresh 8 KiB region per buffer; the offset often makes a long frame cross a 4 KiB page.
         const addr = layout.buffer(c, 2 * n) + rng.range(0, 4095);
-        const len = rng.chance(0.15) ? rng.range(60, 600) : rng.range(1514, 2048);
+        // (The victim's first buffer takes any frame, so its fault is met: behind a short one, every frame
+        // to the victim may be too long and dropped, and the run would have no fault at all.)
+        const len = rng.chance(0.15) && !(faults && c === VICTIM && n === 0) ? rng.range(60, 600) : rng.range(1514, 2048);
         const seq = next[c] as number;
         b.postBuffer(c, seq, addr, len);
         posted[c].push({ seq, addr, len });
-        // Some of the victim's buffers fail their payload writes (the first burst, or all of them).
-        if (faults && c === VICTIM && rng.chance(0.3)) b.faults.fail('write', addr, addr + len, { times: rng.chance(0.5) ? 1 : 4 });
+        // Some of the victim's buffers fail their payload writes (the first burst, or all of them); its
+        // first buffer always does, so that every run has a fault to recover from.
+        if (faults && c === VICTIM && (n === 0 || rng.chance(0.3)))
+          b.faults.fail('write', addr, addr + len, { times: rng.chance(0.5) ? 1 : 4 });
         next[c] = (seq + 1) % seqMod;
       }
       if (k > 0 || rng.chance(0.3)) b.doorbell(c);
     };
-    for (let c = 0; c < nCtx; c++) post(c);
+    for (let c = 0; c < nCtx; c++) post(c, true);
     await b.tb.cycles(500);
 
     const frames = 120;

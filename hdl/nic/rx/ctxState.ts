@@ -346,7 +346,9 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   // A retry's want bit is cleared as it enters READ, from flip-flops (from the select it was 9 LUT
   // levels); the grant a cycle later may name it again, but the context is busy until the bit is clear.
   m.when(rs.v.and(rs.kind.eq(OP.FETCH)), () => want.atIndex(fitWidth(rs.ctx, ctxAddrW)).set(0));
-  const qDynRaw = dynMem.read(ctxAddr(selCtx), { enable: selAny, name: 'q_dyn' });
+  // SELECT's reads load every cycle (READ uses them only for an operation selected; an enable of
+  // `selAny`, the OR of every ok bit, was a LUT level beside the read address into the read register).
+  const qDynRaw = dynMem.read(ctxAddr(selCtx), { name: 'q_dyn' });
   // The last cycle's write-back of the dynamic word and of the counters, for the operation behind
   // (see the hazards above): READ takes the dynamic word from it when the operation two ahead wrote
   // it in the cycle this one was selected; DECIDE takes both when the one right ahead wrote them.
@@ -359,8 +361,8 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   fwdCnt.set(wCnt.data);
   fwdCntWe.set(wCnt.we);
   const qDynR = m.named('q_dyn_fwd', mux(rsFwd.and(fwdDynWe), fwdDyn, qDynRaw));
-  const qLog2R = log2Mem.read(ctxAddr(selCtx), { enable: selAny, name: 'q_ring_log2' });
-  const qPageR = pageMem.read(ctxAddr(selCtx), { enable: selAny, name: 'q_ring_page' });
+  const qLog2R = log2Mem.read(ctxAddr(selCtx), { name: 'q_ring_log2' });
+  const qPageR = pageMem.read(ctxAddr(selCtx), { name: 'q_ring_page' });
 
   // ---- READ: the other words of the context, and its cache slot for exp_seq.
   const rAddr = ctxAddr(rs.ctx);
