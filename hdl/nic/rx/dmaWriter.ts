@@ -145,6 +145,9 @@ export function dmaWriter(
   // Timing), so the W side only picks between a payload beat and a single-word write.
   const jobRdW = 1 + pw + 2 * c.lenW + ds + ds + 1;
   const jobRd = m.memory('rx_job_rd', { width: jobRdW, depth: J });
+  // The first payload burst's beats and whether it is the job's last, worked out as the job is
+  // queued (read at `pay`): a job's first burst leaves without a cycle to plan it.
+  const jobFirst = m.memory('rx_job_first', { width: 10, depth: J });
   const jobSlot = m.memory('rx_job_slot', { width: 64, depth: J });
   const jobDoneBase = m.memory('rx_job_done_base', { width: 64, depth: J });
   const jobSeq = m.memory('rx_job_seq', { width: seqW, depth: J });
@@ -180,6 +183,7 @@ export function dmaWriter(
           .and(canAskRelease)
       : lit(0, 1),
   );
+  const cap = (x: Expr, k: Expr) => mux(x.lt(k), x, k);
   const lenPlus = (len: Expr, extra: Expr) =>
     len
       .resize(c.lenW + 1)
@@ -203,6 +207,10 @@ export function dmaWriter(
       .resize(ds + 1)
       .addWrap(1);
     jobRd.write(at, cat(job.buf, job.start, words, lenPlus(job.len, off), off, endLanes));
+    const beats = opts.mutation === 'v2-rx-write-one-beat-more' ? lenPlus(job.len, off).addWrap(1) : lenPlus(job.len, off);
+    const firstToPage = lit(2 ** (12 - ds), 13).subWrap(job.addr.bits(11, ds).resize(13));
+    const firstLen = cap(cap(beats.resize(13), firstToPage), lit(256, 13)).trunc(9);
+    jobFirst.write(at, cat(beats.eq(firstLen.resize(c.lenW)), firstLen));
     jobSlot.write(at, job.slot);
     jobDoneBase.write(at, job.doneBase);
     jobSeq.write(at, job.seq);
@@ -236,18 +244,29 @@ export function dmaWriter(
   // Payload bursts of the job at `pay`: beat addresses are DMA-word aligned, so a burst ends at a
   // 4 KiB page or after 256 beats, whichever comes first.
   const aj = { addr: rd(jobAddr, 'pay_job_addr', pay), len: rd(jobLen, 'pay_job_len', pay) };
+  const ajFirst = rd(jobFirst, 'pay_job_first', pay);
   const aActive = m.reg('pay_aw_active', Bool, { reset: 0 });
   const aAddr = m.reg('pay_aw_addr', UInt(64), { reset: 0 });
   const aLeft = m.reg('pay_aw_left', UInt(c.lenW), { reset: 0 });
   // {release, buffer, end} to do after the job's last beat.
   const aRel = m.reg('pay_aw_release', UInt(pw + 2), { reset: 0 });
-  const cap = (x: Expr, k: Expr) => mux(x.lt(k), x, k);
+  // The burst to decide next, in flip-flops: the first from the job ring at the job's start, each
+  // later one worked out from aAddr and aLeft in the cycle after the one before was decided (the
+  // burst's size from the address and the rest, through the page and 256-beat caps, into the item
+  // queue's write data was the placed worst path, 10.2 ns).
   const toPage = lit(4096, 13).subWrap(aAddr.bits(11, 0).resize(13)).shr(ds);
-  const burstLen = m.named('pay_burst_len', cap(cap(aLeft.resize(13), toPage), lit(256, 13)).trunc(9));
-  const burstLast = m.named('pay_burst_last', aLeft.eq(burstLen.resize(c.lenW)));
+  const nextLen = cap(cap(aLeft.resize(13), toPage), lit(256, 13)).trunc(9);
+  const burstLenQ = m.reg('pay_burst_len', UInt(9), { reset: 0 });
+  const burstLastQ = m.reg('pay_burst_last', Bool, { reset: 0 });
+  const aPlanned = m.reg('pay_aw_planned', Bool, { reset: 0 });
+  burstLenQ.set(nextLen);
+  burstLastQ.set(aLeft.eq(nextLen.resize(c.lenW)));
+  aPlanned.set(1);
+  const burstLen = burstLenQ;
+  const burstLast = burstLastQ;
   const wantCr = m.named('wr_want_cr', crIss.ne(wbAck));
   const wantWb = m.named('wr_want_wb', wbIss.ne(payAck));
-  const wantPay = m.named('wr_want_pay', aActive);
+  const wantPay = m.named('wr_want_pay', aActive.and(aPlanned));
   const wbJob = { slot: rd(jobSlot, 'wb_job_slot', wbIss), len: rd(jobLen, 'wb_job_len', wbIss) };
   const crJob = { doneBase: rd(jobDoneBase, 'cr_job_done_base', crIss), seq: rd(jobSeq, 'cr_job_seq', crIss) };
   const flagsWord = lit(DESC_FLAGS.DONE | DESC_FLAGS.EOP, 16);
@@ -317,6 +336,7 @@ export function dmaWriter(
         newAw(aAddr, burstLen.subWrap(1).trunc(8), tag, cat(lit(K.PAY, 2), lit(0, 32 - 3 - pw), rel, burstLast, burstLen.resize(16)));
         aAddr.set(aAddr.addWrap(burstLen.resize(64).shl(ds).trunc(64)));
         aLeft.set(aLeft.subWrap(burstLen.resize(c.lenW)));
+        aPlanned.set(0);
         m.when(burstLast, () => aActive.set(0));
       })
       .elseWhen(work.valid.and(wIsCopy.not()), () => {
@@ -333,6 +353,8 @@ export function dmaWriter(
     const off = aj.addr.bits(ds - 1, 0);
     aActive.set(1);
     aAddr.set(alignDown(aj.addr));
+    burstLenQ.set(ajFirst.bits(8, 0));
+    burstLastQ.set(ajFirst.bit(9));
     aLeft.set(opts.mutation === 'v2-rx-write-one-beat-more' ? lenPlus(aj.len, off).addWrap(1) : lenPlus(aj.len, off));
     aRel.set(wRelInfo);
     pay.set(pay.addWrap(1));
