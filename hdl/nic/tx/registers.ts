@@ -130,7 +130,9 @@ export function registerBus(m: ModuleBuilder, cfg: TxConfig, deps: RegisterDeps)
     data: inLane(d.trunc(rateMaxBits), 0, 2).or(inLane(d.trunc(TX_RATE_SHARE.SHARE.width), 1, 2)),
     mask: cat(rateShare, rateMax),
   });
-  const setExp = isExp.and(expFree);
+  // (The hold is up only while the held write is a TX_EXP_SEQ one, so the write is granted from it
+  // alone, without the address decode's 6 levels in front of the ports' write enables.)
+  const setExp = expFree;
   const expValue = d.trunc(cfg.seqW).resize(cfg.iseqW);
   mems.exp.port.request('reg', setExp, { addr: c, data: expValue, mask: lit(1, 1) });
   // (Its cached-descriptor count, above the seq, is written 0: the context's cache is dropped.)
