@@ -133,6 +133,7 @@ export function txEngine(p: NicParams) {
       metaIn: metaQ.in,
       ar: dma.desc,
       chkFetchSeq: check.fetchSeqWrite,
+      hold: checkHold,
       bound: { prod, descPop: check.descPop, takenPop: check.takenPop },
     });
     doorbells(m, sched, { doorbell, initBusy: mems.initBusy, checkDeciding: check.deciding, fetcher: fetch });
@@ -226,7 +227,7 @@ export function txEngine(p: NicParams) {
         cpl.probeHit,
       ),
     );
-    registerBus(m, cfg, { bus: reg, mems, done, probeCtx, busy, countersBusy: cnt.busy, checkHold });
+    registerBus(m, cfg, { bus: reg, mems, done, probeCtx, busy, countersBusy: cnt.busy, checkHold, fetcherHeld: true });
 
     mems.finish();
     // The done seq goes to the mailbox a cycle late, from flip-flops: a TX_EXP_SEQ write reaches it

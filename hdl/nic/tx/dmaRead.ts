@@ -64,15 +64,43 @@ export function dmaRead(m: ModuleBuilder, cfg: TxConfig, lay: TxLayouts, axi: Ax
     len: m.wire(`ar_${name}_len`, UInt(8)),
     grant,
   });
-  const load = m.named('ar_load', axi.arvalid.not().or(axi.arready));
+  // The read requests leave through a two-word flop queue (`u_ar_q`) instead of one register that
+  // loads when AR is free: its ready is a flip-flop, so the grants (and the payload issuer's and the
+  // check's state behind them) no longer start at `m_axi_arready`, which in the NIC comes from the
+  // interconnect and RX's queues (docs/tx-engine.md, Timing). A request still leaves the cycle after
+  // its grant, one per cycle; a second one may wait in the queue while AR is busy.
+  const arW = axi.arid.width + 64 + 8 + 1;
+  const arQ = m.instance('u_ar_q', syncFifo({ width: arW, depth: 2, storage: 'flops' })).io;
+  const load = m.named('ar_load', arQ.in.ready);
   const gCont = m.wire('ar_gnt_cont');
   const gPay = m.wire('ar_gnt_pay');
   const gDesc = m.wire('ar_gnt_desc');
-  const cont = request('cont', gCont);
+  // The sequence check's continuation read waits in a one-word register (`ar_cont_q`), taken whenever
+  // it is empty: the arbiter then decides from flip-flops, and the check's request (its compares of
+  // the fetch stream's head) no longer runs on through the payload's grant into the payload issuer's
+  // state and the burst queue (docs/tx-engine.md, Timing). The read leaves a cycle later; the check
+  // asks for one only after the last one's data came back, so the register is empty by then.
+  const contQ = {
+    valid: m.reg('ar_cont_q', undefined, { reset: 0 }),
+    addr: m.reg('ar_cont_q_addr', UInt(64), { reset: 0 }),
+    len: m.reg('ar_cont_q_len', UInt(8), { reset: 0 }),
+  };
+  const contReqValid = m.wire('ar_cont_valid');
+  const cont: ReadRequest = {
+    valid: contReqValid,
+    addr: m.wire('ar_cont_addr', UInt(64)),
+    len: m.wire('ar_cont_len', UInt(8)),
+    grant: m.named('ar_cont_accept', contQ.valid.not().and(contReqValid)),
+  };
+  m.when(cont.grant, () => {
+    contQ.valid.set(1);
+    contQ.addr.set(cont.addr);
+    contQ.len.set(cont.len);
+  }).elseWhen(gCont, () => contQ.valid.set(0));
   const payload = request('pay', gPay);
   // The scheduler's fetches wait in a two-word queue: its decisions (ring room, credits, the turn's
-  // state) then end at the queue's registered ready, not behind the arbiter's grant, which depends on
-  // the sequence check's continuation request (docs/tx-engine.md, Timing). A fetch leaves a cycle later.
+  // state) then end at the queue's registered ready, not behind the arbiter's grant (docs/tx-engine.md,
+  // Timing). A fetch leaves a cycle later.
   const descValid = m.wire('ar_desc_valid');
   const descAddr = m.wire('ar_desc_addr', UInt(64));
   const descLen = m.wire('ar_desc_len', UInt(8));
@@ -89,29 +117,30 @@ export function dmaRead(m: ModuleBuilder, cfg: TxConfig, lay: TxLayouts, axi: Ax
   descQ.out.ready.set(gDesc);
   // Payload and descriptor fetches alternate when both ask; the continuation goes first.
   const preferPay = m.reg('ar_prefer_pay', undefined, { reset: 0 });
-  gCont.set(load.and(cont.valid));
-  gPay.set(load.and(payload.valid).and(cont.valid.not()).and(descOut.valid.not().or(preferPay)));
-  gDesc.set(load.and(descOut.valid).and(cont.valid.not()).and(payload.valid.not().or(preferPay.not())));
+  gCont.set(load.and(contQ.valid));
+  gPay.set(load.and(payload.valid).and(contQ.valid.not()).and(descOut.valid.not().or(preferPay)));
+  gDesc.set(load.and(descOut.valid).and(contQ.valid.not()).and(payload.valid.not().or(preferPay.not())));
   m.when(gPay, () => preferPay.set(0)).elseWhen(gDesc, () => preferPay.set(1));
 
-  const arValid = m.reg('ar_valid_q', undefined, { reset: 0 });
-  const arId = m.reg('ar_id_q', UInt(axi.arid.width), { reset: 0 });
-  const arAddr = m.reg('ar_addr_q', UInt(64), { reset: 0 });
-  const arLen = m.reg('ar_len_q', UInt(8), { reset: 0 });
-  const arWrap = m.reg('ar_wrap_q', undefined, { reset: 0 });
   // Descriptor reads (IDs 0 and 1) wrap on a 64-bit bus; payload bursts are INCR.
   const descWrap = cfg.db === 8 ? 1 : 0;
-  m.when(load, () => {
-    arWrap.set(mux(gPay, lit(0, 1), lit(descWrap, 1)));
-    arValid.set(any(gCont, gPay, gDesc));
-    arId.set(mux(gCont, lit(TX_ID.CONT, arId.width), mux(gPay, lit(TX_ID.PAYLOAD, arId.width), lit(TX_ID.DESC, arId.width))));
-    arAddr.set(mux(gCont, cont.addr, mux(gPay, payload.addr, descOut.addr)));
-    arLen.set(mux(gCont, cont.len, mux(gPay, payload.len, descOut.len)));
-  });
-  axi.arvalid.set(arValid);
-  axi.arid.set(arId);
-  axi.araddr.set(arAddr);
-  axi.arlen.set(arLen);
+  arQ.in.valid.set(any(gCont, gPay, gDesc));
+  arQ.in.data.set(
+    cat(
+      mux(gPay, lit(0, 1), lit(descWrap, 1)),
+      mux(gCont, contQ.len, mux(gPay, payload.len, descOut.len)),
+      mux(gCont, contQ.addr, mux(gPay, payload.addr, descOut.addr)),
+      mux(gCont, lit(TX_ID.CONT, axi.arid.width), mux(gPay, lit(TX_ID.PAYLOAD, axi.arid.width), lit(TX_ID.DESC, axi.arid.width))),
+    ),
+  );
+  const arOut = arQ.out.data;
+  const idW = axi.arid.width;
+  const arWrap = arOut.bit(arW - 1);
+  axi.arvalid.set(arQ.out.valid);
+  arQ.out.ready.set(axi.arready);
+  axi.arid.set(arOut.bits(idW - 1, 0));
+  axi.araddr.set(arOut.bits(idW + 63, idW));
+  axi.arlen.set(arOut.bits(idW + 71, idW + 64));
   axi.arsize.set(cfg.dbLog2);
   axi.arburst.set(mux(arWrap, lit(BURST_WRAP, 2), lit(BURST_INCR, 2)));
   axi.arlock.set(0);

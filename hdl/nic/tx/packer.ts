@@ -87,19 +87,39 @@ export function packer(o: PackerOptions) {
     const s1Eof = m.reg('s1_eof', undefined, { reset: 0 });
 
     // ---- output: a full beat, or the rest of a frame whose end is in the accumulator ----
-    const fullBeat = m.named('full_beat', fill.ge(sb));
-    const outAvail = m.named('out_avail', fullBeat.or(eofHeld.and(fill.ne(0))));
-    const cntOut = m.named('out_cnt', mux(fullBeat, lit(sb, bitsFor(sb)), fill.trunc(bitsFor(sb))));
-    const lastOut = m.named('out_last', eofHeld.and(fill.le(sb)));
-    const beatData = acc.bits(sb * 8 - 1, 0);
-
+    // What the output's handshake needs of the accumulator's state (fill, eof_held, hdr_pushed,
+    // hdr_beat) is kept in flip-flops, worked out for the next cycle below for each outcome of this
+    // cycle's handshake and take: the handshake is then one LUT behind registers, and the input's
+    // take (which pops the raw-beat FIFO and the burst queue) one more, not the fill compares and the
+    // header's due test in front of them (9 LUT levels into the queues' counts; docs/tx-engine.md,
+    // Timing). `flagsOf` is the one definition of them, for the reset state as for the next one.
     const beatIdx = m.reg('hdr_beat', UInt(idxW), { reset: 0 });
     const hdrPushed = m.reg('hdr_pushed', undefined, { reset: 0 });
+    const flagsOf = (f: Expr, eof: Expr, pushed: Expr, idx: Expr) => {
+      const full = f.ge(sb);
+      const last = eof.and(f.le(sb));
+      return {
+        full,
+        avail: full.or(eof.and(f.ne(0))),
+        last,
+        due: pushed.not().and(idx.eq(hdrBeats - 1).or(last)),
+        // (fill < 2 * sb: with a full beat out, room for the next one.)
+        under2: 2 * sb > accBytes ? lit(1, 1) : f.lt(2 * sb),
+      };
+    };
+    const reset = { full: 0, avail: 0, last: 0, due: hdrBeats === 1 ? 1 : 0, under2: 1 } as const;
+    const fullBeat = m.reg('full_beat', undefined, { reset: reset.full });
+    const outAvail = m.reg('out_avail', undefined, { reset: reset.avail });
+    const lastOut = m.reg('out_last', undefined, { reset: reset.last });
+    const hdrDue = m.reg('hdr_due', undefined, { reset: reset.due });
+    const under2 = m.reg('fill_under2', undefined, { reset: reset.under2 });
+    const cntOut = m.named('out_cnt', mux(fullBeat, lit(sb, bitsFor(sb)), fill.trunc(bitsFor(sb))));
+    const beatData = acc.bits(sb * 8 - 1, 0);
+
     // Only the bytes of the header's beats before its last are kept: those of the last beat are
     // pushed from the beat itself (or are 0, for a frame that ended before them).
     const regBytes = Math.min(HEADER_BYTES, (hdrBeats - 1) * sb);
     const hdrReg = m.reg('hdr', UInt(Math.max(1, regBytes * 8)), { reset: 0 });
-    const hdrDue = m.named('hdr_due', hdrPushed.not().and(beatIdx.eq(hdrBeats - 1).or(lastOut)));
     const hdrBytes: Expr[] = [];
     for (let j = HEADER_BYTES - 1; j >= 0; j--) {
       const k = Math.floor(j / sb);
@@ -115,6 +135,9 @@ export function packer(o: PackerOptions) {
     header.valid.set(doOut.and(hdrDue));
     header.data.set(hdrNow);
 
+    // The header's state after a beat out (the `when`s below).
+    const idxOut = mux(lastOut, lit(0, idxW), mux(beatIdx.lt(hdrBeats), beatIdx.addWrap(1), beatIdx));
+    const pushedOut = mux(lastOut, lit(0, 1), hdrPushed.or(hdrDue));
     m.when(doOut, () => {
       m.when(beatIdx.lt(hdrBeats), () => {
         hdrReg.set(hdrKeep);
@@ -132,14 +155,22 @@ export function packer(o: PackerOptions) {
     });
 
     // ---- input: append the beat's bytes where the accumulator's bytes end ----
-    const fillAfter = m.named('fill_after', mux(doOut, fill.subWrap(cntOut.resize(fillW)), fill));
+    const fillOut = fill.subWrap(cntOut.resize(fillW));
+    const fillAfter = m.named('fill_after', mux(doOut, fillOut, fill));
     const accAfter = m.named('acc_after', mux(doOut, acc.shr(sb * 8), acc));
-    const eofAfter = m.named('eof_after', eofHeld.and(doOut.and(lastOut).not()));
-    // (fillAfter < sb, with both of its cases compared from registers: the output's handshake then
-    // picks, and does not run on into a subtract and a compare before the input's ready.)
-    const roomAfter = mux(doOut, fill.subWrap(cntOut.resize(fillW)).lt(sb), fill.lt(sb));
-    const accept = m.named('accept', s1Valid.and(eofAfter.not()).and(roomAfter));
-    const take = m.named('s1_take', raw.valid.and(bursts.valid).and(s1Valid.not().or(accept)));
+    const eofOut = eofHeld.and(lastOut.not());
+    const eofAfter = m.named('eof_after', mux(doOut, eofOut, eofHeld));
+    // Whether stage 2 accepts, and stage 1 takes, worked out from registers for both outcomes of the
+    // output's handshake, which then only picks. Stage 2 accepts while fillAfter < sb: with a beat
+    // out that is fill < 2 * sb for a full beat (fill - sb left) and always for a frame's last
+    // partial one (none left).
+    const acceptOut = m.named('accept_out', s1Valid.and(eofOut.not()).and(fullBeat.not().or(under2)));
+    const acceptIdle = m.named('accept_idle', s1Valid.and(eofHeld.not()).and(fullBeat.not()));
+    const accept = m.named('accept', mux(doOut, acceptOut, acceptIdle));
+    const inBoth = raw.valid.and(bursts.valid);
+    const takeOut = m.named('s1_take_out', inBoth.and(s1Valid.not().or(acceptOut)));
+    const takeIdle = m.named('s1_take_idle', inBoth.and(s1Valid.not().or(acceptIdle)));
+    const take = m.named('s1_take', mux(doOut, takeOut, takeIdle));
     raw.ready.set(take);
     bursts.ready.set(take.and(lastBeat));
     m.when(take, () => {
@@ -166,6 +197,21 @@ export function packer(o: PackerOptions) {
       fill.set(fillAfter);
       eofHeld.set(eofAfter);
     });
+    // The flags' next values, one set per outcome from registers, picked by the handshake and the accept.
+    const s1Add = s1Cnt.resize(fillW);
+    const fOutAcc = flagsOf(fillOut.addWrap(s1Add), s1Eof, pushedOut, idxOut);
+    const fOut = flagsOf(fillOut, eofOut, pushedOut, idxOut);
+    const fIdleAcc = flagsOf(fill.addWrap(s1Add), s1Eof, hdrPushed, beatIdx);
+    const fIdle = flagsOf(fill, eofHeld, hdrPushed, beatIdx);
+    for (const [reg, key] of [
+      [fullBeat, 'full'],
+      [outAvail, 'avail'],
+      [lastOut, 'last'],
+      [hdrDue, 'due'],
+      [under2, 'under2'],
+    ] as const) {
+      reg.set(mux(doOut, mux(acceptOut, fOutAcc[key], fOut[key]), mux(acceptIdle, fIdleAcc[key], fIdle[key])));
+    }
     return { raw, burst: bursts, packed: out, header };
   });
 }

@@ -57,6 +57,8 @@ export interface RegisterDeps {
   readonly countersBusy: Expr;
   /** Holds the sequence check's decisions while a TX_EXP_SEQ write waits (check.ts `hold`). */
   readonly checkHold: Wire;
+  /** `checkHold` also holds the fetcher off the fetch-seq port (scheduler.ts `hold`). */
+  readonly fetcherHeld?: boolean;
 }
 
 export function registerBus(m: ModuleBuilder, cfg: TxConfig, deps: RegisterDeps): void {
@@ -81,10 +83,15 @@ export function registerBus(m: ModuleBuilder, cfg: TxConfig, deps: RegisterDeps)
   // The check, the exp port's only other user, takes no decision while the write waits, so the write
   // waits only for the fetch-seq, completion and done ports (none of them behind the decision). The
   // hold is a flip-flop (the address decode is deep): raised the cycle after the write is seen, and
-  // the write applies only in a cycle it is up.
+  // the write applies only in a cycle it is up. The fetcher too leaves the fetch-seq port alone while
+  // the hold is up (its `hold`), so the write waits only for the check's rollback and the completion's
+  // retire, both flip-flops: waiting on the fetcher's same-cycle fetch made its decision run on into
+  // this one and the ports' write enables, 9 LUT levels (docs/tx-engine.md, Timing). It costs a held
+  // write's cycles of fetching, for a context that is disabled (C-6) and rare writes.
   const expHeld = m.reg('txw_exp_held', undefined, { reset: 0 });
   deps.checkHold.set(expHeld);
-  const expFree = expHeld.and(mems.fetchSeq.port.free()).and(mems.cpl.port.free()).and(done.free());
+  const fseqFree = deps.fetcherHeld ? mems.fetchSeq.port.freeExcept('fetch') : mems.fetchSeq.port.free();
+  const expFree = expHeld.and(fseqFree).and(mems.cpl.port.free()).and(done.free());
   const apply = m.named('txw_apply', holdValid.and(isExp.not().or(expFree)));
   expHeld.set(isExp.and(apply.not()));
   m.when(apply, () => holdValid.set(0));
@@ -123,7 +130,9 @@ export function registerBus(m: ModuleBuilder, cfg: TxConfig, deps: RegisterDeps)
     data: inLane(d.trunc(rateMaxBits), 0, 2).or(inLane(d.trunc(TX_RATE_SHARE.SHARE.width), 1, 2)),
     mask: cat(rateShare, rateMax),
   });
-  const setExp = isExp.and(expFree);
+  // (The hold is up only while the held write is a TX_EXP_SEQ one, so the write is granted from it
+  // alone, without the address decode's 6 levels in front of the ports' write enables.)
+  const setExp = expFree;
   const expValue = d.trunc(cfg.seqW).resize(cfg.iseqW);
   mems.exp.port.request('reg', setExp, { addr: c, data: expValue, mask: lit(1, 1) });
   // (Its cached-descriptor count, above the seq, is written 0: the context's cache is dropped.)

@@ -144,6 +144,11 @@ export interface FetcherDeps {
    * Without it (the V-5 proof) the fetcher fetches until a miss, one descriptor per read.
    */
   readonly bound?: { readonly prod: Memory; readonly descPop: Expr; readonly takenPop?: Expr };
+  /**
+   * While high the fetcher leaves the next-to-fetch port alone (no fetch, no cache drop): a held
+   * TX_EXP_SEQ write (registers.ts) then waits for none of its decisions.
+   */
+  readonly hold?: Expr;
 }
 
 /** Descriptors per read at most: one aligned 64-byte block (4 beats on a 128-bit bus, one beat on a 512-bit bus). */
@@ -398,6 +403,8 @@ export function fetcher(
   const fetchable = b
     ? mux(pfPhase, pfOk, mux(serveMode, sp ? sp.posted : lit(0, 1), b.posted.and(b.credit)).and(cacheOn ? takenRoom : lit(1, 1)))
     : lit(1, 1);
+  // The next-to-fetch port as the fetcher may use it: a held TX_EXP_SEQ write goes first (a flip-flop).
+  const fseqFree = deps.hold ? mems.fetchSeq.port.free().and(deps.hold.not()) : mems.fetchSeq.port.free();
   const wantAr = m.named(
     'fetch_want',
     issuing
@@ -405,7 +412,7 @@ export function fetcher(
       .and(waiting.not())
       .and(fetchable)
       .and(metaIn.ready)
-      .and(mems.fetchSeq.port.free())
+      .and(fseqFree)
       .and(lastOfTurn.not().or(s.requeue.free())),
   );
   const serve = m.named('fetch_serve', wantAr.and(serveMode));
@@ -438,7 +445,7 @@ export function fetcher(
   const unposted = b
     ? m.named(
         'fetch_unposted',
-        issuing.and(pfPhase.not()).and(room).and(waiting.not()).and(postedNow.not()).and(serveMode.not().or(mems.fetchSeq.port.free())),
+        issuing.and(pfPhase.not()).and(room).and(waiting.not()).and(postedNow.not()).and(serveMode.not().or(fseqFree)),
       )
     : lit(0, 1);
   const drained = tb ? tSeq.eq(tb.exp) : lit(0, 1);

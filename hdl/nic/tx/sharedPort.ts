@@ -7,7 +7,7 @@
 import { any, type Expr, lit, type ModuleBuilder, mux } from '../../../generator/index.js';
 
 export class SharedPort<F extends string> {
-  private readonly reqs: { en: Expr; select: Expr; values: Readonly<Record<F, Expr>> }[] = [];
+  private readonly reqs: { who: string; en: Expr; select: Expr; values: Readonly<Record<F, Expr>> }[] = [];
 
   constructor(
     private readonly m: ModuleBuilder,
@@ -21,6 +21,16 @@ export class SharedPort<F extends string> {
   }
 
   /**
+   * True when no requester registered so far but `who` uses the port: for a later requester that
+   * keeps `who` off the port itself while it waits (so it need not wait on `who`'s decision).
+   */
+  freeExcept(who: string): Expr {
+    const others = this.reqs.filter((r) => r.who !== who);
+    if (others.length === this.reqs.length) throw new RangeError(`shared port ${this.name}: no requester ${who}`);
+    return others.length === 0 ? lit(1, 1) : any(...others.map((r) => r.en)).not();
+  }
+
+  /**
    * Uses the port when `en` holds and no earlier requester does; returns that grant. `select`, when
    * given, picks this requester's values in the port's data mux instead of `en`: a shallower signal
    * that holds whenever `en` does and never while a later requester writes (so a late decision drives
@@ -28,7 +38,7 @@ export class SharedPort<F extends string> {
    */
   request(who: string, en: Expr, values: Readonly<Record<F, Expr>>, select: Expr = en): Expr {
     const granted = this.m.named(`${this.name}_gnt_${who}`, this.free().and(en));
-    this.reqs.push({ en, select, values });
+    this.reqs.push({ who, en, select, values });
     return granted;
   }
 
