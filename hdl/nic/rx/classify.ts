@@ -47,11 +47,14 @@ export interface Classified {
   src: Expr;
 }
 
+/** Cycles from classify's lookup request (port A of the MAC table) to its answer. */
+export const RX_MAC_LOOKUP_LATENCY = 3;
+
 export function classify(m: ModuleBuilder, c: RxConfig, sources: StatusSource[], pw: number, mac: MacPort): Classified {
   const { ctxW, lenW } = c;
-  // A frame may be taken every cycle: its lookup is in flight for two (the table's read, then its
-  // compare), its fields travel beside it, and it is queued with the answer. The queue keeps room for
-  // the lookups in flight, so none is ever lost.
+  // A frame may be taken every cycle: its lookup is in flight for three (the request's registers, the
+  // table's read, then its compare), its fields travel beside it, and it is queued with the answer.
+  // The queue keeps room for the lookups in flight, so none is ever lost.
   const depth = 8;
   const q = flopQueue(m, 'cls', 1 + 2 * pw + lenW + 2 + 1 + 2 * ctxW, depth);
   const s0 = sources[0] as StatusSource;
@@ -60,7 +63,7 @@ export function classify(m: ModuleBuilder, c: RxConfig, sources: StatusSource[],
   // Round-robin between the two buffers.
   const pick1 = s1 ? m.named('cls_pick_lb', s1.valid.and(s0.valid.not().or(last.not()))) : lit(0, 1);
   const anyValid = s1 ? s0.valid.or(s1.valid) : s0.valid;
-  const room = m.named('cls_room', q.count.le(depth - 3));
+  const room = m.named('cls_room', q.count.le(depth - 1 - RX_MAC_LOOKUP_LATENCY));
   const take = m.named('cls_take', anyValid.and(room).and(mac.ready));
   s0.ready.set(take.and(pick1.not()));
   s1?.ready.set(take.and(pick1));
@@ -75,8 +78,9 @@ export function classify(m: ModuleBuilder, c: RxConfig, sources: StatusSource[],
     mac: m.reg(`cls_mac${k}`, UInt(MAC_W), { reset: 0 }),
     src: m.reg(`cls_src${k}`, UInt(ctxW), { reset: 0 }),
   });
-  const f1 = stageOf(1);
-  const f2 = stageOf(2);
+  const stages = Array.from({ length: RX_MAC_LOOKUP_LATENCY }, (_, k) => stageOf(k + 1));
+  const f1 = stages[0] as ReturnType<typeof stageOf>;
+  const fLast = stages[RX_MAC_LOOKUP_LATENCY - 1] as ReturnType<typeof stageOf>;
   m.when(take, () => {
     f1.buf.set(pick1);
     f1.start.set(sel((s) => fitWidth(s.start, pw)));
@@ -86,16 +90,19 @@ export function classify(m: ModuleBuilder, c: RxConfig, sources: StatusSource[],
     f1.src.set(sel(srcOf));
     last.set(pick1);
   });
-  for (const k of Object.keys(f1) as (keyof typeof f1)[]) f2[k].set(f1[k]);
+  stages.slice(1).forEach((f, k) => {
+    const before = stages[k] as ReturnType<typeof stageOf>;
+    for (const key of Object.keys(f) as (keyof typeof f)[]) f[key].set(before[key]);
+  });
   mac.valid.set(take);
   mac.mac.set(sel((s) => s.mac));
 
-  const fMac = f2.mac;
+  const fMac = fLast.mac;
   const bcast = fMac.eq(lit((1n << BigInt(MAC_W)) - 1n, MAC_W));
   // The I/G bit: bit 0 of the first octet, which is the most significant of the 48-bit value.
   const mcast = fMac.bit(40).and(bcast.not());
   q.push.set(mac.respValid);
-  q.pushData.set(cat(f2.buf, f2.start, f2.end, f2.len, bcast, mcast, mac.hit, fitWidth(mac.ctx, ctxW), f2.src));
+  q.pushData.set(cat(fLast.buf, fLast.start, fLast.end, fLast.len, bcast, mcast, mac.hit, fitWidth(mac.ctx, ctxW), fLast.src));
 
   const h = q.head;
   let at = h.width;

@@ -404,7 +404,7 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   const rMask = cat(...Array.from({ length: L }, (_, k) => qLog2R.gt(L - 1 - k)));
   const rSize = cat(lit(0, 1), rMask).addWrap(1);
   const rFseq = mux(rFresh, rs.seq, rFetch);
-  const rExpAfter = mux(rs.kind.eq(OP.CONSUME), rExp.addWrap(1), rExp);
+  const rCons = rs.kind.eq(OP.CONSUME);
   const rSlot = rFseq.trunc(L).and(rMask);
   // A deep window is lent only to a context whose cache is empty (nothing cached, no read in flight)
   // on a doorbell or a fetch retry, if one is free and its ring is deeper than descCache: so the
@@ -439,8 +439,16 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   const rWinShallow = winOf(D);
   const rWinDeep = K > 0 ? winOf(DD) : rWinShallow;
   const rWindow = K > 0 ? mux(rDeepEff, rWinDeep, rWinShallow) : rWinShallow;
-  const rInWin = rFseq.subWrap(rExpAfter);
-  const rWinRoom = mux(rInWin.lt(rWindow), rWindow.subWrap(rInWin), lit(0, seqW));
+  // The window's free room for exp_seq as it is and one more (a consume), picked at the end: the
+  // operation's kind no longer heads the chain of subtractions and compares (9 LUT levels to
+  // `fetch_th_window`).
+  const roomFor = (name: string, exp: Expr) => {
+    const inWin = m.named(`${name}_in_win`, rFseq.subWrap(exp));
+    return m.named(name, mux(inWin.lt(rWindow), rWindow.subWrap(inWin), lit(0, seqW)));
+  };
+  const rWinRoomKeep = roomFor('fetch_win_room_keep', rExp);
+  const rWinRoomNext = roomFor('fetch_win_room_next', rExp.addWrap(1));
+  const rWinRoom = m.named('fetch_win_room', mux(rCons, rWinRoomNext, rWinRoomKeep));
   // A fresh descriptor right ahead (in DECIDE, see `pair`) ends one in-flight read too.
   const xFresh = m.named('pair_fresh_ahead', rsPair.and(dsFresh));
   const rInflAfter = mux(rFresh.and(xFresh), rInfl.subWrap(2), mux(rFresh.or(xFresh), rInfl.subWrap(1), rInfl));
@@ -457,7 +465,6 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   const rToBlock = lit(BK, lb + 1).subWrap(rPos.bits(lb - 1, 0).resize(lb + 1));
   // A refill after a frame stops at its block; other reads (a doorbell's fill of the window, a
   // re-read, a continuation) only at the page, in bursts of up to fetchBurst.
-  const rCons = rs.kind.eq(OP.CONSUME);
   // Bit k of above(x, n): x > k, for k from 0 to n - 1.
   const above = (x: Expr, n: number): Expr =>
     cat(...Array.from({ length: n }, (_, i) => n - 1 - i).map((k) => (k >= 2 ** x.width - 1 ? lit(0, 1) : x.gt(k))));
@@ -467,7 +474,8 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
     return r;
   };
   const thFlight = thReg('fetch_th_flight', rFlightRoom, B + 1);
-  const thWin = thReg('fetch_th_window', rWinRoom, B + 1);
+  const thWin = m.reg('fetch_th_window', UInt(B + 1), { reset: 0 });
+  m.when(rs.v, () => thWin.set(mux(rCons, above(rWinRoomNext, B + 1), above(rWinRoomKeep, B + 1))));
   const thWrap = thReg('fetch_th_wrap', rToWrap, B);
   const thCut = thReg('fetch_th_cut', mux(rCons, rToBlock.resize(9), rToPage), B);
   // The batch target: the rest of the block, of the ring or of the whole window (bit k: it exceeds

@@ -19,6 +19,7 @@ import type { NicParams } from '../../params.js';
 import { macHashExpr } from '../../registers/macHashRtl.js';
 import { MAC_TABLE_HI, macTableGeometry } from '../../registers/map.js';
 import { MAC_LOOKUP_LATENCY, macLookupSpec, type NicWidths } from '../interfaces.js';
+import { RX_MAC_LOOKUP_LATENCY } from './classify.js';
 import { MAC_W } from './frameBuffer.js';
 
 export function rxMacLookup(p: NicParams, w: NicWidths) {
@@ -27,6 +28,8 @@ export function rxMacLookup(p: NicParams, w: NicWidths) {
   const ctxW = w.ctxW;
   const ew = 1 + ctxW + MAC_W;
   if (MAC_LOOKUP_LATENCY !== 2) throw new RangeError(`rxMacLookup answers in 2 cycles; interfaces.ts asks for ${MAC_LOOKUP_LATENCY}`);
+  if (RX_MAC_LOOKUP_LATENCY !== 3)
+    throw new RangeError(`rxMacLookup answers port A in 3 cycles; classify.ts asks for ${RX_MAC_LOOKUP_LATENCY}`);
   return defineModule('rx_mac_lookup', { N_CTX: p.N_CTX, WAYS: g.ways, INDEX_W: ib }, (m) => {
     const ctxOk = m.input('ctx_ok', UInt(w.nCtx));
     const wrValid = m.input('wr_valid');
@@ -72,10 +75,10 @@ export function rxMacLookup(p: NicParams, w: NicWidths) {
     });
 
     const fields = (q: Expr) => ({ valid: q.bit(ew - 1), ctx: q.bits(ew - 2, MAC_W), mac: q.bits(MAC_W - 1, 0) });
-    /** Reads both ways at the MAC's slots; the next cycle's compare says which way holds it. */
-    const lookup = (name: string, valid: Expr, mac: Expr, altAddr: Expr | null, altEn: Expr) => {
+    /** Reads both ways at the MAC's slots (given, or hashed here); the next cycle's compare says which way holds it. */
+    const lookup = (name: string, valid: Expr, mac: Expr, altAddr: Expr | null, altEn: Expr, slots?: Expr[]) => {
       const q = ways.map((mem, i) => {
-        const slot = macHashExpr(mac, i, ib);
+        const slot = slots?.[i] ?? macHashExpr(mac, i, ib);
         const addr = altAddr ? mux(valid, slot, altAddr) : slot;
         return fields(mem.read(addr, { enable: valid.or(altEn), name: `${name}_q${i}` }));
       });
@@ -89,10 +92,21 @@ export function rxMacLookup(p: NicParams, w: NicWidths) {
       return { v1, q0, q1, m0, m1, hit: m0.or(m1), ctx: mux(m0, q0.ctx, q1.ctx) };
     };
 
-    // Port A: the RX path has priority; a BAR1 read takes a cycle in which it does not look up.
-    const rdTake = m.named('rd_take', rdValid.and(aValid.not()).and(sweeping.not()));
-    rdReady.set(aValid.not().and(sweeping.not()));
-    const la = lookup('a', aValid, aMac, rdIndex, rdTake);
+    // Port A: the RX path has priority; a BAR1 read takes a cycle in which it does not look up. Its
+    // requests wait a cycle in registers, with both ways' slots hashed (RX_MAC_LOOKUP_LATENCY): the
+    // frame buffer's MAC through classify's choice of buffer and the hash into the block RAMs'
+    // address was the NIC's placed worst path (8.9 ns in 4 nets, the RAMs' address setup).
+    const aV0 = m.reg('a_v0', Bool, { reset: 0 });
+    const aMac0 = m.reg('a_mac0', UInt(MAC_W), { reset: 0 });
+    const aSlot0 = [0, 1].map((i) => m.reg(`a_slot0_${i}`, UInt(ib), { reset: 0 }));
+    aV0.set(aValid);
+    m.when(aValid, () => {
+      aMac0.set(aMac);
+      aSlot0.forEach((r, i) => r.set(macHashExpr(aMac, i, ib)));
+    });
+    const rdTake = m.named('rd_take', rdValid.and(aV0.not()).and(sweeping.not()));
+    rdReady.set(aV0.not().and(sweeping.not()));
+    const la = lookup('a', aV0, aMac0, rdIndex, rdTake, aSlot0);
     const aV2 = m.reg('a_v2', Bool, { reset: 0 });
     const aHit2 = m.reg('a_hit2', Bool, { reset: 0 });
     const aCtx2 = m.reg('a_ctx2', UInt(ctxW), { reset: 0 });
