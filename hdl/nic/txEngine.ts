@@ -113,6 +113,7 @@ export function txEngine(p: NicParams) {
 
     // Stages that share a port ask for it in priority order: the check before the fetcher before doorbells.
     const checkHold = m.wire('chk_hold', Bool, { init: 0 });
+    const regReadPending = m.wire('rr_pending', Bool, { init: 0 });
     const check = sequenceCheck(m, cfg, lay, {
       hold: checkHold,
       flags,
@@ -134,6 +135,7 @@ export function txEngine(p: NicParams) {
       ar: dma.desc,
       chkFetchSeq: check.fetchSeqWrite,
       hold: checkHold,
+      readHold: regReadPending,
       bound: { prod, descPop: check.descPop, takenPop: check.takenPop },
     });
     doorbells(m, sched, { doorbell, initBusy: mems.initBusy, checkDeciding: check.deciding, fetcher: fetch });
@@ -227,7 +229,18 @@ export function txEngine(p: NicParams) {
         cpl.probeHit,
       ),
     );
-    registerBus(m, cfg, { bus: reg, mems, done, probeCtx, busy, countersBusy: cnt.busy, checkHold, fetcherHeld: true });
+    registerBus(m, cfg, {
+      bus: reg,
+      mems,
+      done,
+      probeCtx,
+      busy,
+      countersBusy: cnt.busy,
+      checkHold,
+      fetcherHeld: true,
+      fetcherReadHold: true,
+      readPending: regReadPending,
+    });
 
     mems.finish();
     // The done seq goes to the mailbox a cycle late, from flip-flops: a TX_EXP_SEQ write reaches it

@@ -37,7 +37,7 @@ export class SharedRead {
   readonly data: Expr;
   private readonly en: ReturnType<ModuleBuilder['wire']>;
   private readonly addr: ReturnType<ModuleBuilder['wire']>;
-  private readonly reqs: { en: Expr; addr: Expr }[] = [];
+  private readonly reqs: { en: Expr; addr: Expr; exclusive: boolean }[] = [];
 
   constructor(m: ModuleBuilder, mem: Memory, name: string) {
     this.en = m.wire(`${name}_en`);
@@ -53,16 +53,28 @@ export class SharedRead {
   /** Reads `addr` when `en` holds and no earlier requester reads; returns that grant. */
   request(en: Expr, addr: Expr): Expr {
     const granted = this.free().and(en);
-    this.reqs.push({ en, addr });
+    this.reqs.push({ en, addr, exclusive: false });
     return granted;
+  }
+
+  /**
+   * For a reader that keeps the others off the port itself while `en` holds (they never read in a
+   * cycle it does): it reads whenever `en` holds, and the address picks it by `en` alone, so neither
+   * waits on the other readers' decisions.
+   */
+  requestExclusive(en: Expr, addr: Expr): Expr {
+    this.reqs.push({ en, addr, exclusive: true });
+    return en;
   }
 
   finish(): void {
     if (this.reqs.length === 0) throw new RangeError('SharedRead: no reader');
     this.en.set(any(...this.reqs.map((r) => r.en)));
-    let a = (this.reqs[this.reqs.length - 1] as { addr: Expr }).addr;
-    for (let i = this.reqs.length - 2; i >= 0; i--) {
-      const r = this.reqs[i] as { en: Expr; addr: Expr };
+    // Exclusive readers outermost: their own enables select them, ahead of the priority chain.
+    const ordered = [...this.reqs.filter((r) => r.exclusive), ...this.reqs.filter((r) => !r.exclusive)];
+    let a = (ordered[ordered.length - 1] as { addr: Expr }).addr;
+    for (let i = ordered.length - 2; i >= 0; i--) {
+      const r = ordered[i] as { en: Expr; addr: Expr };
       a = mux(r.en, r.addr, a);
     }
     this.addr.set(a);
@@ -179,9 +191,10 @@ export function contextMemories(m: ModuleBuilder, cfg: TxConfig): ContextMemorie
 }
 
 /** A read of `cm` at `addr` when `en` holds: on its shared read port (this reader before later ones) if it has one. */
-export function readCtx(m: ModuleBuilder, cm: CtxMemory, en: Expr, addr: Expr, name: string): Expr {
+export function readCtx(m: ModuleBuilder, cm: CtxMemory, en: Expr, addr: Expr, name: string, exclusive = false): Expr {
   if (!cm.read) return cm.mem.read(addr, { enable: en, name });
-  cm.read.request(en, addr);
+  if (exclusive) cm.read.requestExclusive(en, addr);
+  else cm.read.request(en, addr);
   return m.named(name, cm.read.data);
 }
 

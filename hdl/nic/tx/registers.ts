@@ -59,6 +59,13 @@ export interface RegisterDeps {
   readonly checkHold: Wire;
   /** `checkHold` also holds the fetcher off the fetch-seq port (scheduler.ts `hold`). */
   readonly fetcherHeld?: boolean;
+  /**
+   * The fetcher is given `readPending` as its `readHold` (it starts no read of the shared context
+   * memories while a register read waits), so register reads take those ports without waiting on it.
+   */
+  readonly fetcherReadHold?: boolean;
+  /** Driven high while a register read waits for the read ports (for the fetcher's `readHold`). */
+  readonly readPending?: { set(v: Expr): void };
 }
 
 export function registerBus(m: ModuleBuilder, cfg: TxConfig, deps: RegisterDeps): void {
@@ -156,20 +163,27 @@ export function registerBus(m: ModuleBuilder, cfg: TxConfig, deps: RegisterDeps)
   const take = m.named('rr_take', bus.rd_valid.and(bus.rd_ready));
   const r = decodeBar1Addr(m, bus.rd_addr, p, 'txr');
   const rdCtx = m.reg('rr_ctx', UInt(cfg.ctxW), { reset: 0 });
-  const shared = [mems.ring, mems.exp, mems.cpl, mems.counters, mems.shapeCfg];
+  // With `fetcherReadHold`, the fetcher starts no read while a read is pending (`rr_pend`, its
+  // `readHold`), so the ports it shares are free then and the read goes on flip-flops alone: waiting
+  // for the fetcher's pop from the active queue put its decision in front of every context memory's
+  // read (9 LUT levels, the NIC's placed worst path). The fetcher loses that cycle.
+  const fetcherShared = [mems.ring, mems.exp, mems.cpl, mems.shapeCfg];
+  const held = deps.fetcherReadHold === true;
+  const shared = held ? [mems.counters] : [...fetcherShared, mems.counters];
   const portsFree = all(...shared.map((cm) => (cm.read ? cm.read.free() : lit(1, 1))), deps.countersBusy.not());
   const go = m.named('rr_go', rdPend.and(portsFree));
   m.when(take, () => rdPend.set(1)).elseWhen(go, () => rdPend.set(0));
-  const ringRd = readCtx(m, mems.ring, go, rdCtx, 'rr_ring');
+  const ringRd = readCtx(m, mems.ring, go, rdCtx, 'rr_ring', held);
   const doneRd = readCtx(m, mems.done, go, rdCtx, 'rr_done');
   const macRd = readCtx(m, mems.mac, go, rdCtx, 'rr_mac');
-  const expRd = readCtx(m, mems.exp, go, rdCtx, 'rr_exp');
-  const cplRd = readCtx(m, mems.cpl, go, rdCtx, 'rr_cpl');
+  const expRd = readCtx(m, mems.exp, go, rdCtx, 'rr_exp', held);
+  const cplRd = readCtx(m, mems.cpl, go, rdCtx, 'rr_cpl', held);
   const cntRd = readCtx(m, mems.counters, go, rdCtx, 'rr_cnt');
-  const shapeRd = readCtx(m, mems.shapeCfg, go, rdCtx, 'rr_shape');
+  const shapeRd = readCtx(m, mems.shapeCfg, go, rdCtx, 'rr_shape', held);
   const selInCtx = m.reg('rr_in_ctx', undefined, { reset: 0 });
   const selWord = m.reg('rr_word', UInt(r.ctxWord.width), { reset: 0 });
   rdBusy.set(go);
+  deps.readPending?.set(rdPend);
   m.when(take, () => {
     rdCtx.set(r.ctx);
     selInCtx.set(r.inCtx);

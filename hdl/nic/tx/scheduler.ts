@@ -149,6 +149,11 @@ export interface FetcherDeps {
    * TX_EXP_SEQ write (registers.ts) then waits for none of its decisions.
    */
   readonly hold?: Expr;
+  /**
+   * While high the fetcher starts no read of the context words (no pop, no reload): a pending register
+   * read (registers.ts) then has the shared read ports without waiting on the fetcher's decision.
+   */
+  readonly readHold?: Expr;
 }
 
 /** Descriptors per read at most: one aligned 64-byte block (4 beats on a 128-bit bus, one beat on a 512-bit bus). */
@@ -195,14 +200,15 @@ export function fetcher(
   // A context that went idle meanwhile leaves the rotation; otherwise its state is read again.
   const waitDrop = m.named('fetch_wait_drop', st.is('WAIT').and(isActive.not()));
   const probeOut = bits.probeWait.bit(c);
-  const reload = m.named('fetch_reload', st.is('WAIT').and(isActive).and(probeOut.not()));
+  const readFree = deps.readHold ? deps.readHold.not() : lit(1, 1);
+  const reload = m.named('fetch_reload', st.is('WAIT').and(isActive).and(probeOut.not()).and(readFree));
   // Meanwhile a context at the head of the queue with a probe to issue (just woken, say) takes its
   // turn, a probe, before the held one resumes: a newcomer's first frame does not wait behind the held
   // context's next one. The held context is kept aside (`held`) and its WAIT resumes after that turn.
   const held = m.reg('fetch_held', undefined, { reset: 0 });
   const heldCtx = m.reg('fetch_held_ctx', UInt(cfg.ctxW), { reset: 0 });
   const fresh = bits.probing.bit(head).and(bits.probeWait.bit(head).not());
-  const ready = queue.out.valid.and(mems.initBusy.not());
+  const ready = queue.out.valid.and(mems.initBusy.not()).and(readFree);
   const popIdle = st.is('IDLE').and(ready);
   const popCut = m.named('fetch_pop_cut', st.is('WAIT').and(held.not()).and(isActive).and(probeOut).and(ready).and(fresh));
   const pop = m.named('fetch_pop', popIdle.or(popCut));
@@ -212,7 +218,9 @@ export function fetcher(
     heldCtx.set(c);
   });
   const rdEn = pop.or(reload);
-  const rdCtx = m.named('fetch_rd_ctx', mux(pop, head, c));
+  // The read address picked by the state (a pop reads the head: in IDLE, or in WAIT while the held
+  // context's probe is out; a reload reads the turn's context), not by the pop decision itself.
+  const rdCtx = m.named('fetch_rd_ctx', mux(st.is('IDLE').or(st.is('WAIT').and(probeOut)), head, c));
   // (The register bus reads ring, cpl and exp words on these ports when the fetcher does not: readCtx.)
   const ringRd = readCtx(m, mems.ring, rdEn, rdCtx, 'fetch_ring_rd');
   const fseqRd = mems.fetchSeq.mem.read(rdCtx, { enable: rdEn, name: 'fetch_seq_rd' });
