@@ -439,16 +439,23 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   const rWinShallow = winOf(D);
   const rWinDeep = K > 0 ? winOf(DD) : rWinShallow;
   const rWindow = K > 0 ? mux(rDeepEff, rWinDeep, rWinShallow) : rWinShallow;
-  // The window's free room for exp_seq as it is and one more (a consume), picked at the end: the
-  // operation's kind no longer heads the chain of subtractions and compares (9 LUT levels to
-  // `fetch_th_window`).
-  const roomFor = (name: string, exp: Expr) => {
+  // The window's free room as a thermometer (bit k: room > k, for k from fetchBurst down to 0), for
+  // exp_seq as it is and one more (a consume), picked by the kind at the end. room > k exactly when
+  // the distance fetch - exp is below window - k: one subtraction and one compare per bit, where the
+  // room itself (a subtraction, a compare, a subtraction, then the thermometer's compares) was 9 LUT
+  // levels to `fetch_th_window`.
+  const winLess = Array.from({ length: B + 1 }, (_, k) => (k === 0 ? rWindow : m.named(`fetch_win_less${k}`, rWindow.subWrap(k))));
+  const winAbove = Array.from({ length: B + 1 }, (_, k) => rWindow.gt(k));
+  const roomTh = (name: string, exp: Expr) => {
     const inWin = m.named(`${name}_in_win`, rFseq.subWrap(exp));
-    return m.named(name, mux(inWin.lt(rWindow), rWindow.subWrap(inWin), lit(0, seqW)));
+    return m.named(
+      name,
+      cat(...Array.from({ length: B + 1 }, (_, i) => B - i).map((k) => (winAbove[k] as Expr).and(inWin.lt(winLess[k] as Expr)))),
+    );
   };
-  const rWinRoomKeep = roomFor('fetch_win_room_keep', rExp);
-  const rWinRoomNext = roomFor('fetch_win_room_next', rExp.addWrap(1));
-  const rWinRoom = m.named('fetch_win_room', mux(rCons, rWinRoomNext, rWinRoomKeep));
+  const rRoomThKeep = roomTh('fetch_room_th_keep', rExp);
+  const rRoomThNext = roomTh('fetch_room_th_next', rExp.addWrap(1));
+  const rRoomTh = m.named('fetch_room_th', mux(rCons, rRoomThNext, rRoomThKeep));
   // A fresh descriptor right ahead (in DECIDE, see `pair`) ends one in-flight read too.
   const xFresh = m.named('pair_fresh_ahead', rsPair.and(dsFresh));
   const rInflAfter = mux(rFresh.and(xFresh), rInfl.subWrap(2), mux(rFresh.or(xFresh), rInfl.subWrap(1), rInfl));
@@ -475,7 +482,7 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   };
   const thFlight = thReg('fetch_th_flight', rFlightRoom, B + 1);
   const thWin = m.reg('fetch_th_window', UInt(B + 1), { reset: 0 });
-  m.when(rs.v, () => thWin.set(mux(rCons, above(rWinRoomNext, B + 1), above(rWinRoomKeep, B + 1))));
+  m.when(rs.v, () => thWin.set(rRoomTh));
   const thWrap = thReg('fetch_th_wrap', rToWrap, B);
   const thCut = thReg('fetch_th_cut', mux(rCons, rToBlock.resize(9), rToPage), B);
   // The batch target: the rest of the block, of the ring or of the whole window (bit k: it exceeds
@@ -516,7 +523,7 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   m.when(rs.v, () => {
     // A window under BATCH_MIN_WINDOW deep (8 at N_CTX = 1024, or a small ring) is too shallow to
     // give up places while a block fills: it refills after every frame, as before issue 16.
-    preBlockRoom.set(mux(rShallow, rWinRoom.ne(0), covers(rTarget, above(rWinRoom, B))));
+    preBlockRoom.set(mux(rShallow, rRoomTh.bit(0), covers(rTarget, rRoomTh.bits(B - 1, 0))));
     preFseq.set(rFseq);
     preSlot.set(rSlot);
     preInfl.set(rInflAfter);
