@@ -192,6 +192,22 @@ export function dmaWriter(
       .shr(ds)
       .trunc(c.lenW);
 
+  // The first burst is worked out a cycle after the job is queued, from its beats and page offset
+  // in registers (from the job's address it was a path from the context-state unit's answer into
+  // this memory's write, 9.2 ns), and written then; a start in that cycle takes it as it is written.
+  const fj = {
+    valid: m.reg('job_first_valid', Bool, { reset: 0 }),
+    slot: m.reg('job_first_slot', UInt(jw), { reset: 0 }),
+    page: m.reg('job_first_page', UInt(12 - ds), { reset: 0 }),
+    beats: m.reg('job_first_beats', UInt(c.lenW), { reset: 0 }),
+  };
+  fj.valid.set(0);
+  const fjLen = m.named(
+    'job_first_len',
+    cap(cap(fj.beats.resize(13), lit(2 ** (12 - ds), 13).subWrap(fj.page.resize(13))), lit(256, 13)).trunc(9),
+  );
+  const fjWord = m.named('job_first_word', cat(fj.beats.eq(fjLen.resize(c.lenW)), fjLen));
+  m.when(fj.valid, () => jobFirst.write(fj.slot, fjWord));
   m.when(job.valid, () => {
     const at = slotOf(alloc);
     jobAddr.write(at, job.addr);
@@ -207,10 +223,10 @@ export function dmaWriter(
       .resize(ds + 1)
       .addWrap(1);
     jobRd.write(at, cat(job.buf, job.start, words, lenPlus(job.len, off), off, endLanes));
-    const beats = opts.mutation === 'v2-rx-write-one-beat-more' ? lenPlus(job.len, off).addWrap(1) : lenPlus(job.len, off);
-    const firstToPage = lit(2 ** (12 - ds), 13).subWrap(job.addr.bits(11, ds).resize(13));
-    const firstLen = cap(cap(beats.resize(13), firstToPage), lit(256, 13)).trunc(9);
-    jobFirst.write(at, cat(beats.eq(firstLen.resize(c.lenW)), firstLen));
+    fj.valid.set(1);
+    fj.slot.set(at);
+    fj.page.set(job.addr.bits(11, ds));
+    fj.beats.set(opts.mutation === 'v2-rx-write-one-beat-more' ? lenPlus(job.len, off).addWrap(1) : lenPlus(job.len, off));
     jobSlot.write(at, job.slot);
     jobDoneBase.write(at, job.doneBase);
     jobSeq.write(at, job.seq);
@@ -244,7 +260,7 @@ export function dmaWriter(
   // Payload bursts of the job at `pay`: beat addresses are DMA-word aligned, so a burst ends at a
   // 4 KiB page or after 256 beats, whichever comes first.
   const aj = { addr: rd(jobAddr, 'pay_job_addr', pay), len: rd(jobLen, 'pay_job_len', pay) };
-  const ajFirst = rd(jobFirst, 'pay_job_first', pay);
+  const ajFirst = m.named('pay_job_first_fwd', mux(fj.valid.and(fj.slot.eq(slotOf(pay))), fjWord, rd(jobFirst, 'pay_job_first', pay)));
   const aActive = m.reg('pay_aw_active', Bool, { reset: 0 });
   const aAddr = m.reg('pay_aw_addr', UInt(64), { reset: 0 });
   const aLeft = m.reg('pay_aw_left', UInt(c.lenW), { reset: 0 });
