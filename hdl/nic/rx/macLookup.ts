@@ -102,7 +102,9 @@ export function rxMacLookup(p: NicParams, w: NicWidths) {
     aV0.set(aValid);
     m.when(aValid, () => {
       aMac0.set(aMac);
-      aSlot0.forEach((r, i) => r.set(macHashExpr(aMac, i, ib)));
+      aSlot0.forEach((r, i) => {
+        r.set(macHashExpr(aMac, i, ib));
+      });
     });
     const rdTake = m.named('rd_take', rdValid.and(aV0.not()).and(sweeping.not()));
     rdReady.set(aV0.not().and(sweeping.not()));
