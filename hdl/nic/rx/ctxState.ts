@@ -444,14 +444,23 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   // the distance fetch - exp is below window - k: one subtraction and one compare per bit, where the
   // room itself (a subtraction, a compare, a subtraction, then the thermometer's compares) was 9 LUT
   // levels to `fetch_th_window`.
-  const winLess = Array.from({ length: B + 1 }, (_, k) => (k === 0 ? rWindow : m.named(`fetch_win_less${k}`, rWindow.subWrap(k))));
-  const winAbove = Array.from({ length: B + 1 }, (_, k) => rWindow.gt(k));
+  // Each window (shallow, and deep where there are deep windows) has its own thermometers, and the
+  // deep-window flag (which waits on the window grant's tests) picks between them at the end.
+  const thFor = (tag: string, win: Expr) => {
+    const less = Array.from({ length: B + 1 }, (_, k) => (k === 0 ? win : m.named(`fetch_win_${tag}_less${k}`, win.subWrap(k))));
+    const above0 = Array.from({ length: B + 1 }, (_, k) => win.gt(k));
+    return (name: string, inWin: Expr) =>
+      m.named(
+        `${name}_${tag}`,
+        cat(...Array.from({ length: B + 1 }, (_, i) => B - i).map((k) => (above0[k] as Expr).and(inWin.lt(less[k] as Expr)))),
+      );
+  };
+  const thShallow = thFor('shallow', rWinShallow);
+  const thDeep = K > 0 ? thFor('deep', rWinDeep) : null;
   const roomTh = (name: string, exp: Expr) => {
     const inWin = m.named(`${name}_in_win`, rFseq.subWrap(exp));
-    return m.named(
-      name,
-      cat(...Array.from({ length: B + 1 }, (_, i) => B - i).map((k) => (winAbove[k] as Expr).and(inWin.lt(winLess[k] as Expr)))),
-    );
+    const shallow = thShallow(name, inWin);
+    return thDeep ? m.named(name, mux(rDeepEff, thDeep(name, inWin), shallow)) : shallow;
   };
   const rRoomThKeep = roomTh('fetch_room_th_keep', rExp);
   const rRoomThNext = roomTh('fetch_room_th_next', rExp.addWrap(1));
