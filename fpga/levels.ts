@@ -236,6 +236,12 @@ export function lutLevels(netlistJson: string, top: string, src?: (net: string) 
     }
     return steps.reverse();
   };
+  const blockOf = (endName: string): string => (endName.includes('.') ? (endName.split('.')[0] as string) : '(top)');
+  const pathEnding = (bit: number, levels: number, clock: string, endName: string): LevelPath => {
+    const steps = pathTo(bit);
+    steps.push({ net: endName, level: levels, via: 'end' });
+    return { levels, clock, block: blockOf(endName), steps };
+  };
   const byClock = new Map<string, LevelPath>();
   const byBlock = new Map<string, LevelPath>();
   // The deepest bit ending in each end signal (its bits and their cells merge into one entry).
@@ -249,12 +255,10 @@ export function lutLevels(netlistJson: string, top: string, src?: (net: string) 
       const seen = byEnd.get(sig);
       if (!seen || l > seen.levels) byEnd.set(sig, { levels: l, bit, clock, endName });
     }
-    const block = endName.includes('.') ? (endName.split('.')[0] as string) : '(top)';
+    const block = blockOf(endName);
     const better = (p: LevelPath | undefined) => !p || l > p.levels;
     if (!better(byClock.get(clock)) && !better(byBlock.get(block))) return;
-    const steps = pathTo(bit);
-    steps.push({ net: endName, level: l, via: 'end' });
-    const path: LevelPath = { levels: l, clock, block, steps };
+    const path = pathEnding(bit, l, clock, endName);
     if (better(byClock.get(clock))) byClock.set(clock, path);
     if (better(byBlock.get(block))) byBlock.set(block, { ...path, block });
   };
@@ -279,11 +283,7 @@ export function lutLevels(netlistJson: string, top: string, src?: (net: string) 
   const sorted = (x: Map<string, LevelPath>) => [...x.values()].sort((a, b) => b.levels - a.levels);
   const overPaths = [...byEnd.values()]
     .sort((a, b) => b.levels - a.levels || a.endName.localeCompare(b.endName))
-    .map(({ levels, bit, clock, endName }): LevelPath => {
-      const steps = pathTo(bit);
-      steps.push({ net: endName, level: levels, via: 'end' });
-      return { levels, clock, block: endName.includes('.') ? (endName.split('.')[0] as string) : '(top)', steps };
-    });
+    .map(({ levels, bit, clock, endName }) => pathEnding(bit, levels, clock, endName));
   return { byClock: sorted(byClock), byBlock: sorted(byBlock), loops, over: overPaths, overLevels: over };
 }
 

@@ -237,8 +237,6 @@ export function txEngine(p: NicParams) {
       busy,
       countersBusy: cnt.busy,
       checkHold,
-      fetcherHeld: true,
-      fetcherReadHold: true,
       readPending: regReadPending,
     });
 

@@ -439,13 +439,12 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   const rWinShallow = winOf(D);
   const rWinDeep = K > 0 ? winOf(DD) : rWinShallow;
   const rWindow = K > 0 ? mux(rDeepEff, rWinDeep, rWinShallow) : rWinShallow;
-  // The window's free room as a thermometer (bit k: room > k, for k from fetchBurst down to 0), for
-  // exp_seq as it is and one more (a consume), picked by the kind at the end. room > k exactly when
-  // the distance fetch - exp is below window - k: one subtraction and one compare per bit, where the
-  // room itself (a subtraction, a compare, a subtraction, then the thermometer's compares) was 9 LUT
-  // levels to `fetch_th_window`.
-  // Each window (shallow, and deep where there are deep windows) has its own thermometers, and the
-  // deep-window flag (which waits on the window grant's tests) picks between them at the end.
+  // The window's free room as a thermometer (bit k: room > k, for k from fetchBurst down to 0). room
+  // > k exactly when the distance fetch - exp is below window - k: one subtraction and one compare per
+  // bit, where the room itself (a subtraction, a compare, a subtraction, then the thermometer's
+  // compares) was 9 LUT levels to `fetch_th_window`. One thermometer per outcome (exp_seq as it is,
+  // one more after a consume) and per window (shallow, deep), picked at the end by the kind and by the
+  // deep-window flag (which waits on the window grant's tests).
   const thFor = (tag: string, win: Expr) => {
     const less = Array.from({ length: B + 1 }, (_, k) => (k === 0 ? win : m.named(`fetch_win_${tag}_less${k}`, win.subWrap(k))));
     const above0 = Array.from({ length: B + 1 }, (_, k) => win.gt(k));

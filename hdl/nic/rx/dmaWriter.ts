@@ -134,9 +134,9 @@ export function dmaWriter(
 
   // ---- the job ring: one memory per group of fields read at the same pointers, so each read port
   // of distributed RAM copies only the fields it needs (yosys gives every asynchronous read port its
-  // own copy of the memory): the address at `pay`; the length at `pay`, `wbIss` and `payW`; buffer,
-  // start and the address's byte offset at `payW`; the descriptor slot at `wbIss`; DONE_BASE at
-  // `crIss`; the seq at `crIss` and `tail`; the context at `wbIss`, a B's job and `tail`.
+  // own copy of the memory): the address and the first burst at `pay`; the length at `wbIss`; the
+  // reader's fields at `payRd`; the descriptor slot at `wbIss`; DONE_BASE at `crIss`; the seq at
+  // `crIss` and `tail`; the context at `wbIss`, a B's job and `tail`.
   const jobAddr = m.memory('rx_job_addr', { width: 64, depth: J });
   const jobLen = m.memory('rx_job_len', { width: c.lenW, depth: J });
   // The reader's fields, worked out as the job is queued so that the reader adds nothing before it
@@ -145,9 +145,9 @@ export function dmaWriter(
   // Timing), so the W side only picks between a payload beat and a single-word write.
   const jobRdW = 1 + pw + 2 * c.lenW + ds + ds + 1;
   const jobRd = m.memory('rx_job_rd', { width: jobRdW, depth: J });
-  // The first payload burst's beats and whether it is the job's last, worked out as the job is
-  // queued (read at `pay`): a job's first burst leaves without a cycle to plan it.
-  const jobFirst = m.memory('rx_job_first', { width: 10, depth: J });
+  // The job's payload beats, and its first burst's beats and whether that is the last (read at
+  // `pay`): a job's first burst leaves without a cycle to plan it.
+  const jobFirst = m.memory('rx_job_first', { width: c.lenW + 10, depth: J });
   const jobSlot = m.memory('rx_job_slot', { width: 64, depth: J });
   const jobDoneBase = m.memory('rx_job_done_base', { width: 64, depth: J });
   const jobSeq = m.memory('rx_job_seq', { width: seqW, depth: J });
@@ -184,6 +184,12 @@ export function dmaWriter(
       : lit(0, 1),
   );
   const cap = (x: Expr, k: Expr) => mux(x.lt(k), x, k);
+  // A payload burst from `left` beats at DMA beat `pageBeat` of its 4 KiB page: up to the page's end
+  // and 256 beats; `last` when it takes every beat left.
+  const burstOf = (left: Expr, pageBeat: Expr) => {
+    const len = cap(cap(left.resize(13), lit(2 ** (12 - ds), 13).subWrap(pageBeat.resize(13))), lit(256, 13)).trunc(9);
+    return { len, last: left.eq(len.resize(c.lenW)) };
+  };
   const lenPlus = (len: Expr, extra: Expr) =>
     len
       .resize(c.lenW + 1)
@@ -202,11 +208,8 @@ export function dmaWriter(
     beats: m.reg('job_first_beats', UInt(c.lenW), { reset: 0 }),
   };
   fj.valid.set(0);
-  const fjLen = m.named(
-    'job_first_len',
-    cap(cap(fj.beats.resize(13), lit(2 ** (12 - ds), 13).subWrap(fj.page.resize(13))), lit(256, 13)).trunc(9),
-  );
-  const fjWord = m.named('job_first_word', cat(fj.beats.eq(fjLen.resize(c.lenW)), fjLen));
+  const fjBurst = burstOf(fj.beats, fj.page);
+  const fjWord = m.named('job_first_word', cat(fj.beats, fjBurst.last, fjBurst.len));
   m.when(fj.valid, () => jobFirst.write(fj.slot, fjWord));
   m.when(job.valid, () => {
     const at = slotOf(alloc);
@@ -222,11 +225,12 @@ export function dmaWriter(
       .bits(ds - 1, 0)
       .resize(ds + 1)
       .addWrap(1);
-    jobRd.write(at, cat(job.buf, job.start, words, lenPlus(job.len, off), off, endLanes));
+    const beats = lenPlus(job.len, off);
+    jobRd.write(at, cat(job.buf, job.start, words, beats, off, endLanes));
     fj.valid.set(1);
     fj.slot.set(at);
     fj.page.set(job.addr.bits(11, ds));
-    fj.beats.set(opts.mutation === 'v2-rx-write-one-beat-more' ? lenPlus(job.len, off).addWrap(1) : lenPlus(job.len, off));
+    fj.beats.set(opts.mutation === 'v2-rx-write-one-beat-more' ? beats.addWrap(1) : beats);
     jobSlot.write(at, job.slot);
     jobDoneBase.write(at, job.doneBase);
     jobSeq.write(at, job.seq);
@@ -259,7 +263,7 @@ export function dmaWriter(
 
   // Payload bursts of the job at `pay`: beat addresses are DMA-word aligned, so a burst ends at a
   // 4 KiB page or after 256 beats, whichever comes first.
-  const aj = { addr: rd(jobAddr, 'pay_job_addr', pay), len: rd(jobLen, 'pay_job_len', pay) };
+  const ajAddr = rd(jobAddr, 'pay_job_addr', pay);
   const ajFirst = m.named('pay_job_first_fwd', mux(fj.valid.and(fj.slot.eq(slotOf(pay))), fjWord, rd(jobFirst, 'pay_job_first', pay)));
   const aActive = m.reg('pay_aw_active', Bool, { reset: 0 });
   const aAddr = m.reg('pay_aw_addr', UInt(64), { reset: 0 });
@@ -270,13 +274,12 @@ export function dmaWriter(
   // later one worked out from aAddr and aLeft in the cycle after the one before was decided (the
   // burst's size from the address and the rest, through the page and 256-beat caps, into the item
   // queue's write data was the placed worst path, 10.2 ns).
-  const toPage = lit(4096, 13).subWrap(aAddr.bits(11, 0).resize(13)).shr(ds);
-  const nextLen = cap(cap(aLeft.resize(13), toPage), lit(256, 13)).trunc(9);
+  const next = burstOf(aLeft, aAddr.bits(11, ds));
   const burstLenQ = m.reg('pay_burst_len', UInt(9), { reset: 0 });
   const burstLastQ = m.reg('pay_burst_last', Bool, { reset: 0 });
   const aPlanned = m.reg('pay_aw_planned', Bool, { reset: 0 });
-  burstLenQ.set(nextLen);
-  burstLastQ.set(aLeft.eq(nextLen.resize(c.lenW)));
+  burstLenQ.set(next.len);
+  burstLastQ.set(next.last);
   aPlanned.set(1);
   const burstLen = burstLenQ;
   const burstLast = burstLastQ;
@@ -299,6 +302,7 @@ export function dmaWriter(
     slot: m.wire('wr_failed_slot', UInt(jw), { init: 0 }),
     bit: m.wire('wr_failed_bit', Bool, { init: 0 }),
   };
+  m.when(failedWr.en, () => jobFailed.write(failedWr.slot, failedWr.bit));
   const failedAt = (p: Expr) => mux(failedWr.en.and(failedWr.slot.eq(slotOf(p))), failedWr.bit, jobFailed.readAsync(slotOf(p)));
   const wbFailedQ = m.reg('wr_wb_failed_q', Bool, { reset: 0 });
   wbFailedQ.set(mux(wbIssued, failedAt(wbIssNext), failedAt(wbIss)));
@@ -366,12 +370,11 @@ export function dmaWriter(
   // decision: three per frame (payload, write-back, record), as many as the W beats of a short frame.
   const startCopy = m.named('pay_start_copy', aActive.not().and(work.valid).and(wIsCopy));
   m.when(startCopy, () => {
-    const off = aj.addr.bits(ds - 1, 0);
     aActive.set(1);
-    aAddr.set(alignDown(aj.addr));
+    aAddr.set(alignDown(ajAddr));
     burstLenQ.set(ajFirst.bits(8, 0));
     burstLastQ.set(ajFirst.bit(9));
-    aLeft.set(opts.mutation === 'v2-rx-write-one-beat-more' ? lenPlus(aj.len, off).addWrap(1) : lenPlus(aj.len, off));
+    aLeft.set(ajFirst.bits(c.lenW + 9, 10));
     aRel.set(wRelInfo);
     pay.set(pay.addWrap(1));
     work.pop.set(1);
@@ -584,7 +587,6 @@ export function dmaWriter(
   m.when(bFire.and(bTag.eq(TAG.PAY)), () => payErr.set(payErr.or(bErr)));
   m.when(bFire.and(bTag.eq(TAG.PAY_LAST)), () => {
     payErr.set(0);
-    jobFailed.write(slotOf(payAck), payErr.or(bErr));
     failedWr.en.set(1);
     failedWr.slot.set(slotOf(payAck));
     failedWr.bit.set(payErr.or(bErr));

@@ -14,7 +14,7 @@
  * as TX_DONE_SEQ), and STATUS with bit 31 (STATUS_BUSY_BIT) set while the engine has DMA in flight for
  * the context (P-12). Every other address reads 0.
  */
-import { all, cat, type Expr, lit, type ModuleBuilder, mux, type Reg, type SlavePorts, UInt, type Wire } from '../../../generator/index.js';
+import { cat, type Expr, lit, type ModuleBuilder, mux, type Reg, type SlavePorts, UInt, type Wire } from '../../../generator/index.js';
 import { decodeBar1Addr, readSelect } from '../../registers/decoder.js';
 import { BAR1_CTX_OFFSETS, type Bar1CtxReg, DONE_BASE_LO, RING_BASE_LO, TX_RATE_MAX, TX_RATE_SHARE } from '../../registers/map.js';
 import { type regBusSpec, STATUS_BUSY_BIT } from '../interfaces.js';
@@ -57,15 +57,12 @@ export interface RegisterDeps {
   readonly countersBusy: Expr;
   /** Holds the sequence check's decisions while a TX_EXP_SEQ write waits (check.ts `hold`). */
   readonly checkHold: Wire;
-  /** `checkHold` also holds the fetcher off the fetch-seq port (scheduler.ts `hold`). */
-  readonly fetcherHeld?: boolean;
   /**
-   * The fetcher is given `readPending` as its `readHold` (it starts no read of the shared context
-   * memories while a register read waits), so register reads take those ports without waiting on it.
+   * Driven high while a register read waits for the read ports: the fetcher's `readHold` (scheduler.ts),
+   * so it starts no read of the shared context memories then and register reads take those ports
+   * without waiting on it. (`checkHold` is likewise the fetcher's `hold` off the fetch-seq port.)
    */
-  readonly fetcherReadHold?: boolean;
-  /** Driven high while a register read waits for the read ports (for the fetcher's `readHold`). */
-  readonly readPending?: { set(v: Expr): void };
+  readonly readPending: Wire;
 }
 
 export function registerBus(m: ModuleBuilder, cfg: TxConfig, deps: RegisterDeps): void {
@@ -97,7 +94,7 @@ export function registerBus(m: ModuleBuilder, cfg: TxConfig, deps: RegisterDeps)
   // write's cycles of fetching, for a context that is disabled (C-6) and rare writes.
   const expHeld = m.reg('txw_exp_held', undefined, { reset: 0 });
   deps.checkHold.set(expHeld);
-  const fseqFree = deps.fetcherHeld ? mems.fetchSeq.port.freeExcept('fetch') : mems.fetchSeq.port.free();
+  const fseqFree = mems.fetchSeq.port.freeExcept('fetch');
   const expFree = expHeld.and(fseqFree).and(mems.cpl.port.free()).and(done.free());
   const apply = m.named('txw_apply', holdValid.and(isExp.not().or(expFree)));
   expHeld.set(isExp.and(apply.not()));
@@ -163,27 +160,24 @@ export function registerBus(m: ModuleBuilder, cfg: TxConfig, deps: RegisterDeps)
   const take = m.named('rr_take', bus.rd_valid.and(bus.rd_ready));
   const r = decodeBar1Addr(m, bus.rd_addr, p, 'txr');
   const rdCtx = m.reg('rr_ctx', UInt(cfg.ctxW), { reset: 0 });
-  // With `fetcherReadHold`, the fetcher starts no read while a read is pending (`rr_pend`, its
+  // The fetcher starts no read while a read is pending (`rr_pend` is its
   // `readHold`), so the ports it shares are free then and the read goes on flip-flops alone: waiting
   // for the fetcher's pop from the active queue put its decision in front of every context memory's
   // read (9 LUT levels, the NIC's placed worst path). The fetcher loses that cycle.
-  const fetcherShared = [mems.ring, mems.exp, mems.cpl, mems.shapeCfg];
-  const held = deps.fetcherReadHold === true;
-  const shared = held ? [mems.counters] : [...fetcherShared, mems.counters];
-  const portsFree = all(...shared.map((cm) => (cm.read ? cm.read.free() : lit(1, 1))), deps.countersBusy.not());
+  const portsFree = (mems.counters.read ? mems.counters.read.free() : lit(1, 1)).and(deps.countersBusy.not());
   const go = m.named('rr_go', rdPend.and(portsFree));
   m.when(take, () => rdPend.set(1)).elseWhen(go, () => rdPend.set(0));
-  const ringRd = readCtx(m, mems.ring, go, rdCtx, 'rr_ring', held);
+  const ringRd = readCtx(m, mems.ring, go, rdCtx, 'rr_ring', true);
   const doneRd = readCtx(m, mems.done, go, rdCtx, 'rr_done');
   const macRd = readCtx(m, mems.mac, go, rdCtx, 'rr_mac');
-  const expRd = readCtx(m, mems.exp, go, rdCtx, 'rr_exp', held);
-  const cplRd = readCtx(m, mems.cpl, go, rdCtx, 'rr_cpl', held);
+  const expRd = readCtx(m, mems.exp, go, rdCtx, 'rr_exp', true);
+  const cplRd = readCtx(m, mems.cpl, go, rdCtx, 'rr_cpl', true);
   const cntRd = readCtx(m, mems.counters, go, rdCtx, 'rr_cnt');
-  const shapeRd = readCtx(m, mems.shapeCfg, go, rdCtx, 'rr_shape', held);
+  const shapeRd = readCtx(m, mems.shapeCfg, go, rdCtx, 'rr_shape', true);
   const selInCtx = m.reg('rr_in_ctx', undefined, { reset: 0 });
   const selWord = m.reg('rr_word', UInt(r.ctxWord.width), { reset: 0 });
   rdBusy.set(go);
-  deps.readPending?.set(rdPend);
+  deps.readPending.set(rdPend);
   m.when(take, () => {
     rdCtx.set(r.ctx);
     selInCtx.set(r.inCtx);
