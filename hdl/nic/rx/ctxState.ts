@@ -264,20 +264,27 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
 
   // ---- SELECT: the highest-priority operation whose context is free.
   const grantCtx = fitWidth(grantIdx, ctxW);
+  // Errors come right after register accesses: rare, and the writer holds its B channel while they
+  // wait. Both are offered from flip-flops, and while one is offered nothing of lower priority starts
+  // (its context is free again within two cycles, since READ and DECIDE always move on): the other
+  // operations' ok bits wait on those valid flip-flops, not on the register access's and the error's
+  // context compares, which were two LUT levels in front of every select and the queues' pops.
   const okReg = m.named('op_ok_reg', initDone.and(i.reg.valid).and(busyFull(i.reg.ctx).not()));
-  const okErr = m.named('op_ok_err', initDone.and(i.dmaErr.valid).and(busyFull(i.dmaErr.ctx).not()));
-  const okCons = m.named('op_ok_consume', initDone.and(i.consume.valid).and(busyCons(i.consume.ctx).not()));
-  const okFresh = m.named('op_ok_fresh', initDone.and(i.fresh.valid).and(busyFresh(i.fresh.ctx).not()));
-  const okDb = m.named('op_ok_doorbell', initDone.and(i.doorbell.valid).and(busyDb(i.doorbell.ctx).not()));
+  const okErr = m.named('op_ok_err', all(initDone, i.dmaErr.valid, i.reg.valid.not(), busyFull(i.dmaErr.ctx).not()));
+  const rare = m.named('op_rare_offered', i.reg.valid.or(i.dmaErr.valid));
+  const ok = (name: string, valid: Expr, busy: Expr) => m.named(name, all(initDone, valid, rare.not(), busy.not()));
+  const okCons = ok('op_ok_consume', i.consume.valid, busyCons(i.consume.ctx));
+  const okFresh = ok('op_ok_fresh', i.fresh.valid, busyFresh(i.fresh.ctx));
+  const okDb = ok('op_ok_doorbell', i.doorbell.valid, busyDb(i.doorbell.ctx));
   const fetchCan = thCred.bit(0).and(i.arSpace);
-  const okFetch = m.named('op_ok_fetch', initDone.and(grantV).and(fetchCan).and(busyFetch(grantCtx).not()));
-  // Errors come right after register accesses: rare, and the writer holds its B channel while they wait.
+  const okFetch = ok('op_ok_fetch', grantV.and(fetchCan), busyFetch(grantCtx));
+  // (Each ok bit below the error's already excludes the ones above it.)
   const selReg = m.named('op_sel_reg', okReg);
-  const selErr = m.named('op_sel_err', okErr.and(okReg.not()));
-  const selCons = m.named('op_sel_consume', okCons.and(okReg.not()).and(okErr.not()));
-  const selFresh = m.named('op_sel_fresh', okFresh.and(all(okReg.not(), okErr.not(), okCons.not())));
-  const selDb = m.named('op_sel_doorbell', okDb.and(all(okReg.not(), okErr.not(), okCons.not(), okFresh.not())));
-  const selFetch = m.named('op_sel_fetch', okFetch.and(all(okReg.not(), okErr.not(), okCons.not(), okFresh.not(), okDb.not())));
+  const selErr = m.named('op_sel_err', okErr);
+  const selCons = m.named('op_sel_consume', okCons);
+  const selFresh = m.named('op_sel_fresh', okFresh.and(okCons.not()));
+  const selDb = m.named('op_sel_doorbell', okDb.and(all(okCons.not(), okFresh.not())));
+  const selFetch = m.named('op_sel_fetch', okFetch.and(all(okCons.not(), okFresh.not(), okDb.not())));
   if (wantPtr) {
     const ptr = wantPtr;
     m.when(selFetch, () => ptr.set(grantIdx.addWrap(1)));

@@ -25,7 +25,7 @@
  * still finish every stage. A completion is notified only once no error report is pending, so the
  * counters are final by the time its done seq is out (and STATUS busy drops).
  */
-import { Bool, cat, type Expr, lit, type MasterPorts, type ModuleBuilder, mux, UInt } from '../../../generator/index.js';
+import { all, Bool, cat, type Expr, lit, type MasterPorts, type ModuleBuilder, mux, UInt } from '../../../generator/index.js';
 import { skidBuffer } from '../../../generator/lib/index.js';
 import { COMPLETION, DESC_FLAGS, DESCRIPTOR } from '../../descriptors.js';
 import type { dmaSpec } from '../interfaces.js';
@@ -80,8 +80,13 @@ export interface DmaWriterOutputs {
   busy(ctx: Expr): Expr;
   /** Internal signals the V-2 proof reads (hdl/nic/rx/writeProof.ts); not for hardware. */
   readonly formal: {
-    /** The address side decides a payload burst now (its AW is in wr_aw_* from the next cycle). */
+    /** The address side decides a payload burst now (its AW is in wr_aw_* or wr_aw_skid_* from the next cycle). */
     decidePay: Expr;
+    /** Some AW (payload, write-back or record) is decided now. */
+    awDecide: Expr;
+    /** The port's AW register takes a request now (from the skid register if full, else the decision). */
+    awMainFree: Expr;
+    awSkidValid: Expr;
     /** The beats of the payload burst decided now, and whether it is its job's last. */
     burstLen: Expr;
     burstLast: Expr;
@@ -254,12 +259,32 @@ export function dmaWriter(
   const itemW = 2 + 32 + 16;
   const items = flopQueue(m, 'wr_item', itemW, 8);
   const tags = flopQueue(m, 'wr_tag', 2, c.writesInFlight);
+  // AW leaves through two registers, a skid buffer: a decision needs only the skid register empty, so
+  // the port's AWREADY (through the interconnect's arbitration of the other engines' requests) is not
+  // in front of the write decision and the queues it pushes (that was the placed worst path, 9.2 ns).
   const awValid = m.reg('wr_aw_valid', Bool, { reset: 0 });
   const awAddr = m.reg('wr_aw_addr', UInt(64), { reset: 0 });
   const awLen = m.reg('wr_aw_len', UInt(8), { reset: 0 });
+  const awSkidValid = m.reg('wr_aw_skid_valid', Bool, { reset: 0 });
+  const awSkidAddr = m.reg('wr_aw_skid_addr', UInt(64), { reset: 0 });
+  const awSkidLen = m.reg('wr_aw_skid_len', UInt(8), { reset: 0 });
+  const awDec = m.wire('wr_aw_dec', Bool, { init: 0 });
+  const awDecAddr = m.wire('wr_aw_dec_addr', UInt(64), { init: 0 });
+  const awDecLen = m.wire('wr_aw_dec_len', UInt(8), { init: 0 });
   const awFire = m.named('wr_aw_fire', dma.awvalid.and(dma.awready));
-  const awFree = m.named('wr_aw_free', awValid.not().or(awFire));
-  const canDecide = m.named('wr_can_decide', awFree.and(items.full.not()).and(tags.full.not()));
+  const awMainFree = m.named('wr_aw_main_free', awValid.not().or(awFire));
+  const canDecide = m.named('wr_can_decide', all(awSkidValid.not(), items.full.not(), tags.full.not()));
+  // The skid register's request is older than a new decision (which waits while it is full).
+  m.when(awMainFree, () => {
+    awValid.set(awSkidValid.or(awDec));
+    awAddr.set(mux(awSkidValid, awSkidAddr, awDecAddr));
+    awLen.set(mux(awSkidValid, awSkidLen, awDecLen));
+    awSkidValid.set(0);
+  }).elseWhen(awDec, () => {
+    awSkidValid.set(1);
+    awSkidAddr.set(awDecAddr);
+    awSkidLen.set(awDecLen);
+  });
 
   // Payload bursts of the job at `pay`: beat addresses are DMA-word aligned, so a burst ends at a
   // 4 KiB page or after 256 beats, whichever comes first.
@@ -310,22 +335,26 @@ export function dmaWriter(
   const wbFailed = m.named('wr_wb_failed', wbFailedQ);
   // Named, so the read is a continuous assignment (Icarus warns on a memory read inside always @*).
   const wbCtx = m.named('wr_wb_ctx', jobCtx.readAsync(slotOf(wbIss)));
-  // Error reports to the context-state unit: B-time reports first; a failed job's write-back waits a cycle.
+  // Error reports to the context-state unit. Both kinds are queued a cycle after they arise, from
+  // registers: B-time reports (`wr_b_err_q`, below) first, then a failed job's write-back
+  // (`wr_wb_err_q`), which waits in its register meanwhile; while it waits, no other failed write-back
+  // is issued. (Pushed in the write decision's cycle, the report ran from the decision into the
+  // queue's count and entries: 9 LUT levels.)
   const errDepth = 4;
   const errs = flopQueue(m, 'wr_err', ctxW + 2 + c.lenW, errDepth);
-  const bErrPush = m.wire('wr_b_err_push', Bool, { init: 0 });
-  const undoFree = m.named('wr_undo_free', bErrPush.not().and(errs.full.not()));
+  const wbErrQ = m.reg('wr_wb_err_q', Bool, { reset: 0 });
+  const wbErrWord = m.reg('wr_wb_err_word', UInt(ctxW + 2 + c.lenW), { reset: 0 });
+  const undoFree = m.named('wr_undo_free', wbErrQ.not());
   const groupOf = (a: Expr) => (db === 4 ? lit(0, 16) : a.bits(ds - 1, 2).resize(16));
   const alignDown = (a: Expr) => a.and(lit((1n << 64n) - BigInt(db), 64));
   const itemPush = items.push;
   const itemData = items.pushData;
   const tagPush = tags.push;
   const tagData = tags.pushData;
-  m.when(awFire, () => awValid.set(0));
   const newAw = (addr: Expr, len: Expr, tag: number | Expr, item: Expr) => {
-    awValid.set(1);
-    awAddr.set(addr);
-    awLen.set(len);
+    awDec.set(1);
+    awDecAddr.set(addr);
+    awDecLen.set(len);
     tagPush.set(1);
     tagData.set(typeof tag === 'number' ? lit(tag, 2) : tag);
     itemPush.set(1);
@@ -346,8 +375,8 @@ export function dmaWriter(
         wbIss.set(wbIss.addWrap(1));
         wbIssued.set(1);
         m.when(wbFailed, () => {
-          errs.push.set(1);
-          errs.pushData.set(cat(wbCtx, lit(0, 1), lit(1, 1), wbJob.len));
+          wbErrQ.set(1);
+          wbErrWord.set(cat(wbCtx, lit(0, 1), lit(1, 1), wbJob.len));
         });
       })
       .elseWhen(wantPay, () => {
@@ -556,9 +585,11 @@ export function dmaWriter(
   // whatever that cycle pushed (from the queue's count, bready and the B's error were in front of
   // every write decision: 13 LUT levels).
   const bReady = m.reg('wr_b_ready', Bool, { reset: 0 });
-  // (A report waiting in `wr_b_err_q` counts as queued.)
+  // (Reports waiting in `wr_b_err_q` and `wr_wb_err_q` count as queued: the queue takes one report a
+  // cycle, so a B taken now finds room two cycles on.)
   const bErrQ = m.reg('wr_b_err_q', Bool, { reset: 0 });
-  bReady.set(errs.count.addWrap(bErrQ.resize(errs.count.width)).lt(errDepth - 1));
+  const cw = errs.count.width;
+  bReady.set(errs.count.addWrap(bErrQ.resize(cw)).addWrap(wbErrQ.resize(cw)).lt(errDepth - 1));
   dma.bready.set(bReady);
   const bFire = m.named('wr_b_fire', dma.bvalid.and(dma.bready).and(tags.valid));
   const bErr = m.named('wr_b_err', bFire.and(dma.bresp.ne(0)));
@@ -592,9 +623,13 @@ export function dmaWriter(
     failedWr.bit.set(payErr.or(bErr));
   });
   m.when(bErrQ, () => {
-    bErrPush.set(1);
     errs.push.set(1);
     errs.pushData.set(cat(bCtx, lit(1, 1), lit(0, 1), lit(0, c.lenW)));
+  }).elseWhen(wbErrQ, () => {
+    errs.push.set(1);
+    errs.pushData.set(wbErrWord);
+    // (Set again in this cycle only by a decision, which waits while this report does.)
+    m.when(errs.full.not(), () => wbErrQ.set(0));
   });
   // The oldest report waits in a register for the context-state unit, so its context and valid come
   // from flip-flops into the unit's choice of operation (not from the queue's LUT-RAM head).
@@ -614,7 +649,7 @@ export function dmaWriter(
   // ---- notify: done seq to the mailbox and the interrupt bit, after the record's B. The done-seq
   // port also carries RX_EXP_SEQ writes, which go first.
   const seqOf = rd(jobSeq, 'tail_seq', tail);
-  const errIdle = m.named('wr_err_idle', errs.valid.not().and(errHeld.not()).and(errSink.busy.not()).and(bErrQ.not()));
+  const errIdle = m.named('wr_err_idle', all(errs.valid.not(), errHeld.not(), errSink.busy.not(), bErrQ.not(), wbErrQ.not()));
   const notify = m.named('notify', tail.ne(crAck).and(doneUpd.valid.not()).and(errIdle));
   m.when(notify, () => tail.set(tail.addWrap(1)));
   const tailCtx = rd(jobCtx, 'tail_ctx', tail);
@@ -667,6 +702,9 @@ export function dmaWriter(
         .and(wantCr.not())
         .and(wantWb.and(wbFailed.not().or(undoFree)).not())
         .and(wantPay),
+      awDecide: awDec,
+      awMainFree,
+      awSkidValid,
       startCopy,
       burstLen,
       burstLast,

@@ -148,16 +148,28 @@ export function writeProof(p: NicParams, opts: { mutation?: DmaWriterMutation } 
       next: (s) => mux(f.startCopy, lit(0, w), mux(f.decidePay, s.addWrap(burstBytes), s)),
     });
     m.when(f.startCopy, () => m.assert(live(f.pay), 'V-2: the bursts of a copy are walked only for a job handed to the writer'));
-    // The AW register: a payload burst of which job, at which offset, and whether its job's last.
+    // The AW registers (the port's and the skid register behind it): a payload burst of which job, at
+    // which offset, and whether its job's last. A decision goes to the port's register when that is
+    // free (empty or its AW taken), else to the skid register, which moves on when it is free.
+    const skPay = m.ghost('f_aw_skid_is_pay', Bool, {
+      reset: 0,
+      next: (s) => mux(f.awMainFree, lit(0, 1), mux(f.awDecide, f.decidePay, s)),
+    });
     const awPay = m.ghost('f_aw_is_pay', Bool, {
       reset: 0,
-      next: (s) => mux(f.decidePay, lit(1, 1), mux(axi.awvalid.and(axi.awready), lit(0, 1), s)),
+      next: (s) => mux(f.awMainFree, mux(f.awSkidValid, skPay, f.decidePay), s),
     });
-    const keep = (name: string, v: Expr): Expr => m.ghost(name, v.type, { reset: 0, next: (s) => mux(f.decidePay, v, s) });
-    const awA = keep('f_aw_addr', aA);
-    const awL = keep('f_aw_len', aL);
-    const awOff = keep('f_aw_off', next);
-    const awLast = keep('f_aw_last', f.burstLast);
+    const awSlot = (name: string, v: Expr): Expr => {
+      const sk = m.ghost(`${name}_skid`, v.type, { reset: 0, next: (s) => mux(f.awMainFree.not().and(f.decidePay), v, s) });
+      return m.ghost(name, v.type, {
+        reset: 0,
+        next: (s) => mux(f.awMainFree, mux(f.awSkidValid, sk, mux(f.decidePay, v, s)), s),
+      });
+    };
+    const awA = awSlot('f_aw_addr', aA);
+    const awL = awSlot('f_aw_len', aL);
+    const awOff = awSlot('f_aw_off', next);
+    const awLast = awSlot('f_aw_last', f.burstLast);
     const span = spanOf(awA, awL);
     const awEnd = awOff.addWrap(axi.awlen.resize(w).addWrap(1).shl(ds).trunc(w));
     m.when(axi.awvalid.and(awPay), () => {
