@@ -94,8 +94,13 @@ export function regPort(m: ModuleBuilder, c: RxConfig, bus: RegBus, i: RegPortIn
   const opValid = m.reg('reg_op_valid_q', Bool, { reset: 0 });
   const enterOp = writing.and(d.ctxReg).or(reading.and(d.ctxReg.or(d.status)));
   m.when(enterOp, () => opValid.set(1)).elseWhen(i.regTake, () => opValid.set(0));
-  m.when(st.is('CTX_OP').and(i.regTake), () => st.goto('IDLE'));
-  m.when(st.is('CTX_OP').and(i.regTake).and(isWr.not()), () => st.goto('CTX_WAIT'));
+  // The state moves on a cycle after the take, from a flip-flop: the take (the context-state unit's
+  // select, behind its context compares) into the state's next value was 9 LUT levels. The answer
+  // comes two cycles after the take at the earliest (DECIDE, then its register), so CTX_WAIT sees it.
+  const taken = m.reg('reg_op_taken', Bool, { reset: 0 });
+  taken.set(i.regTake);
+  m.when(st.is('CTX_OP').and(taken), () => st.goto('IDLE'));
+  m.when(st.is('CTX_OP').and(taken).and(isWr.not()), () => st.goto('CTX_WAIT'));
   // STATUS: the context-state unit reports descriptor reads in flight, the writer the frames it has.
   const writerBusy = mux(d.status.and(i.busy(d.ctx)), lit(2 ** BUSY_BIT, 32), lit(0, 32));
   m.when(st.is('CTX_WAIT').and(i.regResp.valid), () => {
