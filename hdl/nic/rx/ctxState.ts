@@ -451,25 +451,31 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   // bit, where the room itself (a subtraction, a compare, a subtraction, then the thermometer's
   // compares) was 9 LUT levels to `fetch_th_window`. One thermometer per outcome (exp_seq as it is,
   // one more after a consume) and per window (shallow, deep), picked at the end by the kind and by the
-  // deep-window flag (which waits on the window grant's tests).
+  // deep-window flag (which waits on the window grant's tests). Both outcomes compare the same
+  // distance: one more exp_seq leaves room > k exactly when the distance d is not 0 and d - 1 < window
+  // - k, that is d < window - (k - 1) (and d <= window for k = 0); so the consume's outcome waits on
+  // no adder of its own ahead of the subtraction.
   const thFor = (tag: string, win: Expr) => {
     const less = Array.from({ length: B + 1 }, (_, k) => (k === 0 ? win : m.named(`fetch_win_${tag}_less${k}`, win.subWrap(k))));
     const above0 = Array.from({ length: B + 1 }, (_, k) => win.gt(k));
-    return (name: string, inWin: Expr) =>
-      m.named(
-        `${name}_${tag}`,
-        cat(...Array.from({ length: B + 1 }, (_, i) => B - i).map((k) => (above0[k] as Expr).and(inWin.lt(less[k] as Expr)))),
-      );
+    return (name: string, inWin: Expr, afterConsume: boolean) => {
+      const bit = (k: number): Expr => {
+        if (!afterConsume) return (above0[k] as Expr).and(inWin.lt(less[k] as Expr));
+        const fits = k === 0 ? inWin.le(win) : inWin.lt(less[k - 1] as Expr);
+        return all(above0[k] as Expr, inWin.ne(0), fits);
+      };
+      return m.named(`${name}_${tag}`, cat(...Array.from({ length: B + 1 }, (_, i) => bit(B - i))));
+    };
   };
   const thShallow = thFor('shallow', rWinShallow);
   const thDeep = K > 0 ? thFor('deep', rWinDeep) : null;
-  const roomTh = (name: string, exp: Expr) => {
-    const inWin = m.named(`${name}_in_win`, rFseq.subWrap(exp));
-    const shallow = thShallow(name, inWin);
-    return thDeep ? m.named(name, mux(rDeepEff, thDeep(name, inWin), shallow)) : shallow;
+  const rInWin = m.named('fetch_room_in_win', rFseq.subWrap(rExp));
+  const roomTh = (name: string, afterConsume: boolean) => {
+    const shallow = thShallow(name, rInWin, afterConsume);
+    return thDeep ? m.named(name, mux(rDeepEff, thDeep(name, rInWin, afterConsume), shallow)) : shallow;
   };
-  const rRoomThKeep = roomTh('fetch_room_th_keep', rExp);
-  const rRoomThNext = roomTh('fetch_room_th_next', rExp.addWrap(1));
+  const rRoomThKeep = roomTh('fetch_room_th_keep', false);
+  const rRoomThNext = roomTh('fetch_room_th_next', true);
   const rRoomTh = m.named('fetch_room_th', mux(rCons, rRoomThNext, rRoomThKeep));
   // A fresh descriptor right ahead (in DECIDE, see `pair`) ends one in-flight read too.
   const xFresh = m.named('pair_fresh_ahead', rsPair.and(dsFresh));
