@@ -5,11 +5,12 @@
  *
  * The entries are a memory with one write port and one asynchronous read at the head, which yosys
  * maps to distributed RAM (on ECP5 a TRELLIS_DPR16X4 holds 16 entries of 4 bits in 4 LUT sites);
- * only the pointers and the count are flip-flops. The memory starts at zero (initial contents), so
- * the head of a queue never pushed since power-up, which drives ports (AXI addresses), is never X;
- * a reset keeps the words, which are all values once written.
+ * only the pointers, the count and the full and valid flags are flip-flops. The memory starts at
+ * zero (initial contents), so the head of a queue never pushed since power-up, which drives ports
+ * (AXI addresses), is never X; a reset keeps the words, which are all values once written.
  */
-import { type Expr, type ModuleBuilder, UInt, type Wire } from '../../../generator/index.js';
+import { Bool, type Expr, type ModuleBuilder, UInt, type Wire } from '../../../generator/index.js';
+import { countFlags } from '../../../generator/lib/index.js';
 
 export interface FlopQueue {
   /** Drive high to push `pushData` (ignored while full). */
@@ -38,8 +39,10 @@ export function flopQueue(m: ModuleBuilder, name: string, width: number, depth: 
   const wr = m.reg(`${name}_wr`, UInt(aw), { reset: 0 });
   const rd = m.reg(`${name}_rd`, UInt(aw), { reset: 0 });
   const count = m.reg(`${name}_count`, UInt(aw + 1), { reset: 0 });
-  const full = m.named(`${name}_full`, count.eq(depth));
-  const valid = m.named(`${name}_valid`, count.ne(0));
+  // Full and valid in flip-flops, worked out from the count's next value (as syncFifo's ready and
+  // valid): decoded from the count they were two LUT levels in front of every push and pop decision.
+  const full = m.reg(`${name}_full`, Bool, { reset: 0 });
+  const valid = m.reg(`${name}_valid`, Bool, { reset: 0 });
   const doPush = m.named(`${name}_do_push`, push.and(full.not()));
   const doPop = m.named(`${name}_do_pop`, pop.and(valid));
   m.when(doPush, () => {
@@ -48,6 +51,11 @@ export function flopQueue(m: ModuleBuilder, name: string, width: number, depth: 
   });
   m.when(doPop, () => rd.set(rd.addWrap(1)));
   m.when(doPush.and(doPop.not()), () => count.set(count.addWrap(1))).elseWhen(doPop.and(doPush.not()), () => count.set(count.subWrap(1)));
+  const flags = countFlags(count, depth, doPush, doPop);
+  full.set(flags.full);
+  valid.set(flags.nonEmpty);
+  // (Also what lets an induction proof of a block with these queues rule out flags that disagree.)
+  m.assert(full.eq(count.eq(depth)).and(valid.eq(count.ne(0))), `${name}: the full and valid flags follow the count`);
   const head = m.named(`${name}_head`, entries.readAsync(rd));
   return {
     push,
