@@ -261,7 +261,8 @@ export function dmaWriter(
   const K = { PAY: 0, SINGLE: 1, REL: 2 } as const;
   const itemW = 2 + 32 + 16;
   const items = flopQueue(m, 'wr_item', itemW, 8);
-  const tags = flopQueue(m, 'wr_tag', 2, c.writesInFlight);
+  // (The tag at the head decides what each B closes: from a register, not the LUT RAM's read.)
+  const tags = flopQueue(m, 'wr_tag', 2, c.writesInFlight, { registeredHead: true });
   // AW leaves through two registers, a skid buffer: a decision needs only the skid register empty, so
   // the port's AWREADY (through the interconnect's arbitration of the other engines' requests) is not
   // in front of the write decision and the queues it pushes (that was the placed worst path, 9.2 ns).

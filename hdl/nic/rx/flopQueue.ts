@@ -9,7 +9,7 @@
  * zero (initial contents), so the head of a queue never pushed since power-up, which drives ports
  * (AXI addresses), is never X; a reset keeps the words, which are all values once written.
  */
-import { Bool, type Expr, type ModuleBuilder, UInt, type Wire } from '../../../generator/index.js';
+import { Bool, type Expr, type ModuleBuilder, mux, UInt, type Wire } from '../../../generator/index.js';
 import { countFlags } from '../../../generator/lib/index.js';
 
 export interface FlopQueue {
@@ -27,7 +27,20 @@ export interface FlopQueue {
   readonly count: Expr;
 }
 
-export function flopQueue(m: ModuleBuilder, name: string, width: number, depth: number): FlopQueue {
+export function flopQueue(
+  m: ModuleBuilder,
+  name: string,
+  width: number,
+  depth: number,
+  opts: {
+    /**
+     * Keep the head in a register, loaded from the entry behind it (or from the word pushed) at each
+     * pop: the head then comes from flip-flops, not through the LUT RAM's read multiplexers. Costs a
+     * flip-flop per bit: for narrow queues whose head is in front of deep decisions.
+     */
+    registeredHead?: boolean;
+  } = {},
+): FlopQueue {
   if (!Number.isInteger(depth) || depth < 2 || (depth & (depth - 1)) !== 0) {
     throw new RangeError(`flopQueue ${name}: depth ${depth} must be a power of two >= 2`);
   }
@@ -56,7 +69,16 @@ export function flopQueue(m: ModuleBuilder, name: string, width: number, depth: 
   valid.set(flags.nonEmpty);
   // (Also what lets an induction proof of a block with these queues rule out flags that disagree.)
   m.assert(full.eq(count.eq(depth)).and(valid.eq(count.ne(0))), `${name}: the full and valid flags follow the count`);
-  const head = m.named(`${name}_head`, entries.readAsync(rd));
+  const atRd = entries.readAsync(rd);
+  let head: Expr = m.named(`${name}_head`, atRd);
+  if (opts.registeredHead) {
+    const headQ = m.reg(`${name}_head_q`, UInt(width), { reset: 0 });
+    const behind = entries.readAsync(rd.addWrap(1));
+    // After a pop the head is the entry behind, or the word pushed now when that was the only one.
+    m.when(doPop, () => headQ.set(mux(count.eq(1), pushData, behind))).elseWhen(count.eq(0), () => headQ.set(pushData));
+    m.assert(valid.not().or(headQ.eq(atRd)), `${name}: the registered head is the entry at the read pointer`);
+    head = headQ;
+  }
   return {
     push,
     pushData,
