@@ -183,19 +183,14 @@ export function sequenceCheck(
   // CONT looks at the head as it was in the last cycle (`hq`): the same entry now unless a descriptor
   // left the queue then, when the head is not known for a cycle (`headFresh` low: CONT waits).
   const hqValid = m.reg('chk_hq_valid', undefined, { reset: 0 });
-  const hqCtx = m.reg('chk_hq_ctx', UInt(cfg.ctxW), { reset: 0 });
-  const hqSeq = m.reg('chk_hq_seq', UInt(cfg.iseqW), { reset: 0 });
   const hqLane = m.reg('chk_hq_lane', mrec0.lane.type, { reset: 0 });
   const hqN = m.reg('chk_hq_n', mrec0.n.type, { reset: 0 });
-  // A cached entry has nothing in the descriptor queue; an extra taken as a frame's next descriptor
+  // (Whether the head is the frame's next descriptor is compared a cycle early, below: a cached entry
+  // never is, as it has nothing in the descriptor queue.) An extra taken as a frame's next descriptor
   // leaves the fetcher's count of cached descriptors wrong, so the frame's end invalidates it.
-  const hqCached = m.reg('chk_hq_cached', undefined, { reset: 0 });
   const hqExtra = m.reg('chk_hq_extra', undefined, { reset: 0 });
-  hqCtx.set(mrec0.ctx);
-  hqSeq.set(headSeqNow);
   hqLane.set(laneNow);
   hqN.set(mrec0.n);
-  hqCached.set(mrec0.cached);
   hqExtra.set(isExtra);
   const headFresh = m.named('chk_head_fresh', hqValid.or(metaOut.valid.not()));
 
@@ -220,7 +215,8 @@ export function sequenceCheck(
   // decision starts at a flip-flop rather than at the per-context flags' mux. A disable or quiesce
   // takes effect a cycle later here, which no bus access can tell from a write that came a cycle later.
   const runs = m.reg('chk_runs_q', undefined, { reset: 0 });
-  runs.set(mayRun(flags, c));
+  const runsD = mayRun(flags, c);
+  runs.set(runsD);
   // The compares are registered and the decision taken from them a cycle later (`cmpWarm`: the
   // copy of the head's meta entry and the expected seq were there in the last cycle; `headSeen`: the
   // descriptor at the head of its queue was there and was not popped), so the decision does not run
@@ -230,28 +226,44 @@ export function sequenceCheck(
   const tooLongQ = m.reg('chk_too_long_q', undefined, { reset: 0 });
   const cmpWarm = m.reg('chk_cmp_warm', undefined, { reset: 0 });
   const headSeen = m.reg('chk_head_seen', undefined, { reset: 0 });
-  staleQ.set(opts.mutation === 'v1-ignore-stale' ? lit(0, 1) : mrec.seq.ne(expRd));
-  matchQ.set(
-    headRec.err
-      .not()
-      .and(head.seq.eq(seq32(mrec.seq)))
-      .and(head.len.ne(0)),
-  );
-  tooLongQ.set(head.len.gt(maxLen));
+  const staleD = opts.mutation === 'v1-ignore-stale' ? lit(0, 1) : mrec.seq.ne(expRd);
+  const matchD = headRec.err
+    .not()
+    .and(head.seq.eq(seq32(mrec.seq)))
+    .and(head.len.ne(0));
+  const tooLongD = head.len.gt(maxLen);
+  staleQ.set(staleD);
+  matchQ.set(matchD);
+  tooLongQ.set(tooLongD);
   const stale = staleQ;
   const match = matchQ;
   const headTooLong = tooLongQ;
+  // The outcomes the decision's effects need are registered whole beside the compares, from the same
+  // inputs (the descriptor's EOP too: a decision is taken only once the descriptor was there unchanged
+  // in the last cycle, as for the compares): the effects (queue pushes, commit, rollback) then start
+  // one LUT behind the decision instead of behind an AND of the compares and the EOP's pick
+  // (docs/tx-engine.md, Eighth round).
+  const acceptD = runsD.and(staleD.not()).and(matchD);
+  const flagQ = (name: string, d: Expr): Expr => {
+    const r = m.reg(name, undefined, { reset: 0 });
+    r.set(d);
+    return r;
+  };
+  const headEop = flagQ('chk_eop_q', head.eop);
+  const wouldAccept = flagQ('chk_would_accept_q', acceptD);
+  const acceptFrag = flagQ('chk_accept_frag_q', acceptD.and(tooLongD.not()));
+  const acceptEop = flagQ('chk_accept_eop_q', acceptD.and(head.eop));
+  const acceptCommit = flagQ('chk_accept_commit_q', acceptD.and(head.eop).and(tooLongD.not()));
   // A decision waits only for the queue space it needs (a frame's own tentative fragments may fill the
   // fragment queue: the descriptor that makes it too long must still be taken).
-  const wouldAccept = runs.and(stale.not()).and(match);
-  const cmpRoom = all(wouldAccept.and(headTooLong.not()).not().or(fragIn.ready), wouldAccept.and(head.eop).not().or(frameIn.ready));
+  const cmpRoom = all(acceptFrag.not().or(fragIn.ready), acceptEop.not().or(frameIn.ready));
   const free = deps.hold ? deps.hold.not() : lit(1, 1);
   const cmpGo = m.named('chk_cmp_go', st.is('CMP').and(cmpWarm).and(headSeen.or(mrec.cached)).and(cmpRoom).and(free));
   cmpWarm.set(st.is('CMP').and(cmpGo.not()));
   const aDis = m.named('chk_disabled', cmpGo.and(runs.not()));
   const bStale = m.named('chk_stale', cmpGo.and(runs).and(stale));
   const cMiss = m.named('chk_miss', cmpGo.and(runs).and(stale.not()).and(match.not()));
-  const dOk = m.named('chk_accept', cmpGo.and(runs).and(stale.not()).and(match));
+  const dOk = m.named('chk_accept', cmpGo.and(wouldAccept));
   const probe = mrec.probe;
   const rearmC = bits.rearm.bit(c);
 
@@ -268,7 +280,26 @@ export function sequenceCheck(
   const fUsedCont = m.reg('chk_f_used_cont', undefined, { reset: 0 });
 
   // ---- the frame's next descriptor (CONT / CWAIT) ----
-  const headIsNext = m.named('chk_head_is_next', hqValid.and(hqCached.not()).and(hqCtx.eq(fCtx)).and(hqSeq.eq(fNext)));
+  // Whether the head of the fetch stream is the frame's next descriptor: the compare of `hq` with the
+  // frame's registers, made a cycle early from what `hq` loads and from each value the frame's
+  // registers may take (unchanged, a frame started in CMP, a descriptor taken in CONT or CWAIT), the one
+  // of the last cycle's outcome picked now: the continuation's decisions and its read request start
+  // at flip-flops, not behind a compare (docs/tx-engine.md, Eighth round).
+  const nextIsQ = (name: string, ctx: Expr, seq: Expr): Expr => {
+    const r = m.reg(name, undefined, { reset: 0 });
+    r.set(mrec0.cached.not().and(mrec0.ctx.eq(ctx)).and(headSeqNow.eq(seq)));
+    return r;
+  };
+  const hqIsNextSame = nextIsQ('chk_hq_next_same', fCtx, fNext);
+  const hqIsNextFirst = nextIsQ('chk_hq_next_first', mrec.ctx, mrec.seq.addWrap(1));
+  const hqIsNextInc = nextIsQ('chk_hq_next_inc', fCtx, fNext.addWrap(1));
+  const startedQ = m.reg('chk_started_q', undefined, { reset: 0 });
+  const steppedQ = m.reg('chk_stepped_q', undefined, { reset: 0 });
+  const hqMatches = mux(startedQ, hqIsNextFirst, mux(steppedQ, hqIsNextInc, hqIsNextSame));
+  const headIsNext = m.named('chk_head_is_next', hqValid.and(hqMatches));
+  // A decision waits a cycle after the frame's registers were last set (`contWarm`), so it needs only
+  // the compare with them unchanged.
+  const headIsNextWarm = hqValid.and(hqIsNextSame);
   const contAddr = slotAddr(cfg, fBase, fLog2, fNext);
   // The next descriptor is fetched alone only when TX_PROD says it is posted; else the frame is
   // abandoned without a read (as on a miss, uncounted) until a doorbell posts the rest.
@@ -298,16 +329,16 @@ export function sequenceCheck(
     err: mux(fromHead, headRec.err, contRec.err),
   };
   const fRuns = m.reg('chk_f_runs_q', undefined, { reset: 0 });
-  fRuns.set(mayRun(flags, fCtx));
+  const fRunsD = mayRun(flags, fCtx);
+  fRuns.set(fRunsD);
   // As in CMP, the compares are registered and the decision taken a cycle later, once the descriptor
   // and the frame's registers were the same in the last cycle (`contWarm`, `headSeen`, `contSeen`).
   const nMatchQ = m.reg('chk_n_match_q', undefined, { reset: 0 });
-  nMatchQ.set(
-    nd.err
-      .not()
-      .and(nd.seq.eq(seq32(fNext)))
-      .and(nd.len.ne(0)),
-  );
+  const nMatchD = nd.err
+    .not()
+    .and(nd.seq.eq(seq32(fNext)))
+    .and(nd.len.ne(0));
+  nMatchQ.set(nMatchD);
   const nMatch = nMatchQ;
   const contWarm = m.reg('chk_cont_warm', undefined, { reset: 0 });
   const contSeen = m.reg('chk_cont_seen', undefined, { reset: 0 });
@@ -322,18 +353,26 @@ export function sequenceCheck(
     .addWrap(1)
     .gt(maxDescs);
   const errNowQ = m.reg('chk_err_now_q', undefined, { reset: 0 });
-  errNowQ.set(fErr.or(len1.gt(maxLen)).or(tooMany));
+  const errNowD = fErr.or(len1.gt(maxLen)).or(tooMany);
+  errNowQ.set(errNowD);
   const errNow = m.named('chk_err_now', errNowQ);
-  const wouldTake = fRuns.and(nMatch);
-  const contRoom = all(wouldTake.and(errNow.not()).not().or(fragIn.ready), wouldTake.and(nd.eop).not().or(frameIn.ready));
-  const useHead = m.named('chk_use_head', st.is('CONT').and(contWarm).and(headSeen).and(headIsNext).and(contRoom).and(free));
+  // (As in CMP: the outcomes the effects need, registered whole.)
+  const takeD = fRunsD.and(nMatchD);
+  const ndEop = flagQ('chk_n_eop_q', nd.eop);
+  const wouldTake = flagQ('chk_would_take_q', takeD);
+  const takeFrag = flagQ('chk_take_frag_q', takeD.and(errNowD.not()));
+  const takeEop = flagQ('chk_take_eop_q', takeD.and(nd.eop));
+  const takeCommit = flagQ('chk_take_commit_q', takeD.and(nd.eop).and(errNowD.not()));
+  const takeErrs = flagQ('chk_take_errs_q', takeD.and(errNowD).and(fErr.not()));
+  const contRoom = all(takeFrag.not().or(fragIn.ready), takeEop.not().or(frameIn.ready));
+  const useHead = m.named('chk_use_head', st.is('CONT').and(contWarm).and(headSeen).and(headIsNextWarm).and(contRoom).and(free));
   const useCont = m.named('chk_use_cont', st.is('CWAIT').and(contWarm).and(contSeen).and(contRoom).and(free));
   dma.contTake.set(useCont);
   contSeen.set(dma.contValid.and(useCont.not()));
   const contGo = m.named('chk_cont_go', useHead.or(useCont));
   const contDis = m.named('chk_cont_disabled', contGo.and(fRuns.not()));
   const contMiss = m.named('chk_cont_miss', contGo.and(fRuns).and(nMatch.not()));
-  const contOk = m.named('chk_cont_accept', contGo.and(fRuns).and(nMatch));
+  const contOk = m.named('chk_cont_accept', contGo.and(wouldTake));
   const abandon = m.named('chk_abandon', contDis.or(contMiss).or(contUnposted));
   // The state and the frame's registers stay as they are unless the check decides or fetches alone.
   // (With two or four descriptors per DMA beat the head's lane comes from `hq`, which must be current too.)
@@ -354,18 +393,18 @@ export function sequenceCheck(
   headSeen.set(dma.descFifo.out.valid.and(descPop.not()));
 
   // ---- fragments and frames ----
-  const pushFirst = dOk.and(headTooLong.not());
-  const pushNext = contOk.and(errNow.not());
+  const pushFirst = cmpGo.and(acceptFrag);
+  const pushNext = contGo.and(takeFrag);
   fragIn.valid.set(pushFirst.or(pushNext));
   // The write data of the fragment and frame queues and of TX_EXP_SEQ is picked by the state (a first
   // descriptor is decided in CMP, a next one in CONT or CWAIT), not by the decision: only the write
   // enables wait for the decision (docs/tx-engine.md, Timing).
   const inCmp = st.is('CMP');
   fragIn.data.set(lay.frag.pack({ addr: mux(inCmp, head.addr, nd.addr), len: mux(inCmp, head.len, nd.len) }));
-  const commitFirst = dOk.and(head.eop);
-  const commitNext = contOk.and(nd.eop);
-  deps.frags.commit.set(commitFirst.and(headTooLong.not()).or(commitNext.and(errNow.not())));
-  deps.frags.rollback.set(abandon.or(contOk.and(errNow).and(fErr.not())));
+  const commitFirst = cmpGo.and(acceptEop);
+  const commitNext = contGo.and(takeEop);
+  deps.frags.commit.set(cmpGo.and(acceptCommit).or(contGo.and(takeCommit)));
+  deps.frags.rollback.set(abandon.or(contGo.and(takeErrs)));
   frameIn.valid.set(commitFirst.or(commitNext));
   frameIn.data.set(
     mux(
@@ -403,8 +442,8 @@ export function sequenceCheck(
     fUsedCont.set(0);
   });
   m.when(cmpGo, () => st.goto('IDLE'));
-  m.when(dOk.and(head.eop.not()), () => st.goto('CONT'));
-  m.when(contOk.and(nd.eop.not()), () => {
+  m.when(dOk.and(headEop.not()), () => st.goto('CONT'));
+  m.when(contOk.and(ndEop.not()), () => {
     fN.set(n1);
     m.when(errNow.not(), () => fLen.set(len1.trunc(fLenW)));
     fErr.set(errNow);
@@ -412,7 +451,9 @@ export function sequenceCheck(
     m.when(useCont.or(useHead.and(hqExtra)), () => fUsedCont.set(1));
     st.goto('CONT');
   });
-  m.when(abandon.or(contOk.and(nd.eop)), () => st.goto('IDLE'));
+  m.when(abandon.or(commitNext), () => st.goto('IDLE'));
+  startedQ.set(dOk);
+  steppedQ.set(contOk.and(ndEop.not()));
 
   // ---- the expected seq advances by a whole frame at its EOP ----
   // (The register bus, the port's later user, writes only while it holds the check: `free` picks the

@@ -266,7 +266,15 @@ export function fetcher(
     mux(isProbing, lit(1, qW), bound ? mux(aloneNow.and(base.lt(FETCH_BATCH)), lit(FETCH_BATCH, qW), base) : base);
   const adopt = m.named('fetch_adopt', chkFetchSeq.en.and(chkFetchSeq.ctx.eq(c)));
   const isProbing = m.named('fetch_ctx_probing', bits.probing.bit(c));
-  const runs = m.named('fetch_ctx_runs', mayRun(flags, c));
+  // Whether the turn's context may run, registered from the context the turn has in the next cycle
+  // (the popped head, the held context at RESUME, else the same): the turn's decisions then start at a
+  // flip-flop instead of behind the per-context flags' select (docs/tx-engine.md, Eighth round). A
+  // disable or quiesce reaches the fetcher a cycle later, as it reaches the sequence check
+  // (`chk_runs_q`): no bus access can tell that from a write that came a cycle later.
+  const turnCtxNext = mux(pop, head, mux(st.is('RESUME'), heldCtx, c));
+  const runsQ = m.reg('fetch_ctx_runs_q', undefined, { reset: 0 });
+  runsQ.set(mayRun(flags, turnCtxNext));
+  const runs = m.named('fetch_ctx_runs', runsQ);
   const inTurn = st.is('LOAD').or(st.is('ISSUE'));
   const drop = m.named('fetch_drop', inTurn.and(isActive.not()));
   // A disabled or quiescing context starts no DMA: it leaves the active set until a doorbell.
