@@ -593,7 +593,12 @@ export function dmaWriter(
   // cycle, so a B taken now finds room two cycles on.)
   const bErrQ = m.reg('wr_b_err_q', Bool, { reset: 0 });
   const cw = errs.count.width;
-  bReady.set(errs.count.addWrap(bErrQ.resize(cw)).addWrap(wbErrQ.resize(cw)).lt(errDepth - 1));
+  bReady.set(
+    errs.count
+      .addWrap(bErrQ.resize(cw))
+      .addWrap(wbErrQ.resize(cw))
+      .lt(errDepth - 1),
+  );
   dma.bready.set(bReady);
   const bFire = m.named('wr_b_fire', dma.bvalid.and(dma.bready).and(tags.valid));
   const bErr = m.named('wr_b_err', bFire.and(dma.bresp.ne(0)));
