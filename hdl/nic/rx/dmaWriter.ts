@@ -80,11 +80,11 @@ export interface DmaWriterOutputs {
   busy(ctx: Expr): Expr;
   /** Internal signals the V-2 proof reads (hdl/nic/rx/writeProof.ts); not for hardware. */
   readonly formal: {
-    /** The address side decides a payload burst now (its AW is in wr_aw_* or wr_aw_skid_* from the next cycle). */
+    /** The address side decides a payload burst now (its AW is in the AW skid buffer from the next cycle). */
     decidePay: Expr;
     /** Some AW (payload, write-back or record) is decided now. */
     awDecide: Expr;
-    /** The port's AW register takes a request now (from the skid register if full, else the decision). */
+    /** The port's AW register (the AW skid buffer's main one) takes a request now (from its skid register if full, else the decision). */
     awMainFree: Expr;
     awSkidValid: Expr;
     /** The beats of the payload burst decided now, and whether it is its job's last. */
@@ -263,32 +263,17 @@ export function dmaWriter(
   const items = flopQueue(m, 'wr_item', itemW, 8);
   // (The tag at the head decides what each B closes: from a register, not the LUT RAM's read.)
   const tags = flopQueue(m, 'wr_tag', 2, c.writesInFlight, { registeredHead: true });
-  // AW leaves through two registers, a skid buffer: a decision needs only the skid register empty, so
-  // the port's AWREADY (through the interconnect's arbitration of the other engines' requests) is not
-  // in front of the write decision and the queues it pushes (that was the placed worst path, 9.2 ns).
-  const awValid = m.reg('wr_aw_valid', Bool, { reset: 0 });
-  const awAddr = m.reg('wr_aw_addr', UInt(64), { reset: 0 });
-  const awLen = m.reg('wr_aw_len', UInt(8), { reset: 0 });
-  const awSkidValid = m.reg('wr_aw_skid_valid', Bool, { reset: 0 });
-  const awSkidAddr = m.reg('wr_aw_skid_addr', UInt(64), { reset: 0 });
-  const awSkidLen = m.reg('wr_aw_skid_len', UInt(8), { reset: 0 });
+  // AW leaves through a skid buffer: a decision needs only its ready (a flip-flop), so the port's
+  // AWREADY (through the interconnect's arbitration of the other engines' requests) is not in front of
+  // the write decision and the queues it pushes (that was the placed worst path, 9.2 ns).
+  const awStage = m.instance('u_aw_stage', skidBuffer({ width: 64 + 8 }));
   const awDec = m.wire('wr_aw_dec', Bool, { init: 0 });
   const awDecAddr = m.wire('wr_aw_dec_addr', UInt(64), { init: 0 });
   const awDecLen = m.wire('wr_aw_dec_len', UInt(8), { init: 0 });
-  const awFire = m.named('wr_aw_fire', dma.awvalid.and(dma.awready));
-  const awMainFree = m.named('wr_aw_main_free', awValid.not().or(awFire));
-  const canDecide = m.named('wr_can_decide', all(awSkidValid.not(), items.full.not(), tags.full.not()));
-  // The skid register's request is older than a new decision (which waits while it is full).
-  m.when(awMainFree, () => {
-    awValid.set(awSkidValid.or(awDec));
-    awAddr.set(mux(awSkidValid, awSkidAddr, awDecAddr));
-    awLen.set(mux(awSkidValid, awSkidLen, awDecLen));
-    awSkidValid.set(0);
-  }).elseWhen(awDec, () => {
-    awSkidValid.set(1);
-    awSkidAddr.set(awDecAddr);
-    awSkidLen.set(awDecLen);
-  });
+  awStage.io.in.valid.set(awDec);
+  awStage.io.in.data.set(cat(awDecAddr, awDecLen));
+  awStage.io.out.ready.set(dma.awready);
+  const canDecide = m.named('wr_can_decide', all(awStage.io.in.ready, items.full.not(), tags.full.not()));
 
   // Payload bursts of the job at `pay`: beat addresses are DMA-word aligned, so a burst ends at a
   // 4 KiB page or after 256 beats, whichever comes first.
@@ -413,14 +398,14 @@ export function dmaWriter(
     work.pop.set(1);
   });
   dma.awid.set(0);
-  dma.awaddr.set(awAddr);
-  dma.awlen.set(awLen);
+  dma.awaddr.set(awStage.io.out.data.bits(71, 8));
+  dma.awlen.set(awStage.io.out.data.bits(7, 0));
   dma.awsize.set(ds);
   dma.awburst.set(1);
   dma.awlock.set(0);
   dma.awcache.set(0);
   dma.awprot.set(0);
-  dma.awvalid.set(awValid);
+  dma.awvalid.set(awStage.io.out.valid);
 
   // ---- data side: W beats in the order of the items.
   const it = items.head;
@@ -712,8 +697,10 @@ export function dmaWriter(
         .and(wantWb.and(wbFailed.not().or(undoFree)).not())
         .and(wantPay),
       awDecide: awDec,
-      awMainFree,
-      awSkidValid,
+      // The skid buffer's main register takes a word when it is empty or its AW is taken; its skid
+      // register is full exactly when its ready is low.
+      awMainFree: dma.awvalid.not().or(dma.awready),
+      awSkidValid: awStage.io.in.ready.not(),
       startCopy,
       burstLen,
       burstLast,
