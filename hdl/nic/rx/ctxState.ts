@@ -501,7 +501,26 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
     m.when(rs.v, () => r.set(above(x, n)));
     return r;
   };
-  const thFlight = thReg('fetch_th_flight', rFlightRoom, B + 1);
+  // The in-flight room's thermometer straight from the count (bit k: the count less the reads the
+  // ones ahead end is below the cap less k), one set of compares per cap and per reads ended, picked
+  // at the end: through the subtracts, the cap's clamp and `above` it was 9 LUT levels from the
+  // dynamic word's forward. The same as above(rFlightRoom, B + 1), the count's wrap included.
+  const flightTh = (cap: number, ended: number): Expr => {
+    const x = rInfl.resize(iw + 1);
+    return cat(
+      ...Array.from({ length: B + 1 }, (_, i) => B - i).map((k) =>
+        k >= cap ? lit(0, 1) : ended === 0 ? x.lt(lit(cap - k, iw + 1)) : x.ge(lit(ended, iw + 1)).and(x.lt(lit(cap - k + ended, iw + 1))),
+      ),
+    );
+  };
+  const flightThFor = (cap: number): Expr =>
+    mux(rFresh.and(xFresh), flightTh(cap, 2), mux(rFresh.or(xFresh), flightTh(cap, 1), flightTh(cap, 0)));
+  const thFlight = m.reg('fetch_th_flight', UInt(B + 1), { reset: 0 });
+  m.when(rs.v, () => thFlight.set(K > 0 ? mux(rDeepEff, flightThFor(2 * DD), flightThFor(2 * D)) : flightThFor(2 * D)));
+  m.assert(
+    rs.v.not().or(above(rFlightRoom, B + 1).eq(K > 0 ? mux(rDeepEff, flightThFor(2 * DD), flightThFor(2 * D)) : flightThFor(2 * D))),
+    'the in-flight room thermometer is above(room)',
+  );
   const thWin = m.reg('fetch_th_window', UInt(B + 1), { reset: 0 });
   m.when(rs.v, () => thWin.set(rRoomTh));
   const thWrap = thReg('fetch_th_wrap', rToWrap, B);

@@ -177,7 +177,10 @@ export function dmaWriter(
   // The dispatcher asks for buffers a request stage and ANSWER_LATENCY cycles before their jobs come:
   // room for those too.
   const ahead = REQUESTS_AHEAD;
-  const canAskRelease = m.named('job_can_ask_release', work.count.le(workDepth - ahead));
+  // From a flip-flop with one work entry more of margin, as `canAsk` below: from the count it ran
+  // through the dispatcher's release and COPY state into the classify queue's pop (9 LUT levels).
+  const canAskRelease = m.reg('job_can_ask_release', Bool, { reset: 0 });
+  canAskRelease.set(work.count.le(workDepth - ahead - 1));
   // From a flip-flop, worked out a cycle ahead with one job and one work entry more of margin (each
   // grows by at most one a cycle): from the ring's pointers it ran through the dispatcher's ask into
   // its request stage (a placed worst path, 8.9 ns).
