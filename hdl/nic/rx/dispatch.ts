@@ -204,18 +204,25 @@ export function dispatch(
   // With few contexts, a vector of the contexts waiting (from flip-flops, beside the choice of the next
   // target) indexed by it, rather than five compares after it; with many, the compares are smaller.
   const waitingCopy = waiting.map(([v, d]) => v.and(field(d).copy));
+  // Up to 32 contexts, the next target's one-hot and the targets left without it come straight from
+  // the targets (x & -x and x & (x - 1), each a short carry chain), not from the encoded index
+  // decoded again: that ran through the ask and the COPY state into the classify queue's pop at 8 to
+  // 9 LUT levels.
+  const small = n > 1 && n <= 32;
+  const withoutNext = small ? m.named('disp_targets_left', targets.and(targets.subWrap(1))) : null;
   const inLine = m.named(
     'disp_in_line',
     n === 1
       ? any(...waitingCopy)
-      : n <= 32
+      : small
         ? m
             .named('disp_waiting', any(...waiting.map(([, d], k) => mux(waitingCopy[k] as Expr, onehot(field(d).ctx), lit(0, n)))))
-            .bit(nextCtx)
+            .and(targets.and(targets.not().addWrap(1)))
+            .orR()
         : any(...waiting.map(([, d], k) => (waitingCopy[k] as Expr).and(field(d).ctx.eq(nextCtx)))),
   );
   const asking = m.named('disp_asking', st.is('COPY').and(next.valid).and(i.canCopy).and(inLine.not()).and(stageReady));
-  const rest = m.named('disp_rest', n === 1 ? lit(0, 1) : targets.and(onehot(nextCtx).not()).orR());
+  const rest = m.named('disp_rest', n === 1 ? lit(0, 1) : withoutNext ? withoutNext.orR() : targets.and(onehot(nextCtx).not()).orR());
   pushCopy.set(next.valid);
   pushLast.set(next.valid.not().or(rest.not()));
   m.when(st.is('COPY'), () => {
@@ -226,6 +233,7 @@ export function dispatch(
     });
     m.when(asking, () => {
       if (n === 1) targets.set(0);
+      else if (withoutNext) targets.set(withoutNext);
       else targets.atIndex(nextCtx).set(0);
       push.set(1);
       m.when(rest.not(), finish);

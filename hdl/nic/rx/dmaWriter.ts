@@ -26,7 +26,7 @@
  * counters are final by the time its done seq is out (and STATUS busy drops).
  */
 import { all, Bool, cat, type Expr, lit, type MasterPorts, type ModuleBuilder, mux, UInt } from '../../../generator/index.js';
-import { skidBuffer } from '../../../generator/lib/index.js';
+import { countFlags, skidBuffer } from '../../../generator/lib/index.js';
 import { COMPLETION, DESC_FLAGS, DESCRIPTOR } from '../../descriptors.js';
 import type { dmaSpec } from '../interfaces.js';
 import type { RxConfig } from './config.js';
@@ -300,8 +300,6 @@ export function dmaWriter(
   aPlanned.set(1);
   const burstLen = burstLenQ;
   const burstLast = burstLastQ;
-  const wantCr = m.named('wr_want_cr', crIss.ne(wbAck));
-  const wantWb = m.named('wr_want_wb', wbIss.ne(payAck));
   const wantPay = m.named('wr_want_pay', aActive.and(aPlanned));
   const wbJob = { slot: rd(jobSlot, 'wb_job_slot', wbIss), len: rd(jobLen, 'wb_job_len', wbIss) };
   const crJob = { doneBase: rd(jobDoneBase, 'cr_job_done_base', crIss), seq: rd(jobSeq, 'cr_job_seq', crIss) };
@@ -314,6 +312,19 @@ export function dmaWriter(
   // (the LUT-RAM read at wbIss was in front of every write decision: 9 LUT levels to the queues' counts).
   const wbIssNext = m.reg('job_wb_iss_next', UInt(jw + 1), { reset: 1 });
   const wbIssued = m.wire('wr_wb_issued', Bool, { init: 0 });
+  // Whether a record or a write-back is owed, in flip-flops worked out from the pointers' distance and
+  // this cycle's issue and ack (as a queue's valid, countFlags): the pointer compares were two LUT
+  // levels in front of the whole write decision (8 levels from `job_cr_iss` to the queues' counts).
+  const crIssued = m.wire('wr_cr_issued', Bool, { init: 0 });
+  const wbAcked = m.wire('wr_wb_acked', Bool, { init: 0 });
+  const payAcked = m.wire('wr_pay_acked', Bool, { init: 0 });
+  const wantCrQ = m.reg('wr_want_cr', Bool, { reset: 0 });
+  const wantWbQ = m.reg('wr_want_wb', Bool, { reset: 0 });
+  wantCrQ.set(countFlags(wbAck.subWrap(crIss), J, wbAcked, crIssued).nonEmpty);
+  wantWbQ.set(countFlags(payAck.subWrap(wbIss), J, payAcked, wbIssued).nonEmpty);
+  m.assert(wantCrQ.eq(crIss.ne(wbAck)).and(wantWbQ.eq(wbIss.ne(payAck))), 'the owed-record and owed-write-back flags follow the pointers');
+  const wantCr = wantCrQ;
+  const wantWb = wantWbQ;
   const failedWr = {
     en: m.wire('wr_failed_wr', Bool, { init: 0 }),
     slot: m.wire('wr_failed_slot', UInt(jw), { init: 0 }),
@@ -357,6 +368,7 @@ export function dmaWriter(
       const a = crJob.doneBase.addWrap(COMPLETION.fields.rxDoneSeq.offset);
       newAw(alignDown(a), lit(0, 8), TAG.CR, cat(lit(K.SINGLE, 2), crJob.seq.resize(32), groupOf(a)));
       crIss.set(crIss.addWrap(1));
+      crIssued.set(1);
     })
       .elseWhen(wantWb.and(wbFailed.not().or(undoFree)), () => {
         // Bytes 8..11: the frame length, then flags = DONE | EOP (spec section 5); after a failed
@@ -593,8 +605,14 @@ export function dmaWriter(
   tags.pop.set(bFire);
   m.when(bFire, () => {
     m.switch(tags.head)
-      .is(TAG.PAY_LAST, () => payAck.set(payAck.addWrap(1)))
-      .is(TAG.WB, () => wbAck.set(wbAck.addWrap(1)))
+      .is(TAG.PAY_LAST, () => {
+        payAck.set(payAck.addWrap(1));
+        payAcked.set(1);
+      })
+      .is(TAG.WB, () => {
+        wbAck.set(wbAck.addWrap(1));
+        wbAcked.set(1);
+      })
       .is(TAG.CR, () => crAck.set(crAck.addWrap(1)));
   });
   // The job a B belongs to: payload Bs of one job are contiguous, so the one at payAck.
