@@ -231,8 +231,15 @@ export function intrEngine(p: NicParams, opts: { mutation?: IntrMutation } = {})
     const evSum = m.named('ev_sum', evCount.add(completions.resize(evW)));
     const evNext = m.named('ev_next', mux(evSum.bit(evW), lit((1 << evW) - 1, evW), evSum.trunc(evW)));
     const anyCompletion = m.named('any_completion', completions.ne(0));
-    const byCount = m.named('by_count', evCount.ge(evThreshold));
-    const byTime = m.named('by_time', coalCyclesSet.and(armed).and(cycles.ge(coalCycles)));
+    // Both tests in flip-flops, worked out from the next cycle's count and setting (`count_up`,
+    // `time_up`, set below once `take` is known): their compares were 5 LUT levels in front of the
+    // snapshot decision (11 levels from `cycles` to the state at 32 contexts). The completions, which
+    // come late from the engines, only pick among compares made from registers.
+    const countUp = m.reg('count_up', Bool, { reset: 0 });
+    const timeUp = m.reg('time_up', Bool, { reset: 1 });
+    m.assert(countUp.eq(evCount.ge(evThreshold)).and(timeUp.eq(cycles.ge(coalCycles))), 'the coalescing tests follow the counts');
+    const byCount = m.named('by_count', countUp);
+    const byTime = m.named('by_time', coalCyclesSet.and(armed).and(timeUp));
     const due = m.named('due', anyUnmasked.and(any(byCount, byTime, kick, redo)));
 
     // ---- ring space: full when head - tail == size; a tail past the head also reads as full ----
@@ -307,6 +314,20 @@ export function intrEngine(p: NicParams, opts: { mutation?: IntrMutation } = {})
       kick.set(unmaskPending.or(kick.and(anyUnmasked)));
       m.when(bFail, () => redo.set(1));
     });
+
+    // The next cycle's count, threshold, timer and setting, for `count_up` and `time_up`.
+    const byCompletions = (c0: Expr, c1: Expr, c2: Expr): Expr =>
+      mux(txSet.valid.and(rxSet.valid), c2, mux(txSet.valid.or(rxSet.valid), c1, c0));
+    const evData = data.bits(evW - 1, 0);
+    const thrNext = mux(wrAt('COALESCE_EVENTS'), mux(evData.eq(0), lit(1, evW), evData), evThreshold);
+    const evWide = evCount.resize(evW + 2);
+    const thrWide = thrNext.resize(evW + 2);
+    const countUpKeep = byCompletions(evWide.ge(thrWide), evWide.addWrap(1).ge(thrWide), evWide.addWrap(2).ge(thrWide));
+    const countUpTake = byCompletions(thrNext.eq(0), thrNext.le(1), thrNext.le(2));
+    countUp.set(mux(take, countUpTake, countUpKeep));
+    const cycNext = mux(wrAt('COALESCE_CYCLES'), data.bits(cycW - 1, 0), coalCycles);
+    const cyclesKeep = mux(armed.and(cycles.ne((1 << cycW) - 1)), cycles.addWrap(1), cycles);
+    timeUp.set(mux(take, cycNext.eq(0), cyclesKeep.ge(cycNext)));
 
     const groupVec = groups === 1 ? snap.resize(64) : snap.part(nextGroup, 64);
     m.when(issue, () => {
