@@ -185,13 +185,19 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   const grantV = m.reg('fetch_grant_valid', Bool, { reset: 0 });
   let grantIdx: Expr = lit(0, 1);
   let wantPtr: ReturnType<typeof m.reg> | null = null;
+  let wantMaskSet: (ptr: Expr) => void = () => {};
   if (c.nCtx === 1) {
     grantV.set(want.bit(0));
   } else {
     wantPtr = m.reg('fetch_want_ptr', UInt(ctxAddrW), { reset: 0 });
     const grantReg = m.reg('fetch_grant', UInt(ctxAddrW), { reset: 0 });
     grantIdx = grantReg;
-    const fromPtr = lowestSetBit(m, 'fetch_want_from_ptr', want.and(lit(2n ** BigInt(c.nCtx) - 1n, c.nCtx).shl(wantPtr)));
+    // The contexts at and after the pointer, as a mask kept beside it (set where the pointer is), so
+    // the grant does not start with the pointer's decode (10 LUT levels at 32 contexts).
+    const wantMask = m.reg('fetch_want_mask', UInt(c.nCtx), { reset: 2n ** BigInt(c.nCtx) - 1n });
+    wantMaskSet = (ptr: Expr) => wantMask.set(lit(2n ** BigInt(c.nCtx) - 1n, c.nCtx).shl(ptr));
+    m.assert(wantMask.eq(lit(2n ** BigInt(c.nCtx) - 1n, c.nCtx).shl(wantPtr)), 'the want mask follows the pointer');
+    const fromPtr = lowestSetBit(m, 'fetch_want_from_ptr', want.and(wantMask));
     const fromZero = lowestSetBit(m, 'fetch_want_first', want);
     grantV.set(fromZero.valid);
     grantReg.set(mux(fromPtr.valid, fromPtr.index, fromZero.index));
@@ -287,7 +293,10 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   const selFetch = m.named('op_sel_fetch', okFetch.and(all(okCons.not(), okFresh.not(), okDb.not())));
   if (wantPtr) {
     const ptr = wantPtr;
-    m.when(selFetch, () => ptr.set(grantIdx.addWrap(1)));
+    m.when(selFetch, () => {
+      ptr.set(grantIdx.addWrap(1));
+      wantMaskSet(grantIdx.addWrap(1));
+    });
   }
   // (Some operation is selected exactly when some ok bit is set.)
   const selAny = m.named('op_sel_any', any(okReg, okErr, okCons, okFresh, okDb, okFetch));
@@ -524,7 +533,18 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   const thWin = m.reg('fetch_th_window', UInt(B + 1), { reset: 0 });
   m.when(rs.v, () => thWin.set(rRoomTh));
   const thWrap = thReg('fetch_th_wrap', rToWrap, B);
-  const thCut = thReg('fetch_th_cut', mux(rCons, rToBlock.resize(9), rToPage), B);
+  // The cut's thermometer compared straight from the position (bit k: the distance to the page's or
+  // the block's end exceeds k): through the subtracts and `above` it was 10 LUT levels at 32 contexts.
+  const downTo = (n: number, bit: (k: number) => Expr): Expr => cat(...Array.from({ length: n }, (_, i) => bit(n - 1 - i)));
+  const rPosLow = rPos.bits(lb - 1, 0).resize(lb + 1);
+  const thPage = downTo(B, (k) => (k === 0 ? lit(1, 1) : rPos.resize(9).lt(lit(256 - k, 9))));
+  const thBlock = downTo(B, (k) => (k === 0 ? lit(1, 1) : k >= BK ? lit(0, 1) : rPosLow.lt(lit(BK - k, lb + 1))));
+  const thCut = m.reg('fetch_th_cut', UInt(B), { reset: 0 });
+  m.when(rs.v, () => thCut.set(mux(rCons, thBlock, thPage)));
+  m.assert(
+    rs.v.not().or(mux(rCons, thBlock, thPage).eq(above(mux(rCons, rToBlock.resize(9), rToPage), B))),
+    'the cut thermometer is above(cut)',
+  );
   // The batch target: the rest of the block, of the ring or of the whole window (bit k: it exceeds
   // k); `fetch_pre_block_room`: the window's free room reaches it (worked out here, off DECIDE's paths).
   const rTarget = above(rToWrap, B).and(above(rToBlock, B)).and(above(rWindow, B));
