@@ -185,7 +185,8 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   const grantV = m.reg('fetch_grant_valid', Bool, { reset: 0 });
   let grantIdx: Expr = lit(0, 1);
   let wantPtr: ReturnType<typeof m.reg> | null = null;
-  let wantMaskSet: (ptr: Expr) => void = () => {};
+  let wantMask: ReturnType<typeof m.reg> | null = null;
+  const allCtx = lit(2n ** BigInt(c.nCtx) - 1n, c.nCtx);
   if (c.nCtx === 1) {
     grantV.set(want.bit(0));
   } else {
@@ -194,9 +195,8 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
     grantIdx = grantReg;
     // The contexts at and after the pointer, as a mask kept beside it (set where the pointer is), so
     // the grant does not start with the pointer's decode (10 LUT levels at 32 contexts).
-    const wantMask = m.reg('fetch_want_mask', UInt(c.nCtx), { reset: 2n ** BigInt(c.nCtx) - 1n });
-    wantMaskSet = (ptr: Expr) => wantMask.set(lit(2n ** BigInt(c.nCtx) - 1n, c.nCtx).shl(ptr));
-    m.assert(wantMask.eq(lit(2n ** BigInt(c.nCtx) - 1n, c.nCtx).shl(wantPtr)), 'the want mask follows the pointer');
+    wantMask = m.reg('fetch_want_mask', UInt(c.nCtx), { reset: 2n ** BigInt(c.nCtx) - 1n });
+    m.assert(wantMask.eq(allCtx.shl(wantPtr)), 'the want mask follows the pointer');
     const fromPtr = lowestSetBit(m, 'fetch_want_from_ptr', want.and(wantMask));
     const fromZero = lowestSetBit(m, 'fetch_want_first', want);
     grantV.set(fromZero.valid);
@@ -291,11 +291,12 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   const selFresh = m.named('op_sel_fresh', okFresh.and(okCons.not()));
   const selDb = m.named('op_sel_doorbell', okDb.and(all(okCons.not(), okFresh.not())));
   const selFetch = m.named('op_sel_fetch', okFetch.and(all(okCons.not(), okFresh.not(), okDb.not())));
-  if (wantPtr) {
-    const ptr = wantPtr;
+  if (wantPtr && wantMask) {
+    const [ptr, mask] = [wantPtr, wantMask];
+    const after = grantIdx.addWrap(1);
     m.when(selFetch, () => {
-      ptr.set(grantIdx.addWrap(1));
-      wantMaskSet(grantIdx.addWrap(1));
+      ptr.set(after);
+      mask.set(allCtx.shl(after));
     });
   }
   // (Some operation is selected exactly when some ok bit is set.)
@@ -514,37 +515,34 @@ export function ctxState(m: ModuleBuilder, c: RxConfig, i: CtxStateInputs): CtxS
   // ones ahead end is below the cap less k), one set of compares per cap and per reads ended, picked
   // at the end: through the subtracts, the cap's clamp and `above` it was 9 LUT levels from the
   // dynamic word's forward. The same as above(rFlightRoom, B + 1), the count's wrap included.
-  const flightTh = (cap: number, ended: number): Expr => {
-    const x = rInfl.resize(iw + 1);
-    return cat(
-      ...Array.from({ length: B + 1 }, (_, i) => B - i).map((k) =>
-        k >= cap ? lit(0, 1) : ended === 0 ? x.lt(lit(cap - k, iw + 1)) : x.ge(lit(ended, iw + 1)).and(x.lt(lit(cap - k + ended, iw + 1))),
-      ),
+  const downTo = (n: number, bit: (k: number) => Expr): Expr => cat(...Array.from({ length: n }, (_, i) => bit(n - 1 - i)));
+  const rInflWide = rInfl.resize(iw + 1);
+  const flightTh = (cap: number, ended: number): Expr =>
+    downTo(B + 1, (k) =>
+      k >= cap
+        ? lit(0, 1)
+        : ended === 0
+          ? rInflWide.lt(lit(cap - k, iw + 1))
+          : rInflWide.ge(lit(ended, iw + 1)).and(rInflWide.lt(lit(cap - k + ended, iw + 1))),
     );
-  };
   const flightThFor = (cap: number): Expr =>
     mux(rFresh.and(xFresh), flightTh(cap, 2), mux(rFresh.or(xFresh), flightTh(cap, 1), flightTh(cap, 0)));
+  const flightRoomTh = K > 0 ? mux(rDeepEff, flightThFor(2 * DD), flightThFor(2 * D)) : flightThFor(2 * D);
   const thFlight = m.reg('fetch_th_flight', UInt(B + 1), { reset: 0 });
-  m.when(rs.v, () => thFlight.set(K > 0 ? mux(rDeepEff, flightThFor(2 * DD), flightThFor(2 * D)) : flightThFor(2 * D)));
-  m.assert(
-    rs.v.not().or(above(rFlightRoom, B + 1).eq(K > 0 ? mux(rDeepEff, flightThFor(2 * DD), flightThFor(2 * D)) : flightThFor(2 * D))),
-    'the in-flight room thermometer is above(room)',
-  );
+  m.when(rs.v, () => thFlight.set(flightRoomTh));
+  m.assert(rs.v.not().or(above(rFlightRoom, B + 1).eq(flightRoomTh)), 'the in-flight room thermometer is above(room)');
   const thWin = m.reg('fetch_th_window', UInt(B + 1), { reset: 0 });
   m.when(rs.v, () => thWin.set(rRoomTh));
   const thWrap = thReg('fetch_th_wrap', rToWrap, B);
   // The cut's thermometer compared straight from the position (bit k: the distance to the page's or
   // the block's end exceeds k): through the subtracts and `above` it was 10 LUT levels at 32 contexts.
-  const downTo = (n: number, bit: (k: number) => Expr): Expr => cat(...Array.from({ length: n }, (_, i) => bit(n - 1 - i)));
   const rPosLow = rPos.bits(lb - 1, 0).resize(lb + 1);
   const thPage = downTo(B, (k) => (k === 0 ? lit(1, 1) : rPos.resize(9).lt(lit(256 - k, 9))));
   const thBlock = downTo(B, (k) => (k === 0 ? lit(1, 1) : k >= BK ? lit(0, 1) : rPosLow.lt(lit(BK - k, lb + 1))));
+  const cutTh = mux(rCons, thBlock, thPage);
   const thCut = m.reg('fetch_th_cut', UInt(B), { reset: 0 });
-  m.when(rs.v, () => thCut.set(mux(rCons, thBlock, thPage)));
-  m.assert(
-    rs.v.not().or(mux(rCons, thBlock, thPage).eq(above(mux(rCons, rToBlock.resize(9), rToPage), B))),
-    'the cut thermometer is above(cut)',
-  );
+  m.when(rs.v, () => thCut.set(cutTh));
+  m.assert(rs.v.not().or(cutTh.eq(above(mux(rCons, rToBlock.resize(9), rToPage), B))), 'the cut thermometer is above(cut)');
   // The batch target: the rest of the block, of the ring or of the whole window (bit k: it exceeds
   // k); `fetch_pre_block_room`: the window's free room reaches it (worked out here, off DECIDE's paths).
   const rTarget = above(rToWrap, B).and(above(rToBlock, B)).and(above(rWindow, B));

@@ -318,13 +318,11 @@ export function dmaWriter(
   const crIssued = m.wire('wr_cr_issued', Bool, { init: 0 });
   const wbAcked = m.wire('wr_wb_acked', Bool, { init: 0 });
   const payAcked = m.wire('wr_pay_acked', Bool, { init: 0 });
-  const wantCrQ = m.reg('wr_want_cr', Bool, { reset: 0 });
-  const wantWbQ = m.reg('wr_want_wb', Bool, { reset: 0 });
-  wantCrQ.set(countFlags(wbAck.subWrap(crIss), J, wbAcked, crIssued).nonEmpty);
-  wantWbQ.set(countFlags(payAck.subWrap(wbIss), J, payAcked, wbIssued).nonEmpty);
-  m.assert(wantCrQ.eq(crIss.ne(wbAck)).and(wantWbQ.eq(wbIss.ne(payAck))), 'the owed-record and owed-write-back flags follow the pointers');
-  const wantCr = wantCrQ;
-  const wantWb = wantWbQ;
+  const wantCr = m.reg('wr_want_cr', Bool, { reset: 0 });
+  const wantWb = m.reg('wr_want_wb', Bool, { reset: 0 });
+  wantCr.set(countFlags(wbAck.subWrap(crIss), J, wbAcked, crIssued).nonEmpty);
+  wantWb.set(countFlags(payAck.subWrap(wbIss), J, payAcked, wbIssued).nonEmpty);
+  m.assert(wantCr.eq(crIss.ne(wbAck)).and(wantWb.eq(wbIss.ne(payAck))), 'the owed-record and owed-write-back flags follow the pointers');
   const failedWr = {
     en: m.wire('wr_failed_wr', Bool, { init: 0 }),
     slot: m.wire('wr_failed_slot', UInt(jw), { init: 0 }),
