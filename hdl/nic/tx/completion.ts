@@ -178,10 +178,18 @@ export function completion(m: ModuleBuilder, cfg: TxConfig, lay: TxLayouts, deps
   });
 
   // ---- B responses, in order: the head frame retires with its last one (failed or not) ----
+  // Whether the next B is the head frame's last (`cpl_b_due`) is a flip-flop, worked out a cycle
+  // early from the count it will have: the pop of the B-wait queue then starts at flip-flops, not at
+  // the queue's LUT-RAM read and a compare (that was 9 LUT levels into its ready; docs/tx-engine.md,
+  // Ninth round). A frame has at least two writes (a flag and the record), so a count of 0 is never
+  // the last but one: the flag is 0 after a frame retires and while the head is new or absent.
   const bCount = m.reg('cpl_b_count', UInt(cfg.nW + 1), { reset: 0 });
-  const bLast = m.named('cpl_b_last', bFire.and(bCount.addWrap(1).eq(head.writes)));
+  const bDue = m.reg('cpl_b_due', undefined, { reset: 0 });
+  const bLast = m.named('cpl_b_last', bFire.and(bDue));
   bwaitOut.ready.set(bLast);
-  m.when(bFire, () => bCount.set(mux(bLast, lit(0, cfg.nW + 1), bCount.addWrap(1))));
+  const bCountNext = mux(bFire, mux(bLast, lit(0, cfg.nW + 1), bCount.addWrap(1)), bCount);
+  bCount.set(bCountNext);
+  bDue.set(bCountNext.orR().and(bCountNext.addWrap(1).eq(head.writes)));
   const retire = m.reg('cpl_retire', undefined, { reset: 0 });
   const retireCtx = m.reg('cpl_retire_ctx', UInt(cfg.ctxW), { reset: 0 });
   const retireSeq = m.reg('cpl_retire_seq', UInt(cfg.iseqW), { reset: 0 });

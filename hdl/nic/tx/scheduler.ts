@@ -161,9 +161,11 @@ export const FETCH_BATCH = 4;
 
 export interface Fetcher {
   /**
-   * Whether the fetcher is busy with context `ctx` (popped this cycle, or in its turn), for doorbell
-   * gating: the pop and the turn are compared apart, so the pop does not go through a multiplexer
-   * before the compare.
+   * Whether the fetcher is busy with context `ctx` (in its turn, or reloading it), for doorbell
+   * gating. A pop is not counted: a doorbell for the head in the cycle it is popped only sets bits the
+   * pop does not write (rearm; or active and probing, with no push, as the head is still queued), just
+   * as it would a cycle before the pop, so the doorbell's ready does not wait on the pop decision
+   * (docs/tx-engine.md, Ninth round).
    */
   busyWith(ctx: Expr): Expr;
   /** A context whose turn waits for its probe, set aside while another context takes a turn. */
@@ -519,7 +521,7 @@ export function fetcher(
   // context's own, which rearm it) pass; a doorbell that wakes it meets waitDrop, which does not requeue.
   // A held context is not in WAIT to meet waitDrop, so its doorbells wait.
   const turnBusy = m.named('fetch_turn_busy', inTurn.or(reload));
-  const busyWith = (x: Expr): Expr => pop.and(head.eq(x)).or(turnBusy.and(turnCtx.eq(x)));
+  const busyWith = (x: Expr): Expr => turnBusy.and(turnCtx.eq(x));
   return { busyWith, held, heldCtx, formal: { inTurn: inTurn.or(st.is('WAIT')), turnCtx } };
 }
 
