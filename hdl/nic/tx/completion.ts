@@ -111,7 +111,10 @@ export function completion(m: ModuleBuilder, cfg: TxConfig, lay: TxLayouts, deps
     dmaErr: evQ.dmaErr,
   });
   const evRoom = evQ.valid.not().or(evTaken);
-  const go = m.named('cpl_go', st.is('IDLE').or(recordDone).and(complOut.valid).and(bwaitIn.ready).and(evRoom));
+  // (What `go` needs besides the state, from flip-flops and the counter port's grant: the state and
+  // the index below are picked by the write's handshake from values worked out without it.)
+  const goIfFree = m.named('cpl_go_if_free', complOut.valid.and(bwaitIn.ready).and(evRoom));
+  const go = m.named('cpl_go', st.is('IDLE').or(recordDone).and(goIfFree));
   complOut.ready.set(go);
   const doneRd = mems.done.mem.read(incoming.ctx, { enable: go, name: 'cpl_done_rd' });
   const lastSeq = incoming.first.addWrap(incoming.n.resize(cfg.iseqW)).subWrap(1);
@@ -165,17 +168,26 @@ export function completion(m: ModuleBuilder, cfg: TxConfig, lay: TxLayouts, deps
     m.when(wFire, () => wDone.set(1));
   });
   const lastFlag = idx.addWrap(1).eq(v.n);
-  m.when(both.and(isFlags), () => {
-    idx.set(idx.addWrap(1));
-    m.when(lastFlag, () => st.goto('RECORD'));
-  });
   recordDone.set(both.and(st.is('RECORD')));
-  m.when(recordDone, () => st.goto('IDLE'));
-  m.when(go, () => {
-    cur.set(complOut.data);
+  // The state and the index as the write's handshake (`both`, behind AWREADY) picks them, each
+  // outcome worked out from flip-flops: a flag write done steps the index (the last goes to RECORD),
+  // the record write done ends the frame (the next one starts when it is there); without a write done
+  // only IDLE moves (docs/tx-engine.md, Ninth round). The same transitions as `go` makes.
+  m.when(both, () => {
+    m.when(isFlags, () => {
+      idx.set(idx.addWrap(1));
+      m.when(lastFlag, () => st.goto('RECORD'));
+    }).otherwise(() => {
+      m.when(goIfFree, () => {
+        idx.set(0);
+        st.goto('FLAGS');
+      }).otherwise(() => st.goto('IDLE'));
+    });
+  }).elseWhen(st.is('IDLE').and(goIfFree), () => {
     idx.set(0);
     st.goto('FLAGS');
   });
+  m.when(go, () => cur.set(complOut.data));
 
   // ---- B responses, in order: the head frame retires with its last one (failed or not) ----
   // Whether the next B is the head frame's last (`cpl_b_due`) is a flip-flop, worked out a cycle

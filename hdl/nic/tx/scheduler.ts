@@ -241,8 +241,10 @@ export function fetcher(
   // context's next-to-fetch seq in the read cycle is kept here and wins over the read.
   const popAdopt = m.reg('fetch_pop_adopt', undefined, { reset: 0 });
   const popAdoptValue = m.reg('fetch_pop_adopt_value', UInt(cfg.iseqW), { reset: 0 });
-  popAdopt.set(rdEn.and(chkFetchSeq.en).and(chkFetchSeq.ctx.eq(rdCtx)));
-  m.when(rdEn, () => popAdoptValue.set(chkFetchSeq.value));
+  // (Used only in LOAD, which always follows a read cycle: set in every cycle, not behind the read's
+  // enable, so the pop decision does not run into them; docs/tx-engine.md, Ninth round.)
+  popAdopt.set(chkFetchSeq.en.and(chkFetchSeq.ctx.eq(rdCtx)));
+  popAdoptValue.set(chkFetchSeq.value);
 
   const tSeq = m.reg('fetch_seq', UInt(cfg.iseqW), { reset: 0 });
   const tBase = m.reg('fetch_base', UInt(64 - 4), { reset: 0 });
