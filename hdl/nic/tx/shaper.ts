@@ -279,12 +279,16 @@ export function shaper(m: ModuleBuilder, cfg: TxConfig, deps: ShaperDeps): Shape
     }),
     mask: lit(1, 1),
   });
+  // any(pend, pend2, pend3, sharePend, sharePend2) as one flip-flop, set from their next values: the
+  // turn's issue and skip start at it, not at a five-input OR (docs/tx-engine.md, Ninth round).
+  const waitQ = m.reg('shape_wait_q', undefined, { reset: 0 });
+  waitQ.set(any(deps.load.and(capped.or(shareOn)), pend, pend2, sharePend));
   const ok = m.named('shape_ok', capOn.not().or(headroomPos).and(shareOk));
   return {
     ok,
     shareLate: sharePend2,
     shareQuota,
     capped: capOn,
-    wait: m.named('shape_wait', any(pend, pend2, pend3, sharePend, sharePend2)),
+    wait: m.named('shape_wait', waitQ),
   };
 }
