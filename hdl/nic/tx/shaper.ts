@@ -143,7 +143,12 @@ export function shaper(m: ModuleBuilder, cfg: TxConfig, deps: ShaperDeps): Shape
   const sum = tokQ.addWrap(inc.resize(sumW));
   // sum > depth is depth - tokens - inc < 0, sum < floor is inc - (floor - tokens) < 0: the sign of a
   // subtract each (a carry chain; thrW + 1 bits hold either difference).
-  const over = m.named('shape_over', sext(overThrQ, thrW + 1).subWrap(incT).bit(thrW));
+  const over = m.named(
+    'shape_over',
+    sext(overThrQ, thrW + 1)
+      .subWrap(incT)
+      .bit(thrW),
+  );
   const under = m.named('shape_under', incT.subWrap(sext(underThrQ, thrW + 1)).bit(thrW));
   const capped = m.named('shape_capped', rate.orR());
   const capOn = m.reg('shape_cap_on', undefined, { reset: 0 });
