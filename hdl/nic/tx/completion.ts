@@ -111,7 +111,10 @@ export function completion(m: ModuleBuilder, cfg: TxConfig, lay: TxLayouts, deps
     dmaErr: evQ.dmaErr,
   });
   const evRoom = evQ.valid.not().or(evTaken);
-  const go = m.named('cpl_go', st.is('IDLE').or(recordDone).and(complOut.valid).and(bwaitIn.ready).and(evRoom));
+  // (What `go` needs besides the state, from flip-flops and the counter port's grant: the state and
+  // the index below are picked by the write's handshake from values worked out without it.)
+  const goIfFree = m.named('cpl_go_if_free', complOut.valid.and(bwaitIn.ready).and(evRoom));
+  const go = m.named('cpl_go', st.is('IDLE').or(recordDone).and(goIfFree));
   complOut.ready.set(go);
   const doneRd = mems.done.mem.read(incoming.ctx, { enable: go, name: 'cpl_done_rd' });
   const lastSeq = incoming.first.addWrap(incoming.n.resize(cfg.iseqW)).subWrap(1);
@@ -165,23 +168,40 @@ export function completion(m: ModuleBuilder, cfg: TxConfig, lay: TxLayouts, deps
     m.when(wFire, () => wDone.set(1));
   });
   const lastFlag = idx.addWrap(1).eq(v.n);
-  m.when(both.and(isFlags), () => {
-    idx.set(idx.addWrap(1));
-    m.when(lastFlag, () => st.goto('RECORD'));
-  });
   recordDone.set(both.and(st.is('RECORD')));
-  m.when(recordDone, () => st.goto('IDLE'));
-  m.when(go, () => {
-    cur.set(complOut.data);
+  // The state and the index as the write's handshake (`both`, behind AWREADY) picks them, each
+  // outcome worked out from flip-flops: a flag write done steps the index (the last goes to RECORD),
+  // the record write done ends the frame (the next one starts when it is there); without a write done
+  // only IDLE moves (docs/tx-engine.md, Ninth round). The same transitions as `go` makes.
+  m.when(both, () => {
+    m.when(isFlags, () => {
+      idx.set(idx.addWrap(1));
+      m.when(lastFlag, () => st.goto('RECORD'));
+    }).otherwise(() => {
+      m.when(goIfFree, () => {
+        idx.set(0);
+        st.goto('FLAGS');
+      }).otherwise(() => st.goto('IDLE'));
+    });
+  }).elseWhen(st.is('IDLE').and(goIfFree), () => {
     idx.set(0);
     st.goto('FLAGS');
   });
+  m.when(go, () => cur.set(complOut.data));
 
   // ---- B responses, in order: the head frame retires with its last one (failed or not) ----
+  // Whether the next B is the head frame's last (`cpl_b_due`) is a flip-flop, worked out a cycle
+  // early from the count it will have: the pop of the B-wait queue then starts at flip-flops, not at
+  // the queue's LUT-RAM read and a compare (that was 9 LUT levels into its ready; docs/tx-engine.md,
+  // Ninth round). A frame has at least two writes (a flag and the record), so a count of 0 is never
+  // the last but one: the flag is 0 after a frame retires and while the head is new or absent.
   const bCount = m.reg('cpl_b_count', UInt(cfg.nW + 1), { reset: 0 });
-  const bLast = m.named('cpl_b_last', bFire.and(bCount.addWrap(1).eq(head.writes)));
+  const bDue = m.reg('cpl_b_due', undefined, { reset: 0 });
+  const bLast = m.named('cpl_b_last', bFire.and(bDue));
   bwaitOut.ready.set(bLast);
-  m.when(bFire, () => bCount.set(mux(bLast, lit(0, cfg.nW + 1), bCount.addWrap(1))));
+  const bCountNext = mux(bFire, mux(bLast, lit(0, cfg.nW + 1), bCount.addWrap(1)), bCount);
+  bCount.set(bCountNext);
+  bDue.set(bCountNext.orR().and(bCountNext.addWrap(1).eq(head.writes)));
   const retire = m.reg('cpl_retire', undefined, { reset: 0 });
   const retireCtx = m.reg('cpl_retire_ctx', UInt(cfg.ctxW), { reset: 0 });
   const retireSeq = m.reg('cpl_retire_seq', UInt(cfg.iseqW), { reset: 0 });

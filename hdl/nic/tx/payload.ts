@@ -106,12 +106,7 @@ export function payloadIssuer(
   const take = m.named('pay_take', st.is('IDLE').or(handOff).and(frameOut.valid));
   frameOut.ready.set(take);
   const incoming = lay.frame.unpack(frameOut.data);
-  m.when(take, () => {
-    frame.set(frameOut.data);
-    left.set(incoming.n);
-    st.goto('DONE');
-  });
-  m.when(take.and(incoming.err.not()), () => st.goto('NEXT'));
+  m.when(take, () => frame.set(frameOut.data));
 
   // ---- one burst: up to the end of the fragment or of the 256-byte window ----
   // The next burst's size, beats and whether it ends the fragment are kept in registers (`plan`),
@@ -138,7 +133,18 @@ export function payloadIssuer(
     addr.set(frag.addr);
     rem.set(frag.len);
     setPlan(planOf(frag.addr.bits(winBits - 1, 0), frag.len));
-    left.set(mux(take, incoming.n, left).subWrap(1));
+  });
+  // The state and the fragment count, each outcome worked out from the queues' flags and the state
+  // (flip-flops) rather than behind `take` and `nextFrag` (docs/tx-engine.md, Ninth round): a frame
+  // taken with its first fragment goes to BURST, one without it to NEXT, an oversize one to DONE.
+  const takeFragNow = incoming.err.not().and(fragOut.valid);
+  m.when(take, () => {
+    left.set(mux(takeFragNow, incoming.n.subWrap(1), incoming.n));
+    m.when(incoming.err, () => st.goto('DONE'))
+      .elseWhen(fragOut.valid, () => st.goto('BURST'))
+      .otherwise(() => st.goto('NEXT'));
+  }).elseWhen(st.is('NEXT').and(fragOut.valid), () => {
+    left.set(left.subWrap(1));
     st.goto('BURST');
   });
 

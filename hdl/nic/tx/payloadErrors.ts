@@ -83,9 +83,23 @@ export function payloadErrors(m: ModuleBuilder, cfg: TxConfig, deps: PayloadErro
   const complete = m.named('pe_complete', rIdx.ne(sIdx));
   const head = ring.readAsync(sIdx);
   const headErr = m.named('pe_head_err', head.bit(0));
+  // `failed` is a flip-flop: its next value worked out for both outcomes of the stream's advance,
+  // from the ring's words at sIdx and sIdx + 1 (a second read) and the write of this cycle, and picked
+  // by the advance. The stream's last-beat error flag then starts at a flip-flop, not at the ring's
+  // read and the index compare (docs/tx-engine.md, Ninth round). Reset: the ring is empty, so failed.
+  const sNext = sIdx.addWrap(1);
+  const rNext = rIdx.addWrap(1);
+  const headNextErr = ring.readAsync(sNext).bit(0);
+  const failedQ = m.reg('pe_failed_q', undefined, { reset: 1 });
+  const failedAfter = (s: Expr, errAt: Expr): Expr => {
+    const completeAfter = mux(frameEnd, rNext.ne(s), rIdx.ne(s));
+    const errAfter = mux(frameEnd.and(rIdx.eq(s)), frameErr, errAt);
+    return completeAfter.not().or(errAfter);
+  };
+  failedQ.set(mux(advance, failedAfter(sNext, headNextErr), failedAfter(sIdx, headErr)));
   return {
     known: m.named('pe_known', mux(complete, headErr, seen)),
-    failed: m.named('pe_failed', complete.not().or(headErr)),
+    failed: m.named('pe_failed', failedQ),
     failedBursts: m.named('pe_failed_bursts', head.bits(cfg.dmaErrW, 1)),
     advance,
   };

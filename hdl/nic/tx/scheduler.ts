@@ -161,9 +161,11 @@ export const FETCH_BATCH = 4;
 
 export interface Fetcher {
   /**
-   * Whether the fetcher is busy with context `ctx` (popped this cycle, or in its turn), for doorbell
-   * gating: the pop and the turn are compared apart, so the pop does not go through a multiplexer
-   * before the compare.
+   * Whether the fetcher is busy with context `ctx` (in its turn, or reloading it), for doorbell
+   * gating. A pop is not counted: a doorbell for the head in the cycle it is popped only sets bits the
+   * pop does not write (rearm; or active and probing, with no push, as the head is still queued), just
+   * as it would a cycle before the pop, so the doorbell's ready does not wait on the pop decision
+   * (docs/tx-engine.md, Ninth round).
    */
   busyWith(ctx: Expr): Expr;
   /** A context whose turn waits for its probe, set aside while another context takes a turn. */
@@ -239,8 +241,10 @@ export function fetcher(
   // context's next-to-fetch seq in the read cycle is kept here and wins over the read.
   const popAdopt = m.reg('fetch_pop_adopt', undefined, { reset: 0 });
   const popAdoptValue = m.reg('fetch_pop_adopt_value', UInt(cfg.iseqW), { reset: 0 });
-  popAdopt.set(rdEn.and(chkFetchSeq.en).and(chkFetchSeq.ctx.eq(rdCtx)));
-  m.when(rdEn, () => popAdoptValue.set(chkFetchSeq.value));
+  // (Used only in LOAD, which always follows a read cycle: set in every cycle, not behind the read's
+  // enable, so the pop decision does not run into them; docs/tx-engine.md, Ninth round.)
+  popAdopt.set(chkFetchSeq.en.and(chkFetchSeq.ctx.eq(rdCtx)));
+  popAdoptValue.set(chkFetchSeq.value);
 
   const tSeq = m.reg('fetch_seq', UInt(cfg.iseqW), { reset: 0 });
   const tBase = m.reg('fetch_base', UInt(64 - 4), { reset: 0 });
@@ -519,7 +523,7 @@ export function fetcher(
   // context's own, which rearm it) pass; a doorbell that wakes it meets waitDrop, which does not requeue.
   // A held context is not in WAIT to meet waitDrop, so its doorbells wait.
   const turnBusy = m.named('fetch_turn_busy', inTurn.or(reload));
-  const busyWith = (x: Expr): Expr => pop.and(head.eq(x)).or(turnBusy.and(turnCtx.eq(x)));
+  const busyWith = (x: Expr): Expr => turnBusy.and(turnCtx.eq(x));
   return { busyWith, held, heldCtx, formal: { inTurn: inTurn.or(st.is('WAIT')), turnCtx } };
 }
 

@@ -123,18 +123,38 @@ export function shaper(m: ModuleBuilder, cfg: TxConfig, deps: ShaperDeps): Shape
   const burstBytes = burstQ.shl(Math.log2(TX_BURST_UNIT));
   const depthBytes = mux(burstBytes.lt(maxFrame), lit(maxFrame, burstBytes.width), burstBytes);
   const depthFx = cat(depthBytes, lit(0, SHAPE_FRAC)).resize(sumW);
-  const sum = sext(tokFx, sumW).addWrap(inc.resize(sumW));
-  const over = sum
-    .bit(sumW - 1)
-    .not()
-    .and(sum.gt(depthFx));
+  // The tokens (allowed - sent) are registered at LOAD and their distances to the bucket's depth and
+  // floor the cycle after (`loadQ`): at `loadQ2` the refill's sum and its two compares (sum > depth,
+  // sum < floor, as inc > depth - tokens and inc < floor - tokens) are each one carry chain from
+  // flip-flops, not three chains in series behind the RAM read (docs/tx-engine.md, Ninth round).
+  // (sumW holds tokens + inc: tokens are within +-2^(fxW-1), inc below 2^(sumW-2).)
+  if (inc.width > sumW - 2) throw new RangeError('shaper: the refill does not fit the sum');
+  const thrW = sumW + 1;
+  const tokQ = m.reg('shape_tok_q', UInt(sumW), { reset: 0 });
+  const overThrQ = m.reg('shape_over_thr_q', UInt(thrW), { reset: 0 });
+  const underThrQ = m.reg('shape_under_thr_q', UInt(thrW), { reset: 0 });
+  const floorFx = lit(2 ** sumW - maxFrame * 2 ** SHAPE_FRAC, sumW);
+  m.when(deps.load, () => tokQ.set(sext(tokFx, sumW)));
+  m.when(loadQ, () => {
+    overThrQ.set(depthFx.resize(thrW).subWrap(sext(tokQ, thrW)));
+    underThrQ.set(sext(floorFx, thrW).subWrap(sext(tokQ, thrW)));
+  });
+  const incT = inc.resize(thrW + 1);
+  const sum = tokQ.addWrap(inc.resize(sumW));
+  // sum > depth is depth - tokens - inc < 0, sum < floor is inc - (floor - tokens) < 0: the sign of a
+  // subtract each (a carry chain; thrW + 1 bits hold either difference).
+  const over = m.named(
+    'shape_over',
+    sext(overThrQ, thrW + 1)
+      .subWrap(incT)
+      .bit(thrW),
+  );
+  const under = m.named('shape_under', incT.subWrap(sext(underThrQ, thrW + 1)).bit(thrW));
   const capped = m.named('shape_capped', rate.orR());
   const capOn = m.reg('shape_cap_on', undefined, { reset: 0 });
   // Without a cap the bucket is kept full, so a cap set later starts with its whole depth.
   // Under a cap tokens never fall below -(one maximum frame) (a fetch needs them positive); deeper
   // debts come only from frames fetched before the cap was set or lowered, which it does not charge.
-  const floorFx = lit(2 ** sumW - maxFrame * 2 ** SHAPE_FRAC, sumW);
-  const under = sum.bit(sumW - 1).and(sum.lt(floorFx));
   const full = capOn.not().or(over);
   const tokNew = m.named('shape_tokens', mux(full, depthFx, mux(under, floorFx, sum)));
   // allowed = sent + tokens, each candidate added beside the compares rather than after the pick.
@@ -177,11 +197,19 @@ export function shaper(m: ModuleBuilder, cfg: TxConfig, deps: ShaperDeps): Shape
   // deficit pays for, so a deficit never runs away (the long-run bytes follow the credits).
   const dFrames = cnt.frames.trunc(16).subWrap(state.frames);
   const dBytes = sent.subWrap(state.sent);
-  const estLog2 = state.est.resize(4).addWrap(lit(6, 4));
-  const lo = dFrames.resize(32).shl(estLog2);
-  const hi = lo.shl(1).trunc(32);
-  const estUp = dFrames.orR().and(dBytes.ge(hi)).and(state.est.lt(5));
-  const estDown = dFrames.orR().and(dBytes.lt(lo)).and(state.est.orR());
+  // Up when dBytes >= dFrames << (est + 7), down when dBytes < dFrames << (est + 6): each constant
+  // shift compared at once (no shifter between the two subtracts and the compare), the one of the
+  // state's estimate picked after (docs/tx-engine.md, Ninth round). dBytes >= dFrames * 2^k is
+  // dBytes / 2^k (rounded down) >= dFrames, a compare of the top bits. (dFrames << 13 fits 32 bits.)
+  const atLeast = (k: number): Expr => dBytes.bits(31, k).ge(dFrames);
+  const ge = Array.from({ length: 14 }, (_, k) => (k >= 7 ? atLeast(k) : lit(0, 1)));
+  const pickByEst = (f: (e: number) => Expr): Expr => {
+    let v = f(7);
+    for (let e = 6; e >= 0; e--) v = mux(state.est.eq(e), f(e), v);
+    return v;
+  };
+  const estUp = dFrames.orR().and(pickByEst((e) => (e < 5 ? (ge[e + 7] as Expr) : lit(0, 1))));
+  const estDown = dFrames.orR().and(pickByEst((e) => (e > 0 ? (ge[e + 6] as Expr).not() : lit(0, 1))));
   const est = m.named('shape_est', mux(estUp, state.est.addWrap(lit(1, 3)), mux(estDown, state.est.subWrap(lit(1, 3)), state.est)));
   // LOAD registers the new deficit and estimate; the turn's charge and quota follow in the next cycle
   // (a context with a share waits it, `wait`), and the state is written back then with the refill.
@@ -256,12 +284,16 @@ export function shaper(m: ModuleBuilder, cfg: TxConfig, deps: ShaperDeps): Shape
     }),
     mask: lit(1, 1),
   });
+  // any(pend, pend2, pend3, sharePend, sharePend2) as one flip-flop, set from their next values: the
+  // turn's issue and skip start at it, not at a five-input OR (docs/tx-engine.md, Ninth round).
+  const waitQ = m.reg('shape_wait_q', undefined, { reset: 0 });
+  waitQ.set(any(deps.load.and(capped.or(shareOn)), pend, pend2, sharePend));
   const ok = m.named('shape_ok', capOn.not().or(headroomPos).and(shareOk));
   return {
     ok,
     shareLate: sharePend2,
     shareQuota,
     capped: capOn,
-    wait: m.named('shape_wait', any(pend, pend2, pend3, sharePend, sharePend2)),
+    wait: m.named('shape_wait', waitQ),
   };
 }
