@@ -35,7 +35,7 @@ export type { SkidBufferIO, SkidBufferOptions } from './skidBuffer.js';
 export { skidBuffer } from './skidBuffer.js';
 export { dataStreamSpec } from './stream.js';
 export type { FifoStorage, SyncFifoIO, SyncFifoOptions } from './syncFifo.js';
-export { blockRamMinDepth, countFlags, syncFifo } from './syncFifo.js';
+export { blockRamMinDepth, countFlags, countNext, syncFifo } from './syncFifo.js';
 
 /**
  * Each library block with example parameterizations (small and large, power-of-two and not, every

@@ -22,6 +22,11 @@ export interface SyncFifoOptions {
    * the RAM's own output register is then the output stage. Default: synthesis chooses.
    */
   ramStyle?: RamStyle;
+  /**
+   * The producer's valid settles late (behind its own handshakes), so the word count and
+   * `in_ready` pick by the push last, one LUT in front of their flip-flops. Default: no such ordering.
+   */
+  latePush?: boolean;
 }
 
 /** The depth from which a FIFO uses block RAM unless told otherwise. */
@@ -63,6 +68,7 @@ export function syncFifo(opts: SyncFifoOptions): ModuleDef<SyncFifoIO> {
   // RAM_STYLE only when given, so that every other FIFO keeps its module name.
   const params: Record<string, string | number> = { WIDTH: width, DEPTH: depth, STORAGE: storage };
   if (ramStyle) params.RAM_STYLE = ramStyle;
+  if (opts.latePush) params.LATE_PUSH = 1;
   return defineModule('sync_fifo', params, (m) => {
     const input = m.slave('in', dataStreamSpec(width));
     const output = m.master('out', dataStreamSpec(width));
@@ -74,7 +80,8 @@ export function syncFifo(opts: SyncFifoOptions): ModuleDef<SyncFifoIO> {
     count.set(words);
     const push = m.wire('push');
     const pop = m.wire('pop');
-    const flags = countFlags(words, depth, push, pop);
+    const late = opts.latePush ? 'inc' : undefined;
+    const flags = countFlags(words, depth, push, pop, late);
     const notFull = m.reg('not_full', undefined, { reset: 1 });
     notFull.set(flags.full.not());
     input.ready.set(notFull);
@@ -82,7 +89,8 @@ export function syncFifo(opts: SyncFifoOptions): ModuleDef<SyncFifoIO> {
     pop.set(output.valid.and(output.ready));
     const wrPtr = pointer(m, 'wr_ptr', depth, push);
     m.when(push, () => mem.write(wrPtr, input.data));
-    m.when(push.and(pop.not()), () => words.set(words.addWrap(1))).elseWhen(pop.and(push.not()), () => words.set(words.subWrap(1)));
+    if (late) words.set(countNext(words, push, pop, late));
+    else m.when(push.and(pop.not()), () => words.set(words.addWrap(1))).elseWhen(pop.and(push.not()), () => words.set(words.subWrap(1)));
 
     if (storage === 'flops') {
       const rdPtr = pointer(m, 'rd_ptr', depth, pop);
@@ -113,9 +121,19 @@ export function syncFifo(opts: SyncFifoOptions): ModuleDef<SyncFifoIO> {
  * What a word count that steps by +1 on `inc` and -1 on `dec` (never past 0 or `depth`) will say after
  * this edge: that it is `depth`, and that it is not 0. From compares of the count and the steps, so a
  * queue keeps its ready and valid in flip-flops: whoever waits on them starts at a register, and the
- * count's compares are off their paths.
+ * count's compares are off their paths. `late` names a step to pick by last (see below).
  */
-export function countFlags(count: Expr, depth: number, inc: Expr, dec: Expr): { full: Expr; nonEmpty: Expr } {
+export function countFlags(count: Expr, depth: number, inc: Expr, dec: Expr, late?: 'inc' | 'dec'): { full: Expr; nonEmpty: Expr } {
+  // A step that settles late (a handshake behind deep logic) is picked last, by one LUT in front of
+  // the flip-flop: both outcomes are worked out from the count and the other step meanwhile.
+  if (late !== undefined) {
+    const one = lit(1, 1);
+    const zero = lit(0, 1);
+    const sel = late === 'inc' ? inc : dec;
+    const on = late === 'inc' ? countFlags(count, depth, one, dec) : countFlags(count, depth, inc, one);
+    const off = late === 'inc' ? countFlags(count, depth, zero, dec) : countFlags(count, depth, inc, zero);
+    return { full: mux(sel, on.full, off.full), nonEmpty: mux(sel, on.nonEmpty, off.nonEmpty) };
+  }
   const grows = inc.and(dec.not());
   const full = count
     .eq(depth)
@@ -133,4 +151,11 @@ function pointer(m: ModuleBuilder, name: string, depth: number, step: Expr): Exp
   const next = isPow2(depth) ? ptr.addWrap(1) : mux(ptr.eq(depth - 1), 0, ptr.addWrap(1));
   m.when(step, () => ptr.set(next));
   return ptr;
+}
+
+/** The count after this edge, picked last by `late` (as in countFlags) from the two outcomes of it. */
+export function countNext(count: Expr, inc: Expr, dec: Expr, late: 'inc' | 'dec'): Expr {
+  const up = count.addWrap(1);
+  const down = count.subWrap(1);
+  return late === 'dec' ? mux(dec, mux(inc, count, down), mux(inc, up, count)) : mux(inc, mux(dec, count, up), mux(dec, down, count));
 }

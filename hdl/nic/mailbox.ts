@@ -200,7 +200,8 @@ function doorbellQueue(
   loseSameCycle: boolean,
 ): void {
   const ev = m.reg(`${name}_ev`, UInt(n), { reset: 0 });
-  const fifo = m.instance(`u_${name}_queue`, syncFifo({ width: ctxW, depth: n + 1 }));
+  // (The push comes from the BAR0 write's handshake, deep behind the AXI4-Lite inputs: picked last.)
+  const fifo = m.instance(`u_${name}_queue`, syncFifo({ width: ctxW, depth: n + 1, latePush: true }));
   const popCtx = fifo.io.out.data;
   const pop = m.named(`${name}_pop`, fifo.io.out.valid.and(out.ready));
   const push = m.named(

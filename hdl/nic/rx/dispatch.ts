@@ -104,6 +104,8 @@ export function dispatch(
   const fLen = m.reg('disp_len', UInt(c.lenW), { reset: 0 });
   const nomatch = m.reg('disp_nomatch', Bool, { reset: 0 });
   nomatch.set(0);
+  // The targets a loaded frame starts with; the targets' next value is picked at the end (see there).
+  const loaded = m.named('disp_loaded_targets', mux(multi, group, mux(uniOk, onehot(f.ctx), lit(0, n))));
 
   // Loads the next classified frame (in the cycle its predecessor's last entry goes out, when there is one).
   const load = () => {
@@ -112,12 +114,7 @@ export function dispatch(
     fStart.set(f.start);
     fEnd.set(f.end);
     fLen.set(f.len);
-    m.when(multi, () => targets.set(group))
-      .elseWhen(uniOk, () => targets.set(onehot(f.ctx)))
-      .otherwise(() => {
-        targets.set(0);
-        nomatch.set(1);
-      });
+    m.when(multi.not().and(uniOk.not()), () => nomatch.set(1));
     st.goto('COPY');
   };
   const finish = () => {
@@ -223,22 +220,28 @@ export function dispatch(
   );
   const asking = m.named('disp_asking', st.is('COPY').and(next.valid).and(i.canCopy).and(inLine.not()).and(stageReady));
   const rest = m.named('disp_rest', n === 1 ? lit(0, 1) : withoutNext ? withoutNext.orR() : targets.and(onehot(nextCtx).not()).orR());
+  const releasing = m.named('disp_releasing', next.valid.not().and(i.canRelease).and(stageReady));
   pushCopy.set(next.valid);
   pushLast.set(next.valid.not().or(rest.not()));
   m.when(st.is('COPY'), () => {
     // No target at all: the frame's space is released (in order, behind the copies ahead of it).
-    m.when(next.valid.not().and(i.canRelease).and(stageReady), () => {
+    m.when(releasing, () => {
       push.set(1);
       finish();
     });
     m.when(asking, () => {
-      if (n === 1) targets.set(0);
-      else if (withoutNext) targets.set(withoutNext);
-      else targets.atIndex(nextCtx).set(0);
       push.set(1);
       m.when(rest.not(), finish);
     });
   });
+  // The ask settles last (behind the writer's room and the stage): the targets' next value is worked
+  // out for both outcomes of it and picked by it, one LUT in front of the flip-flops (it ran through
+  // the ask into the classify queue's pop and then the targets at 9 LUT levels).
+  const left = n === 1 ? lit(0, n) : (withoutNext ?? targets.and(onehot(nextCtx).not()));
+  const ifAsked = mux(rest.not().and(f.valid), loaded, left);
+  const loadsUnasked = st.is('LOAD').or(st.is('COPY').and(releasing)).and(f.valid);
+  const ifNotAsked = mux(loadsUnasked, loaded, targets);
+  targets.set(mux(asking, ifAsked, ifNotAsked));
 
   // The oldest entry meets its answer: a buffer given becomes a job; the frame's last entry releases it.
   const out = field(lineD[ANSWER_LATENCY - 1] as Expr);

@@ -10,7 +10,7 @@
  * (AXI addresses), is never X; a reset keeps the words, which are all values once written.
  */
 import { Bool, type Expr, type ModuleBuilder, mux, UInt, type Wire } from '../../../generator/index.js';
-import { countFlags } from '../../../generator/lib/index.js';
+import { countFlags, countNext } from '../../../generator/lib/index.js';
 
 export interface FlopQueue {
   /** Drive high to push `pushData` (ignored while full). */
@@ -63,8 +63,9 @@ export function flopQueue(
     wr.set(wr.addWrap(1));
   });
   m.when(doPop, () => rd.set(rd.addWrap(1)));
-  m.when(doPush.and(doPop.not()), () => count.set(count.addWrap(1))).elseWhen(doPop.and(doPush.not()), () => count.set(count.subWrap(1)));
-  const flags = countFlags(count, depth, doPush, doPop);
+  // The pop settles last (consumers decide it behind their own logic): the count and flags pick by it.
+  count.set(countNext(count, doPush, doPop, 'dec'));
+  const flags = countFlags(count, depth, doPush, doPop, 'dec');
   full.set(flags.full);
   valid.set(flags.nonEmpty);
   // (Also what lets an induction proof of a block with these queues rule out flags that disagree.)

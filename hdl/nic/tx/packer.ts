@@ -63,7 +63,9 @@ export function packer(o: PackerOptions) {
     const acc = m.reg('acc', UInt(accW), { reset: 0 });
     const fill = m.reg('fill', UInt(fillW), { reset: 0 });
     const eofHeld = m.reg('eof_held', undefined, { reset: 0 });
-    const bDone = m.reg('burst_done', UInt(bytesW), { reset: 0 });
+    // The burst's bytes not yet taken, after its first beat (before it, the record's count is): a mux
+    // in front of the last-beat compare, not a subtraction (that was the placed worst path).
+    const bLeft = m.reg('burst_left', UInt(bytesW), { reset: 0 });
 
     // ---- stage 1, the current DMA beat: which of its bytes belong to the frame ----
     // The beat's bytes are moved to lane 0 and masked here, and registered (`s1_*`): the accumulator
@@ -71,7 +73,7 @@ export function packer(o: PackerOptions) {
     // Timing). One cycle of latency, no bubble: stage 1 takes a beat whenever stage 2 takes its own.
     const first = m.reg('burst_first', undefined, { reset: 1 });
     const lo = m.named('beat_lo', mux(first, b.lo, lit(0, b.lo.width)));
-    const remaining = m.named('burst_remaining', b.bytes.subWrap(bDone));
+    const remaining = m.named('burst_remaining', mux(first, b.bytes, bLeft));
     const avail = m.named('beat_avail', lit(db, cw).subWrap(lo.resize(cw)));
     const lastBeat = m.named('burst_last_beat', remaining.le(avail));
     const cnt = m.named('beat_cnt', mux(lastBeat, remaining.trunc(cw), avail));
@@ -178,7 +180,8 @@ export function packer(o: PackerOptions) {
       s1Cnt.set(cnt);
       s1Eof.set(eofBeat);
       first.set(lastBeat);
-      bDone.set(mux(lastBeat, lit(0, bytesW), bDone.addWrap(cnt.resize(bytesW))));
+      // (Meaningless after the last beat: the next burst starts at `first`.)
+      bLeft.set(remaining.subWrap(avail.resize(bytesW)));
     });
     m.when(take.or(accept), () => s1Valid.set(take));
     // Where the beat goes: fillAfter, taken apart so that the shift amounts come from registers (a

@@ -14,7 +14,7 @@
  *   A compare of the read pointer per context: cheap when there are fewer contexts than slots.
  */
 import { any, bitsFor, defineModule, isPow2, log2Ceil, mux, UInt } from '../../../generator/index.js';
-import { countFlags, dataStreamSpec } from '../../../generator/lib/index.js';
+import { countFlags, countNext, dataStreamSpec } from '../../../generator/lib/index.js';
 import { txQueueInBlockRam } from './config.js';
 
 export interface ProbeFifoOptions {
@@ -77,7 +77,8 @@ export function probeFifo(o: ProbeFifoOptions) {
     // Ready and valid in flip-flops, as in syncFifo.
     const push = m.wire('push');
     const pop = m.wire('pop');
-    const flags = countFlags(words, depth, push, pop);
+    // The push settles last (the producer's go is behind its handshakes): the flags pick by it.
+    const flags = countFlags(words, depth, push, pop, 'inc');
     const notFull = m.reg('not_full', undefined, { reset: 1 });
     const notEmpty = m.reg('not_empty', undefined, { reset: 0 });
     notFull.set(flags.full.not());
@@ -105,7 +106,7 @@ export function probeFifo(o: ProbeFifoOptions) {
       wr.set(wr.addWrap(1));
     });
     m.when(pop, () => rd.set(rd.addWrap(1)));
-    m.when(push.and(pop.not()), () => words.set(words.addWrap(1))).elseWhen(pop.and(push.not()), () => words.set(words.subWrap(1)));
+    words.set(countNext(words, push, pop, 'inc'));
 
     if (tracking === 'slots') {
       const slotValid = m.reg('slot_valid', UInt(depth), { reset: 0 });
