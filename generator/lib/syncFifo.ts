@@ -89,8 +89,7 @@ export function syncFifo(opts: SyncFifoOptions): ModuleDef<SyncFifoIO> {
     pop.set(output.valid.and(output.ready));
     const wrPtr = pointer(m, 'wr_ptr', depth, push);
     m.when(push, () => mem.write(wrPtr, input.data));
-    if (late) words.set(countNext(words, push, pop, late));
-    else m.when(push.and(pop.not()), () => words.set(words.addWrap(1))).elseWhen(pop.and(push.not()), () => words.set(words.subWrap(1)));
+    words.set(countNext(words, push, pop, late));
 
     if (storage === 'flops') {
       const rdPtr = pointer(m, 'rd_ptr', depth, pop);
@@ -153,9 +152,11 @@ function pointer(m: ModuleBuilder, name: string, depth: number, step: Expr): Exp
   return ptr;
 }
 
-/** The count after this edge, picked last by `late` (as in countFlags) from the two outcomes of it. */
-export function countNext(count: Expr, inc: Expr, dec: Expr, late: 'inc' | 'dec'): Expr {
+/** The count after this edge; with `late`, picked last by that step (as in countFlags). */
+export function countNext(count: Expr, inc: Expr, dec: Expr, late?: 'inc' | 'dec'): Expr {
   const up = count.addWrap(1);
   const down = count.subWrap(1);
-  return late === 'dec' ? mux(dec, mux(inc, count, down), mux(inc, up, count)) : mux(inc, mux(dec, count, up), mux(dec, down, count));
+  if (late === 'dec') return mux(dec, mux(inc, count, down), mux(inc, up, count));
+  if (late === 'inc') return mux(inc, mux(dec, count, up), mux(dec, down, count));
+  return mux(inc.and(dec.not()), up, mux(dec.and(inc.not()), down, count));
 }
