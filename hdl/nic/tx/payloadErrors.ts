@@ -80,7 +80,6 @@ export function payloadErrors(m: ModuleBuilder, cfg: TxConfig, deps: PayloadErro
   const advance = m.wire('pe_advance');
   m.when(advance, () => sIdx.set(sIdx.addWrap(1)));
 
-  const complete = m.named('pe_complete', rIdx.ne(sIdx));
   const head = ring.readAsync(sIdx);
   const headErr = m.named('pe_head_err', head.bit(0));
   // `failed` is a flip-flop: its next value worked out for both outcomes of the stream's advance,
@@ -91,14 +90,27 @@ export function payloadErrors(m: ModuleBuilder, cfg: TxConfig, deps: PayloadErro
   const rNext = rIdx.addWrap(1);
   const headNextErr = ring.readAsync(sNext).bit(0);
   const failedQ = m.reg('pe_failed_q', undefined, { reset: 1 });
+  // After this cycle's write: does the ring hold a frame at `s`, and its error bit (`errAt` read now).
+  const after = (s: Expr, errAt: Expr) => ({
+    complete: mux(frameEnd, rNext.ne(s), rIdx.ne(s)),
+    err: mux(frameEnd.and(rIdx.eq(s)), frameErr, errAt),
+  });
   const failedAfter = (s: Expr, errAt: Expr): Expr => {
-    const completeAfter = mux(frameEnd, rNext.ne(s), rIdx.ne(s));
-    const errAfter = mux(frameEnd.and(rIdx.eq(s)), frameErr, errAt);
-    return completeAfter.not().or(errAfter);
+    const a = after(s, errAt);
+    return a.complete.not().or(a.err);
   };
   failedQ.set(mux(advance, failedAfter(sNext, headNextErr), failedAfter(sIdx, headErr)));
+  // `known` (mux(complete, head error, seen)) is a flip-flop the same way, so the stream's drop
+  // decision starts at a flip-flop rather than at the ring's read (docs/tx-engine.md, Tenth round).
+  const seenNext = mux(beat.valid, mux(frameEnd, lit(0, 1), frameErr), seen);
+  const knownAfter = (s: Expr, errAt: Expr): Expr => {
+    const a = after(s, errAt);
+    return mux(a.complete, a.err, seenNext);
+  };
+  const knownQ = m.reg('pe_known_q', undefined, { reset: 0 });
+  knownQ.set(mux(advance, knownAfter(sNext, headNextErr), knownAfter(sIdx, headErr)));
   return {
-    known: m.named('pe_known', mux(complete, headErr, seen)),
+    known: m.named('pe_known', knownQ),
     failed: m.named('pe_failed', failedQ),
     failedBursts: m.named('pe_failed_bursts', head.bits(cfg.dmaErrW, 1)),
     advance,
