@@ -27,6 +27,11 @@ export interface SyncFifoOptions {
    * `in_ready` pick by the push last, one LUT in front of their flip-flops. Default: no such ordering.
    */
   latePush?: boolean;
+  /**
+   * The consumer's ready settles late: the word counts (and, with block storage, the RAM's fetch
+   * count) pick by the pop last. Not with `latePush` (one step can be picked last). Default: off.
+   */
+  latePop?: boolean;
 }
 
 /** The depth from which a FIFO uses block RAM unless told otherwise. */
@@ -68,7 +73,10 @@ export function syncFifo(opts: SyncFifoOptions): ModuleDef<SyncFifoIO> {
   // RAM_STYLE only when given, so that every other FIFO keeps its module name.
   const params: Record<string, string | number> = { WIDTH: width, DEPTH: depth, STORAGE: storage };
   if (ramStyle) params.RAM_STYLE = ramStyle;
+  if (opts.latePush && opts.latePop)
+    throw new RangeError('syncFifo: latePush and latePop exclude each other; pick the step that settles last');
   if (opts.latePush) params.LATE_PUSH = 1;
+  if (opts.latePop) params.LATE_POP = 1;
   return defineModule('sync_fifo', params, (m) => {
     const input = m.slave('in', dataStreamSpec(width));
     const output = m.master('out', dataStreamSpec(width));
@@ -80,7 +88,7 @@ export function syncFifo(opts: SyncFifoOptions): ModuleDef<SyncFifoIO> {
     count.set(words);
     const push = m.wire('push');
     const pop = m.wire('pop');
-    const late = opts.latePush ? 'inc' : undefined;
+    const late = opts.latePush ? 'inc' : opts.latePop ? 'dec' : undefined;
     const flags = countFlags(words, depth, push, pop, late);
     const notFull = m.reg('not_full', undefined, { reset: 1 });
     notFull.set(flags.full.not());
@@ -103,14 +111,14 @@ export function syncFifo(opts: SyncFifoOptions): ModuleDef<SyncFifoIO> {
       const outValid = m.reg('out_valid_q', undefined, { reset: 0 });
       const anyStored = m.reg('any_stored', undefined, { reset: 0 });
       const fetch = m.named('fetch', anyStored.and(outValid.not().or(output.ready)));
-      anyStored.set(countFlags(stored, depth, push, fetch).nonEmpty);
+      // The fetch follows the pop (out_ready), so with latePop it is the step picked last here.
+      const fetchLate = opts.latePop ? 'dec' : undefined;
+      anyStored.set(countFlags(stored, depth, push, fetch, fetchLate).nonEmpty);
       const rdPtr = pointer(m, 'rd_ptr', depth, fetch);
       output.valid.set(outValid);
       output.data.set(mem.read(rdPtr, { enable: fetch, name: 'out_word' }));
       m.when(fetch, () => outValid.set(1)).elseWhen(pop, () => outValid.set(0));
-      m.when(push.and(fetch.not()), () => stored.set(stored.addWrap(1))).elseWhen(fetch.and(push.not()), () =>
-        stored.set(stored.subWrap(1)),
-      );
+      stored.set(countNext(stored, push, fetch, fetchLate));
     }
     return { in: input, out: output, count };
   });

@@ -101,7 +101,11 @@ export function txEngine(p: NicParams) {
     const frags = m.instance('u_frag_q', fragFifo({ width: lay.frag.width, depth: cfg.fragDepth })).io;
     const frameQ = pfifo('u_frame_q', lay.frame.width, cfg.frameDepth);
     const orderQ = pfifo('u_order_q', lay.frame.width, cfg.orderDepth);
-    const burstQ = fifo('u_burst_q', burstLayout(cfg.db, cfg.burstWindow).width, cfg.burstDepth);
+    // Popped by the packer's take, behind its output handshake: the counts pick by the pop last.
+    const burstQ = m.instance(
+      'u_burst_q',
+      syncFifo({ ...txSyncFifoOptions(burstLayout(cfg.db, cfg.burstWindow).width, cfg.burstDepth), latePop: true }),
+    ).io;
     const packedQ = fifo('u_packed_q', packedLayout(cfg.sb).width, cfg.packedDepth);
     const headerQ = fifo('u_header_q', HEADER_BYTES * 8, cfg.headerDepth);
     const verdictQ = pfifo('u_verdict_q', lay.verdict.width, cfg.verdictDepth);

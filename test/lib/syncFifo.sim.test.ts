@@ -47,17 +47,32 @@ class FifoModel {
   }
 }
 
-const configs: { width: number; depth: number; storage: FifoStorage }[] = [
+interface FifoConfig {
+  width: number;
+  depth: number;
+  storage: FifoStorage;
+  /** The step the counts pick by last (a different circuit, the same behaviour). */
+  late?: 'push' | 'pop';
+}
+
+const configs: FifoConfig[] = [
   { width: 8, depth: 1, storage: 'flops' },
   { width: 8, depth: 4, storage: 'flops' },
   { width: 16, depth: 5, storage: 'flops' },
   { width: 16, depth: 32, storage: 'block' },
   { width: 32, depth: 37, storage: 'block' },
+  { width: 8, depth: 5, storage: 'flops', late: 'push' },
+  { width: 8, depth: 4, storage: 'flops', late: 'pop' },
+  { width: 16, depth: 32, storage: 'block', late: 'pop' },
 ];
+
+function fifoDef(c: FifoConfig) {
+  return syncFifo({ width: c.width, depth: c.depth, storage: c.storage, latePush: c.late === 'push', latePop: c.late === 'pop' });
+}
 
 // Every configuration in one model (test/fixtures/variants.ts): one cold build instead of eight.
 const pool = new VariantPool('sync_fifo_configs', [
-  ...configs.map((c) => syncFifo(c)),
+  ...configs.map(fifoDef),
   syncFifo({ width: 16, depth: 4, storage: 'flops' }),
   syncFifo({ width: 16, depth: 64, storage: 'block' }),
   syncFifo({ width: 8, depth: 40, storage: 'block' }),
@@ -65,8 +80,8 @@ const pool = new VariantPool('sync_fifo_configs', [
 beforeAll(() => pool.build(), BUILD_TIMEOUT);
 afterAll(() => pool.close());
 
-function fifoSim(width: number, depth: number, storage: FifoStorage): VariantSim<FifoPorts> {
-  const sim = pool.sim<FifoPorts>(syncFifo({ width, depth, storage }));
+function fifoSim(width: number, depth: number, storage: FifoStorage, late?: FifoConfig['late']): VariantSim<FifoPorts> {
+  const sim = pool.sim<FifoPorts>(fifoDef({ width, depth, storage, ...(late ? { late } : {}) }));
   sim.ports.in_valid = 0;
   sim.ports.out_ready = 0;
   sim.reset();
@@ -121,9 +136,10 @@ function randomTraffic(sim: VariantSim<FifoPorts>, model: FifoModel, rng: Rng, w
 }
 
 describe('syncFifo in simulation', () => {
-  for (const { width, depth, storage } of configs) {
-    it(`width ${width}, depth ${depth}, ${storage}: random valid/ready keeps order, count, full and empty`, async () => {
-      const sim = fifoSim(width, depth, storage);
+  for (const { width, depth, storage, late } of configs) {
+    const name = `width ${width}, depth ${depth}, ${storage}${late ? `, late ${late}` : ''}`;
+    it(`${name}: random valid/ready keeps order, count, full and empty`, async () => {
+      const sim = fifoSim(width, depth, storage, late);
       await withSeed((rng) => randomTraffic(sim, new FifoModel(storage, depth), rng, width, depth, 2400));
     });
   }

@@ -187,7 +187,8 @@ export function dmaRead(m: ModuleBuilder, cfg: TxConfig, lay: TxLayouts, axi: Ax
   // A failed payload beat still takes its place in the buffer (the packer counts beats); its data is
   // never sent as part of a good frame (payloadErrors.ts).
   const payBeat = isId(TX_ID.PAYLOAD);
-  const rawFifo = m.instance('u_raw_fifo', syncFifo({ width: cfg.db * 8, depth: cfg.rawBeats }));
+  // Popped by the packer's take (behind its output handshake): the counts pick by the pop last.
+  const rawFifo = m.instance('u_raw_fifo', syncFifo({ width: cfg.db * 8, depth: cfg.rawBeats, latePop: true }));
   rawFifo.io.in.valid.set(payBeat);
   rawFifo.io.in.data.set(axi.rdata);
 

@@ -22,6 +22,9 @@ export function burstLayout(db: number, window: number) {
     ['lo', Math.max(1, log2Ceil(db))],
     ['bytes', bitsFor(window)],
     ['eof', 1],
+    // The burst's first beat is its last (bytes <= db - lo): worked out where the burst is issued, so
+    // the packer's last-beat test is a pick between flip-flops, not a compare behind the queue's read.
+    ['single', 1],
   ] as const);
 }
 
@@ -75,7 +78,9 @@ export function packer(o: PackerOptions) {
     const lo = m.named('beat_lo', mux(first, b.lo, lit(0, b.lo.width)));
     const remaining = m.named('burst_remaining', mux(first, b.bytes, bLeft));
     const avail = m.named('beat_avail', lit(db, cw).subWrap(lo.resize(cw)));
-    const lastBeat = m.named('burst_last_beat', remaining.le(avail));
+    // After the first beat, lo is 0 and a beat holds db bytes: the last is the one with at most db left.
+    const leftLast = m.reg('burst_left_last', undefined, { reset: 0 });
+    const lastBeat = m.named('burst_last_beat', mux(first, b.single, leftLast));
     const cnt = m.named('beat_cnt', mux(lastBeat, remaining.trunc(cw), avail));
     const eofBeat = m.named('beat_eof', lastBeat.and(b.eof));
     const shifted = raw.data.shr(cat(lo, lit(0, 3)));
@@ -181,7 +186,9 @@ export function packer(o: PackerOptions) {
       s1Eof.set(eofBeat);
       first.set(lastBeat);
       // (Meaningless after the last beat: the next burst starts at `first`.)
-      bLeft.set(remaining.subWrap(avail.resize(bytesW)));
+      const leftNext = remaining.subWrap(avail.resize(bytesW));
+      bLeft.set(leftNext);
+      leftLast.set(leftNext.le(db));
     });
     m.when(take.or(accept), () => s1Valid.set(take));
     // Where the beat goes: fillAfter, taken apart so that the shift amounts come from registers (a

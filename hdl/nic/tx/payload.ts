@@ -157,7 +157,8 @@ export function payloadIssuer(
   ar.len.set(beats.subWrap(1).resize(8));
   const burst = burstLayout(cfg.db, cfg.burstWindow);
   burstIn.valid.set(ar.grant);
-  burstIn.data.set(burst.pack({ lo: lo.resize(burst.widthOf('lo')), bytes, eof }));
+  const single = bytes.resize(bW + 1).le(lit(cfg.db, bW + 1).subWrap(lo.resize(bW + 1)));
+  burstIn.data.set(burst.pack({ lo: lo.resize(burst.widthOf('lo')), bytes, eof, single }));
   const remAfter = rem.subWrap(bytes.resize(16));
   m.when(ar.grant, () => {
     addr.set(addr.addWrap(bytes.resize(64)));
