@@ -199,9 +199,12 @@ export function completion(m: ModuleBuilder, cfg: TxConfig, lay: TxLayouts, deps
   const bDue = m.reg('cpl_b_due', undefined, { reset: 0 });
   const bLast = m.named('cpl_b_last', bFire.and(bDue));
   bwaitOut.ready.set(bLast);
-  const bCountNext = mux(bFire, mux(bLast, lit(0, cfg.nW + 1), bCount.addWrap(1)), bCount);
-  bCount.set(bCountNext);
-  bDue.set(bCountNext.orR().and(bCountNext.addWrap(1).eq(head.writes)));
+  // (Within bFire, bLast is bDue: the handshake is the only late select.)
+  bCount.set(mux(bFire, mux(bDue, lit(0, cfg.nW + 1), bCount.addWrap(1)), bCount));
+  // Picked by the B handshake last (it comes from the bus through the interconnect's ID routing):
+  // both outcomes from the count and the head, one LUT in front of the flip-flop.
+  const dueAt = (n: Expr): Expr => n.orR().and(n.addWrap(1).eq(head.writes));
+  bDue.set(mux(bFire, mux(bDue, lit(0, 1), dueAt(bCount.addWrap(1))), dueAt(bCount)));
   const retire = m.reg('cpl_retire', undefined, { reset: 0 });
   const retireCtx = m.reg('cpl_retire_ctx', UInt(cfg.ctxW), { reset: 0 });
   const retireSeq = m.reg('cpl_retire_seq', UInt(cfg.iseqW), { reset: 0 });
