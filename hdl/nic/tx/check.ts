@@ -334,10 +334,10 @@ export function sequenceCheck(
   // As in CMP, the compares are registered and the decision taken a cycle later, once the descriptor
   // and the frame's registers were the same in the last cycle (`contWarm`, `headSeen`, `contSeen`).
   const nMatchQ = m.reg('chk_n_match_q', undefined, { reset: 0 });
-  const nMatchD = nd.err
-    .not()
-    .and(nd.seq.eq(seq32(fNext)))
-    .and(nd.len.ne(0));
+  // Compared for each source and picked by it (`fromHead` is the state, early), so the compare does
+  // not start behind the source mux: the continuation's decisions were 9 LUT levels from `cont_data`.
+  const nMatchOf = (err: Expr, seq: Expr, len: Expr): Expr => err.not().and(seq.eq(seq32(fNext))).and(len.ne(0));
+  const nMatchD = mux(fromHead, nMatchOf(headRec.err, head.seq, head.len), nMatchOf(contRec.err, cont.seq, cont.len));
   nMatchQ.set(nMatchD);
   const nMatch = nMatchQ;
   const contWarm = m.reg('chk_cont_warm', undefined, { reset: 0 });
@@ -353,7 +353,9 @@ export function sequenceCheck(
     .addWrap(1)
     .gt(maxDescs);
   const errNowQ = m.reg('chk_err_now_q', undefined, { reset: 0 });
-  const errNowD = fErr.or(len1.gt(maxLen)).or(tooMany);
+  // (The length test per source as well, picked by it.)
+  const tooLongOf = (len: Expr): Expr => fLen.add(len).gt(maxLen);
+  const errNowD = fErr.or(mux(fromHead, tooLongOf(head.len), tooLongOf(cont.len))).or(tooMany);
   errNowQ.set(errNowD);
   const errNow = m.named('chk_err_now', errNowQ);
   // (As in CMP: the outcomes the effects need, registered whole.)
