@@ -336,7 +336,11 @@ export function sequenceCheck(
   const nMatchQ = m.reg('chk_n_match_q', undefined, { reset: 0 });
   // Compared for each source and picked by it (`fromHead` is the state, early), so the compare does
   // not start behind the source mux: the continuation's decisions were 9 LUT levels from `cont_data`.
-  const nMatchOf = (err: Expr, seq: Expr, len: Expr): Expr => err.not().and(seq.eq(seq32(fNext))).and(len.ne(0));
+  const nMatchOf = (err: Expr, seq: Expr, len: Expr): Expr =>
+    err
+      .not()
+      .and(seq.eq(seq32(fNext)))
+      .and(len.ne(0));
   const nMatchD = mux(fromHead, nMatchOf(headRec.err, head.seq, head.len), nMatchOf(contRec.err, cont.seq, cont.len));
   nMatchQ.set(nMatchD);
   const nMatch = nMatchQ;
