@@ -215,7 +215,13 @@ export function sequenceCheck(
   // decision starts at a flip-flop rather than at the per-context flags' mux. A disable or quiesce
   // takes effect a cycle later here, which no bus access can tell from a write that came a cycle later.
   const runs = m.reg('chk_runs_q', undefined, { reset: 0 });
-  const runsD = mayRun(flags, c);
+  // The flag itself is read a cycle ahead, for the context the next cycle will hold (picked by
+  // `start`), so the decision's outcomes are not behind an N_CTX-to-1 select of the flags (10 LUT
+  // levels at 32 contexts): a disable or quiesce reaches the decision two cycles after the write, as
+  // the decision's own flags (`runs`, `wouldAccept`) see the same copy.
+  const runsAhead = m.reg('chk_runs_ahead', undefined, { reset: 0 });
+  runsAhead.set(mux(start, mayRun(flags, mrec0.ctx), mayRun(flags, c)));
+  const runsD = runsAhead;
   runs.set(runsD);
   // The compares are registered and the decision taken from them a cycle later (`cmpWarm`: the
   // copy of the head's meta entry and the expected seq were there in the last cycle; `headSeen`: the
@@ -329,7 +335,9 @@ export function sequenceCheck(
     err: mux(fromHead, headRec.err, contRec.err),
   };
   const fRuns = m.reg('chk_f_runs_q', undefined, { reset: 0 });
-  const fRunsD = mayRun(flags, fCtx);
+  // (Read a cycle ahead as in CMP, for the frame's context the next cycle holds: picked by `dOk`.)
+  const fRunsAhead = m.reg('chk_f_runs_ahead', undefined, { reset: 0 });
+  const fRunsD = fRunsAhead;
   fRuns.set(fRunsD);
   // As in CMP, the compares are registered and the decision taken a cycle later, once the descriptor
   // and the frame's registers were the same in the last cycle (`contWarm`, `headSeen`, `contSeen`).
@@ -436,6 +444,7 @@ export function sequenceCheck(
     ),
   );
 
+  fRunsAhead.set(mux(dOk, mayRun(flags, c), mayRun(flags, fCtx)));
   m.when(dOk, () => {
     fCtx.set(c);
     fFirst.set(mrec.seq);
