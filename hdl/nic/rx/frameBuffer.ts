@@ -15,7 +15,7 @@
  * side `terr` on the last beat marks a frame whose transmit payload read failed (F-1): it is dropped
  * and counted as a bad FCS, as the same frame corrupted on the wire would be (docs/faults.md).
  */
-import { Bool, cat, defineModule, type Expr, flip, lit, mux, UInt } from '../../../generator/index.js';
+import { Bool, bitsFor, cat, defineModule, type Expr, flip, lit, mux, UInt } from '../../../generator/index.js';
 import { syncFifo } from '../../../generator/lib/syncFifo.js';
 import { fitWidth, log2, nextPow2, popcount } from './widths.js';
 
@@ -149,18 +149,29 @@ export function rxFrameBuffer(o: FrameBufferOptions) {
         };
       };
       // Reset: no beat before the first one.
-      const runtGap = m.reg('runt_gap', UInt(lw), { reset: o.minFrameBytes });
+      // The last beat holds 0..sb bytes, so only gaps up to sb need a compare: whether a gap is past
+      // that is a flip-flop too, and the compares are of bitsFor(sb) bits, not of lw.
+      const cw = bitsFor(sb);
+      const runtGap = m.reg('runt_gap', UInt(cw), { reset: Math.min(o.minFrameBytes, sb) });
+      const runtAll = m.reg('runt_all', Bool, { reset: o.minFrameBytes > sb ? 1 : 0 });
       const pastMax = m.reg('past_max', Bool, { reset: 0 });
-      const overGap = m.reg('over_gap', UInt(lw), { reset: o.maxFrameBytes });
+      const overGap = m.reg('over_gap', UInt(cw), { reset: Math.min(o.maxFrameBytes, sb) });
+      const overNone = m.reg('over_none', Bool, { reset: o.maxFrameBytes >= sb ? 1 : 0 });
       const setBeat = (b: Expr) => {
         beat.set(b);
         const g = gaps(b);
-        runtGap.set(g.runt);
+        runtGap.set(g.runt.trunc(cw));
+        runtAll.set(g.runt.gt(sb));
         pastMax.set(g.past);
-        overGap.set(g.over);
+        overGap.set(g.over.trunc(cw));
+        overNone.set(g.over.ge(sb));
       };
-      const runt = lastBytes.lt(runtGap);
-      const oversize = big.or(beyond).or(pastMax).or(lastBytes.gt(overGap));
+      const lastCount = popcount(s.tkeep, cw);
+      const runt = runtAll.or(lastCount.lt(runtGap));
+      const oversize = big
+        .or(beyond)
+        .or(pastMax)
+        .or(overNone.not().and(lastCount.gt(overGap)));
       const noRoom = over.or(space.not()).or(stq.io.in.ready.not());
       const isFcs = m.named('is_fcs', fcsBad);
       const isRunt = m.named('is_runt', fcsBad.not().and(runt));

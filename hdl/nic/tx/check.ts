@@ -210,10 +210,10 @@ export function sequenceCheck(
 
   // ---- a frame's first descriptor (CMP) ----
   const c = mrec.ctx;
-  // Whether the context may run, as of the last cycle: a decision is taken at least a cycle after its
+  // Whether the context may run, as of two cycles ago: a decision is taken at least a cycle after its
   // context was set (`cmpWarm`, `contWarm`), so this is the flag of the right context, and the
   // decision starts at a flip-flop rather than at the per-context flags' mux. A disable or quiesce
-  // takes effect a cycle later here, which no bus access can tell from a write that came a cycle later.
+  // takes effect two cycles later here, which no bus access can tell from a write that came later.
   const runs = m.reg('chk_runs_q', undefined, { reset: 0 });
   // The flag itself is read a cycle ahead, for the context the next cycle will hold (picked by
   // `start`), so the decision's outcomes are not behind an N_CTX-to-1 select of the flags (10 LUT
