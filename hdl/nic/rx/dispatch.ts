@@ -105,7 +105,11 @@ export function dispatch(
   const nomatch = m.reg('disp_nomatch', Bool, { reset: 0 });
   nomatch.set(0);
   // The targets a loaded frame starts with; the targets' next value is picked at the end (see there).
-  const loaded = m.named('disp_loaded_targets', mux(multi, group, mux(uniOk, onehot(f.ctx), lit(0, n))));
+  // A unicast frame's as a vector, bit by bit (its context's one-hot, enable, quiesce and loopback
+  // test), not the one-hot picked by `uniOk`: that ran through the enable bit of the frame's context
+  // (a 32-way multiplexer behind the classify queue's read) into the targets at 10 LUT levels.
+  const uniVec = hit.repeat(n).and(ok).and(onehot(f.ctx)).and(notSelf);
+  const loaded = m.named('disp_loaded_targets', mux(multi, group, uniVec));
 
   // Loads the next classified frame (in the cycle its predecessor's last entry goes out, when there is one).
   const load = () => {
@@ -201,6 +205,32 @@ export function dispatch(
   // With few contexts, a vector of the contexts waiting (from flip-flops, beside the choice of the next
   // target) indexed by it, rather than five compares after it; with many, the compares are smaller.
   const waitingCopy = waiting.map(([v, d]) => v.and(field(d).copy));
+  // Up to 32 contexts, the contexts of those entries as one-hot vectors in flip-flops beside them
+  // (zero for a release or an empty entry), worked out from what each entry takes next: decoding the
+  // entries' contexts ran through the waiting test, the ask and the COPY state into the classify
+  // queue's pop at 9 LUT levels.
+  let waitingVec: Expr | null = null;
+  if (n > 1 && n <= 32) {
+    const mainOh = m.reg('disp_req_onehot', UInt(n), { reset: 0 });
+    const skidOh = m.reg('disp_req2_onehot', UInt(n), { reset: 0 });
+    const line1Oh = m.reg('disp_line1_onehot', UInt(n), { reset: 0 });
+    const none = lit(0, n);
+    // The entry pushed now: the lowest target (a copy), or none (a release).
+    const pushOh = targets.and(targets.not().addWrap(1));
+    // The push settles last: both outcomes, picked by it.
+    const skidOrPush = (pushed: Expr) => mux(skidV, skidOh, pushed);
+    mainOh.set(mux(push, mux(mainLoad, skidOrPush(pushOh), mainOh), mux(mainLoad, skidOrPush(none), mainOh)));
+    skidOh.set(mux(push, mux(mainLoad, none, skidOrPush(pushOh)), mux(mainLoad, none, skidOrPush(none))));
+    line1Oh.set(mux(enter, mainOh, none));
+    m.assert(
+      mainOh
+        .eq(mux(waitingCopy[0] as Expr, onehot(head.ctx), none))
+        .and(skidOh.eq(mux(waitingCopy[1] as Expr, onehot(field(skidD).ctx), none)))
+        .and(line1Oh.eq(mux(waitingCopy[2] as Expr, onehot(field(lineD[0] as Expr).ctx), none))),
+      'the waiting one-hot vectors follow the request stage and the answer line',
+    );
+    waitingVec = m.named('disp_waiting', mainOh.or(skidOh).or(line1Oh));
+  }
   // Up to 32 contexts, the next target's one-hot and the targets left without it come straight from
   // the targets (x & -x and x & (x - 1), each a short carry chain), not from the encoded index
   // decoded again: that ran through the ask and the COPY state into the classify queue's pop at 8 to
@@ -212,10 +242,7 @@ export function dispatch(
     n === 1
       ? any(...waitingCopy)
       : small
-        ? m
-            .named('disp_waiting', any(...waiting.map(([, d], k) => mux(waitingCopy[k] as Expr, onehot(field(d).ctx), lit(0, n)))))
-            .and(targets.and(targets.not().addWrap(1)))
-            .orR()
+        ? (waitingVec as Expr).and(targets.and(targets.not().addWrap(1))).orR()
         : any(...waiting.map(([, d], k) => (waitingCopy[k] as Expr).and(field(d).ctx.eq(nextCtx)))),
   );
   const asking = m.named('disp_asking', st.is('COPY').and(next.valid).and(i.canCopy).and(inLine.not()).and(stageReady));
