@@ -77,6 +77,24 @@ export interface DispatchOutputs {
  */
 export type DispatchMutation = 'v3-ignore-hit';
 
+/**
+ * Whether the lowest set bit of `x` is set in `w` (0 when `x` is 0), as the carry out of one carry
+ * chain over the bits in reverse order (bit 0 last): a bit of `x` that is clear propagates the carry,
+ * a set one generates it when its bit of `w` is set and kills it otherwise, so the lowest set bit of
+ * `x` decides. One LUT level and a chain, rather than `x & -x` (a chain), an AND and a 32-input OR.
+ */
+function lowestIsIn(x: Expr, w: Expr): Expr {
+  const n = x.width;
+  const rev = (v: Expr) => cat(...Array.from({ length: n }, (_, k) => v.bit(k)));
+  // Propagate: a = 1, b = 0; generate: a = b = 1; kill: a = b = 0.
+  const a = rev(x.not().or(w));
+  const b = rev(x.and(w));
+  return a
+    .resize(n + 1)
+    .addWrap(b.resize(n + 1))
+    .bit(n);
+}
+
 export function dispatch(
   m: ModuleBuilder,
   c: RxConfig,
@@ -242,7 +260,7 @@ export function dispatch(
     n === 1
       ? any(...waitingCopy)
       : small
-        ? (waitingVec as Expr).and(targets.and(targets.not().addWrap(1))).orR()
+        ? lowestIsIn(targets, waitingVec as Expr)
         : any(...waiting.map(([, d], k) => (waitingCopy[k] as Expr).and(field(d).ctx.eq(nextCtx)))),
   );
   const asking = m.named('disp_asking', st.is('COPY').and(next.valid).and(i.canCopy).and(inLine.not()).and(stageReady));

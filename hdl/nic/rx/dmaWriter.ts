@@ -197,9 +197,14 @@ export function dmaWriter(
   const cap = (x: Expr, k: Expr) => mux(x.lt(k), x, k);
   // A payload burst from `left` beats at DMA beat `pageBeat` of its 4 KiB page: up to the page's end
   // and 256 beats; `last` when it takes every beat left.
+  // (`last` from two compares of `left` side by side, not from the capped length: the caps' compares
+  // and multiplexers, then an equality, ran from the first burst's registers into `pay_burst_last` at
+  // 9 LUT levels.)
   const burstOf = (left: Expr, pageBeat: Expr) => {
-    const len = cap(cap(left.resize(13), lit(2 ** (12 - ds), 13).subWrap(pageBeat.resize(13))), lit(256, 13)).trunc(9);
-    return { len, last: left.eq(len.resize(c.lenW)) };
+    const room = lit(2 ** (12 - ds), 13).subWrap(pageBeat.resize(13));
+    const left13 = left.resize(13);
+    const len = cap(cap(left13, room), lit(256, 13)).trunc(9);
+    return { len, last: left13.le(room).and(left13.le(256)) };
   };
   const lenPlus = (len: Expr, extra: Expr) =>
     len
