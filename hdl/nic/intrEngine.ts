@@ -218,7 +218,17 @@ export function intrEngine(p: NicParams, opts: { mutation?: IntrMutation } = {})
     const unmaskPending = m.named('unmask_pending', doUnmask.and(pend.bit(intCtrl.ctx)).and(mask.bit(intCtrl.ctx)));
 
     const unmasked = m.named('unmasked', pend.and(mask.not()));
-    const anyUnmasked = m.named('any_unmasked', unmasked.orR());
+    // As the carry out of a chain (all ones plus the vector overflows when it is not 0), not an OR of
+    // N_CTX bits: that was 3 to 4 LUT levels in front of the snapshot decision (9 levels from a mask
+    // bit to the state and the pending bits at 32 contexts).
+    const anyUnmasked = m.named(
+      'any_unmasked',
+      n === 1
+        ? unmasked
+        : lit((1n << BigInt(n)) - 1n, n + 1)
+            .addWrap(unmasked.resize(n + 1))
+            .bit(n),
+    );
 
     // ---- coalescing ----
     const evCount = m.reg('ev_count', UInt(evW), { reset: 0 });

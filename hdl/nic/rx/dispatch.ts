@@ -263,11 +263,21 @@ export function dispatch(
         ? lowestIsIn(targets, waitingVec as Expr)
         : any(...waiting.map(([, d], k) => (waitingCopy[k] as Expr).and(field(d).ctx.eq(nextCtx)))),
   );
-  const asking = m.named('disp_asking', st.is('COPY').and(next.valid).and(i.canCopy).and(inLine.not()).and(stageReady));
-  const rest = m.named('disp_rest', n === 1 ? lit(0, 1) : withoutNext ? withoutNext.orR() : targets.and(onehot(nextCtx).not()).orR());
-  const releasing = m.named('disp_releasing', next.valid.not().and(i.canRelease).and(stageReady));
-  pushCopy.set(next.valid);
-  pushLast.set(next.valid.not().or(rest.not()));
+  // Up to 32 contexts, whether any target is left (and any besides the next one) as the carry out of
+  // a chain (all ones plus the vector overflows when it is not 0), not a 32-input OR: each was 3 or 4
+  // LUT levels in front of the ask and the classify queue's pop.
+  const nonZero = (v: Expr): Expr =>
+    small
+      ? lit((1n << BigInt(v.width)) - 1n, v.width + 1)
+          .addWrap(v.resize(v.width + 1))
+          .bit(v.width)
+      : v.orR();
+  const anyTarget = m.named('disp_any_target', small ? nonZero(targets) : next.valid);
+  const asking = m.named('disp_asking', st.is('COPY').and(anyTarget).and(i.canCopy).and(inLine.not()).and(stageReady));
+  const rest = m.named('disp_rest', n === 1 ? lit(0, 1) : withoutNext ? nonZero(withoutNext) : targets.and(onehot(nextCtx).not()).orR());
+  const releasing = m.named('disp_releasing', anyTarget.not().and(i.canRelease).and(stageReady));
+  pushCopy.set(anyTarget);
+  pushLast.set(anyTarget.not().or(rest.not()));
   m.when(st.is('COPY'), () => {
     // No target at all: the frame's space is released (in order, behind the copies ahead of it).
     m.when(releasing, () => {
