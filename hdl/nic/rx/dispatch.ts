@@ -163,7 +163,21 @@ export function dispatch(
   const pushCopy = m.wire('disp_push_copy', Bool, { init: 0 });
   const pushLast = m.wire('disp_push_last', Bool, { init: 0 });
   const next = lowestSetBit(m, 'disp_next', targets);
-  const nextCtx = fitWidth(next.index, ctxW);
+  // Up to 32 contexts, the next target's one-hot comes straight from the targets (x & -x), and its
+  // number is that one-hot encoded (an OR of 16 bits per bit), not the priority encoder's tree,
+  // which ran from the targets into the request stage's context at 9 LUT levels. (A release entry,
+  // with no target, gets context 0; its context is never used.)
+  const small = n > 1 && n <= 32;
+  const nextOh = small ? m.named('disp_next_onehot', targets.and(targets.not().addWrap(1))) : null;
+  const encodeOh = (oh: Expr): Expr =>
+    cat(
+      ...Array.from({ length: ctxW }, (_, k) => {
+        const b = ctxW - 1 - k;
+        const set = Array.from({ length: n }, (_, j) => j).filter((j) => (j >> b) & 1);
+        return set.length ? any(...set.map((j) => oh.bit(j))) : lit(0, 1);
+      }),
+    );
+  const nextCtx = nextOh ? encodeOh(nextOh) : fitWidth(next.index, ctxW);
   const mainV = m.reg('disp_req_valid', Bool, { reset: 0 });
   const mainD = m.reg('disp_req', UInt(entryW), { reset: 0 });
   const skidV = m.reg('disp_req2_valid', Bool, { reset: 0 });
@@ -234,7 +248,7 @@ export function dispatch(
     const line1Oh = m.reg('disp_line1_onehot', UInt(n), { reset: 0 });
     const none = lit(0, n);
     // The entry pushed now: the lowest target (a copy), or none (a release).
-    const pushOh = targets.and(targets.not().addWrap(1));
+    const pushOh = nextOh as Expr;
     // The push settles last: both outcomes, picked by it.
     const skidOrPush = (pushed: Expr) => mux(skidV, skidOh, pushed);
     mainOh.set(mux(push, mux(mainLoad, skidOrPush(pushOh), mainOh), mux(mainLoad, skidOrPush(none), mainOh)));
@@ -253,7 +267,6 @@ export function dispatch(
   // the targets (x & -x and x & (x - 1), each a short carry chain), not from the encoded index
   // decoded again: that ran through the ask and the COPY state into the classify queue's pop at 8 to
   // 9 LUT levels.
-  const small = n > 1 && n <= 32;
   const withoutNext = small ? m.named('disp_targets_left', targets.and(targets.subWrap(1))) : null;
   const inLine = m.named(
     'disp_in_line',
