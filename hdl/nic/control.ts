@@ -107,18 +107,23 @@ export function control(p: NicParams) {
     // The register selects are decoded from the address as it is taken and kept in flip-flops beside
     // it, so the DECIDE states start from registers: decoding req_addr there put the whole decoder in
     // front of the write's priority chain and the FSM (12 LUT levels in the flattened synth_ecp5).
-    const inDec = decodeBar1Addr(m, m.named('in_addr', mux(takeWrite, bar1.awaddr, bar1.araddr)), p, 'in');
+    // Both addresses are decoded and each select picked by the write's handshake last: decoding the
+    // address picked by it put the handshake in front of the whole decoder (9 LUT levels from WVALID
+    // at 32 contexts).
+    type Decode = ReturnType<typeof decodeBar1Addr>;
+    const wDec = decodeBar1Addr(m, bar1.awaddr, p, 'in_w');
+    const rDec = decodeBar1Addr(m, bar1.araddr, p, 'in_r');
     const taking = takeWrite.or(takeRead);
-    const selectReg = (name: string, e: Expr): Expr => {
+    const selectReg = (name: string, e: (d: Decode) => Expr): Expr => {
       const r = m.reg(`req_is_${name}`, Bool, { reset: 0 });
-      m.when(taking, () => r.set(e));
+      m.when(taking, () => r.set(mux(takeWrite, e(wDec), e(rDec))));
       return r;
     };
     const localGlobals: readonly Bar1GlobalReg[] = [...CONSTANT_GLOBALS, 'SCRATCH', 'GLOBAL_STATUS', 'FAULT_VEC'];
     const globalSel = new Map<Bar1GlobalReg, Expr>(
       [...localGlobals, 'INTR_CTRL', 'INTR_RING_LOG2'].map((r) => [
         r as Bar1GlobalReg,
-        selectReg(r.toLowerCase(), inDec.isGlobal(r as Bar1GlobalReg)),
+        selectReg(r.toLowerCase(), (d) => d.isGlobal(r as Bar1GlobalReg)),
       ]),
     );
     const isGlobal = (r: Bar1GlobalReg): Expr => {
@@ -126,15 +131,12 @@ export function control(p: NicParams) {
       if (!e) throw new Error(`control: no registered select for global register ${r}`);
       return e;
     };
-    const isCtxCtrl = selectReg('ctrl', inDec.isCtx('CTRL'));
-    const isCtxStatus = selectReg('status', inDec.isCtx('STATUS'));
-    const isRingLog2 = selectReg('ring_log2', inDec.isCtx('TX_RING_LOG2').or(inDec.isCtx('RX_RING_LOG2')));
-    const isCtxLocked = selectReg('ctx_locked', inDec.isCtxLocked);
-    const isGlobalLocked = selectReg('global_locked', inDec.isGlobalLocked);
-    const isLocalGlobal = selectReg(
-      'local_global',
-      localGlobals.map((r) => inDec.isGlobal(r)).reduce((a, b) => a.or(b)),
-    );
+    const isCtxCtrl = selectReg('ctrl', (d) => d.isCtx('CTRL'));
+    const isCtxStatus = selectReg('status', (d) => d.isCtx('STATUS'));
+    const isRingLog2 = selectReg('ring_log2', (d) => d.isCtx('TX_RING_LOG2').or(d.isCtx('RX_RING_LOG2')));
+    const isCtxLocked = selectReg('ctx_locked', (d) => d.isCtxLocked);
+    const isGlobalLocked = selectReg('global_locked', (d) => d.isGlobalLocked);
+    const isLocalGlobal = selectReg('local_global', (d) => localGlobals.map((r) => d.isGlobal(r)).reduce((a, b) => a.or(b)));
     bar1.awready.set(takeWrite);
     bar1.wready.set(takeWrite);
     bar1.arready.set(takeRead);

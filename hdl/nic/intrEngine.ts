@@ -218,7 +218,17 @@ export function intrEngine(p: NicParams, opts: { mutation?: IntrMutation } = {})
     const unmaskPending = m.named('unmask_pending', doUnmask.and(pend.bit(intCtrl.ctx)).and(mask.bit(intCtrl.ctx)));
 
     const unmasked = m.named('unmasked', pend.and(mask.not()));
-    const anyUnmasked = m.named('any_unmasked', unmasked.orR());
+    // As the carry out of a chain (all ones plus the vector overflows when it is not 0), not an OR of
+    // N_CTX bits: that was 3 to 4 LUT levels in front of the snapshot decision (9 levels from a mask
+    // bit to the state and the pending bits at 32 contexts).
+    const anyUnmasked = m.named(
+      'any_unmasked',
+      n === 1
+        ? unmasked
+        : lit((1n << BigInt(n)) - 1n, n + 1)
+            .addWrap(unmasked.resize(n + 1))
+            .bit(n),
+    );
 
     // ---- coalescing ----
     const evCount = m.reg('ev_count', UInt(evW), { reset: 0 });
@@ -318,16 +328,22 @@ export function intrEngine(p: NicParams, opts: { mutation?: IntrMutation } = {})
     // The next cycle's count, threshold, timer and setting, for `count_up` and `time_up`.
     const byCompletions = (c0: Expr, c1: Expr, c2: Expr): Expr =>
       mux(txSet.valid.and(rxSet.valid), c2, mux(txSet.valid.or(rxSet.valid), c1, c0));
+    // A write of COALESCE_EVENTS or COALESCE_CYCLES (the register bus's address decode) settles late
+    // too: the tests are made for both thresholds (the one written and the one kept) and picked by the
+    // write (the threshold picked first put the decode in front of the compares: 9 LUT levels from the
+    // bus address to `count_up` at 32 contexts).
     const evData = data.bits(evW - 1, 0);
-    const thrNext = mux(wrAt('COALESCE_EVENTS'), mux(evData.eq(0), lit(1, evW), evData), evThreshold);
     const evWide = evCount.resize(evW + 2);
-    const thrWide = thrNext.resize(evW + 2);
-    const countUpKeep = byCompletions(evWide.ge(thrWide), evWide.addWrap(1).ge(thrWide), evWide.addWrap(2).ge(thrWide));
-    const countUpTake = byCompletions(thrNext.eq(0), thrNext.le(1), thrNext.le(2));
-    countUp.set(mux(take, countUpTake, countUpKeep));
-    const cycNext = mux(wrAt('COALESCE_CYCLES'), data.bits(cycW - 1, 0), coalCycles);
+    const countUpFor = (thr: Expr): Expr => {
+      const thrWide = thr.resize(evW + 2);
+      const keep = byCompletions(evWide.ge(thrWide), evWide.addWrap(1).ge(thrWide), evWide.addWrap(2).ge(thrWide));
+      const taken = byCompletions(thr.eq(0), thr.le(1), thr.le(2));
+      return mux(take, taken, keep);
+    };
+    countUp.set(mux(wrAt('COALESCE_EVENTS'), countUpFor(mux(evData.eq(0), lit(1, evW), evData)), countUpFor(evThreshold)));
     const cyclesKeep = mux(armed.and(cycles.ne((1 << cycW) - 1)), cycles.addWrap(1), cycles);
-    timeUp.set(mux(take, cycNext.eq(0), cyclesKeep.ge(cycNext)));
+    const timeUpFor = (cyc: Expr): Expr => mux(take, cyc.eq(0), cyclesKeep.ge(cyc));
+    timeUp.set(mux(wrAt('COALESCE_CYCLES'), timeUpFor(data.bits(cycW - 1, 0)), timeUpFor(coalCycles)));
 
     const groupVec = groups === 1 ? snap.resize(64) : snap.part(nextGroup, 64);
     m.when(issue, () => {

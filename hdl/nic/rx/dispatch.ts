@@ -77,6 +77,24 @@ export interface DispatchOutputs {
  */
 export type DispatchMutation = 'v3-ignore-hit';
 
+/**
+ * Whether the lowest set bit of `x` is set in `w` (0 when `x` is 0), as the carry out of one carry
+ * chain over the bits in reverse order (bit 0 last): a bit of `x` that is clear propagates the carry,
+ * a set one generates it when its bit of `w` is set and kills it otherwise, so the lowest set bit of
+ * `x` decides. One LUT level and a chain, rather than `x & -x` (a chain), an AND and a 32-input OR.
+ */
+function lowestIsIn(x: Expr, w: Expr): Expr {
+  const n = x.width;
+  const rev = (v: Expr) => cat(...Array.from({ length: n }, (_, k) => v.bit(k)));
+  // Propagate: a = 1, b = 0; generate: a = b = 1; kill: a = b = 0.
+  const a = rev(x.not().or(w));
+  const b = rev(x.and(w));
+  return a
+    .resize(n + 1)
+    .addWrap(b.resize(n + 1))
+    .bit(n);
+}
+
 export function dispatch(
   m: ModuleBuilder,
   c: RxConfig,
@@ -105,7 +123,11 @@ export function dispatch(
   const nomatch = m.reg('disp_nomatch', Bool, { reset: 0 });
   nomatch.set(0);
   // The targets a loaded frame starts with; the targets' next value is picked at the end (see there).
-  const loaded = m.named('disp_loaded_targets', mux(multi, group, mux(uniOk, onehot(f.ctx), lit(0, n))));
+  // A unicast frame's as a vector, bit by bit (its context's one-hot, enable, quiesce and loopback
+  // test), not the one-hot picked by `uniOk`: that ran through the enable bit of the frame's context
+  // (a 32-way multiplexer behind the classify queue's read) into the targets at 10 LUT levels.
+  const uniVec = hit.repeat(n).and(ok).and(onehot(f.ctx)).and(notSelf);
+  const loaded = m.named('disp_loaded_targets', mux(multi, group, uniVec));
 
   // Loads the next classified frame (in the cycle its predecessor's last entry goes out, when there is one).
   const load = () => {
@@ -141,7 +163,21 @@ export function dispatch(
   const pushCopy = m.wire('disp_push_copy', Bool, { init: 0 });
   const pushLast = m.wire('disp_push_last', Bool, { init: 0 });
   const next = lowestSetBit(m, 'disp_next', targets);
-  const nextCtx = fitWidth(next.index, ctxW);
+  // Up to 32 contexts, the next target's one-hot comes straight from the targets (x & -x), and its
+  // number is that one-hot encoded (an OR of 16 bits per bit), not the priority encoder's tree,
+  // which ran from the targets into the request stage's context at 9 LUT levels. (A release entry,
+  // with no target, gets context 0; its context is never used.)
+  const small = n > 1 && n <= 32;
+  const nextOh = small ? m.named('disp_next_onehot', targets.and(targets.not().addWrap(1))) : null;
+  const encodeOh = (oh: Expr): Expr =>
+    cat(
+      ...Array.from({ length: ctxW }, (_, k) => {
+        const b = ctxW - 1 - k;
+        const set = Array.from({ length: n }, (_, j) => j).filter((j) => (j >> b) & 1);
+        return set.length ? any(...set.map((j) => oh.bit(j))) : lit(0, 1);
+      }),
+    );
+  const nextCtx = nextOh ? encodeOh(nextOh) : fitWidth(next.index, ctxW);
   const mainV = m.reg('disp_req_valid', Bool, { reset: 0 });
   const mainD = m.reg('disp_req', UInt(entryW), { reset: 0 });
   const skidV = m.reg('disp_req2_valid', Bool, { reset: 0 });
@@ -201,28 +237,60 @@ export function dispatch(
   // With few contexts, a vector of the contexts waiting (from flip-flops, beside the choice of the next
   // target) indexed by it, rather than five compares after it; with many, the compares are smaller.
   const waitingCopy = waiting.map(([v, d]) => v.and(field(d).copy));
+  // Up to 32 contexts, the contexts of those entries as one-hot vectors in flip-flops beside them
+  // (zero for a release or an empty entry), worked out from what each entry takes next: decoding the
+  // entries' contexts ran through the waiting test, the ask and the COPY state into the classify
+  // queue's pop at 9 LUT levels.
+  let waitingVec: Expr | null = null;
+  if (n > 1 && n <= 32) {
+    const mainOh = m.reg('disp_req_onehot', UInt(n), { reset: 0 });
+    const skidOh = m.reg('disp_req2_onehot', UInt(n), { reset: 0 });
+    const line1Oh = m.reg('disp_line1_onehot', UInt(n), { reset: 0 });
+    const none = lit(0, n);
+    // The entry pushed now: the lowest target (a copy), or none (a release).
+    const pushOh = nextOh as Expr;
+    // The push settles last: both outcomes, picked by it.
+    const skidOrPush = (pushed: Expr) => mux(skidV, skidOh, pushed);
+    mainOh.set(mux(push, mux(mainLoad, skidOrPush(pushOh), mainOh), mux(mainLoad, skidOrPush(none), mainOh)));
+    skidOh.set(mux(push, mux(mainLoad, none, skidOrPush(pushOh)), mux(mainLoad, none, skidOrPush(none))));
+    line1Oh.set(mux(enter, mainOh, none));
+    m.assert(
+      mainOh
+        .eq(mux(waitingCopy[0] as Expr, onehot(head.ctx), none))
+        .and(skidOh.eq(mux(waitingCopy[1] as Expr, onehot(field(skidD).ctx), none)))
+        .and(line1Oh.eq(mux(waitingCopy[2] as Expr, onehot(field(lineD[0] as Expr).ctx), none))),
+      'the waiting one-hot vectors follow the request stage and the answer line',
+    );
+    waitingVec = m.named('disp_waiting', mainOh.or(skidOh).or(line1Oh));
+  }
   // Up to 32 contexts, the next target's one-hot and the targets left without it come straight from
   // the targets (x & -x and x & (x - 1), each a short carry chain), not from the encoded index
   // decoded again: that ran through the ask and the COPY state into the classify queue's pop at 8 to
   // 9 LUT levels.
-  const small = n > 1 && n <= 32;
   const withoutNext = small ? m.named('disp_targets_left', targets.and(targets.subWrap(1))) : null;
   const inLine = m.named(
     'disp_in_line',
     n === 1
       ? any(...waitingCopy)
       : small
-        ? m
-            .named('disp_waiting', any(...waiting.map(([, d], k) => mux(waitingCopy[k] as Expr, onehot(field(d).ctx), lit(0, n)))))
-            .and(targets.and(targets.not().addWrap(1)))
-            .orR()
+        ? lowestIsIn(targets, waitingVec as Expr)
         : any(...waiting.map(([, d], k) => (waitingCopy[k] as Expr).and(field(d).ctx.eq(nextCtx)))),
   );
-  const asking = m.named('disp_asking', st.is('COPY').and(next.valid).and(i.canCopy).and(inLine.not()).and(stageReady));
-  const rest = m.named('disp_rest', n === 1 ? lit(0, 1) : withoutNext ? withoutNext.orR() : targets.and(onehot(nextCtx).not()).orR());
-  const releasing = m.named('disp_releasing', next.valid.not().and(i.canRelease).and(stageReady));
-  pushCopy.set(next.valid);
-  pushLast.set(next.valid.not().or(rest.not()));
+  // Up to 32 contexts, whether any target is left (and any besides the next one) as the carry out of
+  // a chain (all ones plus the vector overflows when it is not 0), not a 32-input OR: each was 3 or 4
+  // LUT levels in front of the ask and the classify queue's pop.
+  const nonZero = (v: Expr): Expr =>
+    small
+      ? lit((1n << BigInt(v.width)) - 1n, v.width + 1)
+          .addWrap(v.resize(v.width + 1))
+          .bit(v.width)
+      : v.orR();
+  const anyTarget = m.named('disp_any_target', small ? nonZero(targets) : next.valid);
+  const asking = m.named('disp_asking', st.is('COPY').and(anyTarget).and(i.canCopy).and(inLine.not()).and(stageReady));
+  const rest = m.named('disp_rest', n === 1 ? lit(0, 1) : withoutNext ? nonZero(withoutNext) : targets.and(onehot(nextCtx).not()).orR());
+  const releasing = m.named('disp_releasing', anyTarget.not().and(i.canRelease).and(stageReady));
+  pushCopy.set(anyTarget);
+  pushLast.set(anyTarget.not().or(rest.not()));
   m.when(st.is('COPY'), () => {
     // No target at all: the frame's space is released (in order, behind the copies ahead of it).
     m.when(releasing, () => {

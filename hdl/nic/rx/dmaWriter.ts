@@ -197,9 +197,14 @@ export function dmaWriter(
   const cap = (x: Expr, k: Expr) => mux(x.lt(k), x, k);
   // A payload burst from `left` beats at DMA beat `pageBeat` of its 4 KiB page: up to the page's end
   // and 256 beats; `last` when it takes every beat left.
+  // (`last` from two compares of `left` side by side, not from the capped length: the caps' compares
+  // and multiplexers, then an equality, ran from the first burst's registers into `pay_burst_last` at
+  // 9 LUT levels.)
   const burstOf = (left: Expr, pageBeat: Expr) => {
-    const len = cap(cap(left.resize(13), lit(2 ** (12 - ds), 13).subWrap(pageBeat.resize(13))), lit(256, 13)).trunc(9);
-    return { len, last: left.eq(len.resize(c.lenW)) };
+    const room = lit(2 ** (12 - ds), 13).subWrap(pageBeat.resize(13));
+    const left13 = left.resize(13);
+    const len = cap(cap(left13, room), lit(256, 13)).trunc(9);
+    return { len, last: left13.le(room).and(left13.le(256)) };
   };
   const lenPlus = (len: Expr, extra: Expr) =>
     len
@@ -318,6 +323,7 @@ export function dmaWriter(
   const crIssued = m.wire('wr_cr_issued', Bool, { init: 0 });
   const wbAcked = m.wire('wr_wb_acked', Bool, { init: 0 });
   const payAcked = m.wire('wr_pay_acked', Bool, { init: 0 });
+  const crAcked = m.wire('wr_cr_acked', Bool, { init: 0 });
   const wantCr = m.reg('wr_want_cr', Bool, { reset: 0 });
   const wantWb = m.reg('wr_want_wb', Bool, { reset: 0 });
   wantCr.set(countFlags(wbAck.subWrap(crIss), J, wbAcked, crIssued).nonEmpty);
@@ -611,7 +617,10 @@ export function dmaWriter(
         wbAck.set(wbAck.addWrap(1));
         wbAcked.set(1);
       })
-      .is(TAG.CR, () => crAck.set(crAck.addWrap(1)));
+      .is(TAG.CR, () => {
+        crAck.set(crAck.addWrap(1));
+        crAcked.set(1);
+      });
   });
   // The job a B belongs to: payload Bs of one job are contiguous, so the one at payAck.
   const bTag = tags.head;
@@ -663,9 +672,27 @@ export function dmaWriter(
   // port also carries RX_EXP_SEQ writes, which go first.
   const seqOf = rd(jobSeq, 'tail_seq', tail);
   const errIdle = m.named('wr_err_idle', all(errs.valid.not(), errHeld.not(), errSink.busy.not(), bErrQ.not(), wbErrQ.not()));
-  const notify = m.named('notify', tail.ne(crAck).and(doneUpd.valid.not()).and(errIdle));
-  m.when(notify, () => tail.set(tail.addWrap(1)));
-  const tailCtx = rd(jobCtx, 'tail_ctx', tail);
+  // Whether a record's B is in and not yet notified, in a flip-flop worked out from the pointers'
+  // distance and this cycle's ack and notify (as `wr_want_cr`): the pointer compare was in front of
+  // notify, and notify in front of every context's open-job counter, the mailbox's done-seq table and
+  // the interrupt engine's pending bits (9 LUT levels at 32 contexts).
+  const notifyOwed = m.reg('notify_owed', Bool, { reset: 0 });
+  const notify = m.named('notify', notifyOwed.and(doneUpd.valid.not()).and(errIdle));
+  notifyOwed.set(countFlags(crAck.subWrap(tail), J, crAcked, notify, 'dec').nonEmpty);
+  m.assert(notifyOwed.eq(tail.ne(crAck)), 'the owed-notify flag follows the pointers');
+  // tail + 1, so the context behind the tail is read without an adder in front of the RAM.
+  const tailNext = m.reg('job_tail_next', UInt(jw + 1), { reset: 1 });
+  m.when(notify, () => {
+    tail.set(tail.addWrap(1));
+    tailNext.set(tailNext.addWrap(1));
+  });
+  // The tail job's context in a flip-flop, loaded a cycle ahead (read at the tail and at the slot
+  // behind it, with the job written now forwarded), so the interrupt's context, the done-seq port's
+  // and the open-job counters' compares start from a register rather than the job ring's read.
+  const ctxAt = (p: Expr) => mux(job.valid.and(slotOf(alloc).eq(slotOf(p))), job.ctx, jobCtx.readAsync(slotOf(p)));
+  const tailCtxQ = m.reg('tail_ctx_q', UInt(ctxW), { reset: 0 });
+  tailCtxQ.set(mux(notify, ctxAt(tailNext), ctxAt(tail)));
+  const tailCtx = m.named('tail_ctx', tailCtxQ);
 
   // A context is busy while it has jobs between tail and alloc (DMA not finished). With few contexts,
   // a counter per context of its unfinished jobs (up at alloc, down at notify); with many, a copy of
@@ -675,8 +702,9 @@ export function dmaWriter(
     const open = Array.from({ length: c.nCtx }, (_, i) => m.reg(`job_open${i}`, UInt(jw + 1), { reset: 0 }));
     const openBusy = open.map((r, i) => {
       const up = job.valid.and(job.ctx.eq(i));
+      // The notify settles last: the count's next value for both outcomes, picked by it.
       const down = notify.and(tailCtx.eq(i));
-      m.when(up.and(down.not()), () => r.set(r.addWrap(1))).elseWhen(down.and(up.not()), () => r.set(r.subWrap(1)));
+      r.set(mux(down, mux(up, r, r.subWrap(1)), mux(up, r.addWrap(1), r)));
       return m.named(`job_open_busy${i}`, r.ne(0));
     });
     const busyVec = m.named('job_ctx_busy', cat(...openBusy.slice().reverse()));
