@@ -194,9 +194,17 @@ export function frameStream(m: ModuleBuilder, cfg: TxConfig, lay: TxLayouts, dep
   const withPayload = curValid.and(v.noPayload.not());
   const beatAvail = m.named('eg_beat_avail', withPayload.and(pad.or(packedOut.valid)));
   const posPlusSb = pos.add(sb);
-  const padEnds = posPlusSb.ge(minF);
-  const toMin = lit(minF, posW + 1).subWrap(pos.resize(posW + 1));
-  const padBytes = mux(padEnds, toMin, lit(sb, posW + 1));
+  // Whether padding from `p` ends the frame in this beat, and the beat's bytes then: kept in
+  // flip-flops for the current `pos` (worked out for each next value, picked by the beat's end and
+  // the frame's), so the beat's `tkeep` does not start at an adder and a compare of `pos`.
+  const padOf = (p: Expr) => {
+    const ends = p.add(sb).ge(minF);
+    return { ends, bytes: mux(ends, lit(minF, posW + 1).subWrap(p.resize(posW + 1)), lit(sb, posW + 1)) };
+  };
+  const padEndsQ = m.reg('eg_pad_ends', undefined, { reset: sb >= minF ? 1 : 0 });
+  const padBytesQ = m.reg('eg_pad_bytes', UInt(posW + 1), { reset: sb >= minF ? minF : sb });
+  const padEnds = padEndsQ;
+  const padBytes = padBytesQ;
   // The last payload beat ends before minFrame exactly when the frame is short: every beat before it
   // carries sb bytes, so pos + cnt is the frame's length there (pos stops counting only past minFrame).
   // The decision's registered `short` bit keeps an adder and a compare off the beat's path.
@@ -233,6 +241,7 @@ export function frameStream(m: ModuleBuilder, cfg: TxConfig, lay: TxLayouts, dep
   const wDone = v.toWire.not().or(sentW).or(wire.tready);
   const lDone = v.toLoop.not().or(sentL).or(loop.tready);
   const beatDone = m.named('eg_beat_done', beatAvail.and(drop.or(wDone.and(lDone))));
+  const posStep = mux(pos.ge(minF), pos, posPlusSb.trunc(posW));
   packedOut.ready.set(beatDone.and(pad.not()));
   const frameEnd = mux(drop, pk.last, beatLast);
   const finish = m.named('eg_finish', curValid.and(v.noPayload).or(beatDone.and(frameEnd)));
@@ -243,7 +252,7 @@ export function frameStream(m: ModuleBuilder, cfg: TxConfig, lay: TxLayouts, dep
   m.when(beatDone, () => {
     sentW.set(0);
     sentL.set(0);
-    pos.set(mux(pos.ge(minF), pos, posPlusSb.trunc(posW)));
+    pos.set(posStep);
     m.when(pad.not().and(pk.last).and(frameEnd.not()), () => pad.set(1));
   });
   m.when(finish, () => {
@@ -251,6 +260,9 @@ export function frameStream(m: ModuleBuilder, cfg: TxConfig, lay: TxLayouts, dep
     pos.set(0);
     started.set(0);
   });
+  const padNext = (f: 'ends' | 'bytes') => mux(finish, padOf(lit(0, posW))[f], mux(beatDone, padOf(posStep)[f], padOf(pos)[f]));
+  padEndsQ.set(padNext('ends'));
+  padBytesQ.set(padNext('bytes'));
 
   // ---- the next frame loads as this one finishes: no gap between frames ----
   const depth = cfg.complDepth;
