@@ -705,8 +705,18 @@ export function dmaWriter(
       // The notify settles last: the count's next value for both outcomes, picked by it.
       const down = notify.and(tailCtx.eq(i));
       r.set(mux(down, mux(up, r, r.subWrap(1)), mux(up, r.addWrap(1), r)));
-      return m.named(`job_open_busy${i}`, r.ne(0));
+      // Whether the count is not 0, in a flip-flop worked out the same way (from the count's compares,
+      // picked by the steps), so STATUS's busy bit starts at flip-flops, not at the counters' ORs
+      // (9 LUT levels from `job_open*` through the context's multiplexer to `reg_answer` at 32 contexts).
+      const q = m.reg(`job_open_busy${i}`, Bool, { reset: 0 });
+      const allOnes = (1 << (jw + 1)) - 1;
+      q.set(mux(down, mux(up, r.ne(0), r.ne(1)), mux(up, r.ne(allOnes), r.ne(0))));
+      return q;
     });
+    m.assert(
+      openBusy.map((q, i) => q.eq((open[i] as Expr).ne(0))).reduce((a, b) => a.and(b)),
+      'the open-job busy bits follow the counters',
+    );
     const busyVec = m.named('job_ctx_busy', cat(...openBusy.slice().reverse()));
     busy = (ctx: Expr) => (c.nCtx === 1 ? busyVec.bit(0) : busyVec.bit(ctx));
   } else {
