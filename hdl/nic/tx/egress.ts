@@ -260,9 +260,9 @@ export function frameStream(m: ModuleBuilder, cfg: TxConfig, lay: TxLayouts, dep
     pos.set(0);
     started.set(0);
   });
-  const padNext = (f: 'ends' | 'bytes') => mux(finish, padOf(lit(0, posW))[f], mux(beatDone, padOf(posStep)[f], padOf(pos)[f]));
-  padEndsQ.set(padNext('ends'));
-  padBytesQ.set(padNext('bytes'));
+  const [padAtZero, padAtStep, padAtPos] = [padOf(lit(0, posW)), padOf(posStep), padOf(pos)];
+  padEndsQ.set(mux(finish, padAtZero.ends, mux(beatDone, padAtStep.ends, padAtPos.ends)));
+  padBytesQ.set(mux(finish, padAtZero.bytes, mux(beatDone, padAtStep.bytes, padAtPos.bytes)));
 
   // ---- the next frame loads as this one finishes: no gap between frames ----
   const depth = cfg.complDepth;
