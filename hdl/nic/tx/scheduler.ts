@@ -249,6 +249,11 @@ export function fetcher(
   const tSeq = m.reg('fetch_seq', UInt(cfg.iseqW), { reset: 0 });
   const tBase = m.reg('fetch_base', UInt(64 - 4), { reset: 0 });
   const tLog2 = m.reg('fetch_log2', UInt(cfg.log2W), { reset: 0 });
+  // The in-use counts at or above the ring's size, as a mask set with tLog2: the ring-room tests are
+  // an AND and a zero test of flip-flops, not a shift of tLog2 and a compare (the placed worst path
+  // at 3dd544c ran from fetch_log2 through that compare into the read request).
+  const allSeq = (1n << BigInt(cfg.iseqW)) - 1n;
+  const tPastRing = m.reg('fetch_past_ring', UInt(cfg.iseqW), { reset: allSeq });
   const tCpl = m.reg('fetch_cpl', UInt(cfg.iseqW), { reset: 0 });
   // tSeq - tCpl, kept in a register beside them: the ring-room test, the batch size and the shaper's
   // charge start from flip-flops instead of behind a subtract (docs/tx-engine.md, Timing).
@@ -319,7 +324,9 @@ export function fetcher(
   });
   m.when(load, () => {
     tBase.set(cat(lane(ringRd, 1), lane(ringRd, 0).bits(31, 4)));
-    tLog2.set(lane(ringRd, 2).trunc(cfg.log2W));
+    const loadLog2 = lane(ringRd, 2).trunc(cfg.log2W);
+    tLog2.set(loadLog2);
+    tPastRing.set(lit(allSeq, cfg.iseqW).shl(loadLog2));
     tSeq.set(loadSeq);
     tCnt.set(loadCnt);
     tCpl.set(cplRd);
@@ -346,7 +353,7 @@ export function fetcher(
   // beyond) could only miss, so a context that reached it skips its turn (it is ahead of the others).
   // A context whose probe is still out holds the rotation (WAIT) instead of skipping.
   const ringSize = lit(1, cfg.slotW + 1).shl(tLog2);
-  const roomFor = (inUse: Expr): Expr => inUse.lt(ringSize);
+  const roomFor = (inUse: Expr): Expr => inUse.and(tPastRing).eq(0);
   // The descriptor cache's prefetch step: the turn has used its quota (0 left) and may still read the
   // context's next block, all of it for the cache (see `pfFollows` below).
   const pfPhase = cacheOn ? m.named('fetch_pf_phase', quota.eq(0)) : lit(0, 1);
