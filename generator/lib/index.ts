@@ -10,6 +10,7 @@ import { rrArbiter } from './rrArbiter.js';
 import { skidBuffer } from './skidBuffer.js';
 import { syncFifo } from './syncFifo.js';
 
+export { allSetByCarry, anySetByCarry } from './carryTests.js';
 export type {
   AsyncFifoIO,
   AsyncFifoOptions,

@@ -38,6 +38,7 @@
  *   INTR_IRQS like every irq.
  */
 import { any, Bool, cat, defineModule, type Expr, fsm, lit, log2Ceil, mux, UInt } from '../../generator/index.js';
+import { anySetByCarry } from '../../generator/lib/carryTests.js';
 import { lowestSetBit } from '../../generator/lib/priorityEncoder.js';
 import { fieldBits, INTR_ENTRY } from '../descriptors.js';
 import { CONTEXTS_PER_INTR_GROUP, deriveParams, type NicParams } from '../params.js';
@@ -221,14 +222,7 @@ export function intrEngine(p: NicParams, opts: { mutation?: IntrMutation } = {})
     // As the carry out of a chain (all ones plus the vector overflows when it is not 0), not an OR of
     // N_CTX bits: that was 3 to 4 LUT levels in front of the snapshot decision (9 levels from a mask
     // bit to the state and the pending bits at 32 contexts).
-    const anyUnmasked = m.named(
-      'any_unmasked',
-      n === 1
-        ? unmasked
-        : lit((1n << BigInt(n)) - 1n, n + 1)
-            .addWrap(unmasked.resize(n + 1))
-            .bit(n),
-    );
+    const anyUnmasked = m.named('any_unmasked', anySetByCarry(unmasked));
 
     // ---- coalescing ----
     const evCount = m.reg('ev_count', UInt(evW), { reset: 0 });

@@ -11,6 +11,7 @@
  * last copy the frame's buffer space is released, in order, behind the copies' payload reads.
  */
 import { any, Bool, cat, type Expr, fsm, lit, type ModuleBuilder, mux, UInt } from '../../../generator/index.js';
+import { anySetByCarry } from '../../../generator/lib/carryTests.js';
 import { lowestSetBit } from '../../../generator/lib/priorityEncoder.js';
 import type { Classified } from './classify.js';
 import type { RxConfig } from './config.js';
@@ -279,12 +280,7 @@ export function dispatch(
   // Up to 32 contexts, whether any target is left (and any besides the next one) as the carry out of
   // a chain (all ones plus the vector overflows when it is not 0), not a 32-input OR: each was 3 or 4
   // LUT levels in front of the ask and the classify queue's pop.
-  const nonZero = (v: Expr): Expr =>
-    small
-      ? lit((1n << BigInt(v.width)) - 1n, v.width + 1)
-          .addWrap(v.resize(v.width + 1))
-          .bit(v.width)
-      : v.orR();
+  const nonZero = (v: Expr): Expr => (small ? anySetByCarry(v) : v.orR());
   const anyTarget = m.named('disp_any_target', small ? nonZero(targets) : next.valid);
   const asking = m.named('disp_asking', st.is('COPY').and(anyTarget).and(i.canCopy).and(inLine.not()).and(stageReady));
   const rest = m.named('disp_rest', n === 1 ? lit(0, 1) : withoutNext ? nonZero(withoutNext) : targets.and(onehot(nextCtx).not()).orR());

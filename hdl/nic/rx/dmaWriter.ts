@@ -26,7 +26,7 @@
  * counters are final by the time its done seq is out (and STATUS busy drops).
  */
 import { all, Bool, cat, type Expr, lit, type MasterPorts, type ModuleBuilder, mux, UInt } from '../../../generator/index.js';
-import { countFlags, skidBuffer } from '../../../generator/lib/index.js';
+import { countFlags, countNext, skidBuffer } from '../../../generator/lib/index.js';
 import { COMPLETION, DESC_FLAGS, DESCRIPTOR } from '../../descriptors.js';
 import type { dmaSpec } from '../interfaces.js';
 import type { RxConfig } from './config.js';
@@ -704,7 +704,7 @@ export function dmaWriter(
       const up = job.valid.and(job.ctx.eq(i));
       // The notify settles last: the count's next value for both outcomes, picked by it.
       const down = notify.and(tailCtx.eq(i));
-      r.set(mux(down, mux(up, r, r.subWrap(1)), mux(up, r.addWrap(1), r)));
+      r.set(countNext(r, up, down, 'dec'));
       // Whether the count is not 0, in a flip-flop worked out the same way (from the count's compares,
       // picked by the steps), so STATUS's busy bit starts at flip-flops, not at the counters' ORs
       // (9 LUT levels from `job_open*` through the context's multiplexer to `reg_answer` at 32 contexts).

@@ -15,6 +15,7 @@
  * not taken, and the receive path must not ask (its frames wait in the frame buffers).
  */
 import { Bool, cat, defineModule, type Expr, lit, mux, UInt } from '../../../generator/index.js';
+import { allSetByCarry } from '../../../generator/lib/carryTests.js';
 import type { NicParams } from '../../params.js';
 import { macHashExpr } from '../../registers/macHashRtl.js';
 import { MAC_TABLE_HI, macTableGeometry } from '../../registers/map.js';
@@ -90,13 +91,7 @@ export function rxMacLookup(p: NicParams, w: NicWidths) {
       // Each 48-bit compare as the carry out of a chain (the bits that agree, plus one, overflow when
       // all do), not a tree of LUTs: from the block RAM's output through the compare, the way's enable
       // bit and the sweep into the TX port's hit was 10 LUT levels at 32 contexts.
-      const same = (a: Expr, b: Expr): Expr =>
-        a
-          .xor(b)
-          .not()
-          .resize(MAC_W + 1)
-          .addWrap(1)
-          .bit(MAC_W);
+      const same = (a: Expr, b: Expr): Expr => allSetByCarry(a.xor(b).not());
       const m0 = q0.valid.and(same(q0.mac, mac1));
       const m1 = q1.valid.and(same(q1.mac, mac1));
       return { v1, q0, q1, m0, m1, hit: m0.or(m1), ctx: mux(m0, q0.ctx, q1.ctx) };

@@ -72,7 +72,8 @@ export function payloadErrors(m: ModuleBuilder, cfg: TxConfig, deps: PayloadErro
   const rIdx = m.reg('pe_r_idx', UInt(idxW), { reset: 0 });
   const sIdx = m.reg('pe_s_idx', UInt(idxW), { reset: 0 });
   const frameErr = seen.or(beat.err);
-  m.when(beat.valid, () => seen.set(mux(frameEnd, 0, frameErr)));
+  const seenNext = mux(beat.valid, mux(frameEnd, lit(0, 1), frameErr), seen);
+  seen.set(seenNext);
   m.when(frameEnd, () => {
     ring.write(rIdx, cat(countNow, frameErr));
     rIdx.set(rIdx.addWrap(1));
@@ -95,20 +96,15 @@ export function payloadErrors(m: ModuleBuilder, cfg: TxConfig, deps: PayloadErro
     complete: mux(frameEnd, rNext.ne(s), rIdx.ne(s)),
     err: mux(frameEnd.and(rIdx.eq(s)), frameErr, errAt),
   });
-  const failedAfter = (s: Expr, errAt: Expr): Expr => {
-    const a = after(s, errAt);
-    return a.complete.not().or(a.err);
-  };
-  failedQ.set(mux(advance, failedAfter(sNext, headNextErr), failedAfter(sIdx, headErr)));
+  const atNext = after(sNext, headNextErr);
+  const atNow = after(sIdx, headErr);
+  const failedOf = (a: ReturnType<typeof after>): Expr => a.complete.not().or(a.err);
+  failedQ.set(mux(advance, failedOf(atNext), failedOf(atNow)));
   // `known` (mux(complete, head error, seen)) is a flip-flop the same way, so the stream's drop
   // decision starts at a flip-flop rather than at the ring's read (docs/tx-engine.md, Tenth round).
-  const seenNext = mux(beat.valid, mux(frameEnd, lit(0, 1), frameErr), seen);
-  const knownAfter = (s: Expr, errAt: Expr): Expr => {
-    const a = after(s, errAt);
-    return mux(a.complete, a.err, seenNext);
-  };
+  const knownOf = (a: ReturnType<typeof after>): Expr => mux(a.complete, a.err, seenNext);
   const knownQ = m.reg('pe_known_q', undefined, { reset: 0 });
-  knownQ.set(mux(advance, knownAfter(sNext, headNextErr), knownAfter(sIdx, headErr)));
+  knownQ.set(mux(advance, knownOf(atNext), knownOf(atNow)));
   return {
     known: m.named('pe_known', knownQ),
     failed: m.named('pe_failed', failedQ),
